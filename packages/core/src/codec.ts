@@ -1,0 +1,242 @@
+/**
+ * Byte-level codec of the event log: zigzag varints, predictor (delta) coding per event
+ * type and slot, and a per-chunk string table. Small, allocation-free, and shared by the
+ * in-memory log and the file format.
+ *
+ * A chunk holds CHUNK_EVENTS events and resets every predictor and the string table at
+ * its start, so any chunk can be decoded on its own: that is what makes seeking cheap.
+ */
+import { EVENT_SCHEMA, EVENT_TYPE_COUNT, E, type RawEvent } from './events.js';
+
+export const CHUNK_EVENTS = 4096;
+
+/** slot count of every type, for the hot loops */
+export const FIELD_COUNT: Uint8Array = Uint8Array.from(EVENT_SCHEMA.map((s) => s.fields.length));
+export const HAS_STR: Uint8Array = Uint8Array.from(EVENT_SCHEMA.map((s) => ('str' in s ? 1 : 0)));
+
+/** Which earlier value each slot is predicted from (delta coding). */
+export class Predictors {
+  readonly v = new Float64Array(EVENT_TYPE_COUNT * 6);
+  reset(): void {
+    this.v.fill(0);
+  }
+}
+
+const utf8e = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** Growable byte buffer. */
+export class ByteSink {
+  buf: Uint8Array;
+  len = 0;
+  constructor(initial = 1 << 16) {
+    this.buf = new Uint8Array(initial);
+  }
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+  }
+  byte(x: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = x;
+  }
+  /** unsigned varint of a non-negative integer up to 2^53 */
+  uvar(x: number): void {
+    this.ensure(8);
+    const b = this.buf;
+    let p = this.len;
+    if (x < 0x10000000) {
+      while (x >= 0x80) {
+        b[p++] = (x & 0x7f) | 0x80;
+        x >>>= 7;
+      }
+      b[p++] = x;
+    } else {
+      while (x >= 0x80) {
+        b[p++] = (x % 128) | 0x80;
+        x = Math.floor(x / 128);
+      }
+      b[p++] = x;
+    }
+    this.len = p;
+  }
+  /** signed varint (zigzag) */
+  svar(x: number): void {
+    this.uvar(x >= 0 ? x * 2 : -x * 2 - 1);
+  }
+  bytes(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.len);
+    this.len += src.length;
+  }
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+/** Encoder state of the chunk being written. */
+export class ChunkEncoder {
+  readonly pred = new Predictors();
+  strings = new Map<string, number>();
+  reset(): void {
+    this.pred.reset();
+    this.strings.clear();
+  }
+  encode(out: ByteSink, r: RawEvent): void {
+    const t = r.type;
+    out.ensure(1 + 6 * 8);
+    out.buf[out.len++] = t;
+    const n = FIELD_COUNT[t];
+    const pv = this.pred.v;
+    const base = t * 6;
+    if (n > 0) { out.svar(r.a - pv[base]); pv[base] = r.a; }
+    if (n > 1) { out.svar(r.b - pv[base + 1]); pv[base + 1] = r.b; }
+    if (n > 2) { out.svar(r.c - pv[base + 2]); pv[base + 2] = r.c; }
+    if (n > 3) { out.svar(r.d - pv[base + 3]); pv[base + 3] = r.d; }
+    if (n > 4) { out.svar(r.e - pv[base + 4]); pv[base + 4] = r.e; }
+    if (n > 5) { out.svar(r.f - pv[base + 5]); pv[base + 5] = r.f; }
+    if (HAS_STR[t]) {
+      const known = this.strings.get(r.s);
+      if (known !== undefined) out.uvar(known * 2 + 1);
+      else {
+        const bytes = utf8e.encode(r.s);
+        out.uvar(bytes.length * 2);
+        out.bytes(bytes);
+        this.strings.set(r.s, this.strings.size);
+      }
+    }
+  }
+}
+
+/** Thrown on bytes that do not decode: names the byte offset. */
+export class CodecError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(`${message} at byte offset ${offset}`);
+    this.name = 'CodecError';
+  }
+}
+
+/** Decoder of one chunk. `pos` advances through `buf`. */
+export class ChunkDecoder {
+  readonly pred = new Predictors();
+  strings: string[] = [];
+  buf: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  end = 0;
+  /** absolute offset of buf[0], for error messages */
+  origin = 0;
+  start(buf: Uint8Array, pos: number, end: number, origin = 0): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.origin = origin;
+    this.pred.reset();
+    this.strings = [];
+  }
+  private uvar(): number {
+    const b = this.buf;
+    let p = this.pos;
+    let x = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= this.end) throw new CodecError(this.origin + p, 'truncated varint');
+      const c = b[p++];
+      x += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 128;
+      if (mul > 2 ** 56) throw new CodecError(this.origin + p, 'varint too long');
+    }
+    this.pos = p;
+    return x;
+  }
+  private svar(): number {
+    const z = this.uvar();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+  /** Decode the next event's type and fields into r (envelope is the caller's job). */
+  next(r: RawEvent): void {
+    if (this.pos >= this.end) throw new CodecError(this.origin + this.pos, 'read past end of chunk');
+    const t = this.buf[this.pos++];
+    if (t >= EVENT_TYPE_COUNT) throw new CodecError(this.origin + this.pos - 1, `unknown event type id ${t}`);
+    r.type = t;
+    const n = FIELD_COUNT[t];
+    const pv = this.pred.v;
+    const base = t * 6;
+    r.a = n > 0 ? (pv[base] += this.svar()) : 0;
+    r.b = n > 1 ? (pv[base + 1] += this.svar()) : 0;
+    r.c = n > 2 ? (pv[base + 2] += this.svar()) : 0;
+    r.d = n > 3 ? (pv[base + 3] += this.svar()) : 0;
+    r.e = n > 4 ? (pv[base + 4] += this.svar()) : 0;
+    r.f = n > 5 ? (pv[base + 5] += this.svar()) : 0;
+    if (HAS_STR[t]) {
+      const k = this.uvar();
+      if (k % 2 === 1) {
+        const s = this.strings[(k - 1) / 2];
+        if (s === undefined) throw new CodecError(this.origin + this.pos, `string reference ${(k - 1) / 2} undefined in chunk`);
+        r.s = s;
+      } else {
+        const len = k / 2;
+        if (this.pos + len > this.end) throw new CodecError(this.origin + this.pos, 'truncated string');
+        r.s = utf8d.decode(this.buf.subarray(this.pos, this.pos + len));
+        this.pos += len;
+        this.strings.push(r.s);
+      }
+    } else r.s = '';
+  }
+}
+
+/**
+ * What the decoder must know at a chunk start to give every event its envelope:
+ * the current task and each task's open span ids.
+ */
+export interface Registers {
+  task: number;
+  spans: Record<number, number[]>;
+}
+
+export function cloneRegisters(r: Registers): Registers {
+  const spans: Record<number, number[]> = {};
+  for (const k of Object.keys(r.spans)) spans[+k] = r.spans[+k].slice();
+  return { task: r.task, spans };
+}
+
+/** Advance the envelope registers over one event and set r.task / r.span. */
+export function stepRegisters(reg: Registers, r: RawEvent): void {
+  if (r.type === E.TaskSwitch) reg.task = r.a;
+  r.task = reg.task;
+  const st = reg.spans[reg.task];
+  if (r.type === E.SpanOpen) {
+    (reg.spans[reg.task] ??= []).push(r.a);
+    r.span = r.a;
+    return;
+  }
+  r.span = st && st.length ? st[st.length - 1] : 0;
+  if (r.type === E.SpanClose && st && st.length) {
+    st.pop();
+    if (st.length === 0) delete reg.spans[reg.task];
+  }
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE), as zlib computes it. */
+export function crc32(buf: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,325 @@
+/**
+ * The engine: the only way kernel code changes state. `emit` appends an event to the
+ * log and applies it to the open immer draft (so kernel code reads its own writes);
+ * `commit` finishes the draft into a new immutable State. Many events share one
+ * produce: a batch ends at a syscall boundary or after `batchEvents` events.
+ */
+import { createDraft, finishDraft, type Draft } from 'immer';
+import { Subject, Observable } from 'rxjs';
+import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
+import { EventLog } from './log.js';
+import { applyToDraft, newBatch, type Batch } from './reducer.js';
+import { emptyState, type State } from './state.js';
+import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
+import { PluginRegistry } from './plugins.js';
+import { Keyframes } from './timetravel.js';
+
+export interface EngineOptions {
+  /** finish the draft after this many events even inside a syscall (default 65536) */
+  batchEvents?: number;
+  /** keep a keyframe state every K events (default 16384) */
+  keyframeEvery?: number;
+  /** free-form configuration recorded in the log header */
+  config?: Record<string, unknown>;
+  seed?: number;
+}
+
+export interface SpanNotice {
+  readonly phase: 'open' | 'close';
+  readonly span: number;
+  readonly name: string;
+  readonly task: number;
+  readonly depth: number;
+  readonly seq: number;
+  /** close only: 0 or -errno */
+  readonly result?: number;
+}
+
+export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
+
+export class Engine {
+  readonly log = new EventLog();
+  readonly plugins = new PluginRegistry();
+  readonly keyframes: Keyframes;
+  readonly options: Required<Omit<EngineOptions, 'config' | 'seed'>> & { config: Record<string, unknown>; seed: number };
+
+  private committed: State = emptyState();
+  private draft: Draft<State> | null = null;
+  private batch: Batch = newBatch();
+  private batchCount = 0;
+  private readonly r: RawEvent = newRawEvent();
+  private task = 0;
+  private nextSpan = 1;
+  private spanNames = new Map<number, { name: string; depth: number }>();
+  private rawListeners: RawListener[] = [];
+
+  private readonly events = new Subject<MmEvent>();
+  private readonly spans = new Subject<SpanNotice>();
+  private readonly states = new Subject<State>();
+
+  /** id allocators: deterministic, part of the model's configuration not of the state */
+  readonly ids = { vma: 1, anonVma: 1, pfn: 1024, shmem: 1, swap: 1, mm: 1 };
+
+  constructor(opts: EngineOptions = {}) {
+    this.options = {
+      batchEvents: opts.batchEvents ?? 65536,
+      keyframeEvery: opts.keyframeEvery ?? 16384,
+      config: opts.config ?? {},
+      seed: opts.seed ?? 0,
+    };
+    this.keyframes = new Keyframes(this.options.keyframeEvery);
+    this.keyframes.add(this.committed);
+  }
+
+  /** The current state: the open draft while a batch runs (kernel code reads its own writes). */
+  get s(): State {
+    return (this.draft ?? this.committed) as State;
+  }
+
+  /** The last committed immutable state. */
+  get state(): State {
+    return this.committed;
+  }
+
+  get currentTask(): number {
+    return this.task;
+  }
+
+  /** Run kernel code as task `t` from now on (a task_switch event is logged lazily). */
+  setTask(t: number): void {
+    this.task = t;
+  }
+
+  /** Observe every raw event as it is applied (incremental checkers). Do not keep `r`. */
+  onRaw(fn: RawListener): () => void {
+    this.rawListeners.push(fn);
+    return () => {
+      this.rawListeners = this.rawListeners.filter((f) => f !== fn);
+    };
+  }
+
+  /** Append one event and apply it. Numeric slots as the schema orders them. */
+  emit(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, s = ''): void {
+    if (this.log.registers.task !== this.task && type !== E.TaskSwitch) this.emit(E.TaskSwitch, this.task);
+    const r = this.r;
+    r.type = type;
+    r.a = a;
+    r.b = b;
+    r.c = c;
+    r.d = d;
+    r.e = e;
+    r.f = f;
+    r.s = s;
+    this.log.append(r);
+    if (!this.draft) {
+      this.draft = createDraft(this.committed);
+      this.batch = newBatch();
+      this.batchCount = 0;
+    }
+    applyToDraft(this.draft, r, this.batch);
+    for (let i = 0; i < this.rawListeners.length; i++) this.rawListeners[i](r, this);
+    if (this.events.observed) this.events.next(toEvent(r));
+    if (++this.batchCount >= this.options.batchEvents) this.commit();
+  }
+
+  /** Finish the open batch into an immutable state. */
+  commit(): State {
+    if (this.draft) {
+      this.committed = finishDraft(this.draft) as State;
+      this.draft = null;
+      this.keyframes.maybeAdd(this.committed);
+    }
+    return this.committed;
+  }
+
+  /* ----- spans ----- */
+
+  spanOpen(name: string, arg0 = 0, arg1 = 0): number {
+    const id = this.nextSpan++;
+    const stack = this.s.spans[this.task];
+    const parent = stack && stack.length ? stack[stack.length - 1].id : 0;
+    const depth = stack ? stack.length : 0;
+    this.emit(E.SpanOpen, id, parent, arg0, arg1, 0, 0, name);
+    this.spanNames.set(id, { name, depth });
+    if (this.spans.observed) this.spans.next({ phase: 'open', span: id, name, task: this.task, depth, seq: this.log.length - 1 });
+    return id;
+  }
+
+  spanClose(id: number, result = 0): void {
+    this.emit(E.SpanClose, id, result);
+    const info = this.spanNames.get(id);
+    this.spanNames.delete(id);
+    if (this.spans.observed && info) {
+      this.spans.next({ phase: 'close', span: id, name: info.name, task: this.task, depth: info.depth, seq: this.log.length - 1, result });
+    }
+    if (info && info.depth === 0) {
+      this.commit();
+      if (this.states.observed) this.states.next(this.committed);
+    }
+  }
+
+  /**
+   * Run a span around kernel code: `yield* eng.span('move_vma', function* () { ... })`.
+   * The result (a number: 0 or -errno, or any value) is recorded on close when numeric.
+   */
+  *span<T>(name: string, body: () => KGen<T>, arg0 = 0, arg1 = 0): KGen<T> {
+    const id = this.spanOpen(name, arg0, arg1);
+    let res: T;
+    try {
+      res = yield* body();
+    } catch (e) {
+      if (this.spanIsOpen(id)) this.closeSpansDownTo(id);
+      throw e;
+    }
+    this.spanClose(id, typeof res === 'number' && res < 0 ? res : 0);
+    return res;
+  }
+
+  private spanIsOpen(id: number): boolean {
+    return (this.s.spans[this.task] ?? []).some((f) => f.id === id);
+  }
+
+  private closeSpansDownTo(id: number): void {
+    const st = this.s.spans[this.task] ?? [];
+    for (let i = st.length - 1; i >= 0; i--) {
+      const f = st[i];
+      this.spanClose(f.id, -1);
+      if (f.id === id) break;
+    }
+  }
+
+  /**
+   * Run a whole syscall as one unit: a top-level span, committed at its end. If the
+   * body throws (a plugin error, a model bug), the syscall is rolled back: the log is
+   * cut back to the span start, state returns to what it was, and an `error` event
+   * records what happened. Returns the body's value, or the thrown error.
+   */
+  syscall<T>(name: string, body: () => KGen<T>, arg0 = 0, arg1 = 0): { ok: true; value: T } | { ok: false; error: unknown } {
+    this.commit();
+    const startSeq = this.log.length;
+    const before = this.committed;
+    const savedSpan = this.nextSpan;
+    try {
+      const value = runTask(this.span(name, body, arg0, arg1), `${name} (task ${this.task})`);
+      return { ok: true, value };
+    } catch (error) {
+      this.rollback(startSeq, before, savedSpan);
+      const msg = error instanceof Error ? error.message : String(error);
+      this.emit(E.Error, 0, 0, 0, 0, 0, 0, `${name}: ${msg}`);
+      this.commit();
+      return { ok: false, error };
+    }
+  }
+
+  private rollback(seq: number, state: State, nextSpan: number): void {
+    this.draft = null;
+    this.log.truncate(seq);
+    this.committed = state;
+    this.keyframes.dropAfter(seq);
+    this.nextSpan = nextSpan;
+    this.spanNames = new Map([...this.spanNames].filter(([id]) => id < nextSpan));
+    for (const fn of this.rollbackListeners) fn(seq);
+  }
+
+  private rollbackListeners: ((seq: number) => void)[] = [];
+  /** Told when a syscall is rolled back: events from `seq` on no longer exist. */
+  onRollback(fn: (seq: number) => void): () => void {
+    this.rollbackListeners.push(fn);
+    return () => {
+      this.rollbackListeners = this.rollbackListeners.filter((f) => f !== fn);
+    };
+  }
+
+  /** Interleave several tasks' kernel code, deterministically from a seed. */
+  interleave(tasks: { task: number; run: () => KGen<unknown> }[], seed = this.options.seed): Map<number, unknown> {
+    this.commit();
+    return interleave(
+      tasks.map((t) => ({ id: t.task, gen: t.run() })),
+      seed,
+      (id) => this.setTask(id),
+    );
+  }
+
+  /* ----- locks: every acquire and release is a suspension point ----- */
+
+  /** Take a lock (mode 0 exclusive/write, 1 shared/read). Blocks while another task holds it. */
+  *lock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+    for (;;) {
+      const l = this.s.locks[name];
+      if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) break;
+      if (l.holders.includes(this.task)) throw new Error(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
+      yield BLOCKED;
+    }
+    this.emit(E.LockAcquire, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
+    yield POINT;
+  }
+
+  /** Try to take a lock without blocking; logs lock_try_fail when it is held. */
+  trylock(name: string, mode: 0 | 1, kind: LockKind): boolean {
+    const l = this.s.locks[name];
+    if (l && !(l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) {
+      this.emit(E.LockTryFail, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
+      return false;
+    }
+    this.emit(E.LockAcquire, mode, kind === 'spin' ? 1 : 0, 1, 0, 0, 0, name);
+    return true;
+  }
+
+  *unlock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+    this.emit(E.LockRelease, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
+    yield POINT;
+  }
+
+  /** Does the current task hold `name`? */
+  holds(name: string): boolean {
+    const l = this.s.locks[name];
+    return !!l && l.holders.includes(this.task);
+  }
+
+  /* ----- RxJS ----- */
+
+  /** Live events (typed objects are made only while someone subscribes). */
+  get events$(): Observable<MmEvent> {
+    return this.events.asObservable();
+  }
+
+  /** Events from `seq` on: the history comes from the log, then live ones follow. */
+  eventsFrom(seq = 0): Observable<MmEvent> {
+    return new Observable<MmEvent>((sub) => {
+      let last = seq - 1;
+      const live = this.events.subscribe({
+        next: (ev) => {
+          if (ev.seq > last) {
+            last = ev.seq;
+            sub.next(ev);
+          }
+        },
+      });
+      for (const ev of this.log.events(seq, this.log.length)) {
+        if (ev.seq > last) {
+          last = ev.seq;
+          sub.next(ev);
+        }
+      }
+      return () => live.unsubscribe();
+    });
+  }
+
+  get spans$(): Observable<SpanNotice> {
+    return this.spans.asObservable();
+  }
+
+  /** The state after every syscall (top-level span close). */
+  get state$(): Observable<State> {
+    return this.states.asObservable();
+  }
+
+  /** Complete the observables (end of a run). */
+  close(): void {
+    this.commit();
+    this.log.flush();
+    this.events.complete();
+    this.spans.complete();
+    this.states.complete();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The event vocabulary: every mutation the simulated kernel makes is one of these.
+ *
+ * Events are stored compactly (see log.ts): a type id and up to six numeric slots
+ * (`a`..`f`) plus, for a few types, one string. The schema below names the slots, so
+ * the same table drives the encoder, the decoder, the reducer and the typed
+ * discriminated union users see.
+ *
+ * Addresses are virtual page numbers (vpn = address >> PAGE_SHIFT) and physical
+ * pages are pfns: a 48-bit address space stays well inside a double's integer range.
+ */
+
+/** Whether a lock sleeps (mutex, rwsem) or spins (spinlock); lockdep cares. */
+export type LockKind = 'sleep' | 'spin';
+
+interface SchemaEntry {
+  readonly name: string;
+  /** names of numeric slots a..f in order */
+  readonly fields: readonly string[];
+  /** name of the string slot, if the type carries one */
+  readonly str?: string;
+  /** what the event means, for `mmsim events --help` and the docs */
+  readonly doc: string;
+}
+
+/**
+ * The schema. The index in this array is the type id written to logs: append only,
+ * never reorder (the log format version guards a change).
+ */
+export const EVENT_SCHEMA = [
+  /* 0 */ { name: 'span_open', fields: ['span', 'parent', 'arg0', 'arg1'], str: 'name', doc: 'a kernel function or syscall starts' },
+  /* 1 */ { name: 'span_close', fields: ['span', 'result'], doc: 'it returns (result 0 or -errno)' },
+  /* 2 */ { name: 'task_switch', fields: ['task'], doc: 'the scheduler runs another task' },
+  /* 3 */ { name: 'error', fields: ['span'], str: 'message', doc: 'a plugin or the kernel model failed; the syscall was rolled back' },
+  /* 4 */ { name: 'mm_create', fields: ['mm', 'parent'], doc: 'mm_alloc (process start or fork)' },
+  /* 5 */ { name: 'mm_exit', fields: ['mm'], doc: 'exit_mmap finished, the mm is gone' },
+  /* 6 */ { name: 'lock_acquire', fields: ['mode', 'kind', 'try'], str: 'lock', doc: 'lock taken (mode 0 exclusive/write, 1 shared/read; kind 0 sleeping, 1 spinning)' },
+  /* 7 */ { name: 'lock_release', fields: ['mode', 'kind'], str: 'lock', doc: 'lock released' },
+  /* 8 */ { name: 'lock_try_fail', fields: ['mode', 'kind'], str: 'lock', doc: 'a trylock found the lock held' },
+  /* 9 */ { name: 'vma_insert', fields: ['vma', 'mm', 'start', 'end', 'pgoff', 'flags'], doc: 'vma_link / vma_iter_store of a new VMA' },
+  /* 10 */ { name: 'vma_remove', fields: ['vma'], doc: 'the VMA leaves the tree and is freed' },
+  /* 11 */ { name: 'vma_adjust', fields: ['vma', 'start', 'end', 'pgoff'], doc: 'vm_start, vm_end, vm_pgoff change (split, merge, expand)' },
+  /* 12 */ { name: 'vma_flags', fields: ['vma', 'flags'], doc: 'vm_flags_reset' },
+  /* 13 */ { name: 'vma_set_anon_vma', fields: ['vma', 'anonVma'], doc: 'vma->anon_vma = anon_vma' },
+  /* 14 */ { name: 'vma_set_file', fields: ['vma', 'file'], doc: 'vma->vm_file (a shmem object for shared anonymous memory)' },
+  /* 15 */ { name: 'vma_split', fields: ['vma', 'newVma', 'at'], doc: '__split_vma (annotation; the state change is vma_insert/vma_adjust)' },
+  /* 16 */ { name: 'vma_merge', fields: ['vma', 'other'], doc: 'a merge kept vma and absorbed other (annotation)' },
+  /* 17 */ { name: 'anon_vma_create', fields: ['anonVma', 'root', 'parent'], doc: 'anon_vma_alloc; refcount 1' },
+  /* 18 */ { name: 'anon_vma_free', fields: ['anonVma'], doc: 'the last reference went away' },
+  /* 19 */ { name: 'anon_vma_count', fields: ['anonVma', 'counter', 'delta'], doc: 'counter 0 refcount, 1 num_children, 2 num_active_vmas' },
+  /* 20 */ { name: 'avc_link', fields: ['vma', 'anonVma'], doc: 'anon_vma_chain_link: vma joins the anon_vma interval tree' },
+  /* 21 */ { name: 'avc_unlink', fields: ['vma', 'anonVma'], doc: 'the chain entry is removed' },
+  /* 22 */ { name: 'folio_alloc', fields: ['pfn', 'order'], doc: 'a folio of 2^order pages, refcount 1' },
+  /* 23 */ { name: 'folio_free', fields: ['pfn'], doc: 'the folio returns to the allocator' },
+  /* 24 */ { name: 'folio_split', fields: ['pfn', 'newOrder'], doc: 'split_folio into folios of newOrder' },
+  /* 25 */ { name: 'folio_index', fields: ['pfn', 'index'], doc: 'WRITE_ONCE(folio->index, ...)' },
+  /* 26 */ { name: 'folio_mapping', fields: ['pfn', 'kind', 'target'], doc: 'folio->mapping (kind 0 none, 1 anon_vma, 2 shmem, 3 ksm)' },
+  /* 27 */ { name: 'folio_flags', fields: ['pfn', 'set', 'clear'], doc: 'folio flag bits set and cleared' },
+  /* 28 */ { name: 'page_anon_exclusive', fields: ['pfn', 'value'], doc: 'SetPageAnonExclusive / ClearPageAnonExclusive of one page' },
+  /* 29 */ { name: 'folio_count', fields: ['pfn', 'counter', 'delta'], doc: 'counter 0 refcount, 1 pincount, 2 page mapcount (pfn is the page), 3 entire mapcount' },
+  /* 30 */ { name: 'pte_set', fields: ['mm', 'vpn', 'pfn', 'flags'], doc: 'set_pte_at' },
+  /* 31 */ { name: 'pte_clear', fields: ['mm', 'vpn'], doc: 'ptep_get_and_clear' },
+  /* 32 */ { name: 'pte_move', fields: ['mm', 'from', 'to'], doc: 'move_ptes: one entry moved' },
+  /* 33 */ { name: 'pte_flags', fields: ['mm', 'vpn', 'flags'], doc: 'PTE permission/dirty bits change (wrprotect, mkwrite)' },
+  /* 34 */ { name: 'pte_swap', fields: ['mm', 'vpn', 'slot', 'flags'], doc: 'a swap entry is written to the PTE' },
+  /* 35 */ { name: 'pt_alloc', fields: ['mm', 'vpn'], doc: '__pte_alloc: a PTE table for the PMD covering vpn' },
+  /* 36 */ { name: 'pt_free', fields: ['mm', 'vpn'], doc: 'the PTE table is freed (free_pgtables)' },
+  /* 37 */ { name: 'pt_move', fields: ['mm', 'from', 'to', 'level'], doc: 'move_normal_pmd (level 1) / move_normal_pud (level 2): a whole table moves' },
+  /* 38 */ { name: 'pmd_set', fields: ['mm', 'vpn', 'pfn', 'flags'], doc: 'set_pmd_at: a PMD-mapped THP (or the huge zero page)' },
+  /* 39 */ { name: 'pmd_clear', fields: ['mm', 'vpn'], doc: 'pmdp_huge_get_and_clear' },
+  /* 40 */ { name: 'pmd_move', fields: ['mm', 'from', 'to'], doc: 'move_huge_pmd' },
+  /* 41 */ { name: 'pmd_split', fields: ['mm', 'vpn'], doc: '__split_huge_pmd: the PMD leaf becomes a table of 512 PTEs' },
+  /* 42 */ { name: 'pmd_flags', fields: ['mm', 'vpn', 'flags'], doc: 'PMD permission bits change' },
+  /* 43 */ { name: 'shmem_create', fields: ['shmem'], doc: 'shmem_zero_setup: a shmem object backs a shared anonymous mapping' },
+  /* 44 */ { name: 'shmem_page', fields: ['shmem', 'index', 'pfn'], doc: 'the shmem page cache entry at index (pfn 0: removed)' },
+  /* 45 */ { name: 'swap_count', fields: ['slot', 'delta'], doc: 'swap_duplicate / swap_free of a swap slot' },
+  /* 46 */ { name: 'fault', fields: ['mm', 'vpn', 'write', 'outcome'], doc: 'handle_mm_fault result (annotation)' },
+  /* 47 */ { name: 'note', fields: ['value'], str: 'text', doc: 'a free-form annotation from a plugin' },
+  /* 48 */ { name: 'pud_move', fields: ['mm', 'from', 'to'], doc: 'move_huge_pud (annotation; anonymous PUD leaves do not exist)' },
+] as const satisfies readonly SchemaEntry[];
+
+export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
+
+/** type name -> numeric id */
+export const T = Object.fromEntries(EVENT_SCHEMA.map((e, i) => [e.name, i])) as {
+  readonly [K in EventTypeName]: number;
+};
+
+/** Numeric type ids as constants (hot paths use these, never strings). */
+export const enum E {
+  SpanOpen = 0,
+  SpanClose = 1,
+  TaskSwitch = 2,
+  Error = 3,
+  MmCreate = 4,
+  MmExit = 5,
+  LockAcquire = 6,
+  LockRelease = 7,
+  LockTryFail = 8,
+  VmaInsert = 9,
+  VmaRemove = 10,
+  VmaAdjust = 11,
+  VmaFlags = 12,
+  VmaSetAnonVma = 13,
+  VmaSetFile = 14,
+  VmaSplit = 15,
+  VmaMerge = 16,
+  AnonVmaCreate = 17,
+  AnonVmaFree = 18,
+  AnonVmaCount = 19,
+  AvcLink = 20,
+  AvcUnlink = 21,
+  FolioAlloc = 22,
+  FolioFree = 23,
+  FolioSplit = 24,
+  FolioIndex = 25,
+  FolioMapping = 26,
+  FolioFlags = 27,
+  PageAnonExclusive = 28,
+  FolioCount = 29,
+  PteSet = 30,
+  PteClear = 31,
+  PteMove = 32,
+  PteFlags = 33,
+  PteSwap = 34,
+  PtAlloc = 35,
+  PtFree = 36,
+  PtMove = 37,
+  PmdSet = 38,
+  PmdClear = 39,
+  PmdMove = 40,
+  PmdSplit = 41,
+  PmdFlags = 42,
+  ShmemCreate = 43,
+  ShmemPage = 44,
+  SwapCount = 45,
+  Fault = 46,
+  Note = 47,
+  PudMove = 48,
+}
+
+export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;
+
+/** anon_vma_count counters */
+export const enum AvCounter {
+  Refcount = 0,
+  NumChildren = 1,
+  NumActiveVmas = 2,
+}
+
+/** folio_count counters */
+export const enum FolioCounter {
+  Refcount = 0,
+  Pincount = 1,
+  PageMapcount = 2,
+  EntireMapcount = 3,
+}
+
+/** folio_mapping kinds */
+export const enum MappingKind {
+  None = 0,
+  Anon = 1,
+  Shmem = 2,
+  Ksm = 3,
+}
+
+/**
+ * The mutable record the hot paths fill: one per engine/decoder, reused for every
+ * event so that recording and replay allocate nothing per event.
+ */
+export interface RawEvent {
+  type: number;
+  seq: number;
+  task: number;
+  span: number;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  e: number;
+  f: number;
+  s: string;
+}
+
+export function newRawEvent(): RawEvent {
+  return { type: 0, seq: 0, task: 0, span: 0, a: 0, b: 0, c: 0, d: 0, e: 0, f: 0, s: '' };
+}
+
+/* ---------- the typed, user-facing union, derived from the schema ---------- */
+
+type Schema = typeof EVENT_SCHEMA;
+type Entry<N extends EventTypeName> = Extract<Schema[number], { name: N }>;
+type FieldsOf<N extends EventTypeName> = {
+  readonly [K in Entry<N>['fields'][number]]: number;
+} & (Entry<N> extends { str: infer S extends string } ? { readonly [K in S]: string } : unknown);
+
+/** Envelope every event carries. */
+export interface EventEnvelope {
+  /** strictly increasing position in the log, from 0 */
+  readonly seq: number;
+  /** simulated task (thread) that emitted it */
+  readonly task: number;
+  /** innermost open span of that task (0: none) */
+  readonly span: number;
+}
+
+export type EventOf<N extends EventTypeName> = EventEnvelope & { readonly type: N } & FieldsOf<N>;
+
+/** Every mm mutation, as a discriminated union on `type`. */
+export type MmEvent = { [N in EventTypeName]: EventOf<N> }[EventTypeName];
+
+const SLOTS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
+
+/** Materialise a typed event object from the raw record (allocates: for APIs, not hot paths). */
+export function toEvent(r: RawEvent): MmEvent {
+  const sch = EVENT_SCHEMA[r.type] as SchemaEntry | undefined;
+  if (!sch) throw new Error(`unknown event type id ${r.type} at seq ${r.seq}`);
+  const o: Record<string, unknown> = { seq: r.seq, task: r.task, span: r.span, type: sch.name };
+  for (let i = 0; i < sch.fields.length; i++) o[sch.fields[i]] = r[SLOTS[i]];
+  if (sch.str) o[sch.str] = r.s;
+  return Object.freeze(o) as unknown as MmEvent;
+}
+
+/** Fill a raw record from a typed event (for `apply(state, event)` and tests). */
+export function fromEvent(ev: MmEvent, into: RawEvent = newRawEvent()): RawEvent {
+  const id = (T as Record<string, number>)[ev.type];
+  if (id === undefined) throw new Error(`unknown event type "${String((ev as { type: unknown }).type)}"`);
+  const sch = EVENT_SCHEMA[id] as SchemaEntry;
+  const src = ev as unknown as Record<string, unknown>;
+  into.type = id;
+  into.seq = ev.seq;
+  into.task = ev.task;
+  into.span = ev.span;
+  for (let i = 0; i < 6; i++) {
+    const f = sch.fields[i];
+    into[SLOTS[i]] = f === undefined ? 0 : Number(src[f] ?? 0);
+  }
+  into.s = sch.str ? String(src[sch.str] ?? '') : '';
+  return into;
+}
+
+export function eventTypeName(id: number): EventTypeName {
+  const sch = EVENT_SCHEMA[id];
+  if (!sch) throw new Error(`unknown event type id ${id}`);
+  return sch.name;
+}
+
+export function eventTypeId(name: string): number {
+  const id = (T as Record<string, number>)[name];
+  if (id === undefined) {
+    throw new Error(`unknown event type "${name}"; known: ${EVENT_SCHEMA.map((e) => e.name).join(', ')}`);
+  }
+  return id;
+}
+
+export function eventSchema(): readonly SchemaEntry[] {
+  return EVENT_SCHEMA;
+}

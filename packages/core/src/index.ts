@@ -1,0 +1,64 @@
+/**
+ * @mmsim/core: the event-sourced engine. Explicit named exports only; anything not
+ * listed here is internal.
+ */
+export {
+  EVENT_SCHEMA,
+  EVENT_TYPE_COUNT,
+  E,
+  T,
+  AvCounter,
+  FolioCounter,
+  MappingKind,
+  eventSchema,
+  eventTypeId,
+  eventTypeName,
+  fromEvent,
+  newRawEvent,
+  toEvent,
+} from './events.js';
+export type { EventEnvelope, EventOf, EventTypeName, LockKind, MmEvent, RawEvent } from './events.js';
+
+export * from './state.js';
+
+export { apply, applyMany, applyToDraft, newBatch, ReplayError } from './reducer.js';
+export type { Batch } from './reducer.js';
+
+export { CHUNK_EVENTS, CodecError, crc32 } from './codec.js';
+export type { Registers } from './codec.js';
+export { EventLog, LogCursor } from './log.js';
+export type { SealedChunk } from './log.js';
+export {
+  LOG_FORMAT_VERSION,
+  LOG_MAGIC,
+  LogFileError,
+  decodeLogFile,
+  encodeChunk,
+  encodeHeader,
+  encodeLogFile,
+  streamLog,
+} from './file.js';
+export type { LogHeader, ReadLogOptions, ReadLogResult } from './file.js';
+
+export { Engine } from './engine.js';
+export type { EngineOptions, RawListener, SpanNotice } from './engine.js';
+
+export { BLOCKED, POINT, DeadlockError, interleave, prng, runTask } from './sched.js';
+export type { KGen, SchedTask } from './sched.js';
+
+export { Keyframes, TimeTravel, buildSpanIndex, replay, replayRange } from './timetravel.js';
+export type { SpanIndex, StepUnit } from './timetravel.js';
+export { diffStates } from './diff.js';
+export type { StateDiff } from './diff.js';
+
+export {
+  PluginConflictError,
+  PluginError,
+  PluginRegistry,
+  callPlugin,
+  defineExtensionPoint,
+  definePlugin,
+} from './plugins.js';
+export type { ExtensionPoint, Plugin, PluginHost, ProvideOptions } from './plugins.js';
+
+export const MMSIM_VERSION = '0.1.0';

@@ -1,0 +1,228 @@
+/**
+ * The event log: the only truth. Append-only, compact (a few bytes per event), in
+ * chunks of CHUNK_EVENTS that decode on their own, so reading event N costs at most
+ * one chunk's decode.
+ */
+import {
+  ByteSink,
+  CHUNK_EVENTS,
+  ChunkDecoder,
+  ChunkEncoder,
+  cloneRegisters,
+  stepRegisters,
+  type Registers,
+} from './codec.js';
+import { newRawEvent, toEvent, type MmEvent, type RawEvent } from './events.js';
+
+export interface SealedChunk {
+  /** seq of its first event */
+  readonly first: number;
+  readonly count: number;
+  readonly bytes: Uint8Array;
+  /** envelope registers before its first event */
+  readonly regs: Registers;
+}
+
+export class EventLog {
+  private sealed: SealedChunk[] = [];
+  private cur = new ByteSink(1 << 12);
+  private curFirst = 0;
+  private curCount = 0;
+  private curRegs: Registers = { task: 0, spans: {} };
+  private readonly enc = new ChunkEncoder();
+  private readonly regs: Registers = { task: 0, spans: {} };
+  private sealListeners: ((c: SealedChunk) => void)[] = [];
+
+  /** number of events */
+  get length(): number {
+    return this.curFirst + this.curCount;
+  }
+
+  /** bytes the events take in memory (chunks as encoded) */
+  get byteLength(): number {
+    let n = this.cur.len;
+    for (const c of this.sealed) n += c.bytes.length;
+    return n;
+  }
+
+  /** Registers after the last event (task and open spans). */
+  get registers(): Readonly<Registers> {
+    return this.regs;
+  }
+
+  /** Called with every chunk as it is sealed: streaming writers hang here. */
+  onSeal(fn: (c: SealedChunk) => void): () => void {
+    this.sealListeners.push(fn);
+    return () => {
+      this.sealListeners = this.sealListeners.filter((f) => f !== fn);
+    };
+  }
+
+  /**
+   * Append one event. Sets r.seq, r.task and r.span (the envelope is derived from the
+   * log's own span and task events, so it can never disagree with them).
+   */
+  append(r: RawEvent): void {
+    r.seq = this.length;
+    stepRegisters(this.regs, r);
+    this.enc.encode(this.cur, r);
+    if (++this.curCount === CHUNK_EVENTS) this.seal();
+  }
+
+  private seal(): void {
+    const c: SealedChunk = { first: this.curFirst, count: this.curCount, bytes: this.cur.view().slice(), regs: this.curRegs };
+    this.sealed.push(c);
+    this.curFirst += this.curCount;
+    this.curCount = 0;
+    this.cur = new ByteSink(1 << 12);
+    this.curRegs = cloneRegisters(this.regs);
+    this.enc.reset();
+    for (const fn of this.sealListeners) fn(c);
+  }
+
+  /** Seal the partial chunk too (before writing a complete file). */
+  flush(): void {
+    if (this.curCount > 0) this.seal();
+  }
+
+  /** All chunks, the open one included (a snapshot; cheap). */
+  chunks(): SealedChunk[] {
+    const out = this.sealed.slice();
+    if (this.curCount > 0) out.push({ first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs });
+    return out;
+  }
+
+  /** Add an already encoded chunk (file loading). Its first seq must be this.length. */
+  appendChunk(c: SealedChunk): void {
+    if (this.curCount !== 0) throw new Error('appendChunk on a log with a partial chunk');
+    if (c.first !== this.length) throw new Error(`chunk starts at seq ${c.first}, log has ${this.length} events`);
+    this.sealed.push(c);
+    this.curFirst += c.count;
+    // registers after the chunk: decode it
+    const dec = new ChunkDecoder();
+    const r = newRawEvent();
+    const regs = cloneRegisters(c.regs);
+    dec.start(c.bytes, 0, c.bytes.length);
+    for (let i = 0; i < c.count; i++) {
+      dec.next(r);
+      stepRegisters(regs, r);
+    }
+    this.regs.task = regs.task;
+    this.regs.spans = regs.spans;
+    this.curRegs = cloneRegisters(regs);
+  }
+
+  /** Drop events from seq n on (rollback of an aborted syscall). */
+  truncate(n: number): void {
+    if (n > this.length || n < 0) throw new RangeError(`truncate(${n}) of a log of ${this.length}`);
+    if (n === this.length) return;
+    // reopen the chunk that holds event n
+    let bytes = this.cur.view();
+    while (n < this.curFirst) {
+      const c = this.sealed.pop()!;
+      this.curFirst = c.first;
+      this.curCount = c.count;
+      this.curRegs = c.regs;
+      bytes = c.bytes;
+    }
+    const keep = n - this.curFirst;
+    // re-encode the kept prefix: rebuilds predictors, string table and registers
+    const dec = new ChunkDecoder();
+    dec.start(bytes, 0, bytes.length);
+    const r = newRawEvent();
+    const regs = cloneRegisters(this.curRegs);
+    this.enc.reset();
+    const sink = new ByteSink(Math.max(1 << 12, bytes.length));
+    for (let i = 0; i < keep; i++) {
+      dec.next(r);
+      stepRegisters(regs, r);
+      this.enc.encode(sink, r);
+    }
+    this.cur = sink;
+    this.curCount = keep;
+    this.regs.task = regs.task;
+    this.regs.spans = regs.spans;
+  }
+
+  /** A cursor that decodes events from seq `from`. */
+  cursor(from = 0): LogCursor {
+    return new LogCursor(this, from);
+  }
+
+  /** Decode one event (allocates; for inspection, not loops). */
+  get(seq: number): MmEvent {
+    const r = newRawEvent();
+    if (!this.cursor(seq).next(r)) throw new RangeError(`no event ${seq} (log has ${this.length})`);
+    return toEvent(r);
+  }
+
+  /** Typed events in [from, to). */
+  *events(from = 0, to = this.length): IterableIterator<MmEvent> {
+    const c = this.cursor(from);
+    const r = newRawEvent();
+    for (let i = from; i < to && c.next(r); i++) yield toEvent(r);
+  }
+
+  /** @internal chunk lookup for cursors */
+  chunkFor(seq: number): SealedChunk | null {
+    if (seq >= this.curFirst) {
+      if (seq >= this.length) return null;
+      return { first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs };
+    }
+    let lo = 0;
+    let hi = this.sealed.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.sealed[mid].first <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.sealed[lo];
+  }
+}
+
+/** Sequential decoder over a log, from any seq. */
+export class LogCursor {
+  private dec = new ChunkDecoder();
+  private chunk: SealedChunk | null = null;
+  private left = 0;
+  private regs: Registers = { task: 0, spans: {} };
+  seq: number;
+
+  constructor(
+    private readonly log: EventLog,
+    from: number,
+  ) {
+    this.seq = from;
+    this.open(from);
+  }
+
+  private open(seq: number): void {
+    const c = this.log.chunkFor(seq);
+    this.chunk = c;
+    if (!c) return;
+    this.dec.start(c.bytes, 0, c.bytes.length);
+    this.regs = cloneRegisters(c.regs);
+    this.left = c.count;
+    const skip = seq - c.first;
+    const r = newRawEvent();
+    for (let i = 0; i < skip; i++) {
+      this.dec.next(r);
+      stepRegisters(this.regs, r);
+      this.left--;
+    }
+  }
+
+  /** Decode the next event into r; false at the end of the log. */
+  next(r: RawEvent): boolean {
+    if (this.left === 0) {
+      if (this.seq >= this.log.length) return false;
+      this.open(this.seq);
+      if (!this.chunk) return false;
+    }
+    this.dec.next(r);
+    stepRegisters(this.regs, r);
+    r.seq = this.seq++;
+    this.left--;
+    return true;
+  }
+}

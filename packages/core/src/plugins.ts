@@ -1,0 +1,135 @@
+/**
+ * The plugin API: typed extension points that kernel code calls. A point is either
+ * `single` (one implementation: the merge policy, the large-folio handler) or `multi`
+ * (an ordered list: mremap move strategies, invariant checkers, subscribers).
+ */
+
+export interface ExtensionPoint<T> {
+  readonly id: string;
+  readonly kind: 'single' | 'multi';
+  readonly description: string;
+  /** phantom, for inference */
+  readonly __type?: T;
+}
+
+export function defineExtensionPoint<T>(id: string, kind: 'single' | 'multi', description: string): ExtensionPoint<T> {
+  return { id, kind, description };
+}
+
+export interface ProvideOptions {
+  /** multi points: lower runs first (default 100); ties keep registration order */
+  order?: number;
+  /** single points: replace an implementation another plugin provided */
+  replace?: boolean;
+}
+
+export interface PluginHost {
+  provide<T>(point: ExtensionPoint<T>, impl: T, opts?: ProvideOptions): void;
+}
+
+export interface Plugin<O = unknown> {
+  /** npm-style name, used in errors: "@mmsim/relocate-anon" */
+  readonly name: string;
+  readonly version?: string;
+  setup(host: PluginHost, options?: O): void;
+}
+
+export function definePlugin<O = unknown>(p: Plugin<O>): Plugin<O> {
+  if (!p || typeof p.name !== 'string' || !p.name) throw new TypeError('a plugin needs a non-empty string name');
+  if (typeof p.setup !== 'function') throw new TypeError(`plugin ${p.name}: setup must be a function`);
+  return p;
+}
+
+export class PluginConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginConflictError';
+  }
+}
+
+/** An error thrown inside a plugin, with the plugin named. */
+export class PluginError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly point: string,
+    override readonly cause: unknown,
+  ) {
+    super(`plugin ${plugin} failed in ${point}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'PluginError';
+  }
+}
+
+interface Entry<T> {
+  impl: T;
+  plugin: string;
+  order: number;
+  n: number;
+}
+
+export class PluginRegistry {
+  private readonly entries = new Map<string, Entry<unknown>[]>();
+  private readonly plugins: string[] = [];
+  private n = 0;
+
+  /** Register a plugin: runs its setup. Two plugins of one name is a conflict. */
+  use<O>(plugin: Plugin<O>, options?: O): this {
+    definePlugin(plugin);
+    if (this.plugins.includes(plugin.name)) throw new PluginConflictError(`plugin ${plugin.name} registered twice`);
+    this.plugins.push(plugin.name);
+    const host: PluginHost = {
+      provide: (point, impl, opts) => this.provideAs(plugin.name, point, impl, opts),
+    };
+    try {
+      plugin.setup(host, options);
+    } catch (e) {
+      if (e instanceof PluginConflictError) throw e;
+      throw new PluginError(plugin.name, 'setup', e);
+    }
+    return this;
+  }
+
+  provideAs<T>(plugin: string, point: ExtensionPoint<T>, impl: T, opts: ProvideOptions = {}): void {
+    const list = this.entries.get(point.id) ?? [];
+    if (point.kind === 'single' && list.length) {
+      if (!opts.replace) {
+        throw new PluginConflictError(
+          `extension point ${point.id} takes one implementation: ${list[0].plugin} provides it already, ` +
+            `${plugin} too (pass { replace: true } to replace it)`,
+        );
+      }
+      list.length = 0;
+    }
+    list.push({ impl, plugin, order: opts.order ?? 100, n: this.n++ });
+    list.sort((a, b) => a.order - b.order || a.n - b.n);
+    this.entries.set(point.id, list);
+  }
+
+  /** The implementation of a single point, with the plugin that gave it. */
+  get<T>(point: ExtensionPoint<T>): { impl: T; plugin: string } | undefined {
+    const l = this.entries.get(point.id);
+    return l && l.length ? (l[0] as Entry<T>) : undefined;
+  }
+
+  /** Implementations of a multi point, in order. */
+  all<T>(point: ExtensionPoint<T>): { impl: T; plugin: string }[] {
+    return (this.entries.get(point.id) ?? []) as Entry<T>[];
+  }
+
+  has(name: string): boolean {
+    return this.plugins.includes(name);
+  }
+
+  names(): readonly string[] {
+    return this.plugins;
+  }
+}
+
+/** Call into a plugin, naming it if it throws. */
+export function callPlugin<R>(plugin: string, point: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PluginError) throw e;
+    throw new PluginError(plugin, point, e);
+  }
+}

@@ -1,0 +1,533 @@
+/**
+ * The one reducer: state + event -> state. Pure: it reads nothing but its arguments.
+ *
+ * `applyToDraft` is the hot path: it mutates an immer draft in place and is called for
+ * many events inside one `produce` (a batch). Typed-array PTE tables are copied on the
+ * first write in a batch (immer does not draft typed arrays), tracked in `owned`.
+ */
+import { createDraft, finishDraft, type Draft } from 'immer';
+import { E, MappingKind, fromEvent, newRawEvent, type MmEvent, type RawEvent } from './events.js';
+import {
+  FOLIO_PAE,
+  emptyState,
+  folioChunk,
+  pgdIndex,
+  pmdBase,
+  pmdIndex,
+  pteIndex,
+  pudIndex,
+  mkPte,
+  type Folio,
+  type Mm,
+  type PmdEntry,
+  type State,
+  type Vma,
+} from './state.js';
+
+type D = Draft<State>;
+type DMm = Draft<Mm>;
+
+/** Thrown when an event does not fit the state: the log is corrupt or from another model. */
+export class ReplayError extends Error {
+  constructor(
+    readonly seq: number,
+    message: string,
+  ) {
+    super(`event ${seq}: ${message}`);
+    this.name = 'ReplayError';
+  }
+}
+
+/** Per-batch bookkeeping: which PTE arrays this batch already owns. */
+export interface Batch {
+  owned: WeakSet<Float64Array>;
+}
+
+export function newBatch(): Batch {
+  return { owned: new WeakSet() };
+}
+
+function fail(r: RawEvent, msg: string): never {
+  throw new ReplayError(r.seq, msg);
+}
+
+function mmOf(d: D, r: RawEvent, id: number): DMm {
+  const mm = d.mms[id];
+  if (!mm) fail(r, `no mm ${id}`);
+  return mm;
+}
+
+function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
+  const v = d.vmas[id];
+  if (!v) fail(r, `no vma ${id}`);
+  return v;
+}
+
+function folioOf(d: D, r: RawEvent, pfn: number): Draft<Folio> {
+  const c = d.folios[folioChunk(pfn)];
+  const f = c && c[pfn];
+  if (!f) fail(r, `no folio with head pfn ${pfn}`);
+  return f;
+}
+
+/** page_folio on a draft: the folio containing page pfn */
+function folioOfPage(d: D, r: RawEvent, pfn: number): Draft<Folio> {
+  for (let order = 0; order <= 18; order++) {
+    const head = pfn - (pfn % 2 ** order);
+    const c = d.folios[folioChunk(head)];
+    const f = c && c[head];
+    if (f && f.order >= order) return f;
+  }
+  fail(r, `no folio contains pfn ${pfn}`);
+}
+
+/** The PMD slot for vpn, creating the upper levels when `create`. */
+function pmdSlot(mm: DMm, vpn: number, create: boolean): Record<number, PmdEntry> | undefined {
+  const g = pgdIndex(vpn);
+  let pud = mm.pgd[g];
+  if (!pud) {
+    if (!create) return undefined;
+    pud = mm.pgd[g] = {};
+  }
+  const u = pudIndex(vpn);
+  let pmdt = pud[u];
+  if (!pmdt) {
+    if (!create) return undefined;
+    pmdt = pud[u] = {};
+  }
+  return pmdt as Record<number, PmdEntry>;
+}
+
+/** A writable PTE array for the table covering vpn (copy on first write in a batch). */
+function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): { t: Float64Array; slot: { used: number } } {
+  const pmdt = pmdSlot(mm, vpn, false);
+  const e = pmdt && pmdt[pmdIndex(vpn)];
+  if (!e || e.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
+  const de = e as Draft<PmdEntry> & { ptes: Float64Array; used: number };
+  let t = de.ptes;
+  if (!b.owned.has(t)) {
+    t = t.slice();
+    b.owned.add(t);
+    de.ptes = t;
+  }
+  return { t, slot: de };
+}
+
+function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
+  const { t, slot } = ptesForWrite(b, mm, r, vpn);
+  const i = pteIndex(vpn);
+  const old = t[i];
+  if (old === 0 && v !== 0) slot.used++;
+  else if (old !== 0 && v === 0) slot.used--;
+  t[i] = v;
+}
+
+function getPte(mm: DMm, vpn: number): number {
+  const pmdt = pmdSlot(mm, vpn, false);
+  const e = pmdt && pmdt[pmdIndex(vpn)];
+  if (!e || e.kind !== 'table') return 0;
+  return e.ptes[pteIndex(vpn)];
+}
+
+function insertSorted(d: D, mm: DMm, id: number, start: number): void {
+  const ids = mm.vmas;
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (d.vmas[ids[mid]].start < start) lo = mid + 1;
+    else hi = mid;
+  }
+  ids.splice(lo, 0, id);
+}
+
+function removeId(arr: number[], id: number): boolean {
+  const i = arr.indexOf(id);
+  if (i < 0) return false;
+  arr.splice(i, 1);
+  return true;
+}
+
+function newFolio(pfn: number, order: number): Folio {
+  const n = 2 ** order;
+  return {
+    pfn,
+    order,
+    index: 0,
+    mappingKind: MappingKind.None,
+    mapping: 0,
+    flags: 0,
+    refcount: 1,
+    pincount: 0,
+    entireMapcount: 0,
+    pageMapcount: new Array<number>(n).fill(0),
+    pae: order > 0 ? new Array<number>(n).fill(0) : [],
+  };
+}
+
+/** Apply one raw event to a draft. The hot path of recording and of replay. */
+export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
+  if (r.seq !== d.seq) fail(r, `out of order: state expects seq ${d.seq}`);
+  d.seq = r.seq + 1;
+  switch (r.type) {
+    case E.SpanOpen: {
+      const st = d.spans[d.task] ?? (d.spans[d.task] = []);
+      st.push({ id: r.a, name: r.s });
+      return;
+    }
+    case E.SpanClose: {
+      const st = d.spans[d.task];
+      if (!st || st.length === 0 || st[st.length - 1].id !== r.a) fail(r, `span ${r.a} closed but not innermost open span of task ${d.task}`);
+      st.pop();
+      if (st.length === 0) delete d.spans[d.task];
+      return;
+    }
+    case E.TaskSwitch:
+      d.task = r.a;
+      return;
+    case E.Error:
+      d.counts.errors++;
+      return;
+    case E.MmCreate:
+      if (d.mms[r.a]) fail(r, `mm ${r.a} exists`);
+      d.mms[r.a] = { id: r.a, parent: r.b, vmas: [], pgd: {}, ptTables: 0 };
+      d.counts.mms++;
+      return;
+    case E.MmExit: {
+      const mm = mmOf(d, r, r.a);
+      if (mm.vmas.length) fail(r, `mm ${r.a} exits with ${mm.vmas.length} VMAs`);
+      delete d.mms[r.a];
+      d.counts.mms--;
+      return;
+    }
+    case E.LockAcquire: {
+      const l = d.locks[r.s];
+      if (!l) {
+        d.locks[r.s] = { mode: r.a, kind: r.b, holders: [d.task] };
+      } else {
+        if (l.mode !== 1 || r.a !== 1) fail(r, `lock ${r.s} taken in mode ${r.a} while held in mode ${l.mode}`);
+        l.holders.push(d.task);
+      }
+      return;
+    }
+    case E.LockRelease: {
+      const l = d.locks[r.s];
+      if (!l || !removeId(l.holders, d.task)) fail(r, `lock ${r.s} released by task ${d.task} that does not hold it`);
+      if (l.holders.length === 0) delete d.locks[r.s];
+      return;
+    }
+    case E.LockTryFail:
+      return;
+    case E.VmaInsert: {
+      if (d.vmas[r.a]) fail(r, `vma ${r.a} exists`);
+      const mm = mmOf(d, r, r.b);
+      d.vmas[r.a] = { id: r.a, mm: r.b, start: r.c, end: r.d, pgoff: r.e, flags: r.f, anonVma: 0, chain: [], file: 0 };
+      insertSorted(d, mm, r.a, r.c);
+      d.counts.vmas++;
+      return;
+    }
+    case E.VmaRemove: {
+      const v = vmaOf(d, r, r.a);
+      if (v.chain.length) fail(r, `vma ${r.a} removed with ${v.chain.length} AVCs linked`);
+      const mm = mmOf(d, r, v.mm);
+      removeId(mm.vmas, r.a);
+      delete d.vmas[r.a];
+      d.counts.vmas--;
+      return;
+    }
+    case E.VmaAdjust: {
+      const v = vmaOf(d, r, r.a);
+      const moved = v.start !== r.b;
+      v.start = r.b;
+      v.end = r.c;
+      v.pgoff = r.d;
+      if (moved) {
+        const mm = mmOf(d, r, v.mm);
+        removeId(mm.vmas, r.a);
+        insertSorted(d, mm, r.a, r.b);
+      }
+      return;
+    }
+    case E.VmaFlags:
+      vmaOf(d, r, r.a).flags = r.b;
+      return;
+    case E.VmaSetAnonVma:
+      vmaOf(d, r, r.a).anonVma = r.b;
+      return;
+    case E.VmaSetFile:
+      vmaOf(d, r, r.a).file = r.b;
+      return;
+    case E.VmaSplit:
+    case E.VmaMerge:
+    case E.Fault:
+    case E.Note:
+    case E.PudMove:
+      return;
+    case E.AnonVmaCreate:
+      if (d.anonVmas[r.a]) fail(r, `anon_vma ${r.a} exists`);
+      d.anonVmas[r.a] = { id: r.a, root: r.b || r.a, parent: r.c, refcount: 1, numChildren: 0, numActiveVmas: 0, vmas: [] };
+      d.counts.anonVmas++;
+      return;
+    case E.AnonVmaFree: {
+      const av = d.anonVmas[r.a];
+      if (!av) fail(r, `no anon_vma ${r.a}`);
+      if (av.vmas.length) fail(r, `anon_vma ${r.a} freed with ${av.vmas.length} AVCs`);
+      delete d.anonVmas[r.a];
+      d.counts.anonVmas--;
+      return;
+    }
+    case E.AnonVmaCount: {
+      const av = d.anonVmas[r.a];
+      if (!av) fail(r, `no anon_vma ${r.a}`);
+      if (r.b === 0) av.refcount += r.c;
+      else if (r.b === 1) av.numChildren += r.c;
+      else av.numActiveVmas += r.c;
+      return;
+    }
+    case E.AvcLink: {
+      const v = vmaOf(d, r, r.a);
+      const av = d.anonVmas[r.b];
+      if (!av) fail(r, `no anon_vma ${r.b}`);
+      v.chain.push(r.b);
+      av.vmas.push(r.a);
+      d.counts.avcs++;
+      return;
+    }
+    case E.AvcUnlink: {
+      const v = vmaOf(d, r, r.a);
+      const av = d.anonVmas[r.b];
+      if (!av || !removeId(v.chain, r.b) || !removeId(av.vmas, r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
+      d.counts.avcs--;
+      return;
+    }
+    case E.FolioAlloc: {
+      const ch = folioChunk(r.a);
+      const c = d.folios[ch] ?? (d.folios[ch] = {});
+      if (c[r.a]) fail(r, `folio ${r.a} exists`);
+      c[r.a] = newFolio(r.a, r.b) as Draft<Folio>;
+      d.counts.folios++;
+      return;
+    }
+    case E.FolioFree: {
+      folioOf(d, r, r.a);
+      const ch = folioChunk(r.a);
+      delete d.folios[ch][r.a];
+      d.counts.folios--;
+      return;
+    }
+    case E.FolioSplit: {
+      const f = folioOf(d, r, r.a);
+      const n = 2 ** f.order;
+      const m = 2 ** r.b;
+      if (r.b >= f.order) fail(r, `split of order-${f.order} folio to order ${r.b}`);
+      for (let off = 0; off < n; off += m) {
+        const pfn = f.pfn + off;
+        const g = newFolio(pfn, r.b);
+        const pae = f.pae.slice(off, off + m);
+        const nf: Folio = {
+          ...g,
+          index: f.index + off,
+          mappingKind: f.mappingKind,
+          mapping: f.mapping,
+          flags: (f.flags & ~FOLIO_PAE) | (r.b === 0 && pae[0] ? FOLIO_PAE : 0),
+          // __split_folio_to_order: each new folio takes the reference its mappings hold
+          refcount: off === 0 ? f.refcount : f.pageMapcount.slice(off, off + m).reduce((x, y) => x + y, 0) || 1,
+          pincount: off === 0 ? f.pincount : 0,
+          entireMapcount: 0,
+          pageMapcount: f.pageMapcount.slice(off, off + m),
+          pae: r.b > 0 ? pae : [],
+        };
+        const ch = folioChunk(pfn);
+        const c = d.folios[ch] ?? (d.folios[ch] = {});
+        c[pfn] = nf as Draft<Folio>;
+        if (off > 0) d.counts.folios++;
+      }
+      return;
+    }
+    case E.FolioIndex:
+      folioOf(d, r, r.a).index = r.b;
+      return;
+    case E.FolioMapping: {
+      const f = folioOf(d, r, r.a);
+      f.mappingKind = r.b;
+      f.mapping = r.c;
+      return;
+    }
+    case E.FolioFlags: {
+      const f = folioOf(d, r, r.a);
+      f.flags = (f.flags | r.b) & ~r.c;
+      return;
+    }
+    case E.PageAnonExclusive: {
+      const f = folioOfPage(d, r, r.a);
+      if (f.order === 0) f.flags = r.b ? f.flags | FOLIO_PAE : f.flags & ~FOLIO_PAE;
+      else f.pae[r.a - f.pfn] = r.b ? 1 : 0;
+      return;
+    }
+    case E.FolioCount: {
+      if (r.b === 2) {
+        const f = folioOfPage(d, r, r.a);
+        f.pageMapcount[r.a - f.pfn] += r.c;
+        return;
+      }
+      const f = folioOf(d, r, r.a);
+      if (r.b === 0) f.refcount += r.c;
+      else if (r.b === 1) f.pincount += r.c;
+      else f.entireMapcount += r.c;
+      return;
+    }
+    case E.PteSet:
+      setPte(b, mmOf(d, r, r.a), r, r.b, mkPte(r.c, r.d));
+      return;
+    case E.PteClear:
+      setPte(b, mmOf(d, r, r.a), r, r.b, 0);
+      return;
+    case E.PteMove: {
+      const mm = mmOf(d, r, r.a);
+      const v = getPte(mm, r.b);
+      setPte(b, mm, r, r.b, 0);
+      setPte(b, mm, r, r.c, v);
+      return;
+    }
+    case E.PteFlags: {
+      const mm = mmOf(d, r, r.a);
+      const v = getPte(mm, r.b);
+      if (v <= 0) fail(r, `pte_flags on a non-present PTE at vpn ${r.b}`);
+      setPte(b, mm, r, r.b, mkPte(Math.floor(v / 256), r.c));
+      return;
+    }
+    case E.PteSwap:
+      setPte(b, mmOf(d, r, r.a), r, r.b, -(r.c * 256 + (r.d & 255)));
+      return;
+    case E.PtAlloc: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, true)!;
+      const i = pmdIndex(r.b);
+      if (pmdt[i]) fail(r, `PMD at vpn ${pmdBase(r.b)} already populated`);
+      const t = new Float64Array(512);
+      b.owned.add(t);
+      pmdt[i] = { kind: 'table', ptes: t, used: 0 };
+      mm.ptTables++;
+      return;
+    }
+    case E.PtFree: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, false);
+      const i = pmdIndex(r.b);
+      const e = pmdt && pmdt[i];
+      if (!e || e.kind !== 'table') fail(r, `no PTE table at vpn ${r.b}`);
+      delete pmdt[i];
+      mm.ptTables--;
+      return;
+    }
+    case E.PtMove: {
+      const mm = mmOf(d, r, r.a);
+      if (r.d === 1) {
+        const src = pmdSlot(mm, r.b, false);
+        const e = src && src[pmdIndex(r.b)];
+        if (!e) fail(r, `pt_move from an empty PMD at vpn ${r.b}`);
+        const dst = pmdSlot(mm, r.c, true)!;
+        if (dst[pmdIndex(r.c)]) fail(r, `pt_move onto a populated PMD at vpn ${r.c}`);
+        dst[pmdIndex(r.c)] = e;
+        delete src[pmdIndex(r.b)];
+      } else {
+        const srcPud = mm.pgd[pgdIndex(r.b)];
+        const e = srcPud && srcPud[pudIndex(r.b)];
+        if (!e) fail(r, `pt_move from an empty PUD at vpn ${r.b}`);
+        const g = pgdIndex(r.c);
+        const dstPud = mm.pgd[g] ?? (mm.pgd[g] = {});
+        if (dstPud[pudIndex(r.c)]) fail(r, `pt_move onto a populated PUD at vpn ${r.c}`);
+        dstPud[pudIndex(r.c)] = e;
+        delete srcPud[pudIndex(r.b)];
+      }
+      return;
+    }
+    case E.PmdSet: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, true)!;
+      const i = pmdIndex(r.b);
+      const e = pmdt[i];
+      if (e && (e.kind !== 'table' || e.used !== 0)) fail(r, `pmd_set over a populated PMD at vpn ${r.b}`);
+      if (e) mm.ptTables--; // the empty PTE table is withdrawn (deposited) under the huge PMD
+      pmdt[i] = { kind: 'huge', pfn: r.c, flags: r.d | 1 };
+      return;
+    }
+    case E.PmdClear: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, false);
+      const i = pmdIndex(r.b);
+      if (!pmdt || !pmdt[i] || pmdt[i].kind !== 'huge') fail(r, `pmd_clear of a non-huge PMD at vpn ${r.b}`);
+      delete pmdt[i];
+      return;
+    }
+    case E.PmdMove: {
+      const mm = mmOf(d, r, r.a);
+      const src = pmdSlot(mm, r.b, false);
+      const e = src && src[pmdIndex(r.b)];
+      if (!e || e.kind !== 'huge') fail(r, `pmd_move of a non-huge PMD at vpn ${r.b}`);
+      const dst = pmdSlot(mm, r.c, true)!;
+      const de = dst[pmdIndex(r.c)];
+      if (de && (de.kind !== 'table' || de.used !== 0)) fail(r, `pmd_move onto a populated PMD at vpn ${r.c}`);
+      if (de) mm.ptTables--;
+      dst[pmdIndex(r.c)] = e;
+      delete src[pmdIndex(r.b)];
+      return;
+    }
+    case E.PmdSplit: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, false);
+      const i = pmdIndex(r.b);
+      const e = pmdt && pmdt[i];
+      if (!e || e.kind !== 'huge') fail(r, `pmd_split of a non-huge PMD at vpn ${r.b}`);
+      const t = new Float64Array(512);
+      for (let k = 0; k < 512; k++) t[k] = mkPte(e.pfn + k, e.flags);
+      b.owned.add(t);
+      pmdt[i] = { kind: 'table', ptes: t, used: 512 };
+      mm.ptTables++;
+      return;
+    }
+    case E.PmdFlags: {
+      const mm = mmOf(d, r, r.a);
+      const pmdt = pmdSlot(mm, r.b, false);
+      const e = pmdt && pmdt[pmdIndex(r.b)];
+      if (!e || e.kind !== 'huge') fail(r, `pmd_flags of a non-huge PMD at vpn ${r.b}`);
+      (e as Draft<PmdEntry> & { flags: number }).flags = r.c | 1;
+      return;
+    }
+    case E.ShmemCreate:
+      d.shmems[r.a] = { id: r.a, pages: {} };
+      return;
+    case E.ShmemPage: {
+      const sh = d.shmems[r.a];
+      if (!sh) fail(r, `no shmem ${r.a}`);
+      if (r.c === 0) delete sh.pages[r.b];
+      else sh.pages[r.b] = r.c;
+      return;
+    }
+    case E.SwapCount: {
+      const n = (d.swap[r.a] ?? 0) + r.b;
+      if (n < 0) fail(r, `swap slot ${r.a} count below zero`);
+      if (n === 0) delete d.swap[r.a];
+      else d.swap[r.a] = n;
+      return;
+    }
+    default:
+      fail(r, `unknown event type id ${r.type}`);
+  }
+}
+
+/** apply(state, event): the pure reducer on typed events (one produce per call). */
+export function apply(state: State, event: MmEvent): State {
+  return applyMany(state, [event]);
+}
+
+/** Apply several typed events in one produce. */
+export function applyMany(state: State, events: Iterable<MmEvent>): State {
+  const d = createDraft(state);
+  const b = newBatch();
+  const r = newRawEvent();
+  for (const ev of events) applyToDraft(d, fromEvent(ev, r), b);
+  return finishDraft(d) as State;
+}
+
+export { emptyState };

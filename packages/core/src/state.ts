@@ -1,0 +1,381 @@
+/**
+ * The simulated machine's state: immutable, produced with immer by the reducer.
+ *
+ * Shaped like the hardware so that structural sharing works: a 4-level radix page
+ * table per mm whose leaves are 4 KiB typed arrays of 512 entries (a PTE table),
+ * folios chunked by pfn, small records for VMAs and anon_vmas. A change copies one PTE
+ * table and the path to it, never a whole table of the machine.
+ */
+
+export const PAGE_SHIFT = 12;
+export const PTRS_PER_TABLE = 512;
+/** pages mapped by one PMD entry (2 MiB) */
+export const HPAGE_PMD_NR = 512;
+export const HPAGE_PMD_ORDER = 9;
+/** pages mapped by one PUD entry (1 GiB) */
+export const HPAGE_PUD_NR = 512 * 512;
+
+/** Physical page numbers reserved for the shared zero pages. */
+export const ZERO_PFN = 1;
+/** The huge zero folio: an order-9 folio at this (aligned) pfn. */
+export const HUGE_ZERO_PFN = 512;
+/** First pfn handed out by the folio allocator. */
+export const FIRST_ALLOC_PFN = 1024;
+
+/* ----- PTE encoding: one double per entry ------------------------------------------
+ * 0                 none
+ * pfn * 256 + flags present page (flags & PTE_PRESENT set)
+ * -(slot * 256 + f) swap entry
+ */
+export const PTE_PRESENT = 1;
+export const PTE_WRITE = 2;
+export const PTE_DIRTY = 4;
+export const PTE_YOUNG = 8;
+/** pte_special: the zero page (vm_normal_page() returns NULL) */
+export const PTE_SPECIAL = 16;
+export const PTE_SOFT_DIRTY = 32;
+/** swap PTE: the page was PageAnonExclusive when swapped out (pte_swp_exclusive) */
+export const PTE_SWP_EXCLUSIVE = 64;
+
+export function ptePfn(v: number): number {
+  return v > 0 ? Math.floor(v / 256) : 0;
+}
+export function pteFlags(v: number): number {
+  return v > 0 ? v % 256 : v < 0 ? -v % 256 : 0;
+}
+export function pteIsPresent(v: number): boolean {
+  return v > 0;
+}
+export function pteIsSwap(v: number): boolean {
+  return v < 0;
+}
+export function pteSwapSlot(v: number): number {
+  return v < 0 ? Math.floor(-v / 256) : 0;
+}
+export function mkPte(pfn: number, flags: number): number {
+  return pfn * 256 + ((flags | PTE_PRESENT) & 255);
+}
+export function mkSwapPte(slot: number, flags: number): number {
+  return -(slot * 256 + (flags & 255));
+}
+
+/** A PMD entry: a PTE table, or a huge leaf mapping a PMD-sized folio. */
+export interface PteTable {
+  readonly kind: 'table';
+  /** 512 encoded PTEs; copied on write (never mutate one you did not allocate in this batch) */
+  readonly ptes: Float64Array;
+  /** number of non-none entries (to free empty tables and skip them when walking) */
+  readonly used: number;
+}
+export interface HugePmd {
+  readonly kind: 'huge';
+  readonly pfn: number;
+  /** PTE_* bits, with PTE_PRESENT */
+  readonly flags: number;
+}
+export type PmdEntry = PteTable | HugePmd;
+
+/** pmd index -> entry */
+export type PmdTable = Readonly<Record<number, PmdEntry>>;
+/** pud index -> PMD table */
+export type PudTable = Readonly<Record<number, PmdTable>>;
+/** pgd index -> PUD table */
+export type Pgd = Readonly<Record<number, PudTable>>;
+
+export function pgdIndex(vpn: number): number {
+  return Math.floor(vpn / (512 * 512 * 512)) % 512;
+}
+export function pudIndex(vpn: number): number {
+  return Math.floor(vpn / (512 * 512)) % 512;
+}
+export function pmdIndex(vpn: number): number {
+  return Math.floor(vpn / 512) % 512;
+}
+export function pteIndex(vpn: number): number {
+  return vpn % 512;
+}
+/** first vpn covered by the PMD entry containing vpn */
+export function pmdBase(vpn: number): number {
+  return vpn - (vpn % 512);
+}
+
+export interface Mm {
+  readonly id: number;
+  /** mm this one was forked from (0: none) */
+  readonly parent: number;
+  /** VMA ids sorted by vm_start (the maple tree, flattened) */
+  readonly vmas: readonly number[];
+  readonly pgd: Pgd;
+  /** number of PTE tables allocated (mm->pgtables_bytes / PAGE_SIZE) */
+  readonly ptTables: number;
+}
+
+/** vm_flags bits, the kernel's values (include/linux/mm.h) */
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_GROWSDOWN = 0x100;
+export const VM_UFFD_MISSING = 0x200;
+export const VM_PFNMAP = 0x400;
+export const VM_LOCKED = 0x2000;
+export const VM_IO = 0x4000;
+export const VM_DONTCOPY = 0x20000;
+export const VM_DONTEXPAND = 0x40000;
+export const VM_ACCOUNT = 0x100000;
+export const VM_NORESERVE = 0x200000;
+export const VM_HUGETLB = 0x400000;
+export const VM_SYNC = 0x800000;
+export const VM_WIPEONFORK = 0x2000000;
+export const VM_DONTDUMP = 0x4000000;
+export const VM_SOFTDIRTY = 0x8000000;
+export const VM_MIXEDMAP = 0x10000000;
+export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+export const VM_MERGEABLE = 0x80000000;
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+
+export interface Vma {
+  readonly id: number;
+  readonly mm: number;
+  /** vm_start >> PAGE_SHIFT */
+  readonly start: number;
+  /** vm_end >> PAGE_SHIFT (exclusive) */
+  readonly end: number;
+  readonly pgoff: number;
+  readonly flags: number;
+  /** vma->anon_vma (0: unfaulted) */
+  readonly anonVma: number;
+  /** anon_vma ids this VMA's anon_vma_chain links, oldest first (the chain's order) */
+  readonly chain: readonly number[];
+  /** shmem object backing a shared anonymous mapping (0: none) */
+  readonly file: number;
+}
+
+export interface AnonVma {
+  readonly id: number;
+  readonly root: number;
+  /** 0 for a root */
+  readonly parent: number;
+  readonly refcount: number;
+  readonly numChildren: number;
+  readonly numActiveVmas: number;
+  /** VMAs whose chain links this anon_vma (the interval tree, by id) */
+  readonly vmas: readonly number[];
+}
+
+/** folio flag bits */
+export const FOLIO_ANON = 1;
+export const FOLIO_KSM = 2;
+export const FOLIO_SWAPCACHE = 4;
+export const FOLIO_LOCKED = 8;
+/** PageAnonExclusive of a small folio's only page (large folios use `pae`) */
+export const FOLIO_PAE = 16;
+export const FOLIO_DIRTY = 32;
+
+export interface Folio {
+  /** head pfn */
+  readonly pfn: number;
+  readonly order: number;
+  readonly index: number;
+  /** 0 none, 1 anon_vma, 2 shmem, 3 ksm (MappingKind) */
+  readonly mappingKind: number;
+  /** anon_vma id / shmem id */
+  readonly mapping: number;
+  readonly flags: number;
+  readonly refcount: number;
+  readonly pincount: number;
+  /** PMD mappings of the whole folio (folio->_entire_mapcount + 1) */
+  readonly entireMapcount: number;
+  /** per-page mapcounts (page->_mapcount + 1), length 2^order */
+  readonly pageMapcount: readonly number[];
+  /** per-page PageAnonExclusive for large folios (small: FOLIO_PAE flag); length 2^order or empty */
+  readonly pae: readonly number[];
+}
+
+/** folio_mapcount(): PTE maps of every page plus entire maps */
+export function folioMapcount(f: Folio): number {
+  let n = 0;
+  for (const c of f.pageMapcount) n += c;
+  return n + f.entireMapcount * (f.order > 0 ? 1 : 0);
+}
+
+/** folio_precise_page_mapcount(): how many times this page is mapped */
+export function pagePreciseMapcount(f: Folio, pfn: number): number {
+  return f.pageMapcount[pfn - f.pfn] + f.entireMapcount;
+}
+
+export function pageAnonExclusive(f: Folio, pfn: number): boolean {
+  return f.order === 0 ? (f.flags & FOLIO_PAE) !== 0 : f.pae[pfn - f.pfn] === 1;
+}
+
+export const FOLIO_CHUNK = 1024;
+/** pfn chunk -> head pfn -> folio */
+export type FolioTable = Readonly<Record<number, Readonly<Record<number, Folio>>>>;
+
+export interface Shmem {
+  readonly id: number;
+  /** page index in the object -> pfn */
+  readonly pages: Readonly<Record<number, number>>;
+}
+
+export interface LockState {
+  /** 0 exclusive/write, 1 shared/read */
+  readonly mode: number;
+  /** 0 sleeping, 1 spinning */
+  readonly kind: number;
+  /** tasks holding it (one for exclusive) */
+  readonly holders: readonly number[];
+}
+
+export interface SpanFrame {
+  readonly id: number;
+  readonly name: string;
+}
+
+export interface State {
+  /** seq of the next event to apply (= events applied so far) */
+  readonly seq: number;
+  readonly mms: Readonly<Record<number, Mm>>;
+  readonly vmas: Readonly<Record<number, Vma>>;
+  readonly anonVmas: Readonly<Record<number, AnonVma>>;
+  readonly folios: FolioTable;
+  readonly shmems: Readonly<Record<number, Shmem>>;
+  /** swap slot -> users */
+  readonly swap: Readonly<Record<number, number>>;
+  readonly locks: Readonly<Record<string, LockState>>;
+  /** open spans per task, outermost first */
+  readonly spans: Readonly<Record<number, readonly SpanFrame[]>>;
+  /** task whose events come next */
+  readonly task: number;
+  /** counts kept so that views and benchmarks need not walk the whole state */
+  readonly counts: Counts;
+}
+
+export interface Counts {
+  readonly vmas: number;
+  readonly anonVmas: number;
+  readonly avcs: number;
+  readonly folios: number;
+  readonly mms: number;
+  readonly errors: number;
+}
+
+export function emptyState(): State {
+  return {
+    seq: 0,
+    mms: {},
+    vmas: {},
+    anonVmas: {},
+    folios: {},
+    shmems: {},
+    swap: {},
+    locks: {},
+    spans: {},
+    task: 0,
+    counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
+  };
+}
+
+/* ----- read-only lookups (work on states and on drafts) ----- */
+
+export function lookupPmd(mm: Mm, vpn: number): PmdEntry | undefined {
+  const pud = mm.pgd[pgdIndex(vpn)];
+  if (!pud) return undefined;
+  const pmdt = pud[pudIndex(vpn)];
+  if (!pmdt) return undefined;
+  return pmdt[pmdIndex(vpn)];
+}
+
+/** The encoded PTE at vpn: 0 none; for a huge PMD, the PTE it implies for that page. */
+export function lookupPte(mm: Mm, vpn: number): number {
+  const e = lookupPmd(mm, vpn);
+  if (!e) return 0;
+  if (e.kind === 'table') return e.ptes[pteIndex(vpn)];
+  return mkPte(e.pfn + pteIndex(vpn), e.flags);
+}
+
+export function folioChunk(pfn: number): number {
+  return Math.floor(pfn / FOLIO_CHUNK);
+}
+
+/** The folio whose head is exactly pfn. */
+export function folioAtHead(s: State, pfn: number): Folio | undefined {
+  const c = s.folios[folioChunk(pfn)];
+  return c ? c[pfn] : undefined;
+}
+
+/** page_folio(): the folio containing page pfn (large folios are naturally aligned). */
+export function pageFolio(s: State, pfn: number): Folio | undefined {
+  const f = folioAtHead(s, pfn);
+  if (f) return f;
+  for (let order = 1; order <= 18; order++) {
+    const head = pfn - (pfn % 2 ** order);
+    const g = folioAtHead(s, head);
+    if (g && g.order >= order) return g;
+    if (head === 0) break;
+  }
+  return undefined;
+}
+
+/** find_vma(): the first VMA with end > vpn, in mm */
+export function findVma(s: State, mm: Mm, vpn: number): Vma | undefined {
+  const ids = mm.vmas;
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s.vmas[ids[mid]].end <= vpn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ids.length ? s.vmas[ids[lo]] : undefined;
+}
+
+/** vma_lookup(): the VMA containing vpn */
+export function vmaLookup(s: State, mm: Mm, vpn: number): Vma | undefined {
+  const v = findVma(s, mm, vpn);
+  return v && v.start <= vpn ? v : undefined;
+}
+
+/** VMAs of mm overlapping [start, end), ascending. */
+export function vmasInRange(s: State, mm: Mm, start: number, end: number): Vma[] {
+  const out: Vma[] = [];
+  for (const id of mm.vmas) {
+    const v = s.vmas[id];
+    if (v.end <= start) continue;
+    if (v.start >= end) break;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Iterate present/swap PTE entries of mm in [start, end) (skips empty tables fast). */
+export function forEachPte(
+  mm: Mm,
+  start: number,
+  end: number,
+  fn: (vpn: number, pte: number, huge: HugePmd | null) => void,
+): void {
+  let vpn = start;
+  while (vpn < end) {
+    const base = pmdBase(vpn);
+    const next = Math.min(end, base + 512);
+    const e = lookupPmd(mm, vpn);
+    if (e) {
+      if (e.kind === 'huge') {
+        for (let v = vpn; v < next; v++) fn(v, mkPte(e.pfn + (v - base), e.flags), e);
+      } else if (e.used > 0) {
+        const t = e.ptes;
+        for (let v = vpn; v < next; v++) {
+          const p = t[v - base];
+          if (p !== 0) fn(v, p, null);
+        }
+      }
+    }
+    vpn = next;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Time travel over a log: the state at any seq is the nearest keyframe at or before it
+ * plus a replay of the events between (at most K). Keyframes are immutable states that
+ * share structure, so memory stays bounded by what changed.
+ */
+import { createDraft, finishDraft } from 'immer';
+import { E, newRawEvent, type RawEvent } from './events.js';
+import type { EventLog } from './log.js';
+import { applyToDraft, newBatch } from './reducer.js';
+import { emptyState, type State } from './state.js';
+
+export class Keyframes {
+  private seqs: number[] = [];
+  private states: State[] = [];
+  constructor(readonly every: number) {}
+
+  add(s: State): void {
+    if (this.seqs.length && this.seqs[this.seqs.length - 1] >= s.seq) return;
+    this.seqs.push(s.seq);
+    this.states.push(s);
+  }
+  /** keep s if at least `every` events passed since the last keyframe */
+  maybeAdd(s: State): void {
+    const last = this.seqs.length ? this.seqs[this.seqs.length - 1] : -Infinity;
+    if (s.seq - last >= this.every) this.add(s);
+  }
+  /** nearest keyframe with seq <= target */
+  at(target: number): State {
+    let lo = 0;
+    let hi = this.seqs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.seqs[mid] <= target) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.states[lo];
+  }
+  dropAfter(seq: number): void {
+    while (this.seqs.length > 1 && this.seqs[this.seqs.length - 1] > seq) {
+      this.seqs.pop();
+      this.states.pop();
+    }
+  }
+  get count(): number {
+    return this.seqs.length;
+  }
+}
+
+/** Replay events [from.seq, to) of a log onto a state, in batches of `batch` events. */
+export function replayRange(log: EventLog, from: State, to: number, batch = 65536, onBatch?: (s: State) => void): State {
+  let s = from;
+  if (to <= s.seq) return s;
+  const cur = log.cursor(s.seq);
+  const r = newRawEvent();
+  while (s.seq < to) {
+    const d = createDraft(s);
+    const b = newBatch();
+    const stop = Math.min(to, s.seq + batch);
+    let n = s.seq;
+    while (n < stop && cur.next(r)) {
+      applyToDraft(d, r, b);
+      n++;
+    }
+    s = finishDraft(d) as State;
+    onBatch?.(s);
+    if (n < stop) break;
+  }
+  return s;
+}
+
+/** Replay a whole log from the empty state. */
+export function replay(log: EventLog, batch = 65536): State {
+  return replayRange(log, emptyState(), log.length, batch);
+}
+
+/** Where spans and syscalls start and end: built once per log, for stepping. */
+export interface SpanIndex {
+  /** seq of every span_open and span_close, ascending */
+  readonly boundaries: Int32Array;
+  /** seq of every top-level (depth 0) span_open */
+  readonly syscalls: Int32Array;
+  /** seq of every error event */
+  readonly errors: Int32Array;
+}
+
+export function buildSpanIndex(log: EventLog): SpanIndex {
+  const b: number[] = [];
+  const sc: number[] = [];
+  const er: number[] = [];
+  const cur = log.cursor(0);
+  const r = newRawEvent();
+  const depth = new Map<number, number>();
+  let task = 0;
+  while (cur.next(r)) {
+    if (r.type === E.TaskSwitch) task = r.a;
+    else if (r.type === E.SpanOpen) {
+      const dpt = depth.get(task) ?? 0;
+      if (dpt === 0) sc.push(r.seq);
+      depth.set(task, dpt + 1);
+      b.push(r.seq);
+    } else if (r.type === E.SpanClose) {
+      depth.set(task, (depth.get(task) ?? 1) - 1);
+      b.push(r.seq);
+    } else if (r.type === E.Error) er.push(r.seq);
+  }
+  return { boundaries: Int32Array.from(b), syscalls: Int32Array.from(sc), errors: Int32Array.from(er) };
+}
+
+function nextIn(a: Int32Array, seq: number): number | null {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a.length ? a[lo] : null;
+}
+function prevIn(a: Int32Array, seq: number): number | null {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? a[lo - 1] : null;
+}
+
+export type StepUnit = 'event' | 'span' | 'syscall' | 'error';
+
+/**
+ * A cursor over a log's history. Positions are "states after `pos` events": 0 is the
+ * empty state, log.length the final one.
+ */
+export class TimeTravel {
+  readonly keyframes: Keyframes;
+  private index: SpanIndex | null = null;
+  private cache: State | null = null;
+
+  constructor(
+    readonly log: EventLog,
+    every = 16384,
+  ) {
+    this.keyframes = new Keyframes(every);
+    // one replay pass builds the keyframes
+    this.keyframes.add(emptyState());
+    replayRange(log, emptyState(), log.length, every, (s) => this.keyframes.add(s));
+  }
+
+  get length(): number {
+    return this.log.length;
+  }
+
+  /** State after the first `pos` events. */
+  stateAt(pos: number): State {
+    if (pos < 0 || pos > this.log.length) throw new RangeError(`position ${pos} outside [0, ${this.log.length}]`);
+    if (this.cache && this.cache.seq <= pos && pos - this.cache.seq < this.keyframes.every) {
+      this.cache = replayRange(this.log, this.cache, pos);
+      return this.cache;
+    }
+    this.cache = replayRange(this.log, this.keyframes.at(pos), pos);
+    return this.cache;
+  }
+
+  spanIndex(): SpanIndex {
+    return (this.index ??= buildSpanIndex(this.log));
+  }
+
+  /** The position one unit after `pos` (events, span boundaries, syscalls or errors). */
+  forward(pos: number, unit: StepUnit = 'event'): number {
+    if (unit === 'event') return Math.min(this.log.length, pos + 1);
+    const ix = this.spanIndex();
+    const arr = unit === 'span' ? ix.boundaries : unit === 'syscall' ? ix.syscalls : ix.errors;
+    // a boundary at seq k is reached once k+1 events are applied
+    const n = nextIn(arr, pos - 1);
+    return n === null ? this.log.length : n + 1;
+  }
+
+  back(pos: number, unit: StepUnit = 'event'): number {
+    if (unit === 'event') return Math.max(0, pos - 1);
+    const ix = this.spanIndex();
+    const arr = unit === 'span' ? ix.boundaries : unit === 'syscall' ? ix.syscalls : ix.errors;
+    const p = prevIn(arr, pos - 1);
+    return p === null ? 0 : p + 1 <= pos - 1 ? p + 1 : (prevIn(arr, p) ?? -1) + 1;
+  }
+}
+
+export function rawCopy(r: RawEvent): RawEvent {
+  return { ...r };
+}
