@@ -1,0 +1,53 @@
+export type {
+  Access,
+  Advice,
+  Expectation,
+  ExitStep,
+  ForkStep,
+  KsmStep,
+  MadviseStep,
+  MmapStep,
+  MprotectStep,
+  MremapFlag,
+  MremapStep,
+  MunmapStep,
+  Observation,
+  PageObservation,
+  PinStep,
+  ProcSnapshot,
+  Prot,
+  Scenario,
+  SimulatorOnlyOp,
+  SnapshotObservation,
+  SnapshotStep,
+  Step,
+  StepExpectation,
+  StepObservation,
+  StepOp,
+  StepResult,
+  SwapoutStep,
+  ThpStep,
+  TouchStep,
+  UnpinStep,
+  VmaCountExpectation,
+  VmaExpectation,
+  VmaObservation,
+} from './types.js';
+export {
+  ADVICES,
+  ALL_OPS,
+  MAX_ARENA_PAGES,
+  MAX_PROCS,
+  MREMAP_FLAGS,
+  OBSERVATION_FORMAT,
+  ORACLE_OPS,
+  SCENARIO_FORMAT,
+  SIMULATOR_ONLY_OPS,
+} from './types.js';
+export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
+export type { RawPage, RawProcSnapshot } from './canonical.js';
+export { canonicalizeSnapshot } from './canonical.js';
+export { checkExpectations } from './expect.js';
+export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';
+export { diffObservations, formatDivergence, formatVmaTable } from './diff.js';
+export { stableStringify } from './stringify.js';

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { ScenarioError, isOracleSafe, parseScenario } from './index.js';
+
+const base = (steps: unknown[], extra: Record<string, unknown> = {}) => ({
+  format: 'mmsim-scenario/1',
+  name: 't',
+  arena: { pages: 64 },
+  steps,
+  ...extra,
+});
+
+function err(input: unknown, file?: string): ScenarioError {
+  try {
+    parseScenario(input, file);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    return e as ScenarioError;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+describe('parseScenario: defaults', () => {
+  it('fills every default', () => {
+    const s = parseScenario(
+      base([
+        { op: 'mmap', page: 0, pages: 10, prot: 'rw-' },
+        { op: 'touch', page: 0, pages: 2 },
+        { op: 'mremap', page: 0, pages: 5 },
+        { op: 'snapshot', label: 'x' },
+      ]),
+    );
+    expect(s.steps[0]).toEqual({ op: 'mmap', proc: 0, page: 0, pages: 10, prot: 'rw-', shared: false, fixed: false, noreserve: false });
+    expect(s.steps[1]).toEqual({ op: 'touch', proc: 0, page: 0, pages: 2, access: 'write' });
+    expect(s.steps[2]).toEqual({ op: 'mremap', proc: 0, page: 0, pages: 5, newPages: 5, flags: [] });
+    expect(s.steps[3]).toEqual({ op: 'snapshot', proc: 0, label: 'x' });
+    expect(s.expect).toBeUndefined();
+  });
+
+  it('parses JSON text and keeps description', () => {
+    const s = parseScenario(JSON.stringify(base([], { description: 'd' })), 'f.json');
+    expect(s.description).toBe('d');
+    expect(s.arena.pages).toBe(64);
+  });
+
+  it('accepts the fork/exit process lifecycle', () => {
+    const s = parseScenario(
+      base([{ op: 'fork' }, { op: 'fork', proc: 1 }, { op: 'exit', proc: 1 }, { op: 'touch', proc: 2, page: 0, pages: 1 }, { op: 'fork', proc: 2 }, { op: 'exit', proc: 3 }]),
+    );
+    expect(s.steps.map((x) => x.proc)).toEqual([0, 1, 1, 2, 2, 3]);
+  });
+
+  it('isOracleSafe', () => {
+    expect(isOracleSafe(parseScenario(base([{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }])))).toBe(true);
+    for (const st of [{ op: 'pin', page: 0, pages: 1 }, { op: 'unpin', page: 0, pages: 1 }, { op: 'ksm', page: 0, pages: 1 }, { op: 'swapout', page: 0, pages: 1 }, { op: 'thp', page: 0 }])
+      expect(isOracleSafe(parseScenario(base([st])))).toBe(false);
+  });
+});
+
+describe('parseScenario: errors name step and field', () => {
+  const cases: [string, unknown[], number, string, RegExp][] = [
+    ['unknown op', [{ op: 'frob' }], 0, 'op', /unknown op/],
+    ['missing op', [{ page: 1 }], 0, 'op', /missing/],
+    ['unknown field', [{ op: 'munmap', page: 0, pages: 1, prot: 'rw-' }], 0, 'prot', /unknown field/],
+    ['missing field', [{ op: 'mmap', page: 0, pages: 1 }], 0, 'prot', /missing/],
+    ['page out of range', [{ op: 'munmap', page: 64, pages: 1 }], 0, 'page', /\[0, 64\)/],
+    ['negative page', [{ op: 'munmap', page: -1, pages: 1 }], 0, 'page', /integer/],
+    ['fractional page', [{ op: 'munmap', page: 1.5, pages: 1 }], 0, 'page', /integer/],
+    ['string page', [{ op: 'munmap', page: '1', pages: 1 }], 0, 'page', /integer/],
+    ['zero pages', [{ op: 'munmap', page: 0, pages: 0 }], 0, 'pages', /\[1, 64\]/],
+    ['page+pages', [{ op: 'munmap', page: 60, pages: 5 }], 0, 'pages', /exceeds arena.pages 64/],
+    ['bad prot', [{ op: 'mmap', page: 0, pages: 1, prot: 'wr-' }], 0, 'prot', /\[r-\]\[w-\]\[x-\]/],
+    ['long prot', [{ op: 'mprotect', page: 0, pages: 1, prot: 'rw-p' }], 0, 'prot', /3-character/],
+    ['bool type', [{ op: 'mmap', page: 0, pages: 1, prot: 'rw-', shared: 1 }], 0, 'shared', /true or false/],
+    ['unknown advice', [{ op: 'madvise', page: 0, pages: 1, advice: 'WILLNEED' }], 0, 'advice', /unknown advice/],
+    ['bad access', [{ op: 'touch', page: 0, pages: 1, access: 'exec' }], 0, 'access', /"read" or "write"/],
+    ['unknown flag', [{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'NOPE'] }], 0, 'flags', /unknown flag/],
+    ['dup flag', [{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'MAYMOVE'] }], 0, 'flags', /duplicate/],
+    ['FIXED without to', [{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'FIXED'] }], 0, 'to', /FIXED flag needs/],
+    ['to without FIXED', [{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE'], to: 3 }], 0, 'to', /needs the FIXED flag/],
+    ['to out of range', [{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'FIXED'], to: 64 }], 0, 'to', /\[0, 64\)/],
+    ['to+newPages', [{ op: 'mremap', page: 0, pages: 1, newPages: 5, flags: ['MAYMOVE', 'FIXED'], to: 62 }], 0, 'to', /to \+ newPages = 67/],
+    ['grow beyond arena', [{ op: 'mremap', page: 60, pages: 2, newPages: 8 }], 0, 'newPages', /page \+ newPages/],
+    ['newPages 0', [{ op: 'mremap', page: 0, pages: 1, newPages: 0 }], 0, 'newPages', /\[1, 64\]/],
+    ['proc never forked', [{ op: 'fork' }, { op: 'touch', proc: 2, page: 0, pages: 1 }], 1, 'proc', /process 2 does not exist.*live: 0, 1/],
+    ['proc exited', [{ op: 'fork' }, { op: 'exit', proc: 1 }, { op: 'fork', proc: 1 }], 2, 'proc', /process 1 does not exist/],
+    ['proc 0 exited', [{ op: 'exit' }, { op: 'touch', page: 0, pages: 1 }], 1, 'proc', /live: none/],
+    ['bad proc type', [{ op: 'fork', proc: 'a' }], 0, 'proc', /integer/],
+    ['snapshot label final', [{ op: 'snapshot', label: 'final' }], 0, 'label', /reserved/],
+    ['duplicate label', [{ op: 'snapshot', label: 'a' }, { op: 'snapshot', label: 'a' }], 1, 'label', /duplicate/],
+    ['empty label', [{ op: 'snapshot', label: '' }], 0, 'label', /non-empty/],
+    ['thp extra pages', [{ op: 'thp', page: 0, pages: 512 }], 0, 'pages', /unknown field/],
+    ['fork with page', [{ op: 'fork', page: 0 }], 0, 'page', /unknown field/],
+  ];
+  for (const [name, steps, step, field, re] of cases) {
+    it(name, () => {
+      const e = err(base(steps), 'scenarios/x.json');
+      expect(e.step).toBe(step);
+      expect(e.field).toBe(field);
+      expect(e.file).toBe('scenarios/x.json');
+      expect(e.message).toMatch(re);
+      const op = (steps[step] as { op?: string }).op;
+      const prefix = op && field !== 'op' ? `scenarios/x.json: step ${step} (${op}): field "${field}": ` : `scenarios/x.json: step ${step}`;
+      expect(e.message.startsWith(prefix)).toBe(true);
+    });
+  }
+
+  it('message format matches the contract', () => {
+    const e = err(base([{ op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'FIXED'], to: 4096 }], { arena: { pages: 4096 } }), 'scenarios/x.json');
+    expect(e.message).toBe('scenarios/x.json: step 0 (mremap): field "to": must be an integer in [0, 4096), got number 4096');
+  });
+
+  it('a step that is not an object', () => {
+    const e = err(base([42]));
+    expect(e.step).toBe(0);
+    expect(e.message).toMatch(/^step 0: a step must be an object/);
+  });
+});
+
+describe('parseScenario: top-level errors', () => {
+  it.each([
+    [{ ...base([]), format: 'mmsim-scenario/2' }, 'format'],
+    [{ ...base([]), extra: 1 }, 'extra'],
+    [{ ...base([]), name: '' }, 'name'],
+    [{ ...base([]), arena: { pages: 0 } }, 'arena.pages'],
+    [{ ...base([]), arena: { pages: 1e9 } }, 'arena.pages'],
+    [{ ...base([]), arena: { pages: 4, start: 0 } }, 'arena.start'],
+    [{ ...base([]), steps: {} }, 'steps'],
+    [{ ...base([]), description: 3 }, 'description'],
+  ])('%# field %s', (input, field) => {
+    const e = err(input, 'f.json');
+    expect(e.field).toBe(field);
+    expect(e.step).toBeUndefined();
+    expect(e.message).toMatch(new RegExp(`^f\\.json: field "${field.replace('.', '\\.')}": `));
+  });
+
+  it('not an object', () => {
+    expect(err([]).message).toMatch(/must be a JSON object/);
+  });
+
+  it('JSON syntax errors name file, line and column', () => {
+    const e = err('{\n  "format": "mmsim-scenario/1",\n  "name": x\n}', 'scenarios/bad.json');
+    expect(e.file).toBe('scenarios/bad.json');
+    expect(e.message).toMatch(/^scenarios\/bad\.json(:3:\d+)?: invalid JSON/);
+    if (e.line !== undefined) expect(e.line).toBe(3);
+  });
+
+  it('truncated JSON', () => {
+    const e = err('{"format": ', 'a.json');
+    expect(e.message).toMatch(/^a\.json.*invalid JSON/);
+  });
+});
+
+describe('parseScenario: expectations', () => {
+  const steps = [
+    { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+    { op: 'snapshot', label: 'one' },
+    { op: 'fork' },
+    { op: 'exit', proc: 0 },
+  ];
+  it('accepts valid expectations and defaults proc to 0', () => {
+    const s = parseScenario(
+      base(steps, {
+        expect: [
+          { snapshot: 'one', vma: { contains: 1, start: 0, end: 4 } },
+          { snapshot: 'final', proc: 1, vmaCount: 1 },
+          { step: 0, result: { ok: true, page: 0 } },
+          { step: 3, result: { ok: true } },
+          { step: 2, result: { ok: false, errno: 'EAGAIN' } },
+          { step: 2, result: { ok: false, signal: 'SIGSEGV', page: 3 } },
+        ],
+      }),
+    );
+    expect(s.expect![0]).toEqual({ snapshot: 'one', proc: 0, vma: { contains: 1, start: 0, end: 4 } });
+  });
+  it.each([
+    [{ snapshot: 'nope', vmaCount: 1 }, 'expect[0].snapshot', /unknown snapshot label "nope"/],
+    [{ snapshot: 'final', proc: 0, vmaCount: 1 }, 'expect[0].proc', /not live/],
+    [{ snapshot: 'one', proc: 1, vmaCount: 1 }, 'expect[0].proc', /not live/],
+    [{ step: 4, result: { ok: true } }, 'expect[0].step', /\[0, 4\)/],
+    [{ step: 1, result: { ok: true } }, 'expect[0].step', /snapshot/],
+    [{ step: 0 }, 'expect[0].result', /missing/],
+    [{ step: 0, result: { ok: false } }, 'expect[0].result', /errno/],
+    [{ step: 0, result: { ok: false, errno: 'nope' } }, 'expect[0].result.errno', /errno name/],
+    [{ step: 0, result: { ok: true, page: 'x' } }, 'expect[0].result.page', /integer or null/],
+    [{ step: 0, result: { ok: true }, extra: 1 }, 'expect[0].extra', /unknown field/],
+    [{ snapshot: 'one', vma: { contains: 9, start: 0, end: 4 } }, 'expect[0].vma', /does not contain/],
+    [{ snapshot: 'one', vma: { contains: 1, start: 0 } }, 'expect[0].vma.end', /missing/],
+    [{ snapshot: 'one', vma: { contains: 1, start: 0, end: 4 }, vmaCount: 1 }, 'expect[0]', /exactly one/],
+    [{ snapshot: 'one', vmaCount: -1 }, 'expect[0].vmaCount', /non-negative/],
+    [{ foo: 1 }, 'expect[0]', /"step" or "snapshot"/],
+  ])('%# %j', (e, field, re) => {
+    const x = err(base(steps, { expect: [e] }), 's.json');
+    expect(x.field).toBe(field);
+    expect(x.message).toMatch(re);
+    expect(x.message.startsWith(`s.json: field "${field}": `)).toBe(true);
+  });
+});

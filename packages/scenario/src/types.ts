@@ -1,0 +1,202 @@
+/**
+ * Types of the two public formats: `mmsim-scenario/1` and `mmsim-observation/1`
+ * (see shared/spec/scenario-format.md). A `Scenario` as returned by `parseScenario`
+ * is validated and has every default filled in.
+ */
+
+export const SCENARIO_FORMAT = 'mmsim-scenario/1' as const;
+export const OBSERVATION_FORMAT = 'mmsim-observation/1' as const;
+
+/** Largest `arena.pages` accepted (1 GiB of 4 KiB pages). */
+export const MAX_ARENA_PAGES = 262144;
+/** Largest number of processes (process 0 plus forks) one scenario may create. */
+export const MAX_PROCS = 64;
+
+export const ADVICES = [
+  'DONTNEED',
+  'FREE',
+  'HUGEPAGE',
+  'NOHUGEPAGE',
+  'COLLAPSE',
+  'DONTFORK',
+  'DOFORK',
+  'WIPEONFORK',
+] as const;
+export type Advice = (typeof ADVICES)[number];
+
+export const MREMAP_FLAGS = ['MAYMOVE', 'FIXED', 'DONTUNMAP', 'RELOCATE_ANON', 'MUST_RELOCATE_ANON'] as const;
+export type MremapFlag = (typeof MREMAP_FLAGS)[number];
+
+/** `[r-][w-][x-]`, e.g. `"rw-"`, `"r--"`, `"---"`, `"rwx"`. */
+export type Prot = string;
+export type Access = 'read' | 'write';
+
+interface StepBase {
+  /** The process that performs the step (default 0). */
+  proc: number;
+}
+interface RangeStep extends StepBase {
+  page: number;
+  pages: number;
+}
+
+export interface MmapStep extends RangeStep {
+  op: 'mmap';
+  prot: Prot;
+  shared: boolean;
+  fixed: boolean;
+  noreserve: boolean;
+}
+export interface MunmapStep extends RangeStep {
+  op: 'munmap';
+}
+export interface MprotectStep extends RangeStep {
+  op: 'mprotect';
+  prot: Prot;
+}
+export interface MadviseStep extends RangeStep {
+  op: 'madvise';
+  advice: Advice;
+}
+export interface MremapStep extends RangeStep {
+  op: 'mremap';
+  /** New size in pages (default = `pages`). */
+  newPages: number;
+  /** Default `[]`. */
+  flags: MremapFlag[];
+  /** Target page; present exactly when `flags` has `FIXED`. */
+  to?: number;
+}
+export interface TouchStep extends RangeStep {
+  op: 'touch';
+  access: Access;
+}
+export interface ForkStep extends StepBase {
+  op: 'fork';
+}
+export interface ExitStep extends StepBase {
+  op: 'exit';
+}
+export interface SnapshotStep extends StepBase {
+  op: 'snapshot';
+  label: string;
+}
+/** Simulator-only: a long-term FOLL_PIN of the folios. */
+export interface PinStep extends RangeStep {
+  op: 'pin';
+}
+export interface UnpinStep extends RangeStep {
+  op: 'unpin';
+}
+/** Simulator-only: the folios become KSM folios. */
+export interface KsmStep extends RangeStep {
+  op: 'ksm';
+}
+/** Simulator-only: the folios are written to swap. */
+export interface SwapoutStep extends RangeStep {
+  op: 'swapout';
+}
+/** Simulator-only: a PMD-sized THP is faulted at `page` if the VMA allows. */
+export interface ThpStep extends StepBase {
+  op: 'thp';
+  page: number;
+}
+
+export type Step =
+  | MmapStep
+  | MunmapStep
+  | MprotectStep
+  | MadviseStep
+  | MremapStep
+  | TouchStep
+  | ForkStep
+  | ExitStep
+  | SnapshotStep
+  | PinStep
+  | UnpinStep
+  | KsmStep
+  | SwapoutStep
+  | ThpStep;
+
+export type StepOp = Step['op'];
+
+export const ORACLE_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'touch', 'fork', 'exit', 'snapshot'] as const;
+export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp'] as const;
+export type SimulatorOnlyOp = (typeof SIMULATOR_ONLY_OPS)[number];
+export const ALL_OPS: readonly StepOp[] = [...ORACLE_OPS, ...SIMULATOR_ONLY_OPS];
+
+export interface VmaExpectation {
+  snapshot: string;
+  proc: number;
+  vma: { contains: number; start: number; end: number };
+}
+export interface VmaCountExpectation {
+  snapshot: string;
+  proc: number;
+  vmaCount: number;
+}
+export interface StepExpectation {
+  step: number;
+  result: StepResult;
+}
+export type Expectation = VmaExpectation | VmaCountExpectation | StepExpectation;
+
+export interface Scenario {
+  format: typeof SCENARIO_FORMAT;
+  name: string;
+  description?: string;
+  arena: { pages: number };
+  steps: Step[];
+  expect?: Expectation[];
+}
+
+// ---------------------------------------------------------------- observation
+
+export type StepResult =
+  | { ok: true }
+  | { ok: true; page: number | null }
+  | { ok: false; errno: string }
+  | { ok: false; signal: string; page: number };
+
+export interface StepObservation {
+  i: number;
+  op: StepOp;
+  result: StepResult;
+}
+
+export interface VmaObservation {
+  /** Arena page of the VMA's start (may lie outside `[0, arena.pages)` if the VMA does). */
+  start: number;
+  /** Arena page of the VMA's end (exclusive). */
+  end: number;
+  /** As in /proc/PID/maps: `rw-p`, `r--s`, `---p`... */
+  perms: string;
+}
+
+export interface PageObservation {
+  page: number;
+  present: boolean;
+  swapped: boolean;
+  /** `"zero"`, `"f1"`, `"f2"`, ... or `null` when not present. */
+  frame: string | null;
+  compound: 'head' | 'tail' | null;
+  exclusive: boolean;
+}
+
+export interface ProcSnapshot {
+  proc: number;
+  vmas: VmaObservation[];
+  pages: PageObservation[];
+}
+
+export interface SnapshotObservation {
+  label: string;
+  procs: ProcSnapshot[];
+}
+
+export interface Observation {
+  format: typeof OBSERVATION_FORMAT;
+  scenario: string;
+  steps: StepObservation[];
+  snapshots: SnapshotObservation[];
+}

@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { release } from 'node:os';
+import {
+  OBSERVATION_FORMAT,
+  SIMULATOR_ONLY_OPS,
+  canonicalizeSnapshot,
+  type Advice,
+  type MremapFlag,
+  type Observation,
+  type RawPage,
+  type RawProcSnapshot,
+  type Scenario,
+  type SnapshotObservation,
+  type StepObservation,
+  type StepResult,
+} from '@mmsim/scenario';
+import { ensureOracleBinary, type BuildOptions } from './build.js';
+import { OracleError, OracleUnavailableError } from './errors.js';
+
+/** Linux uapi values (include/uapi/asm-generic/mman-common.h, include/uapi/linux/mman.h). */
+export const MADVISE_ADVICE: Record<Advice, number> = {
+  DONTNEED: 4,
+  FREE: 8,
+  DONTFORK: 10,
+  DOFORK: 11,
+  HUGEPAGE: 14,
+  NOHUGEPAGE: 15,
+  WIPEONFORK: 18,
+  COLLAPSE: 25,
+};
+export const MREMAP_FLAG_BITS: Record<MremapFlag, number> = {
+  MAYMOVE: 1,
+  FIXED: 2,
+  DONTUNMAP: 4,
+  RELOCATE_ANON: 8,
+  MUST_RELOCATE_ANON: 16,
+};
+
+const KPF_COMPOUND_HEAD = 15n;
+const KPF_COMPOUND_TAIL = 16n;
+const KPF_ZERO_PAGE = 24n;
+
+export interface RunOptions extends BuildOptions {
+  /** Kill the oracle (its whole process group) after this many ms (default 20000). */
+  timeoutMs?: number;
+  /** Use this oracle binary instead of building one. */
+  binary?: string;
+}
+
+/** `uname -r` of the running kernel. */
+export function kernelVersion(): string {
+  return release();
+}
+
+function protBits(p: string): number {
+  return (p[0] === 'r' ? 1 : 0) | (p[1] === 'w' ? 2 : 0) | (p[2] === 'x' ? 4 : 0);
+}
+
+/** The line-oriented command script the C oracle reads on stdin (see oracle.c). */
+export function toScript(s: Scenario): string {
+  const forks = s.steps.filter((x) => x.op === 'fork').length;
+  const lines = [`arena ${s.arena.pages}`, `procs ${forks + 1}`];
+  let nextProc = 1;
+  s.steps.forEach((st, i) => {
+    const b = (x: boolean) => (x ? 1 : 0);
+    switch (st.op) {
+      case 'mmap':
+        lines.push(`mmap ${i} ${st.proc} ${st.page} ${st.pages} ${protBits(st.prot)} ${b(st.shared)} ${b(st.fixed)} ${b(st.noreserve)}`);
+        break;
+      case 'munmap':
+        lines.push(`munmap ${i} ${st.proc} ${st.page} ${st.pages}`);
+        break;
+      case 'mprotect':
+        lines.push(`mprotect ${i} ${st.proc} ${st.page} ${st.pages} ${protBits(st.prot)}`);
+        break;
+      case 'madvise':
+        lines.push(`madvise ${i} ${st.proc} ${st.page} ${st.pages} ${MADVISE_ADVICE[st.advice]}`);
+        break;
+      case 'mremap': {
+        const flags = st.flags.reduce((acc, f) => acc | MREMAP_FLAG_BITS[f], 0);
+        lines.push(`mremap ${i} ${st.proc} ${st.page} ${st.pages} ${st.newPages} ${flags} ${st.to ?? -1}`);
+        break;
+      }
+      case 'touch':
+        lines.push(`touch ${i} ${st.proc} ${st.page} ${st.pages} ${st.access === 'write' ? 1 : 0}`);
+        break;
+      case 'fork':
+        lines.push(`fork ${i} ${st.proc} ${nextProc++}`);
+        break;
+      case 'exit':
+        lines.push(`exit ${i} ${st.proc}`);
+        break;
+      case 'snapshot':
+        lines.push(`snapshot ${i}`);
+        break;
+      default:
+        throw new OracleUnavailableError('simulator-only', `step ${i}: op "${st.op}" cannot run on a real kernel`);
+    }
+  });
+  lines.push(`snapshot ${s.steps.length}`, 'end', '');
+  return lines.join('\n');
+}
+
+function checkRunnable(s: Scenario): void {
+  const bad = s.steps.findIndex((x) => (SIMULATOR_ONLY_OPS as readonly string[]).includes(x.op));
+  if (bad >= 0)
+    throw new OracleUnavailableError(
+      'simulator-only',
+      `scenario "${s.name}" uses the simulator-only op "${s.steps[bad].op}" (step ${bad}); it cannot run on a real kernel`,
+    );
+  if (process.platform !== 'linux')
+    throw new OracleUnavailableError('platform', `the kernel oracle needs Linux (this is ${process.platform})`);
+  const uid = process.geteuid?.();
+  if (uid !== 0)
+    throw new OracleUnavailableError(
+      'permission',
+      `the kernel oracle needs root: without CAP_SYS_ADMIN /proc/self/pagemap reports PFN 0 and /proc/kpageflags cannot be read, so frames, the zero page and compound pages cannot be observed (euid ${uid})`,
+    );
+}
+
+/** Assembles the observation from the oracle's stdout (see the protocol in oracle.c). */
+export function parseOracleOutput(s: Scenario, out: string): Observation {
+  const results = new Map<number, StepResult>();
+  const snapshots: SnapshotObservation[] = [];
+  let snap: { i: number; procs: RawProcSnapshot[] } | null = null;
+  let cur: { proc: number; vmas: RawProcSnapshot['vmas'][number][]; pages: RawPage[] } | null = null;
+  let ended = false;
+  const bad = (line: string): never => {
+    throw new OracleError(`unexpected oracle output line: ${JSON.stringify(line)}`);
+  };
+  for (const line of out.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const w = line.split(' ');
+    switch (w[0]) {
+      case 'R': {
+        const i = Number(w[1]);
+        let r: StepResult;
+        if (w[2] === 'ok') r = { ok: true };
+        else if (w[2] === 'okp') r = { ok: true, page: w[3] === 'null' ? null : Number(w[3]) };
+        else if (w[2] === 'err') r = { ok: false, errno: w[3] };
+        else if (w[2] === 'sig') r = { ok: false, signal: w[3], page: Number(w[4]) };
+        else return bad(line);
+        results.set(i, r);
+        break;
+      }
+      case 'S':
+        snap = { i: Number(w[1]), procs: [] };
+        break;
+      case 'P':
+        if (!snap) return bad(line);
+        cur = { proc: Number(w[1]), vmas: [], pages: [] };
+        snap.procs.push(cur);
+        break;
+      case 'V':
+        if (!cur) return bad(line);
+        cur.vmas.push({ start: Number(w[1]), end: Number(w[2]), perms: w[3] });
+        break;
+      case 'G': {
+        if (!cur) return bad(line);
+        const present = w[2] === '1';
+        const flags = w[6] === '-' ? null : BigInt('0x' + w[6]);
+        const bit = (b: bigint) => flags !== null && ((flags >> b) & 1n) === 1n;
+        cur.pages.push({
+          page: Number(w[1]),
+          present,
+          swapped: w[3] === '1',
+          exclusive: w[4] === '1',
+          rawFrame: !present ? null : bit(KPF_ZERO_PAGE) ? 'zero' : w[5],
+          compound: bit(KPF_COMPOUND_HEAD) ? 'head' : bit(KPF_COMPOUND_TAIL) ? 'tail' : null,
+        });
+        break;
+      }
+      case 'SE': {
+        if (!snap || snap.i !== Number(w[1])) return bad(line);
+        const step = s.steps[snap.i];
+        const label = snap.i === s.steps.length ? 'final' : step?.op === 'snapshot' ? step.label : bad(line);
+        snapshots.push({ label, procs: canonicalizeSnapshot(snap.procs) });
+        snap = null;
+        cur = null;
+        break;
+      }
+      case 'END':
+        ended = true;
+        break;
+      default:
+        bad(line);
+    }
+  }
+  if (!ended) throw new OracleError('the oracle output has no END line');
+  const steps: StepObservation[] = [];
+  s.steps.forEach((st, i) => {
+    if (st.op === 'snapshot') return;
+    const r = results.get(i);
+    if (!r) throw new OracleError(`the oracle reported no result for step ${i} (${st.op})`);
+    steps.push({ i, op: st.op, result: r });
+  });
+  return { format: OBSERVATION_FORMAT, scenario: s.name, steps, snapshots };
+}
+
+/**
+ * Runs a validated scenario on the running kernel, in a fresh oracle process (and one
+ * OS process per scenario process), and returns its observation. Needs Linux, root and
+ * gcc; otherwise throws `OracleUnavailableError`. Runtime failures and timeouts throw
+ * `OracleError` carrying the oracle's stderr.
+ */
+export async function runOnKernel(s: Scenario, opts: RunOptions = {}): Promise<Observation> {
+  checkRunnable(s);
+  const script = toScript(s);
+  const bin = opts.binary ?? ensureOracleBinary(opts);
+  const timeoutMs = opts.timeoutMs ?? 20000;
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {
+      /* reported through the exit status */
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new OracleError(`cannot start the oracle ${bin}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup(); // leftover scenario processes, if any
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) reject(new OracleError(`scenario "${s.name}": the oracle timed out after ${timeoutMs} ms`, stderr));
+      else if (code !== 0)
+        reject(new OracleError(`scenario "${s.name}": the oracle failed (${signal ? `signal ${signal}` : `exit ${code}`})`, stderr));
+      else resolve({ stdout, stderr });
+    });
+    child.stdin.end(script);
+  });
+  try {
+    return parseOracleOutput(s, stdout);
+  } catch (e) {
+    if (e instanceof OracleError) throw new OracleError(`scenario "${s.name}": ${e.message}`, stderr);
+    throw e;
+  }
+}
