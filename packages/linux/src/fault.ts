@@ -1,0 +1,306 @@
+/**
+ * Page faults (mm/memory.c): what one user access does. Read faults map the zero
+ * page; write faults allocate (anon_vma_prepare, folio_add_new_anon_rmap) or break
+ * COW (do_wp_page: reuse when exclusive, else wp_page_copy); shared anonymous memory
+ * faults through its shmem object; THP faults go to huge_memory.ts.
+ */
+import {
+  E,
+  FOLIO_KSM,
+  FolioCounter,
+  HPAGE_PMD_ORDER,
+  MappingKind,
+  PTE_DIRTY,
+  PTE_SPECIAL,
+  PTE_SWP_EXCLUSIVE,
+  PTE_WRITE,
+  PTE_YOUNG,
+  VM_EXEC,
+  VM_READ,
+  VM_WRITE,
+  ZERO_PFN,
+  pageAnonExclusive,
+  pmdBase,
+  pteFlags,
+  ptePfn,
+  pteSwapSlot,
+  type Folio,
+  type KGen,
+  type Vma,
+} from '@mmsim/core';
+import { Kernel } from './kernel.js';
+import {
+  anonVmaPrepare,
+  folioAddNewAnonRmap,
+  folioAlloc,
+  folioGet,
+  folioMoveAnonRmap,
+  folioOf,
+  folioPut,
+  folioRemoveRmapPte,
+  folioTestAnon,
+  folioTestKsm,
+  linearPageIndex,
+} from './rmap.js';
+import { getPte, isZeroPte, pmdEntry, pteAlloc, ptlLock, ptlUnlock } from './pgtable.js';
+import { doHugePmdAnonymousPage, doHugePmdWpPage, newAnonPteFlags, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
+import { vmaLookupIn } from './lookup.js';
+
+export type FaultOutcome = 'ok' | 'SIGSEGV' | 'SIGBUS';
+
+/** Does the MMU let this access through without a fault? */
+function accessOk(k: Kernel, mm: number, vpn: number, write: boolean): boolean {
+  const pte = getPte(k, mm, vpn);
+  if (pte <= 0) return false;
+  return !write || (pteFlags(pte) & PTE_WRITE) !== 0;
+}
+
+/** access_error() (arch/x86/mm/fault.c) */
+function accessError(vma: Vma, write: boolean): boolean {
+  if (write) return (vma.flags & VM_WRITE) === 0;
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+}
+
+/**
+ * One user access of page vpn: nothing if the PTE allows it, else the fault. Returns
+ * the signal the task would get, if any.
+ */
+export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  if (accessOk(k, mm, vpn, write)) return 'ok';
+  return yield* k.eng.span(
+    write ? 'handle_mm_fault:write' : 'handle_mm_fault:read',
+    function* () {
+      yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+      const vma = vmaLookupIn(k, mm, vpn);
+      let out: FaultOutcome;
+      if (!vma || accessError(vma, write)) out = 'SIGSEGV';
+      else out = yield* handleMmFault(k, vma.id, vpn, write);
+      k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, out === 'ok' ? 0 : 1);
+      yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+      return out;
+    },
+    vpn,
+    write ? 1 : 0,
+  );
+}
+
+/** __handle_mm_fault(): PMD level first, then handle_pte_fault() */
+export function* handleMmFault(k: Kernel, vmaId: number, vpn: number, write: boolean, forceThp = false): KGen<FaultOutcome> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const pmd = pmdEntry(k, mm, vpn);
+  if (!pmd && !vma.file && thpVmaAllowable(k, vma, forceThp)) {
+    if (yield* doHugePmdAnonymousPage(k, vmaId, vpn, write)) return 'ok';
+  } else if (pmd && pmd.kind === 'huge') {
+    if (write && !(pmd.flags & PTE_WRITE)) {
+      if (yield* doHugePmdWpPage(k, vmaId, vpn)) return 'ok';
+      // fell back: the PMD was split, COW at PTE level
+    } else return 'ok';
+  }
+  return yield* handlePteFault(k, vmaId, vpn, write);
+}
+
+function* handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  const vma = k.vma(vmaId);
+  const pte = getPte(k, vma.mm, vpn);
+  if (pte === 0) return vma.file ? yield* shmemFault(k, vmaId, vpn, write) : yield* doAnonymousPage(k, vmaId, vpn, write);
+  if (pte < 0) return yield* doSwapPage(k, vmaId, vpn, write);
+  if (write && !(pteFlags(pte) & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
+  return 'ok';
+}
+
+/** The mTHP order alloc_anon_folio() picks: the highest enabled order whose block is free. */
+function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
+  const orders = k.config.mthpOrders.filter((o) => o > 0 && o < HPAGE_PMD_ORDER).sort((a, b) => b - a);
+  if (!orders.length || !thpVmaAllowable(k, vma, true)) return 0;
+  for (const order of orders) {
+    if (!thpVmaSuitableOrder(vma, vpn, order)) continue;
+    const n = 2 ** order;
+    const base = vpn - (vpn % n);
+    let free = true;
+    for (let i = 0; i < n && free; i++) if (getPte(k, vma.mm, base + i) !== 0) free = false;
+    if (free) return order;
+  }
+  return 0;
+}
+
+/** do_anonymous_page(): zero page on read, a new exclusive folio on write */
+function* doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return yield* k.eng.span('do_anonymous_page', function* () {
+    const mm = k.vma(vmaId).mm;
+    pteAlloc(k, mm, vpn);
+    if (!write) {
+      yield* ptlLock(k, mm, vpn);
+      k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
+      yield* ptlUnlock(k, mm, vpn);
+      return 'ok' as FaultOutcome;
+    }
+    yield* anonVmaPrepare(k, vmaId);
+    const vma = k.vma(vmaId);
+    const order = anonFolioOrder(k, vma, vpn);
+    const n = 2 ** order;
+    const base = vpn - (vpn % n);
+    const head = folioAlloc(k, order);
+    yield* ptlLock(k, mm, vpn);
+    if (n > 1) folioGet(k, head, n - 1);
+    folioAddNewAnonRmap(k, head, vma, base, true);
+    const flags = newAnonPteFlags(vma);
+    for (let i = 0; i < n; i++) k.eng.emit(E.PteSet, mm, base + i, head + i, flags);
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }, vpn);
+}
+
+/** Mappings of folio f in mm (a PTE walk of the folio's range in the VMAs that could map it). */
+function mappingsInMm(k: Kernel, f: Folio, vma: Vma): number {
+  let n = 0;
+  const mm = k.mm(vma.mm);
+  for (const id of mm.vmas) {
+    const v = k.vma(id);
+    if (!v.chain.includes(f.mapping) && v.anonVma !== f.mapping) continue;
+    const first = v.start + (f.index - v.pgoff);
+    for (let i = 0; i < 2 ** f.order; i++) {
+      const a = first + i;
+      if (a < v.start || a >= v.end) continue;
+      const pte = getPte(k, v.mm, a);
+      if (pte > 0 && ptePfn(pte) === f.pfn + i) n++;
+    }
+  }
+  return n;
+}
+
+/** wp_can_reuse_anon_folio() */
+function wpCanReuseAnonFolio(k: Kernel, f: Folio, vma: Vma): boolean {
+  if (f.order > 0) {
+    // __wp_can_reuse_large_anon_folio(): mapped more than once, only by this mm, no extra refs
+    let large = f.entireMapcount;
+    for (const c of f.pageMapcount) large += c;
+    if (large <= 1) return false;
+    if (mappingsInMm(k, f, vma) !== large) return false;
+    return large === f.refcount;
+  }
+  if (folioTestKsm(f) || f.refcount > 3) return false;
+  if (f.refcount > 1) return false;
+  if (!k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) return false;
+  folioMoveAnonRmap(k, f.pfn, vma);
+  return true;
+}
+
+/** do_wp_page(): write to a present read-only PTE */
+function* doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
+  return yield* k.eng.span('do_wp_page', function* () {
+    const vma = k.vma(vmaId);
+    const mm = vma.mm;
+    yield* ptlLock(k, mm, vpn);
+    const pte = getPte(k, mm, vpn);
+    const page = isZeroPte(pte) ? 0 : ptePfn(pte);
+    const f = page ? folioOf(k, page) : undefined;
+    if (f && vma.file) {
+      // wp_page_shared(): a shmem page just becomes writable
+      k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+      yield* ptlUnlock(k, mm, vpn);
+      return 'ok' as FaultOutcome;
+    }
+    if (f && folioTestAnon(f) && !folioTestKsm(f)) {
+      let reuse = pageAnonExclusive(f, page);
+      if (!reuse) {
+        const locked = f.order === 0;
+        reuse = wpCanReuseAnonFolio(k, f, vma);
+        if (reuse && locked) yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
+      }
+      if (reuse) {
+        if (!pageAnonExclusive(folioOf(k, page), page)) k.eng.emit(E.PageAnonExclusive, page, 1);
+        // wp_page_reuse()
+        k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+        yield* ptlUnlock(k, mm, vpn);
+        return 'ok' as FaultOutcome;
+      }
+    }
+    yield* ptlUnlock(k, mm, vpn);
+    return yield* wpPageCopy(k, vmaId, vpn, page);
+  }, vpn);
+}
+
+/** wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE */
+function* wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
+  return yield* k.eng.span('wp_page_copy', function* () {
+    yield* anonVmaPrepare(k, vmaId);
+    const vma = k.vma(vmaId);
+    const mm = vma.mm;
+    const head = folioAlloc(k, 0);
+    yield* ptlLock(k, mm, vpn);
+    k.eng.emit(E.PteClear, mm, vpn);
+    folioAddNewAnonRmap(k, head, vma, vpn, true);
+    k.eng.emit(E.PteSet, mm, vpn, head, newAnonPteFlags(vma));
+    if (oldPage) {
+      const old = folioOf(k, oldPage);
+      folioRemoveRmapPte(k, oldPage);
+      folioPut(k, old.pfn);
+    }
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }, vpn);
+}
+
+/** do_swap_page(): read the page back; it is exclusive if the swap PTE said so and no one else has the slot */
+function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return yield* k.eng.span('do_swap_page', function* () {
+    const vma = k.vma(vmaId);
+    const mm = vma.mm;
+    const pte = getPte(k, mm, vpn);
+    const slot = pteSwapSlot(pte);
+    const exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
+    const head = folioAlloc(k, 0);
+    yield* ptlLock(k, mm, vpn);
+    k.eng.emit(E.PteClear, mm, vpn);
+    k.eng.emit(E.SwapCount, slot, -1);
+    folioAddNewAnonRmap(k, head, vma, vpn, exclusive);
+    let flags = PTE_YOUNG;
+    if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
+    k.eng.emit(E.PteSet, mm, vpn, head, flags);
+    yield* ptlUnlock(k, mm, vpn);
+    if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
+    return 'ok' as FaultOutcome;
+  }, vpn);
+}
+
+/** shmem_fault() + finish_fault(): the page of the shmem object at this offset, allocated on first use */
+function* shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return yield* k.eng.span('shmem_fault', function* () {
+    const vma = k.vma(vmaId);
+    const mm = vma.mm;
+    const index = linearPageIndex(vma, vpn);
+    let pfn = k.s.shmems[vma.file]?.pages[index] ?? 0;
+    if (!pfn) {
+      pfn = folioAlloc(k, 0); // the page cache's reference
+      k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);
+      k.eng.emit(E.FolioIndex, pfn, index);
+      k.eng.emit(E.ShmemPage, vma.file, index, pfn);
+    }
+    pteAlloc(k, mm, vpn);
+    yield* ptlLock(k, mm, vpn);
+    folioGet(k, pfn);
+    k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
+    let flags = PTE_YOUNG;
+    if (vma.flags & VM_WRITE) flags |= PTE_WRITE | (write ? PTE_DIRTY : 0);
+    k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }, vpn);
+}
+
+/** The KSM flag: a KSM folio is never exclusive and always copied on write. */
+export function markKsm(k: Kernel, mm: number, vpn: number): void {
+  const pte = getPte(k, mm, vpn);
+  if (pte <= 0 || isZeroPte(pte)) return;
+  const f = folioOf(k, ptePfn(pte));
+  if (!folioTestAnon(f) || f.order > 0) return;
+  if (!(f.flags & FOLIO_KSM)) {
+    k.eng.emit(E.FolioFlags, f.pfn, FOLIO_KSM, 0);
+    k.eng.emit(E.FolioMapping, f.pfn, MappingKind.Ksm, f.mapping);
+  }
+  if (pageAnonExclusive(f, f.pfn)) k.eng.emit(E.PageAnonExclusive, f.pfn, 0);
+  if (pteFlags(pte) & PTE_WRITE) k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) & ~PTE_WRITE);
+}
+
+export { pmdBase };

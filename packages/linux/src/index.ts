@@ -1,0 +1,90 @@
+/**
+ * @mmsim/linux: the Linux 6.18 anonymous-memory model. The syscalls and the kernel
+ * functions below are the API strategy plugins build on; names follow the kernel's.
+ */
+export { Kernel, ARENA_BASE, MMAP_BASE, TASK_SIZE, DEFAULT_CONFIG } from './kernel.js';
+export type { KernelConfig, KernelOptions } from './kernel.js';
+export { EPERM, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, errnoName } from './errno.js';
+export { MERGE_POLICY, MREMAP_STRATEGY } from './points.js';
+export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy } from './points.js';
+
+// syscalls
+export { doMmap, doMunmap, doMprotect, doMadvise, calcVmProtBits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';
+export type { MmapArgs } from './mmap.js';
+export {
+  doMremap,
+  moveVma,
+  copyVmaAndData,
+  movePageTables,
+  takeRmapLocks,
+  dropRmapLocks,
+  getUnmappedArea,
+  MREMAP_MAYMOVE,
+  MREMAP_FIXED,
+  MREMAP_DONTUNMAP,
+} from './mremap.js';
+export type { Vrm, Pmc, CopyResult } from './mremap.js';
+export { userAccess, handleMmFault, markKsm } from './fault.js';
+export type { FaultOutcome } from './fault.js';
+export { dupMmap, exitMmap } from './fork.js';
+
+// mm/vma.c
+export {
+  copyVma,
+  doVmiMunmap,
+  findVmaPrev,
+  mmapWriteLock,
+  mmapWriteUnlock,
+  removeVma,
+  splitVma,
+  vmaExpand,
+  vmaInsert,
+  vmaIsAnonymous,
+  vmaMergeExistingRange,
+  vmaMergeNewRange,
+  vmaModify,
+  vmaModifyFlags,
+  vmaNextFrom,
+  vmaPages,
+  vmaStartWrite,
+  vmgState,
+  vmgVmaState,
+} from './vma.js';
+export type { Vmg } from './vma.js';
+
+// mm/rmap.c
+export {
+  anonVmaAlloc,
+  anonVmaClone,
+  anonVmaFork,
+  anonVmaLockWrite,
+  anonVmaPrepare,
+  anonVmaUnlockWrite,
+  findMergeableAnonVma,
+  folioAddAnonRmapPte,
+  folioAddNewAnonRmap,
+  folioAlloc,
+  folioGet,
+  folioMapcount,
+  folioMaybeDmaPinned,
+  folioMoveAnonRmap,
+  folioOf,
+  folioPut,
+  folioRemoveRmapPmd,
+  folioRemoveRmapPte,
+  folioTestAnon,
+  folioTestKsm,
+  linearPageIndex,
+  putAnonVma,
+  unlinkAnonVmas,
+} from './rmap.js';
+
+// page tables and THP
+export { getPte, isHugeZeroPmd, isZeroPte, pmdEntry, pmdLock, pmdUnlock, pteAlloc, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+export { splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
+export { vmaLookupIn } from './lookup.js';
+
+// scenarios
+export { runScenario, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
+export type { RunOptions, RunResult } from './run.js';
+export { observeMm, observeProcs, vmaPerms } from './observe.js';

@@ -1,0 +1,122 @@
+/**
+ * The simulated kernel: an Engine plus the configuration the model reads (THP mode,
+ * mTHP orders) and the helpers every mm file shares (lock names, allocators).
+ */
+import { Engine, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
+import { defaultMergePolicy } from '@mmsim/merge-policy';
+import { MERGE_POLICY, type MergePolicy } from './points.js';
+
+export interface KernelConfig {
+  /** /sys/kernel/mm/transparent_hugepage/enabled */
+  thp: 'always' | 'madvise' | 'never';
+  /** mTHP orders (1..8) enabled as "inherit"/"always" at PTE level; the machines have none */
+  mthpOrders: number[];
+  /** transparent_hugepage/use_zero_page */
+  useZeroPage: boolean;
+  /** vm.overcommit_memory (0 guess, 1 always, 2 never) */
+  overcommit: 0 | 1 | 2;
+  /** vm.max_map_count */
+  maxMapCount: number;
+}
+
+export const DEFAULT_CONFIG: KernelConfig = {
+  thp: 'madvise',
+  mthpOrders: [],
+  useZeroPage: true,
+  overcommit: 0,
+  maxMapCount: 65530,
+};
+
+/** Where the scenario arena starts (vpn), 2 MiB aligned, far from anything else. */
+export const ARENA_BASE = 0x10000000;
+/** mmap_base of every simulated process: top-down searches start below it. */
+export const MMAP_BASE = 0x7f0000000;
+/** TASK_SIZE in pages (47-bit user address space) */
+export const TASK_SIZE = 2 ** 35;
+
+export interface KernelOptions extends EngineOptions {
+  engine?: Engine;
+  config?: Partial<KernelConfig>;
+  plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+}
+
+export class Kernel {
+  readonly eng: Engine;
+  readonly config: KernelConfig;
+
+  constructor(opts: KernelOptions = {}) {
+    this.config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };
+    this.eng = opts.engine ?? new Engine({ ...opts, config: { ...(opts.config ?? {}), ...(opts.engine ? {} : {}) } });
+    for (const p of opts.plugins ?? []) {
+      if (Array.isArray(p)) this.eng.plugins.use(p[0], p[1]);
+      else this.eng.plugins.use(p);
+    }
+  }
+
+  /** current state (draft while a syscall runs) */
+  get s(): State {
+    return this.eng.s;
+  }
+
+  mm(id: number): Mm {
+    const m = this.eng.s.mms[id];
+    if (!m) throw new Error(`no mm ${id}`);
+    return m;
+  }
+
+  /**
+   * A VMA as it is now. A copy: the state is a live immer draft while a syscall runs,
+   * and a value read after the next event must not change under the reader.
+   */
+  vma(id: number): Vma {
+    const v = this.eng.s.vmas[id];
+    if (!v) throw new Error(`no vma ${id}`);
+    return { ...v, chain: v.chain.slice() };
+  }
+
+  /** An anon_vma as it is now (a copy, like vma()). */
+  anonVma(id: number): AnonVma {
+    const a = this.eng.s.anonVmas[id];
+    if (!a) throw new Error(`no anon_vma ${id}`);
+    return { ...a, vmas: a.vmas.slice() };
+  }
+
+  get mergePolicy(): MergePolicy {
+    return this.eng.plugins.get(MERGE_POLICY)?.impl ?? defaultMergePolicy;
+  }
+
+  /* ----- lock names: one string per kernel lock instance ----- */
+  static mmapLock(mm: number): string {
+    return `mmap_lock:${mm}`;
+  }
+  static vmaLock(vma: number): string {
+    return `vma_lock:${vma}`;
+  }
+  /** the anon_vma root's rwsem (anon_vma_lock_write locks vma->anon_vma->root) */
+  static anonVmaLock(root: number): string {
+    return `anon_vma:${root}`;
+  }
+  /** split PTE lock of the PTE table covering vpn */
+  static ptl(mm: number, vpn: number): string {
+    return `ptl:${mm}:${vpn - (vpn % 512)}`;
+  }
+  /** split PMD lock of the PMD table covering vpn */
+  static pmdLock(mm: number, vpn: number): string {
+    return `pmd_lock:${mm}:${vpn - (vpn % (512 * 512))}`;
+  }
+  static pageTableLock(mm: number): string {
+    return `page_table_lock:${mm}`;
+  }
+  static folioLock(pfn: number): string {
+    return `folio:${pfn}`;
+  }
+
+  /** A pfn for a new folio of 2^order pages (naturally aligned, like the buddy allocator). */
+  allocPfn(order: number): number {
+    const n = 2 ** order;
+    const ids = this.eng.ids;
+    const pfn = Math.ceil(ids.pfn / n) * n;
+    ids.pfn = pfn + n;
+    return pfn;
+  }
+}

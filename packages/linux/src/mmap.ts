@@ -1,0 +1,365 @@
+/**
+ * mmap, munmap, mprotect and madvise (mm/mmap.c, mm/vma.c __mmap_region, mm/mprotect.c,
+ * mm/madvise.c). Each returns a result: >= 0 (an address in pages, or 0), or -errno.
+ */
+import {
+  E,
+  PTE_WRITE,
+  VM_ACCOUNT,
+  VM_DONTCOPY,
+  VM_EXEC,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
+  VM_PFNMAP,
+  VM_READ,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_WIPEONFORK,
+  VM_WRITE,
+  pageAnonExclusive,
+  pageFolio,
+  pteFlags,
+  ptePfn,
+  type KGen,
+} from '@mmsim/core';
+import { EEXIST, EINVAL, ENOMEM, EACCES, EAGAIN } from './errno.js';
+import { Kernel, TASK_SIZE } from './kernel.js';
+import {
+  accountedPages,
+  doVmiMunmap,
+  findVmaPrev,
+  mmapWriteLock,
+  mmapWriteUnlock,
+  vmaInsert,
+  vmaIsAnonymous,
+  vmaMergeNewRange,
+  vmaModifyFlags,
+  vmaNextFrom,
+  vmgState,
+  vmaStartWrite,
+} from './vma.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+import { madviseCollapse, splitHugePmd } from './huge_memory.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+/** calc_vm_prot_bits() */
+export function calcVmProtBits(prot: number): number {
+  return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+export interface MmapArgs {
+  prot: number;
+  shared: boolean;
+  fixed: boolean;
+  noreserve: boolean;
+}
+
+/** accountable_mapping(): private, writable, not VM_NORESERVE */
+function accountableMapping(flags: number): boolean {
+  return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+}
+
+/** do_mmap() of anonymous memory at vpn (MAP_FIXED or MAP_FIXED_NOREPLACE) */
+export function* doMmap(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
+  return yield* k.eng.span('do_mmap', function* () {
+    if (pages <= 0) return -EINVAL;
+    if (vpn + pages > TASK_SIZE) return -ENOMEM;
+    if (k.mm(mm).vmas.length > k.config.maxMapCount) return -ENOMEM;
+    yield* mmapWriteLock(k, mm);
+    const r = yield* mmapRegion(k, mm, vpn, pages, a);
+    yield* mmapWriteUnlock(k, mm);
+    return r;
+  }, vpn, pages);
+}
+
+function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
+  const end = vpn + pages;
+  if (!a.fixed) {
+    // MAP_FIXED_NOREPLACE
+    const { vma } = findVmaPrev(k, mm, vpn);
+    if (vma && vma.start < end) return -EEXIST;
+  }
+  let flags = calcVmProtBits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  let pgoff: number;
+  if (a.shared) {
+    pgoff = 0;
+    flags |= VM_SHARED | VM_MAYSHARE;
+  } else pgoff = vpn; /* Set pgoff according to addr for anon_vma. */
+  if (a.noreserve && k.config.overcommit !== 2) flags |= VM_NORESERVE;
+  return yield* k.eng.span('__mmap_region', function* () {
+    // MAP_FIXED: whatever is there goes first (vms_gather_munmap_vmas + vms_clean_up_area)
+    const replaced = accountedPages(k, mm, vpn, end);
+    void replaced;
+    const { vma: over } = findVmaPrev(k, mm, vpn);
+    if (over && over.start < end) {
+      const r = yield* doVmiMunmap(k, mm, vpn, pages);
+      if (r < 0) return r;
+    }
+    if (accountableMapping(flags)) flags |= VM_ACCOUNT;
+    const { prev } = findVmaPrev(k, mm, vpn);
+    const next = vmaNextFrom(k, mm, end);
+    let id = 0;
+    if (!a.shared && (prev || next)) {
+      const vmg = vmgState(mm, vpn, end, flags, pgoff);
+      vmg.prev = prev;
+      vmg.next = next;
+      const merged = yield* vmaMergeNewRange(k, vmg);
+      if (merged) id = merged.id;
+    }
+    if (!id) {
+      let file = 0;
+      if (a.shared) {
+        // shmem_zero_setup(): a shmem object backs the mapping; it never merges
+        file = k.eng.ids.shmem++;
+        k.eng.emit(E.ShmemCreate, file);
+      }
+      id = yield* vmaInsert(k, mm, vpn, end, pgoff, flags, file);
+    }
+    return vpn;
+  }, vpn, pages);
+}
+
+/** munmap() */
+export function* doMunmap(k: Kernel, mm: number, vpn: number, pages: number): KGen<number> {
+  return yield* k.eng.span('__vm_munmap', function* () {
+    if (pages <= 0) return -EINVAL;
+    yield* mmapWriteLock(k, mm);
+    const r = yield* doVmiMunmap(k, mm, vpn, pages);
+    yield* mmapWriteUnlock(k, mm);
+    return r;
+  }, vpn, pages);
+}
+
+/* ------------------------------------ mprotect ------------------------------------ */
+
+/** change_protection() over [start, end) of a VMA whose flags are now `flags` */
+function* changeProtection(k: Kernel, vmaId: number, start: number, end: number): KGen<void> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const writable = (vma.flags & VM_WRITE) !== 0;
+  // private anon writable: exclusive anon PTEs become writable at once (MM_CP_TRY_CHANGE_WRITABLE)
+  const tryWrite = writable && !(vma.flags & VM_SHARED);
+  let vpn = start;
+  while (vpn < end) {
+    const base = vpn - (vpn % 512);
+    const next = Math.min(end, base + 512);
+    const e = pmdEntry(k, mm, vpn);
+    if (e && e.kind === 'huge') {
+      if (next - vpn !== 512) yield* splitHugePmd(k, vma, vpn);
+      else {
+        const f = e.flags;
+        const nf = writable ? (tryWrite && pageFolio(k.s, e.pfn) && pageAnonExclusive(pageFolio(k.s, e.pfn)!, e.pfn) ? f | PTE_WRITE : f) : f & ~PTE_WRITE;
+        if (nf !== f) k.eng.emit(E.PmdFlags, mm, base, nf);
+        vpn = next;
+        continue;
+      }
+    }
+    const t = pmdEntry(k, mm, vpn);
+    if (t && t.kind === 'table' && t.used) {
+      yield* ptlLock(k, mm, vpn);
+      for (let v = vpn; v < next; v++) {
+        const pte = getPte(k, mm, v);
+        if (pte <= 0) continue;
+        const f = pteFlags(pte);
+        let nf = f;
+        if (!writable) nf = f & ~PTE_WRITE;
+        else if (tryWrite && !isZeroPte(pte)) {
+          const fo = pageFolio(k.s, ptePfn(pte));
+          if (fo && pageAnonExclusive(fo, ptePfn(pte))) nf = f | PTE_WRITE;
+        }
+        if (nf !== f) k.eng.emit(E.PteFlags, mm, v, nf);
+      }
+      yield* ptlUnlock(k, mm, vpn);
+    }
+    vpn = next;
+  }
+}
+
+/** mprotect_fixup(): the VM_ACCOUNT rule, then vma_modify_flags (merge or split) */
+function* mprotectFixup(k: Kernel, vmaId: number, prevId: number, start: number, end: number, newflagsIn: number): KGen<{ err: number; vma: number }> {
+  const vma = k.vma(vmaId);
+  const oldflags = vma.flags;
+  let newflags = newflagsIn;
+  if (newflags === oldflags) return { err: 0, vma: vmaId };
+  if (newflags & VM_WRITE) {
+    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
+  } else if (oldflags & VM_ACCOUNT && vmaIsAnonymous(vma) && !vma.anonVma) {
+    // only an unfaulted anonymous VMA drops its accounting when it loses write
+    newflags &= ~VM_ACCOUNT;
+  }
+  const prev = prevId ? k.vma(prevId) : null;
+  const id = yield* vmaModifyFlags(k, prev, k.vma(vmaId), start, end, newflags);
+  yield* vmaStartWrite(k, id);
+  if (k.vma(id).flags !== newflags) k.eng.emit(E.VmaFlags, id, newflags);
+  yield* changeProtection(k, id, start, end);
+  return { err: 0, vma: id };
+}
+
+/** do_mprotect_pkey() */
+export function* doMprotect(k: Kernel, mm: number, start: number, pages: number, prot: number): KGen<number> {
+  return yield* k.eng.span('do_mprotect_pkey', function* () {
+    if (pages === 0) return 0;
+    const end = start + pages;
+    yield* mmapWriteLock(k, mm);
+    const r = yield* mprotectLocked(k, mm, start, end, prot);
+    yield* mmapWriteUnlock(k, mm);
+    return r;
+  }, start, pages);
+}
+
+function* mprotectLocked(k: Kernel, mm: number, start: number, end: number, prot: number): KGen<number> {
+  const { vma: first, prev: before } = findVmaPrev(k, mm, start);
+  if (!first || first.start >= end) return -ENOMEM;
+  if (first.start > start) return -ENOMEM;
+  let prevId = start > first.start ? first.id : before ? before.id : 0;
+  let nstart = start;
+  let tmp = first.start;
+  let cur: ReturnType<typeof vmaNextFrom> = first;
+  while (cur && cur.start < end) {
+    // a hole: the VMAs before it were changed already
+    if (cur.start !== tmp) return -ENOMEM;
+    const newflags = calcVmProtBits(prot) | (cur.flags & ~(VM_READ | VM_WRITE | VM_EXEC));
+    // the VM_MAY* bits must allow the new access
+    if ((newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) return -EACCES;
+    tmp = Math.min(cur.end, end);
+    const r = yield* mprotectFixup(k, cur.id, prevId, nstart, tmp, newflags);
+    if (r.err) return r.err;
+    const res = k.vma(r.vma);
+    prevId = res.id;
+    tmp = res.end; // vma_iter_end(): a merge may reach past the range
+    nstart = tmp;
+    cur = vmaNextFrom(k, mm, res.end);
+  }
+  if (tmp < end) return -ENOMEM;
+  return 0;
+}
+
+/* ------------------------------------ madvise ------------------------------------- */
+
+export const ADVICE: Record<string, number> = {
+  DONTNEED: 4,
+  FREE: 8,
+  DONTFORK: 10,
+  DOFORK: 11,
+  HUGEPAGE: 14,
+  NOHUGEPAGE: 15,
+  WIPEONFORK: 18,
+  COLLAPSE: 25,
+};
+
+/** madvise_vma_behavior() for [start, end) of one VMA */
+function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: number, end: number, advice: string): KGen<{ err: number; vma: number }> {
+  const vma = k.vma(vmaId);
+  let newFlags = vma.flags;
+  switch (advice) {
+    case 'DONTNEED':
+    case 'FREE': {
+      if (vma.flags & (VM_PFNMAP | VM_LOCKED)) return { err: -EINVAL, vma: vmaId };
+      if (advice === 'FREE' && !vmaIsAnonymous(vma)) return { err: -EINVAL, vma: vmaId };
+      if (advice === 'DONTNEED') yield* zapPageRange(k, vma, start, end);
+      else yield* madviseFree(k, vmaId, start, end);
+      return { err: 0, vma: vmaId };
+    }
+    case 'COLLAPSE':
+      return { err: yield* madviseCollapse(k, vmaId, start, end), vma: vmaId };
+    case 'DONTFORK':
+      newFlags |= VM_DONTCOPY;
+      break;
+    case 'DOFORK':
+      if (newFlags & VM_SPECIAL) return { err: -EINVAL, vma: vmaId };
+      newFlags &= ~VM_DONTCOPY;
+      break;
+    case 'WIPEONFORK':
+      if (vma.file || newFlags & VM_SHARED) return { err: -EINVAL, vma: vmaId };
+      newFlags |= VM_WIPEONFORK;
+      break;
+    case 'HUGEPAGE':
+      newFlags = (newFlags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+      break;
+    case 'NOHUGEPAGE':
+      newFlags = (newFlags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+      break;
+    default:
+      return { err: -EINVAL, vma: vmaId };
+  }
+  // madvise_update_vma(): nothing changes, nothing splits
+  if (newFlags === vma.flags) return { err: 0, vma: vmaId };
+  const prev = prevId ? k.vma(prevId) : null;
+  const id = yield* vmaModifyFlags(k, prev, vma, start, end, newFlags);
+  yield* vmaStartWrite(k, id);
+  if (k.vma(id).flags !== newFlags) k.eng.emit(E.VmaFlags, id, newFlags);
+  return { err: 0, vma: id };
+}
+
+/**
+ * MADV_FREE: exclusive clean-able anon pages become lazily freeable; with no memory
+ * pressure in the model nothing is reclaimed, so mappings stay (as on an idle machine).
+ * Swap entries in the range are dropped.
+ */
+function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGen<void> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  for (let vpn = start; vpn < end; vpn++) {
+    const pte = getPte(k, mm, vpn);
+    if (pte < 0) {
+      yield* ptlLock(k, mm, vpn);
+      k.eng.emit(E.PteClear, mm, vpn);
+      k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
+      yield* ptlUnlock(k, mm, vpn);
+    }
+  }
+}
+
+/** do_madvise(): per VMA over the range; holes give ENOMEM after the mapped parts are done */
+export function* doMadvise(k: Kernel, mm: number, start: number, pages: number, advice: string): KGen<number> {
+  return yield* k.eng.span('do_madvise', function* () {
+    if (!(advice in ADVICE)) return -EINVAL;
+    if (pages === 0) return 0;
+    const end = start + pages;
+    const write = !['DONTNEED', 'FREE', 'COLLAPSE'].includes(advice);
+    if (write) yield* mmapWriteLock(k, mm);
+    else yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+    let unmappedError = 0;
+    let err = 0;
+    let { vma, prev } = findVmaPrev(k, mm, start);
+    if (vma && start > vma.start) prev = vma;
+    let rs = start;
+    for (;;) {
+      if (!vma) {
+        err = -ENOMEM;
+        break;
+      }
+      if (rs < vma.start) {
+        unmappedError = -ENOMEM;
+        rs = vma.start;
+        if (rs >= end) break;
+      }
+      const re = Math.min(vma.end, end);
+      const r = yield* madviseVmaBehavior(k, vma.id, prev ? prev.id : 0, rs, re, advice);
+      if (r.err) {
+        err = r.err === -ENOMEM ? -EAGAIN : r.err;
+        break;
+      }
+      const cur = k.vma(r.vma);
+      let rend = re;
+      if (rend < cur.end) rend = cur.end;
+      if (rend >= end) break;
+      prev = cur;
+      vma = vmaNextFrom(k, mm, cur.end);
+      rs = rend;
+    }
+    if (write) yield* mmapWriteUnlock(k, mm);
+    else yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+    return err || unmappedError;
+  }, start, pages);
+}

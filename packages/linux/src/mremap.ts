@@ -1,0 +1,482 @@
+/**
+ * mremap() (mm/mremap.c, 6.18): parameter checks, shrink, grow in place
+ * (vma_merge_extend), moves (move_vma -> copy_vma_and_data -> move_page_tables) at PTE,
+ * PMD and PUD level with need_rmap_locks as copy_vma decides, DONTUNMAP, and the 6.17+
+ * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
+ */
+import { E, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pmdBase, type KGen } from '@mmsim/core';
+import { EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
+import { MREMAP_STRATEGY, type MoveContext, type MremapStrategy } from './points.js';
+import { unlinkAnonVmas } from './rmap.js';
+import { pmdEntry, pteAlloc, ptlLock, ptlUnlock } from './pgtable.js';
+import { moveHugePmd, splitHugePmd } from './huge_memory.js';
+import { vmaLookupIn } from './lookup.js';
+import {
+  copyVma,
+  doVmiMunmap,
+  findVmaPrev,
+  mmapWriteLock,
+  mmapWriteUnlock,
+  vmaMergeNewRange,
+  vmaNextFrom,
+  vmaStartWrite,
+  vmgVmaState,
+} from './vma.js';
+
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
+
+/** struct vma_remap_struct */
+export interface Vrm {
+  mm: number;
+  addr: number;
+  oldLen: number;
+  newLen: number;
+  flags: number;
+  newAddr: number;
+  vma: number;
+  delta: number;
+  remapType: 'invalid' | 'no_resize' | 'shrink' | 'expand';
+}
+
+function strategies(k: Kernel): { impl: MremapStrategy; plugin: string }[] {
+  return k.eng.plugins.all(MREMAP_STRATEGY);
+}
+
+/** vrm_implies_new_addr() */
+function impliesNewAddr(v: Vrm): boolean {
+  return (v.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+}
+
+/** check_mremap_params(): everything that needs no lock */
+function checkMremapParams(k: Kernel, v: Vrm): number {
+  let known = MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+  for (const s of strategies(k)) known |= s.impl.extraFlags;
+  if (v.flags & ~known) return -EINVAL;
+  if (!v.newLen) return -EINVAL;
+  if (v.newLen > TASK_SIZE) return -EINVAL;
+  for (const s of strategies(k)) {
+    const r = s.impl.checkParams?.(v.flags) ?? 0;
+    if (r) return r;
+  }
+  if (!impliesNewAddr(v)) return 0;
+  if (v.newAddr > TASK_SIZE - v.newLen) return -EINVAL;
+  if (!(v.flags & MREMAP_MAYMOVE)) return -EINVAL;
+  if (v.flags & MREMAP_DONTUNMAP && v.oldLen !== v.newLen) return -EINVAL;
+  // the ranges may not overlap
+  if (v.addr + v.oldLen > v.newAddr && v.newAddr + v.newLen > v.addr) return -EINVAL;
+  if (k.mm(v.mm).vmas.length + 2 >= k.config.maxMapCount - 3) return -ENOMEM;
+  return 0;
+}
+
+/** check_prep_vma() */
+function checkPrepVma(k: Kernel, v: Vrm): number {
+  const vma = vmaLookupIn(k, v.mm, v.addr);
+  if (!vma) return -EFAULT;
+  v.vma = vma.id;
+  v.delta = Math.abs(v.oldLen - v.newLen);
+  v.remapType = v.delta === 0 ? 'no_resize' : v.oldLen > v.newLen ? 'shrink' : 'expand';
+  if (!impliesNewAddr(v)) v.newAddr = v.addr;
+  // vrm_will_map_new()
+  if (!(v.remapType === 'expand' || impliesNewAddr(v))) return 0;
+  let oldLen = v.oldLen;
+  if (!oldLen && !(vma.flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
+  if (v.flags & MREMAP_DONTUNMAP && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EINVAL;
+  if (v.remapType === 'shrink') oldLen = v.newLen;
+  if (oldLen > vma.end - v.addr) return -EFAULT;
+  if (v.newLen === oldLen) return 0;
+  if (vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EFAULT;
+  return 0;
+}
+
+/** check_prep_vma() plus what move strategies add (should_relocate_anon's MUST check) */
+function prepVma(k: Kernel, v: Vrm): number {
+  const r = checkPrepVma(k, v);
+  if (r) return r;
+  for (const s of strategies(k)) {
+    const e = s.impl.checkPrepVma?.(moveContext(k, v)) ?? 0;
+    if (e) return e;
+  }
+  return 0;
+}
+
+/** get_unmapped_area(): the hint if free, else the highest gap below mmap_base (2 MiB aligned for PMD multiples) */
+export function getUnmappedArea(k: Kernel, mm: number, hint: number, len: number): number {
+  const free = (a: number) => {
+    if (a < 16 || a + len > TASK_SIZE) return false;
+    for (const id of k.mm(mm).vmas) {
+      const x = k.vma(id);
+      if (x.start < a + len && x.end > a) return false;
+    }
+    return true;
+  };
+  if (hint && free(hint)) return hint;
+  const align = !hint && len % 512 === 0 ? 512 : 1;
+  let top = MMAP_BASE;
+  const vmas = k.mm(mm).vmas.map((id) => k.vma(id)).filter((x) => x.start < MMAP_BASE);
+  for (let i = vmas.length; i >= 0; i--) {
+    const lo = i > 0 ? vmas[i - 1].end : 16;
+    const hi = Math.min(top, i < vmas.length ? vmas[i].start : MMAP_BASE);
+    let a = hi - len;
+    a -= a % align;
+    if (a >= lo) return a;
+    if (i > 0) top = vmas[i - 1].start;
+  }
+  return -ENOMEM;
+}
+
+/* --------------------------------- page-table move -------------------------------- */
+
+/** struct pagetable_move_control */
+export interface Pmc {
+  mm: number;
+  old: number;
+  new: number;
+  oldAddr: number;
+  newAddr: number;
+  oldEnd: number;
+  lenIn: number;
+  needRmapLocks: boolean;
+}
+
+/** take_rmap_locks(): the anon_vma root lock of the moving VMA */
+export function* takeRmapLocks(k: Kernel, vmaId: number): KGen<number> {
+  const av = k.vma(vmaId).anonVma;
+  if (!av) return 0;
+  const root = k.anonVma(av).root;
+  yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
+  return root;
+}
+export function* dropRmapLocks(k: Kernel, root: number): KGen<void> {
+  if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+}
+
+/** get_extent(): the run up to the next PMD boundary of either address */
+function getExtent(pmc: Pmc): number {
+  const a = 512 - (pmc.oldAddr % 512);
+  const b = 512 - (pmc.newAddr % 512);
+  return Math.min(a, b, pmc.oldEnd - pmc.oldAddr);
+}
+
+/** move_ptes(): PTE by PTE under both PTE locks (and the rmap locks if need_rmap_locks) */
+function* movePtes(k: Kernel, pmc: Pmc, extent: number): KGen<void> {
+  const mm = pmc.mm;
+  const root = pmc.needRmapLocks ? yield* takeRmapLocks(k, pmc.old) : 0;
+  const oldPtl = Kernel.ptl(mm, pmc.oldAddr);
+  const newPtl = Kernel.ptl(mm, pmc.newAddr);
+  yield* k.eng.lock(oldPtl, 0, 'spin');
+  if (newPtl !== oldPtl) yield* k.eng.lock(newPtl, 0, 'spin'); // spin_lock_nested(SINGLE_DEPTH_NESTING)
+  const e = pmdEntry(k, mm, pmc.oldAddr);
+  if (e && e.kind === 'table') {
+    const base = pmdBase(pmc.oldAddr);
+    const t = e.ptes;
+    const off = pmc.oldAddr - base;
+    const delta = pmc.newAddr - pmc.oldAddr;
+    // read the entries first: the table is copied on the first write
+    const vals = t.slice(off, off + extent);
+    for (let i = 0; i < extent; i++) if (vals[i] !== 0) k.eng.emit(E.PteMove, mm, pmc.oldAddr + i, pmc.oldAddr + i + delta);
+  }
+  if (newPtl !== oldPtl) yield* k.eng.unlock(newPtl, 0, 'spin');
+  yield* k.eng.unlock(oldPtl, 0, 'spin');
+  yield* dropRmapLocks(k, root);
+}
+
+/** move_normal_pmd(): a whole PTE table changes PMD slot (rmap locks always taken) */
+function* moveNormalPmd(k: Kernel, pmc: Pmc): KGen<boolean> {
+  const mm = pmc.mm;
+  if (pmdEntry(k, mm, pmc.newAddr)) return false;
+  const root = yield* takeRmapLocks(k, pmc.old);
+  const oldL = Kernel.pmdLock(mm, pmc.oldAddr);
+  const newL = Kernel.pmdLock(mm, pmc.newAddr);
+  yield* k.eng.lock(oldL, 0, 'spin');
+  if (newL !== oldL) yield* k.eng.lock(newL, 0, 'spin');
+  k.eng.emit(E.PtMove, mm, pmdBase(pmc.oldAddr), pmdBase(pmc.newAddr), 1);
+  if (newL !== oldL) yield* k.eng.unlock(newL, 0, 'spin');
+  yield* k.eng.unlock(oldL, 0, 'spin');
+  yield* dropRmapLocks(k, root);
+  return true;
+}
+
+/** can_align_down(): nothing else lives between the aligned-down address and the VMA start */
+function canAlignDown(k: Kernel, vmaId: number, addr: number): boolean {
+  const vma = k.vma(vmaId);
+  if (vma.start !== addr) return false;
+  const masked = pmdBase(addr);
+  for (const id of k.mm(vma.mm).vmas) {
+    const v = k.vma(id);
+    if (v.start < vma.start && v.end > masked) return false;
+  }
+  return true;
+}
+
+/** try_realign_addr(): move the first partial PMD whole when both ends can be aligned down */
+function tryRealignAddr(k: Kernel, pmc: Pmc): void {
+  const oldAlign = pmc.oldAddr % 512;
+  const newAlign = pmc.newAddr % 512;
+  if (pmc.lenIn < 512 - oldAlign) return;
+  if (oldAlign === 0 || oldAlign !== newAlign) return;
+  if (!canAlignDown(k, pmc.old, pmc.oldAddr) || !canAlignDown(k, pmc.new, pmc.newAddr)) return;
+  pmc.oldAddr -= oldAlign;
+  pmc.newAddr -= newAlign;
+}
+
+/** move_page_tables(): returns the pages moved */
+export function* movePageTables(k: Kernel, pmc: Pmc): KGen<number> {
+  if (!pmc.lenIn) return 0;
+  return yield* k.eng.span('move_page_tables', function* () {
+    const start = pmc.oldEnd - pmc.lenIn;
+    tryRealignAddr(k, pmc);
+    const mm = pmc.mm;
+    for (; pmc.oldAddr < pmc.oldEnd; ) {
+      const extent = getExtent(pmc);
+      const e = pmdEntry(k, mm, pmc.oldAddr);
+      if (e) {
+        if (e.kind === 'huge') {
+          if (extent === 512) {
+            const root = pmc.needRmapLocks ? yield* takeRmapLocks(k, pmc.old) : 0;
+            const ok = yield* moveHugePmd(k, mm, pmc.oldAddr, pmc.newAddr);
+            yield* dropRmapLocks(k, root);
+            if (ok) {
+              pmc.oldAddr += extent;
+              pmc.newAddr += extent;
+              continue;
+            }
+          }
+          yield* splitHugePmd(k, k.vma(pmc.old), pmc.oldAddr);
+        } else if (extent === 512) {
+          if (yield* moveNormalPmd(k, pmc)) {
+            pmc.oldAddr += extent;
+            pmc.newAddr += extent;
+            continue;
+          }
+        }
+        const t = pmdEntry(k, mm, pmc.oldAddr);
+        if (t && t.kind === 'table' && t.used > 0) {
+          pteAlloc(k, mm, pmc.newAddr);
+          yield* movePtes(k, pmc, extent);
+        }
+      }
+      pmc.oldAddr += extent;
+      pmc.newAddr += extent;
+    }
+    return pmc.oldAddr - start;
+  }, pmc.oldAddr, pmc.newAddr);
+}
+
+/* ------------------------------------ move_vma ------------------------------------ */
+
+export interface CopyResult {
+  err: number;
+  /** new VMA (0 when none was made) */
+  newVma: number;
+  /** the source VMA (copy_vma may have merged it) */
+  vma: number;
+}
+
+/** copy_vma_and_data(): the destination VMA and the page tables under it (the default strategy) */
+export function* copyVmaAndData(k: Kernel, v: Vrm): KGen<CopyResult> {
+  return yield* k.eng.span('copy_vma_and_data', function* () {
+    const vma = k.vma(v.vma);
+    const newPgoff = vma.pgoff + (v.addr - vma.start);
+    const c = yield* copyVma(k, v.vma, v.newAddr, v.newLen, newPgoff);
+    if (!c) return { err: -ENOMEM, newVma: 0, vma: v.vma };
+    v.vma = c.vma;
+    const pmc: Pmc = {
+      mm: v.mm,
+      old: c.vma,
+      new: c.newVma,
+      oldAddr: v.addr,
+      newAddr: v.newAddr,
+      oldEnd: v.addr + v.oldLen,
+      lenIn: v.oldLen,
+      needRmapLocks: c.needRmapLocks,
+    };
+    const moved = yield* movePageTables(k, pmc);
+    if (moved < v.oldLen) return { err: -ENOMEM, newVma: c.newVma, vma: c.vma };
+    return { err: 0, newVma: c.newVma, vma: c.vma };
+  }, v.addr, v.newAddr);
+}
+
+/** The context handed to move strategies. */
+function moveContext(k: Kernel, v: Vrm): MoveContext {
+  return { k, vrm: v, copyVmaAndData: () => copyVmaAndData(k, v) };
+}
+
+/** unmap_source_vma(): the old range goes; the pieces left keep VM_ACCOUNT */
+function* unmapSourceVma(k: Kernel, v: Vrm): KGen<void> {
+  yield* k.eng.span('unmap_source_vma', function* () {
+    const vma = k.vma(v.vma);
+    const accountableMove = (vma.flags & VM_ACCOUNT) !== 0 && !(v.flags & MREMAP_DONTUNMAP);
+    const vmStart = vma.start;
+    const vmEnd = vma.end;
+    if (accountableMove) k.eng.emit(E.VmaFlags, vma.id, vma.flags & ~VM_ACCOUNT);
+    yield* doVmiMunmap(k, v.mm, v.addr, v.oldLen);
+    if (accountableMove) {
+      if (vmStart < v.addr) {
+        const { prev } = findVmaPrev(k, v.mm, v.addr);
+        if (prev) k.eng.emit(E.VmaFlags, prev.id, prev.flags | VM_ACCOUNT);
+      }
+      if (vmEnd > v.addr + v.oldLen) {
+        const next = vmaNextFrom(k, v.mm, v.addr + v.oldLen);
+        if (next) k.eng.emit(E.VmaFlags, next.id, next.flags | VM_ACCOUNT);
+      }
+    }
+  });
+}
+
+/** dontunmap_complete(): the source stays, empty, unlocked; a whole moved VMA drops its anon_vma */
+function* dontunmapComplete(k: Kernel, v: Vrm, newVma: number): KGen<void> {
+  const vma = k.vma(v.vma);
+  if (vma.flags & VM_LOCKED) k.eng.emit(E.VmaFlags, vma.id, vma.flags & ~VM_LOCKED);
+  if (newVma !== v.vma && vma.start === v.addr && vma.end === v.addr + v.oldLen) yield* unlinkAnonVmas(k, v.vma);
+}
+
+/** move_vma() */
+export function* moveVma(k: Kernel, v: Vrm): KGen<number> {
+  return yield* k.eng.span('move_vma', function* () {
+    if (k.mm(v.mm).vmas.length >= k.config.maxMapCount - 3) return -ENOMEM;
+    yield* vmaStartWrite(k, v.vma);
+    let res: CopyResult | null = null;
+    for (const s of strategies(k)) {
+      if (!s.impl.copyVmaAndData) continue;
+      res = yield* s.impl.copyVmaAndData(moveContext(k, v));
+      if (res) break;
+    }
+    res ??= yield* copyVmaAndData(k, v);
+    if (res.err && !res.newVma) return res.err;
+    if (res.err) {
+      // move the pages back and unmap the new VMA instead (the error path of copy_vma_and_data)
+      v.vma = res.newVma;
+      v.addr = v.newAddr;
+      v.oldLen = v.newLen;
+      yield* unmapSourceVma(k, v);
+      return res.err;
+    }
+    if (v.flags & MREMAP_DONTUNMAP) yield* dontunmapComplete(k, v, res.newVma);
+    else yield* unmapSourceVma(k, v);
+    for (const s of strategies(k)) if (s.impl.afterMove) yield* s.impl.afterMove(moveContext(k, v), res.newVma);
+    return v.newAddr;
+  }, v.addr, v.newAddr);
+}
+
+/** mremap_to(): FIXED and/or DONTUNMAP */
+function* mremapTo(k: Kernel, v: Vrm): KGen<number> {
+  if (v.flags & MREMAP_FIXED) {
+    const r = yield* doVmiMunmap(k, v.mm, v.newAddr, v.newLen);
+    if (r) return r;
+    const vma = vmaLookupIn(k, v.mm, v.addr);
+    if (!vma) return -EFAULT;
+    v.vma = vma.id;
+  }
+  if (v.remapType === 'shrink') {
+    const r = yield* doVmiMunmap(k, v.mm, v.addr + v.newLen, v.delta);
+    if (r) return r;
+    const vma = vmaLookupIn(k, v.mm, v.addr);
+    if (!vma) return -EFAULT;
+    v.vma = vma.id;
+    v.oldLen = v.newLen;
+  }
+  if (!(v.flags & MREMAP_FIXED)) {
+    const a = getUnmappedArea(k, v.mm, v.flags & MREMAP_DONTUNMAP ? v.newAddr : 0, v.newLen);
+    if (a < 0) return a;
+    v.newAddr = a;
+  }
+  return yield* moveVma(k, v);
+}
+
+/** vma_merge_extend(): grow vma by delta in place, merging with next if it fits */
+function* vmaMergeExtend(k: Kernel, vmaId: number, delta: number): KGen<number> {
+  const vma = k.vma(vmaId);
+  const vmg = vmgVmaState(vma, vma, vma.end, vma.end + delta);
+  vmg.next = vmaNextFrom(k, vma.mm, vma.end + delta);
+  vmg.middle = null;
+  const r = yield* vmaMergeNewRange(k, vmg);
+  return r ? r.id : 0;
+}
+
+/** mremap_at(): no new address */
+function* mremapAt(k: Kernel, v: Vrm): KGen<number> {
+  switch (v.remapType) {
+    case 'no_resize':
+      return v.addr;
+    case 'shrink': {
+      const r = yield* doVmiMunmap(k, v.mm, v.addr + v.newLen, v.delta);
+      return r || v.addr;
+    }
+    case 'expand': {
+      const vma = k.vma(v.vma);
+      // vrm_can_expand_in_place(): the range ends at vm_end and the space after is free
+      if (vma.end - v.addr === v.oldLen) {
+        const end = vma.end + v.delta;
+        const clash = k.mm(v.mm).vmas.some((id) => {
+          const x = k.vma(id);
+          return x.start < end && x.end > vma.end;
+        });
+        if (!clash && end <= TASK_SIZE) {
+          const id = yield* vmaMergeExtend(k, vma.id, v.delta);
+          return id ? v.addr : -ENOMEM;
+        }
+      }
+      if (!(v.flags & MREMAP_MAYMOVE)) return -ENOMEM;
+      const a = getUnmappedArea(k, v.mm, 0, v.newLen);
+      if (a < 0) return a;
+      v.newAddr = a;
+      return yield* moveVma(k, v);
+    }
+    default:
+      return -EINVAL;
+  }
+}
+
+/** remap_move(): MREMAP_FIXED, same size: every VMA in the range moves, gaps kept */
+function* remapMove(k: Kernel, v: Vrm): KGen<number> {
+  const start = v.addr;
+  const end = start + v.oldLen;
+  let targetAddr = v.newAddr;
+  let res = -EFAULT;
+  let seen = false;
+  let lastEnd = 0;
+  const ids = k.mm(v.mm).vmas.filter((id) => {
+    const x = k.vma(id);
+    return x.end > start && x.start < end;
+  });
+  for (const id of ids) {
+    const vma = k.s.vmas[id];
+    if (!vma) continue;
+    const addr = Math.max(vma.start, start);
+    const len = Math.min(end, vma.end) - addr;
+    if (!seen && start < vma.start) return -EFAULT;
+    const offset = seen ? vma.start - lastEnd : 0;
+    lastEnd = vma.end;
+    const piece: Vrm = { ...v, vma: id, addr, newAddr: targetAddr + offset, oldLen: len, newLen: len };
+    let r = prepVma(k, piece);
+    if (!r) r = yield* mremapTo(k, piece);
+    if (r < 0) return r;
+    if (!seen) res = r;
+    seen = true;
+    targetAddr = r + len;
+  }
+  return res;
+}
+
+/** The mremap syscall, addresses and lengths in pages. */
+export function* doMremap(k: Kernel, mm: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number): KGen<number> {
+  return yield* k.eng.span('do_mremap', function* () {
+    const v: Vrm = { mm, addr, oldLen, newLen, flags, newAddr, vma: 0, delta: 0, remapType: 'invalid' };
+    const p = checkMremapParams(k, v);
+    if (p) return p;
+    yield* mmapWriteLock(k, mm);
+    let res: number;
+    if (v.flags & MREMAP_FIXED && v.oldLen === v.newLen) res = yield* remapMove(k, v);
+    else {
+      res = prepVma(k, v);
+      if (!res) res = impliesNewAddr(v) ? yield* mremapTo(k, v) : yield* mremapAt(k, v);
+    }
+    yield* mmapWriteUnlock(k, mm);
+    return res;
+  }, addr, newAddr);
+}
+
+export { splitHugePmd, ptlLock, ptlUnlock };

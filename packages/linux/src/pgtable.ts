@@ -1,0 +1,152 @@
+/**
+ * Page-table helpers: allocation, PTE reads and writes, the page-table locks, and
+ * zapping a range (mm/memory.c unmap_page_range, zap_pte_range, zap_huge_pmd) and
+ * freeing tables (free_pgtables).
+ */
+import {
+  E,
+  HUGE_ZERO_PFN,
+  PTE_SPECIAL,
+  lookupPmd,
+  lookupPte,
+  pmdBase,
+  pteFlags,
+  ptePfn,
+  pteSwapSlot,
+  type KGen,
+  type PmdEntry,
+  type Vma,
+} from '@mmsim/core';
+import { Kernel } from './kernel.js';
+import { folioOf, folioPut, folioRemoveRmapPmd, folioRemoveRmapPte } from './rmap.js';
+// a cycle with huge_memory.ts: only called at run time, never at module evaluation
+import { splitHugePmd } from './huge_memory.js';
+
+export function pmdEntry(k: Kernel, mm: number, vpn: number): PmdEntry | undefined {
+  return lookupPmd(k.mm(mm), vpn);
+}
+
+export function getPte(k: Kernel, mm: number, vpn: number): number {
+  return lookupPte(k.mm(mm), vpn);
+}
+
+/** __pte_alloc(): a PTE table for the PMD covering vpn, if it has none. */
+export function pteAlloc(k: Kernel, mm: number, vpn: number): void {
+  if (!lookupPmd(k.mm(mm), vpn)) k.eng.emit(E.PtAlloc, mm, pmdBase(vpn));
+}
+
+export function* ptlLock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  yield* k.eng.lock(Kernel.ptl(mm, vpn), 0, 'spin');
+}
+export function* ptlUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  yield* k.eng.unlock(Kernel.ptl(mm, vpn), 0, 'spin');
+}
+export function* pmdLock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  yield* k.eng.lock(Kernel.pmdLock(mm, vpn), 0, 'spin');
+}
+export function* pmdUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  yield* k.eng.unlock(Kernel.pmdLock(mm, vpn), 0, 'spin');
+}
+
+export function isZeroPte(pte: number): boolean {
+  return pte > 0 && (pteFlags(pte) & PTE_SPECIAL) !== 0;
+}
+
+export function isHugeZeroPmd(e: PmdEntry | undefined): boolean {
+  return !!e && e.kind === 'huge' && e.pfn === HUGE_ZERO_PFN;
+}
+
+/** Drop one present PTE's mapping: rmap and the reference it held (zap_present_ptes). */
+function zapPresentPte(k: Kernel, pte: number): void {
+  if (isZeroPte(pte)) return; // vm_normal_page() is NULL: no rmap, no reference
+  const pfn = ptePfn(pte);
+  const f = folioOf(k, pfn);
+  folioRemoveRmapPte(k, pfn);
+  folioPut(k, f.pfn);
+}
+
+/**
+ * zap_pte_range() over [start, end) of one PTE table, under its lock.
+ * Swap entries drop their swap reference.
+ */
+export function* zapPteRange(k: Kernel, mm: number, start: number, end: number): KGen<void> {
+  yield* ptlLock(k, mm, start);
+  const e = pmdEntry(k, mm, start);
+  if (e && e.kind === 'table' && e.used > 0) {
+    const base = pmdBase(start);
+    for (let vpn = start; vpn < end; vpn++) {
+      const pte = e.ptes[vpn - base];
+      if (pte === 0) continue;
+      k.eng.emit(E.PteClear, mm, vpn);
+      if (pte > 0) zapPresentPte(k, pte);
+      else k.eng.emit(E.SwapCount, pteSwapSlot(pte), -1);
+    }
+  }
+  yield* ptlUnlock(k, mm, start);
+}
+
+/** zap_huge_pmd(): a whole PMD-mapped THP (or the huge zero page) goes. */
+export function* zapHugePmd(k: Kernel, mm: number, vpn: number): KGen<void> {
+  yield* pmdLock(k, mm, vpn);
+  const e = pmdEntry(k, mm, vpn)!;
+  if (e.kind === 'huge') {
+    k.eng.emit(E.PmdClear, mm, pmdBase(vpn));
+    if (e.pfn !== HUGE_ZERO_PFN) {
+      folioRemoveRmapPmd(k, e.pfn);
+      folioPut(k, e.pfn);
+    }
+  }
+  yield* pmdUnlock(k, mm, vpn);
+}
+
+/** unmap_page_range(): every mapping of vma in [start, end). */
+export function* zapPageRange(k: Kernel, vma: Vma, start: number, end: number): KGen<void> {
+  const mm = vma.mm;
+  let vpn = start;
+  while (vpn < end) {
+    const base = pmdBase(vpn);
+    const next = Math.min(end, base + 512);
+    const e = pmdEntry(k, mm, vpn);
+    if (e) {
+      if (e.kind === 'huge') {
+        if (next - vpn !== 512) {
+          yield* splitHugePmd(k, vma, vpn);
+          yield* zapPteRange(k, mm, vpn, next);
+        } else yield* zapHugePmd(k, mm, vpn);
+      } else if (e.used > 0) yield* zapPteRange(k, mm, vpn, next);
+    }
+    vpn = next;
+  }
+}
+
+/**
+ * free_pgtables(): free the PTE tables wholly inside [floor, ceiling) that cover
+ * [start, end) (floor: the previous VMA's end, ceiling: the next VMA's start).
+ */
+export function freePgtables(k: Kernel, mm: number, start: number, end: number, floor: number, ceiling: number): void {
+  let addr = pmdBase(start);
+  if (addr < floor) addr += 512;
+  for (; addr < end; addr += 512) {
+    if (addr + 512 > ceiling) break;
+    const e = pmdEntry(k, mm, addr);
+    if (e && e.kind === 'table') {
+      if (e.used !== 0) continue; // still mapped: a bug elsewhere; keep the table rather than lose entries
+      k.eng.emit(E.PtFree, mm, addr);
+    }
+  }
+}
+
+/** The VMAs right before and after [start, end) in mm: floor and ceiling for free_pgtables. */
+export function gapBounds(k: Kernel, mm: number, start: number, end: number): { floor: number; ceiling: number } {
+  let floor = 0;
+  let ceiling = Number.MAX_SAFE_INTEGER;
+  for (const id of k.mm(mm).vmas) {
+    const v = k.vma(id);
+    if (v.end <= start) floor = Math.max(floor, v.end);
+    else if (v.start >= end) {
+      ceiling = v.start;
+      break;
+    }
+  }
+  return { floor, ceiling };
+}

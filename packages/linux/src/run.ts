@@ -1,0 +1,299 @@
+/**
+ * Run an mmsim-scenario/1 on the model and observe it as the spec says. Every step is a
+ * top-level span `step:<op>` (arg0 = step index, arg1 = proc) that ends with a `note`
+ * event holding the step's observation entry as JSON; a snapshot is a note
+ * `{"snapshot": label, "procs": [[proc, mm], ...]}`. The log alone thus rebuilds the
+ * observation (observationFromLog).
+ */
+import {
+  E,
+  Engine,
+  FolioCounter,
+  MMSIM_VERSION,
+  PTE_SWP_EXCLUSIVE,
+  TimeTravel,
+  newRawEvent,
+  pageAnonExclusive,
+  ptePfn,
+  type EngineOptions,
+  type EventLog,
+  type KGen,
+  type LogHeader,
+  type Plugin,
+} from '@mmsim/core';
+import {
+  OBSERVATION_FORMAT,
+  type Observation,
+  type ProcSnapshot,
+  type Scenario,
+  type SnapshotObservation,
+  type Step,
+  type StepObservation,
+  type StepResult,
+} from '@mmsim/scenario';
+import { errnoName } from './errno.js';
+import { ARENA_BASE, Kernel, type KernelConfig } from './kernel.js';
+import { doMadvise, doMmap, doMprotect, doMunmap, PROT_EXEC, PROT_READ, PROT_WRITE } from './mmap.js';
+import { doMremap } from './mremap.js';
+import { handleMmFault, markKsm, userAccess } from './fault.js';
+import { dupMmap, exitMmap } from './fork.js';
+import { observeProcs } from './observe.js';
+import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
+import { folioOf, folioPut, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
+import { vmaLookupIn } from './lookup.js';
+
+export const MREMAP_FLAG_BITS: Record<string, number> = {
+  MAYMOVE: 1,
+  FIXED: 2,
+  DONTUNMAP: 4,
+  RELOCATE_ANON: 8,
+  MUST_RELOCATE_ANON: 16,
+};
+
+export interface RunOptions {
+  plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+  config?: Partial<KernelConfig>;
+  engine?: EngineOptions;
+  /** called before each step (progress bars) */
+  onStep?: (i: number, n: number) => void;
+  /** runs with the kernel before the first step (attach checkers, subscribers) */
+  onKernel?: (k: Kernel) => void;
+}
+
+export interface RunResult {
+  observation: Observation;
+  engine: Engine;
+  kernel: Kernel;
+  header: LogHeader;
+}
+
+function parseProt(p: string): number {
+  return (p[0] === 'r' ? PROT_READ : 0) | (p[1] === 'w' ? PROT_WRITE : 0) | (p[2] === 'x' ? PROT_EXEC : 0);
+}
+
+/** Pages of the arena as the spec reports them: null outside it. */
+function arenaPage(vpn: number, pages: number): number | null {
+  const p = vpn - ARENA_BASE;
+  return p >= 0 && p < pages ? p : null;
+}
+
+/** The header a run's log carries: enough to know what produced it. */
+export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
+  return {
+    mmsimVersion: MMSIM_VERSION,
+    config: {
+      scenario: s.name,
+      arenaPages: s.arena.pages,
+      arenaBase: ARENA_BASE,
+      kernel: opts.config ?? {},
+      plugins: (opts.plugins ?? []).map((p) => (Array.isArray(p) ? { name: p[0].name, options: p[1] ?? null } : { name: p.name })),
+    },
+    seed: opts.engine?.seed ?? 0,
+  };
+}
+
+class Procs {
+  /** proc id -> mm id (live processes) */
+  readonly live = new Map<number, number>();
+  nextProc = 0;
+  sorted(): [number, number][] {
+    return [...this.live.entries()].sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** One step as kernel code: returns its result. */
+function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepResult> {
+  const base = ARENA_BASE;
+  const mm = procs.live.get(step.proc);
+  if (mm === undefined) throw new Error(`process ${step.proc} does not exist`);
+  const asResult = (r: number, withPage: boolean): StepResult =>
+    r < 0 ? { ok: false, errno: errnoName(r) } : withPage ? { ok: true, page: arenaPage(r, s.arena.pages) } : { ok: true };
+  switch (step.op) {
+    case 'mmap': {
+      const r = yield* doMmap(k, mm, base + step.page, step.pages, {
+        prot: parseProt(step.prot),
+        shared: step.shared,
+        fixed: step.fixed,
+        noreserve: step.noreserve,
+      });
+      return asResult(r, true);
+    }
+    case 'munmap':
+      return asResult(yield* doMunmap(k, mm, base + step.page, step.pages), false);
+    case 'mprotect':
+      return asResult(yield* doMprotect(k, mm, base + step.page, step.pages, parseProt(step.prot)), false);
+    case 'madvise':
+      return asResult(yield* doMadvise(k, mm, base + step.page, step.pages, step.advice), false);
+    case 'mremap': {
+      let flags = 0;
+      for (const f of step.flags) flags |= MREMAP_FLAG_BITS[f];
+      const to = step.to === undefined ? 0 : base + step.to;
+      return asResult(yield* doMremap(k, mm, base + step.page, step.pages, step.newPages, flags, to), true);
+    }
+    case 'touch': {
+      const write = step.access === 'write';
+      for (let i = 0; i < step.pages; i++) {
+        const out = yield* userAccess(k, mm, base + step.page + i, write);
+        if (out !== 'ok') return { ok: false, signal: out, page: step.page + i };
+      }
+      return { ok: true };
+    }
+    case 'fork': {
+      const child = k.eng.ids.mm++;
+      k.eng.emit(E.MmCreate, child, mm);
+      yield* dupMmap(k, mm, child);
+      procs.live.set(procs.nextProc++, child);
+      return { ok: true };
+    }
+    case 'exit':
+      yield* exitMmap(k, mm);
+      procs.live.delete(step.proc);
+      return { ok: true };
+    case 'pin':
+    case 'unpin':
+      yield* pinRange(k, mm, base + step.page, step.pages, step.op === 'pin');
+      return { ok: true };
+    case 'ksm':
+      for (let i = 0; i < step.pages; i++) markKsm(k, mm, base + step.page + i);
+      return { ok: true };
+    case 'swapout':
+      yield* swapoutRange(k, mm, base + step.page, step.pages);
+      return { ok: true };
+    case 'thp': {
+      const vpn = base + step.page;
+      const vma = vmaLookupIn(k, mm, vpn);
+      if (vma && !getPte(k, mm, vpn)) yield* handleMmFault(k, vma.id, vpn, true, true);
+      return { ok: true };
+    }
+    case 'snapshot':
+      return { ok: true };
+  }
+}
+
+/**
+ * pin/unpin: a long-term FOLL_PIN (GUP with FOLL_WRITE|FOLL_LONGTERM): the page is
+ * faulted in writable first (breaking COW), then its folio's pincount goes up.
+ */
+function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<void> {
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    if (pin) {
+      const out = yield* userAccess(k, mm, vpn, true);
+      if (out !== 'ok') continue;
+    }
+    const pte = getPte(k, mm, vpn);
+    if (pte <= 0 || isZeroPte(pte)) continue;
+    const f = folioOf(k, ptePfn(pte));
+    if (!pin && f.pincount === 0) continue;
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, pin ? 1 : -1);
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, pin ? 1 : -1);
+  }
+}
+
+/** swapout: exclusive small anon folios are written to swap, their PTEs become swap entries. */
+function* swapoutRange(k: Kernel, mm: number, start: number, pages: number): KGen<void> {
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    const pte = getPte(k, mm, vpn);
+    if (pte <= 0 || isZeroPte(pte)) continue;
+    const pfn = ptePfn(pte);
+    const f = folioOf(k, pfn);
+    if (!folioTestAnon(f) || f.order > 0 || f.pincount > 0 || f.pageMapcount[0] !== 1) continue;
+    const slot = k.eng.ids.swap++;
+    yield* ptlLock(k, mm, vpn);
+    k.eng.emit(E.SwapCount, slot, 1);
+    k.eng.emit(E.PteSwap, mm, vpn, slot, pageAnonExclusive(f, pfn) ? PTE_SWP_EXCLUSIVE : 0);
+    folioRemoveRmapPte(k, pfn);
+    folioPut(k, f.pfn);
+    yield* ptlUnlock(k, mm, vpn);
+  }
+}
+
+/** Run a validated scenario. */
+export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
+  const k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
+  const eng = k.eng;
+  opts.onKernel?.(k);
+  const procs = new Procs();
+  const mm0 = eng.ids.mm++;
+  eng.emit(E.MmCreate, mm0, 0);
+  procs.live.set(procs.nextProc++, mm0);
+  eng.commit();
+  const steps: StepObservation[] = [];
+  const snapshots: SnapshotObservation[] = [];
+  const snap = (label: string) => {
+    const note = JSON.stringify({ snapshot: label, procs: procs.sorted() });
+    eng.emit(E.Note, 0, 0, 0, 0, 0, 0, note);
+    eng.commit();
+    snapshots.push({ label, procs: observeProcs(eng.state, procs.sorted(), ARENA_BASE, s.arena.pages) });
+  };
+  s.steps.forEach((step, i) => {
+    opts.onStep?.(i, s.steps.length);
+    eng.setTask(step.proc);
+    if (step.op === 'snapshot') {
+      snap(step.label);
+      return;
+    }
+    let result: StepResult | undefined;
+    const r = eng.syscall(
+      `step:${step.op}`,
+      function* () {
+        result = yield* runStep(k, s, procs, step);
+        const entry: StepObservation = { i, op: step.op, result };
+        eng.emit(E.Note, i, 0, 0, 0, 0, 0, JSON.stringify(entry));
+        return 0;
+      },
+      i,
+      step.proc,
+    );
+    if (!r.ok) {
+      // the step was rolled back (a plugin failed): record it as an error the user can see
+      const msg = r.error instanceof Error ? r.error.message : String(r.error);
+      throw new StepFailedError(i, step.op, msg, r.error);
+    }
+    steps.push({ i, op: step.op, result: result! });
+  });
+  eng.setTask(0);
+  snap('final');
+  eng.close();
+  return {
+    observation: { format: OBSERVATION_FORMAT, scenario: s.name, steps, snapshots },
+    engine: eng,
+    kernel: k,
+    header: logHeaderFor(s, opts),
+  };
+}
+
+/** A step whose kernel code threw (a plugin error, a strict checker, a model bug). */
+export class StepFailedError extends Error {
+  constructor(
+    readonly step: number,
+    readonly op: string,
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(`step ${step} (${op}): ${message}`);
+    this.name = 'StepFailedError';
+  }
+}
+
+/** The observation rebuilt from a log alone: step notes, and snapshots replayed. */
+export function observationFromLog(log: EventLog, header?: LogHeader): Observation {
+  const cfg = (header?.config ?? {}) as { scenario?: string; arenaPages?: number; arenaBase?: number };
+  const steps: StepObservation[] = [];
+  const snapAt: { seq: number; label: string; procs: [number, number][] }[] = [];
+  const cur = log.cursor(0);
+  const r = newRawEvent();
+  let arenaPages = cfg.arenaPages ?? 0;
+  while (cur.next(r)) {
+    if (r.type !== E.Note || !r.s.startsWith('{')) continue;
+    const o = JSON.parse(r.s) as { snapshot?: string; procs?: [number, number][]; i?: number; op?: string; result?: StepResult };
+    if (o.snapshot !== undefined) snapAt.push({ seq: r.seq + 1, label: o.snapshot, procs: o.procs ?? [] });
+    else if (o.i !== undefined) steps.push(o as StepObservation);
+  }
+  if (!arenaPages) throw new Error('log header does not say the arena size (config.arenaPages)');
+  const tt = new TimeTravel(log);
+  const snapshots: SnapshotObservation[] = snapAt.map((x) => ({
+    label: x.label,
+    procs: observeProcs(tt.stateAt(x.seq), x.procs, cfg.arenaBase ?? ARENA_BASE, arenaPages) as ProcSnapshot[],
+  }));
+  return { format: OBSERVATION_FORMAT, scenario: cfg.scenario ?? '', steps, snapshots };
+}

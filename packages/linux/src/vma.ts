@@ -1,0 +1,441 @@
+/**
+ * VMA operations of mm/vma.c: insert and remove, split, merge (new range and existing
+ * range), expand, modify, copy_vma for mremap, and munmap (do_vmi_munmap). The merge
+ * *rules* come from the merge policy plugin; the *mechanics* are here.
+ */
+import { E, VM_ACCOUNT, VM_SPECIAL, type KGen, type Vma } from '@mmsim/core';
+import type { VmaMergeStruct } from '@mmsim/merge-policy';
+import { ENOMEM } from './errno.js';
+import { Kernel } from './kernel.js';
+import { anonVmaClone, unlinkAnonVmas } from './rmap.js';
+import { freePgtables, gapBounds, zapPageRange } from './pgtable.js';
+import { splitHugePmdIfNeeded } from './huge_memory.js';
+
+/** vma_merge_struct plus the mechanics' private state */
+export interface Vmg extends VmaMergeStruct {
+  state: 'start' | 'nomerge' | 'success' | 'nomem';
+}
+
+export function vmaPages(v: Vma): number {
+  return v.end - v.start;
+}
+
+/** vma_is_anonymous(): no vm_file (shared anonymous memory has a shmem file) */
+export function vmaIsAnonymous(v: Vma): boolean {
+  return v.file === 0;
+}
+
+/** find_vma_prev(): the VMA at or after addr, and the one before it */
+export function findVmaPrev(k: Kernel, mm: number, addr: number): { vma: Vma | null; prev: Vma | null } {
+  const ids = k.mm(mm).vmas;
+  let prev: Vma | null = null;
+  for (const id of ids) {
+    const v = k.vma(id);
+    if (v.end > addr) return { vma: v, prev };
+    prev = v;
+  }
+  return { vma: null, prev };
+}
+
+/** The first VMA starting at or after addr (vma_iter_next_range) */
+export function vmaNextFrom(k: Kernel, mm: number, addr: number): Vma | null {
+  for (const id of k.mm(mm).vmas) {
+    const v = k.vma(id);
+    if (v.start >= addr) return v;
+  }
+  return null;
+}
+
+/** VMG_VMA_STATE(): a merge of [start, end) of an existing vma */
+export function vmgVmaState(prev: Vma | null, vma: Vma, start: number, end: number): Vmg {
+  return {
+    mm: vma.mm,
+    prev,
+    middle: vma,
+    next: null,
+    target: null,
+    start,
+    end,
+    pgoff: vma.pgoff + (start - vma.start),
+    flags: vma.flags,
+    file: vma.file,
+    anonVma: vma.anonVma,
+    copiedFrom: null,
+    justExpand: false,
+    state: 'start',
+  };
+}
+
+/** VMG_STATE(): a merge of a new range */
+export function vmgState(mm: number, start: number, end: number, flags: number, pgoff: number): Vmg {
+  return {
+    mm,
+    prev: null,
+    middle: null,
+    next: null,
+    target: null,
+    start,
+    end,
+    pgoff,
+    flags,
+    file: 0,
+    anonVma: 0,
+    copiedFrom: null,
+    justExpand: false,
+    state: 'start',
+  };
+}
+
+/** vma_start_write(): the VMA write lock, held until mmap_write_unlock */
+export function* vmaStartWrite(k: Kernel, vma: number): KGen<void> {
+  const name = Kernel.vmaLock(vma);
+  if (!k.eng.holds(name)) yield* k.eng.lock(name, 0, 'sleep');
+}
+
+export function* mmapWriteLock(k: Kernel, mm: number): KGen<void> {
+  yield* k.eng.lock(Kernel.mmapLock(mm), 0, 'sleep');
+}
+
+/** mmap_write_unlock(): also ends every VMA write lock the task took (vma_end_write_all) */
+export function* mmapWriteUnlock(k: Kernel, mm: number): KGen<void> {
+  const task = k.eng.currentTask;
+  const held = Object.keys(k.s.locks).filter((n) => n.startsWith('vma_lock:') && k.s.locks[n].holders.includes(task));
+  for (const n of held.sort()) yield* k.eng.unlock(n, 0, 'sleep');
+  yield* k.eng.unlock(Kernel.mmapLock(mm), 0, 'sleep');
+}
+
+/** vm_area_alloc + vma_link: a new VMA in the tree, write-locked */
+export function* vmaInsert(k: Kernel, mm: number, start: number, end: number, pgoff: number, flags: number, file = 0): KGen<number> {
+  const id = k.eng.ids.vma++;
+  k.eng.emit(E.VmaInsert, id, mm, start, end, pgoff, flags);
+  if (file) k.eng.emit(E.VmaSetFile, id, file);
+  yield* vmaStartWrite(k, id);
+  return id;
+}
+
+function vmaSetRange(k: Kernel, id: number, start: number, end: number, pgoff: number): void {
+  const v = k.vma(id);
+  if (v.start !== start || v.end !== end || v.pgoff !== pgoff) k.eng.emit(E.VmaAdjust, id, start, end, pgoff);
+}
+
+/** remove_vma(): unlink anon_vmas and free (page tables already gone) */
+export function* removeVma(k: Kernel, id: number): KGen<void> {
+  yield* vmaStartWrite(k, id);
+  yield* unlinkAnonVmas(k, id);
+  k.eng.emit(E.VmaRemove, id);
+}
+
+/**
+ * __split_vma(vma, addr, new_below): the new VMA is the lower part when new_below,
+ * the upper part otherwise; it shares the anon_vmas (anon_vma_clone). Returns its id.
+ */
+export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
+  return yield* k.eng.span('__split_vma', function* () {
+    yield* vmaStartWrite(k, id);
+    yield* splitHugePmdIfNeeded(k, id, addr);
+    const v = k.vma(id);
+    const nid = k.eng.ids.vma++;
+    // the new piece is linked first (vma_complete order: new, then the shrink of vma)
+    if (newBelow) {
+      k.eng.emit(E.VmaAdjust, id, addr, v.end, v.pgoff + (addr - v.start));
+      k.eng.emit(E.VmaInsert, nid, v.mm, v.start, addr, v.pgoff, v.flags);
+    } else {
+      k.eng.emit(E.VmaAdjust, id, v.start, addr, v.pgoff);
+      k.eng.emit(E.VmaInsert, nid, v.mm, addr, v.end, v.pgoff + (addr - v.start), v.flags);
+    }
+    if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
+    if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
+    yield* vmaStartWrite(k, nid);
+    yield* anonVmaClone(k, nid, id);
+    k.eng.emit(E.VmaSplit, id, nid, addr);
+    return nid;
+  }, id, addr);
+}
+
+/** dup_anon_vma(dst, src): an unfaulted dst taking over a faulted src's anon_vma state */
+function* dupAnonVma(k: Kernel, dst: number, src: number): KGen<number> {
+  const s = k.vma(src);
+  const d = k.vma(dst);
+  if (s.anonVma && !d.anonVma) {
+    yield* vmaStartWrite(k, dst);
+    k.eng.emit(E.VmaSetAnonVma, dst, s.anonVma);
+    yield* anonVmaClone(k, dst, src);
+    return dst;
+  }
+  return 0;
+}
+
+/**
+ * commit_merge(): set the target's range, adjust the middle/next piece that is only
+ * shrunk, remove the VMAs merged away.
+ */
+function* commitMerge(
+  k: Kernel,
+  vmg: Vmg,
+  how: { adjustMiddleStart?: boolean; adjustNextStart?: boolean; removeMiddle?: boolean; removeNext?: boolean },
+): KGen<void> {
+  const target = vmg.target!;
+  const main = how.adjustNextStart ? vmg.middle! : target;
+  yield* splitHugePmdIfNeeded(k, main.id, vmg.start);
+  yield* splitHugePmdIfNeeded(k, main.id, vmg.end);
+  vmaSetRange(k, main.id, vmg.start, vmg.end, vmg.pgoff);
+  if (how.adjustMiddleStart) {
+    const m = k.vma(vmg.middle!.id);
+    vmaSetRange(k, m.id, vmg.end, m.end, m.pgoff + (vmg.end - m.start));
+  } else if (how.adjustNextStart) {
+    const n = k.vma(vmg.next!.id);
+    vmaSetRange(k, n.id, vmg.end, n.end, n.pgoff - (n.start - vmg.end));
+  }
+  for (const rm of [how.removeMiddle ? vmg.middle : null, how.removeNext ? vmg.next : null]) {
+    if (!rm) continue;
+    k.eng.emit(E.VmaMerge, target.id, rm.id);
+    yield* removeVma(k, rm.id);
+  }
+}
+
+/** can_vma_merge_left() */
+function canVmaMergeLeft(k: Kernel, vmg: Vmg): boolean {
+  return !!vmg.prev && vmg.prev.end === vmg.start && k.mergePolicy.canVmaMergeAfter(vmg);
+}
+
+/** can_vma_merge_right() */
+function canVmaMergeRight(k: Kernel, vmg: Vmg, canMergeLeft: boolean): boolean {
+  const next = vmg.next;
+  if (!next || vmg.end !== next.start || !k.mergePolicy.canVmaMergeBefore(vmg)) return false;
+  if (!canMergeLeft) return true;
+  return k.mergePolicy.canMergePrevAndNext(vmg.prev!, next);
+}
+
+/**
+ * vma_expand(): grow vmg.target over [vmg.start, vmg.end), removing next when it is
+ * covered whole; anon_vma state comes from next or the copied-from VMA (dup_anon_vma).
+ */
+export function* vmaExpand(k: Kernel, vmg: Vmg): KGen<number> {
+  const target = vmg.target!;
+  const next = vmg.next;
+  yield* vmaStartWrite(k, target.id);
+  const removeNext = !!next && target.id !== next.id && vmg.end === next.end;
+  if (removeNext) {
+    yield* vmaStartWrite(k, next!.id);
+    yield* dupAnonVma(k, target.id, next!.id);
+  }
+  // If we are copying from a VMA (mremap), we must propagate anon_vma state.
+  if (vmg.copiedFrom) yield* dupAnonVma(k, target.id, vmg.copiedFrom.id);
+  yield* commitMerge(k, { ...vmg, target: k.vma(target.id) }, { removeNext });
+  return 0;
+}
+
+/** vma_merge_new_range(): merge a range about to be mapped with prev and/or next. */
+export function* vmaMergeNewRange(k: Kernel, vmg: Vmg): KGen<Vma | null> {
+  return yield* k.eng.span('vma_merge_new_range', function* () {
+    const prev = vmg.prev;
+    const next = vmg.next;
+    const end = vmg.end;
+    vmg.state = 'nomerge';
+    if (vmg.flags & VM_SPECIAL || (!prev && !next)) return null;
+    const canMergeLeft = canVmaMergeLeft(k, vmg);
+    const canMergeRight = !vmg.justExpand && canVmaMergeRight(k, vmg, canMergeLeft);
+    if (canMergeRight) {
+      vmg.end = next!.end;
+      vmg.target = next;
+    }
+    if (canMergeLeft) {
+      vmg.start = prev!.start;
+      vmg.target = prev;
+      vmg.pgoff = prev!.pgoff;
+    }
+    void end;
+    if (vmg.target) {
+      const r = yield* vmaExpand(k, vmg);
+      if (r === 0) {
+        vmg.state = 'success';
+        return k.vma(vmg.target.id);
+      }
+    }
+    return null;
+  });
+}
+
+/**
+ * vma_merge_existing_range(): vmg.middle's [start, end) is changing (mprotect,
+ * madvise); merge it into prev and/or next when the result would be compatible.
+ */
+export function* vmaMergeExistingRange(k: Kernel, vmg: Vmg): KGen<Vma | null> {
+  return yield* k.eng.span('vma_merge_existing_range', function* () {
+    const middle = vmg.middle!;
+    const prev = vmg.prev;
+    const start = vmg.start;
+    const end = vmg.end;
+    const leftSide = start === middle.start;
+    const rightSide = end === middle.end;
+    vmg.state = 'nomerge';
+    if (vmg.flags & VM_SPECIAL || (!leftSide && !rightSide)) return null;
+    const mergeLeft = leftSide ? canVmaMergeLeft(k, vmg) : false;
+    let mergeRight = false;
+    if (rightSide) {
+      vmg.next = vmaNextFrom(k, vmg.mm, middle.end);
+      mergeRight = canVmaMergeRight(k, vmg, mergeLeft);
+    } else vmg.next = null;
+    if (!mergeLeft && !mergeRight) return null;
+    const next = vmg.next;
+    const mergeBoth = mergeLeft && mergeRight;
+    const removeMiddle = leftSide && rightSide;
+    yield* vmaStartWrite(k, middle.id);
+    if (mergeRight) {
+      yield* vmaStartWrite(k, next!.id);
+      vmg.target = next;
+    }
+    if (mergeLeft) {
+      yield* vmaStartWrite(k, prev!.id);
+      vmg.target = prev;
+    }
+    if (mergeBoth) {
+      // |<----->|*******|<------->|  prev extends over middle and next; both go
+      vmg.start = prev!.start;
+      vmg.end = next!.end;
+      vmg.pgoff = prev!.pgoff;
+      yield* dupAnonVma(k, prev!.id, next!.anonVma ? next!.id : middle.id);
+      yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id) }, { removeMiddle: true, removeNext: true });
+    } else if (mergeLeft) {
+      // prev extends; middle shrinks (partial) or goes (whole)
+      vmg.start = prev!.start;
+      vmg.pgoff = prev!.pgoff;
+      yield* dupAnonVma(k, prev!.id, middle.id);
+      yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id), middle: k.vma(middle.id) }, { adjustMiddleStart: !removeMiddle, removeMiddle });
+    } else {
+      // next extends down; middle shrinks or goes
+      const pglen = vmg.end - vmg.start;
+      yield* dupAnonVma(k, next!.id, middle.id);
+      if (removeMiddle) {
+        vmg.end = next!.end;
+        vmg.pgoff = next!.pgoff - pglen;
+        yield* commitMerge(k, { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id) }, { removeMiddle: true });
+      } else {
+        vmg.start = middle.start;
+        vmg.end = start;
+        vmg.pgoff = middle.pgoff;
+        yield* commitMerge(
+          k,
+          { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id), next: k.vma(next!.id) },
+          { adjustNextStart: true },
+        );
+      }
+    }
+    vmg.state = 'success';
+    return k.vma(vmg.target!.id);
+  });
+}
+
+/**
+ * vma_modify(): merge [start, end) of vma with its neighbours if the new flags allow,
+ * else split so that exactly [start, end) can change. Returns the VMA to change.
+ */
+export function* vmaModify(k: Kernel, vmg: Vmg): KGen<number> {
+  const vmaId = vmg.middle!.id;
+  const merged = yield* vmaMergeExistingRange(k, vmg);
+  if (merged) return merged.id;
+  if (k.vma(vmaId).start < vmg.start) yield* splitVma(k, vmaId, vmg.start, true);
+  if (k.vma(vmaId).end > vmg.end) yield* splitVma(k, vmaId, vmg.end, false);
+  return vmaId;
+}
+
+/** vma_modify_flags() */
+export function* vmaModifyFlags(k: Kernel, prev: Vma | null, vma: Vma, start: number, end: number, flags: number): KGen<number> {
+  const vmg = vmgVmaState(prev, vma, start, end);
+  vmg.flags = flags;
+  return yield* vmaModify(k, vmg);
+}
+
+/**
+ * copy_vma(): the destination VMA of an mremap move: merged into a neighbour at the
+ * destination when possible (vma_merge_copied_range), else a copy sharing the anon_vmas.
+ * An unfaulted anonymous VMA is re-based to the new address to merge more easily.
+ */
+export function* copyVma(
+  k: Kernel,
+  vmaId: number,
+  addr: number,
+  len: number,
+  pgoffIn: number,
+): KGen<{ newVma: number; vma: number; needRmapLocks: boolean } | null> {
+  return yield* k.eng.span('copy_vma', function* () {
+    let vma = k.vma(vmaId);
+    const vmaStart = vma.start;
+    let pgoff = pgoffIn;
+    let faultedInAnonVma = true;
+    /* If anonymous vma has not yet been faulted, update new pgoff to match new location. */
+    if (vmaIsAnonymous(vma) && !vma.anonVma) {
+      pgoff = addr;
+      faultedInAnonVma = false;
+    }
+    const { vma: found, prev } = findVmaPrev(k, vma.mm, addr);
+    if (found && found.start < addr + len) return null; /* should never get here */
+    const vmg = vmgVmaState(prev, vma, addr, addr + len);
+    vmg.pgoff = pgoff;
+    vmg.next = vmaNextFrom(k, vma.mm, addr + len);
+    // vma_merge_copied_range(): the source is copied from, not modified
+    vmg.copiedFrom = vma;
+    vmg.middle = null;
+    const merged = yield* vmaMergeNewRange(k, vmg);
+    if (merged) {
+      /* Source vma may have been merged into new_vma */
+      if (vmaStart >= merged.start && vmaStart < merged.end) {
+        if (faultedInAnonVma) throw new Error('copy_vma: a faulted VMA merged with itself (VM_BUG_ON_VMA)');
+        vmaId = merged.id;
+      }
+      vma = k.vma(vmaId);
+      return { newVma: merged.id, vma: vmaId, needRmapLocks: merged.pgoff <= vma.pgoff };
+    }
+    // vm_area_dup + anon_vma_clone + vma_link
+    const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
+    if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
+    yield* anonVmaClone(k, nid, vmaId);
+    return { newVma: nid, vma: vmaId, needRmapLocks: false };
+  }, vmaId, addr);
+}
+
+/**
+ * do_vmi_munmap(): unmap [start, start+len) of mm: split the VMAs at the edges, zap
+ * their pages, free page tables, remove them. No merging.
+ */
+export function* doVmiMunmap(k: Kernel, mm: number, start: number, len: number): KGen<number> {
+  const end = start + len;
+  return yield* k.eng.span('do_vmi_munmap', function* () {
+    const { vma } = findVmaPrev(k, mm, start);
+    if (!vma || vma.start >= end) return 0;
+    if (start > vma.start) {
+      if (end < vma.end && k.mm(mm).vmas.length >= k.config.maxMapCount) return -ENOMEM;
+      yield* splitVma(k, vma.id, start, true);
+    }
+    // gather
+    const victims: number[] = [];
+    for (const id of k.mm(mm).vmas.slice()) {
+      const v = k.vma(id);
+      if (v.end <= start) continue;
+      if (v.start >= end) break;
+      if (v.end > end) yield* splitVma(k, id, end, false);
+      victims.push(id);
+    }
+    for (const id of victims) yield* vmaStartWrite(k, id);
+    // unmap_region(): zap, then free page tables between the neighbours
+    for (const id of victims) {
+      const v = k.vma(id);
+      yield* zapPageRange(k, v, v.start, v.end);
+    }
+    for (const id of victims) yield* removeVma(k, id);
+    const { floor, ceiling } = gapBounds(k, mm, start, end);
+    freePgtables(k, mm, start, end, floor, ceiling);
+    return 0;
+  }, start, len);
+}
+
+/** The accounted pages of the VMAs in [start, end) (vms->nr_accounted) */
+export function accountedPages(k: Kernel, mm: number, start: number, end: number): number {
+  let n = 0;
+  for (const id of k.mm(mm).vmas) {
+    const v = k.vma(id);
+    if (v.end <= start || v.start >= end) continue;
+    if (v.flags & VM_ACCOUNT) n += Math.min(v.end, end) - Math.max(v.start, start);
+  }
+  return n;
+}

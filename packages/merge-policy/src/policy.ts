@@ -1,0 +1,134 @@
+import { VM_SOFTDIRTY, definePlugin, defineExtensionPoint, type Plugin, type Vma } from '@mmsim/core';
+
+/** VM_READ | VM_WRITE | VM_EXEC */
+const VM_ACCESS_FLAGS = 0x7;
+
+/**
+ * struct vma_merge_struct, the part a policy reads. `middle` is the VMA being modified
+ * (NULL for a new range); `copiedFrom` the VMA mremap() copies (vmg->copied_from).
+ */
+export interface VmaMergeStruct {
+  mm: number;
+  prev: Vma | null;
+  middle: Vma | null;
+  next: Vma | null;
+  target: Vma | null;
+  start: number;
+  end: number;
+  pgoff: number;
+  flags: number;
+  /** shmem object of a shared anonymous mapping (vm_file), 0 for private anonymous */
+  file: number;
+  /** anon_vma of the range (vmg->anon_vma) */
+  anonVma: number;
+  copiedFrom: Vma | null;
+  /** vma_merge_extend / brk: never merge right */
+  justExpand: boolean;
+}
+
+export interface MergePolicy {
+  readonly name: string;
+  /** is_mergeable_vma(): everything but the anon_vma */
+  isMergeableVma(vmg: VmaMergeStruct, mergeNext: boolean): boolean;
+  /** is_mergeable_anon_vma() */
+  isMergeableAnonVma(vmg: VmaMergeStruct, mergeNext: boolean): boolean;
+  /** can_vma_merge_before(): the range may join vmg.next */
+  canVmaMergeBefore(vmg: VmaMergeStruct): boolean;
+  /** can_vma_merge_after(): the range may join vmg.prev */
+  canVmaMergeAfter(vmg: VmaMergeStruct): boolean;
+  /** can_vma_merge_right()'s check that prev and next agree when both merge */
+  canMergePrevAndNext(prev: Vma, next: Vma): boolean;
+  /** anon_vma_compatible(): may b reuse a's anon_vma (find_mergeable_anon_vma) */
+  anonVmaCompatible(a: Vma, b: Vma): boolean;
+}
+
+/** The merge-policy extension point: one implementation. */
+export const MERGE_POLICY = defineExtensionPoint<MergePolicy>(
+  'merge-policy',
+  'single',
+  'decides whether VMAs merge (mm/vma.c is_mergeable_vma, is_mergeable_anon_vma, can_vma_merge_*)',
+);
+
+/** vma_is_fork_child(): was this VMA forked from a parent (maybe contains CoW mappings)? */
+export function vmaIsForkChild(vma: Vma | null): boolean {
+  // The list_is_singular() test avoids merging VMAs cloned from parents: the anon_vma root lock scales badly.
+  return !!vma && vma.anonVma !== 0 && vma.chain.length !== 1;
+}
+
+/** Linux 6.18.y mm/vma.c. */
+export const linuxMergePolicy: MergePolicy = {
+  name: 'linux-6.18',
+
+  // is_mergeable_vma(): mempolicy, anon names and uffd contexts are not modelled (always equal)
+  isMergeableVma(vmg, mergeNext) {
+    const vma = (mergeNext ? vmg.next : vmg.prev)!;
+    if ((vma.flags ^ vmg.flags) & ~VM_SOFTDIRTY) return false;
+    if (vma.file !== vmg.file) return false;
+    return true;
+  },
+
+  // is_mergeable_anon_vma(), with the copied_from check of "mm/vma: enforce VMA fork limit on
+  // unfaulted,faulted mremap merge too" (6.18.y stable)
+  isMergeableAnonVma(vmg, mergeNext) {
+    const tgt = (mergeNext ? vmg.next : vmg.prev)!;
+    const src = vmg.middle; /* existing merge case */
+    const tgtAnon = tgt.anonVma;
+    const srcAnon = vmg.anonVma;
+    /* Case 1 - we will dup_anon_vma() from src into tgt. */
+    if (!tgtAnon && srcAnon) {
+      if (vmaIsForkChild(src)) return false;
+      if (vmaIsForkChild(vmg.copiedFrom)) return false;
+      return true;
+    }
+    /* Case 2 - we will simply use tgt's anon_vma. */
+    if (tgtAnon && !srcAnon) return !vmaIsForkChild(tgt);
+    /* Case 3 - the anon_vma's are already shared. */
+    return srcAnon === tgtAnon;
+  },
+
+  canVmaMergeBefore(vmg) {
+    const pglen = vmg.end - vmg.start;
+    if (this.isMergeableVma(vmg, true) && this.isMergeableAnonVma(vmg, true)) {
+      if (vmg.next!.pgoff === vmg.pgoff + pglen) return true;
+    }
+    return false;
+  },
+
+  canVmaMergeAfter(vmg) {
+    if (this.isMergeableVma(vmg, false) && this.isMergeableAnonVma(vmg, false)) {
+      const prev = vmg.prev!;
+      if (prev.pgoff + (prev.end - prev.start) === vmg.pgoff) return true;
+    }
+    return false;
+  },
+
+  canMergePrevAndNext(prev, next) {
+    // If we can merge with prev (left) and next (right), each VMA's anon_vma is compatible with the
+    // proposed anon_vma; that does not make prev and next compatible with EACH OTHER.
+    return !prev.anonVma || !next.anonVma || prev.anonVma === next.anonVma;
+  },
+
+  anonVmaCompatible(a, b) {
+    return (
+      a.end === b.start &&
+      a.file === b.file &&
+      ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+      b.pgoff === a.pgoff + (b.start - a.start)
+    );
+  },
+};
+
+export const defaultMergePolicy = linuxMergePolicy;
+
+/** Wrap a policy as a plugin that replaces the default. */
+export function definePolicyPlugin(name: string, policy: MergePolicy): Plugin {
+  return definePlugin({
+    name,
+    setup(host) {
+      host.provide(MERGE_POLICY, policy, { replace: true });
+    },
+  });
+}
+
+/** The default policy as a plugin (for explicit registration). */
+export const mergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/merge-policy', linuxMergePolicy);
