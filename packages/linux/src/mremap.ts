@@ -139,6 +139,8 @@ export interface Pmc {
   oldEnd: number;
   lenIn: number;
   needRmapLocks: boolean;
+  /** the caller holds the rmap locks already (MREMAP_RELOCATE_ANON's pmc->relocate_locked) */
+  relocateLocked?: boolean;
 }
 
 /** take_rmap_locks(): the anon_vma root lock of the moving VMA */
@@ -163,7 +165,7 @@ function getExtent(pmc: Pmc): number {
 /** move_ptes(): PTE by PTE under both PTE locks (and the rmap locks if need_rmap_locks) */
 function* movePtes(k: Kernel, pmc: Pmc, extent: number): KGen<void> {
   const mm = pmc.mm;
-  const root = pmc.needRmapLocks ? yield* takeRmapLocks(k, pmc.old) : 0;
+  const root = pmc.needRmapLocks && !pmc.relocateLocked ? yield* takeRmapLocks(k, pmc.old) : 0;
   const oldPtl = Kernel.ptl(mm, pmc.oldAddr);
   const newPtl = Kernel.ptl(mm, pmc.newAddr);
   yield* k.eng.lock(oldPtl, 0, 'spin');
@@ -187,7 +189,7 @@ function* movePtes(k: Kernel, pmc: Pmc, extent: number): KGen<void> {
 function* moveNormalPmd(k: Kernel, pmc: Pmc): KGen<boolean> {
   const mm = pmc.mm;
   if (pmdEntry(k, mm, pmc.newAddr)) return false;
-  const root = yield* takeRmapLocks(k, pmc.old);
+  const root = pmc.relocateLocked ? 0 : yield* takeRmapLocks(k, pmc.old);
   const oldL = Kernel.pmdLock(mm, pmc.oldAddr);
   const newL = Kernel.pmdLock(mm, pmc.newAddr);
   yield* k.eng.lock(oldL, 0, 'spin');
@@ -235,7 +237,7 @@ export function* movePageTables(k: Kernel, pmc: Pmc): KGen<number> {
       if (e) {
         if (e.kind === 'huge') {
           if (extent === 512) {
-            const root = pmc.needRmapLocks ? yield* takeRmapLocks(k, pmc.old) : 0;
+            const root = pmc.needRmapLocks && !pmc.relocateLocked ? yield* takeRmapLocks(k, pmc.old) : 0;
             const ok = yield* moveHugePmd(k, mm, pmc.oldAddr, pmc.newAddr);
             yield* dropRmapLocks(k, root);
             if (ok) {

@@ -1,0 +1,432 @@
+/**
+ * MREMAP_RELOCATE_ANON (Lorenzo Stoakes, "mm/mremap: introduce more mergeable mremap
+ * via MREMAP_RELOCATE_ANON", June 2025, patches 1-2), as an mremap strategy.
+ *
+ * After mremap() moves a faulted anonymous VMA its vm_pgoff and its folios' index keep
+ * the old virtual offset, so it cannot merge with its new neighbours. With the flag the
+ * move gives the new VMA pgoff = new_addr >> PAGE_SHIFT and its own anon_vma, and walks
+ * the page tables rewriting each folio's index and mapping (folio_move_anon_rmap) under
+ * the rmap locks, before the page tables move; it falls back to the ordinary move (or
+ * fails with EFAULT under MREMAP_MUST_RELOCATE_ANON) when it cannot.
+ */
+import {
+  E,
+  VM_HUGETLB,
+  VM_SPECIAL,
+  pmdBase,
+  pteSwapSlot,
+  ptePfn,
+  type Folio,
+  type KGen,
+  type Vma,
+} from '@mmsim/core';
+import {
+  EFAULT,
+  EINVAL,
+  Kernel,
+  MREMAP_MAYMOVE,
+  anonVmaPrepare,
+  findVmaPrev,
+  folioOf,
+  folioTestAnon,
+  folioTestKsm,
+  isZeroPte,
+  linearPageIndex,
+  movePageTables,
+  pmdEntry,
+  pteAlloc,
+  removeVma,
+  vmaInsert,
+  vmaIsAnonymous,
+  vmaMergeExistingRange,
+  vmaNextFrom,
+  vmgVmaState,
+  type CopyResult,
+  type MoveContext,
+  type MremapStrategy,
+} from '@mmsim/linux';
+import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './large.js';
+
+export const MREMAP_RELOCATE_ANON = 8;
+export const MREMAP_MUST_RELOCATE_ANON = 16;
+
+/**
+ * Which code runs. `fixed` is what the series converged on; `patch-v1` is the seed's
+ * text to the letter; the `bug-*` variants reproduce what review found, so that the
+ * invariant checkers can be shown to catch each one.
+ */
+export type RelocateVariant =
+  | 'fixed'
+  | 'patch-v1'
+  | 'bug-folio-lock'
+  | 'bug-unbalanced-rmap-lock'
+  | 'bug-fork-parent'
+  | 'bug-grandchildren'
+  | 'bug-skip-swap'
+  | 'bug-undo-all'
+  | 'bug-unlocked-new-anon-vma'
+  | 'bug-skip-pinned';
+
+export const RELOCATE_VARIANTS: readonly RelocateVariant[] = [
+  'fixed',
+  'patch-v1',
+  'bug-folio-lock',
+  'bug-unbalanced-rmap-lock',
+  'bug-fork-parent',
+  'bug-grandchildren',
+  'bug-skip-swap',
+  'bug-undo-all',
+  'bug-unlocked-new-anon-vma',
+  'bug-skip-pinned',
+];
+
+interface Behaviour {
+  /** folio_lock() (sleeps) instead of folio_trylock() under the PTE lock */
+  blockingFolioLock: boolean;
+  /** a pinned folio is skipped (walk goes on) instead of aborting the relocation */
+  skipPinned: boolean;
+  /** swap entries are skipped instead of aborting */
+  skipSwap: boolean;
+  /** vma_maybe_has_shared_anon_folios(): only the chain check (misses the fork parent) */
+  chainCheckOnly: boolean;
+  /** the parent check counts only direct children of the VMA's own anon_vma (misses grandchildren) */
+  directChildrenOnly: boolean;
+  /** undo rewrites every folio in the range, not only those it edited */
+  undoAll: boolean;
+  /** the new VMA's anon_vma is not locked while folios are rewritten */
+  noNewAnonVmaLock: boolean;
+  /** the page-table move takes the rmap lock again and leaves one held */
+  unbalancedRmapLock: boolean;
+}
+
+export function behaviourOf(v: RelocateVariant): Behaviour {
+  const b: Behaviour = {
+    blockingFolioLock: false,
+    skipPinned: false,
+    skipSwap: false,
+    chainCheckOnly: false,
+    directChildrenOnly: false,
+    undoAll: false,
+    noNewAnonVmaLock: false,
+    unbalancedRmapLock: false,
+  };
+  switch (v) {
+    case 'fixed':
+      break;
+    case 'patch-v1':
+      b.blockingFolioLock = true;
+      b.skipPinned = true;
+      b.skipSwap = true;
+      break;
+    case 'bug-folio-lock':
+      b.blockingFolioLock = true;
+      break;
+    case 'bug-unbalanced-rmap-lock':
+      b.unbalancedRmapLock = true;
+      break;
+    case 'bug-fork-parent':
+      b.chainCheckOnly = true;
+      break;
+    case 'bug-grandchildren':
+      b.directChildrenOnly = true;
+      break;
+    case 'bug-skip-swap':
+      b.skipSwap = true;
+      break;
+    case 'bug-undo-all':
+      b.undoAll = true;
+      break;
+    case 'bug-unlocked-new-anon-vma':
+      b.noNewAnonVmaLock = true;
+      break;
+    case 'bug-skip-pinned':
+      b.skipPinned = true;
+      break;
+  }
+  return b;
+}
+
+export interface RelocateOptions {
+  variant?: RelocateVariant;
+}
+
+/**
+ * vma_maybe_has_shared_anon_folios(): a fork child (its chain is not singular), or an
+ * anon_vma tree with children besides the root's self-link (grandchildren included:
+ * an exited child's anon_vma stays while a grandchild links it).
+ */
+export function vmaMaybeHasSharedAnonFolios(k: Kernel, vma: Vma, b: Behaviour = behaviourOf('fixed')): boolean {
+  if (!vma.anonVma) return false;
+  /* If a child, then must be shared. */
+  if (vma.chain.length !== 1) return true;
+  if (b.chainCheckOnly) return false;
+  const av = k.anonVma(vma.anonVma);
+  if (b.directChildrenOnly) {
+    // the bug: only children that map something themselves count; a grandchild behind an exited child is missed
+    return Object.values(k.s.anonVmas).some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
+  }
+  /* If the root has children other than itself, folios may be mapped elsewhere. */
+  const root = k.anonVma(av.root);
+  return root.numChildren > 1;
+}
+
+/** should_relocate_anon(): the static conditions (pinned and large folios are found by the walk) */
+export function shouldRelocateAnon(k: Kernel, vma: Vma, flags: number, b: Behaviour): 'yes' | 'not-requested' | 'unfaulted' | 'no' {
+  if (!(flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON))) return 'not-requested';
+  /* We can't deal with special or hugetlb mappings. */
+  if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) return 'no';
+  /* We only support anonymous mappings (shared anonymous memory is shmem). */
+  if (!vmaIsAnonymous(vma)) return 'no';
+  /* If no folios are mapped, there is nothing to relocate: the move re-bases pgoff anyway. */
+  if (!vma.anonVma) return 'unfaulted';
+  if (vmaMaybeHasSharedAnonFolios(k, vma, b)) return 'no';
+  return 'yes';
+}
+
+/** Would copy_vma() merge the moved range at its original pgoff? Then no relocation is needed. */
+function mergesWithOriginalPgoff(k: Kernel, vma: Vma, newAddr: number, len: number): boolean {
+  const pgoff = vma.pgoff + 0;
+  const { prev } = findVmaPrev(k, vma.mm, newAddr);
+  const next = vmaNextFrom(k, vma.mm, newAddr + len);
+  const vmg = vmgVmaState(prev, vma, newAddr, newAddr + len);
+  vmg.pgoff = pgoff;
+  vmg.next = next;
+  vmg.middle = null;
+  vmg.copiedFrom = vma;
+  const policy = k.mergePolicy;
+  const left = !!prev && prev.end === newAddr && policy.canVmaMergeAfter(vmg);
+  const right = !!next && next.start === newAddr + len && policy.canVmaMergeBefore(vmg);
+  return left || right;
+}
+
+function mustRelocate(flags: number): boolean {
+  return (flags & MREMAP_MUST_RELOCATE_ANON) !== 0;
+}
+
+/** The state of one relocation, shared with the large-folio handler. */
+interface Walk extends RelocateWalk {
+  b: Behaviour;
+}
+
+/**
+ * relocate_anon_pte(): rewrite the folio mapped by one PTE. Returns pages traversed,
+ * 0 on failure.
+ */
+function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
+  const k = w.k;
+  if (isZeroPte(pte)) return 1;
+  const page = ptePfn(pte);
+  const folio = folioOf(k, page);
+  if (folio.order > 0) {
+    const h = k.eng.plugins.get(LARGE_FOLIO)?.impl as LargeFolioHandler | undefined;
+    if (!h?.pte) return 0; /* the seed gives up on large folios */
+    return yield* h.pte(w, oldAddr, folio);
+  }
+  const lockName = Kernel.folioLock(folio.pfn);
+  if (w.b.blockingFolioLock) {
+    yield* k.eng.lock(lockName, 0, 'sleep'); // folio_lock() under the PTE spinlock: a sleeping lock in atomic context
+  } else if (!k.eng.trylock(lockName, 0, 'sleep')) {
+    return 0;
+  }
+  const ret = relocateLockedFolio(w, folio, oldAddr);
+  yield* k.eng.unlock(lockName, 0, 'sleep');
+  return ret;
+}
+
+/** The body of relocate_anon_pte() once the folio is locked. */
+function relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): number {
+  const k = w.k;
+  /* No-op. */
+  if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
+  /*
+   * A pinned folio may be used by whoever pinned it, trusting index and mapping not to
+   * change: we cannot proceed (the seed's v1 went on instead, leaving it stale).
+   */
+  if (folio.pincount > 0) return w.b.skipPinned ? 1 : 0;
+  rewriteFolio(w, folio.pfn, oldAddr, w.undo);
+  return 1;
+}
+
+/** folio_move_anon_rmap() + WRITE_ONCE(folio->index, ...) for one folio; records it for undo. */
+export function rewriteFolio(w: RelocateWalk, head: number, oldAddr: number, undo: boolean): void {
+  const k = w.k;
+  const newAddr = oldAddr + (w.newAddr - w.oldAddr);
+  const target = undo ? k.vma(w.oldVma) : k.vma(w.newVma);
+  const index = undo ? linearPageIndex(k.vma(w.oldVma), oldAddr) : linearPageIndex(k.vma(w.newVma), newAddr);
+  k.eng.emit(E.FolioMapping, head, 1, target.anonVma);
+  k.eng.emit(E.FolioIndex, head, index);
+  if (!undo) w.rewritten.push([head, oldAddr]);
+}
+
+/** relocate_anon_ptes(): one PTE table under its lock */
+function* relocateAnonPtes(w: Walk, start: number, end: number): KGen<boolean> {
+  const k = w.k;
+  const mm = k.vma(w.oldVma).mm;
+  const ptl = Kernel.ptl(mm, start);
+  yield* k.eng.lock(ptl, 0, 'spin');
+  let ok = true;
+  const e = pmdEntry(k, mm, start);
+  if (e && e.kind === 'table') {
+    const base = pmdBase(start);
+    const vals = e.ptes.slice(start - base, end - base);
+    for (let i = 0; i < vals.length; ) {
+      const pte = vals[i];
+      if (pte === 0) {
+        i++;
+        continue;
+      }
+      if (pte < 0) {
+        // a swap entry: its folio may sit in the swap cache with the old index and mapping
+        if (!w.b.skipSwap && k.s.folios && swapCacheFolio(k, pteSwapSlot(pte))) {
+          ok = false;
+          break;
+        }
+        i++;
+        continue;
+      }
+      const n = yield* relocateAnonPte(w, start + i, pte);
+      if (!n) {
+        ok = false;
+        break;
+      }
+      i += n;
+    }
+  }
+  yield* k.eng.unlock(ptl, 0, 'spin');
+  return ok;
+}
+
+/** The swap-cache folio of a swap slot, if any (slots are named after their folio). */
+function swapCacheFolio(k: Kernel, slot: number): boolean {
+  return (k.s.swap[slot] ?? 0) > 0;
+}
+
+/** __relocate_anon_folios(): walk the old range PMD by PMD */
+function* relocateAnonFolios(w: Walk): KGen<boolean> {
+  const k = w.k;
+  const mm = k.vma(w.oldVma).mm;
+  let addr = w.oldAddr;
+  const end = w.oldAddr + w.len;
+  while (addr < end) {
+    const next = Math.min(end, pmdBase(addr) + 512);
+    const e = pmdEntry(k, mm, addr);
+    if (e) {
+      if (e.kind === 'huge') {
+        const h = k.eng.plugins.get(LARGE_FOLIO)?.impl as LargeFolioHandler | undefined;
+        const r = h?.pmd ? yield* h.pmd(w, addr, next) : 'fail';
+        if (r === 'fail') return false;
+        if (r === 'done') {
+          addr = next;
+          continue;
+        }
+        // 'split': the PMD is now a PTE table; fall through to the PTE walk
+      }
+      if (!(yield* relocateAnonPtes(w, addr, next))) return false;
+    }
+    addr = next;
+  }
+  return true;
+}
+
+/** Undo: put back index and mapping of exactly the folios rewritten (all of them in bug-undo-all). */
+function* undoRelocation(w: Walk): KGen<void> {
+  const k = w.k;
+  if (w.b.undoAll) {
+    const mm = k.vma(w.oldVma).mm;
+    for (let a = w.oldAddr; a < w.oldAddr + w.len; a++) {
+      const e = pmdEntry(k, mm, a);
+      if (!e || e.kind !== 'table') continue;
+      const pte = e.ptes[a - pmdBase(a)];
+      if (pte <= 0 || isZeroPte(pte)) continue;
+      const f = folioOf(k, ptePfn(pte));
+      if (f.order === 0) rewriteFolio(w, f.pfn, a, true);
+    }
+    return;
+  }
+  for (const [head, oldAddr] of w.rewritten) rewriteFolio(w, head, oldAddr, true);
+  yield* (function* () {})();
+}
+
+/** The strategy's copy_vma_and_data(): relocate, or null for the ordinary move. */
+function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<number, number>): KGen<CopyResult | null> {
+  const k = ctx.k;
+  const v = ctx.vrm;
+  const vma = k.vma(v.vma);
+  const verdict = shouldRelocateAnon(k, vma, v.flags, b);
+  if (verdict !== 'yes') return null;
+  /* If we could merge cleanly without relocating, do so. */
+  if (mergesWithOriginalPgoff(k, { ...vma, pgoff: vma.pgoff + (v.addr - vma.start) }, v.newAddr, v.newLen)) return null;
+  return yield* k.eng.span('relocate_anon', function* () {
+    // the new VMA: pgoff from its address, its own anon_vma (a compatible neighbour's may be reused)
+    const newVma = yield* vmaInsert(k, vma.mm, v.newAddr, v.newAddr + v.newLen, v.newAddr, vma.flags, vma.file);
+    yield* anonVmaPrepare(k, newVma);
+    const oldRoot = k.anonVma(k.vma(v.vma).anonVma).root;
+    const newRoot = k.anonVma(k.vma(newVma).anonVma).root;
+    // take_rmap_locks(old) + lock_new_anon_vma(new): no rmap walk may run until the page tables moved
+    yield* k.eng.lock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
+    const lockNew = newRoot !== oldRoot && !b.noNewAnonVmaLock;
+    if (lockNew) yield* k.eng.lock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
+    const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b };
+    const ok = yield* k.eng.span('relocate_anon_folios', () => relocateAnonFolios(w));
+    if (!ok) {
+      yield* k.eng.span('relocate_anon_folios:undo', () => undoRelocation(w));
+      if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
+      yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
+      yield* removeVma(k, newVma);
+      if (mustRelocate(v.flags)) return { err: -EFAULT, newVma: 0, vma: v.vma };
+      return yield* ctx.copyVmaAndData(); // fall back to the usual move
+    }
+    // the page tables move under the locks already held
+    const mm = vma.mm;
+    pteAlloc(k, mm, v.newAddr);
+    const moved = yield* movePageTables(k, {
+      mm,
+      old: v.vma,
+      new: newVma,
+      oldAddr: v.addr,
+      newAddr: v.newAddr,
+      oldEnd: v.addr + v.oldLen,
+      lenIn: v.oldLen,
+      needRmapLocks: false,
+      relocateLocked: true,
+    });
+    if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
+    if (!b.unbalancedRmapLock) yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
+    state.set(newVma, 1);
+    if (moved < v.oldLen) return { err: -12, newVma, vma: v.vma };
+    return { err: 0, newVma, vma: v.vma };
+  }, v.addr, v.newAddr) as KGen<CopyResult | null>;
+}
+
+/** The relocate-anon mremap strategy with the chosen variant. */
+export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy {
+  const b = behaviourOf(opts.variant ?? 'fixed');
+  const relocated = new Map<number, number>();
+  return {
+    name: `relocate-anon:${opts.variant ?? 'fixed'}`,
+    extraFlags: MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON,
+    checkParams(flags) {
+      if (flags & (MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+      return 0;
+    },
+    checkPrepVma(ctx) {
+      const v = ctx.vrm;
+      if (!mustRelocate(v.flags)) return 0;
+      const verdict = shouldRelocateAnon(ctx.k, ctx.k.vma(v.vma), v.flags, b);
+      return verdict === 'no' ? -EFAULT : 0;
+    },
+    copyVmaAndData(ctx) {
+      return relocateCopyVmaAndData(ctx, b, relocated);
+    },
+    *afterMove(ctx, newVma) {
+      if (!relocated.delete(newVma)) return;
+      const k = ctx.k;
+      const nv = k.s.vmas[newVma];
+      if (!nv) return;
+      // the relocated VMA can merge now: try (vma_merge_existing_range)
+      const { prev } = findVmaPrev(k, nv.mm, nv.start);
+      const vmg = vmgVmaState(prev, k.vma(newVma), nv.start, nv.end);
+      yield* vmaMergeExistingRange(k, vmg);
+    },
+  };
+}
