@@ -208,8 +208,9 @@ export function folioGet(k: Kernel, head: number, n = 1): void {
 export function folioPut(k: Kernel, head: number, n = 1): void {
   const f = folioAtHead(k.s, head);
   if (!f) throw new Error(`folio_put of a missing folio ${head}`);
+  const left = f.refcount - n; // read before the event: f is live while a syscall runs
   k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, -n);
-  if (f.refcount - n === 0) k.eng.emit(E.FolioFree, head);
+  if (left === 0) k.eng.emit(E.FolioFree, head);
 }
 
 /** linear_page_index(vma, address) */
