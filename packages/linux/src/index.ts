@@ -88,3 +88,6 @@ export { vmaLookupIn } from './lookup.js';
 export { runScenario, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
 export type { RunOptions, RunResult } from './run.js';
 export { observeMm, observeProcs, vmaPerms } from './observe.js';
+
+// test helpers for plugin authors: layouts drawn as ASCII, random scenarios
+export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from './testing.js';
