@@ -18,6 +18,8 @@ export interface RelocateWalk {
   readonly undo: boolean;
   /** [folio head pfn, old address of its first mapped page] of every folio rewritten */
   readonly rewritten: [number, number][];
+  /** root of the new VMA's anon_vma, whose lock the walk holds (0 when it holds none) */
+  readonly lockedRoot: number;
 }
 
 export interface LargeFolioHandler {

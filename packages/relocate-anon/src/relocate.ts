@@ -253,9 +253,17 @@ export function rewriteFolio(w: RelocateWalk, head: number, oldAddr: number, und
   const newAddr = oldAddr + (w.newAddr - w.oldAddr);
   const target = undo ? k.vma(w.oldVma) : k.vma(w.newVma);
   const index = undo ? linearPageIndex(k.vma(w.oldVma), oldAddr) : linearPageIndex(k.vma(w.newVma), newAddr);
+  if (undo) {
+    // back out in the safe order: while mapping still names the (locked) new anon_vma no
+    // walker can see the folio, so the index goes first
+    k.eng.emit(E.FolioIndex, head, index);
+    k.eng.emit(E.FolioMapping, head, 1, target.anonVma);
+    return;
+  }
+  // mapping first: once it names the locked new anon_vma, walkers wait for us
   k.eng.emit(E.FolioMapping, head, 1, target.anonVma);
   k.eng.emit(E.FolioIndex, head, index);
-  if (!undo) w.rewritten.push([head, oldAddr]);
+  w.rewritten.push([head, oldAddr]);
 }
 
 /** relocate_anon_ptes(): one PTE table under its lock */
@@ -328,7 +336,23 @@ function* relocateAnonFolios(w: Walk): KGen<boolean> {
   return true;
 }
 
-/** Undo: put back index and mapping of exactly the folios rewritten (all of them in bug-undo-all). */
+/** Undo one folio under its PTE lock and folio lock, as relocate_anon_pte(undo = true) does. */
+function* undoFolio(w: Walk, head: number, oldAddr: number): KGen<void> {
+  const k = w.k;
+  const mm = k.vma(w.oldVma).mm;
+  const ptl = Kernel.ptl(mm, oldAddr);
+  yield* k.eng.lock(ptl, 0, 'spin');
+  const name = Kernel.folioLock(head);
+  const locked = k.eng.trylock(name, 0, 'sleep');
+  rewriteFolio(w, head, oldAddr, true);
+  if (locked) yield* k.eng.unlock(name, 0, 'sleep');
+  yield* k.eng.unlock(ptl, 0, 'spin');
+}
+
+/**
+ * Undo: put back index and mapping of exactly the folios rewritten. (bug-undo-all walks
+ * the whole range again and rewrites every small anon folio, pinned ones included.)
+ */
 function* undoRelocation(w: Walk): KGen<void> {
   const k = w.k;
   if (w.b.undoAll) {
@@ -339,12 +363,11 @@ function* undoRelocation(w: Walk): KGen<void> {
       const pte = e.ptes[a - pmdBase(a)];
       if (pte <= 0 || isZeroPte(pte)) continue;
       const f = folioOf(k, ptePfn(pte));
-      if (f.order === 0) rewriteFolio(w, f.pfn, a, true);
+      if (f.order === 0 && folioTestAnon(f) && !folioTestKsm(f)) yield* undoFolio(w, f.pfn, a);
     }
     return;
   }
-  for (const [head, oldAddr] of w.rewritten) rewriteFolio(w, head, oldAddr, true);
-  yield* (function* () {})();
+  for (const [head, oldAddr] of w.rewritten) yield* undoFolio(w, head, oldAddr);
 }
 
 /** The strategy's copy_vma_and_data(): relocate, or null for the ordinary move. */
@@ -362,23 +385,25 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
     yield* anonVmaPrepare(k, newVma);
     const oldRoot = k.anonVma(k.vma(v.vma).anonVma).root;
     const newRoot = k.anonVma(k.vma(newVma).anonVma).root;
-    // take_rmap_locks(old) + lock_new_anon_vma(new): no rmap walk may run until the page tables moved
-    yield* k.eng.lock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
-    const lockNew = newRoot !== oldRoot && !b.noNewAnonVmaLock;
+    // lock_new_anon_vma(): an rmap walk that finds a rewritten folio (mapping = the new
+    // anon_vma) waits until its page table entry has moved into the new VMA. Folios not
+    // yet rewritten still point at the old anon_vma, consistently with the old VMA.
+    const lockNew = !b.noNewAnonVmaLock;
     if (lockNew) yield* k.eng.lock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
-    const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b };
+    const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b, lockedRoot: newRoot };
     const ok = yield* k.eng.span('relocate_anon_folios', () => relocateAnonFolios(w));
     if (!ok) {
       yield* k.eng.span('relocate_anon_folios:undo', () => undoRelocation(w));
       if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
-      yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
       yield* removeVma(k, newVma);
       if (mustRelocate(v.flags)) return { err: -EFAULT, newVma: 0, vma: v.vma };
       return yield* ctx.copyVmaAndData(); // fall back to the usual move
     }
-    // the page tables move under the locks already held
+    // the page tables move under the old VMA's rmap lock (take_rmap_locks) as well
     const mm = vma.mm;
     pteAlloc(k, mm, v.newAddr);
+    const sameRoot = oldRoot === newRoot && lockNew;
+    if (!sameRoot) yield* k.eng.lock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
     const moved = yield* movePageTables(k, {
       mm,
       old: v.vma,
@@ -390,8 +415,9 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
       needRmapLocks: false,
       relocateLocked: true,
     });
+    // bug-unbalanced-rmap-lock: the rmap lock taken for the move is never dropped
+    if (!sameRoot && !b.unbalancedRmapLock) yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
     if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
-    if (!b.unbalancedRmapLock) yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
     state.set(newVma, 1);
     if (moved < v.oldLen) return { err: -12, newVma, vma: v.vma };
     return { err: 0, newVma, vma: v.vma };
