@@ -316,25 +316,28 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.FolioSplit: {
+      // __split_folio_to_order(): each new folio keeps its pages' mappings and the
+      // references they hold (pins stay with the head); a piece left unmapped has no
+      // reference and must be freed by a folio_free that follows.
       const f = folioOf(d, r, r.a);
       const n = 2 ** f.order;
       const m = 2 ** r.b;
       if (r.b >= f.order) fail(r, `split of order-${f.order} folio to order ${r.b}`);
+      if (f.entireMapcount) fail(r, `split of a PMD-mapped folio ${r.a}`);
       for (let off = 0; off < n; off += m) {
         const pfn = f.pfn + off;
-        const g = newFolio(pfn, r.b);
         const pae = f.pae.slice(off, off + m);
+        const maps = f.pageMapcount.slice(off, off + m);
         const nf: Folio = {
-          ...g,
+          ...newFolio(pfn, r.b),
           index: f.index + off,
           mappingKind: f.mappingKind,
           mapping: f.mapping,
           flags: (f.flags & ~FOLIO_PAE) | (r.b === 0 && pae[0] ? FOLIO_PAE : 0),
-          // __split_folio_to_order: each new folio takes the reference its mappings hold
-          refcount: off === 0 ? f.refcount : f.pageMapcount.slice(off, off + m).reduce((x, y) => x + y, 0) || 1,
+          refcount: maps.reduce((x, y) => x + y, 0) + (off === 0 ? f.pincount : 0),
           pincount: off === 0 ? f.pincount : 0,
           entireMapcount: 0,
-          pageMapcount: f.pageMapcount.slice(off, off + m),
+          pageMapcount: maps,
           pae: r.b > 0 ? pae : [],
         };
         const ch = folioChunk(pfn);

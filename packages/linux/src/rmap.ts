@@ -105,14 +105,14 @@ export function findMergeableAnonVma(k: Kernel, vma: Vma): number {
  * anon_vma_clone(dst, src): dst joins every anon_vma src is linked to, oldest first,
  * reusing one with no VMAs and fewer than two children (fork's reuse rule).
  */
-export function* anonVmaClone(k: Kernel, dst: number, src: number): KGen<void> {
+export function* anonVmaClone(k: Kernel, dst: number, src: number, heldRoot = 0): KGen<void> {
   const s = k.vma(src);
   let root = 0;
   for (const av of s.chain) {
     const r = k.anonVma(av).root;
     if (r !== root) {
-      if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
-      yield* k.eng.lock(Kernel.anonVmaLock(r), 0, 'sleep');
+      if (root && root !== heldRoot) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+      if (r !== heldRoot) yield* k.eng.lock(Kernel.anonVmaLock(r), 0, 'sleep');
       root = r;
     }
     avcLink(k, dst, av);
@@ -127,7 +127,7 @@ export function* anonVmaClone(k: Kernel, dst: number, src: number): KGen<void> {
   }
   const d = k.vma(dst);
   if (d.anonVma) count(k, d.anonVma, AvCounter.NumActiveVmas, 1);
-  if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+  if (root && root !== heldRoot) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
 }
 
 /** anon_vma_fork(child vma, parent vma) */
@@ -155,7 +155,7 @@ export function* anonVmaFork(k: Kernel, vma: number, pvma: number): KGen<void> {
  * unlink_anon_vmas(): the VMA leaves every anon_vma it was linked to, newest first;
  * anon_vmas left empty lose their parent link and their reference.
  */
-export function* unlinkAnonVmas(k: Kernel, vmaId: number): KGen<void> {
+export function* unlinkAnonVmas(k: Kernel, vmaId: number, heldRoot = 0): KGen<void> {
   const vma = k.vma(vmaId);
   if (!vma.chain.length && !vma.anonVma) return;
   const chain = vma.chain.slice().reverse();
@@ -164,8 +164,8 @@ export function* unlinkAnonVmas(k: Kernel, vmaId: number): KGen<void> {
   for (const av of chain) {
     const r = k.anonVma(av).root;
     if (r !== root) {
-      if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
-      yield* k.eng.lock(Kernel.anonVmaLock(r), 0, 'sleep');
+      if (root && root !== heldRoot) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+      if (r !== heldRoot) yield* k.eng.lock(Kernel.anonVmaLock(r), 0, 'sleep');
       root = r;
     }
     k.eng.emit(E.AvcUnlink, vmaId, av);
@@ -181,7 +181,7 @@ export function* unlinkAnonVmas(k: Kernel, vmaId: number): KGen<void> {
     count(k, anonVma, AvCounter.NumActiveVmas, -1);
     k.eng.emit(E.VmaSetAnonVma, vmaId, 0);
   }
-  if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+  if (root && root !== heldRoot) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
   for (const av of empty) putAnonVma(k, av);
 }
 

@@ -119,9 +119,9 @@ function vmaSetRange(k: Kernel, id: number, start: number, end: number, pgoff: n
 }
 
 /** remove_vma(): unlink anon_vmas and free (page tables already gone) */
-export function* removeVma(k: Kernel, id: number): KGen<void> {
+export function* removeVma(k: Kernel, id: number, heldRoot = 0): KGen<void> {
   yield* vmaStartWrite(k, id);
-  yield* unlinkAnonVmas(k, id);
+  yield* unlinkAnonVmas(k, id, heldRoot);
   k.eng.emit(E.VmaRemove, id);
 }
 
@@ -135,7 +135,9 @@ export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean
     yield* splitHugePmdIfNeeded(k, id, addr);
     const v = k.vma(id);
     const nid = k.eng.ids.vma++;
-    // the new piece is linked first (vma_complete order: new, then the shrink of vma)
+    // vma_prepare(): the anon_vma lock keeps rmap walks out while the two VMAs are redrawn
+    const root = v.anonVma ? k.anonVma(v.anonVma).root : 0;
+    if (root) yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
     if (newBelow) {
       k.eng.emit(E.VmaAdjust, id, addr, v.end, v.pgoff + (addr - v.start));
       k.eng.emit(E.VmaInsert, nid, v.mm, v.start, addr, v.pgoff, v.flags);
@@ -146,7 +148,8 @@ export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean
     if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
     if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
     yield* vmaStartWrite(k, nid);
-    yield* anonVmaClone(k, nid, id);
+    yield* anonVmaClone(k, nid, id, root);
+    if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
     k.eng.emit(E.VmaSplit, id, nid, addr);
     return nid;
   }, id, addr);
@@ -178,6 +181,11 @@ function* commitMerge(
   const main = how.adjustNextStart ? vmg.middle! : target;
   yield* splitHugePmdIfNeeded(k, main.id, vmg.start);
   yield* splitHugePmdIfNeeded(k, main.id, vmg.end);
+  // vma_prepare(): vp->anon_vma = vma->anon_vma ?: adjust->anon_vma, locked while the VMAs change
+  const adjust = how.adjustMiddleStart ? vmg.middle : how.adjustNextStart ? vmg.next : null;
+  const av = k.vma(main.id).anonVma || (adjust ? k.vma(adjust.id).anonVma : 0);
+  const root = av ? k.anonVma(av).root : 0;
+  if (root) yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
   vmaSetRange(k, main.id, vmg.start, vmg.end, vmg.pgoff);
   if (how.adjustMiddleStart) {
     const m = k.vma(vmg.middle!.id);
@@ -189,8 +197,9 @@ function* commitMerge(
   for (const rm of [how.removeMiddle ? vmg.middle : null, how.removeNext ? vmg.next : null]) {
     if (!rm) continue;
     k.eng.emit(E.VmaMerge, target.id, rm.id);
-    yield* removeVma(k, rm.id);
+    yield* removeVma(k, rm.id, root);
   }
+  if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
 }
 
 /** can_vma_merge_left() */

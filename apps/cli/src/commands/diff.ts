@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { diffObservations, formatDivergence, isOracleSafe, SIMULATOR_ONLY_OPS } from '@mmsim/scenario';
+import { OracleUnavailableError, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { readScenario } from '../files.js';
+import { progress } from '../progress.js';
+import { addSimOptions, resolvePlugins, simulate, type SimOptions } from '../sim.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('diff')
+    .description(
+      'Differential test: run each scenario on the simulator and on the running Linux kernel and print the first ' +
+        'divergence (both VMA layouts side by side); scenarios with simulator-only ops are skipped',
+    )
+    .argument('<file...>', 'scenario files');
+  addSimOptions(cmd);
+  examples(cmd, ['sudo mmsim diff scenarios/golden/merge/*.json', 'mmsim diff my.json --large-folio off']);
+  cmd.action(async (files: string[], o: SimOptions) => {
+    const scenarios = files.map((f) => ({ file: f, scenario: readScenario(ctx, f) }));
+    const plugins = await resolvePlugins(ctx, o);
+    ctx.warn(`kernel: Linux ${kernelVersion()}`);
+    const bar = progress(ctx, 'diff', scenarios.length, 2);
+    let same = 0;
+    let differ = 0;
+    let skipped = 0;
+    let k = 0;
+    for (const { file, scenario } of scenarios) {
+      bar.update(k++);
+      if (!isOracleSafe(scenario)) {
+        const ops = [...new Set(scenario.steps.map((s) => s.op).filter((op) => (SIMULATOR_ONLY_OPS as readonly string[]).includes(op)))];
+        ctx.print(`${file}: skipped (simulator-only ops: ${ops.join(', ')})`);
+        skipped++;
+        continue;
+      }
+      let kernel;
+      try {
+        kernel = await runOnKernel(scenario);
+      } catch (e) {
+        if (e instanceof OracleUnavailableError) {
+          if (e.reason === 'simulator-only') {
+            ctx.print(`${file}: skipped (${e.message})`);
+            skipped++;
+            continue;
+          }
+          throw new CliError(`cannot run scenarios on the kernel (${e.reason}): ${e.message}`, EXIT.BAD_INPUT);
+        }
+        throw new CliError(`${file}: the kernel oracle failed: ${(e as Error).message}`, EXIT.BAD_INPUT);
+      }
+      const sim = (await simulate(scenario, plugins)).observation;
+      const d = diffObservations(sim, kernel);
+      if (!d) {
+        ctx.print(`${file}: same`);
+        same++;
+      } else {
+        differ++;
+        ctx.print(`${file}: DIFFERS`);
+        for (const line of formatDivergence(d, 'simulator', `kernel ${kernelVersion()}`).split('\n')) ctx.print(`  ${line}`);
+      }
+    }
+    bar.done();
+    if (scenarios.length > 1) ctx.print(`${scenarios.length} scenarios: ${same} same, ${differ} differ, ${skipped} skipped`);
+    if (differ) ctx.fail(EXIT.MISMATCH);
+  });
+}

@@ -1,0 +1,123 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { OracleUnavailableError, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
+import { parseScenario } from '@mmsim/scenario';
+import { runFuzz, type FuzzSummary } from '@mmsim/fuzz';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { progress } from '../progress.js';
+
+interface FuzzCliOptions {
+  seed: string;
+  count: string;
+  out: string;
+  shrink: boolean;
+  json?: boolean;
+  perClass: string;
+  concurrency: string;
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, EXIT.BAD_INPUT);
+  return n;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('fuzz')
+    .description(
+      'Differential fuzzing: generate seeded random scenarios, run each on the simulator and on the running Linux ' +
+        'kernel (needs root), shrink every kind of divergence to a minimal scenario and save it as a regression ' +
+        'test whose expectations come from the kernel; exit 1 if any scenario disagrees or crashes the simulator',
+    )
+    .option('--seed <n>', 'seed of the run (same seed, same scenarios)', '1')
+    .option('--count <n>', 'number of scenarios', '300')
+    .option('--out <dir>', 'directory for shrunk regression scenarios', 'scenarios/regress')
+    .option('--no-shrink', 'do not shrink failures or save regressions')
+    .option('--per-class <n>', 'shrink at most this many failures per kind of divergence', '1')
+    .option('--concurrency <n>', 'kernel oracle processes in flight', '2')
+    .option('--json', 'print the summary as one JSON object');
+  examples(cmd, [
+    'sudo mmsim fuzz',
+    'sudo mmsim fuzz --seed 7 --count 2000',
+    'sudo mmsim fuzz --seed 42 --count 100 --no-shrink --json',
+    'sudo mmsim fuzz --out /tmp/regress && mmsim run /tmp/regress/*.json',
+  ]);
+  cmd.action(async (o: FuzzCliOptions) => {
+    const seed = int('seed', o.seed, 0);
+    const count = int('count', o.count, 1);
+    const per = int('per-class', o.perClass, 1);
+    const concurrency = int('concurrency', o.concurrency, 1);
+    const outDir = isAbsolute(o.out) ? o.out : resolve(ctx.cwd, o.out);
+    // fail early (exit 2) when the kernel oracle cannot run here
+    try {
+      await runOnKernel(parseScenario({ format: 'mmsim-scenario/1', name: 'probe', arena: { pages: 1 }, steps: [] }));
+    } catch (e) {
+      if (e instanceof OracleUnavailableError) throw new CliError(`cannot run on the kernel (${e.reason}): ${e.message}`, EXIT.BAD_INPUT);
+      throw new CliError(`the kernel oracle failed: ${(e as Error).message}`, EXIT.BAD_INPUT);
+    }
+    if (!o.json) ctx.warn(`kernel: Linux ${kernelVersion()}; seed ${seed}, ${count} scenarios`);
+    const runBar = progress(ctx, 'fuzz', count, 2);
+    let shrinkBar: ReturnType<typeof progress> | null = null;
+    const summary = await runFuzz({
+      seed,
+      count,
+      outDir: o.shrink ? outDir : undefined,
+      shrink: o.shrink,
+      maxShrinksPerClass: per,
+      concurrency,
+      onProgress: (p) => {
+        if (p.phase === 'run') runBar.update(p.done, p.total);
+        else {
+          if (!shrinkBar) {
+            runBar.done();
+            shrinkBar = progress(ctx, 'shrink', p.total, 1);
+          }
+          shrinkBar.update(p.done, p.total);
+        }
+      },
+    });
+    runBar.done();
+    (shrinkBar as ReturnType<typeof progress> | null)?.done();
+    if (o.json) ctx.print(JSON.stringify(jsonSummary(summary)));
+    else for (const line of formatSummary(summary, ctx.cwd)) ctx.print(line);
+    if (summary.mismatches || summary.simCrashes) ctx.fail(EXIT.MISMATCH);
+  });
+}
+
+function jsonSummary(s: FuzzSummary) {
+  return {
+    seed: s.seed,
+    count: s.count,
+    kernel: s.kernel,
+    agreements: s.agreements,
+    mismatches: s.mismatches,
+    simCrashes: s.simCrashes,
+    oracleErrors: s.oracleErrors,
+    agreementPct: s.agreementPct,
+    elapsedMs: s.elapsedMs,
+    classes: s.classes,
+    failures: s.failures.map((f) => ({ index: f.index, scenarioSeed: f.scenarioSeed, kind: f.kind, signature: f.signature })),
+    regressions: s.regressions.map((r) => ({ file: r.file, written: r.written, signature: r.signature, kind: r.kind, index: r.index, steps: r.steps })),
+  };
+}
+
+export function formatSummary(s: FuzzSummary, cwd: string): string[] {
+  const ran = s.agreements + s.mismatches + s.simCrashes;
+  const out = [
+    `fuzz: seed ${s.seed}, ${s.count} scenarios on Linux ${s.kernel} in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `  agree ${s.agreements}/${ran} (${s.agreementPct}%), mismatches ${s.mismatches}, simulator crashes ${s.simCrashes}, oracle errors ${s.oracleErrors}`,
+  ];
+  if (s.classes.length) {
+    out.push('', 'kinds of divergence:');
+    for (const c of s.classes) out.push(`  ${String(c.count).padStart(4)}  ${c.kind.padEnd(12)} ${c.signature}  (#${c.indices.slice(0, 5).join(', #')}${c.count > 5 ? ', ...' : ''})`);
+  }
+  if (s.regressions.length) {
+    out.push('', 'regressions (shrunk; expectations from the kernel):');
+    for (const r of s.regressions) {
+      const f = isAbsolute(r.file) ? relative(cwd, r.file) || r.file : r.file;
+      out.push(`  ${f}  ${r.written ? 'new ' : 'kept'}  ${r.steps.from} -> ${r.steps.to} steps  ${r.signature}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/**
+ * The command list. Each command lives in `./<name>.ts` and exports
+ * `register(program, ctx)`; to add one (fuzz, bench, check, bisect, serve...), create
+ * the file and add one import and one entry below. Order = order in `mmsim --help`.
+ */
+import type { RegisterCommand } from '../context.js';
+import { register as demo } from './demo.js';
+import { register as diff } from './diff.js';
+import { register as events } from './events.js';
+import { register as exportCmd } from './export.js';
+import { register as inspect } from './inspect.js';
+import { register as oracle } from './oracle.js';
+import { register as replay } from './replay.js';
+import { register as run } from './run.js';
+import { register as stats } from './stats.js';
+
+export const COMMANDS: readonly RegisterCommand[] = [
+  run,
+  replay,
+  events,
+  inspect,
+  stats,
+  exportCmd,
+  diff,
+  oracle,
+  demo,
+];

@@ -1,0 +1,161 @@
+import type { Command } from 'commander';
+import { TimeTravel, type MmEvent } from '@mmsim/core';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { hex } from '../decode.js';
+import { readLog } from '../files.js';
+import { nonNegInt } from '../options.js';
+import { table } from '../render.js';
+import { stateView, type PteView, type StateView } from '../snapshot.js';
+
+interface InspectOptions {
+  at?: string;
+  json?: boolean;
+  salvage?: boolean;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('inspect')
+    .description(
+      'Show the machine state after the first SEQ events of a log: VMAs per mm, page tables, folios, ' +
+        'anon_vmas, held locks and open spans',
+    )
+    .argument('<log>', 'an .mmlog file')
+    .option('--at <seq>', 'position: the state after this many events (0 = empty, default = the end)')
+    .option('--json', 'the state as one JSON object')
+    .option('--salvage', 'read a damaged log up to the last valid chunk');
+  examples(cmd, ['mmsim inspect my.mmlog --at 120', 'mmsim inspect my.mmlog --json | jq ".mms[0].vmas"', 'mmsim inspect my.mmlog            # the final state']);
+  cmd.action((file: string, o: InspectOptions) => inspect(ctx, file, o));
+}
+
+function inspect(ctx: CliContext, file: string, o: InspectOptions): void {
+  const { log } = readLog(ctx, file, { salvage: o.salvage });
+  const at = nonNegInt('--at', o.at) ?? log.length;
+  if (at > log.length) throw new CliError(`--at ${at}: the log has ${log.length} events (positions 0..${log.length})`, EXIT.BAD_INPUT);
+  const tt = new TimeTravel(log);
+  const view = stateView(tt.stateAt(at));
+  const prev = at > 0 ? log.get(at - 1) : null;
+  const next = at < log.length ? log.get(at) : null;
+  if (o.json) {
+    ctx.print(JSON.stringify({ at, events: log.length, last: prev, next, state: view }));
+    return;
+  }
+  for (const line of formatState(view, at, log.length, prev, next)) ctx.print(line);
+}
+
+const evLine = (e: MmEvent) => `#${e.seq} ${e.type} (task ${e.task}${e.span ? `, span ${e.span}` : ''})`;
+
+export function formatState(v: StateView, at: number, total: number, prev: MmEvent | null, next: MmEvent | null): string[] {
+  const out: string[] = [];
+  out.push(`state after ${at} of ${total} events`);
+  if (prev) out.push(`  last applied: ${evLine(prev)}`);
+  if (next) out.push(`  next:         ${evLine(next)}`);
+  const c = v.counts;
+  out.push(`  counts: ${c.mms} mms, ${c.vmas} VMAs, ${c.anonVmas} anon_vmas, ${c.avcs} AVCs, ${c.folios} folios${c.errors ? `, ${c.errors} errors` : ''}`);
+  for (const mm of v.mms) {
+    out.push('', `mm ${mm.id}${mm.parent ? ` (forked from mm ${mm.parent})` : ''}: ${mm.vmas.length} VMA${mm.vmas.length === 1 ? '' : 's'}, ${mm.ptTables} PTE table${mm.ptTables === 1 ? '' : 's'}`);
+    if (mm.vmas.length) {
+      out.push('  VMAs:');
+      out.push(
+        ...table(
+          [
+            ['vma', 'start', 'end', 'pages', 'pgoff', 'perms', 'anon_vma', 'chain', 'flags'],
+            ...mm.vmas.map((x) => [
+              `#${x.id}`,
+              hex(x.start),
+              hex(x.end),
+              String(x.pages),
+              hex(x.pgoff),
+              x.perms,
+              x.anonVma ? `av${x.anonVma}` : '-',
+              x.chain.length ? x.chain.map((a) => `av${a}`).join(',') : '-',
+              x.flagNames.filter((n) => !['READ', 'WRITE', 'EXEC', 'SHARED'].includes(n)).join(' ') + (x.file ? ` shmem${x.file}` : ''),
+            ]),
+          ],
+          { indent: 4, header: true },
+        ),
+      );
+    }
+    out.push(`  page table: ${mm.ptes.length ? '' : '(no present or swap entries)'}`.trimEnd());
+    out.push(...table(pteRuns(mm.ptes), { indent: 4 }));
+  }
+  if (v.folios.length) {
+    out.push('', `folios (${v.folios.length}):`);
+    out.push(
+      ...table(
+        [
+          ['pfn', 'order', 'index', 'mapping', 'mapcount', 'refcount', 'pincount', 'PAE', 'flags'],
+          ...v.folios.map((f) => [
+            String(f.pfn),
+            String(f.order),
+            hex(f.index),
+            f.mapping,
+            String(f.mapcount),
+            String(f.refcount),
+            String(f.pincount),
+            f.pae.length === 1 ? (f.pae[0] ? 'yes' : 'no') : `${f.pae.filter(Boolean).length}/${f.pae.length}`,
+            f.flags.join(' '),
+          ]),
+        ],
+        { indent: 2, header: true },
+      ),
+    );
+  }
+  if (v.anonVmas.length) {
+    out.push('', `anon_vmas (${v.anonVmas.length}):`);
+    out.push(
+      ...table(
+        [
+          ['anon_vma', 'root', 'parent', 'refcount', 'num_children', 'num_active_vmas', 'vmas'],
+          ...v.anonVmas.map((a) => [
+            `av${a.id}`,
+            `av${a.root}`,
+            a.parent ? `av${a.parent}` : '-',
+            String(a.refcount),
+            String(a.numChildren),
+            String(a.numActiveVmas),
+            a.vmas.map((x) => `#${x}`).join(',') || '-',
+          ]),
+        ],
+        { indent: 2, header: true },
+      ),
+    );
+  }
+  out.push('', v.locks.length ? 'locks held:' : 'locks held: none');
+  for (const l of v.locks) out.push(`  ${l.name}  ${l.mode} (${l.kind}) by task ${l.holders.join(', ')}`);
+  out.push(v.spans.length ? 'open spans:' : 'open spans: none');
+  for (const t of v.spans) out.push(`  task ${t.task}: ${t.spans.map((s) => `${s.name}#${s.id}`).join(' > ')}`);
+  if (v.swap.length) out.push(`swap slots in use: ${v.swap.map((x) => `${x.slot}(${x.users})`).join(' ')}`);
+  return out;
+}
+
+/** Group consecutive PTEs (vpn and pfn both +1, same flags) into one row. */
+function pteRuns(ptes: PteView[]): string[][] {
+  const rows: string[][] = [];
+  let k = 0;
+  while (k < ptes.length) {
+    const p = ptes[k];
+    let n = 1;
+    while (
+      k + n < ptes.length &&
+      !p.huge &&
+      !ptes[k + n].huge &&
+      ptes[k + n].vpn === p.vpn + n &&
+      ptes[k + n].flags === p.flags &&
+      (p.pfn === null ? ptes[k + n].pfn === null : ptes[k + n].pfn === p.pfn + n)
+    )
+      n++;
+    const vpn = n > 1 ? `${hex(p.vpn)}..${hex(p.vpn + n - 1)}` : hex(p.vpn);
+    const target =
+      p.pfn === null
+        ? `swap slot ${p.swapSlot}${n > 1 ? '..' : ''}`
+        : p.huge
+          ? `pfn ${p.pfn} (PMD, 512 pages)`
+          : n > 1
+            ? `pfn ${p.pfn}..${p.pfn + n - 1}`
+            : `pfn ${p.pfn}`;
+    rows.push([vpn, `(${p.huge ? 512 : n})`, '->', target, p.flagNames.join(' ')]);
+    k += n;
+  }
+  return rows;
+}

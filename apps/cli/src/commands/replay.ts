@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { stableStringify } from '@mmsim/scenario';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { readLog } from '../files.js';
+import { loadLinux } from '../integrations.js';
+import { formatObservation } from '../render.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('replay')
+    .description('Rebuild the observation of a run from its event log alone (what `run --json` printed, recomputed from the events)')
+    .argument('<log>', 'an .mmlog file written by `mmsim run --log` or `mmsim demo`')
+    .option('--json', 'print the mmsim-observation/1 on one line')
+    .option('--salvage', 'read a damaged log up to the last valid chunk');
+  examples(cmd, ['mmsim replay my.mmlog', 'mmsim replay my.mmlog --json | diff - <(mmsim run my.json --json)', 'mmsim replay cut.mmlog --salvage']);
+  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean }) => {
+    const { log, header } = readLog(ctx, file, { salvage: o.salvage });
+    const linux = await loadLinux();
+    let obs;
+    try {
+      obs = linux.observationFromLog(log, header);
+    } catch (e) {
+      throw new CliError(`${file}: cannot rebuild the observation from the log: ${(e as Error).message}`, EXIT.BAD_INPUT);
+    }
+    if (o.json) {
+      ctx.print(stableStringify(obs));
+      return;
+    }
+    ctx.print(`${file}: ${log.length} events, written by mmsim ${header.mmsimVersion}`);
+    for (const line of formatObservation(obs, { width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * `mmsim diff` and `mmsim oracle` against the running kernel. The kernel cases run
+ * on the machine's own kernel: the test machines (and CI) are Linux, root, with gcc.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OracleUnavailableError, runOnKernel } from '@mmsim/kernel-oracle';
+import { parseScenario } from '@mmsim/scenario';
+import { overrideModule } from './integrations.js';
+import { fakeLinux, scenarioJson } from './testing/fixtures.js';
+import { cli, files, tmp } from './testing/harness.js';
+
+const dir = tmp();
+const simple = scenarioJson(
+  [
+    { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+    { op: 'touch', page: 0, pages: 2 },
+    { op: 'snapshot', label: 'touched' },
+  ],
+  { name: 'simple' },
+);
+
+beforeAll(async () => {
+  files(dir, {
+    'simple.json': simple,
+    'simonly.json': scenarioJson([{ op: 'mmap', page: 0, pages: 4, prot: 'rw-' }, { op: 'touch', page: 0, pages: 1 }, { op: 'pin', page: 0, pages: 1 }], { name: 'simonly' }),
+    // a mremap the stand-in model does not implement: its result differs from the kernel's
+    'moves.json': scenarioJson(
+      [
+        { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+        { op: 'mremap', page: 0, pages: 4, flags: ['MAYMOVE', 'FIXED'], to: 20 },
+      ],
+      { name: 'moves' },
+    ),
+    'bad.json': scenarioJson([{ op: 'mmap', page: 0, pages: 0, prot: 'rw-' }]),
+  });
+  try {
+    await runOnKernel(parseScenario(simple));
+  } catch (e) {
+    // the suite needs the real kernel: say plainly why it cannot run here
+    if (e instanceof OracleUnavailableError) throw new Error(`the kernel oracle cannot run on this machine: ${e.message}`);
+    throw e;
+  }
+}, 120_000);
+afterEach(() => overrideModule('@mmsim/linux', undefined));
+
+describe('diff', () => {
+  it('skips scenarios with simulator-only ops with a note', async () => {
+    const r = await cli(['diff', 'simonly.json'], dir);
+    expect(r.out).toContain('simonly.json: skipped (simulator-only ops: pin)');
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a bad scenario with exit 2', async () => {
+    const r = await cli(['diff', 'bad.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.json: step 0 \(mmap\): field "pages"/);
+  });
+
+  it('reports "same" when the simulator agrees with the kernel', async () => {
+    const r = await cli(['diff', 'simple.json', 'simonly.json'], dir);
+    expect(r.out).toContain('simple.json: same');
+    expect(r.out).toContain('2 scenarios: 1 same, 0 differ, 1 skipped');
+    expect(r.err).toMatch(/kernel: Linux \S+/);
+    expect(r.code).toBe(0);
+  });
+
+  it('prints the first divergence and exits 1 on a mismatch', async () => {
+    overrideModule('@mmsim/linux', fakeLinux);
+    const r = await cli(['diff', 'moves.json'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('moves.json: DIFFERS');
+    expect(r.out).toContain('first divergence at step 1 (mremap):');
+    expect(r.out).toMatch(/simulator: \{"ok":true\}/);
+    expect(r.out).toMatch(/kernel \S+: \{"ok":true,"page":20\}/);
+  });
+
+  it('shows both VMA layouts side by side for a snapshot divergence', async () => {
+    overrideModule('@mmsim/linux', {
+      ...fakeLinux,
+      runScenario: (s: never, o: never) => {
+        const res = fakeLinux.runScenario(s, o);
+        // pretend the simulator did not fault the second page
+        res.observation.snapshots[0].procs[0].pages.pop();
+        return res;
+      },
+    });
+    const r = await cli(['diff', 'simple.json'], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('first divergence in snapshot "touched" (#0), proc 0, at pages[1]:');
+    expect(r.out).toContain('VMAs of proc 0:');
+    expect(r.out).toMatch(/simulator\s+\| kernel/);
+  });
+
+});
+
+describe('oracle', () => {
+  it('prints kernel observations, one per line with --json', async () => {
+    const r = await cli(['oracle', 'simple.json', 'simple.json', '--json'], dir);
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    const o = JSON.parse(lines[0]);
+    expect(o.format).toBe('mmsim-observation/1');
+    expect(o.snapshots[0].procs[0].pages.map((p: { page: number }) => p.page)).toEqual([0, 1]);
+    expect(r.err).toBe('');
+  });
+
+  it('reports the kernel version on stderr in human mode', async () => {
+    const r = await cli(['oracle', 'simple.json'], dir);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^kernel: Linux \S+/);
+    expect(r.out).toContain('snapshot "touched":');
+    expect(r.out).toContain('pages ##..');
+  });
+
+  it('refuses simulator-only scenarios and bad ones', async () => {
+    const r = await cli(['oracle', 'simonly.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/simonly\.json: cannot run on the kernel/);
+    const b = await cli(['oracle', 'bad.json'], dir);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('field "pages"');
+  });
+});

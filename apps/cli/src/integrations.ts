@@ -1,0 +1,189 @@
+/**
+ * Every optional or late-bound package the CLI uses is loaded here, dynamically, so a
+ * missing one gives one clear message instead of a crash at start-up:
+ *
+ *  - `@mmsim/linux`          the kernel model (runScenario, observationFromLog)
+ *  - `@mmsim/relocate-anon`  MREMAP_RELOCATE_ANON plugin   (--relocate-variant)
+ *  - `@mmsim/large-folio`    large-folio plugin            (--large-folio)
+ *  - `@mmsim/invariants`     invariant checkers            (--check)
+ *  - `--plugin MODULE`       any module exporting a core Plugin
+ *
+ * The types below mirror those packages' public APIs structurally, so this file
+ * type-checks whether or not they are installed.
+ */
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
+import type { Observation, Scenario } from '@mmsim/scenario';
+import { CliError, EXIT } from './context.js';
+
+/* ------------------------------------------------------------------ types */
+
+export type PluginSpec = Plugin | [Plugin, unknown];
+
+export interface LinuxRunOptions {
+  plugins?: PluginSpec[];
+  config?: Record<string, unknown>;
+  engine?: EngineOptions;
+  onStep?: (i: number, n: number) => void;
+  /** runs with the kernel before the first step (attach checkers) */
+  onKernel?: (k: { eng: Engine }) => void;
+}
+
+export interface LinuxRunResult {
+  observation: Observation;
+  engine: Engine;
+  header: LogHeader;
+}
+
+export interface LinuxModel {
+  runScenario(s: Scenario, opts?: LinuxRunOptions): LinuxRunResult | Promise<LinuxRunResult>;
+  /** the header tells the arena (config.arenaPages, arenaBase) and the scenario name */
+  observationFromLog(log: EventLog, header?: LogHeader): Observation;
+}
+
+export interface Violation {
+  checker: string;
+  seq: number;
+  spanPath: string | readonly string[];
+  message: string;
+  objects?: unknown;
+}
+
+export interface InvariantsModule {
+  attachCheckers(engine: Engine, opts: { mode: 'report' | 'strict' }): { violations(): Violation[] };
+  /** replays a finished log through the checkers (newer versions) */
+  checkLog?(log: EventLog, opts?: { mode?: 'report' | 'strict' }): Violation[];
+}
+
+/* ---------------------------------------------------------------- loading */
+
+const NOT_FOUND = /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|Failed to (load|resolve)|Does the file exist|not exported/i;
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  return err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || NOT_FOUND.test(String(err?.message ?? ''));
+}
+
+/** Hooks for tests: substitute a module for a package name. */
+const overrides = new Map<string, Record<string, unknown> | null>();
+
+/** @internal for tests: make `spec` resolve to `mod` (null: pretend it is not installed). */
+export function overrideModule(spec: string, mod: Record<string, unknown> | null | undefined): void {
+  if (mod === undefined) overrides.delete(spec);
+  else overrides.set(spec, mod);
+}
+
+/** Import a package; `null` when it is not installed (other errors propagate). */
+export async function importOptional(spec: string): Promise<{ mod: Record<string, unknown> } | { missing: string }> {
+  if (overrides.has(spec)) {
+    const m = overrides.get(spec);
+    return m ? { mod: m } : { missing: `${spec} is not installed` };
+  }
+  try {
+    return { mod: (await import(/* @vite-ignore */ spec)) as Record<string, unknown> };
+  } catch (e) {
+    if (isNotFound(e)) return { missing: (e as Error).message.split('\n')[0] };
+    throw e;
+  }
+}
+
+const cache = new Map<string, Promise<{ mod: Record<string, unknown> } | { missing: string }>>();
+function load(spec: string) {
+  if (overrides.has(spec)) return importOptional(spec);
+  let p = cache.get(spec);
+  if (!p) cache.set(spec, (p = importOptional(spec)));
+  return p;
+}
+
+/** Is the package installed (and loadable)? */
+export async function isAvailable(spec: string): Promise<boolean> {
+  return 'mod' in (await load(spec));
+}
+
+async function required(spec: string, purpose: string): Promise<Record<string, unknown>> {
+  const r = await load(spec);
+  if ('missing' in r) {
+    throw new CliError(`${purpose} needs the package ${spec}, which is not available (${r.missing}); install it with: npm install ${spec}`, EXIT.BAD_INPUT);
+  }
+  return r.mod;
+}
+
+/** The kernel model. */
+export async function loadLinux(): Promise<LinuxModel> {
+  const mod = await required('@mmsim/linux', 'running scenarios on the simulator');
+  if (typeof mod.runScenario !== 'function' || typeof mod.observationFromLog !== 'function') {
+    throw new CliError('@mmsim/linux does not export runScenario and observationFromLog (is it too old?)', EXIT.BAD_INPUT);
+  }
+  return mod as unknown as LinuxModel;
+}
+
+function pluginFrom(mod: Record<string, unknown>, what: string): Plugin {
+  const cand = (mod.default ?? mod.plugin) as unknown;
+  if (cand === undefined) throw new CliError(`${what}: the module has neither a default export nor an export named "plugin"`, EXIT.BAD_INPUT);
+  try {
+    return definePlugin(cand as Plugin);
+  } catch (e) {
+    throw new CliError(`${what}: the exported value is not an mmsim plugin: ${(e as Error).message}`, EXIT.BAD_INPUT);
+  }
+}
+
+export const RELOCATE_VARIANTS = ['fixed', 'patch-v1'] as const;
+export type RelocateVariant = (typeof RELOCATE_VARIANTS)[number];
+
+/** `@mmsim/relocate-anon`'s plugin with `{ variant }`. */
+export async function relocateAnonPlugin(variant: RelocateVariant): Promise<PluginSpec> {
+  const mod = await required('@mmsim/relocate-anon', '--relocate-variant (MREMAP_RELOCATE_ANON)');
+  return [pluginFrom(mod, '@mmsim/relocate-anon'), { variant }];
+}
+
+/** `@mmsim/large-folio`'s plugin, or null when it is not installed and not asked for. */
+export async function largeFolioPlugin(mode: 'on' | 'off' | undefined): Promise<PluginSpec | null> {
+  if (mode === 'off') return null;
+  if (mode === undefined) {
+    const r = await load('@mmsim/large-folio');
+    return 'mod' in r ? pluginFrom(r.mod, '@mmsim/large-folio') : null;
+  }
+  return pluginFrom(await required('@mmsim/large-folio', '--large-folio on'), '@mmsim/large-folio');
+}
+
+export async function loadInvariants(): Promise<InvariantsModule> {
+  const mod = await required('@mmsim/invariants', '--check');
+  if (typeof mod.attachCheckers !== 'function') throw new CliError('@mmsim/invariants does not export attachCheckers', EXIT.BAD_INPUT);
+  return mod as unknown as InvariantsModule;
+}
+
+const looksLikePath = (m: string) => m.startsWith('.') || isAbsolute(m) || /\.(m?[jt]s|cjs|cts|mts)$/.test(m);
+
+/**
+ * `--plugin MODULE`: a path (relative to cwd) or a package name (resolved from cwd
+ * first, then from mmsim's own install). Its default export, or export `plugin`.
+ */
+export async function loadPluginModule(spec: string, cwd: string): Promise<Plugin> {
+  const what = `--plugin ${spec}`;
+  let target: string;
+  if (looksLikePath(spec)) {
+    target = pathToFileURL(resolve(cwd, spec)).href;
+  } else {
+    try {
+      target = pathToFileURL(createRequire(join(cwd, 'noop.js')).resolve(spec)).href;
+    } catch {
+      target = spec;
+    }
+  }
+  let mod: Record<string, unknown>;
+  if (overrides.has(spec)) {
+    const m = overrides.get(spec);
+    if (!m) throw new CliError(`${what}: cannot load the module: not installed`, EXIT.BAD_INPUT);
+    mod = m;
+  } else {
+    try {
+      mod = (await import(/* @vite-ignore */ target)) as Record<string, unknown>;
+    } catch (e) {
+      const msg = (e as Error).message?.split('\n')[0] ?? String(e);
+      throw new CliError(`${what}: cannot load the module: ${msg}`, EXIT.BAD_INPUT);
+    }
+  }
+  return pluginFrom(mod, what);
+}

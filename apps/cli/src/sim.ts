@@ -1,0 +1,130 @@
+/**
+ * Running scenarios on the simulator with the plugins the options ask for, and
+ * checking a finished log with the invariant checkers.
+ */
+import { Engine, E, PluginConflictError, PluginError, type EventLog, newRawEvent } from '@mmsim/core';
+import type { Scenario } from '@mmsim/scenario';
+import type { Command } from 'commander';
+import { CliError, EXIT, type CliContext } from './context.js';
+import {
+  RELOCATE_VARIANTS,
+  largeFolioPlugin,
+  loadInvariants,
+  loadLinux,
+  loadPluginModule,
+  relocateAnonPlugin,
+  type LinuxRunResult,
+  type PluginSpec,
+  type RelocateVariant,
+  type Violation,
+} from './integrations.js';
+
+export interface SimOptions {
+  plugin?: string[];
+  relocateVariant?: RelocateVariant;
+  largeFolio?: 'on' | 'off';
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Add --plugin, --relocate-variant and --large-folio to a command. */
+export function addSimOptions(cmd: Command): Command {
+  return cmd
+    .option('--plugin <module>', 'load a plugin: a path (relative to cwd) or package whose default export (or export "plugin") is an mmsim Plugin; repeatable', collect)
+    .option('--relocate-variant <variant>', `enable MREMAP_RELOCATE_ANON via @mmsim/relocate-anon (${RELOCATE_VARIANTS.join(' | ')})`)
+    .option('--large-folio <on|off>', 'large folios via @mmsim/large-folio (default: on when the package is installed)');
+}
+
+/** Validate the option values and load every plugin (once per command). */
+export async function resolvePlugins(ctx: CliContext, o: SimOptions): Promise<PluginSpec[]> {
+  if (o.relocateVariant !== undefined && !(RELOCATE_VARIANTS as readonly string[]).includes(o.relocateVariant)) {
+    throw new CliError(`--relocate-variant must be one of ${RELOCATE_VARIANTS.join(', ')}, got "${o.relocateVariant}"`, EXIT.BAD_INPUT);
+  }
+  if (o.largeFolio !== undefined && o.largeFolio !== 'on' && o.largeFolio !== 'off') {
+    throw new CliError(`--large-folio must be "on" or "off", got "${String(o.largeFolio)}"`, EXIT.BAD_INPUT);
+  }
+  const plugins: PluginSpec[] = [];
+  const lf = await largeFolioPlugin(o.largeFolio);
+  if (lf) plugins.push(lf);
+  if (o.relocateVariant) plugins.push(await relocateAnonPlugin(o.relocateVariant));
+  for (const m of o.plugin ?? []) plugins.push(await loadPluginModule(m, ctx.cwd));
+  return plugins;
+}
+
+/** Names (and options) of what ran, for headers and messages. */
+export function pluginNames(plugins: readonly PluginSpec[]): string[] {
+  return plugins.map((p) => (Array.isArray(p) ? `${p[0].name}${p[1] !== undefined ? ' ' + JSON.stringify(p[1]) : ''}` : p.name));
+}
+
+/** Run one scenario on the simulator. */
+export async function simulate(
+  scenario: Scenario,
+  plugins: PluginSpec[],
+  onStep?: (i: number, n: number) => void,
+  onKernel?: (k: { eng: Engine }) => void,
+): Promise<LinuxRunResult> {
+  const linux = await loadLinux();
+  try {
+    return await linux.runScenario(scenario, { plugins, onStep, onKernel });
+  } catch (e) {
+    throw simulatorFailure(scenario, e);
+  }
+}
+
+/** A plugin's failure is the user's input (exit 2, plugin named); anything else a model bug (exit 70). */
+function simulatorFailure(scenario: Scenario, e: unknown): Error {
+  if (e instanceof CliError) return e;
+  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    if (c instanceof PluginError || c instanceof PluginConflictError) {
+      return new CliError(`scenario ${scenario.name}: ${(e as Error).message === c.message ? c.message : `${(e as Error).message} (${c.message})`}`, EXIT.BAD_INPUT);
+    }
+  }
+  const err = e as Error;
+  return new CliError(`the simulator failed on scenario ${scenario.name}: ${err?.message ?? String(e)}${err?.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''}`, EXIT.INTERNAL);
+}
+
+/**
+ * Run a scenario with the invariant checkers attached to the engine as it runs
+ * (through RunOptions.onKernel); if the model never called onKernel, the finished log
+ * is replayed through the checkers instead.
+ */
+export async function simulateChecked(
+  scenario: Scenario,
+  plugins: PluginSpec[],
+  onStep?: (i: number, n: number) => void,
+): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
+  const inv = await loadInvariants();
+  let handle: { violations(): Violation[] } | null = null;
+  const res = await simulate(scenario, plugins, onStep, (k) => {
+    handle = inv.attachCheckers(k.eng, { mode: 'report' });
+  });
+  const h = handle as { violations(): Violation[] } | null;
+  return { res, violations: h ? h.violations() : await checkLog(res.engine.log) };
+}
+
+/**
+ * Run the invariant checkers over a finished log: a fresh engine re-applies every
+ * event with the checkers attached (in report mode), so violations carry the seq of
+ * the event where they occur in the original log.
+ */
+export async function checkLog(log: EventLog): Promise<Violation[]> {
+  const inv = await loadInvariants();
+  if (typeof inv.checkLog === 'function') return inv.checkLog(log, { mode: 'report' });
+  const eng = new Engine();
+  const checkers = inv.attachCheckers(eng, { mode: 'report' });
+  const cur = log.cursor(0);
+  const r = newRawEvent();
+  while (cur.next(r)) {
+    if (r.type === E.TaskSwitch) eng.setTask(r.a);
+    eng.emit(r.type, r.a, r.b, r.c, r.d, r.e, r.f, r.s);
+    if (r.type === E.SpanClose && !(eng.s.spans[eng.currentTask]?.length)) eng.commit();
+  }
+  eng.close();
+  return checkers.violations();
+}
+
+export function formatViolation(v: Violation): string {
+  const path = Array.isArray(v.spanPath) ? v.spanPath.join(' > ') : String(v.spanPath ?? '');
+  const objs = v.objects === undefined ? '' : ` ${JSON.stringify(v.objects)}`;
+  return `  [${v.checker}] seq ${v.seq}${path ? ` in ${path}` : ''}: ${v.message}${objs}`;
+}

@@ -1,0 +1,27 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../cli.js';
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run the CLI in-process, capturing stdout and stderr. */
+export async function cli(args: string[], cwd?: string, opts: { progress?: boolean } = {}): Promise<CliResult> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), cwd, progress: opts.progress ?? false, columns: 100 });
+  return { code, out, err };
+}
+
+export function tmp(prefix = 'mmsim-cli-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write files into dir: name -> text. */
+export function files(dir: string, entries: Record<string, string | Uint8Array>): void {
+  for (const [name, body] of Object.entries(entries)) writeFileSync(join(dir, name), body);
+}
