@@ -59,11 +59,11 @@ export function putAnonVma(k: Kernel, av: number): void {
  * __anon_vma_prepare(): give an unfaulted VMA an anon_vma, reusing a compatible
  * neighbour's (find_mergeable_anon_vma) or allocating a new root.
  */
-export function* anonVmaPrepare(k: Kernel, vmaId: number): KGen<number> {
+export function* anonVmaPrepare(k: Kernel, vmaId: number, exclude = 0): KGen<number> {
   const vma = k.vma(vmaId);
   if (vma.anonVma) return vma.anonVma;
   return yield* k.eng.span('__anon_vma_prepare', function* () {
-    let av = findMergeableAnonVma(k, vma);
+    let av = findMergeableAnonVma(k, vma, exclude);
     if (!av) {
       av = anonVmaAlloc(k);
       count(k, av, AvCounter.NumChildren, 1); /* self-parent link for new root */
@@ -87,17 +87,21 @@ function reusableAnonVma(k: Kernel, old: Vma, a: Vma, b: Vma): number {
   return 0;
 }
 
-/** find_mergeable_anon_vma(): try the next VMA first, then prev (touching neighbours only). */
-export function findMergeableAnonVma(k: Kernel, vma: Vma): number {
+/**
+ * find_mergeable_anon_vma(): try the next VMA first, then prev (touching neighbours
+ * only). `exclude` is a VMA that must not lend its anon_vma (MREMAP_RELOCATE_ANON: the
+ * VMA being moved away).
+ */
+export function findMergeableAnonVma(k: Kernel, vma: Vma, exclude = 0): number {
   const mm = k.mm(vma.mm);
   const i = mm.vmas.indexOf(vma.id);
   const next = i + 1 < mm.vmas.length ? k.vma(mm.vmas[i + 1]) : undefined;
-  if (next && next.start === vma.end) {
+  if (next && next.start === vma.end && next.id !== exclude) {
     const av = reusableAnonVma(k, next, vma, next);
     if (av) return av;
   }
   const prev = i > 0 ? k.vma(mm.vmas[i - 1]) : undefined;
-  if (prev) return reusableAnonVma(k, prev, prev, vma);
+  if (prev && prev.id !== exclude) return reusableAnonVma(k, prev, prev, vma);
   return 0;
 }
 

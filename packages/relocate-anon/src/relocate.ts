@@ -382,7 +382,8 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
   return yield* k.eng.span('relocate_anon', function* () {
     // the new VMA: pgoff from its address, its own anon_vma (a compatible neighbour's may be reused)
     const newVma = yield* vmaInsert(k, vma.mm, v.newAddr, v.newAddr + v.newLen, v.newAddr, vma.flags, vma.file);
-    yield* anonVmaPrepare(k, newVma);
+    // the VMA being moved away does not lend its anon_vma: relocating into it would keep it alive
+    yield* anonVmaPrepare(k, newVma, v.vma);
     const oldRoot = k.anonVma(k.vma(v.vma).anonVma).root;
     const newRoot = k.anonVma(k.vma(newVma).anonVma).root;
     // lock_new_anon_vma(): an rmap walk that finds a rewritten folio (mapping = the new
