@@ -71,7 +71,7 @@ export const EVENT_SCHEMA = [
   /* 40 */ { name: 'pmd_move', fields: ['mm', 'from', 'to'], doc: 'move_huge_pmd' },
   /* 41 */ { name: 'pmd_split', fields: ['mm', 'vpn'], doc: '__split_huge_pmd: the PMD leaf becomes a table of 512 PTEs' },
   /* 42 */ { name: 'pmd_flags', fields: ['mm', 'vpn', 'flags'], doc: 'PMD permission bits change' },
-  /* 43 */ { name: 'shmem_create', fields: ['shmem'], doc: 'shmem_zero_setup: a shmem object backs a shared anonymous mapping' },
+  /* 43 */ { name: 'shmem_create', fields: ['shmem', 'pages'], doc: 'shmem_zero_setup: a shmem object of `pages` pages (i_size) backs a shared anonymous mapping' },
   /* 44 */ { name: 'shmem_page', fields: ['shmem', 'index', 'pfn'], doc: 'the shmem page cache entry at index (pfn 0: removed)' },
   /* 45 */ { name: 'swap_count', fields: ['slot', 'delta'], doc: 'swap_duplicate / swap_free of a swap slot' },
   /* 46 */ { name: 'fault', fields: ['mm', 'vpn', 'write', 'outcome'], doc: 'handle_mm_fault result (annotation)' },
@@ -87,7 +87,7 @@ export const T = Object.fromEntries(EVENT_SCHEMA.map((e, i) => [e.name, i])) as 
 };
 
 /** Numeric type ids as constants (hot paths use these, never strings). */
-export const enum E {
+export enum E {
   SpanOpen = 0,
   SpanClose = 1,
   TaskSwitch = 2,
@@ -142,14 +142,14 @@ export const enum E {
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;
 
 /** anon_vma_count counters */
-export const enum AvCounter {
+export enum AvCounter {
   Refcount = 0,
   NumChildren = 1,
   NumActiveVmas = 2,
 }
 
 /** folio_count counters */
-export const enum FolioCounter {
+export enum FolioCounter {
   Refcount = 0,
   Pincount = 1,
   PageMapcount = 2,
@@ -157,7 +157,7 @@ export const enum FolioCounter {
 }
 
 /** folio_mapping kinds */
-export const enum MappingKind {
+export enum MappingKind {
   None = 0,
   Anon = 1,
   Shmem = 2,

@@ -498,7 +498,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.ShmemCreate:
-      d.shmems[r.a] = { id: r.a, pages: {} };
+      d.shmems[r.a] = { id: r.a, size: r.b, pages: {} };
       return;
     case E.ShmemPage: {
       const sh = d.shmems[r.a];

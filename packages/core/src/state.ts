@@ -219,6 +219,8 @@ export type FolioTable = Readonly<Record<number, Readonly<Record<number, Folio>>
 
 export interface Shmem {
   readonly id: number;
+  /** i_size in pages: faults at or beyond it get SIGBUS */
+  readonly size: number;
   /** page index in the object -> pfn */
   readonly pages: Readonly<Record<number, number>>;
 }

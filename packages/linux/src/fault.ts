@@ -24,6 +24,7 @@ import {
   pteFlags,
   ptePfn,
   pteSwapSlot,
+  vmaLookup,
   type Folio,
   type KGen,
   type Vma,
@@ -66,7 +67,10 @@ function accessError(vma: Vma, write: boolean): boolean {
  * the signal the task would get, if any.
  */
 export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  if (accessOk(k, mm, vpn, write)) return 'ok';
+  // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
+  // leaves present PTEs that are not user-accessible (protnone)
+  const vma0 = vmaLookup(k.s, k.mm(mm), vpn);
+  if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return 'ok';
   return yield* k.eng.span(
     write ? 'handle_mm_fault:write' : 'handle_mm_fault:read',
     function* () {
@@ -264,26 +268,57 @@ function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGe
   }, vpn);
 }
 
+/** Map shmem page `pfn` at vpn (finish_fault / filemap_map_pages): one more mapping and reference. */
+function mapShmemPage(k: Kernel, vma: Vma, vpn: number, pfn: number, write: boolean): void {
+  folioGet(k, pfn);
+  k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
+  let flags = PTE_YOUNG;
+  if (vma.flags & VM_WRITE) flags |= PTE_WRITE | (write ? PTE_DIRTY : 0);
+  k.eng.emit(E.PteSet, vma.mm, vpn, pfn, flags);
+}
+
+/**
+ * do_fault_around() -> filemap_map_pages(): a read fault maps every page of the 16-page
+ * window (fault_around_bytes, aligned, clipped to the VMA and the page table) that is
+ * already in the shmem page cache.
+ */
+function faultAround(k: Kernel, vma: Vma, vpn: number): void {
+  const pi = vpn % 512;
+  const off = vpn - vma.start;
+  const from = Math.max(pi - (pi % 16), pi - off);
+  const to = Math.min(from + 16, 512, pi + (vma.end - vma.start - off));
+  const sh = k.s.shmems[vma.file];
+  for (let i = from; i < to; i++) {
+    const a = vpn - pi + i;
+    if (getPte(k, vma.mm, a) !== 0) continue;
+    const index = linearPageIndex(vma, a);
+    const pfn = sh?.pages[index];
+    if (pfn && index < sh.size) mapShmemPage(k, vma, a, pfn, false);
+  }
+}
+
 /** shmem_fault() + finish_fault(): the page of the shmem object at this offset, allocated on first use */
 function* shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   return yield* k.eng.span('shmem_fault', function* () {
     const vma = k.vma(vmaId);
     const mm = vma.mm;
     const index = linearPageIndex(vma, vpn);
-    let pfn = k.s.shmems[vma.file]?.pages[index] ?? 0;
-    if (!pfn) {
-      pfn = folioAlloc(k, 0); // the page cache's reference
-      k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);
-      k.eng.emit(E.FolioIndex, pfn, index);
-      k.eng.emit(E.ShmemPage, vma.file, index, pfn);
-    }
+    const sh = k.s.shmems[vma.file];
+    // beyond i_size: shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS (mremap grows the VMA, not the file)
+    if (!sh || index >= sh.size) return 'SIGBUS' as FaultOutcome;
     pteAlloc(k, mm, vpn);
     yield* ptlLock(k, mm, vpn);
-    folioGet(k, pfn);
-    k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
-    let flags = PTE_YOUNG;
-    if (vma.flags & VM_WRITE) flags |= PTE_WRITE | (write ? PTE_DIRTY : 0);
-    k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
+    if (!write) faultAround(k, vma, vpn);
+    if (getPte(k, mm, vpn) === 0) {
+      let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
+      if (!pfn) {
+        pfn = folioAlloc(k, 0); // the page cache's reference
+        k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);
+        k.eng.emit(E.FolioIndex, pfn, index);
+        k.eng.emit(E.ShmemPage, vma.file, index, pfn);
+      }
+      mapShmemPage(k, vma, vpn, pfn, write);
+    }
     yield* ptlUnlock(k, mm, vpn);
     return 'ok' as FaultOutcome;
   }, vpn);

@@ -38,7 +38,7 @@ import {
   folioTestAnon,
   folioTryDupAnonRmapPmd,
 } from './rmap.js';
-import { isZeroPte, pmdEntry, pmdLock, pmdUnlock, pteAlloc, ptlLock, ptlUnlock } from './pgtable.js';
+import { isZeroPte, pmdEntry, pmdLock, pmdUnlock, ptlLock, ptlUnlock } from './pgtable.js';
 
 /** thp_vma_suitable_order(): the aligned block of 2^order pages around vpn lies inside the VMA */
 export function thpVmaSuitableOrder(vma: Vma, vpn: number, order: number): boolean {

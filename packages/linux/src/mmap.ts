@@ -121,7 +121,7 @@ function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapA
       if (a.shared) {
         // shmem_zero_setup(): a shmem object backs the mapping; it never merges
         file = k.eng.ids.shmem++;
-        k.eng.emit(E.ShmemCreate, file);
+        k.eng.emit(E.ShmemCreate, file, pages);
       }
       id = yield* vmaInsert(k, mm, vpn, end, pgoff, flags, file);
     }

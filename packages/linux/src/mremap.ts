@@ -91,6 +91,11 @@ function checkPrepVma(k: Kernel, v: Vrm): number {
   return 0;
 }
 
+/** vma_find(): the first VMA ending after addr */
+function findVmaFrom(k: Kernel, mm: number, addr: number) {
+  return findVmaPrev(k, mm, addr).vma;
+}
+
 /** check_prep_vma() plus what move strategies add (should_relocate_anon's MUST check) */
 function prepVma(k: Kernel, v: Vrm): number {
   const r = checkPrepVma(k, v);
@@ -440,19 +445,20 @@ function* remapMove(k: Kernel, v: Vrm): KGen<number> {
   let res = -EFAULT;
   let seen = false;
   let lastEnd = 0;
-  const ids = k.mm(v.mm).vmas.filter((id) => {
-    const x = k.vma(id);
-    return x.end > start && x.start < end;
-  });
-  for (const id of ids) {
-    const vma = k.s.vmas[id];
-    if (!vma) continue;
+  // for_each_vma_range() with vma_iter_invalidate(): after each piece the tree may have
+  // changed (a moved piece can merge with a later source VMA), so the next VMA is looked
+  // up again from the end of the one just handled
+  let cursor = start;
+  for (;;) {
+    const vma = findVmaFrom(k, v.mm, cursor);
+    if (!vma || vma.start >= end) break;
     const addr = Math.max(vma.start, start);
     const len = Math.min(end, vma.end) - addr;
     if (!seen && start < vma.start) return -EFAULT;
     const offset = seen ? vma.start - lastEnd : 0;
     lastEnd = vma.end;
-    const piece: Vrm = { ...v, vma: id, addr, newAddr: targetAddr + offset, oldLen: len, newLen: len };
+    cursor = vma.end;
+    const piece: Vrm = { ...v, vma: vma.id, addr, newAddr: targetAddr + offset, oldLen: len, newLen: len };
     let r = prepVma(k, piece);
     if (!r) r = yield* mremapTo(k, piece);
     if (r < 0) return r;

@@ -235,7 +235,6 @@ function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
 
 /** The body of relocate_anon_pte() once the folio is locked. */
 function relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): number {
-  const k = w.k;
   /* No-op. */
   if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
   /*

@@ -7,7 +7,6 @@ import {
   checkExpectations,
   parseScenario,
   type Observation,
-  type PageObservation,
   type ProcSnapshot,
   type Scenario,
 } from '@mmsim/scenario';
@@ -53,7 +52,6 @@ function snap(o: Observation, label: string, proc: number): ProcSnapshot {
   if (!p) throw new Error(`no snapshot ${label} proc ${proc}`);
   return p;
 }
-const page = (p: ProcSnapshot, n: number): PageObservation | undefined => p.pages.find((x) => x.page === n);
 
 describe('toScript (no kernel needed)', () => {
   it('translates every oracle op into the line protocol', () => {

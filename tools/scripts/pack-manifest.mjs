@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// npm `prepack` / `postpack` hook of the publishable @mmsim/* packages.
+//
+//   "scripts": {
+//     "prepack": "node ../../tools/scripts/pack-manifest.mjs prepack",
+//     "postpack": "node ../../tools/scripts/pack-manifest.mjs postpack"
+//   }
+//
+// Why: in the workspace the packages are source-first ("exports" -> ./src/*.ts), which
+// a published package cannot be (Node does not run .ts from node_modules). npm, unlike
+// pnpm and Yarn, ignores `publishConfig.exports`/`main`/`types` (it only honours
+// registry-related keys such as access, tag and registry), so the manifest inside the
+// tarball has to be rewritten while npm packs it:
+//
+//   prepack  builds the package (and its @mmsim/* deps, for their .d.ts) to dist/,
+//            saves package.json as package.json.prepack-orig and writes the publish
+//            manifest: every "./src/X.ts" export target becomes "./dist/X.js" (the
+//            "types" condition "./dist/X.d.ts"), "main"/"types" are added for old
+//            resolvers, .ts `bin` entries point at dist, "files" gains "dist",
+//            the prepack/postpack hooks themselves are dropped (workspace-only),
+//            and the workspace-only "nx" block is dropped.
+//   postpack restores package.json byte for byte and removes the backup.
+//
+// npm runs both around `npm pack` and `npm publish` (also `changeset publish`, which
+// calls `npm publish`). If a pack is interrupted between the two, the next prepack
+// (or `node tools/scripts/pack-manifest.mjs restore` in the package folder) restores
+// the original first; `tools/scripts/check-packages.mjs` verifies the round trip.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildPackage } from './build-package.mjs';
+
+export const BACKUP = 'package.json.prepack-orig';
+
+const srcToDist = (target, kind) => {
+  if (typeof target !== 'string') return target;
+  const m = /^\.\/src\/(.+)\.(m|c)?tsx?$/.exec(target);
+  if (!m) return target;
+  const ext = m[2] === 'm' ? 'mjs' : m[2] === 'c' ? 'cjs' : 'js';
+  const dts = m[2] === 'm' ? 'd.mts' : m[2] === 'c' ? 'd.cts' : 'd.ts';
+  return `./dist/${m[1]}.${kind === 'types' ? dts : ext}`;
+};
+
+/** Rewrites an "exports" value (string, conditions object, subpath map, null). */
+function rewriteExports(value, cond = 'default') {
+  if (value === null || typeof value === 'string') return srcToDist(value, cond);
+  if (Array.isArray(value)) return value.map((v) => rewriteExports(v, cond));
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = rewriteExports(v, k.startsWith('.') ? 'default' : k);
+  // a string-only subpath ("./x": "./src/x.ts") gets a types condition too
+  return out;
+}
+
+function withTypes(entry) {
+  if (typeof entry === 'string' && entry.startsWith('./src/')) return { types: srcToDist(entry, 'types'), default: srcToDist(entry) };
+  return rewriteExports(entry);
+}
+
+export function publishManifest(pkg) {
+  const out = { ...pkg };
+  if (pkg.exports !== undefined) {
+    const e = pkg.exports;
+    if (typeof e === 'string') out.exports = withTypes(e);
+    else {
+      const isSubpathMap = Object.keys(e).some((k) => k.startsWith('.'));
+      out.exports = isSubpathMap
+        ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, withTypes(v)]))
+        : rewriteExports(e);
+    }
+    const root = typeof e === 'string' ? e : (e['.'] ?? (Object.keys(e).some((k) => k.startsWith('.')) ? undefined : e));
+    const rootTypes = typeof root === 'string' ? root : root?.types;
+    const rootJs = typeof root === 'string' ? root : (root?.import ?? root?.default);
+    if (rootJs) out.main = srcToDist(rootJs);
+    if (rootTypes) out.types = srcToDist(rootTypes, 'types');
+  } else {
+    if (pkg.main) out.main = srcToDist(pkg.main);
+    if (pkg.types) out.types = srcToDist(pkg.types, 'types');
+  }
+  if (typeof pkg.bin === 'string') out.bin = srcToDist(pkg.bin);
+  else if (pkg.bin) out.bin = Object.fromEntries(Object.entries(pkg.bin).map(([k, v]) => [k, srcToDist(v)]));
+  const files = new Set(pkg.files ?? ['src']);
+  files.add('dist');
+  out.files = [...files];
+  delete out.nx;
+  if (out.scripts) {
+    // the pack hooks are workspace-only (they reach into ../../tools)
+    const { prepack: _a, postpack: _b, ...rest } = out.scripts;
+    if (Object.keys(rest).length) out.scripts = rest;
+    else delete out.scripts;
+  }
+  return out;
+}
+
+function restore(dir) {
+  const backup = join(dir, BACKUP);
+  if (existsSync(backup)) {
+    renameSync(backup, join(dir, 'package.json'));
+    return true;
+  }
+  return false;
+}
+
+export function prepack(dir = process.cwd()) {
+  if (restore(dir)) console.warn(`prepack: restored package.json from a leftover ${BACKUP} (an earlier pack was interrupted)`);
+  const file = join(dir, 'package.json');
+  const text = readFileSync(file, 'utf8');
+  const pkg = JSON.parse(text);
+  buildPackage(dir, { withDeps: true, quiet: true });
+  writeFileSync(join(dir, BACKUP), text);
+  writeFileSync(file, `${JSON.stringify(publishManifest(pkg), null, 2)}\n`);
+}
+
+export function postpack(dir = process.cwd()) {
+  if (!restore(dir)) console.warn(`postpack: no ${BACKUP} in ${dir}; package.json left as it is`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cmd = process.argv[2];
+  try {
+    if (cmd === 'prepack') prepack();
+    else if (cmd === 'postpack' || cmd === 'restore') postpack();
+    else if (cmd === 'print') console.log(JSON.stringify(publishManifest(JSON.parse(readFileSync('package.json', 'utf8'))), null, 2));
+    else {
+      console.error('usage: pack-manifest.mjs prepack|postpack|restore|print   (run in the package folder)');
+      process.exit(2);
+    }
+  } catch (e) {
+    if (cmd === 'prepack') restore(process.cwd());
+    rmSync(join(process.cwd(), BACKUP), { force: true });
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  }
+}
