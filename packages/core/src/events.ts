@@ -77,6 +77,7 @@ export const EVENT_SCHEMA = [
   /* 46 */ { name: 'fault', fields: ['mm', 'vpn', 'write', 'outcome'], doc: 'handle_mm_fault result (annotation)' },
   /* 47 */ { name: 'note', fields: ['value'], str: 'text', doc: 'a free-form annotation from a plugin' },
   /* 48 */ { name: 'pud_move', fields: ['mm', 'from', 'to'], doc: 'move_huge_pud (annotation; anonymous PUD leaves do not exist)' },
+  /* 49 */ { name: 'page_content', fields: ['pfn', 'nonzero'], doc: 'the page now holds data (a user write) or zeroes: decides what a folio split maps to the zero page' },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -137,6 +138,7 @@ export enum E {
   Fault = 46,
   Note = 47,
   PudMove = 48,
+  PageContent = 49,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

@@ -162,6 +162,7 @@ function newFolio(pfn: number, order: number): Folio {
     entireMapcount: 0,
     pageMapcount: new Array<number>(n).fill(0),
     pae: order > 0 ? new Array<number>(n).fill(0) : [],
+    content: new Array<number>(n).fill(0),
   };
 }
 
@@ -257,6 +258,11 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.VmaSetFile:
       vmaOf(d, r, r.a).file = r.b;
       return;
+    case E.PageContent: {
+      const f = folioOfPage(d, r, r.a);
+      f.content[r.a - f.pfn] = r.b ? 1 : 0;
+      return;
+    }
     case E.VmaSplit:
     case E.VmaMerge:
     case E.Fault:
@@ -339,6 +345,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           entireMapcount: 0,
           pageMapcount: maps,
           pae: r.b > 0 ? pae : [],
+          content: f.content.slice(off, off + m),
         };
         const ch = folioChunk(pfn);
         const c = d.folios[ch] ?? (d.folios[ch] = {});

@@ -195,6 +195,8 @@ export interface Folio {
   readonly pageMapcount: readonly number[];
   /** per-page PageAnonExclusive for large folios (small: FOLIO_PAE flag); length 2^order or empty */
   readonly pae: readonly number[];
+  /** per page: 1 once it holds non-zero data (a user wrote it), 0 while it is all zeroes */
+  readonly content: readonly number[];
 }
 
 /** folio_mapcount(): PTE maps of every page plus entire maps */

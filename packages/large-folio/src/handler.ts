@@ -9,8 +9,8 @@
  *   walk already holds (same root as the locked new VMA);
  * - KSM, pinned and shared large folios are refused, as for small ones.
  */
-import { E, pmdBase, ptePfn, type Folio, type KGen } from '@mmsim/core';
-import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, pmdEntry, splitHugePmd } from '@mmsim/linux';
+import { pmdBase, ptePfn, type Folio, type KGen } from '@mmsim/core';
+import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, isZeroPte, pmdEntry, splitFolio, splitHugePmd } from '@mmsim/linux';
 import { rewriteFolio, type LargeFolioHandler, type RelocateWalk } from '@mmsim/relocate-anon';
 
 /** Where the folio's first page sits in the old VMA, and whether the range maps all of it there. */
@@ -49,25 +49,24 @@ function* relocateWhole(w: RelocateWalk, f: Folio, firstOld: number): KGen<boole
 }
 
 /**
- * split_folio(): the folio becomes order-0 folios (unmapped pages are freed). Needs the
- * folio lock and its anon_vma root lock: refused when the walk already holds that one.
+ * split_folio(): the folio becomes order-0 folios (zero-filled pages map the zero page,
+ * unmapped ones are freed). It takes the folio's anon_vma root lock: refused when that is
+ * the lock the walk already holds.
  */
-function* splitFolio(w: RelocateWalk, f: Folio): KGen<boolean> {
+function* splitForRelocation(w: RelocateWalk, f: Folio, oldAddr: number): KGen<boolean> {
   const k = w.k;
   const root = k.anonVma(f.mapping).root;
   if (root === w.lockedRoot) return false;
+  // split_folio() sleeps (anon_vma rwsem, folio lock): drop the PTE lock around it, as
+  // madvise_free_pte_range() does, and take it again to go on with the walk
+  const mm = k.vma(w.oldVma).mm;
+  const ptl = Kernel.ptl(mm, oldAddr);
+  yield* k.eng.unlock(ptl, 0, 'spin');
   const name = Kernel.folioLock(f.pfn);
-  if (!k.eng.trylock(name, 0, 'sleep')) return false;
-  yield* k.eng.span('split_folio', function* () {
-    yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
-    k.eng.emit(E.FolioSplit, f.pfn, 0);
-    for (let i = 0; i < 2 ** f.order; i++) {
-      const g = folioOf(k, f.pfn + i);
-      if (g.refcount === 0) k.eng.emit(E.FolioFree, g.pfn);
-    }
-    yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
-  }, f.pfn);
+  yield* k.eng.lock(name, 0, 'sleep');
+  yield* splitFolio(k, f.pfn);
   yield* k.eng.unlock(name, 0, 'sleep');
+  yield* k.eng.lock(ptl, 0, 'spin');
   return true;
 }
 
@@ -92,8 +91,10 @@ export const largeFolioHandler: LargeFolioHandler = {
       return 2 ** folio.order;
     }
     // partly spanned: split, then this page is an ordinary small folio
-    if (!(yield* splitFolio(w, folio))) return 0;
-    const small = folioOf(k, ptePfn(getPte(k, k.vma(w.oldVma).mm, oldAddr)));
+    if (!(yield* splitForRelocation(w, folio, oldAddr))) return 0;
+    const now = getPte(k, k.vma(w.oldVma).mm, oldAddr);
+    if (isZeroPte(now)) return 1; // it held only zeroes: now the zero page, nothing to relocate
+    const small = folioOf(k, ptePfn(now));
     if (!(yield* relocateWhole(w, small, oldAddr))) return 0;
     return 1;
   },

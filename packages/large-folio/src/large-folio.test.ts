@@ -44,13 +44,16 @@ describe('PMD-mapped THP', () => {
     expect(new Set(p.map((x) => x.frame)).size).toBe(512);
   });
 
-  it('partly spanned: the folio is split, no large folio is left', () => {
-    const o = run([...thp, { op: 'mremap', page: 0, pages: 256, flags: MUST, to: 1024 }]);
-    expect(o.steps[3].result).toEqual({ ok: true, page: 1024 });
+  it('partly spanned: the folio is split, no large folio is left; zero-filled pages become the zero page', () => {
+    const o = run([...thp, { op: 'touch', page: 300, pages: 2 }, { op: 'mremap', page: 0, pages: 256, flags: MUST, to: 1024 }]);
+    expect(o.steps[4].result).toEqual({ ok: true, page: 1024 });
     const all = o.snapshots[0].procs[0].pages;
     expect(all).toHaveLength(512);
     expect(all.every((x) => x.compound === null)).toBe(true);
-    expect(all.every((x) => x.exclusive)).toBe(true);
+    // the written pages (0, 300, 301) keep their frames, exclusive; the rest held zeroes
+    const written = all.filter((x) => x.frame !== 'zero').map((x) => x.page);
+    expect(written).toEqual([301 - 1, 301, 1024].sort((a, b) => a - b));
+    expect(all.filter((x) => x.frame !== 'zero').every((x) => x.exclusive)).toBe(true);
   });
 
   it('--large-folio off gives up as the seed does: EFAULT with MUST', () => {
@@ -144,10 +147,14 @@ describe('cow.c "partially mremap()\'ed THP", as scenarios', () => {
     expect(child.pages.find((p) => p.page === 1026)!.frame).toBe(moved[1].frame);
   });
 
-  it('half a THP relocated: the folio is split, both halves small and exclusive', () => {
-    const o = run([...thp, { op: 'mremap', page: 0, pages: 256, flags: ['MAYMOVE', 'FIXED', 'RELOCATE_ANON'], to: 1025 }]);
+  it('half a THP relocated: the folio is split, both halves small; written pages keep their data', () => {
+    const o = run([
+      ...thp,
+      { op: 'touch', page: 0, pages: 512 },
+      { op: 'mremap', page: 0, pages: 256, flags: ['MAYMOVE', 'FIXED', 'RELOCATE_ANON'], to: 1025 },
+    ]);
     const all = o.snapshots[0].procs[0].pages;
     expect(all).toHaveLength(512);
-    expect(all.every((p) => p.compound === null && p.exclusive)).toBe(true);
+    expect(all.every((p) => p.compound === null && p.exclusive && p.frame !== 'zero')).toBe(true);
   });
 });

@@ -70,22 +70,35 @@ export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean):
   // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
   // leaves present PTEs that are not user-accessible (protnone)
   const vma0 = vmaLookup(k.s, k.mm(mm), vpn);
-  if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return 'ok';
-  return yield* k.eng.span(
-    write ? 'handle_mm_fault:write' : 'handle_mm_fault:read',
-    function* () {
-      yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
-      const vma = vmaLookupIn(k, mm, vpn);
-      let out: FaultOutcome;
-      if (!vma || accessError(vma, write)) out = 'SIGSEGV';
-      else out = yield* handleMmFault(k, vma.id, vpn, write);
-      k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, out === 'ok' ? 0 : 1);
-      yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
-      return out;
-    },
-    vpn,
-    write ? 1 : 0,
-  );
+  let out: FaultOutcome = 'ok';
+  if (!(vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write))) {
+    out = yield* k.eng.span(
+      write ? 'handle_mm_fault:write' : 'handle_mm_fault:read',
+      function* () {
+        yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+        const vma = vmaLookupIn(k, mm, vpn);
+        let o: FaultOutcome;
+        if (!vma || accessError(vma, write)) o = 'SIGSEGV';
+        else o = yield* handleMmFault(k, vma.id, vpn, write);
+        k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, o === 'ok' ? 0 : 1);
+        yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+        return o;
+      },
+      vpn,
+      write ? 1 : 0,
+    );
+  }
+  if (out === 'ok' && write) markWritten(k, mm, vpn);
+  return out;
+}
+
+/** The user's store: the page now holds data (what a later folio split must keep). */
+function markWritten(k: Kernel, mm: number, vpn: number): void {
+  const pte = getPte(k, mm, vpn);
+  if (pte <= 0 || isZeroPte(pte)) return;
+  const pfn = ptePfn(pte);
+  const f = folioOf(k, pfn);
+  if (!f.content[pfn - f.pfn]) k.eng.emit(E.PageContent, pfn, 1);
 }
 
 /** __handle_mm_fault(): PMD level first, then handle_pte_fault() */
@@ -259,6 +272,7 @@ function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGe
     k.eng.emit(E.PteClear, mm, vpn);
     k.eng.emit(E.SwapCount, slot, -1);
     folioAddNewAnonRmap(k, head, vma, vpn, exclusive);
+    k.eng.emit(E.PageContent, head, 1); // swapped-out pages held data
     let flags = PTE_YOUNG;
     if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
     k.eng.emit(E.PteSet, mm, vpn, head, flags);

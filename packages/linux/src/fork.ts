@@ -62,6 +62,7 @@ function* copyPteRange(k: Kernel, dst: Vma, src: Vma, start: number, end: number
         // copy_present_page(): the page may be pinned; the child gets its own copy at once
         folioPut(k, f.pfn);
         const head = folioAlloc(k, 0);
+        if (f.content[pfn - f.pfn]) k.eng.emit(E.PageContent, head, 1);
         folioAddNewAnonRmap(k, head, k.vma(dst.id), vpn, true);
         k.eng.emit(E.PteSet, dst.mm, vpn, head, newAnonPteFlags(dst));
         continue;

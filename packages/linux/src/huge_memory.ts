@@ -14,6 +14,7 @@ import {
   PTE_WRITE,
   PTE_YOUNG,
   VM_HUGEPAGE,
+  VM_LOCKED,
   VM_NOHUGEPAGE,
   VM_SPECIAL,
   VM_WRITE,
@@ -254,11 +255,13 @@ function* collapseBlock(k: Kernel, vmaId: number, haddr: number): KGen<Scan> {
     k.eng.emit(E.PteClear, mm, haddr + i);
     if (pte < 0) {
       k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
+      k.eng.emit(E.PageContent, head + i, 1); // swapped in and copied
       continue;
     }
     if (isZeroPte(pte)) continue;
     const pfn = ptePfn(pte);
     const f = folioOf(k, pfn);
+    if (f.content[pfn - f.pfn]) k.eng.emit(E.PageContent, head + i, 1); // __collapse_huge_page_copy
     folioRemoveRmapPte(k, pfn);
     folioPut(k, f.pfn);
   }
@@ -297,3 +300,56 @@ export function* madviseCollapse(k: Kernel, vmaId: number, start: number, end: n
   }, start, end);
 }
 
+
+/**
+ * split_folio() of an anon folio to order 0 (__folio_split): the caller holds the folio
+ * lock and not the anon_vma root lock, which this takes. remap_page() with
+ * RMP_USE_SHARED_ZEROPAGE then maps every subpage that holds only zeroes to the shared
+ * zero page (try_to_map_unused_to_zeropage), unless the VMA is VM_LOCKED; pages left
+ * unmapped are freed. A PMD-mapped folio has its PMD split first.
+ */
+export function* splitFolio(k: Kernel, head: number): KGen<void> {
+  const f0 = folioOf(k, head);
+  if (f0.order === 0) return;
+  const root = k.anonVma(f0.mapping).root;
+  yield* k.eng.span('split_folio', function* () {
+    yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
+    // the rmap walk: every PTE or PMD that maps a page of the folio
+    const maps: { mm: number; vpn: number; pfn: number; locked: boolean }[] = [];
+    for (const vmaId of k.anonVma(f0.mapping).vmas) {
+      const v = k.vma(vmaId);
+      const first = v.start + (f0.index - v.pgoff);
+      const n = 2 ** f0.order;
+      if (first + n <= v.start || first >= v.end) continue;
+      const e = pmdEntry(k, v.mm, Math.max(first, v.start));
+      if (e && e.kind === 'huge' && e.pfn === f0.pfn) yield* splitHugePmd(k, v, first);
+      for (let i = 0; i < n; i++) {
+        const a = first + i;
+        if (a < v.start || a >= v.end) continue;
+        const pte = getPteOf(k, v.mm, a);
+        if (pte > 0 && ptePfn(pte) === f0.pfn + i) maps.push({ mm: v.mm, vpn: a, pfn: f0.pfn + i, locked: (v.flags & VM_LOCKED) !== 0 });
+      }
+    }
+    const content = f0.content.slice();
+    k.eng.emit(E.FolioSplit, head, 0);
+    for (const m of maps) {
+      if (content[m.pfn - head] || m.locked) continue;
+      yield* ptlLock(k, m.mm, m.vpn);
+      k.eng.emit(E.PteSet, m.mm, m.vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
+      folioRemoveRmapPte(k, m.pfn);
+      folioPut(k, m.pfn);
+      yield* ptlUnlock(k, m.mm, m.vpn);
+    }
+    for (let i = 0; i < content.length; i++) {
+      const g = k.s.folios[Math.floor((head + i) / 1024)]?.[head + i];
+      if (g && g.refcount === 0) k.eng.emit(E.FolioFree, head + i);
+    }
+    yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+  }, head);
+}
+
+function getPteOf(k: Kernel, mm: number, vpn: number): number {
+  const e = pmdEntry(k, mm, vpn);
+  if (!e || e.kind !== 'table') return 0;
+  return e.ptes[vpn % 512];
+}

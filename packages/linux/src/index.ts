@@ -81,7 +81,7 @@ export {
 
 // page tables and THP
 export { getPte, isHugeZeroPmd, isZeroPte, pmdEntry, pmdLock, pmdUnlock, pteAlloc, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
-export { splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
+export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
 export { vmaLookupIn } from './lookup.js';
 
 // scenarios

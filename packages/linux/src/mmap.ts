@@ -4,6 +4,7 @@
  */
 import {
   E,
+  HUGE_ZERO_PFN,
   PTE_WRITE,
   VM_ACCOUNT,
   VM_DONTCOPY,
@@ -46,7 +47,7 @@ import {
   vmaStartWrite,
 } from './vma.js';
 import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
-import { madviseCollapse, splitHugePmd } from './huge_memory.js';
+import { madviseCollapse, splitFolio, splitHugePmd } from './huge_memory.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -301,22 +302,57 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
   return { err: 0, vma: id };
 }
 
+/** Is the folio mapped only by these page tables of one process (not folio_maybe_mapped_shared)? */
+function exclusivelyMapped(f: { entireMapcount: number; pageMapcount: readonly number[]; pincount: number }): boolean {
+  let total = f.entireMapcount;
+  for (const c of f.pageMapcount) total += c;
+  if (f.entireMapcount) return f.entireMapcount === 1 && total === 1;
+  return f.pageMapcount.every((c) => c <= 1);
+}
+
 /**
- * MADV_FREE: exclusive clean-able anon pages become lazily freeable; with no memory
- * pressure in the model nothing is reclaimed, so mappings stay (as on an idle machine).
- * Swap entries in the range are dropped.
+ * MADV_FREE (madvise_free_single_vma): exclusive anon pages become lazily freeable.
+ * With no memory pressure in the model nothing is reclaimed, so mappings stay; what is
+ * observable: swap entries in the range are dropped, and a large folio the range covers
+ * only in part is split (madvise_free_huge_pmd / madvise_free_pte_range) — its zero
+ * subpages then map the zero page.
  */
 function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGen<void> {
-  const vma = k.vma(vmaId);
-  const mm = vma.mm;
-  for (let vpn = start; vpn < end; vpn++) {
-    const pte = getPte(k, mm, vpn);
-    if (pte < 0) {
-      yield* ptlLock(k, mm, vpn);
-      k.eng.emit(E.PteClear, mm, vpn);
-      k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
-      yield* ptlUnlock(k, mm, vpn);
+  const mm = k.vma(vmaId).mm;
+  let vpn = start;
+  while (vpn < end) {
+    const base = vpn - (vpn % 512);
+    const next = Math.min(end, base + 512);
+    const e = pmdEntry(k, mm, vpn);
+    if (e && e.kind === 'huge' && e.pfn !== HUGE_ZERO_PFN && next - vpn !== 512) {
+      const f = pageFolio(k.s, e.pfn)!;
+      if (exclusivelyMapped(f) && k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) {
+        yield* splitFolio(k, f.pfn);
+        yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
+      }
     }
+    for (let v = vpn; v < next; v++) {
+      const pte = getPte(k, mm, v);
+      if (pte < 0) {
+        yield* ptlLock(k, mm, v);
+        k.eng.emit(E.PteClear, mm, v);
+        k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
+        yield* ptlUnlock(k, mm, v);
+        continue;
+      }
+      if (pte <= 0 || isZeroPte(pte)) continue;
+      const f = pageFolio(k.s, ptePfn(pte))!;
+      if (f.order === 0) continue;
+      // the part of the folio this range maps: split when it is not all of it
+      const vma = k.vma(vmaId);
+      const first = vma.start + (f.index - vma.pgoff);
+      if (first >= start && first + 2 ** f.order <= end) continue;
+      if (!exclusivelyMapped(f) || !k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) continue;
+      const head = f.pfn;
+      yield* splitFolio(k, head);
+      yield* k.eng.unlock(Kernel.folioLock(head), 0, 'sleep');
+    }
+    vpn = next;
   }
 }
 

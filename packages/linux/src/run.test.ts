@@ -95,6 +95,51 @@ describe('observations', () => {
     expect(o.snapshots[1].procs[0].pages.every((p) => !p.exclusive)).toBe(true);
   });
 
+  it('a partial MADV_FREE splits an exclusive THP; its zero-filled pages become the zero page', () => {
+    const o = run([
+      { op: 'mmap', page: 0, pages: 512, prot: 'rw-' },
+      { op: 'madvise', page: 0, pages: 512, advice: 'HUGEPAGE' },
+      { op: 'touch', page: 0, pages: 1 },
+      { op: 'madvise', page: 498, pages: 1, advice: 'FREE' },
+    ]);
+    const pages = o.snapshots[0].procs[0].pages;
+    expect(pages).toHaveLength(512);
+    expect(pages[0]).toMatchObject({ frame: 'f1', compound: null, exclusive: true });
+    expect(pages.slice(1).every((p) => p.frame === 'zero' && p.compound === null && !p.exclusive)).toBe(true);
+  });
+
+  it('a read of a present page made PROT_NONE faults (protnone PTE)', () => {
+    const o = run([
+      { op: 'mmap', page: 0, pages: 2, prot: 'rw-' },
+      { op: 'touch', page: 0, pages: 2 },
+      { op: 'mprotect', page: 0, pages: 2, prot: '---' },
+      { op: 'touch', page: 1, pages: 1, access: 'read' },
+    ]);
+    expect(o.steps[3].result).toEqual({ ok: false, signal: 'SIGSEGV', page: 1 });
+  });
+
+  it('shared anonymous memory grown by mremap: pages past the shmem size get SIGBUS', () => {
+    const o = run([
+      { op: 'mmap', page: 216, pages: 3, prot: 'rw-', shared: true },
+      { op: 'mremap', page: 216, pages: 3, newPages: 4 },
+      { op: 'touch', page: 216, pages: 4 },
+    ]);
+    expect(o.steps[2].result).toEqual({ ok: false, signal: 'SIGBUS', page: 219 });
+  });
+
+  it('a read fault on shared memory maps the cached pages around it (fault-around)', () => {
+    const o = run([
+      { op: 'mmap', page: 53, pages: 9, prot: 'rw-', shared: true },
+      { op: 'touch', page: 61, pages: 1 },
+      { op: 'fork' },
+      { op: 'touch', proc: 1, page: 53, pages: 1, access: 'read' },
+    ]);
+    const [p0, p1] = o.snapshots[0].procs;
+    expect(p1.pages.map((p) => p.page)).toEqual([53, 61]);
+    expect(p0.pages[0].exclusive).toBe(false);
+    expect(p1.pages[1].frame).toBe(p0.pages[0].frame);
+  });
+
   it('SIGSEGV on a PROT_NONE page and on a write to a read-only one', () => {
     const o = run([
       { op: 'mmap', page: 0, pages: 2, prot: '---' },

@@ -272,32 +272,31 @@ function* relocateAnonPtes(w: Walk, start: number, end: number): KGen<boolean> {
   const ptl = Kernel.ptl(mm, start);
   yield* k.eng.lock(ptl, 0, 'spin');
   let ok = true;
-  const e = pmdEntry(k, mm, start);
-  if (e && e.kind === 'table') {
-    const base = pmdBase(start);
-    const vals = e.ptes.slice(start - base, end - base);
-    for (let i = 0; i < vals.length; ) {
-      const pte = vals[i];
-      if (pte === 0) {
-        i++;
-        continue;
-      }
-      if (pte < 0) {
-        // a swap entry: its folio may sit in the swap cache with the old index and mapping
-        if (!w.b.skipSwap && k.s.folios && swapCacheFolio(k, pteSwapSlot(pte))) {
-          ok = false;
-          break;
-        }
-        i++;
-        continue;
-      }
-      const n = yield* relocateAnonPte(w, start + i, pte);
-      if (!n) {
+  // read each entry when we reach it: a large folio's split (done with the lock dropped)
+  // may have replaced later entries by the zero page
+  for (let a = start; a < end; ) {
+    const e = pmdEntry(k, mm, a);
+    if (!e || e.kind !== 'table') break;
+    const pte = e.ptes[a - pmdBase(a)];
+    if (pte === 0) {
+      a++;
+      continue;
+    }
+    if (pte < 0) {
+      // a swap entry: its folio may sit in the swap cache with the old index and mapping
+      if (!w.b.skipSwap && swapCacheFolio(k, pteSwapSlot(pte))) {
         ok = false;
         break;
       }
-      i += n;
+      a++;
+      continue;
     }
+    const n = yield* relocateAnonPte(w, a, pte);
+    if (!n) {
+      ok = false;
+      break;
+    }
+    a += n;
   }
   yield* k.eng.unlock(ptl, 0, 'spin');
   return ok;

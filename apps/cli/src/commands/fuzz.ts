@@ -94,6 +94,7 @@ function jsonSummary(s: FuzzSummary) {
     mismatches: s.mismatches,
     simCrashes: s.simCrashes,
     oracleErrors: s.oracleErrors,
+    kernelFlaky: s.kernelFlaky,
     agreementPct: s.agreementPct,
     elapsedMs: s.elapsedMs,
     classes: s.classes,
@@ -106,7 +107,7 @@ export function formatSummary(s: FuzzSummary, cwd: string): string[] {
   const ran = s.agreements + s.mismatches + s.simCrashes;
   const out = [
     `fuzz: seed ${s.seed}, ${s.count} scenarios on Linux ${s.kernel} in ${(s.elapsedMs / 1000).toFixed(1)} s`,
-    `  agree ${s.agreements}/${ran} (${s.agreementPct}%), mismatches ${s.mismatches}, simulator crashes ${s.simCrashes}, oracle errors ${s.oracleErrors}`,
+    `  agree ${s.agreements}/${ran} (${s.agreementPct}%), mismatches ${s.mismatches}, simulator crashes ${s.simCrashes}, oracle errors ${s.oracleErrors}, kernel nondeterministic ${s.kernelFlaky}`,
   ];
   if (s.classes.length) {
     out.push('', 'kinds of divergence:');

@@ -12,6 +12,7 @@ import { register as inspect } from './inspect.js';
 import { register as oracle } from './oracle.js';
 import { register as replay } from './replay.js';
 import { register as run } from './run.js';
+import { register as serve } from './serve.js';
 import { register as stats } from './stats.js';
 
 export const COMMANDS: readonly RegisterCommand[] = [
@@ -24,4 +25,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   diff,
   oracle,
   demo,
+  serve,
 ];

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import type { BenchOptions, BenchResult, Clock } from '@mmsim/bench';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { importOptional } from '../integrations.js';
+
+interface BenchCliOptions {
+  quick?: boolean;
+  json?: boolean;
+  out: string;
+  sizes?: number[];
+  events?: number;
+  seeks?: number;
+  naive?: number;
+  reps?: number;
+  clock: Clock;
+  checkers: boolean;
+}
+
+type BenchModule = typeof import('@mmsim/bench');
+
+function positiveInt(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`${what} must be a positive integer, got "${v}"`, EXIT.BAD_INPUT);
+    return n;
+  };
+}
+
+function sizeList(v: string): number[] {
+  return v.split(',').map((x) => positiveInt('--sizes')(x.trim()));
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('bench')
+    .description(
+      'Benchmark the simulator against the real kernel on this machine: write fault-in and ' +
+        'MREMAP_RELOCATE_ANON vs mremap (ratios sim ÷ kernel), random seeks, replay speed, log bytes per event, memory; ' +
+        'writes bench.json, sweep.json and sweep.svg (the size sweep) to --out',
+    )
+    .option('--quick', 'up to 256 MiB and a 1M-event log (under a minute); the full run goes to 1 GiB and 10M events')
+    .option('--json', 'print the results as one JSON object on stdout')
+    .option('--out <path>', 'output directory (or a FILE.json: the sweep files go beside it)', 'bench-out')
+    .option('--sizes <list>', 'region sizes in MiB, comma-separated; the largest is the headline size', sizeList)
+    .option('--events <n>', 'events the measured log grows to (default 1M quick, 10M full)', positiveInt('--events'))
+    .option('--seeks <n>', 'random TimeTravel seeks (default 100 quick, 500 full)', positiveInt('--seeks'))
+    .option('--naive <n>', 'prefix (events) the naive one-produce-per-event reducer replays (default 20k quick, 200k full)', positiveInt('--naive'))
+    .option('--reps <n>', 'kernel runs per measurement, the best is kept', positiveInt('--reps'), 5)
+    .option('--clock <clock>', 'clock of the ratios: cpu (process user+system time) or wall', 'cpu')
+    .option('--no-checkers', 'run the simulator without the invariant checkers (the targets assume them on)');
+  examples(cmd, [
+    'mmsim bench --quick',
+    'mmsim bench --json --out bench-out/ | jq .faultInRatio',
+    'mmsim bench --sizes 4,16 --events 100000 --json',
+    'mmsim bench --quick --clock wall --out results/quick.json',
+  ]);
+  cmd.action(async (o: BenchCliOptions) => {
+    if (o.clock !== 'cpu' && o.clock !== 'wall') throw new CliError(`--clock must be cpu or wall, got "${o.clock}"`, EXIT.BAD_INPUT);
+    const r = await importOptional('@mmsim/bench');
+    if ('missing' in r) throw new CliError(`mmsim bench needs the package @mmsim/bench (${r.missing})`, EXIT.BAD_INPUT);
+    const b = r.mod as unknown as BenchModule;
+    const opts: BenchOptions = {
+      quick: o.quick,
+      sizes: o.sizes,
+      events: o.events,
+      seeks: o.seeks,
+      naivePrefix: o.naive,
+      reps: o.reps,
+      clock: o.clock,
+      checkers: o.checkers,
+    };
+    const rep = b.stderrReporter(ctx.err, ctx.progress);
+    let res: BenchResult;
+    try {
+      res = await b.runBench(opts, rep);
+    } catch (e) {
+      rep.finish();
+      if (e instanceof b.HelperUnavailableError) throw new CliError(`cannot measure the kernel: ${e.message}`, EXIT.BAD_INPUT);
+      throw e;
+    }
+    rep.finish();
+    const paths = b.writeOutputs(res, o.out, ctx.cwd);
+    if (o.json) {
+      ctx.print(JSON.stringify(res));
+      ctx.warn(`wrote ${paths.json}, ${paths.sweep}, ${paths.svg}`);
+    } else {
+      for (const line of b.formatReport(res)) ctx.print(line);
+      ctx.print();
+      ctx.print(`wrote ${paths.json}, ${paths.sweep}, ${paths.svg}`);
+    }
+  });
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { readLog } from '../files.js';
+
+/** `mmsim serve LOG`: the web time-travel debugger (apps/debugger), on 127.0.0.1 only. */
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('serve')
+    .description('Open the time-travel debugger on a log in the browser: timeline, VMAs, page tables, anon_vmas, locks (127.0.0.1 only)')
+    .argument('<log>', 'an .mmlog file written by `mmsim run --log` or `mmsim demo`')
+    .option('-p, --port <n>', 'port to listen on (0: any free port)', '7411')
+    .option('--salvage', 'serve the valid prefix of a damaged log');
+  examples(cmd, ['mmsim demo && mmsim serve mmsim-demo.mmlog', 'mmsim run s.json --log s.mmlog && mmsim serve s.mmlog --port 0']);
+  cmd.action(async (file: string, o: { port: string; salvage?: boolean }) => {
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: not a port number: ${o.port}`, EXIT.BAD_INPUT);
+    // refuse a damaged log here, with the offset, rather than in the browser
+    const { log } = readLog(ctx, file, { salvage: o.salvage });
+    let mod: typeof import('@mmsim/debugger');
+    try {
+      mod = await import('@mmsim/debugger');
+    } catch (e) {
+      throw new CliError(`mmsim serve needs the @mmsim/debugger package: ${(e as Error).message}`, EXIT.BAD_INPUT);
+    }
+    ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
+    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1' });
+    ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void srv.close().then(done);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  });
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { Subject } from 'rxjs';
+import { DebuggerClient, SupersededError, WorkerRequestError, type PortLike } from './client.js';
+import { createHandler } from './shared/handler.js';
+import type { Request, RequestEnvelope, ResponseEnvelope } from './shared/protocol.js';
+import { buildDemoLog, corruptLog, buildLargeLog } from './testing/gen.js';
+
+/** A client wired to the worker's handler in-process (structured clone stands in for postMessage). */
+function pair(files: Record<string, Uint8Array> = {}) {
+  const sent: Request[] = [];
+  const port: PortLike = {
+    onmessage: null,
+    postMessage(msg: RequestEnvelope) {
+      sent.push(msg.req);
+      handler.onMessage(structuredClone(msg));
+    },
+  };
+  const handler = createHandler(
+    (m: ResponseEnvelope) => port.onmessage?.({ data: structuredClone(m) }),
+    async (url) => {
+      const f = files[url];
+      if (!f) throw new Error(`could not fetch ${url}: HTTP 404 Not Found`);
+      return f;
+    },
+  );
+  return { client: new DebuggerClient(port), handler, sent };
+}
+
+describe('worker protocol', () => {
+  const demo = buildDemoLog();
+
+  it('loads by url, answers views, events and steps', async () => {
+    const { client } = pair({ '/log.mmlog': demo.bytes });
+    const progress: string[] = [];
+    client.progress$.subscribe((p) => progress.push(p));
+    const sum = await client.request({ kind: 'load', url: '/log.mmlog' });
+    expect(sum.events).toBe(demo.facts.events);
+    expect(progress.join('|')).toMatch(/fetching\|decoding/);
+    const v = await client.request({ kind: 'view', pos: sum.events, pinned: null });
+    expect(v.mms).toHaveLength(2);
+    const rows = await client.request({ kind: 'events', from: 10, count: 3 });
+    expect(rows.map((r) => r.seq)).toEqual([10, 11, 12]);
+    expect(await client.request({ kind: 'step', pos: 0, dir: 1, unit: 'violation' })).toBe(demo.facts.errorSeq + 1);
+    const d = await client.request({ kind: 'diff', a: 0, b: sum.events });
+    expect(d.vmas.added.length).toBe(4);
+  });
+
+  it('loads bytes given by the page (file picker, drag and drop)', async () => {
+    const { client } = pair();
+    const buf = demo.bytes.slice().buffer;
+    const sum = await client.request({ kind: 'loadBytes', bytes: buf, name: 'x.mmlog' });
+    expect(sum.events).toBe(demo.facts.events);
+  });
+
+  it('reports a corrupt log as a LogFileError with its message', async () => {
+    const { client } = pair({ '/bad': corruptLog(buildLargeLog(12_000)) });
+    const err = await client.request({ kind: 'load', url: '/bad' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerRequestError);
+    expect((err as WorkerRequestError).errorName).toBe('LogFileError');
+    expect((err as Error).message).toMatch(/truncated or corrupt after event \d+ .*byte offset \d+/);
+    // views before a successful load fail clearly
+    const err2 = await client.request({ kind: 'view', pos: 0, pinned: null }).catch((e: unknown) => e);
+    expect((err2 as Error).message).toBe('no log loaded');
+    const err3 = await client.request({ kind: 'load', url: '/missing' }).catch((e: unknown) => e);
+    expect((err3 as Error).message).toMatch(/HTTP 404/);
+  });
+
+  it('drops superseded views: only the newest queued view runs', async () => {
+    const { client, handler } = pair({ '/log.mmlog': demo.bytes });
+    await client.request({ kind: 'load', url: '/log.mmlog' });
+    const ps = [10, 20, 30, 40].map((pos) => client.request({ kind: 'view', pos, pinned: null }));
+    const settled = await Promise.allSettled(ps);
+    expect(settled.slice(0, 3).every((s) => s.status === 'rejected' && s.reason instanceof SupersededError)).toBe(true);
+    expect(settled[3].status === 'fulfilled' && settled[3].value.pos).toBe(40);
+    await handler.idle();
+  });
+
+  it('scrubbing through `latest` yields the final position last and drops stale answers', async () => {
+    const { client, sent } = pair({ '/log.mmlog': demo.bytes });
+    await client.request({ kind: 'load', url: '/log.mmlog' });
+    const pos$ = new Subject<Extract<Request, { kind: 'view' }>>();
+    const views: number[] = [];
+    const done = new Promise<void>((resolve) => {
+      client.latest(pos$, 20).subscribe((v) => {
+        views.push(v.pos);
+        if (v.pos === 200) resolve();
+      });
+    });
+    for (let p = 0; p <= 200; p++) pos$.next({ kind: 'view', pos: p, pinned: null });
+    await done;
+    expect(views[views.length - 1]).toBe(200);
+    // throttling: far fewer requests than positions
+    expect(sent.filter((r) => r.kind === 'view').length).toBeLessThan(20);
+  });
+});

@@ -1,0 +1,11 @@
+/**
+ * @mmsim/debugger: the web time-travel debugger. `serveDebugger` is what
+ * `mmsim serve LOG` calls; the app itself is built from this package with Vite.
+ */
+export { serveDebugger, CSP } from './server.js';
+export type { DebuggerServer, ServeOptions } from './server.js';
+export { ensureAppBuilt, sourceHash } from './build.js';
+export type { BuildOptions } from './build.js';
+export { register } from './cli-command.js';
+export type { ViolationSource } from './shared/protocol.js';
+export { buildDemoLog, buildLargeLog, corruptLog } from './testing/gen.js';

@@ -1,0 +1,169 @@
+/**
+ * `mmsim serve LOG`: a tiny HTTP server, bound to loopback only, that serves the built
+ * debugger app and the log's bytes at /log.mmlog. The page decodes the log itself (in a
+ * Web Worker); the server never interprets it.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { ensureAppBuilt, type BuildOptions } from './build.js';
+import type { ViolationSource } from './shared/protocol.js';
+
+export interface ServeOptions {
+  /** the log file to debug */
+  logPath: string;
+  /** 0 (default): any free port */
+  port?: number;
+  /** only loopback is allowed; default and recommended: '127.0.0.1' */
+  host?: string;
+  /** a built app to serve instead of building one (default: $MMSIM_DEBUGGER_DIST, else build on demand) */
+  distDir?: string;
+  build?: BuildOptions;
+  /**
+   * Checker violations the timeline marks beside the log's error events: served at
+   * /api/violations (a function is asked on every page load).
+   */
+  violations?: ViolationSource | (() => ViolationSource | Promise<ViolationSource>);
+}
+
+export interface DebuggerServer {
+  /** http://127.0.0.1:PORT/ */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+/** Content-Security-Policy: no inline script, no eval, no outside origin. */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "worker-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1';
+}
+
+export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new Error(`mmsim serve binds only to 127.0.0.1 (asked for ${String(host)})`);
+  const logPath = resolve(opts.logPath);
+  if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new Error(`no such log file: ${opts.logPath}`);
+  const dist = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? (await ensureAppBuilt(opts.build)));
+  if (!existsSync(join(dist, 'index.html'))) throw new Error(`no built debugger app in ${dist} (index.html missing)`);
+
+  let port = 0;
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}`);
+    }
+  });
+
+  function allowedHost(h: string | undefined): boolean {
+    // DNS rebinding: a page of another site resolving its name to 127.0.0.1 sends its own Host
+    return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    if (!allowedHost(req.headers.host)) return send(res, 403, 'text/plain; charset=utf-8', 'forbidden host');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const path = decodeURIComponent(url.pathname);
+    if (path === '/log.mmlog') {
+      const st = statSync(logPath);
+      res.writeHead(200, {
+        ...common(),
+        'content-type': 'application/octet-stream',
+        'content-length': st.size,
+        'cache-control': 'no-store',
+      });
+      if (req.method === 'HEAD') return void res.end();
+      createReadStream(logPath).pipe(res);
+      return;
+    }
+    if (path === '/api/violations') {
+      const v = opts.violations;
+      if (!v) return send(res, 404, 'text/plain; charset=utf-8', 'no violations source', req.method === 'HEAD');
+      void Promise.resolve(typeof v === 'function' ? v() : v).then(
+        (src) => send(res, 200, TYPES['.json'], JSON.stringify({ violations: src.violations, reasons: src.reasons ?? {} }), req.method === 'HEAD'),
+        (e: unknown) => send(res, 500, 'text/plain; charset=utf-8', `violations source failed: ${(e as Error).message}`),
+      );
+      return;
+    }
+    if (path === '/api/meta') {
+      const st = statSync(logPath);
+      return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs }), req.method === 'HEAD');
+    }
+    const rel = path === '/' ? 'index.html' : path.replace(/^\/+/, '');
+    const file = normalize(join(dist, rel));
+    if (!file.startsWith(dist + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      return send(res, 404, 'text/plain; charset=utf-8', 'not found', req.method === 'HEAD');
+    }
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    res.writeHead(200, {
+      ...common(),
+      'content-type': type,
+      'content-length': statSync(file).size,
+      'cache-control': rel === 'index.html' ? 'no-store' : 'max-age=3600',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).pipe(res);
+  }
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function common(): Record<string, string> {
+  return {
+    'content-security-policy': CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+  };
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, head = false): void {
+  res.writeHead(status, { ...common(), 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}

@@ -1,0 +1,312 @@
+/**
+ * Reducers from a core State to the small view models the page draws. Pure functions
+ * of their arguments; they run in the worker (and in node tests).
+ */
+import {
+  EVENT_SCHEMA,
+  PTE_SPECIAL,
+  pageFolio,
+  pteFlags,
+  ptePfn,
+  pteSwapSlot,
+  type PmdEntry,
+  type RawEvent,
+  type State,
+  type Vma,
+} from '@mmsim/core';
+import {
+  MAX_ANON_VMAS,
+  MAX_PAGE_ROWS,
+  MAX_ROWS_PER_VMA,
+  MAX_VMAS_PER_MM,
+  type AvNode,
+  type EventRow,
+  type HeldLock,
+  type MmView,
+  type PteRow,
+  type TaskView,
+  type VmaDiffEntry,
+  type VmaLite,
+  type VmaPages,
+} from './protocol.js';
+
+export function vmaLite(s: State, v: Vma): VmaLite {
+  const av = v.anonVma ? s.anonVmas[v.anonVma] : undefined;
+  return {
+    id: v.id,
+    mm: v.mm,
+    start: v.start,
+    end: v.end,
+    pgoff: v.pgoff,
+    flags: v.flags,
+    anonVma: v.anonVma,
+    root: av ? av.root : 0,
+    chain: v.chain.slice(),
+    file: v.file,
+  };
+}
+
+/** The address spaces: every mm with its VMAs in address order. */
+export function mmViews(s: State): MmView[] {
+  const out: MmView[] = [];
+  for (const k of Object.keys(s.mms)) {
+    const mm = s.mms[+k];
+    const ids = mm.vmas.length > MAX_VMAS_PER_MM ? mm.vmas.slice(0, MAX_VMAS_PER_MM) : mm.vmas;
+    out.push({
+      id: mm.id,
+      parent: mm.parent,
+      ptTables: mm.ptTables,
+      vmas: ids.map((id) => vmaLite(s, s.vmas[id])),
+      vmaTotal: mm.vmas.length,
+    });
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** Every PMD entry of an mm as [first vpn, entry], ascending. */
+export function pmdEntries(s: State, mmId: number): [number, PmdEntry][] {
+  const mm = s.mms[mmId];
+  const out: [number, PmdEntry][] = [];
+  if (!mm) return out;
+  for (const g of Object.keys(mm.pgd)) {
+    const pud = mm.pgd[+g];
+    for (const u of Object.keys(pud)) {
+      const pmdt = pud[+u];
+      for (const p of Object.keys(pmdt)) out.push([((+g * 512 + +u) * 512 + +p) * 512, pmdt[+p]]);
+    }
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+/** linear_page_index(vma, vpn) */
+export function linearPageIndex(v: { pgoff: number; start: number }, vpn: number): number {
+  return v.pgoff + vpn - v.start;
+}
+
+/** One mapped page of a VMA, checked: stale index, mapping outside the chain, no folio. */
+export function pteRow(s: State, v: Vma, vpn: number, pte: number, huge: boolean): PteRow {
+  const expectedIndex = linearPageIndex(v, vpn);
+  if (pte < 0) {
+    return {
+      vpn,
+      pfn: 0,
+      flags: pteFlags(pte),
+      swapSlot: pteSwapSlot(pte),
+      huge,
+      folio: 0,
+      order: 0,
+      folioIndex: 0,
+      pageIndex: 0,
+      expectedIndex,
+      mappingKind: 0,
+      mapping: 0,
+      mapcount: 0,
+      problems: [],
+    };
+  }
+  const pfn = ptePfn(pte);
+  const flags = pteFlags(pte);
+  const f = pageFolio(s, pfn);
+  const problems: string[] = [];
+  let pageIndex = 0;
+  if (!f) {
+    if (!(flags & PTE_SPECIAL)) problems.push(`no folio contains pfn ${pfn}`);
+  } else if (!(flags & PTE_SPECIAL)) {
+    pageIndex = f.index + (pfn - f.pfn);
+    if (f.mappingKind === 1 || f.mappingKind === 2) {
+      if (pageIndex !== expectedIndex) problems.push(`index ${pageIndex} != linear_page_index ${expectedIndex}`);
+    }
+    if (f.mappingKind === 1 && !v.chain.includes(f.mapping)) {
+      problems.push(`mapping anon_vma ${f.mapping} not in vma ${v.id}'s chain [${v.chain.join(', ')}]`);
+    }
+  }
+  return {
+    vpn,
+    pfn,
+    flags,
+    swapSlot: 0,
+    huge,
+    folio: f ? f.pfn : 0,
+    order: f ? f.order : 0,
+    folioIndex: f ? f.index : 0,
+    pageIndex,
+    expectedIndex,
+    mappingKind: f ? f.mappingKind : 0,
+    mapping: f ? f.mapping : 0,
+    mapcount: f ? f.pageMapcount[pfn - f.pfn] + f.entireMapcount : 0,
+    problems,
+  };
+}
+
+/** Present and swapped pages per VMA, stale ones flagged (bounded output). */
+export function vmaPages(s: State): VmaPages[] {
+  const out: VmaPages[] = [];
+  let budget = MAX_PAGE_ROWS;
+  for (const k of Object.keys(s.mms).sort((a, b) => +a - +b)) {
+    const mm = s.mms[+k];
+    const entries = pmdEntries(s, mm.id);
+    for (const id of mm.vmas) {
+      const v = s.vmas[id];
+      let present = 0;
+      let swapped = 0;
+      let stale = 0;
+      const ok: PteRow[] = [];
+      const bad: PteRow[] = [];
+      // first PMD entry that can overlap the VMA
+      let lo = 0;
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (entries[mid][0] + 512 <= v.start) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < entries.length && entries[i][0] < v.end; i++) {
+        const [base, e] = entries[i];
+        const a = Math.max(base, v.start);
+        const b = Math.min(base + 512, v.end);
+        if (e.kind === 'huge') {
+          for (let vpn = a; vpn < b; vpn++) {
+            present++;
+            const row = pteRow(s, v, vpn, (e.pfn + (vpn - base)) * 256 + (e.flags & 255), true);
+            if (row.problems.length) {
+              stale++;
+              if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
+            } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(row);
+          }
+        } else if (e.used > 0) {
+          const t = e.ptes;
+          for (let vpn = a; vpn < b; vpn++) {
+            const p = t[vpn - base];
+            if (p === 0) continue;
+            if (p < 0) swapped++;
+            else present++;
+            // check every page (the counts must be right) but keep few rows
+            const row = pteRow(s, v, vpn, p, false);
+            if (row.problems.length) {
+              stale++;
+              if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
+            } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(row);
+          }
+        }
+      }
+      const cap = Math.max(0, Math.min(MAX_ROWS_PER_VMA, budget));
+      const rows = bad.concat(ok).slice(0, cap);
+      budget -= rows.length;
+      out.push({
+        vma: v.id,
+        mm: v.mm,
+        start: v.start,
+        end: v.end,
+        present,
+        swapped,
+        stale,
+        rows,
+        truncated: rows.length < present + swapped,
+      });
+    }
+  }
+  return out;
+}
+
+/** The anon_vma forest: every anon_vma, roots first, children after their parent. */
+export function anonVmaForest(s: State): { nodes: AvNode[]; total: number } {
+  const all = Object.keys(s.anonVmas).map((k) => s.anonVmas[+k]);
+  const kids = new Map<number, number[]>();
+  const roots: number[] = [];
+  for (const a of all) {
+    if (a.parent && s.anonVmas[a.parent]) {
+      const l = kids.get(a.parent) ?? [];
+      l.push(a.id);
+      kids.set(a.parent, l);
+    } else roots.push(a.id);
+  }
+  roots.sort((a, b) => a - b);
+  const nodes: AvNode[] = [];
+  const seen = new Set<number>();
+  const visit = (id: number) => {
+    if (seen.has(id) || nodes.length >= MAX_ANON_VMAS) return;
+    seen.add(id);
+    const a = s.anonVmas[id];
+    nodes.push({
+      id: a.id,
+      root: a.root,
+      parent: a.parent,
+      refcount: a.refcount,
+      numChildren: a.numChildren,
+      numActiveVmas: a.numActiveVmas,
+      vmas: a.vmas.slice(),
+    });
+    for (const c of (kids.get(id) ?? []).sort((x, y) => x - y)) visit(c);
+  };
+  for (const r of roots) visit(r);
+  return { nodes, total: all.length };
+}
+
+export function heldLocks(s: State): HeldLock[] {
+  return Object.keys(s.locks)
+    .sort()
+    .map((name) => {
+      const l = s.locks[name];
+      return { lock: name, mode: l.mode, kind: l.kind, holders: l.holders.slice() };
+    });
+}
+
+/** Per task: the open spans (call stack) and the locks it holds. */
+export function taskViews(s: State, knownTasks: readonly number[]): TaskView[] {
+  const tasks = new Set<number>(knownTasks);
+  for (const k of Object.keys(s.spans)) tasks.add(+k);
+  for (const name of Object.keys(s.locks)) for (const t of s.locks[name].holders) tasks.add(t);
+  return [...tasks]
+    .sort((a, b) => a - b)
+    .map((task) => ({
+      task,
+      spans: (s.spans[task] ?? []).map((f) => ({ id: f.id, name: f.name })),
+      locks: Object.keys(s.locks)
+        .filter((n) => s.locks[n].holders.includes(task))
+        .sort()
+        .map((n) => ({ lock: n, mode: s.locks[n].mode, kind: s.locks[n].kind })),
+    }));
+}
+
+const SLOT_KEYS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
+
+/** A raw event as a row of the events list. */
+export function eventRow(r: RawEvent, spanName: string): EventRow {
+  const sch = EVENT_SCHEMA[r.type] as { name: string; fields: readonly string[]; str?: string } | undefined;
+  if (!sch) return { seq: r.seq, task: r.task, span: r.span, spanName, type: `type#${r.type}`, fields: '' };
+  const parts: string[] = [];
+  for (let i = 0; i < sch.fields.length; i++) parts.push(`${sch.fields[i]}=${r[SLOT_KEYS[i]]}`);
+  if (sch.str) parts.push(`${sch.str}=${JSON.stringify(r.s)}`);
+  return { seq: r.seq, task: r.task, span: r.span, spanName, type: sch.name, fields: parts.join(' ') };
+}
+
+function sameRange(a: VmaLite, b: VmaLite): boolean {
+  return a.start === b.start && a.end === b.end && a.pgoff === b.pgoff;
+}
+
+/**
+ * The VMA set diff between a pinned state A and the current state B: what was added,
+ * removed, resized (merge/split/expand) or moved (mremap), with the split/merge
+ * annotations that happened in between.
+ */
+export function vmaSetDiff(a: State, b: State, notes: Map<number, string[]>): VmaDiffEntry[] {
+  const out: VmaDiffEntry[] = [];
+  if (a.vmas === b.vmas && notes.size === 0) return out;
+  const ids = new Set<number>([...Object.keys(a.vmas), ...Object.keys(b.vmas)].map(Number));
+  for (const id of [...ids].sort((x, y) => x - y)) {
+    const va = a.vmas[id];
+    const vb = b.vmas[id];
+    const n = notes.get(id) ?? [];
+    if (va && vb && va === vb) continue;
+    if (!va && vb) out.push({ id, kind: 'added', notes: n, after: vmaLite(b, vb) });
+    else if (va && !vb) out.push({ id, kind: 'removed', notes: n, before: vmaLite(a, va) });
+    else if (va && vb) {
+      const la = vmaLite(a, va);
+      const lb = vmaLite(b, vb);
+      let kind: VmaDiffEntry['kind'] = 'changed';
+      if (!sameRange(la, lb)) kind = la.end - la.start === lb.end - lb.start && la.pgoff === lb.pgoff ? 'moved' : 'resized';
+      out.push({ id, kind, notes: n, before: la, after: lb });
+    }
+  }
+  return out;
+}

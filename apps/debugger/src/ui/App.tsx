@@ -1,0 +1,269 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Subject } from 'rxjs';
+import { DebuggerClient, WorkerRequestError } from '../client.js';
+import type { DiffSummary, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
+import { AddressSpace } from './AddressSpace.js';
+import { CountsChart } from './CountsChart.js';
+import { DiffPanel } from './DiffPanel.js';
+import { EventsList } from './EventsList.js';
+import { Forest } from './Forest.js';
+import { Locks } from './Locks.js';
+import { PageTables } from './PageTables.js';
+import { Timeline } from './Timeline.js';
+
+type ViewReq = Extract<Request, { kind: 'view' }>;
+type DiffReq = Extract<Request, { kind: 'diff' }>;
+
+interface LoadState {
+  phase: 'idle' | 'loading' | 'ready' | 'error';
+  name: string;
+  error?: { name: string; message: string };
+  /** what to retry with salvage */
+  retry?: Request;
+}
+
+function newWorkerClient(): DebuggerClient {
+  const w = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module', name: 'mmsim-debugger' });
+  return new DebuggerClient(w as unknown as ConstructorParameters<typeof DebuggerClient>[0]);
+}
+
+/** Checker violations the server offers (/api/violations), merged into the timeline's marks. */
+async function withViolations(client: DebuggerClient, sum: LogSummary): Promise<LogSummary> {
+  try {
+    const r = await fetch('api/violations', { cache: 'no-store' });
+    if (!r.ok) return sum;
+    const body = (await r.json()) as { violations?: unknown; reasons?: unknown };
+    const violations = Array.isArray(body.violations) ? body.violations.filter((x): x is number => Number.isInteger(x)) : [];
+    const reasons: Record<number, string> = {};
+    if (body.reasons && typeof body.reasons === 'object') {
+      for (const [k, v] of Object.entries(body.reasons as Record<string, unknown>)) if (Number.isInteger(+k)) reasons[+k] = String(v);
+    }
+    return await client.request({ kind: 'violations', source: { violations, reasons } });
+  } catch {
+    return sum;
+  }
+}
+
+export function App() {
+  const client = useMemo(newWorkerClient, []);
+  const [load, setLoad] = useState<LoadState>({ phase: 'idle', name: '' });
+  const [summary, setSummary] = useState<LogSummary | null>(null);
+  const [pos, setPosState] = useState(0);
+  const [pinned, setPinned] = useState<number | null>(null);
+  const [view, setView] = useState<ViewData | null>(null);
+  const [diff, setDiff] = useState<DiffSummary | null>(null);
+  const [laneWindow, setLaneWindow] = useState(240);
+  const [progress, setProgress] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const viewReq$ = useMemo(() => new Subject<ViewReq>(), []);
+  const diffReq$ = useMemo(() => new Subject<DiffReq>(), []);
+  const posRef = useRef(0);
+  const N = summary?.events ?? 0;
+
+  // views and diffs: latest only, throttled, answered by the worker
+  useEffect(() => {
+    const a = client.latest(viewReq$, 30).subscribe((v) => setView(v));
+    const b = client.latest(diffReq$, 120).subscribe((d) => setDiff(d));
+    const c = client.progress$.subscribe(setProgress);
+    return () => {
+      a.unsubscribe();
+      b.unsubscribe();
+      c.unsubscribe();
+    };
+  }, [client, viewReq$, diffReq$]);
+
+
+  const setPos = useCallback(
+    (p: number) => {
+      const q = Math.max(0, Math.min(N, Math.round(p)));
+      posRef.current = q;
+      setPosState(q);
+    },
+    [N],
+  );
+
+  useEffect(() => {
+    if (load.phase !== 'ready') return;
+    viewReq$.next({ kind: 'view', pos, pinned, laneWindow });
+    if (pinned !== null) diffReq$.next({ kind: 'diff', a: pinned, b: pos });
+    else setDiff(null);
+  }, [pos, pinned, laneWindow, load.phase, viewReq$, diffReq$]);
+
+  const startLoad = useCallback(
+    async (req: Request, name: string, transfer?: Transferable[]) => {
+      setLoad({ phase: 'loading', name });
+      setSummary(null);
+      setView(null);
+      setPinned(null);
+      try {
+        let sum = (await client.request(req as Extract<Request, { kind: 'load' }>, transfer)) as LogSummary;
+        if (req.kind === 'load') sum = await withViolations(client, sum);
+        setSummary(sum);
+        setLoad({ phase: 'ready', name });
+        posRef.current = sum.events;
+        setPosState(sum.events);
+      } catch (e) {
+        const err = e instanceof WorkerRequestError ? { name: e.errorName, message: e.message } : { name: 'Error', message: String((e as Error).message ?? e) };
+        const retry = req.kind === 'load' ? { ...req, salvage: true } : null;
+        setLoad({ phase: 'error', name, error: err, retry: err.name === 'LogFileError' && retry ? retry : undefined });
+      }
+    },
+    [client],
+  );
+
+  // the server's log, at start
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      let name = 'log.mmlog';
+      try {
+        const r = await fetch('api/meta', { cache: 'no-store' });
+        if (r.ok) name = String(((await r.json()) as { name?: unknown }).name ?? name);
+        else throw new Error(`HTTP ${r.status}`);
+      } catch {
+        if (!cancelled) setLoad({ phase: 'idle', name: '' });
+        return;
+      }
+      if (cancelled) return;
+      await startLoad({ kind: 'load', url: new URL('log.mmlog', location.href).href, name }, name);
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [startLoad]);
+
+  const openFile = useCallback(
+    async (f: File) => {
+      const buf = await f.arrayBuffer();
+      await startLoad({ kind: 'loadBytes', bytes: buf, name: f.name }, f.name, [buf]);
+    },
+    [startLoad],
+  );
+
+  const step = useCallback(
+    async (dir: 1 | -1, unit: StepUnit) => {
+      if (!summary) return;
+      const from = posRef.current;
+      if (unit === 'event') return setPos(from + dir);
+      const to = await client.request({ kind: 'step', pos: from, dir, unit });
+      if (posRef.current === from) setPos(to);
+    },
+    [client, summary, setPos],
+  );
+
+  const togglePin = useCallback(() => setPinned((p) => (p === null ? posRef.current : null)), []);
+
+  return (
+    <div
+      className={`app${dragging ? ' dragging' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        const f = e.dataTransfer.files[0];
+        if (f) void openFile(f);
+      }}
+    >
+      <header className="top">
+        <h1>
+          mmsim <span>time-travel debugger</span>
+        </h1>
+        <div className="logname" data-testid="log-name">
+          {load.name || 'no log'}
+        </div>
+        {summary && (
+          <div className="stats">
+            <span data-testid="event-count">{summary.events.toLocaleString('en-US')}</span> events ·{' '}
+            <span data-testid="syscall-count">{summary.syscalls.toLocaleString('en-US')}</span> syscalls · {summary.spans.toLocaleString('en-US')} spans ·{' '}
+            {summary.tasks.length} tasks · <span className={summary.violations.length ? 'bad' : ''}>{summary.violations.length} violations</span>
+            <span className="muted"> · indexed in {Math.round(summary.timing.total)} ms</span>
+          </div>
+        )}
+        <label className="button file">
+          Open log…
+          <input
+            type="file"
+            accept=".mmlog,application/octet-stream"
+            data-testid="file-input"
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              if (f) void openFile(f);
+              e.target.value = '';
+            }}
+          />
+        </label>
+      </header>
+
+      {load.phase === 'loading' && (
+        <div className="banner" data-testid="loading">
+          Loading {load.name}… {progress}
+        </div>
+      )}
+      {load.phase === 'error' && load.error && (
+        <div className="banner error" role="alert" data-testid="load-error">
+          <strong>Could not load {load.name}:</strong> <span data-testid="load-error-message">{load.error.message}</span>
+          {load.retry && (
+            <button type="button" onClick={() => void startLoad(load.retry!, `${load.name} (salvaged)`)}>
+              Keep the valid prefix (salvage)
+            </button>
+          )}
+        </div>
+      )}
+      {load.phase === 'idle' && (
+        <div className="banner" data-testid="drop-hint">
+          Drop an .mmlog file here, or use “Open log…”. (<code>mmsim serve LOG</code> opens one directly.)
+        </div>
+      )}
+      {summary?.damage && (
+        <div className="banner warn" role="status">
+          Damaged log: kept {summary.damage.eventsKept} events; dropped the tail at byte {summary.damage.offset}: {summary.damage.message}
+        </div>
+      )}
+
+      {summary && (
+        <>
+          <Timeline
+            summary={summary}
+            pos={pos}
+            pinned={pinned}
+            last={view?.pos === pos ? view.last : null}
+            onPos={setPos}
+            onStep={step}
+            onPin={togglePin}
+          />
+          <main className="grid" data-testid="views" data-view-pos={view?.pos ?? -1} data-pinned={pinned ?? ""}>
+            <section className="panel wide" data-testid="panel-address-space">
+              <AddressSpace view={view} pinned={pinned} />
+            </section>
+            <section className="panel" data-testid="panel-pages">
+              <PageTables view={view} />
+            </section>
+            <section className="panel" data-testid="panel-forest">
+              <Forest view={view} />
+            </section>
+            <section className="panel" data-testid="panel-locks">
+              <Locks view={view} pos={pos} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} />
+            </section>
+            <section className="panel" data-testid="panel-counts">
+              <CountsChart summary={summary} pos={pos} onPos={setPos} />
+            </section>
+            <section className="panel wide" data-testid="panel-events">
+              <EventsList client={client} summary={summary} pos={pos} onPos={setPos} />
+            </section>
+            <section className="panel wide" data-testid="panel-diff">
+              <DiffPanel diff={pinned === null ? null : diff} pinned={pinned} pos={pos} onPin={togglePin} />
+            </section>
+          </main>
+        </>
+      )}
+      <footer className="foot muted">
+        {view ? `view of pos ${view.pos} computed in ${view.ms.toFixed(1)} ms` : ''}
+        {view && view.pos !== pos ? ' · updating…' : ''}
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,158 @@
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import type { DebuggerClient } from '../client.js';
+import type { EventRow, LogSummary } from '../shared/protocol.js';
+import { taskColour } from './format.js';
+
+const ROW = 20;
+const PAGE = 200;
+/** browsers cap element heights (~33M px in Chrome): past this, the scrollbar is scaled */
+const MAX_SCROLL_PX = 4_000_000;
+const MAX_PAGES = 300;
+
+interface Props {
+  client: DebuggerClient;
+  summary: LogSummary;
+  pos: number;
+  onPos(p: number): void;
+}
+
+/**
+ * The events list, virtualised: only the visible rows exist in the DOM, and rows are
+ * fetched from the worker a page at a time. A scrollbar longer than the browser allows
+ * is scaled, so a log of any length scrolls end to end.
+ */
+export function EventsList({ client, summary, pos, onPos }: Props) {
+  const N = summary.events;
+  const box = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewH, setViewH] = useState(360);
+  const [follow, setFollow] = useState(true);
+  const [, setVersion] = useState(0);
+  const pages = useRef(new Map<number, EventRow[]>());
+  const inflight = useRef(new Set<number>());
+  const violations = useRef(new Set<number>());
+  violations.current = new Set(summary.violations);
+
+  useEffect(() => {
+    pages.current.clear();
+    inflight.current.clear();
+    setVersion((v) => v + 1);
+  }, [summary]);
+
+  const fullH = N * ROW;
+  const scrollH = Math.min(fullH, MAX_SCROLL_PX);
+  const visible = Math.ceil(viewH / ROW) + 1;
+  const maxFirst = Math.max(0, N - visible + 1);
+  const denom = Math.max(1, scrollH - viewH);
+  const firstF = Math.min(maxFirst, (scrollTop / denom) * maxFirst);
+  const first = Math.floor(firstF);
+  const last = Math.min(N, first + visible + 1);
+
+  const need = useCallback(
+    (page: number) => {
+      if (pages.current.has(page) || inflight.current.has(page) || page * PAGE >= N) return;
+      inflight.current.add(page);
+      client
+        .request({ kind: 'events', from: page * PAGE, count: PAGE })
+        .then((rows) => {
+          inflight.current.delete(page);
+          if (pages.current.size > MAX_PAGES) {
+            for (const k of pages.current.keys()) if (Math.abs(k - page) > MAX_PAGES / 4) pages.current.delete(k);
+          }
+          pages.current.set(page, rows);
+          setVersion((v) => v + 1);
+        })
+        .catch(() => inflight.current.delete(page));
+    },
+    [client, N],
+  );
+
+  useEffect(() => {
+    for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) need(p);
+  });
+
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setViewH(el.clientHeight));
+    ro.observe(el);
+    setViewH(el.clientHeight);
+    return () => ro.disconnect();
+  }, []);
+
+  const scrollToRow = useCallback(
+    (row: number) => {
+      const el = box.current;
+      if (!el) return;
+      const target = Math.max(0, Math.min(maxFirst, row - Math.floor(visible / 2)));
+      const top = maxFirst ? (target / maxFirst) * denom : 0;
+      // no read back: reading scrollTop here would force a layout of the whole page
+      el.scrollTop = top;
+      setScrollTop(top);
+    },
+    [maxFirst, visible, denom],
+  );
+
+  // follow the current event (seq pos-1) when it leaves the visible rows
+  useEffect(() => {
+    if (!follow) return;
+    const cur = pos - 1;
+    if (cur < first + 1 || cur > last - 3) scrollToRow(Math.max(0, cur));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pos, follow]);
+
+  const rows: ReactNode[] = [];
+  const offset = (firstF - first) * ROW;
+  for (let i = first; i < last; i++) {
+    const pg = pages.current.get(Math.floor(i / PAGE));
+    const r = pg?.[i % PAGE];
+    const top = scrollTop + (i - first) * ROW - offset;
+    const cls = `erow${i === pos - 1 ? ' current' : ''}${i >= pos ? ' future' : ''}${violations.current.has(i) ? ' violation' : ''}`;
+    rows.push(
+      <div key={i} className={cls} style={{ top }} data-testid="event-row" data-seq={i} onClick={() => onPos(i + 1)}>
+        <span className="c-seq">{i}</span>
+        {r ? (
+          <>
+            <span className="c-task">
+              <span className="swatch" style={{ background: taskColour(r.task) }} />
+              {r.task}
+            </span>
+            <span className="c-span" title={r.span ? `span ${r.span} ${r.spanName}` : ''}>
+              {r.span ? `${r.span} ${r.spanName}` : ''}
+            </span>
+            <span className="c-type">{r.type}</span>
+            <span className="c-fields">{r.fields}</span>
+          </>
+        ) : (
+          <span className="muted">…</span>
+        )}
+      </div>,
+    );
+  }
+
+  return (
+    <>
+      <h2>
+        Events <span className="muted">around the current point · click a row to go after it</span>
+        <label className="opt">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} data-testid="follow" /> follow
+        </label>
+      </h2>
+      <div className="ehead">
+        <span className="c-seq">seq</span>
+        <span className="c-task">task</span>
+        <span className="c-span">span</span>
+        <span className="c-type">type</span>
+        <span className="c-fields">fields</span>
+      </div>
+      <div
+        ref={box}
+        className="elist"
+        data-testid="events-list"
+        onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
+      >
+        <div style={{ height: scrollH, position: 'relative', overflow: 'hidden' }}>{rows}</div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { addressScale, hexAddr, pteFlagStr, vmFlags } from './format.js';
+
+describe('view formatting', () => {
+  it('scales addresses linearly inside islands and caps long gaps', () => {
+    const s = addressScale([
+      { start: 100, end: 200 },
+      { start: 150, end: 300 },
+      { start: 1_000_000, end: 1_000_100 },
+    ]);
+    expect(s.x(100)).toBe(0);
+    expect(s.x(1_000_100)).toBe(1);
+    // the 300..1e6 gap is capped: both islands keep most of the width
+    expect(s.x(300)).toBeGreaterThan(0.5);
+    expect(s.x(1_000_000) - s.x(300)).toBeLessThan(0.2);
+    expect(s.breaks).toHaveLength(1);
+    // monotone
+    let last = -1;
+    for (const v of [100, 120, 199, 250, 300, 5000, 999_999, 1_000_050]) {
+      expect(s.x(v)).toBeGreaterThanOrEqual(last);
+      last = s.x(v);
+    }
+    expect(addressScale([]).x(5)).toBe(0);
+  });
+
+  it('formats addresses and flags', () => {
+    expect(hexAddr(4096)).toBe('0x1000000');
+    expect(vmFlags(0x73)).toBe('rw-p');
+    expect(vmFlags(0x8 | 0x1)).toBe('r--s');
+    expect(pteFlagStr(1 | 2 | 4)).toBe('W D');
+    expect(pteFlagStr(1)).toBe('RO');
+  });
+});
