@@ -119,8 +119,12 @@ export class Engine {
     applyToDraft(this.draft, r, this.batch);
     for (let i = 0; i < this.rawListeners.length; i++) this.rawListeners[i](r, this);
     if (this.events.observed) this.events.next(toEvent(r));
-    if (++this.batchCount >= this.options.batchEvents) this.commit();
+    // outside syscalls (setup, snapshots) a long batch is committed as it grows; inside
+    // one the draft lives until the syscall ends: kernel code holds references into it
+    if (++this.batchCount >= this.options.batchEvents && !this.inSyscall) this.commit();
   }
+
+  private inSyscall = false;
 
   /** Finish the open batch into an immutable state. */
   commit(): State {
@@ -199,15 +203,19 @@ export class Engine {
     const startSeq = this.log.length;
     const before = this.committed;
     const savedSpan = this.nextSpan;
+    this.inSyscall = true;
     try {
       const value = runTask(this.span(name, body, arg0, arg1), `${name} (task ${this.task})`);
       return { ok: true, value };
     } catch (error) {
       this.rollback(startSeq, before, savedSpan);
       const msg = error instanceof Error ? error.message : String(error);
+      this.inSyscall = false;
       this.emit(E.Error, 0, 0, 0, 0, 0, 0, `${name}: ${msg}`);
       this.commit();
       return { ok: false, error };
+    } finally {
+      this.inSyscall = false;
     }
   }
 

@@ -78,6 +78,7 @@ export const EVENT_SCHEMA = [
   /* 47 */ { name: 'note', fields: ['value'], str: 'text', doc: 'a free-form annotation from a plugin' },
   /* 48 */ { name: 'pud_move', fields: ['mm', 'from', 'to'], doc: 'move_huge_pud (annotation; anonymous PUD leaves do not exist)' },
   /* 49 */ { name: 'page_content', fields: ['pfn', 'nonzero'], doc: 'the page now holds data (a user write) or zeroes: decides what a folio split maps to the zero page' },
+  /* 50 */ { name: 'swap_cache', fields: ['slot', 'pfn'], doc: 'the swap cache holds folio pfn for swap slot (pfn 0: removed)' },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -139,6 +140,7 @@ export enum E {
   Note = 47,
   PudMove = 48,
   PageContent = 49,
+  SwapCache = 50,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

@@ -258,6 +258,10 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.VmaSetFile:
       vmaOf(d, r, r.a).file = r.b;
       return;
+    case E.SwapCache:
+      if (r.b === 0) delete d.swapCache[r.a];
+      else d.swapCache[r.a] = r.b;
+      return;
     case E.PageContent: {
       const f = folioOfPage(d, r, r.a);
       f.content[r.a - f.pfn] = r.b ? 1 : 0;

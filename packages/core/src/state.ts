@@ -251,6 +251,8 @@ export interface State {
   readonly shmems: Readonly<Record<number, Shmem>>;
   /** swap slot -> users */
   readonly swap: Readonly<Record<number, number>>;
+  /** swap slot -> the folio the swap cache holds for it */
+  readonly swapCache: Readonly<Record<number, number>>;
   readonly locks: Readonly<Record<string, LockState>>;
   /** open spans per task, outermost first */
   readonly spans: Readonly<Record<number, readonly SpanFrame[]>>;
@@ -278,6 +280,7 @@ export function emptyState(): State {
     folios: {},
     shmems: {},
     swap: {},
+    swapCache: {},
     locks: {},
     spans: {},
     task: 0,

@@ -43,7 +43,7 @@ import {
   folioTestKsm,
   linearPageIndex,
 } from './rmap.js';
-import { getPte, isZeroPte, pmdEntry, pteAlloc, ptlLock, ptlUnlock } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, pteAlloc, ptlLock, ptlUnlock, swapPut } from './pgtable.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, newAnonPteFlags, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
 import { vmaLookupIn } from './lookup.js';
 
@@ -259,23 +259,39 @@ function* wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KG
   }, vpn);
 }
 
-/** do_swap_page(): read the page back; it is exclusive if the swap PTE said so and no one else has the slot */
+/**
+ * do_swap_page(): the swap cache's folio (same index and mapping as when it went out)
+ * is mapped again; exclusive if the swap PTE said so or no one else holds it. The last
+ * swap reference frees the slot and takes the folio out of the swap cache.
+ */
 function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   return yield* k.eng.span('do_swap_page', function* () {
+    yield* anonVmaPrepare(k, vmaId);
     const vma = k.vma(vmaId);
     const mm = vma.mm;
     const pte = getPte(k, mm, vpn);
     const slot = pteSwapSlot(pte);
-    const exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
-    const head = folioAlloc(k, 0);
+    let pfn = k.s.swapCache[slot] ?? 0;
     yield* ptlLock(k, mm, vpn);
     k.eng.emit(E.PteClear, mm, vpn);
-    k.eng.emit(E.SwapCount, slot, -1);
-    folioAddNewAnonRmap(k, head, vma, vpn, exclusive);
-    k.eng.emit(E.PageContent, head, 1); // swapped-out pages held data
+    let exclusive: boolean;
+    if (pfn) {
+      const f = folioOf(k, pfn);
+      exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || f.refcount === 1;
+      folioGet(k, pfn);
+      k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
+      if (exclusive) k.eng.emit(E.PageAnonExclusive, pfn, 1);
+    } else {
+      // not in the swap cache any more: read into a new folio
+      exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
+      pfn = folioAlloc(k, 0);
+      folioAddNewAnonRmap(k, pfn, vma, vpn, exclusive);
+      k.eng.emit(E.PageContent, pfn, 1);
+    }
     let flags = PTE_YOUNG;
     if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
-    k.eng.emit(E.PteSet, mm, vpn, head, flags);
+    k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
+    swapPut(k, slot);
     yield* ptlUnlock(k, mm, vpn);
     if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
     return 'ok' as FaultOutcome;

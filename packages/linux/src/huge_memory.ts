@@ -39,7 +39,7 @@ import {
   folioTestAnon,
   folioTryDupAnonRmapPmd,
 } from './rmap.js';
-import { isZeroPte, pmdEntry, pmdLock, pmdUnlock, ptlLock, ptlUnlock } from './pgtable.js';
+import { isZeroPte, pmdEntry, pmdLock, pmdUnlock, ptlLock, ptlUnlock, swapPut } from './pgtable.js';
 
 /** thp_vma_suitable_order(): the aligned block of 2^order pages around vpn lies inside the VMA */
 export function thpVmaSuitableOrder(vma: Vma, vpn: number, order: number): boolean {
@@ -254,7 +254,7 @@ function* collapseBlock(k: Kernel, vmaId: number, haddr: number): KGen<Scan> {
     if (pte === 0) continue;
     k.eng.emit(E.PteClear, mm, haddr + i);
     if (pte < 0) {
-      k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
+      swapPut(k, Math.floor(-pte / 256));
       k.eng.emit(E.PageContent, head + i, 1); // swapped in and copied
       continue;
     }

@@ -76,8 +76,10 @@ export {
   folioTestKsm,
   linearPageIndex,
   putAnonVma,
+  rmapWalkAnon,
   unlinkAnonVmas,
 } from './rmap.js';
+export type { RmapWalkResult } from './rmap.js';
 
 // page tables and THP
 export { getPte, isHugeZeroPmd, isZeroPte, pmdEntry, pmdLock, pmdUnlock, pteAlloc, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';

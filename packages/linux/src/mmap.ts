@@ -46,7 +46,7 @@ import {
   vmgState,
   vmaStartWrite,
 } from './vma.js';
-import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitFolio, splitHugePmd } from './huge_memory.js';
 
 export const PROT_READ = 1;
@@ -336,7 +336,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
       if (pte < 0) {
         yield* ptlLock(k, mm, v);
         k.eng.emit(E.PteClear, mm, v);
-        k.eng.emit(E.SwapCount, Math.floor(-pte / 256), -1);
+        swapPut(k, Math.floor(-pte / 256));
         yield* ptlUnlock(k, mm, v);
         continue;
       }

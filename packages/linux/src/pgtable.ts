@@ -5,6 +5,7 @@
  */
 import {
   E,
+  FOLIO_SWAPCACHE,
   HUGE_ZERO_PFN,
   PTE_SPECIAL,
   lookupPmd,
@@ -56,6 +57,21 @@ export function isHugeZeroPmd(e: PmdEntry | undefined): boolean {
   return !!e && e.kind === 'huge' && e.pfn === HUGE_ZERO_PFN;
 }
 
+/**
+ * swap_free() of one reference to a swap slot; the last one also drops the swap cache's
+ * folio (free_swap_and_cache), which goes if nothing maps it.
+ */
+export function swapPut(k: Kernel, slot: number): void {
+  const users = k.s.swap[slot] ?? 0;
+  k.eng.emit(E.SwapCount, slot, -1);
+  if (users - 1 > 0) return;
+  const pfn = k.s.swapCache[slot];
+  if (!pfn) return;
+  k.eng.emit(E.SwapCache, slot, 0);
+  k.eng.emit(E.FolioFlags, pfn, 0, FOLIO_SWAPCACHE);
+  folioPut(k, pfn);
+}
+
 /** Drop one present PTE's mapping: rmap and the reference it held (zap_present_ptes). */
 function zapPresentPte(k: Kernel, pte: number): void {
   if (isZeroPte(pte)) return; // vm_normal_page() is NULL: no rmap, no reference
@@ -79,7 +95,7 @@ export function* zapPteRange(k: Kernel, mm: number, start: number, end: number):
       if (pte === 0) continue;
       k.eng.emit(E.PteClear, mm, vpn);
       if (pte > 0) zapPresentPte(k, pte);
-      else k.eng.emit(E.SwapCount, pteSwapSlot(pte), -1);
+      else swapPut(k, pteSwapSlot(pte));
     }
   }
   yield* ptlUnlock(k, mm, start);

@@ -11,6 +11,7 @@ import {
   FolioCounter,
   MappingKind,
   folioAtHead,
+  lookupPte,
   pageAnonExclusive,
   pageFolio,
   type Folio,
@@ -306,4 +307,51 @@ export function folioMapcount(f: Folio): number {
   let n = f.entireMapcount;
   for (const c of f.pageMapcount) n += c;
   return n;
+}
+
+/** What one rmap walk saw: the mappings it found, and how many the folio has. */
+export interface RmapWalkResult {
+  pfn: number;
+  /** [vma, vpn] of every PTE/PMD found mapping the page */
+  found: [number, number][];
+  /** the page's mapcount when the walk finished */
+  mapcount: number;
+}
+
+/**
+ * rmap_walk_anon() for one page, as a task of its own: folio_lock_anon_vma_read() (read
+ * the mapping, take its root lock for read, check the mapping did not change), then
+ * every VMA of the anon_vma's interval tree that covers the page's index, its PTE looked
+ * up at vma_address(). Run it interleaved with kernel code to race it.
+ */
+export function* rmapWalkAnon(k: Kernel, pfn: number): KGen<RmapWalkResult> {
+  return yield* k.eng.span('rmap_walk_anon', function* () {
+    for (;;) {
+      const f = folioOf(k, pfn);
+      const av = f.mapping;
+      if (!av || f.mappingKind !== MappingKind.Anon) return { pfn, found: [], mapcount: 0 };
+      const root = k.anonVma(av).root;
+      yield* k.eng.lock(Kernel.anonVmaLock(root), 1, 'sleep');
+      const g = folioOf(k, pfn);
+      if (g.mapping !== av) {
+        // folio_lock_anon_vma_read(): the mapping changed under us, try again
+        yield* k.eng.unlock(Kernel.anonVmaLock(root), 1, 'sleep');
+        continue;
+      }
+      const index = g.index + (pfn - g.pfn);
+      const found: [number, number][] = [];
+      for (const vmaId of k.anonVma(av).vmas) {
+        const v = k.s.vmas[vmaId];
+        if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
+        const vpn = v.start + (index - v.pgoff);
+        const mm = k.s.mms[v.mm];
+        if (!mm) continue;
+        const pte = lookupPte(mm, vpn);
+        if (pte > 0 && Math.floor(pte / 256) === pfn) found.push([vmaId, vpn]);
+      }
+      const mapcount = g.pageMapcount[pfn - g.pfn] + g.entireMapcount;
+      yield* k.eng.unlock(Kernel.anonVmaLock(root), 1, 'sleep');
+      return { pfn, found, mapcount };
+    }
+  }, pfn);
 }

@@ -8,6 +8,7 @@
 import {
   E,
   Engine,
+  FOLIO_SWAPCACHE,
   FolioCounter,
   MMSIM_VERSION,
   PTE_SWP_EXCLUSIVE,
@@ -39,7 +40,7 @@ import { handleMmFault, markKsm, userAccess } from './fault.js';
 import { dupMmap, exitMmap } from './fork.js';
 import { observeProcs } from './observe.js';
 import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
-import { folioOf, folioPut, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
+import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
 
 export const MREMAP_FLAG_BITS: Record<string, number> = {
@@ -189,21 +190,29 @@ function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boo
   }
 }
 
-/** swapout: exclusive small anon folios are written to swap, their PTEs become swap entries. */
+/**
+ * swapout: exclusive small anon folios are written to swap: the PTE becomes a swap entry
+ * and the folio stays in the swap cache (keeping its index and mapping) until swapped
+ * in or its last swap reference goes.
+ */
 function* swapoutRange(k: Kernel, mm: number, start: number, pages: number): KGen<void> {
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = getPte(k, mm, vpn);
     if (pte <= 0 || isZeroPte(pte)) continue;
     const pfn = ptePfn(pte);
     const f = folioOf(k, pfn);
-    if (!folioTestAnon(f) || f.order > 0 || f.pincount > 0 || f.pageMapcount[0] !== 1) continue;
+    if (!folioTestAnon(f) || f.order > 0 || f.pincount > 0 || f.pageMapcount[0] !== 1 || f.flags & FOLIO_SWAPCACHE) continue;
     const slot = k.eng.ids.swap++;
+    yield* k.eng.lock(Kernel.folioLock(pfn), 0, 'sleep');
+    k.eng.emit(E.FolioFlags, pfn, FOLIO_SWAPCACHE, 0);
+    k.eng.emit(E.SwapCache, slot, pfn);
     yield* ptlLock(k, mm, vpn);
     k.eng.emit(E.SwapCount, slot, 1);
     k.eng.emit(E.PteSwap, mm, vpn, slot, pageAnonExclusive(f, pfn) ? PTE_SWP_EXCLUSIVE : 0);
-    folioRemoveRmapPte(k, pfn);
-    folioPut(k, f.pfn);
+    folioRemoveRmapPte(k, pfn); // the mapping's reference becomes the swap cache's
+    if (pageAnonExclusive(f, pfn)) k.eng.emit(E.PageAnonExclusive, pfn, 0);
     yield* ptlUnlock(k, mm, vpn);
+    yield* k.eng.unlock(Kernel.folioLock(pfn), 0, 'sleep');
   }
 }
 

@@ -135,6 +135,8 @@ export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean
     yield* splitHugePmdIfNeeded(k, id, addr);
     const v = k.vma(id);
     const nid = k.eng.ids.vma++;
+    // vm_area_dup(): the new VMA comes out write-locked (before the anon_vma lock: mm/rmap.c order)
+    yield* vmaStartWrite(k, nid);
     // vma_prepare(): the anon_vma lock keeps rmap walks out while the two VMAs are redrawn
     const root = v.anonVma ? k.anonVma(v.anonVma).root : 0;
     if (root) yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
@@ -147,7 +149,6 @@ export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean
     }
     if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
     if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
-    yield* vmaStartWrite(k, nid);
     yield* anonVmaClone(k, nid, id, root);
     if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
     k.eng.emit(E.VmaSplit, id, nid, addr);

@@ -304,7 +304,7 @@ function* relocateAnonPtes(w: Walk, start: number, end: number): KGen<boolean> {
 
 /** The swap-cache folio of a swap slot, if any (slots are named after their folio). */
 function swapCacheFolio(k: Kernel, slot: number): boolean {
-  return (k.s.swap[slot] ?? 0) > 0;
+  return (k.s.swapCache[slot] ?? 0) > 0;
 }
 
 /** __relocate_anon_folios(): walk the old range PMD by PMD */

@@ -1,0 +1,61 @@
+/**
+ * Small allocation-free containers for the hot path.
+ */
+
+/** A growable list of number pairs (e.g. mm, vpn) in one Float64Array. */
+export class PairList {
+  a = new Float64Array(256);
+  n = 0;
+  push(x: number, y: number): void {
+    let a = this.a;
+    if (this.n + 2 > a.length) {
+      const b = new Float64Array(a.length * 2);
+      b.set(a);
+      this.a = a = b;
+    }
+    a[this.n++] = x;
+    a[this.n++] = y;
+  }
+  get length(): number {
+    return this.n >> 1;
+  }
+  clear(): void {
+    this.n = 0;
+  }
+}
+
+/** A growable Int32 array indexed by a non-negative integer (pfn). */
+export class GrowI32 {
+  a = new Int32Array(1 << 12);
+  get(i: number): number {
+    return i < this.a.length ? this.a[i] : 0;
+  }
+  private grow(i: number): void {
+    let len = this.a.length;
+    while (len <= i) len *= 2;
+    const b = new Int32Array(len);
+    b.set(this.a);
+    this.a = b;
+  }
+  add(i: number, d: number): void {
+    if (i >= this.a.length) this.grow(i);
+    this.a[i] += d;
+  }
+  set(i: number, v: number): void {
+    if (i >= this.a.length) {
+      if (v === 0) return;
+      this.grow(i);
+    }
+    this.a[i] = v;
+  }
+  reset(): void {
+    this.a = new Int32Array(1 << 12);
+  }
+}
+
+/** Map<number, number> counter helpers. */
+export function bump(m: Map<number, number>, k: number, d: number): void {
+  const v = (m.get(k) ?? 0) + d;
+  if (v === 0) m.delete(k);
+  else m.set(k, v);
+}
