@@ -11,7 +11,7 @@ import { EventLog } from './log.js';
 import { applyToDraft, newBatch, type Batch } from './reducer.js';
 import { emptyState, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
-import { PluginRegistry } from './plugins.js';
+import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
 import { Keyframes } from './timetravel.js';
 
 export interface EngineOptions {
@@ -36,6 +36,17 @@ export interface SpanNotice {
 }
 
 export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
+
+/**
+ * Subscribers: plugins that attach to the engine once it exists (invariant checkers,
+ * recorders, live views). Whoever builds an engine for a run calls
+ * `engine.attachSubscribers()` after registering plugins; a returned function detaches.
+ */
+export const ENGINE_SUBSCRIBER = defineExtensionPoint<(engine: Engine) => (() => void) | void>(
+  'engine-attach',
+  'multi',
+  'observers that attach to the engine once it exists (invariant checkers, subscribers)',
+);
 
 export class Engine {
   readonly log = new EventLog();
@@ -88,6 +99,14 @@ export class Engine {
   /** Run kernel code as task `t` from now on (a task_switch event is logged lazily). */
   setTask(t: number): void {
     this.task = t;
+  }
+
+  /** Attach every ENGINE_SUBSCRIBER the registered plugins provide; returns a detach-all. */
+  attachSubscribers(): () => void {
+    const offs = this.plugins.all(ENGINE_SUBSCRIBER).map((e) => callPlugin(e.plugin, ENGINE_SUBSCRIBER.id, () => e.impl(this)));
+    return () => {
+      for (const off of offs) if (typeof off === 'function') off();
+    };
   }
 
   /** Observe every raw event as it is applied (incremental checkers). Do not keep `r`. */

@@ -40,7 +40,7 @@ export {
 } from './file.js';
 export type { LogHeader, ReadLogOptions, ReadLogResult } from './file.js';
 
-export { Engine } from './engine.js';
+export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
 export type { EngineOptions, RawListener, SpanNotice } from './engine.js';
 
 export { BLOCKED, POINT, DeadlockError, interleave, prng, runTask } from './sched.js';

@@ -5,7 +5,7 @@
 import { createDraft, finishDraft, type Draft } from 'immer';
 import {
   applyToDraft,
-  defineExtensionPoint,
+  ENGINE_SUBSCRIBER,
   definePlugin,
   emptyState,
   newBatch,
@@ -82,16 +82,8 @@ export function checkLog(log: EventLog, opts: CheckerOptions & { batchEvents?: n
   return chk.violations.slice();
 }
 
-/**
- * Extension point through which a plugin gets hold of the engine: whoever builds the
- * engine (Kernel, runScenario) calls every implementation once with it. The return
- * value, if a function, detaches.
- */
-export const ENGINE_ATTACH = defineExtensionPoint<(engine: Engine) => (() => void) | void>(
-  'engine-attach',
-  'multi',
-  'observers that attach to the engine once it exists (invariant checkers, subscribers)',
-);
+/** The core's subscriber point (kept under this name for plugin authors who used it). */
+export const ENGINE_ATTACH = ENGINE_SUBSCRIBER;
 
 const handles = new WeakMap<Engine, CheckerHandle>();
 
@@ -118,8 +110,5 @@ export const invariantsPlugin: Plugin<CheckerOptions> = definePlugin<CheckerOpti
 
 /** Call every ENGINE_ATTACH observer the engine's plugins provide (for hosts that build engines). */
 export function runEngineAttach(engine: Engine): () => void {
-  const offs = engine.plugins.all(ENGINE_ATTACH).map((e) => e.impl(engine));
-  return () => {
-    for (const off of offs) if (typeof off === 'function') off();
-  };
+  return engine.attachSubscribers();
 }

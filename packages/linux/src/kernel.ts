@@ -51,6 +51,7 @@ export class Kernel {
       if (Array.isArray(p)) this.eng.plugins.use(p[0], p[1]);
       else this.eng.plugins.use(p);
     }
+    if (!opts.engine) this.eng.attachSubscribers();
   }
 
   /** current state (draft while a syscall runs) */

@@ -4,6 +4,7 @@
  * the file and add one import and one entry below. Order = order in `mmsim --help`.
  */
 import type { RegisterCommand } from '../context.js';
+import { register as check } from './check.js';
 import { register as demo } from './demo.js';
 import { register as diff } from './diff.js';
 import { register as events } from './events.js';
@@ -26,4 +27,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   oracle,
   demo,
   serve,
+  check,
 ];
