@@ -449,7 +449,9 @@ function* remapMove(k: Kernel, v: Vrm): KGen<number> {
   // changed (a moved piece can merge with a later source VMA), so the next VMA is looked
   // up again from the end of the one just handled
   let cursor = start;
-  for (;;) {
+  // vma_find(vmi, end) after mas_pause(): the search resumes past the previous VMA's
+  // old end and stops at `end` (a moved piece may have merged into that VMA)
+  while (cursor < end) {
     const vma = findVmaFrom(k, v.mm, cursor);
     if (!vma || vma.start >= end) break;
     const addr = Math.max(vma.start, start);

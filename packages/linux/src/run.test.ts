@@ -20,6 +20,16 @@ describe('the merge goldens (each checked on a real 6.18 kernel)', () => {
   }
 });
 
+const regressDir = fileURLToPath(new URL('../../../scenarios/regress/', import.meta.url));
+describe('regressions found by differential fuzzing (expectations from the real kernel)', () => {
+  for (const f of readdirSync(regressDir).filter((x) => x.endsWith('.json'))) {
+    it(f, () => {
+      const s = parseScenario(readFileSync(regressDir + f, 'utf8'), f);
+      expect(checkExpectations(s, runScenario(s).observation)).toEqual([]);
+    });
+  }
+});
+
 describe('the log is the truth', () => {
   it('replaying a golden log reproduces the state and the observation', () => {
     for (const s of goldens) {
