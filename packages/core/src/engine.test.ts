@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 import { E } from './events.js';
 import { replay, TimeTravel } from './timetravel.js';
-import { decodeLogFile, encodeLogFile, LogFileError } from './file.js';
+import { decodeLogFile, encodeLogFile, LogFileError, LogStreamReader, streamLog } from './file.js';
 import { lookupPte, ptePfn } from './state.js';
 import type { KGen } from './sched.js';
 
@@ -102,5 +102,24 @@ describe('Engine', () => {
     const cut = new Uint8Array([...fa.subarray(0, Math.floor((fa.length * 2) / 3)), 1, 2, 3, 4, 5]);
     expect(() => decodeLogFile(cut)).toThrow(LogFileError);
     expect(() => decodeLogFile(cut)).toThrow(/offset \d+/);
+  });
+
+  it('streams a log out while it grows and back in piece by piece', () => {
+    const eng = setup();
+    const parts: Uint8Array[] = [];
+    const w = streamLog(eng.log, { mmsimVersion: '0.1.0', config: {}, seed: 0 }, (b) => parts.push(b.slice()));
+    for (let t = 0; t < 6; t++) eng.syscall('touch', () => faultRange(eng, 1, 4096 + 512 * t, 512));
+    expect(parts.length).toBeGreaterThan(1); // chunks went out as they were sealed
+    w.finish();
+    const whole = Buffer.concat(parts);
+    const rd = new LogStreamReader();
+    let seen = 0;
+    for (let i = 0; i < whole.length; i += 777) seen += rd.push(whole.subarray(i, i + 777));
+    const { log } = rd.end();
+    expect(seen).toBe(eng.log.length);
+    expect(replay(log)).toEqual(eng.state);
+    const cut = new LogStreamReader();
+    cut.push(whole.subarray(0, whole.length - 10));
+    expect(() => cut.end()).toThrow(/truncated after event \d+/);
   });
 });

@@ -178,3 +178,61 @@ export function streamLog(log: EventLog, h: LogHeader, write: (b: Uint8Array) =>
     },
   };
 }
+
+/**
+ * Streaming reader: feed the file's bytes as they arrive (`push`), get events as soon
+ * as each chunk is complete and verified; `end()` says whether the file ended cleanly.
+ */
+export class LogStreamReader {
+  private buf = new Uint8Array(0);
+  private off = 0;
+  private headerLen = -1;
+  header: LogHeader | null = null;
+  readonly log = new EventLog();
+
+  constructor(private readonly opts: ReadLogOptions = {}) {}
+
+  /** Add bytes; returns how many events became readable. */
+  push(bytes: Uint8Array): number {
+    const nb = new Uint8Array(this.buf.length - this.off + bytes.length);
+    nb.set(this.buf.subarray(this.off), 0);
+    nb.set(bytes, this.buf.length - this.off);
+    this.consumed += this.off;
+    this.buf = nb;
+    this.off = 0;
+    const before = this.log.length;
+    const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    if (!this.header) {
+      if (this.buf.length < 14) return 0;
+      const { header, log } = decodeLogFile(this.buf.subarray(0, 14 + dv.getUint32(10, true)), this.opts);
+      void log;
+      this.header = header;
+      this.headerLen = 14 + dv.getUint32(10, true);
+      this.off = this.headerLen;
+    }
+    for (;;) {
+      if (this.off + 24 > this.buf.length) break;
+      const rlen = dv.getUint32(this.off + 12, true);
+      const blen = dv.getUint32(this.off + 16, true);
+      if (this.off + 24 + rlen + blen > this.buf.length) break;
+      const r = checkChunk(this.buf, dv, this.off, this.log.length);
+      if (typeof r === 'string') throw new LogFileError(this.consumed + this.off, r, this.opts.file);
+      this.log.appendChunk(r.chunk);
+      this.off = r.next;
+    }
+    return this.log.length - before;
+  }
+  private consumed = 0;
+
+  /** The file is complete: anything left over is a truncated chunk. */
+  end(): ReadLogResult {
+    if (!this.header) throw new LogFileError(0, 'not an mmsim log (file too short for a header)', this.opts.file);
+    const left = this.buf.length - this.off;
+    if (left > 0) {
+      const msg = `chunk cut short (${left} bytes after the last complete chunk); the log is truncated after event ${this.log.length}`;
+      if (!this.opts.salvage) throw new LogFileError(this.consumed + this.off, msg, this.opts.file);
+      return { header: this.header, log: this.log, damage: { offset: this.consumed + this.off, message: msg, eventsKept: this.log.length } };
+    }
+    return { header: this.header, log: this.log };
+  }
+}

@@ -32,6 +32,7 @@ export {
   LOG_FORMAT_VERSION,
   LOG_MAGIC,
   LogFileError,
+  LogStreamReader,
   decodeLogFile,
   encodeChunk,
   encodeHeader,
