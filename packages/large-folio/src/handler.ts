@@ -62,8 +62,13 @@ function* splitForRelocation(w: RelocateWalk, f: Folio, oldAddr: number): KGen<b
   const mm = k.vma(w.oldVma).mm;
   const ptl = Kernel.ptl(mm, oldAddr);
   yield* k.eng.unlock(ptl, 0, 'spin');
+  // folio_trylock(): the walk holds VMA and anon_vma locks, which folio_lock() nests
+  // outside of (mm/rmap.c lock order); failing to get it fails the relocation
   const name = Kernel.folioLock(f.pfn);
-  yield* k.eng.lock(name, 0, 'sleep');
+  if (!k.eng.trylock(name, 0, 'sleep')) {
+    yield* k.eng.lock(ptl, 0, 'spin');
+    return false;
+  }
   yield* splitFolio(k, f.pfn);
   yield* k.eng.unlock(name, 0, 'sleep');
   yield* k.eng.lock(ptl, 0, 'spin');

@@ -2,14 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { parseScenario, type Observation } from '@mmsim/scenario';
 import { runScenario, type KernelConfig } from '@mmsim/linux';
 import relocateAnon from '@mmsim/relocate-anon';
+import { attachCheckers } from '@mmsim/invariants';
 import largeFolio from './index.js';
 
 const MUST = ['MAYMOVE', 'FIXED', 'MUST_RELOCATE_ANON'];
 
+/** Run with every invariant checker attached: each case must also be clean (--check). */
 function run(steps: unknown[], opts: { large?: boolean; config?: Partial<KernelConfig> } = {}): Observation {
   const s = parseScenario({ format: 'mmsim-scenario/1', name: 'large', arena: { pages: 4096 }, steps });
   const plugins = opts.large === false ? [relocateAnon] : [relocateAnon, largeFolio];
-  return runScenario(s, { plugins, config: opts.config }).observation;
+  let h: ReturnType<typeof attachCheckers> | undefined;
+  const o = runScenario(s, { plugins, config: opts.config, onKernel: (k) => void (h = attachCheckers(k.eng)) }).observation;
+  expect(h!.violations()).toEqual([]);
+  return o;
 }
 
 /** the pages of proc 0 in the final snapshot within [start, end) */
