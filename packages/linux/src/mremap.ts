@@ -4,7 +4,7 @@
  * PMD and PUD level with need_rmap_locks as copy_vma decides, DONTUNMAP, and the 6.17+
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
-import { E, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pmdBase, type KGen } from '@mmsim/core';
+import { E, HPAGE_PUD_NR, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
 import { EFAULT, EINVAL, ENOMEM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
 import { MREMAP_STRATEGY, type MoveContext, type MremapStrategy } from './points.js';
@@ -206,6 +206,20 @@ function* moveNormalPmd(k: Kernel, pmc: Pmc): KGen<boolean> {
   return true;
 }
 
+/** move_normal_pud(): a whole PMD table changes PUD slot (rmap locks always taken) */
+function* moveNormalPud(k: Kernel, pmc: Pmc): KGen<boolean> {
+  const mm = k.mm(pmc.mm);
+  const src = mm.pgd[pgdIndex(pmc.oldAddr)]?.[pudIndex(pmc.oldAddr)];
+  const dst = mm.pgd[pgdIndex(pmc.newAddr)]?.[pudIndex(pmc.newAddr)];
+  if (!src || dst) return false;
+  const root = pmc.relocateLocked ? 0 : yield* takeRmapLocks(k, pmc.old);
+  yield* k.eng.lock(Kernel.pageTableLock(pmc.mm), 0, 'spin'); // pud_lock() is mm->page_table_lock
+  k.eng.emit(E.PtMove, pmc.mm, pmc.oldAddr, pmc.newAddr, 2);
+  yield* k.eng.unlock(Kernel.pageTableLock(pmc.mm), 0, 'spin');
+  yield* dropRmapLocks(k, root);
+  return true;
+}
+
 /** can_align_down(): nothing else lives between the aligned-down address and the VMA start */
 function canAlignDown(k: Kernel, vmaId: number, addr: number): boolean {
   const vma = k.vma(vmaId);
@@ -237,6 +251,14 @@ export function* movePageTables(k: Kernel, pmc: Pmc): KGen<number> {
     tryRealignAddr(k, pmc);
     const mm = pmc.mm;
     for (; pmc.oldAddr < pmc.oldEnd; ) {
+      // move_normal_pud(): both ends 1 GiB aligned with a whole PUD to go: the PMD table moves
+      if (pmc.oldAddr % HPAGE_PUD_NR === 0 && pmc.newAddr % HPAGE_PUD_NR === 0 && pmc.oldEnd - pmc.oldAddr >= HPAGE_PUD_NR) {
+        if (yield* moveNormalPud(k, pmc)) {
+          pmc.oldAddr += HPAGE_PUD_NR;
+          pmc.newAddr += HPAGE_PUD_NR;
+          continue;
+        }
+      }
       const extent = getExtent(pmc);
       const e = pmdEntry(k, mm, pmc.oldAddr);
       if (e) {

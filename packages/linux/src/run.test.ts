@@ -1,10 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encodeLogFile, replay } from '@mmsim/core';
+import { E, encodeLogFile, replay } from '@mmsim/core';
 import { checkExpectations, parseScenario } from '@mmsim/scenario';
 import { randomScenario } from './testing.js';
 import { observationFromLog, runScenario } from './run.js';
+import { Kernel } from './kernel.js';
+import { doMmap } from './mmap.js';
+import { doMremap } from './mremap.js';
+import { userAccess } from './fault.js';
+import { getPte } from './pgtable.js';
 
 const goldenDir = fileURLToPath(new URL('../../../scenarios/golden/merge/', import.meta.url));
 const goldens = readdirSync(goldenDir)
@@ -167,5 +172,44 @@ describe('observations', () => {
       { op: 'mmap', page: 2, pages: 4, prot: 'rw-' },
     ]);
     expect(o.steps[1].result).toEqual({ ok: false, errno: 'EEXIST' });
+  });
+});
+
+describe('page-table moves at every level', () => {
+  const arena = 4096;
+  const run = (steps: unknown[]) =>
+    runScenario(parseScenario({ format: 'mmsim-scenario/1', name: 'pud', arena: { pages: arena }, steps }));
+
+  it('a 1 GiB aligned move moves the whole PMD table (move_normal_pud); pages follow', () => {
+    const k = new Kernel();
+    k.eng.emit(E.MmCreate, 1, 0);
+    const ok = <T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T => {
+      if (!r.ok) throw r.error;
+      return r.value;
+    };
+    const G = 262144;
+    ok(k.eng.syscall('mmap', () => doMmap(k, 1, 4 * G, G, { prot: 3, shared: false, fixed: false, noreserve: false })));
+    for (const p of [5, 6, 7]) ok(k.eng.syscall('touch', () => userAccess(k, 1, 4 * G + p, true)));
+    expect(ok(k.eng.syscall('mremap', () => doMremap(k, 1, 4 * G, G, G, 3, 6 * G)))).toBe(6 * G);
+    const moves = [...k.eng.log.events()].filter((e) => e.type === 'pt_move').map((e) => (e as { level: number }).level);
+    expect(moves).toEqual([2]);
+    expect([5, 6, 7].every((p) => getPte(k, 1, 6 * G + p) > 0 && getPte(k, 1, 4 * G + p) === 0)).toBe(true);
+  });
+
+  it('a 2 MiB aligned move moves PTE tables (move_normal_pmd); an unaligned one moves PTEs', () => {
+    const aligned = run([
+      { op: 'mmap', page: 0, pages: 1024, prot: 'rw-' },
+      { op: 'touch', page: 0, pages: 2 },
+      { op: 'mremap', page: 0, pages: 1024, flags: ['MAYMOVE', 'FIXED'], to: 2048 },
+    ]);
+    const ev = [...aligned.engine.log.events()];
+    expect(ev.filter((e) => e.type === 'pt_move').length).toBe(1); // the second PMD never had a PTE table
+    expect(ev.filter((e) => e.type === 'pte_move').length).toBe(0);
+    const unaligned = run([
+      { op: 'mmap', page: 0, pages: 1024, prot: 'rw-' },
+      { op: 'touch', page: 0, pages: 2 },
+      { op: 'mremap', page: 0, pages: 1024, flags: ['MAYMOVE', 'FIXED'], to: 2049 },
+    ]);
+    expect([...unaligned.engine.log.events()].filter((e) => e.type === 'pte_move').length).toBe(2);
   });
 });
