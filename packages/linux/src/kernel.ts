@@ -72,14 +72,33 @@ export class Kernel {
   vma(id: number): Vma {
     const v = this.eng.s.vmas[id];
     if (!v) throw new Error(`no vma ${id}`);
-    return { ...v, chain: v.chain.slice() };
+    // field by field: spreading an immer draft runs its ownKeys/descriptor traps per key
+    return {
+      id: v.id,
+      mm: v.mm,
+      start: v.start,
+      end: v.end,
+      pgoff: v.pgoff,
+      flags: v.flags,
+      anonVma: v.anonVma,
+      chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
+      file: v.file,
+    };
   }
 
   /** An anon_vma as it is now (a copy, like vma()). */
   anonVma(id: number): AnonVma {
     const a = this.eng.s.anonVmas[id];
     if (!a) throw new Error(`no anon_vma ${id}`);
-    return { ...a, vmas: a.vmas.slice() };
+    return {
+      id: a.id,
+      root: a.root,
+      parent: a.parent,
+      refcount: a.refcount,
+      numChildren: a.numChildren,
+      numActiveVmas: a.numActiveVmas,
+      vmas: a.vmas.slice(),
+    };
   }
 
   get mergePolicy(): MergePolicy {
