@@ -8,7 +8,7 @@ import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable } from 'rxjs';
 import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
-import { applyToDraft, newBatch, type Batch } from './reducer.js';
+import { applyToDraft, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
 import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
@@ -36,6 +36,14 @@ export interface SpanNotice {
 }
 
 export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
+
+/** Events that change VMAs, anon_vmas or their chains: they bump Engine.structureGen. */
+const STRUCTURE_EVENT: Uint8Array = (() => {
+  const t = new Uint8Array(64);
+  for (const e of [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit])
+    t[e] = 1;
+  return t;
+})();
 
 /**
  * Subscribers: plugins that attach to the engine once it exists (invariant checkers,
@@ -67,6 +75,12 @@ export class Engine {
   private readonly events = new Subject<MmEvent>();
   private readonly spans = new Subject<SpanNotice>();
   private readonly states = new Subject<State>();
+
+  /**
+   * Bumped by every event that changes a VMA, an anon_vma or a chain (and by rollback):
+   * kernel code may cache what it read of those while it stays the same.
+   */
+  structureGen = 0;
 
   /** id allocators: deterministic, part of the model's configuration not of the state */
   readonly ids = { vma: 1, anonVma: 1, pfn: 1024, shmem: 1, swap: 1, mm: 1 };
@@ -130,6 +144,7 @@ export class Engine {
     r.f = f;
     r.s = s;
     this.log.append(r);
+    if (STRUCTURE_EVENT[type]) this.structureGen++;
     if (!this.draft) {
       this.draft = createDraft(this.committed);
       this.batch = newBatch();
@@ -148,6 +163,7 @@ export class Engine {
   /** Finish the open batch into an immutable state. */
   commit(): State {
     if (this.draft) {
+      finishBatch(this.draft, this.batch);
       this.committed = finishDraft(this.draft) as State;
       this.draft = null;
       this.keyframes.maybeAdd(this.committed);
@@ -240,6 +256,7 @@ export class Engine {
 
   private rollback(seq: number, state: State, nextSpan: number): void {
     this.draft = null;
+    this.structureGen++;
     this.log.truncate(seq);
     this.committed = state;
     this.keyframes.dropAfter(seq);

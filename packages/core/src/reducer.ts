@@ -5,10 +5,11 @@
  * many events inside one `produce` (a batch). Typed-array PTE tables are copied on the
  * first write in a batch (immer does not draft typed arrays), tracked in `owned`.
  */
-import { createDraft, finishDraft, type Draft } from 'immer';
+import { createDraft, finishDraft, original, type Draft } from 'immer';
 import { E, MappingKind, fromEvent, newRawEvent, type MmEvent, type RawEvent } from './events.js';
 import {
   FOLIO_PAE,
+  PTE_TABLE_SLOTS,
   emptyState,
   folioChunk,
   pgdIndex,
@@ -18,7 +19,9 @@ import {
   pudIndex,
   mkPte,
   type Folio,
+  type LockState,
   type Mm,
+  type SpanFrame,
   type PmdEntry,
   type State,
   type Vma,
@@ -38,23 +41,110 @@ export class ReplayError extends Error {
   }
 }
 
-/** Per-batch bookkeeping: which PTE arrays this batch already owns. */
+/**
+ * Per-batch bookkeeping: which PTE arrays this batch already owns, and caches of the
+ * drafts the hot events reach (a PTE table's writable array, an mm, a folio chunk) so
+ * that a run of PTE events in one table costs a Map lookup each, not a walk through
+ * immer proxies. Structural page-table events clear the table cache.
+ */
 export interface Batch {
   owned: WeakSet<Float64Array>;
+  tables: Map<number, Float64Array>;
+  mms: Map<number, Draft<Mm>>;
+  chunks: Map<number, Record<number, Draft<Folio>>>;
+  /** seq of the next event (-1: not read from the draft yet); written back by finishBatch */
+  seq: number;
+  /** the task events are applied for (-1: not read yet) */
+  task: number;
+  /** the batch's own writable copies of `locks` and `spans` (transient, small) */
+  locks: Record<string, LockState> | null;
+  spans: Record<number, SpanFrame[]> | null;
+  spanOwned: Set<number>;
+  /** count deltas, added to state.counts by finishBatch */
+  counts: { vmas: number; anonVmas: number; avcs: number; folios: number; mms: number; errors: number };
 }
 
 export function newBatch(): Batch {
-  return { owned: new WeakSet() };
+  return {
+    owned: new WeakSet(),
+    tables: new Map(),
+    mms: new Map(),
+    chunks: new Map(),
+    seq: -1,
+    task: -1,
+    locks: null,
+    spans: null,
+    spanOwned: new Set(),
+    counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
+  };
+}
+
+/**
+ * Write what the batch kept to itself back into the draft (seq, counts). Call it before
+ * finishDraft: until then `seq` and `counts` of the draft are stale.
+ */
+export function finishBatch(d: D, b: Batch): void {
+  if (b.seq >= 0) d.seq = b.seq;
+  const c = b.counts;
+  if (c.vmas || c.anonVmas || c.avcs || c.folios || c.mms || c.errors) {
+    const dc = d.counts;
+    dc.vmas += c.vmas;
+    dc.anonVmas += c.anonVmas;
+    dc.avcs += c.avcs;
+    dc.folios += c.folios;
+    dc.mms += c.mms;
+    dc.errors += c.errors;
+    c.vmas = c.anonVmas = c.avcs = c.folios = c.mms = c.errors = 0;
+  }
+}
+
+/** The batch's writable locks table (copied once per batch from the base state). */
+function ownLocks(d: D, b: Batch): Record<string, LockState> {
+  if (b.locks) return b.locks;
+  const base = (original(d) as State | undefined)?.locks ?? {};
+  const copy: Record<string, LockState> = { ...base };
+  d.locks = copy as Draft<Record<string, LockState>>;
+  b.locks = copy;
+  return copy;
+}
+
+/** The batch's writable span stack of a task. */
+function ownSpans(d: D, b: Batch, task: number): SpanFrame[] {
+  if (!b.spans) {
+    const base = (original(d) as State | undefined)?.spans ?? {};
+    b.spans = { ...base } as Record<number, SpanFrame[]>;
+    d.spans = b.spans as Draft<Record<number, SpanFrame[]>>;
+  }
+  let st = b.spans[task];
+  if (!b.spanOwned.has(task)) {
+    st = st ? st.slice() : [];
+    b.spans[task] = st;
+    b.spanOwned.add(task);
+  }
+  return st;
 }
 
 function fail(r: RawEvent, msg: string): never {
   throw new ReplayError(r.seq, msg);
 }
 
+let curBatch: Batch | null = null;
+
 function mmOf(d: D, r: RawEvent, id: number): DMm {
+  const cached = curBatch && curBatch.mms.get(id);
+  if (cached) return cached;
   const mm = d.mms[id];
   if (!mm) fail(r, `no mm ${id}`);
+  curBatch?.mms.set(id, mm);
   return mm;
+}
+
+function chunkOf(d: D, ch: number): Record<number, Draft<Folio>> | undefined {
+  const cached = curBatch && curBatch.chunks.get(ch);
+  if (cached) return cached;
+  const c = d.folios[ch] as Record<number, Draft<Folio>> | undefined;
+  if (c && curBatch) curBatch.chunks.set(ch, c);
+  return c;
 }
 
 function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
@@ -64,7 +154,7 @@ function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
 }
 
 function folioOf(d: D, r: RawEvent, pfn: number): Draft<Folio> {
-  const c = d.folios[folioChunk(pfn)];
+  const c = chunkOf(d, folioChunk(pfn));
   const f = c && c[pfn];
   if (!f) fail(r, `no folio with head pfn ${pfn}`);
   return f;
@@ -74,7 +164,7 @@ function folioOf(d: D, r: RawEvent, pfn: number): Draft<Folio> {
 function folioOfPage(d: D, r: RawEvent, pfn: number): Draft<Folio> {
   for (let order = 0; order <= 18; order++) {
     const head = pfn - (pfn % 2 ** order);
-    const c = d.folios[folioChunk(head)];
+    const c = chunkOf(d, folioChunk(head));
     const f = c && c[head];
     if (f && f.order >= order) return f;
   }
@@ -99,30 +189,36 @@ function pmdSlot(mm: DMm, vpn: number, create: boolean): Record<number, PmdEntry
 }
 
 /** A writable PTE array for the table covering vpn (copy on first write in a batch). */
-function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): { t: Float64Array; slot: { used: number } } {
+function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array {
+  const key = mm.id * 67108864 + Math.floor(vpn / 512);
+  const hit = b.tables.get(key);
+  if (hit) return hit;
   const pmdt = pmdSlot(mm, vpn, false);
   const e = pmdt && pmdt[pmdIndex(vpn)];
   if (!e || e.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
-  const de = e as Draft<PmdEntry> & { ptes: Float64Array; used: number };
+  const de = e as Draft<PmdEntry> & { ptes: Float64Array };
   let t = de.ptes;
   if (!b.owned.has(t)) {
     t = t.slice();
     b.owned.add(t);
     de.ptes = t;
   }
-  return { t, slot: de };
+  b.tables.set(key, t);
+  return t;
 }
 
 function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
-  const { t, slot } = ptesForWrite(b, mm, r, vpn);
+  const t = ptesForWrite(b, mm, r, vpn);
   const i = pteIndex(vpn);
   const old = t[i];
-  if (old === 0 && v !== 0) slot.used++;
-  else if (old !== 0 && v === 0) slot.used--;
+  if (old === 0 && v !== 0) t[512]++;
+  else if (old !== 0 && v === 0) t[512]--;
   t[i] = v;
 }
 
-function getPte(mm: DMm, vpn: number): number {
+function getPte(b: Batch, mm: DMm, vpn: number): number {
+  const hit = b.tables.get(mm.id * 67108864 + Math.floor(vpn / 512));
+  if (hit) return hit[pteIndex(vpn)];
   const pmdt = pmdSlot(mm, vpn, false);
   const e = pmdt && pmdt[pmdIndex(vpn)];
   if (!e || e.kind !== 'table') return 0;
@@ -168,53 +264,68 @@ function newFolio(pfn: number, order: number): Folio {
 
 /** Apply one raw event to a draft. The hot path of recording and of replay. */
 export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
-  if (r.seq !== d.seq) fail(r, `out of order: state expects seq ${d.seq}`);
-  d.seq = r.seq + 1;
+  curBatch = b;
+  if (b.seq < 0) b.seq = d.seq;
+  if (r.seq !== b.seq) fail(r, `out of order: state expects seq ${b.seq}`);
+  b.seq = r.seq + 1;
   switch (r.type) {
     case E.SpanOpen: {
-      const st = d.spans[d.task] ?? (d.spans[d.task] = []);
-      st.push({ id: r.a, name: r.s });
+      if (b.task < 0) b.task = d.task;
+      ownSpans(d, b, b.task).push({ id: r.a, name: r.s });
       return;
     }
     case E.SpanClose: {
-      const st = d.spans[d.task];
-      if (!st || st.length === 0 || st[st.length - 1].id !== r.a) fail(r, `span ${r.a} closed but not innermost open span of task ${d.task}`);
+      if (b.task < 0) b.task = d.task;
+      const st = ownSpans(d, b, b.task);
+      if (st.length === 0 || st[st.length - 1].id !== r.a) fail(r, `span ${r.a} closed but not innermost open span of task ${b.task}`);
       st.pop();
-      if (st.length === 0) delete d.spans[d.task];
+      if (st.length === 0) {
+        delete b.spans![b.task];
+        b.spanOwned.delete(b.task);
+      }
       return;
     }
     case E.TaskSwitch:
       d.task = r.a;
+      b.task = r.a;
       return;
     case E.Error:
-      d.counts.errors++;
+      b.counts.errors++;
       return;
     case E.MmCreate:
+      b.mms.delete(r.a);
       if (d.mms[r.a]) fail(r, `mm ${r.a} exists`);
       d.mms[r.a] = { id: r.a, parent: r.b, vmas: [], pgd: {}, ptTables: 0 };
-      d.counts.mms++;
+      b.counts.mms++;
       return;
     case E.MmExit: {
       const mm = mmOf(d, r, r.a);
+      b.mms.delete(r.a);
+      b.tables.clear();
       if (mm.vmas.length) fail(r, `mm ${r.a} exits with ${mm.vmas.length} VMAs`);
       delete d.mms[r.a];
-      d.counts.mms--;
+      b.counts.mms--;
       return;
     }
     case E.LockAcquire: {
-      const l = d.locks[r.s];
+      if (b.task < 0) b.task = d.task;
+      const locks = ownLocks(d, b);
+      const l = locks[r.s];
       if (!l) {
-        d.locks[r.s] = { mode: r.a, kind: r.b, holders: [d.task] };
+        locks[r.s] = { mode: r.a, kind: r.b, holders: [b.task] };
       } else {
         if (l.mode !== 1 || r.a !== 1) fail(r, `lock ${r.s} taken in mode ${r.a} while held in mode ${l.mode}`);
-        l.holders.push(d.task);
+        locks[r.s] = { mode: l.mode, kind: l.kind, holders: [...l.holders, b.task] };
       }
       return;
     }
     case E.LockRelease: {
-      const l = d.locks[r.s];
-      if (!l || !removeId(l.holders, d.task)) fail(r, `lock ${r.s} released by task ${d.task} that does not hold it`);
-      if (l.holders.length === 0) delete d.locks[r.s];
+      if (b.task < 0) b.task = d.task;
+      const locks = ownLocks(d, b);
+      const l = locks[r.s];
+      if (!l || !l.holders.includes(b.task)) fail(r, `lock ${r.s} released by task ${b.task} that does not hold it`);
+      if (l.holders.length === 1) delete locks[r.s];
+      else locks[r.s] = { mode: l.mode, kind: l.kind, holders: l.holders.filter((t) => t !== b.task) };
       return;
     }
     case E.LockTryFail:
@@ -224,7 +335,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const mm = mmOf(d, r, r.b);
       d.vmas[r.a] = { id: r.a, mm: r.b, start: r.c, end: r.d, pgoff: r.e, flags: r.f, anonVma: 0, chain: [], file: 0 };
       insertSorted(d, mm, r.a, r.c);
-      d.counts.vmas++;
+      b.counts.vmas++;
       return;
     }
     case E.VmaRemove: {
@@ -233,7 +344,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const mm = mmOf(d, r, v.mm);
       removeId(mm.vmas, r.a);
       delete d.vmas[r.a];
-      d.counts.vmas--;
+      b.counts.vmas--;
       return;
     }
     case E.VmaAdjust: {
@@ -276,14 +387,14 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.AnonVmaCreate:
       if (d.anonVmas[r.a]) fail(r, `anon_vma ${r.a} exists`);
       d.anonVmas[r.a] = { id: r.a, root: r.b || r.a, parent: r.c, refcount: 1, numChildren: 0, numActiveVmas: 0, vmas: [] };
-      d.counts.anonVmas++;
+      b.counts.anonVmas++;
       return;
     case E.AnonVmaFree: {
       const av = d.anonVmas[r.a];
       if (!av) fail(r, `no anon_vma ${r.a}`);
       if (av.vmas.length) fail(r, `anon_vma ${r.a} freed with ${av.vmas.length} AVCs`);
       delete d.anonVmas[r.a];
-      d.counts.anonVmas--;
+      b.counts.anonVmas--;
       return;
     }
     case E.AnonVmaCount: {
@@ -300,29 +411,29 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (!av) fail(r, `no anon_vma ${r.b}`);
       v.chain.push(r.b);
       av.vmas.push(r.a);
-      d.counts.avcs++;
+      b.counts.avcs++;
       return;
     }
     case E.AvcUnlink: {
       const v = vmaOf(d, r, r.a);
       const av = d.anonVmas[r.b];
       if (!av || !removeId(v.chain, r.b) || !removeId(av.vmas, r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
-      d.counts.avcs--;
+      b.counts.avcs--;
       return;
     }
     case E.FolioAlloc: {
       const ch = folioChunk(r.a);
-      const c = d.folios[ch] ?? (d.folios[ch] = {});
+      const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
       if (c[r.a]) fail(r, `folio ${r.a} exists`);
       c[r.a] = newFolio(r.a, r.b) as Draft<Folio>;
-      d.counts.folios++;
+      b.counts.folios++;
       return;
     }
     case E.FolioFree: {
       folioOf(d, r, r.a);
       const ch = folioChunk(r.a);
       delete d.folios[ch][r.a];
-      d.counts.folios--;
+      b.counts.folios--;
       return;
     }
     case E.FolioSplit: {
@@ -354,7 +465,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
         const ch = folioChunk(pfn);
         const c = d.folios[ch] ?? (d.folios[ch] = {});
         c[pfn] = nf as Draft<Folio>;
-        if (off > 0) d.counts.folios++;
+        if (off > 0) b.counts.folios++;
       }
       return;
     }
@@ -398,14 +509,14 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     case E.PteMove: {
       const mm = mmOf(d, r, r.a);
-      const v = getPte(mm, r.b);
+      const v = getPte(b, mm, r.b);
       setPte(b, mm, r, r.b, 0);
       setPte(b, mm, r, r.c, v);
       return;
     }
     case E.PteFlags: {
       const mm = mmOf(d, r, r.a);
-      const v = getPte(mm, r.b);
+      const v = getPte(b, mm, r.b);
       if (v <= 0) fail(r, `pte_flags on a non-present PTE at vpn ${r.b}`);
       setPte(b, mm, r, r.b, mkPte(Math.floor(v / 256), r.c));
       return;
@@ -414,17 +525,19 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       setPte(b, mmOf(d, r, r.a), r, r.b, -(r.c * 256 + (r.d & 255)));
       return;
     case E.PtAlloc: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(mm, r.b, true)!;
       const i = pmdIndex(r.b);
       if (pmdt[i]) fail(r, `PMD at vpn ${pmdBase(r.b)} already populated`);
-      const t = new Float64Array(512);
+      const t = new Float64Array(PTE_TABLE_SLOTS);
       b.owned.add(t);
-      pmdt[i] = { kind: 'table', ptes: t, used: 0 };
+      pmdt[i] = { kind: 'table', ptes: t };
       mm.ptTables++;
       return;
     }
     case E.PtFree: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -435,6 +548,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PtMove: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       if (r.d === 1) {
         const src = pmdSlot(mm, r.b, false);
@@ -457,16 +571,18 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdSet: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(mm, r.b, true)!;
       const i = pmdIndex(r.b);
       const e = pmdt[i];
-      if (e && (e.kind !== 'table' || e.used !== 0)) fail(r, `pmd_set over a populated PMD at vpn ${r.b}`);
+      if (e && (e.kind !== 'table' || e.ptes[512] !== 0)) fail(r, `pmd_set over a populated PMD at vpn ${r.b}`);
       if (e) mm.ptTables--; // the empty PTE table is withdrawn (deposited) under the huge PMD
       pmdt[i] = { kind: 'huge', pfn: r.c, flags: r.d | 1 };
       return;
     }
     case E.PmdClear: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -475,28 +591,31 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdMove: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const src = pmdSlot(mm, r.b, false);
       const e = src && src[pmdIndex(r.b)];
       if (!e || e.kind !== 'huge') fail(r, `pmd_move of a non-huge PMD at vpn ${r.b}`);
       const dst = pmdSlot(mm, r.c, true)!;
       const de = dst[pmdIndex(r.c)];
-      if (de && (de.kind !== 'table' || de.used !== 0)) fail(r, `pmd_move onto a populated PMD at vpn ${r.c}`);
+      if (de && (de.kind !== 'table' || de.ptes[512] !== 0)) fail(r, `pmd_move onto a populated PMD at vpn ${r.c}`);
       if (de) mm.ptTables--;
       dst[pmdIndex(r.c)] = e;
       delete src[pmdIndex(r.b)];
       return;
     }
     case E.PmdSplit: {
+      b.tables.clear();
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(mm, r.b, false);
       const i = pmdIndex(r.b);
       const e = pmdt && pmdt[i];
       if (!e || e.kind !== 'huge') fail(r, `pmd_split of a non-huge PMD at vpn ${r.b}`);
-      const t = new Float64Array(512);
+      const t = new Float64Array(PTE_TABLE_SLOTS);
       for (let k = 0; k < 512; k++) t[k] = mkPte(e.pfn + k, e.flags);
+      t[512] = 512;
       b.owned.add(t);
-      pmdt[i] = { kind: 'table', ptes: t, used: 512 };
+      pmdt[i] = { kind: 'table', ptes: t };
       mm.ptTables++;
       return;
     }
@@ -541,6 +660,7 @@ export function applyMany(state: State, events: Iterable<MmEvent>): State {
   const b = newBatch();
   const r = newRawEvent();
   for (const ev of events) applyToDraft(d, fromEvent(ev, r), b);
+  finishBatch(d, b);
   return finishDraft(d) as State;
 }
 

@@ -62,10 +62,20 @@ export function mkSwapPte(slot: number, flags: number): number {
 /** A PMD entry: a PTE table, or a huge leaf mapping a PMD-sized folio. */
 export interface PteTable {
   readonly kind: 'table';
-  /** 512 encoded PTEs; copied on write (never mutate one you did not allocate in this batch) */
+  /**
+   * 512 encoded PTEs, then at [512] the number of non-none entries (to free empty tables
+   * and skip them when walking). Copied on write: never mutate one you did not allocate
+   * in this batch.
+   */
   readonly ptes: Float64Array;
-  /** number of non-none entries (to free empty tables and skip them when walking) */
-  readonly used: number;
+}
+
+/** Slots of a PTE table's array: 512 entries and the count of used ones. */
+export const PTE_TABLE_SLOTS = 513;
+
+/** Non-none entries of a PTE table. */
+export function tableUsed(t: PteTable): number {
+  return t.ptes[512];
 }
 export interface HugePmd {
   readonly kind: 'huge';
@@ -375,7 +385,7 @@ export function forEachPte(
     if (e) {
       if (e.kind === 'huge') {
         for (let v = vpn; v < next; v++) fn(v, mkPte(e.pfn + (v - base), e.flags), e);
-      } else if (e.used > 0) {
+      } else if (e.ptes[512] > 0) {
         const t = e.ptes;
         for (let v = vpn; v < next; v++) {
           const p = t[v - base];

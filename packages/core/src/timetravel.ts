@@ -6,7 +6,7 @@
 import { createDraft, finishDraft } from 'immer';
 import { E, newRawEvent, type RawEvent } from './events.js';
 import type { EventLog } from './log.js';
-import { applyToDraft, newBatch } from './reducer.js';
+import { applyToDraft, finishBatch, newBatch } from './reducer.js';
 import { emptyState, type State } from './state.js';
 
 export class Keyframes {
@@ -61,6 +61,7 @@ export function replayRange(log: EventLog, from: State, to: number, batch = 6553
       applyToDraft(d, r, b);
       n++;
     }
+    finishBatch(d, b);
     s = finishDraft(d) as State;
     onBatch?.(s);
     if (n < stop) break;

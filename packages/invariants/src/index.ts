@@ -8,6 +8,7 @@ import {
   ENGINE_SUBSCRIBER,
   definePlugin,
   emptyState,
+  finishBatch,
   newBatch,
   newRawEvent,
   type Engine,
@@ -61,7 +62,10 @@ export function checkLog(log: EventLog, opts: CheckerOptions & { batchEvents?: n
   let n = 0;
   const batchEvents = opts.batchEvents ?? 65536;
   const commit = (): void => {
-    if (draft) state = finishDraft(draft) as State;
+    if (draft) {
+      finishBatch(draft, batch);
+      state = finishDraft(draft) as State;
+    }
     draft = null;
   };
   const chk = new InvariantChecker(() => (draft ?? state) as State, opts, commit);

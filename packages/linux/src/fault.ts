@@ -24,7 +24,6 @@ import {
   pteFlags,
   ptePfn,
   pteSwapSlot,
-  vmaLookup,
   type Folio,
   type KGen,
   type Vma,
@@ -69,7 +68,7 @@ function accessError(vma: Vma, write: boolean): boolean {
 export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
   // leaves present PTEs that are not user-accessible (protnone)
-  const vma0 = vmaLookup(k.s, k.mm(mm), vpn);
+  const vma0 = k.vmaAt(mm, vpn);
   let out: FaultOutcome = 'ok';
   if (!(vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write))) {
     out = yield* k.eng.span(

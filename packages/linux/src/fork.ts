@@ -33,7 +33,7 @@ function isCowMapping(flags: number): boolean {
 /** copy_pte_range() for one PTE table: [start, end) */
 function* copyPteRange(k: Kernel, dst: Vma, src: Vma, start: number, end: number): KGen<void> {
   const e = pmdEntry(k, src.mm, start);
-  if (!e || e.kind !== 'table' || e.used === 0) return;
+  if (!e || e.kind !== 'table' || e.ptes[512] === 0) return;
   pteAlloc(k, dst.mm, start);
   yield* k.eng.lock(Kernel.ptl(dst.mm, start), 0, 'spin');
   yield* k.eng.lock(Kernel.ptl(src.mm, start), 0, 'spin'); // spin_lock_nested(SINGLE_DEPTH_NESTING)

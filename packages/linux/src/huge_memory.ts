@@ -182,7 +182,7 @@ export function* splitHugePmdIfNeeded(k: Kernel, vmaId: number, addr: number): K
 /** move_huge_pmd(): both ends PMD-aligned with a whole PMD to go: the leaf moves as is. */
 export function* moveHugePmd(k: Kernel, mm: number, from: number, to: number): KGen<boolean> {
   const dst = pmdEntry(k, mm, to);
-  if (dst && (dst.kind !== 'table' || dst.used !== 0)) return false;
+  if (dst && (dst.kind !== 'table' || dst.ptes[512] !== 0)) return false;
   yield* pmdLock(k, mm, from);
   const sameLock = Kernel.pmdLock(mm, from) === Kernel.pmdLock(mm, to);
   if (!sameLock) yield* pmdLock(k, mm, to);

@@ -2,7 +2,7 @@
  * The simulated kernel: an Engine plus the configuration the model reads (THP mode,
  * mTHP orders) and the helpers every mm file shares (lock names, allocators).
  */
-import { Engine, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
+import { Engine, vmaLookup, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
 import { defaultMergePolicy } from '@mmsim/merge-policy';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
@@ -70,10 +70,13 @@ export class Kernel {
    * and a value read after the next event must not change under the reader.
    */
   vma(id: number): Vma {
+    this.syncCaches();
+    const hit = this.vmaCache.get(id);
+    if (hit) return hit;
     const v = this.eng.s.vmas[id];
     if (!v) throw new Error(`no vma ${id}`);
     // field by field: spreading an immer draft runs its ownKeys/descriptor traps per key
-    return {
+    const copy: Vma = {
       id: v.id,
       mm: v.mm,
       start: v.start,
@@ -84,13 +87,49 @@ export class Kernel {
       chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
       file: v.file,
     };
+    this.vmaCache.set(id, copy);
+    return copy;
   }
+
+  /*
+   * Copies of VMAs and anon_vmas read since the last change to either (Engine.structureGen):
+   * a fault-in of a million pages reads the same VMA a million times through immer's
+   * proxies otherwise. Shared between readers: treat them as frozen.
+   */
+  private vmaCache = new Map<number, Vma>();
+  private avCache = new Map<number, AnonVma>();
+  private lastLookup = new Map<number, Vma>();
+  private cacheGen = -1;
+  private syncCaches(): void {
+    if (this.cacheGen === this.eng.structureGen) return;
+    this.cacheGen = this.eng.structureGen;
+    this.vmaCache.clear();
+    this.avCache.clear();
+    this.lastLookup.clear();
+  }
+
+  /** vma_lookup() with a one-entry cache per mm (faults walk a VMA page by page). */
+  vmaAt(mm: number, vpn: number): Vma | undefined {
+    this.syncCaches();
+    const last = this.lastLookup.get(mm);
+    if (last && last.start <= vpn && vpn < last.end) return last;
+    const found = vmaLookup(this.eng.s, this.mm(mm), vpn);
+    if (!found) return undefined;
+    const v = this.vma(found.id);
+    this.lastLookup.set(mm, v);
+    return v;
+  }
+
+
 
   /** An anon_vma as it is now (a copy, like vma()). */
   anonVma(id: number): AnonVma {
+    this.syncCaches();
+    const hit = this.avCache.get(id);
+    if (hit) return hit;
     const a = this.eng.s.anonVmas[id];
     if (!a) throw new Error(`no anon_vma ${id}`);
-    return {
+    const copy: AnonVma = {
       id: a.id,
       root: a.root,
       parent: a.parent,
@@ -99,6 +138,8 @@ export class Kernel {
       numActiveVmas: a.numActiveVmas,
       vmas: a.vmas.slice(),
     };
+    this.avCache.set(id, copy);
+    return copy;
   }
 
   get mergePolicy(): MergePolicy {

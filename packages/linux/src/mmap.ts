@@ -166,7 +166,7 @@ function* changeProtection(k: Kernel, vmaId: number, start: number, end: number)
       }
     }
     const t = pmdEntry(k, mm, vpn);
-    if (t && t.kind === 'table' && t.used) {
+    if (t && t.kind === 'table' && t.ptes[512]) {
       yield* ptlLock(k, mm, vpn);
       for (let v = vpn; v < next; v++) {
         const pte = getPte(k, mm, v);

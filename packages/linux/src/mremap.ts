@@ -282,7 +282,7 @@ export function* movePageTables(k: Kernel, pmc: Pmc): KGen<number> {
           }
         }
         const t = pmdEntry(k, mm, pmc.oldAddr);
-        if (t && t.kind === 'table' && t.used > 0) {
+        if (t && t.kind === 'table' && t.ptes[512] > 0) {
           pteAlloc(k, mm, pmc.newAddr);
           yield* movePtes(k, pmc, extent);
         }

@@ -88,7 +88,7 @@ function zapPresentPte(k: Kernel, pte: number): void {
 export function* zapPteRange(k: Kernel, mm: number, start: number, end: number): KGen<void> {
   yield* ptlLock(k, mm, start);
   const e = pmdEntry(k, mm, start);
-  if (e && e.kind === 'table' && e.used > 0) {
+  if (e && e.kind === 'table' && e.ptes[512] > 0) {
     const base = pmdBase(start);
     for (let vpn = start; vpn < end; vpn++) {
       const pte = e.ptes[vpn - base];
@@ -129,7 +129,7 @@ export function* zapPageRange(k: Kernel, vma: Vma, start: number, end: number): 
           yield* splitHugePmd(k, vma, vpn);
           yield* zapPteRange(k, mm, vpn, next);
         } else yield* zapHugePmd(k, mm, vpn);
-      } else if (e.used > 0) yield* zapPteRange(k, mm, vpn, next);
+      } else if (e.ptes[512] > 0) yield* zapPteRange(k, mm, vpn, next);
     }
     vpn = next;
   }
@@ -146,7 +146,7 @@ export function freePgtables(k: Kernel, mm: number, start: number, end: number, 
     if (addr + 512 > ceiling) break;
     const e = pmdEntry(k, mm, addr);
     if (e && e.kind === 'table') {
-      if (e.used !== 0) continue; // still mapped: a bug elsewhere; keep the table rather than lose entries
+      if (e.ptes[512] !== 0) continue; // still mapped: a bug elsewhere; keep the table rather than lose entries
       k.eng.emit(E.PtFree, mm, addr);
     }
   }
