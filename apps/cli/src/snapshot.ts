@@ -105,7 +105,7 @@ export function ptesOf(mm: Mm): PteView[] {
           out.push({ vpn: base, pfn: e.pfn, flags: e.flags, flagNames: pteFlagNames(e.flags), huge: true, pages: 512 });
           continue;
         }
-        if (e.used === 0) continue;
+        if (e.ptes[512] === 0) continue;
         for (let k = 0; k < 512; k++) {
           const p = e.ptes[k];
           if (p === 0) continue;

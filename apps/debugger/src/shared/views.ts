@@ -173,7 +173,7 @@ export function vmaPages(s: State): VmaPages[] {
               if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
             } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(row);
           }
-        } else if (e.used > 0) {
+        } else if (e.ptes[512] > 0) {
           const t = e.ptes;
           for (let vpn = a; vpn < b; vpn++) {
             const p = t[vpn - base];
