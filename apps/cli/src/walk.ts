@@ -3,7 +3,7 @@
  * with the machine's counts right after it (exact per event, unlike the keyframes).
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
-import { applyToDraft, emptyState, newBatch, newRawEvent, type Counts, type EventLog, type RawEvent, type State } from '@mmsim/core';
+import { applyToDraft, emptyState, finishBatch, newBatch, newRawEvent, type Counts, type EventLog, type RawEvent, type State } from '@mmsim/core';
 
 export function walkLog(
   log: EventLog,
@@ -17,16 +17,29 @@ export function walkLog(
   let n = 0;
   const cur = log.cursor(0);
   const r = newRawEvent();
+  // the batch keeps count deltas to itself until finishBatch: counts = batch start + deltas
+  let base: Counts = { ...s.counts };
+  const now = { ...base };
   while (cur.next(r)) {
     applyToDraft(d, r, b);
-    fn(r, d.counts);
+    const c = b.counts;
+    now.vmas = base.vmas + c.vmas;
+    now.anonVmas = base.anonVmas + c.anonVmas;
+    now.avcs = base.avcs + c.avcs;
+    now.folios = base.folios + c.folios;
+    now.mms = base.mms + c.mms;
+    now.errors = base.errors + c.errors;
+    fn(r, now);
     if (++n === batch) {
+      finishBatch(d, b);
       s = finishDraft(d) as State;
+      base = { ...s.counts };
       d = createDraft(s);
       b = newBatch();
       n = 0;
       opts.onProgress?.(r.seq);
     }
   }
+  finishBatch(d, b);
   return finishDraft(d) as State;
 }

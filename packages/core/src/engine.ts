@@ -191,7 +191,8 @@ export class Engine {
     if (this.spans.observed && info) {
       this.spans.next({ phase: 'close', span: id, name: info.name, task: this.task, depth: info.depth, seq: this.log.length - 1, result });
     }
-    if (info && info.depth === 0) {
+    // the end of a top-level span commits; inside syscall() that is done once it returns
+    if (info && info.depth === 0 && !this.inSyscall) {
       this.commit();
       if (this.states.observed) this.states.next(this.committed);
     }
@@ -219,11 +220,11 @@ export class Engine {
   }
 
   private closeSpansDownTo(id: number): void {
-    const st = this.s.spans[this.task] ?? [];
-    for (let i = st.length - 1; i >= 0; i--) {
-      const f = st[i];
-      this.spanClose(f.id, -1);
-      if (f.id === id) break;
+    // read the ids first: closing the outermost span of a run outside syscall() commits
+    const ids = (this.s.spans[this.task] ?? []).map((f) => f.id);
+    for (let i = ids.length - 1; i >= 0; i--) {
+      this.spanClose(ids[i], -1);
+      if (ids[i] === id) break;
     }
   }
 
@@ -241,6 +242,9 @@ export class Engine {
     this.inSyscall = true;
     try {
       const value = runTask(this.span(name, body, arg0, arg1), `${name} (task ${this.task})`);
+      this.inSyscall = false;
+      this.commit();
+      if (this.states.observed) this.states.next(this.committed);
       return { ok: true, value };
     } catch (error) {
       this.rollback(startSeq, before, savedSpan);

@@ -164,17 +164,13 @@ function checkChunk(buf: Uint8Array, dv: DataView, off: number, expectFirst: num
  */
 export function streamLog(log: EventLog, h: LogHeader, write: (b: Uint8Array) => void): { finish(): void } {
   write(encodeHeader(h));
-  for (const c of log.chunks()) if (c.count === 4096) write(encodeChunk(c));
-  let written = log.chunks().filter((c) => c.count === 4096).length;
-  const off = log.onSeal((c) => {
-    write(encodeChunk(c));
-    written++;
-  });
+  // every chunk sealed so far (a flush() may have sealed a short one), then each as it seals
+  for (const c of log.sealedChunks()) write(encodeChunk(c));
+  const off = log.onSeal((c) => write(encodeChunk(c)));
   return {
     finish() {
       log.flush();
       off();
-      void written;
     },
   };
 }

@@ -92,6 +92,11 @@ export class EventLog {
     return out;
   }
 
+  /** The chunks already sealed (complete or flushed), not the open one. */
+  sealedChunks(): readonly SealedChunk[] {
+    return this.sealed;
+  }
+
   /** Add an already encoded chunk (file loading). Its first seq must be this.length. */
   appendChunk(c: SealedChunk): void {
     if (this.curCount !== 0) throw new Error('appendChunk on a log with a partial chunk');

@@ -4,6 +4,7 @@
  * the file and add one import and one entry below. Order = order in `mmsim --help`.
  */
 import type { RegisterCommand } from '../context.js';
+import { register as bench } from './bench.js';
 import { register as check } from './check.js';
 import { register as demo } from './demo.js';
 import { register as diff } from './diff.js';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   demo,
   serve,
   check,
+  bench,
 ];
