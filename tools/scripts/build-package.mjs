@@ -26,7 +26,12 @@ export function buildPackage(ref, { withDeps = false, quiet = false, done = new 
   if (!p) throw new Error(`build-package: no workspace package "${ref}"`);
   if (done.has(p.name)) return;
   done.add(p.name);
-  const deps = workspaceDeps(p, all).map((n) => all.find((x) => x.name === n));
+  // Private workspace packages (the debugger, @mmsim/fuzz, @mmsim/bench) are never built
+  // here (they are not published; the debugger's dist/ is Vite's): tsc reads their
+  // sources through node_modules as external files, which it type-checks but does not emit.
+  const deps = workspaceDeps(p, all)
+    .map((n) => all.find((x) => x.name === n))
+    .filter((d) => !d.pkg.private);
   if (withDeps) for (const d of deps) if (existsSync(join(d.dir, 'src', 'index.ts'))) buildPackage(d.dir, { withDeps, quiet, done });
 
   const src = join(p.dir, 'src');

@@ -12,6 +12,11 @@
 //      ESM-only, so CommonJS `require` and node10 resolution are not checked);
 //   4. unless --no-install: installs all the tarballs together into a scratch project
 //      (dependencies from the registry) and imports every one with plain Node.
+// A publishable package that depends on a private one (any dependency field) fails:
+// Changesets refuses to run then, and npm cannot install it. The packs share one
+// MMSIM_PACK_SESSION, so each package is built once. `npm test` runs a similar check on
+// a copy of the workspace (tools/pack-test), which leaves the working tree alone; this
+// script packs in place: do not run it while tests run in the same tree.
 // Private packages are listed as skipped. A publishable package without the prepack
 // hook is "not set up" (its tarball would ship .ts entry points): reported, and a
 // failure only with --strict. Exit status 1 when any check failed.
@@ -30,15 +35,19 @@ const ATTW = join(ROOT, 'node_modules', '.bin', 'attw');
 
 const out = mkdtempSync(join(tmpdir(), 'mmsim-packs-'));
 const keep = process.env.MMSIM_KEEP_PACKS === '1';
+// one build per package for all the packs below (pack-manifest.mjs reads this)
+const session = join(out, 'pack-session.json');
 
 function run(cmd, argv, opts = {}) {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, ...opts });
+  const env = { ...process.env, FORCE_COLOR: '0', MMSIM_PACK_SESSION: session };
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: ROOT, env, ...opts });
   return { ok: r.status === 0, status: r.status, text: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), stdout: r.stdout ?? '' };
 }
 const indent = (s) => s.split('\n').map((l) => `      ${l}`).join('\n');
 
 /** @type {{name: string, rel: string, result: string, ok: boolean, notes: string[], tgz?: string}[]} */
 const results = [];
+const privateNames = new Set(listPackages().filter((p) => !isPublishable(p)).map((p) => p.name));
 for (const p of listPackages()) {
   if (only.length && !only.includes(p.name)) continue;
   const r = { name: p.name, rel: p.rel, result: '', ok: true, notes: [] };
@@ -53,6 +62,17 @@ for (const p of listPackages()) {
     r.result = 'NOT SET UP: package.json needs the prepack/postpack hooks (CONTRIBUTING.md, "How a source-first package gets published")';
     r.ok = !strict;
     continue;
+  }
+  // Changesets refuses every command while a versioned package depends (in any field)
+  // on a private one, and npm could not install such a dependency from the registry
+  const onPrivate = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'].flatMap((f) =>
+    Object.keys(p.pkg[f] ?? {})
+      .filter((n) => privateNames.has(n))
+      .map((n) => `${f}.${n}`),
+  );
+  if (onPrivate.length) {
+    r.ok = false;
+    r.notes.push(`depends on private workspace packages (load them with a dynamic import instead): ${onPrivate.join(', ')}`);
   }
   process.stdout.write(`checking ${p.name} ...\n`);
   const before = readFileSync(join(p.dir, 'package.json'));

@@ -18,8 +18,13 @@
 //            "types" condition "./dist/X.d.ts"), "main"/"types" are added for old
 //            resolvers, .ts `bin` entries point at dist, "files" gains "dist",
 //            the prepack/postpack hooks themselves are dropped (workspace-only),
-//            and the workspace-only "nx" block is dropped.
+//            the workspace-only "nx" block is dropped, and optional (or dev)
+//            dependencies on private workspace packages are dropped (they are never
+//            on the registry; a required or peer one is an error).
 //   postpack restores package.json byte for byte and removes the backup.
+//
+// With MMSIM_PACK_SESSION=<file>, a package built by an earlier prepack of the same
+// session (as a dependency) is not built again.
 //
 // npm runs both around `npm pack` and `npm publish` (also `changeset publish`, which
 // calls `npm publish`). If a pack is interrupted between the two, the next prepack
@@ -29,6 +34,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildPackage } from './build-package.mjs';
+import { listPackages } from './lib/workspace.mjs';
 
 export const BACKUP = 'package.json.prepack-orig';
 
@@ -56,8 +62,37 @@ function withTypes(entry) {
   return rewriteExports(entry);
 }
 
-export function publishManifest(pkg) {
+/** Names of the private workspace packages (never on the registry). */
+export function privateWorkspaceNames() {
+  return listPackages()
+    .filter((p) => p.pkg.private)
+    .map((p) => p.name);
+}
+
+/**
+ * Dependencies on private workspace packages cannot be installed from the registry:
+ * optional and dev ones are dropped from the published manifest, a required or peer one
+ * is an error. (Declare none at all: Changesets refuses to run while a versioned package
+ * names a private one in any field. The CLI loads @mmsim/debugger, @mmsim/fuzz and
+ * @mmsim/bench with dynamic imports instead.)
+ */
+function dropPrivateDeps(out, privateNames) {
+  const bad = [];
+  for (const field of ['dependencies', 'peerDependencies']) {
+    for (const n of Object.keys(out[field] ?? {})) if (privateNames.includes(n)) bad.push(`${field}.${n}`);
+  }
+  if (bad.length) throw new Error(`pack-manifest: ${out.name} depends on private workspace packages: ${bad.join(', ')}`);
+  for (const field of ['optionalDependencies', 'devDependencies']) {
+    if (!out[field]) continue;
+    const kept = Object.fromEntries(Object.entries(out[field]).filter(([n]) => !privateNames.includes(n)));
+    if (Object.keys(kept).length) out[field] = kept;
+    else delete out[field];
+  }
+}
+
+export function publishManifest(pkg, privateNames = []) {
   const out = { ...pkg };
+  dropPrivateDeps(out, privateNames);
   if (pkg.exports !== undefined) {
     const e = pkg.exports;
     if (typeof e === 'string') out.exports = withTypes(e);
@@ -105,9 +140,14 @@ export function prepack(dir = process.cwd()) {
   const file = join(dir, 'package.json');
   const text = readFileSync(file, 'utf8');
   const pkg = JSON.parse(text);
-  buildPackage(dir, { withDeps: true, quiet: true });
+  // MMSIM_PACK_SESSION=<file>: several packs in a row (check-packages.mjs, the pack test)
+  // build each package once; the file lists the packages already built in this session.
+  const session = process.env.MMSIM_PACK_SESSION;
+  const done = new Set(session && existsSync(session) ? JSON.parse(readFileSync(session, 'utf8')) : []);
+  buildPackage(dir, { withDeps: true, quiet: true, done });
+  if (session) writeFileSync(session, JSON.stringify([...done]));
   writeFileSync(join(dir, BACKUP), text);
-  writeFileSync(file, `${JSON.stringify(publishManifest(pkg), null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(publishManifest(pkg, privateWorkspaceNames()), null, 2)}\n`);
 }
 
 export function postpack(dir = process.cwd()) {
@@ -119,7 +159,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     if (cmd === 'prepack') prepack();
     else if (cmd === 'postpack' || cmd === 'restore') postpack();
-    else if (cmd === 'print') console.log(JSON.stringify(publishManifest(JSON.parse(readFileSync('package.json', 'utf8'))), null, 2));
+    else if (cmd === 'print') console.log(JSON.stringify(publishManifest(JSON.parse(readFileSync('package.json', 'utf8')), privateWorkspaceNames()), null, 2));
     else {
       console.error('usage: pack-manifest.mjs prepack|postpack|restore|print   (run in the package folder)');
       process.exit(2);

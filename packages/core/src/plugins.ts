@@ -24,7 +24,7 @@ export interface ProvideOptions {
 }
 
 export interface PluginHost {
-  provide<T>(point: ExtensionPoint<T>, impl: T, opts?: ProvideOptions): void;
+  provide<T>(point: ExtensionPoint<T>, impl: NoInfer<T>, opts?: ProvideOptions): void;
 }
 
 export interface Plugin<O = unknown> {
@@ -88,7 +88,7 @@ export class PluginRegistry {
     return this;
   }
 
-  provideAs<T>(plugin: string, point: ExtensionPoint<T>, impl: T, opts: ProvideOptions = {}): void {
+  provideAs<T>(plugin: string, point: ExtensionPoint<T>, impl: NoInfer<T>, opts: ProvideOptions = {}): void {
     const list = this.entries.get(point.id) ?? [];
     if (point.kind === 'single' && list.length) {
       if (!opts.replace) {

@@ -28,7 +28,7 @@ describe('@mmsim/tools:plugin generator', () => {
     const coreVersion = JSON.parse(readFileSync(join(ROOT, 'packages/core/package.json'), 'utf8')).version;
     expect(pkg.name).toBe('@mmsim/relocate-anon');
     expect(pkg.type).toBe('module');
-    expect(pkg.peerDependencies).toEqual({ '@mmsim/core': `^${coreVersion}` });
+    expect(pkg.peerDependencies).toEqual({ '@mmsim/core': coreVersion.startsWith('0.') ? `>=${coreVersion} <1` : `^${coreVersion}` });
     expect(pkg.exports['.']).toEqual({ types: './src/index.ts', default: './src/index.ts' });
     expect(pkg.scripts.prepack).toBe('node ../../tools/scripts/pack-manifest.mjs prepack');
     expect(pkg.description).toBe('Moves anon pages');

@@ -55,7 +55,8 @@ export function normalizeOptions(tree: Tree, o: PluginGeneratorSchema): Normaliz
     className: n.className,
     propertyName: n.propertyName,
     constName: `${n.constantName}_HOOKS`,
-    coreRange: `^${coreVersion}`,
+    // a 0.x core: a range that a minor bump of core does not leave (onlyUpdatePeerDependentsWhenOutOfRange)
+    coreRange: coreVersion.startsWith('0.') ? `>=${coreVersion} <1` : `^${coreVersion}`,
   };
 }
 
@@ -85,6 +86,7 @@ export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema)
       postpack: `node ${'../'.repeat(depth)}tools/scripts/pack-manifest.mjs postpack`,
     },
     nx: { tags: ['publishable', 'type:plugin'], includedScripts: [] },
+    publishConfig: { access: 'public' },
     peerDependencies: { '@mmsim/core': o.coreRange },
     devDependencies: { '@mmsim/core': '*' },
   });
