@@ -333,11 +333,16 @@ function* shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGe
     const mm = vma.mm;
     const index = linearPageIndex(vma, vpn);
     const sh = k.s.shmems[vma.file];
-    // beyond i_size: shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS (mremap grows the VMA, not the file)
-    if (!sh || index >= sh.size) return 'SIGBUS' as FaultOutcome;
     pteAlloc(k, mm, vpn);
     yield* ptlLock(k, mm, vpn);
-    if (!write) faultAround(k, vma, vpn);
+    // do_read_fault(): fault-around first (it maps only pages below i_size)...
+    if (!write && sh) faultAround(k, vma, vpn);
+    // ...then the page itself: beyond i_size shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS
+    // (mremap grows the VMA, not the file)
+    if (!sh || index >= sh.size) {
+      yield* ptlUnlock(k, mm, vpn);
+      return 'SIGBUS' as FaultOutcome;
+    }
     if (getPte(k, mm, vpn) === 0) {
       let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
       if (!pfn) {

@@ -140,15 +140,24 @@ export function* zapPageRange(k: Kernel, vma: Vma, start: number, end: number): 
  * [start, end) (floor: the previous VMA's end, ceiling: the next VMA's start).
  */
 export function freePgtables(k: Kernel, mm: number, start: number, end: number, floor: number, ceiling: number): void {
-  let addr = pmdBase(start);
-  if (addr < floor) addr += 512;
-  for (; addr < end; addr += 512) {
-    if (addr + 512 > ceiling) break;
-    const e = pmdEntry(k, mm, addr);
-    if (e && e.kind === 'table') {
-      if (e.ptes[512] !== 0) continue; // still mapped: a bug elsewhere; keep the table rather than lose entries
-      k.eng.emit(E.PtFree, mm, addr);
+  let lo = pmdBase(start);
+  if (lo < floor) lo += 512;
+  // walk the tables that exist, not the addresses: a range may span terabytes
+  const pgd = k.mm(mm).pgd;
+  const bases: number[] = [];
+  for (const g of Object.keys(pgd)) {
+    const pud = pgd[+g];
+    for (const u of Object.keys(pud)) {
+      const pmdt = pud[+u];
+      for (const p of Object.keys(pmdt)) {
+        const base = ((+g * 512 + +u) * 512 + +p) * 512;
+        if (base >= lo && base < end && base + 512 <= ceiling) bases.push(base);
+      }
     }
+  }
+  for (const base of bases.sort((a, b) => a - b)) {
+    const e = pmdEntry(k, mm, base);
+    if (e && e.kind === 'table' && e.ptes[512] === 0) k.eng.emit(E.PtFree, mm, base);
   }
 }
 
