@@ -67,6 +67,7 @@ export {
   folioGet,
   folioMapcount,
   folioMaybeDmaPinned,
+  folioMaybeMappedShared,
   folioMoveAnonRmap,
   folioOf,
   folioPut,

@@ -48,6 +48,7 @@ import {
 } from './vma.js';
 import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitFolio, splitHugePmd } from './huge_memory.js';
+import { folioMaybeMappedShared } from './rmap.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -247,6 +248,22 @@ function* mprotectLocked(k: Kernel, mm: number, start: number, end: number, prot
 
 /* ------------------------------------ madvise ------------------------------------- */
 
+/**
+ * CONFIG_PT_RECLAIM (zap_pte_range with details->reclaim_pt, MADV_DONTNEED only): a PTE
+ * table whose whole 2 MiB the range covered and that the zap left empty is freed, so a
+ * later fault there sees pmd_none (and may get a THP).
+ */
+function* reclaimPtes(k: Kernel, mm: number, start: number, end: number): KGen<void> {
+  for (let base = start - (start % 512); base < end; base += 512) {
+    if (base < start || base + 512 > end) continue;
+    const e = pmdEntry(k, mm, base);
+    if (!e || e.kind !== 'table' || e.ptes[512] !== 0) continue;
+    yield* k.eng.lock(Kernel.pmdLock(mm, base), 0, 'spin');
+    k.eng.emit(E.PtFree, mm, base);
+    yield* k.eng.unlock(Kernel.pmdLock(mm, base), 0, 'spin');
+  }
+}
+
 export const ADVICE: Record<string, number> = {
   DONTNEED: 4,
   FREE: 8,
@@ -267,7 +284,10 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
     case 'FREE': {
       if (vma.flags & (VM_PFNMAP | VM_LOCKED)) return { err: -EINVAL, vma: vmaId };
       if (advice === 'FREE' && !vmaIsAnonymous(vma)) return { err: -EINVAL, vma: vmaId };
-      if (advice === 'DONTNEED') yield* zapPageRange(k, vma, start, end);
+      if (advice === 'DONTNEED') {
+        yield* zapPageRange(k, vma, start, end);
+        yield* reclaimPtes(k, vma.mm, start, end);
+      }
       else yield* madviseFree(k, vmaId, start, end);
       return { err: 0, vma: vmaId };
     }
@@ -302,13 +322,6 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
   return { err: 0, vma: id };
 }
 
-/** Is the folio mapped only by these page tables of one process (not folio_maybe_mapped_shared)? */
-function exclusivelyMapped(f: { entireMapcount: number; pageMapcount: readonly number[]; pincount: number }): boolean {
-  let total = f.entireMapcount;
-  for (const c of f.pageMapcount) total += c;
-  if (f.entireMapcount) return f.entireMapcount === 1 && total === 1;
-  return f.pageMapcount.every((c) => c <= 1);
-}
 
 /**
  * MADV_FREE (madvise_free_single_vma): exclusive anon pages become lazily freeable.
@@ -326,7 +339,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
     const e = pmdEntry(k, mm, vpn);
     if (e && e.kind === 'huge' && e.pfn !== HUGE_ZERO_PFN && next - vpn !== 512) {
       const f = pageFolio(k.s, e.pfn)!;
-      if (exclusivelyMapped(f) && k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) {
+      if (!folioMaybeMappedShared(k, f) && k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) {
         yield* splitFolio(k, f.pfn);
         yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
       }
@@ -347,7 +360,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
       const vma = k.vma(vmaId);
       const first = vma.start + (f.index - vma.pgoff);
       if (first >= start && first + 2 ** f.order <= end) continue;
-      if (!exclusivelyMapped(f) || !k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) continue;
+      if (folioMaybeMappedShared(k, f) || !k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) continue;
       const head = f.pfn;
       yield* splitFolio(k, head);
       yield* k.eng.unlock(Kernel.folioLock(head), 0, 'sleep');

@@ -355,3 +355,34 @@ export function* rmapWalkAnon(k: Kernel, pfn: number): KGen<RmapWalkResult> {
     }
   }, pfn);
 }
+
+/**
+ * folio_maybe_mapped_shared() (CONFIG_MM_ID): a large folio mapped more than once is
+ * shared when it is PMD-mapped as well, mapped more times than it has pages, or mapped
+ * by more than one mm (the rmap walk stands in for folio->_mm_ids).
+ */
+export function folioMaybeMappedShared(k: Kernel, f: Folio): boolean {
+  const total = folioMapcount(f);
+  if (f.order === 0) return total > 1;
+  if (total <= 1) return false;
+  if (f.entireMapcount || total > 2 ** f.order) return true;
+  if (f.mappingKind !== MappingKind.Anon || !f.mapping || !k.s.anonVmas[f.mapping]) return false;
+  const mms = new Set<number>();
+  for (const vmaId of k.anonVma(f.mapping).vmas) {
+    const v = k.vma(vmaId);
+    const mm = k.s.mms[v.mm];
+    if (!mm) continue;
+    const first = v.start + (f.index - v.pgoff);
+    for (let i = 0; i < 2 ** f.order; i++) {
+      const a = first + i;
+      if (a < v.start || a >= v.end) continue;
+      const pte = lookupPte(mm, a);
+      if (pte > 0 && Math.floor(pte / 256) === f.pfn + i) {
+        mms.add(v.mm);
+        break;
+      }
+    }
+    if (mms.size > 1) return true;
+  }
+  return false;
+}
