@@ -6,7 +6,6 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isAvailable } from './integrations.js';
 import { cli, tmp } from './testing/harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -15,10 +14,9 @@ const goldens = readdirSync(GOLDEN)
   .filter((f) => f.endsWith('.json'))
   .sort()
   .map((f) => join(GOLDEN, f));
-const linux = await isAvailable('@mmsim/linux');
 const dir = tmp();
 
-describe.skipIf(!linux)('goldens on @mmsim/linux', () => {
+describe('goldens on @mmsim/linux', () => {
   it('run passes every expectation of the merge goldens', async () => {
     const r = await cli(['run', ...goldens, '-q'], dir);
     expect(r.out).toContain(`${goldens.length} scenarios: ${goldens.length} passed, 0 with failed expectations`);
@@ -26,7 +24,6 @@ describe.skipIf(!linux)('goldens on @mmsim/linux', () => {
   });
 
   it('the relocate-anon goldens pass with --relocate-variant fixed', async () => {
-    if (!(await isAvailable('@mmsim/relocate-anon'))) return;
     const dirR = join(ROOT, 'scenarios/golden/relocate-anon');
     const rel = readdirSync(dirR)
       .filter((f) => f.endsWith('.json'))
@@ -135,10 +132,8 @@ describe.skipIf(!linux)('goldens on @mmsim/linux', () => {
     expect(r.out).toMatch(/=> one 10-page mapping is now 2 VMAs/);
     expect(r.out).toMatch(/VMAs in the mapping\s+2/);
     expect(r.out).toContain(`Event log of the mainline run: ${join(dir, 'demo.mmlog')}`);
-    if (await isAvailable('@mmsim/relocate-anon')) {
-      expect(r.out).toMatch(/VMAs in the mapping\s+2\s+1\n/);
-      expect(r.out).toContain('one VMA again');
-    } else expect(r.out).toContain('skipped: the plugin package @mmsim/relocate-anon is not available');
+    expect(r.out).toMatch(/VMAs in the mapping\s+2\s+1\n/);
+    expect(r.out).toContain('one VMA again');
     const again = await cli(['demo', '--log', 'demo2.mmlog'], dir);
     expect(again.out.replaceAll('demo2', 'demo')).toBe(r.out);
     expect(readFileSync(join(dir, 'demo.mmlog')).equals(readFileSync(join(dir, 'demo2.mmlog')))).toBe(true);

@@ -60,12 +60,7 @@ function staticWorkspaceImports(rel: string): Map<string, string[]> {
  * Known exceptions, each with the change that removes it. The test below fails once an
  * exception is no longer needed, so the list cannot go stale.
  */
-const KNOWN_UNDECLARED: Record<string, string[]> = {
-  // apps/cli/src/commands/fuzz.ts imports @mmsim/fuzz (private, never published)
-  // statically; it should load it with importOptional('@mmsim/fuzz') as bench.ts does
-  // with @mmsim/bench, or the published CLI fails to start once `fuzz` is registered.
-  '@mmsim/cli': ['@mmsim/fuzz'],
-};
+const KNOWN_UNDECLARED: Record<string, string[]> = {};
 
 describe.each(publishablePackages().map((p) => [p.name, p] as const))('%s', (name, p) => {
   const m = manifest(p.rel);

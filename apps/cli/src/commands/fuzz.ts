@@ -2,9 +2,12 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { OracleUnavailableError, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
 import { parseScenario } from '@mmsim/scenario';
-import { runFuzz, type FuzzSummary } from '@mmsim/fuzz';
+import type { FuzzSummary } from '@mmsim/fuzz';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { progress } from '../progress.js';
+import { importOptional } from '../integrations.js';
+
+type FuzzModule = typeof import('@mmsim/fuzz');
 
 interface FuzzCliOptions {
   seed: string;
@@ -59,6 +62,10 @@ export function register(program: Command, ctx: CliContext): void {
     if (!o.json) ctx.warn(`kernel: Linux ${kernelVersion()}; seed ${seed}, ${count} scenarios`);
     const runBar = progress(ctx, 'fuzz', count, 2);
     let shrinkBar: ReturnType<typeof progress> | null = null;
+    // @mmsim/fuzz is a workspace tool, not a dependency of the published CLI
+    const loaded = await importOptional('@mmsim/fuzz');
+    if ('missing' in loaded) throw new CliError(`mmsim fuzz needs the package @mmsim/fuzz (${loaded.missing})`, EXIT.BAD_INPUT);
+    const { runFuzz } = loaded.mod as unknown as FuzzModule;
     const summary = await runFuzz({
       seed,
       count,

@@ -9,6 +9,7 @@ import { register as check } from './check.js';
 import { register as demo } from './demo.js';
 import { register as diff } from './diff.js';
 import { register as events } from './events.js';
+import { register as fuzz } from './fuzz.js';
 import { register as exportCmd } from './export.js';
 import { register as inspect } from './inspect.js';
 import { register as oracle } from './oracle.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   exportCmd,
   diff,
   oracle,
+  fuzz,
   demo,
   serve,
   check,

@@ -1,0 +1,90 @@
+/**
+ * The permanent differential suite against the running kernel (Linux + root + gcc; skipped
+ * elsewhere):
+ *  - a fixed-seed fuzz run of FUZZ_COUNT scenarios must agree completely (no mismatch, no
+ *    simulator crash);
+ *  - every regression (scenarios/regress) and merge golden passes its expectations on the
+ *    simulator and agrees with the kernel.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkExpectations, diffObservations, formatDivergence, isOracleSafe, parseScenario, type Scenario } from '@mmsim/scenario';
+import { OracleUnavailableError, ensureOracleBinary, runOnKernel } from '@mmsim/kernel-oracle';
+import { runScenario } from '@mmsim/linux';
+import { runFuzz } from './fuzz.js';
+import { simulate } from './compare.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const FUZZ_SEED = 20251126;
+export const FUZZ_COUNT = 300;
+
+function oracleAvailable(): boolean {
+  if (process.platform !== 'linux' || process.geteuid?.() !== 0) return false;
+  try {
+    ensureOracleBinary();
+    return true;
+  } catch (e) {
+    if (e instanceof OracleUnavailableError) return false;
+    throw e;
+  }
+}
+// the suite needs the real kernel (Linux, root, gcc): fail loudly rather than skip
+const canRun = oracleAvailable();
+if (!canRun) throw new Error('the kernel oracle cannot run here (needs Linux, root and gcc): the differential suite cannot be checked');
+
+function scenarioFiles(dir: string): [string, Scenario][] {
+  const abs = join(ROOT, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => [`${dir}/${f}`, parseScenario(readFileSync(join(abs, f), 'utf8'), `${dir}/${f}`)]);
+}
+
+describe('differential fuzzing against the running kernel', () => {
+  it(
+    `${FUZZ_COUNT} fuzzed scenarios (seed ${FUZZ_SEED}) agree with the kernel`,
+    async () => {
+      const r = await runFuzz({ seed: FUZZ_SEED, count: FUZZ_COUNT, shrink: false, concurrency: 2 });
+      const report = r.classes
+        .map((c) => `${c.count} x ${c.kind} ${c.signature} (scenarios #${c.indices.join(', #')})`)
+        .concat(r.failures.slice(0, 3).map((f) => `#${f.index}: ${f.message.split('\n').slice(0, 8).join('\n')}`))
+        .join('\n');
+      // a loaded machine may time an oracle run out: that is not the simulator's fault, but it must stay rare
+      expect(r.oracleErrors, report).toBeLessThanOrEqual(Math.ceil(FUZZ_COUNT / 100));
+      expect({ mismatches: r.mismatches, simCrashes: r.simCrashes }, report).toEqual({ mismatches: 0, simCrashes: 0 });
+    },
+    300_000,
+  );
+});
+
+const cases = [...scenarioFiles('scenarios/regress'), ...scenarioFiles('scenarios/hand'), ...scenarioFiles('scenarios/golden/merge')];
+
+describe('regressions and merge goldens', () => {
+  // simulate(): a simulator step slower than 3 s fails the test as well
+  it.each(cases)(
+    '%s passes its expectations on the simulator',
+    (_file, s) => {
+      const r = simulate(s);
+      expect(r.error ? String(r.error) : null).toBeNull();
+      expect(checkExpectations(s, r.observation!)).toEqual([]);
+    },
+    120_000,
+  );
+
+  // goldens with simulator-only ops or RELOCATE flags only check the simulator
+  const kernelCases = cases.filter(
+    ([, s]) => isOracleSafe(s) && !s.steps.some((x) => x.op === 'mremap' && x.flags.some((f) => f.includes('RELOCATE'))),
+  );
+  it.each(kernelCases)(
+    '%s agrees with the kernel',
+    async (_file, s) => {
+      const kernel = await runOnKernel(s, { timeoutMs: 30_000 });
+      const d = diffObservations(runScenario(s).observation, kernel);
+      expect(d && formatDivergence(d, 'simulator', 'kernel')).toBeNull();
+    },
+    120_000,
+  );
+});
