@@ -8,8 +8,8 @@ import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable } from 'rxjs';
 import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
-import { applyToDraft, finishBatch, newBatch, type Batch } from './reducer.js';
-import { emptyState, type State } from './state.js';
+import { applyToDraft, batchFolio, batchPageFolio, finishBatch, newBatch, type Batch } from './reducer.js';
+import { emptyState, folioAtHead, pageFolio, type Folio, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
 import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
 import { Keyframes } from './timetravel.js';
@@ -316,6 +316,16 @@ export class Engine {
   *unlock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
     this.emit(E.LockRelease, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
     yield POINT;
+  }
+
+  /** The folio whose head is pfn, as of now (no immer proxies: for kernel code's reads). */
+  folioAtHead(head: number): Folio | undefined {
+    return this.draft ? batchFolio(this.draft, this.batch, head) : folioAtHead(this.committed, head);
+  }
+
+  /** page_folio(): the folio containing page pfn, as of now (proxy-free). */
+  pageFolio(pfn: number): Folio | undefined {
+    return this.draft ? batchPageFolio(this.draft, this.batch, pfn) : pageFolio(this.committed, pfn);
   }
 
   /** Does the current task hold `name`? */

@@ -62,6 +62,15 @@ export interface Batch {
   spanOwned: Set<number>;
   /** count deltas, added to state.counts by finishBatch */
   counts: { vmas: number; anonVmas: number; avcs: number; folios: number; mms: number; errors: number };
+  /**
+   * Folios this batch owns: plain writable objects (new ones, and copies of base ones made
+   * on their first change), so folio events never go through immer proxies.
+   */
+  folios: Map<number, Folio>;
+  /** head pfns freed or split away in this batch */
+  gone: Set<number>;
+  /** the state the draft started from (folios not owned are read there, proxy-free) */
+  base: State | null;
 }
 
 export function newBatch(): Batch {
@@ -76,7 +85,30 @@ export function newBatch(): Batch {
     spans: null,
     spanOwned: new Set(),
     counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
+    folios: new Map(),
+    gone: new Set(),
+    base: null,
   };
+}
+
+/** The folio with this head pfn as the batch sees it (owned copy, or the base's), no proxies. */
+export function batchFolio(d: D, b: Batch, head: number): Folio | undefined {
+  const own = b.folios.get(head);
+  if (own) return own;
+  if (b.gone.has(head)) return undefined;
+  if (!b.base) b.base = (original(d) as State | undefined) ?? null;
+  const c = b.base ? b.base.folios[folioChunk(head)] : undefined;
+  return c ? c[head] : undefined;
+}
+
+/** page_folio() as the batch sees it */
+export function batchPageFolio(d: D, b: Batch, pfn: number): Folio | undefined {
+  for (let order = 0; order <= 18; order++) {
+    const head = pfn - (pfn % 2 ** order);
+    const f = batchFolio(d, b, head);
+    if (f && f.order >= order) return f;
+  }
+  return undefined;
 }
 
 /**
@@ -153,22 +185,32 @@ function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
   return v;
 }
 
-function folioOf(d: D, r: RawEvent, pfn: number): Draft<Folio> {
-  const c = chunkOf(d, folioChunk(pfn));
-  const f = c && c[pfn];
-  if (!f) fail(r, `no folio with head pfn ${pfn}`);
-  return f;
+type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[] ? number[] : Folio[K] };
+
+/** A writable folio owned by the batch: copied (arrays too) from the base on first change. */
+function own(d: D, b: Batch, f: Folio): WFolio {
+  if (b.folios.get(f.pfn) === f) return f as WFolio;
+  const copy: WFolio = { ...f, pageMapcount: f.pageMapcount.slice(), pae: f.pae.slice(), content: f.content.slice() };
+  const ch = folioChunk(f.pfn);
+  const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
+  c[f.pfn] = copy as Draft<Folio>;
+  b.folios.set(f.pfn, copy);
+  return copy;
 }
 
-/** page_folio on a draft: the folio containing page pfn */
-function folioOfPage(d: D, r: RawEvent, pfn: number): Draft<Folio> {
-  for (let order = 0; order <= 18; order++) {
-    const head = pfn - (pfn % 2 ** order);
-    const c = chunkOf(d, folioChunk(head));
-    const f = c && c[head];
-    if (f && f.order >= order) return f;
-  }
-  fail(r, `no folio contains pfn ${pfn}`);
+function folioOf(d: D, r: RawEvent, pfn: number): WFolio {
+  const b = curBatch!;
+  const f = batchFolio(d, b, pfn);
+  if (!f) fail(r, `no folio with head pfn ${pfn}`);
+  return own(d, b, f);
+}
+
+/** page_folio on a draft: the folio containing page pfn (writable) */
+function folioOfPage(d: D, r: RawEvent, pfn: number): WFolio {
+  const b = curBatch!;
+  const f = batchPageFolio(d, b, pfn);
+  if (!f) fail(r, `no folio contains pfn ${pfn}`);
+  return own(d, b, f);
 }
 
 /** The PMD slot for vpn, creating the upper levels when `create`. */
@@ -423,16 +465,21 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.FolioAlloc: {
       const ch = folioChunk(r.a);
+      if (batchFolio(d, b, r.a)) fail(r, `folio ${r.a} exists`);
       const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
-      if (c[r.a]) fail(r, `folio ${r.a} exists`);
-      c[r.a] = newFolio(r.a, r.b) as Draft<Folio>;
+      const f = newFolio(r.a, r.b);
+      c[r.a] = f as Draft<Folio>;
+      b.folios.set(r.a, f);
+      b.gone.delete(r.a);
       b.counts.folios++;
       return;
     }
     case E.FolioFree: {
-      folioOf(d, r, r.a);
+      if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
       const ch = folioChunk(r.a);
-      delete d.folios[ch][r.a];
+      delete (chunkOf(d, ch) as Record<number, unknown>)[r.a];
+      b.folios.delete(r.a);
+      b.gone.add(r.a);
       b.counts.folios--;
       return;
     }
@@ -463,8 +510,10 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           content: f.content.slice(off, off + m),
         };
         const ch = folioChunk(pfn);
-        const c = d.folios[ch] ?? (d.folios[ch] = {});
+        const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
         c[pfn] = nf as Draft<Folio>;
+        b.folios.set(pfn, nf);
+        b.gone.delete(pfn);
         if (off > 0) b.counts.folios++;
       }
       return;

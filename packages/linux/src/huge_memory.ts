@@ -341,7 +341,7 @@ export function* splitFolio(k: Kernel, head: number): KGen<void> {
       yield* ptlUnlock(k, m.mm, m.vpn);
     }
     for (let i = 0; i < content.length; i++) {
-      const g = k.s.folios[Math.floor((head + i) / 1024)]?.[head + i];
+      const g = k.eng.folioAtHead(head + i);
       if (g && g.refcount === 0) k.eng.emit(E.FolioFree, head + i);
     }
     yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');

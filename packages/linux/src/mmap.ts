@@ -25,7 +25,6 @@ import {
   VM_WIPEONFORK,
   VM_WRITE,
   pageAnonExclusive,
-  pageFolio,
   pteFlags,
   ptePfn,
   type KGen,
@@ -160,7 +159,7 @@ function* changeProtection(k: Kernel, vmaId: number, start: number, end: number)
       if (next - vpn !== 512) yield* splitHugePmd(k, vma, vpn);
       else {
         const f = e.flags;
-        const nf = writable ? (tryWrite && pageFolio(k.s, e.pfn) && pageAnonExclusive(pageFolio(k.s, e.pfn)!, e.pfn) ? f | PTE_WRITE : f) : f & ~PTE_WRITE;
+        const nf = writable ? (tryWrite && k.eng.pageFolio(e.pfn) && pageAnonExclusive(k.eng.pageFolio(e.pfn)!, e.pfn) ? f | PTE_WRITE : f) : f & ~PTE_WRITE;
         if (nf !== f) k.eng.emit(E.PmdFlags, mm, base, nf);
         vpn = next;
         continue;
@@ -176,7 +175,7 @@ function* changeProtection(k: Kernel, vmaId: number, start: number, end: number)
         let nf = f;
         if (!writable) nf = f & ~PTE_WRITE;
         else if (tryWrite && !isZeroPte(pte)) {
-          const fo = pageFolio(k.s, ptePfn(pte));
+          const fo = k.eng.pageFolio(ptePfn(pte));
           if (fo && pageAnonExclusive(fo, ptePfn(pte))) nf = f | PTE_WRITE;
         }
         if (nf !== f) k.eng.emit(E.PteFlags, mm, v, nf);
@@ -338,7 +337,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
     const next = Math.min(end, base + 512);
     const e = pmdEntry(k, mm, vpn);
     if (e && e.kind === 'huge' && e.pfn !== HUGE_ZERO_PFN && next - vpn !== 512) {
-      const f = pageFolio(k.s, e.pfn)!;
+      const f = k.eng.pageFolio(e.pfn)!;
       if (!folioMaybeMappedShared(k, f) && k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) {
         yield* splitFolio(k, f.pfn);
         yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
@@ -354,7 +353,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
         continue;
       }
       if (pte <= 0 || isZeroPte(pte)) continue;
-      const f = pageFolio(k.s, ptePfn(pte))!;
+      const f = k.eng.pageFolio(ptePfn(pte))!;
       if (f.order === 0) continue;
       // the part of the folio this range maps: split when it is not all of it
       const vma = k.vma(vmaId);

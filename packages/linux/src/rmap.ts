@@ -10,10 +10,8 @@ import {
   FOLIO_KSM,
   FolioCounter,
   MappingKind,
-  folioAtHead,
   lookupPte,
   pageAnonExclusive,
-  pageFolio,
   type Folio,
   type KGen,
   type Vma,
@@ -193,7 +191,7 @@ export function* unlinkAnonVmas(k: Kernel, vmaId: number, heldRoot = 0): KGen<vo
 /* ------------------------------ folios ------------------------------------------ */
 
 export function folioOf(k: Kernel, pfn: number): Folio {
-  const f = pageFolio(k.s, pfn);
+  const f = k.eng.pageFolio(pfn);
   if (!f) throw new Error(`no folio contains pfn ${pfn}`);
   return f;
 }
@@ -211,7 +209,7 @@ export function folioGet(k: Kernel, head: number, n = 1): void {
 
 /** folio_put(): the last reference frees the folio. */
 export function folioPut(k: Kernel, head: number, n = 1): void {
-  const f = folioAtHead(k.s, head);
+  const f = k.eng.folioAtHead(head);
   if (!f) throw new Error(`folio_put of a missing folio ${head}`);
   const left = f.refcount - n; // read before the event: f is live while a syscall runs
   k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, -n);
@@ -229,7 +227,7 @@ export function linearPageIndex(vma: Vma, vpn: number): number {
  */
 export function folioAddNewAnonRmap(k: Kernel, head: number, vma: Vma, vpn: number, exclusive: boolean, pmd = false): void {
   const av = exclusive ? vma.anonVma : k.anonVma(vma.anonVma).root;
-  const f = folioAtHead(k.s, head)!;
+  const f = k.eng.folioAtHead(head)!;
   k.eng.emit(E.FolioFlags, head, FOLIO_ANON, 0);
   k.eng.emit(E.FolioMapping, head, MappingKind.Anon, av);
   k.eng.emit(E.FolioIndex, head, linearPageIndex(vma, vpn));
