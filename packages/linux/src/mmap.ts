@@ -29,6 +29,7 @@ import {
   ptePfn,
   type KGen,
 } from '@mmsim/core';
+import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { EEXIST, EINVAL, ENOMEM, EACCES, EAGAIN } from './errno.js';
 import { Kernel, TASK_SIZE } from './kernel.js';
 import {
@@ -263,16 +264,6 @@ function* reclaimPtes(k: Kernel, mm: number, start: number, end: number): KGen<v
   }
 }
 
-export const ADVICE: Record<string, number> = {
-  DONTNEED: 4,
-  FREE: 8,
-  DONTFORK: 10,
-  DOFORK: 11,
-  HUGEPAGE: 14,
-  NOHUGEPAGE: 15,
-  WIPEONFORK: 18,
-  COLLAPSE: 25,
-};
 
 /** madvise_vma_behavior() for [start, end) of one VMA */
 function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: number, end: number, advice: string): KGen<{ err: number; vma: number }> {
@@ -371,7 +362,7 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
 /** do_madvise(): per VMA over the range; holes give ENOMEM after the mapped parts are done */
 export function* doMadvise(k: Kernel, mm: number, start: number, pages: number, advice: string): KGen<number> {
   return yield* k.eng.span('do_madvise', function* () {
-    if (!(advice in ADVICE)) return -EINVAL;
+    if (!(advice in MADVISE_ADVICE)) return -EINVAL;
     if (pages === 0) return 0;
     const end = start + pages;
     const write = !['DONTNEED', 'FREE', 'COLLAPSE'].includes(advice);

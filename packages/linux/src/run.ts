@@ -23,6 +23,7 @@ import {
   type Plugin,
 } from '@mmsim/core';
 import {
+  MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
   type Observation,
   type ProcSnapshot,
@@ -43,13 +44,7 @@ import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
 
-export const MREMAP_FLAG_BITS: Record<string, number> = {
-  MAYMOVE: 1,
-  FIXED: 2,
-  DONTUNMAP: 4,
-  RELOCATE_ANON: 8,
-  MUST_RELOCATE_ANON: 16,
-};
+export { MREMAP_FLAG_BITS };
 
 export interface RunOptions {
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];

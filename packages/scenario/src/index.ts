@@ -51,3 +51,4 @@ export { checkExpectations } from './expect.js';
 export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';
 export { diffObservations, formatDivergence, formatVmaTable } from './diff.js';
 export { stableStringify } from './stringify.js';
+export { MADVISE_ADVICE, MREMAP_FLAG_BITS } from './uapi.js';

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkExpectations, diffObservations, formatDivergence, isOracleSafe, parseScenario, type Scenario } from '@mmsim/scenario';
-import { OracleUnavailableError, ensureOracleBinary, runOnKernel } from '@mmsim/kernel-oracle';
+import { oracleAvailable, runOnKernel } from '@mmsim/kernel-oracle';
 import { runScenario } from '@mmsim/linux';
 import { runFuzz } from './fuzz.js';
 import { simulate } from './compare.js';
@@ -20,16 +20,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const FUZZ_SEED = 20251126;
 export const FUZZ_COUNT = 300;
 
-function oracleAvailable(): boolean {
-  if (process.platform !== 'linux' || process.geteuid?.() !== 0) return false;
-  try {
-    ensureOracleBinary();
-    return true;
-  } catch (e) {
-    if (e instanceof OracleUnavailableError) return false;
-    throw e;
-  }
-}
 // the suite needs the real kernel (Linux, root, gcc): fail loudly rather than skip
 const canRun = oracleAvailable();
 if (!canRun) throw new Error('the kernel oracle cannot run here (needs Linux, root and gcc): the differential suite cannot be checked');

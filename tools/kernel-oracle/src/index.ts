@@ -1,4 +1,4 @@
-export { runOnKernel, kernelVersion, toScript, parseOracleOutput, MADVISE_ADVICE, MREMAP_FLAG_BITS } from './oracle.js';
+export { runOnKernel, kernelVersion, oracleAvailable, toScript, parseOracleOutput, MADVISE_ADVICE, MREMAP_FLAG_BITS } from './oracle.js';
 export type { RunOptions } from './oracle.js';
 export { ensureOracleBinary, ORACLE_SOURCE, DEFAULT_BUILD_DIR } from './build.js';
 export type { BuildOptions } from './build.js';

@@ -10,21 +10,11 @@ import {
   type ProcSnapshot,
   type Scenario,
 } from '@mmsim/scenario';
-import { OracleError, OracleUnavailableError, ensureOracleBinary, kernelVersion, runOnKernel, toScript } from './index.js';
+import { OracleError, OracleUnavailableError, kernelVersion, oracleAvailable, runOnKernel, toScript } from './index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GOLDEN = join(HERE, '..', '..', '..', 'scenarios', 'golden');
 
-function oracleAvailable(): boolean {
-  if (process.platform !== 'linux' || process.geteuid?.() !== 0) return false;
-  try {
-    ensureOracleBinary();
-    return true;
-  } catch (e) {
-    if (e instanceof OracleUnavailableError) return false;
-    throw e;
-  }
-}
 const canRun = oracleAvailable();
 if (!canRun) throw new Error('the kernel oracle cannot run here: these tests need Linux, root and gcc');
 const thpEnabled = (() => {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { release } from 'node:os';
 import {
+  MADVISE_ADVICE,
+  MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
   SIMULATOR_ONLY_OPS,
   canonicalizeSnapshot,
-  type Advice,
-  type MremapFlag,
   type Observation,
   type RawPage,
   type RawProcSnapshot,
@@ -17,24 +17,7 @@ import {
 import { ensureOracleBinary, type BuildOptions } from './build.js';
 import { OracleError, OracleUnavailableError } from './errors.js';
 
-/** Linux uapi values (include/uapi/asm-generic/mman-common.h, include/uapi/linux/mman.h). */
-export const MADVISE_ADVICE: Record<Advice, number> = {
-  DONTNEED: 4,
-  FREE: 8,
-  DONTFORK: 10,
-  DOFORK: 11,
-  HUGEPAGE: 14,
-  NOHUGEPAGE: 15,
-  WIPEONFORK: 18,
-  COLLAPSE: 25,
-};
-export const MREMAP_FLAG_BITS: Record<MremapFlag, number> = {
-  MAYMOVE: 1,
-  FIXED: 2,
-  DONTUNMAP: 4,
-  RELOCATE_ANON: 8,
-  MUST_RELOCATE_ANON: 16,
-};
+export { MADVISE_ADVICE, MREMAP_FLAG_BITS };
 
 const KPF_COMPOUND_HEAD = 15n;
 const KPF_COMPOUND_TAIL = 16n;
@@ -249,6 +232,18 @@ export async function runOnKernel(s: Scenario, opts: RunOptions = {}): Promise<O
     return parseOracleOutput(s, stdout);
   } catch (e) {
     if (e instanceof OracleError) throw new OracleError(`scenario "${s.name}": ${e.message}`, stderr);
+    throw e;
+  }
+}
+
+/** Can scenarios run on this machine's kernel (Linux, root, a C compiler for the oracle)? */
+export function oracleAvailable(): boolean {
+  if (process.platform !== 'linux' || process.geteuid?.() !== 0) return false;
+  try {
+    ensureOracleBinary();
+    return true;
+  } catch (e) {
+    if (e instanceof OracleUnavailableError) return false;
     throw e;
   }
 }

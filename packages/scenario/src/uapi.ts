@@ -1,0 +1,22 @@
+import type { Advice, MremapFlag } from './types.js';
+
+/** madvise() advice values (include/uapi/asm-generic/mman-common.h). */
+export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = {
+  DONTNEED: 4,
+  FREE: 8,
+  DONTFORK: 10,
+  DOFORK: 11,
+  HUGEPAGE: 14,
+  NOHUGEPAGE: 15,
+  WIPEONFORK: 18,
+  COLLAPSE: 25,
+};
+
+/** mremap() flag bits (include/uapi/linux/mman.h; 8 and 16 are the RELOCATE_ANON series'). */
+export const MREMAP_FLAG_BITS: Readonly<Record<MremapFlag, number>> = {
+  MAYMOVE: 1,
+  FIXED: 2,
+  DONTUNMAP: 4,
+  RELOCATE_ANON: 8,
+  MUST_RELOCATE_ANON: 16,
+};
