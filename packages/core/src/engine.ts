@@ -8,8 +8,8 @@ import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable } from 'rxjs';
 import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
-import { applyToDraft, batchFolio, batchPageFolio, finishBatch, newBatch, type Batch } from './reducer.js';
-import { emptyState, folioAtHead, pageFolio, type Folio, type State } from './state.js';
+import { applyToDraft, batchFolio, batchLock, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
+import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
 import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
 import { Keyframes } from './timetravel.js';
@@ -175,7 +175,7 @@ export class Engine {
 
   spanOpen(name: string, arg0 = 0, arg1 = 0): number {
     const id = this.nextSpan++;
-    const stack = this.s.spans[this.task];
+    const stack = this.spansOf(this.task);
     const parent = stack && stack.length ? stack[stack.length - 1].id : 0;
     const depth = stack ? stack.length : 0;
     this.emit(E.SpanOpen, id, parent, arg0, arg1, 0, 0, name);
@@ -216,12 +216,12 @@ export class Engine {
   }
 
   private spanIsOpen(id: number): boolean {
-    return (this.s.spans[this.task] ?? []).some((f) => f.id === id);
+    return (this.spansOf(this.task) ?? []).some((f) => f.id === id);
   }
 
   private closeSpansDownTo(id: number): void {
     // read the ids first: closing the outermost span of a run outside syscall() commits
-    const ids = (this.s.spans[this.task] ?? []).map((f) => f.id);
+    const ids = (this.spansOf(this.task) ?? []).map((f) => f.id);
     for (let i = ids.length - 1; i >= 0; i--) {
       this.spanClose(ids[i], -1);
       if (ids[i] === id) break;
@@ -293,7 +293,7 @@ export class Engine {
   /** Take a lock (mode 0 exclusive/write, 1 shared/read). Blocks while another task holds it. */
   *lock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
     for (;;) {
-      const l = this.s.locks[name];
+      const l = this.lockState(name);
       if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) break;
       if (l.holders.includes(this.task)) throw new Error(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
       yield BLOCKED;
@@ -304,7 +304,7 @@ export class Engine {
 
   /** Try to take a lock without blocking; logs lock_try_fail when it is held. */
   trylock(name: string, mode: 0 | 1, kind: LockKind): boolean {
-    const l = this.s.locks[name];
+    const l = this.lockState(name);
     if (l && !(l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) {
       this.emit(E.LockTryFail, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
       return false;
@@ -328,9 +328,24 @@ export class Engine {
     return this.draft ? batchPageFolio(this.draft, this.batch, pfn) : pageFolio(this.committed, pfn);
   }
 
+  /** An mm's record as of now (proxy-free; do not keep it across events). */
+  mmNow(id: number): Mm | undefined {
+    return this.draft ? batchMm(this.draft, this.batch, id) : this.committed.mms[id];
+  }
+
+  /** A lock's state as of now (proxy-free). */
+  lockState(name: string): LockState | undefined {
+    return this.draft ? batchLock(this.draft, this.batch, name) : this.committed.locks[name];
+  }
+
+  /** A task's open spans as of now, outermost first (proxy-free). */
+  spansOf(task: number): readonly SpanFrame[] | undefined {
+    return this.draft ? batchSpans(this.draft, this.batch, task) : this.committed.spans[task];
+  }
+
   /** Does the current task hold `name`? */
   holds(name: string): boolean {
-    const l = this.s.locks[name];
+    const l = this.lockState(name);
     return !!l && l.holders.includes(this.task);
   }
 

@@ -2,8 +2,10 @@
  * The one reducer: state + event -> state. Pure: it reads nothing but its arguments.
  *
  * `applyToDraft` is the hot path: it mutates an immer draft in place and is called for
- * many events inside one `produce` (a batch). Typed-array PTE tables are copied on the
- * first write in a batch (immer does not draft typed arrays), tracked in `owned`.
+ * many events inside one `produce` (a batch). The big tables are not immer's: page-table
+ * levels, PTE arrays, the folio table and its chunks are `Radix` nodes and typed arrays
+ * that immer treats as values. The batch copies each one on its first write (the path
+ * from the root down) and records it in `owned`; it never mutates a node it did not copy.
  */
 import { createDraft, finishDraft, original, type Draft } from 'immer';
 import { E, MappingKind, fromEvent, newRawEvent, type MmEvent, type RawEvent } from './events.js';
@@ -22,13 +24,20 @@ import {
   type LockState,
   type Mm,
   type SpanFrame,
+  MmRecord,
   type PmdEntry,
+  type PmdTable,
+  type PudTable,
+  type Pgd,
+  Radix,
+  radixCopy,
   type State,
   type Vma,
 } from './state.js';
 
 type D = Draft<State>;
-type DMm = Draft<Mm>;
+/** an mm record the batch owns (copied on its first change) */
+type DMm = { -readonly [K in keyof Mm]: Mm[K] extends readonly number[] ? number[] : Mm[K] };
 
 /** Thrown when an event does not fit the state: the log is corrupt or from another model. */
 export class ReplayError extends Error {
@@ -48,10 +57,16 @@ export class ReplayError extends Error {
  * immer proxies. Structural page-table events clear the table cache.
  */
 export interface Batch {
-  owned: WeakSet<Float64Array>;
+  /** PTE arrays, radix nodes and folios this batch copied or made: its to mutate */
+  owned: WeakSet<object>;
+  /** writable PTE arrays by (mm, PMD) */
   tables: Map<number, Float64Array>;
-  mms: Map<number, Draft<Mm>>;
-  chunks: Map<number, Record<number, Draft<Folio>>>;
+  /** writable PMD tables by (mm, PUD) */
+  pmdts: Map<number, Radix<PmdEntry>>;
+  /** mm records this batch copied or made (its to mutate); null: exited in this batch */
+  mms: Map<number, DMm | null>;
+  /** the folio table as of now (read once per batch; the owned copy after a write) */
+  ftop: Radix<Radix<Folio>> | null;
   /** seq of the next event (-1: not read from the draft yet); written back by finishBatch */
   seq: number;
   /** the task events are applied for (-1: not read yet) */
@@ -62,43 +77,58 @@ export interface Batch {
   spanOwned: Set<number>;
   /** count deltas, added to state.counts by finishBatch */
   counts: { vmas: number; anonVmas: number; avcs: number; folios: number; mms: number; errors: number };
-  /**
-   * Folios this batch owns: plain writable objects (new ones, and copies of base ones made
-   * on their first change), so folio events never go through immer proxies.
-   */
-  folios: Map<number, Folio>;
-  /** head pfns freed or split away in this batch */
-  gone: Set<number>;
-  /** the state the draft started from (folios not owned are read there, proxy-free) */
+  /** the state the draft started from (read once, for proxy-free reads of locks and spans) */
   base: State | null;
+  /** the last chunk made writable (runs of folio events stay in one chunk) */
+  lastChunk: number;
+  lastChunkObj: Radix<Folio> | null;
 }
 
 export function newBatch(): Batch {
   return {
     owned: new WeakSet(),
     tables: new Map(),
+    pmdts: new Map(),
     mms: new Map(),
-    chunks: new Map(),
+    ftop: null,
     seq: -1,
     task: -1,
     locks: null,
     spans: null,
     spanOwned: new Set(),
     counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
-    folios: new Map(),
-    gone: new Set(),
     base: null,
+    lastChunk: -1,
+    lastChunkObj: null,
   };
 }
 
 /** The folio with this head pfn as the batch sees it (owned copy, or the base's), no proxies. */
 export function batchFolio(d: D, b: Batch, head: number): Folio | undefined {
-  const own = b.folios.get(head);
-  if (own) return own;
-  if (b.gone.has(head)) return undefined;
-  if (!b.base) b.base = (original(d) as State | undefined) ?? null;
-  const c = b.base ? b.base.folios[folioChunk(head)] : undefined;
+  const top = b.ftop ?? (b.ftop = d.folios as Radix<Radix<Folio>>);
+  const c = top[folioChunk(head)];
   return c ? c[head] : undefined;
+}
+
+function baseOf(d: D, b: Batch): State {
+  return b.base ?? (b.base = (original(d) as State | undefined) ?? emptyState());
+}
+
+/** An mm as the batch sees it (no proxies). */
+export function batchMm(d: D, b: Batch, id: number): Mm | undefined {
+  const m = b.mms.get(id);
+  if (m !== undefined) return m ?? undefined;
+  return baseOf(d, b).mms[id];
+}
+
+/** A lock as the batch sees it (no proxies). */
+export function batchLock(d: D, b: Batch, name: string): LockState | undefined {
+  return (b.locks ?? baseOf(d, b).locks)[name];
+}
+
+/** A task's open spans as the batch sees it (no proxies). */
+export function batchSpans(d: D, b: Batch, task: number): readonly SpanFrame[] | undefined {
+  return (b.spans ?? baseOf(d, b).spans)[task];
 }
 
 /** page_folio() as the batch sees it */
@@ -133,7 +163,7 @@ export function finishBatch(d: D, b: Batch): void {
 /** The batch's writable locks table (copied once per batch from the base state). */
 function ownLocks(d: D, b: Batch): Record<string, LockState> {
   if (b.locks) return b.locks;
-  const base = (original(d) as State | undefined)?.locks ?? {};
+  const base = baseOf(d, b).locks;
   const copy: Record<string, LockState> = { ...base };
   d.locks = copy as Draft<Record<string, LockState>>;
   b.locks = copy;
@@ -143,7 +173,7 @@ function ownLocks(d: D, b: Batch): Record<string, LockState> {
 /** The batch's writable span stack of a task. */
 function ownSpans(d: D, b: Batch, task: number): SpanFrame[] {
   if (!b.spans) {
-    const base = (original(d) as State | undefined)?.spans ?? {};
+    const base = baseOf(d, b).spans;
     b.spans = { ...base } as Record<number, SpanFrame[]>;
     d.spans = b.spans as Draft<Record<number, SpanFrame[]>>;
   }
@@ -163,19 +193,35 @@ function fail(r: RawEvent, msg: string): never {
 let curBatch: Batch | null = null;
 
 function mmOf(d: D, r: RawEvent, id: number): DMm {
-  const cached = curBatch && curBatch.mms.get(id);
+  const b = curBatch!;
+  const cached = b.mms.get(id);
   if (cached) return cached;
-  const mm = d.mms[id];
-  if (!mm) fail(r, `no mm ${id}`);
-  curBatch?.mms.set(id, mm);
-  return mm;
+  const m = cached === null ? undefined : (d.mms[id] as Mm | undefined);
+  if (!m) fail(r, `no mm ${id}`);
+  const copy = new MmRecord(m.id, m.parent, m.vmas.slice(), m.pgd, m.ptTables) as DMm;
+  d.mms[id] = copy as Draft<Mm>;
+  b.mms.set(id, copy);
+  return copy;
 }
 
-function chunkOf(d: D, ch: number): Record<number, Draft<Folio>> | undefined {
-  const cached = curBatch && curBatch.chunks.get(ch);
-  if (cached) return cached;
-  const c = d.folios[ch] as Record<number, Draft<Folio>> | undefined;
-  if (c && curBatch) curBatch.chunks.set(ch, c);
+/** A writable folio chunk: the table and the chunk are copied on their first write. */
+function chunkForWrite(d: D, b: Batch, ch: number): Radix<Folio> {
+  if (b.lastChunk === ch) return b.lastChunkObj!;
+  let top = b.ftop ?? (d.folios as Radix<Radix<Folio>>);
+  if (!b.owned.has(top)) {
+    top = radixCopy(top);
+    b.owned.add(top);
+    d.folios = top as Draft<Radix<Radix<Folio>>>;
+  }
+  b.ftop = top;
+  let c = top[ch];
+  if (!c || !b.owned.has(c)) {
+    c = radixCopy(c);
+    b.owned.add(c);
+    top[ch] = c;
+  }
+  b.lastChunk = ch;
+  b.lastChunkObj = c;
   return c;
 }
 
@@ -189,12 +235,10 @@ type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[]
 
 /** A writable folio owned by the batch: copied (arrays too) from the base on first change. */
 function own(d: D, b: Batch, f: Folio): WFolio {
-  if (b.folios.get(f.pfn) === f) return f as WFolio;
+  if (b.owned.has(f)) return f as WFolio;
   const copy: WFolio = { ...f, pageMapcount: f.pageMapcount.slice(), pae: f.pae.slice(), content: f.content.slice() };
-  const ch = folioChunk(f.pfn);
-  const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
-  c[f.pfn] = copy as Draft<Folio>;
-  b.folios.set(f.pfn, copy);
+  chunkForWrite(d, b, folioChunk(f.pfn))[f.pfn] = copy;
+  b.owned.add(copy);
   return copy;
 }
 
@@ -213,21 +257,48 @@ function folioOfPage(d: D, r: RawEvent, pfn: number): WFolio {
   return own(d, b, f);
 }
 
-/** The PMD slot for vpn, creating the upper levels when `create`. */
-function pmdSlot(mm: DMm, vpn: number, create: boolean): Record<number, PmdEntry> | undefined {
+/** The PMD table for vpn, read-only (undefined when an upper level is missing). */
+function pmdtAt(mm: Mm, vpn: number): PmdTable | undefined {
+  const pud = mm.pgd[pgdIndex(vpn)];
+  return pud ? pud[pudIndex(vpn)] : undefined;
+}
+
+/** A writable PUD table (the pgd copied on its first write in the batch). */
+function pudForWrite(b: Batch, mm: DMm, vpn: number): Radix<PmdTable> {
+  let pgd = mm.pgd as Radix<PudTable>;
+  if (!b.owned.has(pgd)) {
+    pgd = radixCopy(pgd);
+    b.owned.add(pgd);
+    mm.pgd = pgd;
+  }
   const g = pgdIndex(vpn);
-  let pud = mm.pgd[g];
-  if (!pud) {
-    if (!create) return undefined;
-    pud = mm.pgd[g] = {};
+  let pud = pgd[g] as Radix<PmdTable> | undefined;
+  if (!pud || !b.owned.has(pud)) {
+    pud = radixCopy(pud);
+    b.owned.add(pud);
+    pgd[g] = pud;
   }
-  const u = pudIndex(vpn);
-  let pmdt = pud[u];
-  if (!pmdt) {
-    if (!create) return undefined;
-    pmdt = pud[u] = {};
+  return pud;
+}
+
+/**
+ * A writable PMD table for vpn: the path pgd -> pud -> pmd copied on its first write in
+ * the batch. Undefined when it does not exist and `create` is false.
+ */
+function pmdSlot(b: Batch, mm: DMm, vpn: number, create: boolean): Radix<PmdEntry> | undefined {
+  const key = mm.id * 1048576 + Math.floor(vpn / 262144);
+  const hit = b.pmdts.get(key);
+  if (hit) return hit;
+  let pmdt = pmdtAt(mm, vpn) as Radix<PmdEntry> | undefined;
+  if (!pmdt && !create) return undefined;
+  const pud = pudForWrite(b, mm, vpn);
+  if (!pmdt || !b.owned.has(pmdt)) {
+    pmdt = radixCopy(pmdt);
+    b.owned.add(pmdt);
+    pud[pudIndex(vpn)] = pmdt;
   }
-  return pmdt as Record<number, PmdEntry>;
+  b.pmdts.set(key, pmdt);
+  return pmdt;
 }
 
 /** A writable PTE array for the table covering vpn (copy on first write in a batch). */
@@ -235,15 +306,14 @@ function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array
   const key = mm.id * 67108864 + Math.floor(vpn / 512);
   const hit = b.tables.get(key);
   if (hit) return hit;
-  const pmdt = pmdSlot(mm, vpn, false);
-  const e = pmdt && pmdt[pmdIndex(vpn)];
-  if (!e || e.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
-  const de = e as Draft<PmdEntry> & { ptes: Float64Array };
-  let t = de.ptes;
+  const i = pmdIndex(vpn);
+  const cur = pmdtAt(mm, vpn)?.[i];
+  if (!cur || cur.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
+  let t = cur.ptes;
   if (!b.owned.has(t)) {
     t = t.slice();
     b.owned.add(t);
-    de.ptes = t;
+    pmdSlot(b, mm, vpn, false)![i] = { kind: 'table', ptes: t };
   }
   b.tables.set(key, t);
   return t;
@@ -261,8 +331,7 @@ function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
 function getPte(b: Batch, mm: DMm, vpn: number): number {
   const hit = b.tables.get(mm.id * 67108864 + Math.floor(vpn / 512));
   if (hit) return hit[pteIndex(vpn)];
-  const pmdt = pmdSlot(mm, vpn, false);
-  const e = pmdt && pmdt[pmdIndex(vpn)];
+  const e = pmdtAt(mm, vpn)?.[pmdIndex(vpn)];
   if (!e || e.kind !== 'table') return 0;
   return e.ptes[pteIndex(vpn)];
 }
@@ -334,16 +403,19 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.Error:
       b.counts.errors++;
       return;
-    case E.MmCreate:
-      b.mms.delete(r.a);
-      if (d.mms[r.a]) fail(r, `mm ${r.a} exists`);
-      d.mms[r.a] = { id: r.a, parent: r.b, vmas: [], pgd: {}, ptTables: 0 };
+    case E.MmCreate: {
+      if (batchMm(d, b, r.a)) fail(r, `mm ${r.a} exists`);
+      const m = new MmRecord(r.a, r.b, [], new Radix<PudTable>(), 0) as DMm;
+      d.mms[r.a] = m as Draft<Mm>;
+      b.mms.set(r.a, m);
       b.counts.mms++;
       return;
+    }
     case E.MmExit: {
       const mm = mmOf(d, r, r.a);
-      b.mms.delete(r.a);
+      b.mms.set(r.a, null);
       b.tables.clear();
+      b.pmdts.clear();
       if (mm.vmas.length) fail(r, `mm ${r.a} exits with ${mm.vmas.length} VMAs`);
       delete d.mms[r.a];
       b.counts.mms--;
@@ -466,20 +538,15 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.FolioAlloc: {
       const ch = folioChunk(r.a);
       if (batchFolio(d, b, r.a)) fail(r, `folio ${r.a} exists`);
-      const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
       const f = newFolio(r.a, r.b);
-      c[r.a] = f as Draft<Folio>;
-      b.folios.set(r.a, f);
-      b.gone.delete(r.a);
+      chunkForWrite(d, b, ch)[r.a] = f;
+      b.owned.add(f);
       b.counts.folios++;
       return;
     }
     case E.FolioFree: {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
-      const ch = folioChunk(r.a);
-      delete (chunkOf(d, ch) as Record<number, unknown>)[r.a];
-      b.folios.delete(r.a);
-      b.gone.add(r.a);
+      delete chunkForWrite(d, b, folioChunk(r.a))[r.a];
       b.counts.folios--;
       return;
     }
@@ -509,11 +576,8 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           pae: r.b > 0 ? pae : [],
           content: f.content.slice(off, off + m),
         };
-        const ch = folioChunk(pfn);
-        const c = chunkOf(d, ch) ?? (d.folios[ch] = {});
-        c[pfn] = nf as Draft<Folio>;
-        b.folios.set(pfn, nf);
-        b.gone.delete(pfn);
+        chunkForWrite(d, b, folioChunk(pfn))[pfn] = nf;
+        b.owned.add(nf);
         if (off > 0) b.counts.folios++;
       }
       return;
@@ -576,7 +640,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PtAlloc: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, true)!;
+      const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
       if (pmdt[i]) fail(r, `PMD at vpn ${pmdBase(r.b)} already populated`);
       const t = new Float64Array(PTE_TABLE_SLOTS);
@@ -588,7 +652,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PtFree: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, false);
+      const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
       const e = pmdt && pmdt[i];
       if (!e || e.kind !== 'table') fail(r, `no PTE table at vpn ${r.b}`);
@@ -600,29 +664,27 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
       if (r.d === 1) {
-        const src = pmdSlot(mm, r.b, false);
+        const src = pmdSlot(b, mm, r.b, false);
         const e = src && src[pmdIndex(r.b)];
         if (!e) fail(r, `pt_move from an empty PMD at vpn ${r.b}`);
-        const dst = pmdSlot(mm, r.c, true)!;
+        const dst = pmdSlot(b, mm, r.c, true)!;
         if (dst[pmdIndex(r.c)]) fail(r, `pt_move onto a populated PMD at vpn ${r.c}`);
         dst[pmdIndex(r.c)] = e;
         delete src[pmdIndex(r.b)];
       } else {
-        const srcPud = mm.pgd[pgdIndex(r.b)];
-        const e = srcPud && srcPud[pudIndex(r.b)];
+        b.pmdts.clear();
+        const e = pmdtAt(mm, r.b);
         if (!e) fail(r, `pt_move from an empty PUD at vpn ${r.b}`);
-        const g = pgdIndex(r.c);
-        const dstPud = mm.pgd[g] ?? (mm.pgd[g] = {});
-        if (dstPud[pudIndex(r.c)]) fail(r, `pt_move onto a populated PUD at vpn ${r.c}`);
-        dstPud[pudIndex(r.c)] = e;
-        delete srcPud[pudIndex(r.b)];
+        if (pmdtAt(mm, r.c)) fail(r, `pt_move onto a populated PUD at vpn ${r.c}`);
+        pudForWrite(b, mm, r.c)[pudIndex(r.c)] = e;
+        delete pudForWrite(b, mm, r.b)[pudIndex(r.b)];
       }
       return;
     }
     case E.PmdSet: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, true)!;
+      const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
       const e = pmdt[i];
       if (e && (e.kind !== 'table' || e.ptes[512] !== 0)) fail(r, `pmd_set over a populated PMD at vpn ${r.b}`);
@@ -633,7 +695,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PmdClear: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, false);
+      const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
       if (!pmdt || !pmdt[i] || pmdt[i].kind !== 'huge') fail(r, `pmd_clear of a non-huge PMD at vpn ${r.b}`);
       delete pmdt[i];
@@ -642,10 +704,10 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PmdMove: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const src = pmdSlot(mm, r.b, false);
+      const src = pmdSlot(b, mm, r.b, false);
       const e = src && src[pmdIndex(r.b)];
       if (!e || e.kind !== 'huge') fail(r, `pmd_move of a non-huge PMD at vpn ${r.b}`);
-      const dst = pmdSlot(mm, r.c, true)!;
+      const dst = pmdSlot(b, mm, r.c, true)!;
       const de = dst[pmdIndex(r.c)];
       if (de && (de.kind !== 'table' || de.ptes[512] !== 0)) fail(r, `pmd_move onto a populated PMD at vpn ${r.c}`);
       if (de) mm.ptTables--;
@@ -656,7 +718,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PmdSplit: {
       b.tables.clear();
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, false);
+      const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
       const e = pmdt && pmdt[i];
       if (!e || e.kind !== 'huge') fail(r, `pmd_split of a non-huge PMD at vpn ${r.b}`);
@@ -670,10 +732,10 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.PmdFlags: {
       const mm = mmOf(d, r, r.a);
-      const pmdt = pmdSlot(mm, r.b, false);
+      const pmdt = pmdSlot(b, mm, r.b, false);
       const e = pmdt && pmdt[pmdIndex(r.b)];
       if (!e || e.kind !== 'huge') fail(r, `pmd_flags of a non-huge PMD at vpn ${r.b}`);
-      (e as Draft<PmdEntry> & { flags: number }).flags = r.c | 1;
+      pmdt[pmdIndex(r.b)] = { kind: 'huge', pfn: e.pfn, flags: r.c | 1 };
       return;
     }
     case E.ShmemCreate:

@@ -85,6 +85,26 @@ export interface HugePmd {
 }
 export type PmdEntry = PteTable | HugePmd;
 
+/**
+ * A node of one of the state's radix trees (a pgd, pud or pmd level of a page table; the
+ * folio table and its chunks): index -> child, as own integer-keyed properties so that
+ * `t[i]` and `Object.keys(t)` read like a record.
+ *
+ * It is a class, not a plain object, on purpose: immer drafts and finalizes only plain
+ * objects, so it treats a Radix as a value. The reducer copies a node on its first write
+ * in a batch (the path from the root down, like the PTE arrays) and never mutates a node
+ * it did not copy itself. That keeps immer's per-commit walk and its read traps off the
+ * big tables: a 1 GiB region's page table or folio table is never proxied or frozen.
+ */
+export class Radix<T> {
+  [index: number]: T;
+}
+
+/** A writable copy of a radix node (for the reducer's copy-on-write). */
+export function radixCopy<T>(n: Readonly<Record<number, T>> | undefined): Radix<T> {
+  return n ? Object.assign(new Radix<T>(), n) : new Radix<T>();
+}
+
 /** pmd index -> entry */
 export type PmdTable = Readonly<Record<number, PmdEntry>>;
 /** pud index -> PMD table */
@@ -107,6 +127,21 @@ export function pteIndex(vpn: number): number {
 /** first vpn covered by the PMD entry containing vpn */
 export function pmdBase(vpn: number): number {
   return vpn - (vpn % 512);
+}
+
+/**
+ * An mm's record in the state. A class for the same reason as Radix: immer treats it as a
+ * value, so the reducer copies it on its first change in a batch and kernel code reads
+ * its page table and VMA list without proxies.
+ */
+export class MmRecord implements Mm {
+  constructor(
+    readonly id: number,
+    readonly parent: number,
+    readonly vmas: readonly number[],
+    readonly pgd: Pgd,
+    readonly ptTables: number,
+  ) {}
 }
 
 export interface Mm {
@@ -287,7 +322,7 @@ export function emptyState(): State {
     mms: {},
     vmas: {},
     anonVmas: {},
-    folios: {},
+    folios: new Radix(),
     shmems: {},
     swap: {},
     swapCache: {},

@@ -30,6 +30,7 @@ import {
   pageFolio,
   vmaLookup,
   type Folio,
+  type LockState,
   type RawEvent,
   type State,
 } from '@mmsim/core';
@@ -126,6 +127,15 @@ function folioMapcountOf(f: Folio): number {
 }
 
 /**
+ * Proxy-free reads of the current state for the hot checks (the engine's own readers:
+ * `engine.pageFolio`, `engine.lockState`); by default they go through getState().
+ */
+export interface CheckerReader {
+  pageFolio(pfn: number): Folio | undefined;
+  lock(name: string): LockState | undefined;
+}
+
+/**
  * The incremental checkers. `getState` returns the current state (a draft while a
  * batch is open); nothing read from it is kept across events.
  */
@@ -134,6 +144,8 @@ export class InvariantChecker {
   /** violations found, including those not recorded past maxViolations */
   found = 0;
 
+  private readonly reader: CheckerReader;
+  private readonly pageFolio: (pfn: number) => Folio | undefined;
   private readonly on: Record<CheckerName, boolean>;
   private readonly strict: boolean;
   private readonly maxViolations: number;
@@ -147,6 +159,7 @@ export class InvariantChecker {
   private openTasks = 0;
   private spinTotal = 0;
   private lockInfos = new Map<string, LockInfo>();
+  private folioClass = -1;
   private readonly classIds = new Map<string, number>();
   private readonly classNames: string[] = [];
   private readonly edges = new Map<number, Edge>();
@@ -203,7 +216,10 @@ export class InvariantChecker {
     private readonly getState: () => State,
     opts: CheckerOptions = {},
     private readonly commit: () => void = () => {},
+    reader?: CheckerReader,
   ) {
+    this.reader = reader ?? { pageFolio: (pfn) => pageFolio(this.getState(), pfn), lock: (name) => this.getState().locks[name] };
+    this.pageFolio = this.reader.pageFolio;
     const list = opts.checkers ?? ALL_CHECKERS;
     this.on = { rmap: false, 'rmap-race': false, locking: false, structure: false };
     for (const c of list) {
@@ -214,6 +230,7 @@ export class InvariantChecker {
     this.maxViolations = opts.maxViolations ?? 10000;
     this.kernelOrder = opts.kernelLockOrder ?? true;
     for (const c of KNOWN_CLASSES) this.classId(c);
+    this.folioClass = this.classId('folio');
     this.seedKernelOrder();
     this.rebuild(getState());
   }
@@ -508,8 +525,12 @@ export class InvariantChecker {
   private lockInfo(name: string): LockInfo {
     let li = this.lockInfos.get(name);
     if (li) return li;
-    const parts = name.split(':');
-    li = { name, cls: this.classId(parts[0]), a: parts.length > 1 ? Number(parts[1]) : -1, b: parts.length > 2 ? Number(parts[2]) : -1 };
+    const i = name.indexOf(':');
+    const j = i < 0 ? -1 : name.indexOf(':', i + 1);
+    const cls = this.classId(i < 0 ? name : name.slice(0, i));
+    li = { name, cls, a: i < 0 ? -1 : Number(j < 0 ? name.slice(i + 1) : name.slice(i + 1, j)), b: j < 0 ? -1 : Number(name.slice(j + 1)) };
+    // folio locks are one per folio: caching them would only grow the map
+    if (cls === this.folioClass) return li;
     if (this.lockInfos.size > 200000) this.lockInfos = new Map();
     this.lockInfos.set(name, li);
     return li;
@@ -788,7 +809,7 @@ export class InvariantChecker {
     if (this.on.rmap) {
       // a pin holder may rely on index and mapping staying put: nothing may rewrite them
       // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it)
-      const f = pageFolio(s, pfn);
+      const f = this.pageFolio(pfn);
       if (f && f.pfn === pfn && f.pincount > 0) {
         this.violate('rmap', r, t, `pinned:${pfn}`, `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`, {
           folio: [pfn],
@@ -796,7 +817,7 @@ export class InvariantChecker {
       }
     }
     if (this.on.locking) {
-      const f = pageFolio(s, pfn);
+      const f = this.pageFolio(pfn);
       if (f && f.pfn === pfn && folioMapcountOf(f) > 0) {
         if (r.type === E.FolioIndex) {
           if (f.mappingKind === MappingKind.Anon) this.requireFolioRmapLocks(r, t, f, [f.mapping], 'folio index write');
@@ -1051,7 +1072,7 @@ export class InvariantChecker {
     const mm = s.mms[mmId];
     if (!mm) return null;
     const pfn = Math.floor(pte / 256);
-    const f = pageFolio(s, pfn);
+    const f = this.pageFolio(pfn);
     if (!f) return null; // a freed folio: the structure checker's finding
     if (f.mappingKind !== MappingKind.Anon) return null;
     const d = this.detail;
@@ -1108,8 +1129,8 @@ export class InvariantChecker {
     return null;
   }
 
-  private rootHeldWrite(s: State, root: number): boolean {
-    const l = s.locks[this.rootLockName(root)];
+  private rootHeldWrite(_s: State, root: number): boolean {
+    const l = this.reader.lock(this.rootLockName(root));
     return !!l && l.mode === 0;
   }
 
@@ -1162,7 +1183,7 @@ export class InvariantChecker {
       const pte = this.shadowPte(mmId, vpn);
       if (!countable(pte)) continue;
       const pfn = Math.floor(pte / 256);
-      const f = pageFolio(s, pfn);
+      const f = this.pageFolio(pfn);
       if (!f || f.mappingKind !== MappingKind.Anon) continue;
       if (i >= direct) this.rPfns.add(f.pfn);
       const av = s.anonVmas[f.mapping];
@@ -1188,7 +1209,7 @@ export class InvariantChecker {
       const heads = this.seenHeads;
       heads.clear();
       for (const p of this.rPfns) {
-        const f = pageFolio(s, p);
+        const f = this.pageFolio(p);
         if (!f || heads.has(f.pfn)) continue;
         heads.add(f.pfn);
         if (f.mappingKind !== MappingKind.Anon || folioMapcountOf(f) === 0) continue;
@@ -1237,7 +1258,7 @@ export class InvariantChecker {
     const heads = this.seenHeads;
     heads.clear();
     for (const p of this.dPfns) {
-      const f = pageFolio(s, p);
+      const f = this.pageFolio(p);
       if (!f) {
         if (structure && (this.pteMaps.get(p) > 0 || this.pmdMaps.get(p) > 0)) {
           this.report('structure', r, path, `page ${p} is mapped (${this.pteMaps.get(p)} PTE, ${this.pmdMaps.get(p)} PMD) but belongs to no folio: a PTE points to a freed folio`, {
@@ -1260,7 +1281,7 @@ export class InvariantChecker {
       const fr = this.dFreed.a;
       for (let i = 0; i < this.dFreed.n; i += 2) {
         const head = fr[i];
-        if (pageFolio(s, head)) continue;
+        if (this.pageFolio(head)) continue;
         const n = 2 ** fr[i + 1];
         let ptes = 0;
         for (let k = 0; k < n; k++) ptes += this.pteMaps.get(head + k);

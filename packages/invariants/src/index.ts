@@ -8,8 +8,11 @@ import {
   ENGINE_SUBSCRIBER,
   definePlugin,
   emptyState,
+  batchLock,
+  batchPageFolio,
   finishBatch,
   newBatch,
+  pageFolio,
   newRawEvent,
   type Engine,
   type EventLog,
@@ -38,7 +41,10 @@ export interface CheckerHandle {
  * point (its shadows are built once from engine.s).
  */
 export function attachCheckers(engine: Engine, opts: CheckerOptions = {}): CheckerHandle {
-  const chk = new InvariantChecker(() => engine.s, opts, () => engine.commit());
+  const chk = new InvariantChecker(() => engine.s, opts, () => engine.commit(), {
+    pageFolio: (pfn) => engine.pageFolio(pfn),
+    lock: (name) => engine.lockState(name),
+  });
   const offRaw = engine.onRaw((r) => chk.onEvent(r));
   const offRb = engine.onRollback((seq) => chk.onRollback(seq));
   return {
@@ -68,7 +74,10 @@ export function checkLog(log: EventLog, opts: CheckerOptions & { batchEvents?: n
     }
     draft = null;
   };
-  const chk = new InvariantChecker(() => (draft ?? state) as State, opts, commit);
+  const chk = new InvariantChecker(() => (draft ?? state) as State, opts, commit, {
+    pageFolio: (pfn) => (draft ? batchPageFolio(draft, batch, pfn) : pageFolio(state, pfn)),
+    lock: (name) => (draft ? batchLock(draft, batch, name) : state.locks[name]),
+  });
   const cur = log.cursor(0);
   const r = newRawEvent();
   while (cur.next(r)) {

@@ -60,7 +60,7 @@ export class Kernel {
   }
 
   mm(id: number): Mm {
-    const m = this.eng.s.mms[id];
+    const m = this.eng.mmNow(id);
     if (!m) throw new Error(`no mm ${id}`);
     return m;
   }
