@@ -5,6 +5,7 @@
 import {
   folioMapcount,
   pteFlags,
+  forEachFolio,
   ptePfn,
   pteIsPresent,
   pteIsSwap,
@@ -164,7 +165,7 @@ export function stateView(s: State): StateView {
     };
   });
   const folios: FolioView[] = [];
-  for (const c of keys(s.folios)) for (const p of keys(s.folios[c])) folios.push(folioView(s.folios[c][p]));
+  forEachFolio(s, (f) => folios.push(folioView(f)));
   const anonVmas = keys(s.anonVmas).map((id) => {
     const a = s.anonVmas[id];
     return {

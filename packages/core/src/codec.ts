@@ -78,6 +78,25 @@ export class ByteSink {
   }
 }
 
+/** A string as its UTF-8 length * 2, then the bytes (ASCII without TextEncoder: lock names). */
+function writeString(out: ByteSink, s: string): void {
+  const n = s.length;
+  let ascii = n < 128;
+  for (let i = 0; ascii && i < n; i++) if (s.charCodeAt(i) > 127) ascii = false;
+  if (!ascii) {
+    const bytes = utf8e.encode(s);
+    out.uvar(bytes.length * 2);
+    out.bytes(bytes);
+    return;
+  }
+  out.uvar(n * 2);
+  out.ensure(n);
+  const b = out.buf;
+  let p = out.len;
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  out.len = p;
+}
+
 /** Encoder state of the chunk being written. */
 export class ChunkEncoder {
   readonly pred = new Predictors();
@@ -103,9 +122,7 @@ export class ChunkEncoder {
       const known = this.strings.get(r.s);
       if (known !== undefined) out.uvar(known * 2 + 1);
       else {
-        const bytes = utf8e.encode(r.s);
-        out.uvar(bytes.length * 2);
-        out.bytes(bytes);
+        writeString(out, r.s);
         this.strings.set(r.s, this.strings.size);
       }
     }

@@ -2,7 +2,7 @@
  * Diff of two states: what changed between two points of a log. Structural sharing
  * makes it cheap: identical subtrees are the same object and are skipped whole.
  */
-import { lookupPmd, type Mm, type State, type PmdEntry } from './state.js';
+import { forEachFolio, lookupPmd, type Mm, type State, type PmdEntry } from './state.js';
 
 export interface StateDiff {
   vmas: { added: number[]; removed: number[]; changed: number[] };
@@ -60,7 +60,7 @@ export function diffStates(a: State, b: State): StateDiff {
   for (const id of [...mmKeys].sort((x, y) => x - y)) pteDiff(id, a.mms[id], b.mms[id], ptes);
   const flat = (s: State) => {
     const o: Record<number, unknown> = {};
-    for (const c of Object.keys(s.folios)) Object.assign(o, s.folios[+c]);
+    forEachFolio(s, (f) => (o[f.pfn] = f));
     return o;
   };
   const mmd = keyDiff(a.mms, b.mms);

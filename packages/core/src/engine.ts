@@ -6,7 +6,7 @@
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable } from 'rxjs';
-import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
+import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
@@ -37,13 +37,6 @@ export interface SpanNotice {
 
 export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
 
-/** Events that change VMAs, anon_vmas or their chains: they bump Engine.structureGen. */
-const STRUCTURE_EVENT: Uint8Array = (() => {
-  const t = new Uint8Array(64);
-  for (const e of [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit])
-    t[e] = 1;
-  return t;
-})();
 
 /**
  * Subscribers: plugins that attach to the engine once it exists (invariant checkers,
@@ -159,6 +152,12 @@ export class Engine {
   }
 
   private inSyscall = false;
+  /**
+   * True while syscall() runs a single task to completion: nobody can be scheduled at a
+   * POINT then, so lock()/unlock() skip the yield (each one resumes the whole chain of
+   * delegating generators for nothing). interleave() runs tasks with it false.
+   */
+  private solo = false;
 
   /** Finish the open batch into an immutable state. */
   commit(): State {
@@ -240,6 +239,8 @@ export class Engine {
     const before = this.committed;
     const savedSpan = this.nextSpan;
     this.inSyscall = true;
+    const wasSolo = this.solo;
+    this.solo = true;
     try {
       const value = runTask(this.span(name, body, arg0, arg1), `${name} (task ${this.task})`);
       this.inSyscall = false;
@@ -255,6 +256,7 @@ export class Engine {
       return { ok: false, error };
     } finally {
       this.inSyscall = false;
+      this.solo = wasSolo;
     }
   }
 
@@ -281,11 +283,17 @@ export class Engine {
   /** Interleave several tasks' kernel code, deterministically from a seed. */
   interleave(tasks: { task: number; run: () => KGen<unknown> }[], seed = this.options.seed): Map<number, unknown> {
     this.commit();
-    return interleave(
-      tasks.map((t) => ({ id: t.task, gen: t.run() })),
-      seed,
-      (id) => this.setTask(id),
-    );
+    const wasSolo = this.solo;
+    this.solo = false;
+    try {
+      return interleave(
+        tasks.map((t) => ({ id: t.task, gen: t.run() })),
+        seed,
+        (id) => this.setTask(id),
+      );
+    } finally {
+      this.solo = wasSolo;
+    }
   }
 
   /* ----- locks: every acquire and release is a suspension point ----- */
@@ -299,7 +307,7 @@ export class Engine {
       yield BLOCKED;
     }
     this.emit(E.LockAcquire, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
-    yield POINT;
+    if (!this.solo) yield POINT;
   }
 
   /** Try to take a lock without blocking; logs lock_try_fail when it is held. */
@@ -315,7 +323,7 @@ export class Engine {
 
   *unlock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
     this.emit(E.LockRelease, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
-    yield POINT;
+    if (!this.solo) yield POINT;
   }
 
   /** The folio whose head is pfn, as of now (no immer proxies: for kernel code's reads). */

@@ -216,6 +216,17 @@ export type MmEvent = { [N in EventTypeName]: EventOf<N> }[EventTypeName];
 const SLOTS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 
 /** Materialise a typed event object from the raw record (allocates: for APIs, not hot paths). */
+/**
+ * Event types that change a VMA, an anon_vma, a chain or the set of mms (1 at their
+ * index): what caches of those must be dropped on (Engine.structureGen, the checkers).
+ */
+export const STRUCTURE_EVENT: Uint8Array = (() => {
+  const t = new Uint8Array(64);
+  for (const e of [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit])
+    t[e] = 1;
+  return t;
+})();
+
 export function toEvent(r: RawEvent): MmEvent {
   const sch = EVENT_SCHEMA[r.type] as SchemaEntry | undefined;
   if (!sch) throw new Error(`unknown event type id ${r.type} at seq ${r.seq}`);

@@ -10,6 +10,7 @@ export {
   AvCounter,
   FolioCounter,
   MappingKind,
+  STRUCTURE_EVENT,
   eventSchema,
   eventTypeId,
   eventTypeName,

@@ -14,6 +14,7 @@ import {
   PTE_TABLE_SLOTS,
   emptyState,
   folioChunk,
+  folioSlot,
   pgdIndex,
   pmdBase,
   pmdIndex,
@@ -107,7 +108,7 @@ export function newBatch(): Batch {
 export function batchFolio(d: D, b: Batch, head: number): Folio | undefined {
   const top = b.ftop ?? (b.ftop = d.folios as Radix<Radix<Folio>>);
   const c = top[folioChunk(head)];
-  return c ? c[head] : undefined;
+  return c ? c[folioSlot(head)] : undefined;
 }
 
 function baseOf(d: D, b: Batch): State {
@@ -236,8 +237,22 @@ type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[]
 /** A writable folio owned by the batch: copied (arrays too) from the base on first change. */
 function own(d: D, b: Batch, f: Folio): WFolio {
   if (b.owned.has(f)) return f as WFolio;
-  const copy: WFolio = { ...f, pageMapcount: f.pageMapcount.slice(), pae: f.pae.slice(), content: f.content.slice() };
-  chunkForWrite(d, b, folioChunk(f.pfn))[f.pfn] = copy;
+  // field by field, in newFolio's order: one hidden class for every folio, no spread
+  const copy: WFolio = {
+    pfn: f.pfn,
+    order: f.order,
+    index: f.index,
+    mappingKind: f.mappingKind,
+    mapping: f.mapping,
+    flags: f.flags,
+    refcount: f.refcount,
+    pincount: f.pincount,
+    entireMapcount: f.entireMapcount,
+    pageMapcount: f.pageMapcount.slice(),
+    pae: f.pae.length ? f.pae.slice() : [],
+    content: f.content.slice(),
+  };
+  chunkForWrite(d, b, folioChunk(f.pfn))[folioSlot(f.pfn)] = copy;
   b.owned.add(copy);
   return copy;
 }
@@ -367,9 +382,9 @@ function newFolio(pfn: number, order: number): Folio {
     refcount: 1,
     pincount: 0,
     entireMapcount: 0,
-    pageMapcount: new Array<number>(n).fill(0),
+    pageMapcount: n === 1 ? [0] : new Array<number>(n).fill(0),
     pae: order > 0 ? new Array<number>(n).fill(0) : [],
-    content: new Array<number>(n).fill(0),
+    content: n === 1 ? [0] : new Array<number>(n).fill(0),
   };
 }
 
@@ -539,14 +554,14 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const ch = folioChunk(r.a);
       if (batchFolio(d, b, r.a)) fail(r, `folio ${r.a} exists`);
       const f = newFolio(r.a, r.b);
-      chunkForWrite(d, b, ch)[r.a] = f;
+      chunkForWrite(d, b, ch)[folioSlot(r.a)] = f;
       b.owned.add(f);
       b.counts.folios++;
       return;
     }
     case E.FolioFree: {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
-      delete chunkForWrite(d, b, folioChunk(r.a))[r.a];
+      delete chunkForWrite(d, b, folioChunk(r.a))[folioSlot(r.a)];
       b.counts.folios--;
       return;
     }
@@ -576,7 +591,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           pae: r.b > 0 ? pae : [],
           content: f.content.slice(off, off + m),
         };
-        chunkForWrite(d, b, folioChunk(pfn))[pfn] = nf;
+        chunkForWrite(d, b, folioChunk(pfn))[folioSlot(pfn)] = nf;
         b.owned.add(nf);
         if (off > 0) b.counts.folios++;
       }

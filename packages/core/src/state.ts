@@ -102,7 +102,15 @@ export class Radix<T> {
 
 /** A writable copy of a radix node (for the reducer's copy-on-write). */
 export function radixCopy<T>(n: Readonly<Record<number, T>> | undefined): Radix<T> {
-  return n ? Object.assign(new Radix<T>(), n) : new Radix<T>();
+  const c = new Radix<T>();
+  if (!n) return c;
+  // an explicit key loop: several times faster than Object.assign on integer keys
+  const ks = Object.keys(n);
+  for (let i = 0; i < ks.length; i++) {
+    const k = ks[i] as unknown as number;
+    c[k] = n[k];
+  }
+  return c;
 }
 
 /** pmd index -> entry */
@@ -260,8 +268,12 @@ export function pageAnonExclusive(f: Folio, pfn: number): boolean {
   return f.order === 0 ? (f.flags & FOLIO_PAE) !== 0 : f.pae[pfn - f.pfn] === 1;
 }
 
-export const FOLIO_CHUNK = 1024;
-/** pfn chunk -> head pfn -> folio */
+/**
+ * Folios per chunk of the folio table. Small, so that copying a chunk on its first
+ * write in a batch is cheap (a syscall that touches one folio copies one chunk).
+ */
+export const FOLIO_CHUNK = 256;
+/** pfn chunk -> head pfn % FOLIO_CHUNK -> folio (dense small keys: fast to read and copy) */
 export type FolioTable = Readonly<Record<number, Readonly<Record<number, Folio>>>>;
 
 export interface Shmem {
@@ -355,10 +367,24 @@ export function folioChunk(pfn: number): number {
   return Math.floor(pfn / FOLIO_CHUNK);
 }
 
+/** A folio's slot in its chunk. */
+export function folioSlot(pfn: number): number {
+  return pfn % FOLIO_CHUNK;
+}
+
+/** Every folio of a state, by ascending head pfn. */
+export function forEachFolio(s: State, fn: (f: Folio) => void): void {
+  const chunks = Object.keys(s.folios).map(Number).sort((a, b) => a - b);
+  for (const c of chunks) {
+    const ch = s.folios[c];
+    for (const k of Object.keys(ch).map(Number).sort((a, b) => a - b)) fn(ch[k]);
+  }
+}
+
 /** The folio whose head is exactly pfn. */
 export function folioAtHead(s: State, pfn: number): Folio | undefined {
   const c = s.folios[folioChunk(pfn)];
-  return c ? c[pfn] : undefined;
+  return c ? c[pfn % FOLIO_CHUNK] : undefined;
 }
 
 /** page_folio(): the folio containing page pfn (large folios are naturally aligned). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AvCounter, E, Engine, FOLIO_ANON, FolioCounter, MappingKind, PTE_WRITE, type KGen } from '@mmsim/core';
+import { AvCounter, E, Engine, FOLIO_ANON, FolioCounter, MappingKind, folioAtHead, PTE_WRITE, type KGen } from '@mmsim/core';
 import {
   InvariantViolationError,
   attachCheckers,
@@ -197,7 +197,7 @@ describe('clean sequences', () => {
     mmap(eng, 1, A);
     fault(eng, 1, A, 1024);
     expect(relocateMove(eng, 1024, true).ok).toBe(true);
-    expect(eng.state.folios[1][1024].index).toBe(B);
+    expect(folioAtHead(eng.state, 1024)!.index).toBe(B);
     expect(h.violations()).toEqual([]);
   });
 });

@@ -27,15 +27,19 @@ import {
   FOLIO_SWAPCACHE,
   MappingKind,
   PTE_SPECIAL,
+  STRUCTURE_EVENT,
+  forEachFolio,
   pageFolio,
   vmaLookup,
+  type AnonVma,
   type Folio,
   type LockState,
+  type Vma,
   type RawEvent,
   type State,
 } from '@mmsim/core';
 import { ALL_CHECKERS, InvariantViolationError, type CheckerName, type CheckerOptions, type Violation } from './types.js';
-import { GrowI32, PairList, bump } from './util.js';
+import { GrowI32, MappingTable, PairList, bump } from './util.js';
 
 /* ------------------------------- lock classes ------------------------------------ */
 
@@ -177,7 +181,7 @@ export class InvariantChecker {
   /** folio order + 1 by head pfn (0: no folio) */
   private readonly folioOrder = new GrowI32();
   /** folio mapping by head pfn: kind + 4 * target (only for folios that ever had one) */
-  private readonly folioMapping = new Map<number, number>();
+  private readonly folioMapping = new MappingTable();
   private readonly vmas = new Map<number, ShadowVma>();
   private readonly avs = new Map<number, ShadowAv>();
   /** parent id -> number of non-empty anon_vmas with that parent (incl. a root itself) */
@@ -238,6 +242,7 @@ export class InvariantChecker {
   /* =============================== event entry ================================== */
 
   onEvent(r: Readonly<RawEvent>): void {
+    if (STRUCTURE_EVENT[r.type]) this.structGen++;
     const t = this.task(r.task);
     switch (r.type) {
       case E.SpanOpen:
@@ -478,6 +483,7 @@ export class InvariantChecker {
     this.reported.clear();
     this.toThrow = null;
     this.aborting = false;
+    this.structGen++;
     this.rebuild(this.getState());
   }
 
@@ -795,7 +801,6 @@ export class InvariantChecker {
 
   private folioIdentity(r: Readonly<RawEvent>, t: TaskInfo): void {
     const pfn = r.a;
-    const s = this.getState();
     let oldKind: number = MappingKind.None;
     let oldTarget = 0;
     if (r.type === E.FolioMapping) {
@@ -806,10 +811,10 @@ export class InvariantChecker {
       }
       this.folioMapping.set(pfn, r.b + 4 * r.c);
     }
+    const f = this.on.rmap || this.on.locking ? this.pageFolio(pfn) : undefined;
     if (this.on.rmap) {
       // a pin holder may rely on index and mapping staying put: nothing may rewrite them
       // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it)
-      const f = this.pageFolio(pfn);
       if (f && f.pfn === pfn && f.pincount > 0) {
         this.violate('rmap', r, t, `pinned:${pfn}`, `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`, {
           folio: [pfn],
@@ -817,17 +822,16 @@ export class InvariantChecker {
       }
     }
     if (this.on.locking) {
-      const f = this.pageFolio(pfn);
       if (f && f.pfn === pfn && folioMapcountOf(f) > 0) {
         if (r.type === E.FolioIndex) {
-          if (f.mappingKind === MappingKind.Anon) this.requireFolioRmapLocks(r, t, f, [f.mapping], 'folio index write');
+          if (f.mappingKind === MappingKind.Anon) this.requireFolioRmapLocks(r, t, f, f.mapping, -1, 'folio index write');
         } else if (oldKind === MappingKind.Anon) {
           // folio_move_anon_rmap() within one anon_vma tree needs only the folio lock;
           // moving to another tree (or any index change) needs the root lock too
           const oldRoot = this.avs.get(oldTarget)?.root ?? oldTarget;
           const newRoot = r.b === MappingKind.Anon ? (this.avs.get(r.c)?.root ?? r.c) : oldRoot;
-          if (newRoot === oldRoot) this.requireFolioRmapLocks(r, t, f, [], 'folio mapping write');
-          else this.requireFolioRmapLocks(r, t, f, [oldTarget, r.c], 'folio mapping write (to another anon_vma tree)');
+          if (newRoot === oldRoot) this.requireFolioRmapLocks(r, t, f, -1, -1, 'folio mapping write');
+          else this.requireFolioRmapLocks(r, t, f, oldTarget, r.c, 'folio mapping write (to another anon_vma tree)');
         }
       }
     }
@@ -835,16 +839,23 @@ export class InvariantChecker {
     if (this.on['rmap-race']) this.rPfns.add(pfn);
   }
 
-  private requireFolioRmapLocks(r: Readonly<RawEvent>, t: TaskInfo, f: Folio, avIds: number[], what: string): void {
+  /**
+   * The folio lock, and (avA >= 0) the root lock of anon_vma avA or avB (-1: none) held
+   * for write. Two numbers, not an array: this runs for every folio index/mapping write.
+   */
+  private requireFolioRmapLocks(r: Readonly<RawEvent>, t: TaskInfo, f: Folio, avA: number, avB: number, what: string): void {
     if (!this.holds(t, LC.Folio, f.pfn, -1, false)) {
       this.violate('locking', r, t, `folio:${f.pfn}:${what}`, `${what} of mapped anon folio ${f.pfn} without its folio lock folio:${f.pfn}`, {
         folio: [f.pfn],
         lock: [`folio:${f.pfn}`],
       });
     }
-    if (!avIds.length) return;
-    const roots = avIds.map((a) => this.avs.get(a)?.root ?? a);
-    if (roots.some((root) => this.holds(t, LC.Anon, root, -1, true))) return;
+    if (avA < 0) return;
+    const rootA = this.avs.get(avA)?.root ?? avA;
+    const rootB = avB < 0 ? -1 : (this.avs.get(avB)?.root ?? avB);
+    if (this.holds(t, LC.Anon, rootA, -1, true) || (rootB >= 0 && this.holds(t, LC.Anon, rootB, -1, true))) return;
+    const avIds = avB < 0 ? [avA] : [avA, avB];
+    const roots = avB < 0 ? [rootA] : [rootA, rootB];
     this.violate('locking', r, t, `avlock:${f.pfn}:${what}`, `${what} of mapped anon folio ${f.pfn} without the root anon_vma lock (${roots.map((x) => `anon_vma:${x}`).join(' or ')}) held for write`, {
       folio: [f.pfn],
       anonVma: avIds,
@@ -1062,6 +1073,57 @@ export class InvariantChecker {
 
   private detail = { vma: 0, av: 0, folio: 0 };
 
+  /*
+   * Copies of the VMAs and anon_vmas the hot checks read, kept while no event changes a
+   * VMA, an anon_vma or a chain (structGen): the state is an immer draft during a
+   * syscall, and a fault-in or a relocation reads the same VMA for every page.
+   */
+  private structGen = 0;
+  private cacheGen = -1;
+  private readonly vmaCopies = new Map<number, Vma>();
+  private readonly avCopies = new Map<number, AnonVma>();
+  private readonly lastVmaOfMm = new Map<number, Vma>();
+  private syncCache(): void {
+    if (this.cacheGen === this.structGen) return;
+    this.cacheGen = this.structGen;
+    this.vmaCopies.clear();
+    this.avCopies.clear();
+    this.lastVmaOfMm.clear();
+  }
+  private vmaNow(s: State, id: number): Vma | undefined {
+    this.syncCache();
+    let v = this.vmaCopies.get(id);
+    if (v) return v;
+    const d = s.vmas[id];
+    if (!d) return undefined;
+    v = { id: d.id, mm: d.mm, start: d.start, end: d.end, pgoff: d.pgoff, flags: d.flags, anonVma: d.anonVma, chain: d.chain.slice(), file: d.file };
+    this.vmaCopies.set(id, v);
+    return v;
+  }
+  private avNow(s: State, id: number): AnonVma | undefined {
+    this.syncCache();
+    let a = this.avCopies.get(id);
+    if (a) return a;
+    const d = s.anonVmas[id];
+    if (!d) return undefined;
+    a = { id: d.id, root: d.root, parent: d.parent, refcount: d.refcount, numChildren: d.numChildren, numActiveVmas: d.numActiveVmas, vmas: d.vmas.slice() };
+    this.avCopies.set(id, a);
+    return a;
+  }
+  /** vma_lookup(), remembering the last VMA found per mm */
+  private vmaAt(s: State, mmId: number, vpn: number): Vma | undefined {
+    this.syncCache();
+    const last = this.lastVmaOfMm.get(mmId);
+    if (last && last.start <= vpn && vpn < last.end) return last;
+    const mm = s.mms[mmId];
+    if (!mm) return undefined;
+    const found = vmaLookup(s, mm, vpn);
+    if (!found) return undefined;
+    const v = this.vmaNow(s, found.id)!;
+    this.lastVmaOfMm.set(mmId, v);
+    return v;
+  }
+
   /**
    * Is the present mapping at (mm, vpn) where the rmap says it is? null, or what is
    * wrong (details in this.detail). Non-anon, KSM and zero pages are skipped.
@@ -1069,8 +1131,7 @@ export class InvariantChecker {
   private checkLocation(s: State, mmId: number, vpn: number): string | null {
     const pte = this.shadowPte(mmId, vpn);
     if (!countable(pte)) return null;
-    const mm = s.mms[mmId];
-    if (!mm) return null;
+    if (!this.mms.has(mmId)) return null;
     const pfn = Math.floor(pte / 256);
     const f = this.pageFolio(pfn);
     if (!f) return null; // a freed folio: the structure checker's finding
@@ -1079,7 +1140,7 @@ export class InvariantChecker {
     d.folio = f.pfn;
     d.av = f.mapping;
     d.vma = 0;
-    const v = vmaLookup(s, mm, vpn);
+    const v = this.vmaAt(s, mmId, vpn);
     if (!v) return `page ${pfn} of anon folio ${f.pfn} is mapped at vpn ${vpn} of mm ${mmId}, which no VMA covers`;
     d.vma = v.id;
     if (!v.chain.includes(f.mapping)) {
@@ -1103,11 +1164,11 @@ export class InvariantChecker {
     if (this.found32.length < n) this.found32 = new Int32Array(n);
     const found = this.found32;
     found.fill(0, 0, n);
-    const av = s.anonVmas[f.mapping];
+    const av = this.avNow(s, f.mapping);
     if (!av) return `mapped folio ${f.pfn} points to anon_vma ${f.mapping}, which is freed`;
     const ids = av.vmas;
     for (let k = 0; k < ids.length; k++) {
-      const v = s.vmas[ids[k]];
+      const v = this.vmaNow(s, ids[k]);
       if (!v) continue;
       const lo = Math.max(0, v.pgoff - f.index);
       const hi = Math.min(n, v.pgoff + (v.end - v.start) - f.index);
@@ -1186,7 +1247,7 @@ export class InvariantChecker {
       const f = this.pageFolio(pfn);
       if (!f || f.mappingKind !== MappingKind.Anon) continue;
       if (i >= direct) this.rPfns.add(f.pfn);
-      const av = s.anonVmas[f.mapping];
+      const av = this.avNow(s, f.mapping);
       const root = av ? av.root : f.mapping;
       if (this.rootHeldWrite(s, root)) {
         const d = this.defer(root);
@@ -1213,7 +1274,7 @@ export class InvariantChecker {
         if (!f || heads.has(f.pfn)) continue;
         heads.add(f.pfn);
         if (f.mappingKind !== MappingKind.Anon || folioMapcountOf(f) === 0) continue;
-        const av = s.anonVmas[f.mapping];
+        const av = this.avNow(s, f.mapping);
         const root = av ? av.root : f.mapping;
         if (this.rootHeldWrite(s, root)) {
           this.defer(root).pfns.push(f.pfn);
@@ -1427,14 +1488,10 @@ export class InvariantChecker {
         }
       }
     }
-    for (const c of Object.keys(s.folios)) {
-      const ch = s.folios[+c];
-      for (const h of Object.keys(ch)) {
-        const f = ch[+h];
-        this.folioOrder.set(f.pfn, f.order + 1);
-        if (f.mappingKind !== MappingKind.None || f.mapping) this.folioMapping.set(f.pfn, f.mappingKind + 4 * f.mapping);
-      }
-    }
+    forEachFolio(s, (f) => {
+      this.folioOrder.set(f.pfn, f.order + 1);
+      if (f.mappingKind !== MappingKind.None || f.mapping) this.folioMapping.set(f.pfn, f.mappingKind + 4 * f.mapping);
+    });
     for (const k of Object.keys(s.vmas)) {
       const v = s.vmas[+k];
       this.vmas.set(v.id, { mm: v.mm, start: v.start, end: v.end, pgoff: v.pgoff, anonVma: v.anonVma });

@@ -59,3 +59,24 @@ export function bump(m: Map<number, number>, k: number, d: number): void {
   if (v === 0) m.delete(k);
   else m.set(k, v);
 }
+
+/**
+ * pfn -> a folio's mapping (kind + 4 * target), as a typed array (stored + 1; 0: none):
+ * a Map of a million folios costs more to update than the check it serves.
+ */
+export class MappingTable {
+  private readonly t = new GrowI32();
+  get(pfn: number): number | undefined {
+    const v = this.t.get(pfn);
+    return v === 0 ? undefined : v - 1;
+  }
+  set(pfn: number, m: number): void {
+    this.t.set(pfn, m + 1);
+  }
+  delete(pfn: number): void {
+    this.t.set(pfn, 0);
+  }
+  clear(): void {
+    this.t.reset();
+  }
+}

@@ -71,24 +71,25 @@ export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean):
   const vma0 = k.vmaAt(mm, vpn);
   let out: FaultOutcome = 'ok';
   if (!(vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write))) {
-    out = yield* k.eng.span(
-      write ? 'handle_mm_fault:write' : 'handle_mm_fault:read',
-      function* () {
-        yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
-        const vma = vmaLookupIn(k, mm, vpn);
-        let o: FaultOutcome;
-        if (!vma || accessError(vma, write)) o = 'SIGSEGV';
-        else o = yield* handleMmFault(k, vma.id, vpn, write);
-        k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, o === 'ok' ? 0 : 1);
-        yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
-        return o;
-      },
-      vpn,
-      write ? 1 : 0,
-    );
+    out = yield* k.eng.span(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', () => userFault(k, mm, vpn, write), vpn, write ? 1 : 0);
   }
   if (out === 'ok' && write) markWritten(k, mm, vpn);
   return out;
+}
+
+/**
+ * do_user_addr_fault(): under mmap_lock (read), find the VMA and handle the fault.
+ * (A top-level generator, not an inline closure: creating a generator closure costs ~1 µs.)
+ */
+function* userFault(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+  const vma = vmaLookupIn(k, mm, vpn);
+  let o: FaultOutcome;
+  if (!vma || accessError(vma, write)) o = 'SIGSEGV';
+  else o = yield* handleMmFault(k, vma.id, vpn, write);
+  k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, o === 'ok' ? 0 : 1);
+  yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+  return o;
 }
 
 /** The user's store: the page now holds data (what a later folio split must keep). */
@@ -127,6 +128,7 @@ function* handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean):
 
 /** The mTHP order alloc_anon_folio() picks: the highest enabled order whose block is free. */
 function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
+  if (k.config.mthpOrders.length === 0) return 0;
   const orders = k.config.mthpOrders.filter((o) => o > 0 && o < HPAGE_PMD_ORDER).sort((a, b) => b - a);
   if (!orders.length || !thpVmaAllowable(k, vma, true)) return 0;
   for (const order of orders) {
@@ -142,29 +144,32 @@ function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
 
 /** do_anonymous_page(): zero page on read, a new exclusive folio on write */
 function* doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_anonymous_page', function* () {
-    const mm = k.vma(vmaId).mm;
-    pteAlloc(k, mm, vpn);
-    if (!write) {
-      yield* ptlLock(k, mm, vpn);
-      k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
-      yield* ptlUnlock(k, mm, vpn);
-      return 'ok' as FaultOutcome;
-    }
-    yield* anonVmaPrepare(k, vmaId);
-    const vma = k.vma(vmaId);
-    const order = anonFolioOrder(k, vma, vpn);
-    const n = 2 ** order;
-    const base = vpn - (vpn % n);
-    const head = folioAlloc(k, order);
+  return yield* k.eng.span('do_anonymous_page', () => doAnonymousPageBody(k, vmaId, vpn, write), vpn);
+}
+
+/** doAnonymousPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  const mm = k.vma(vmaId).mm;
+  pteAlloc(k, mm, vpn);
+  if (!write) {
     yield* ptlLock(k, mm, vpn);
-    if (n > 1) folioGet(k, head, n - 1);
-    folioAddNewAnonRmap(k, head, vma, base, true);
-    const flags = newAnonPteFlags(vma);
-    for (let i = 0; i < n; i++) k.eng.emit(E.PteSet, mm, base + i, head + i, flags);
+    k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
     yield* ptlUnlock(k, mm, vpn);
     return 'ok' as FaultOutcome;
-  }, vpn);
+  }
+  yield* anonVmaPrepare(k, vmaId);
+  const vma = k.vma(vmaId);
+  const order = anonFolioOrder(k, vma, vpn);
+  const n = 2 ** order;
+  const base = vpn - (vpn % n);
+  const head = folioAlloc(k, order);
+  yield* ptlLock(k, mm, vpn);
+  if (n > 1) folioGet(k, head, n - 1);
+  folioAddNewAnonRmap(k, head, vma, base, true);
+  const flags = newAnonPteFlags(vma);
+  for (let i = 0; i < n; i++) k.eng.emit(E.PteSet, mm, base + i, head + i, flags);
+  yield* ptlUnlock(k, mm, vpn);
+  return 'ok' as FaultOutcome;
 }
 
 /** Mappings of folio f in mm (a PTE walk of the folio's range in the VMAs that could map it). */
@@ -204,58 +209,64 @@ function wpCanReuseAnonFolio(k: Kernel, f: Folio, vma: Vma): boolean {
 
 /** do_wp_page(): write to a present read-only PTE */
 function* doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_wp_page', function* () {
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    yield* ptlLock(k, mm, vpn);
-    const pte = getPte(k, mm, vpn);
-    const page = isZeroPte(pte) ? 0 : ptePfn(pte);
-    const f = page ? folioOf(k, page) : undefined;
-    if (f && vma.file) {
-      // wp_page_shared(): a shmem page just becomes writable
+  return yield* k.eng.span('do_wp_page', () => doWpPageBody(k, vmaId, vpn), vpn);
+}
+
+/** doWpPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  yield* ptlLock(k, mm, vpn);
+  const pte = getPte(k, mm, vpn);
+  const page = isZeroPte(pte) ? 0 : ptePfn(pte);
+  const f = page ? folioOf(k, page) : undefined;
+  if (f && vma.file) {
+    // wp_page_shared(): a shmem page just becomes writable
+    k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }
+  if (f && folioTestAnon(f) && !folioTestKsm(f)) {
+    let reuse = pageAnonExclusive(f, page);
+    if (!reuse) {
+      const locked = f.order === 0;
+      reuse = wpCanReuseAnonFolio(k, f, vma);
+      if (reuse && locked) yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
+    }
+    if (reuse) {
+      if (!pageAnonExclusive(folioOf(k, page), page)) k.eng.emit(E.PageAnonExclusive, page, 1);
+      // wp_page_reuse()
       k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
       yield* ptlUnlock(k, mm, vpn);
       return 'ok' as FaultOutcome;
     }
-    if (f && folioTestAnon(f) && !folioTestKsm(f)) {
-      let reuse = pageAnonExclusive(f, page);
-      if (!reuse) {
-        const locked = f.order === 0;
-        reuse = wpCanReuseAnonFolio(k, f, vma);
-        if (reuse && locked) yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
-      }
-      if (reuse) {
-        if (!pageAnonExclusive(folioOf(k, page), page)) k.eng.emit(E.PageAnonExclusive, page, 1);
-        // wp_page_reuse()
-        k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
-        yield* ptlUnlock(k, mm, vpn);
-        return 'ok' as FaultOutcome;
-      }
-    }
-    yield* ptlUnlock(k, mm, vpn);
-    return yield* wpPageCopy(k, vmaId, vpn, page);
-  }, vpn);
+  }
+  yield* ptlUnlock(k, mm, vpn);
+  return yield* wpPageCopy(k, vmaId, vpn, page);
 }
 
 /** wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE */
 function* wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
-  return yield* k.eng.span('wp_page_copy', function* () {
-    yield* anonVmaPrepare(k, vmaId);
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    const head = folioAlloc(k, 0);
-    yield* ptlLock(k, mm, vpn);
-    k.eng.emit(E.PteClear, mm, vpn);
-    folioAddNewAnonRmap(k, head, vma, vpn, true);
-    k.eng.emit(E.PteSet, mm, vpn, head, newAnonPteFlags(vma));
-    if (oldPage) {
-      const old = folioOf(k, oldPage);
-      folioRemoveRmapPte(k, oldPage);
-      folioPut(k, old.pfn);
-    }
-    yield* ptlUnlock(k, mm, vpn);
-    return 'ok' as FaultOutcome;
-  }, vpn);
+  return yield* k.eng.span('wp_page_copy', () => wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
+}
+
+/** wpPageCopy's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
+  yield* anonVmaPrepare(k, vmaId);
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const head = folioAlloc(k, 0);
+  yield* ptlLock(k, mm, vpn);
+  k.eng.emit(E.PteClear, mm, vpn);
+  folioAddNewAnonRmap(k, head, vma, vpn, true);
+  k.eng.emit(E.PteSet, mm, vpn, head, newAnonPteFlags(vma));
+  if (oldPage) {
+    const old = folioOf(k, oldPage);
+    folioRemoveRmapPte(k, oldPage);
+    folioPut(k, old.pfn);
+  }
+  yield* ptlUnlock(k, mm, vpn);
+  return 'ok' as FaultOutcome;
 }
 
 /**
@@ -264,37 +275,40 @@ function* wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KG
  * swap reference frees the slot and takes the folio out of the swap cache.
  */
 function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_swap_page', function* () {
-    yield* anonVmaPrepare(k, vmaId);
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    const pte = getPte(k, mm, vpn);
-    const slot = pteSwapSlot(pte);
-    let pfn = k.s.swapCache[slot] ?? 0;
-    yield* ptlLock(k, mm, vpn);
-    k.eng.emit(E.PteClear, mm, vpn);
-    let exclusive: boolean;
-    if (pfn) {
-      const f = folioOf(k, pfn);
-      exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || f.refcount === 1;
-      folioGet(k, pfn);
-      k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
-      if (exclusive) k.eng.emit(E.PageAnonExclusive, pfn, 1);
-    } else {
-      // not in the swap cache any more: read into a new folio
-      exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
-      pfn = folioAlloc(k, 0);
-      folioAddNewAnonRmap(k, pfn, vma, vpn, exclusive);
-      k.eng.emit(E.PageContent, pfn, 1);
-    }
-    let flags = PTE_YOUNG;
-    if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
-    k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
-    swapPut(k, slot);
-    yield* ptlUnlock(k, mm, vpn);
-    if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
-    return 'ok' as FaultOutcome;
-  }, vpn);
+  return yield* k.eng.span('do_swap_page', () => doSwapPageBody(k, vmaId, vpn, write), vpn);
+}
+
+/** doSwapPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  yield* anonVmaPrepare(k, vmaId);
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const pte = getPte(k, mm, vpn);
+  const slot = pteSwapSlot(pte);
+  let pfn = k.s.swapCache[slot] ?? 0;
+  yield* ptlLock(k, mm, vpn);
+  k.eng.emit(E.PteClear, mm, vpn);
+  let exclusive: boolean;
+  if (pfn) {
+    const f = folioOf(k, pfn);
+    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || f.refcount === 1;
+    folioGet(k, pfn);
+    k.eng.emit(E.FolioCount, pfn, FolioCounter.PageMapcount, 1);
+    if (exclusive) k.eng.emit(E.PageAnonExclusive, pfn, 1);
+  } else {
+    // not in the swap cache any more: read into a new folio
+    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
+    pfn = folioAlloc(k, 0);
+    folioAddNewAnonRmap(k, pfn, vma, vpn, exclusive);
+    k.eng.emit(E.PageContent, pfn, 1);
+  }
+  let flags = PTE_YOUNG;
+  if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
+  k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
+  swapPut(k, slot);
+  yield* ptlUnlock(k, mm, vpn);
+  if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
+  return 'ok' as FaultOutcome;
 }
 
 /** Map shmem page `pfn` at vpn (finish_fault / filemap_map_pages): one more mapping and reference. */
@@ -328,34 +342,37 @@ function faultAround(k: Kernel, vma: Vma, vpn: number): void {
 
 /** shmem_fault() + finish_fault(): the page of the shmem object at this offset, allocated on first use */
 function* shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('shmem_fault', function* () {
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    const index = linearPageIndex(vma, vpn);
-    const sh = k.s.shmems[vma.file];
-    pteAlloc(k, mm, vpn);
-    yield* ptlLock(k, mm, vpn);
-    // do_read_fault(): fault-around first (it maps only pages below i_size)...
-    if (!write && sh) faultAround(k, vma, vpn);
-    // ...then the page itself: beyond i_size shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS
-    // (mremap grows the VMA, not the file)
-    if (!sh || index >= sh.size) {
-      yield* ptlUnlock(k, mm, vpn);
-      return 'SIGBUS' as FaultOutcome;
-    }
-    if (getPte(k, mm, vpn) === 0) {
-      let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
-      if (!pfn) {
-        pfn = folioAlloc(k, 0); // the page cache's reference
-        k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);
-        k.eng.emit(E.FolioIndex, pfn, index);
-        k.eng.emit(E.ShmemPage, vma.file, index, pfn);
-      }
-      mapShmemPage(k, vma, vpn, pfn, write);
-    }
+  return yield* k.eng.span('shmem_fault', () => shmemFaultBody(k, vmaId, vpn, write), vpn);
+}
+
+/** shmemFault's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const index = linearPageIndex(vma, vpn);
+  const sh = k.s.shmems[vma.file];
+  pteAlloc(k, mm, vpn);
+  yield* ptlLock(k, mm, vpn);
+  // do_read_fault(): fault-around first (it maps only pages below i_size)...
+  if (!write && sh) faultAround(k, vma, vpn);
+  // ...then the page itself: beyond i_size shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS
+  // (mremap grows the VMA, not the file)
+  if (!sh || index >= sh.size) {
     yield* ptlUnlock(k, mm, vpn);
-    return 'ok' as FaultOutcome;
-  }, vpn);
+    return 'SIGBUS' as FaultOutcome;
+  }
+  if (getPte(k, mm, vpn) === 0) {
+    let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
+    if (!pfn) {
+      pfn = folioAlloc(k, 0); // the page cache's reference
+      k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);
+      k.eng.emit(E.FolioIndex, pfn, index);
+      k.eng.emit(E.ShmemPage, vma.file, index, pfn);
+    }
+    mapShmemPage(k, vma, vpn, pfn, write);
+  }
+  yield* ptlUnlock(k, mm, vpn);
+  return 'ok' as FaultOutcome;
 }
 
 /** The KSM flag: a KSM folio is never exclusive and always copied on write. */

@@ -83,60 +83,69 @@ function* copyPteRange(k: Kernel, dst: Vma, src: Vma, start: number, end: number
 function* copyPageRange(k: Kernel, dstId: number, srcId: number): KGen<void> {
   const src = k.vma(srcId);
   if (!src.anonVma) return;
-  yield* k.eng.span('copy_page_range', function* () {
-    let vpn = src.start;
-    while (vpn < src.end) {
-      const next = Math.min(src.end, pmdBase(vpn) + 512);
-      const e = pmdEntry(k, src.mm, vpn);
-      if (e && e.kind === 'huge') {
-        if (yield* copyHugePmd(k, k.vma(dstId).mm, k.vma(srcId), pmdBase(vpn))) {
-          vpn = next;
-          continue;
-        }
+  yield* k.eng.span('copy_page_range', () => copyPageRangeBody(k, dstId, srcId, src), dstId, srcId);
+}
+
+/** body of copyPageRange, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* copyPageRangeBody(k: Kernel, dstId: number, srcId: number, src: Vma): KGen<void> {
+  let vpn = src.start;
+  while (vpn < src.end) {
+    const next = Math.min(src.end, pmdBase(vpn) + 512);
+    const e = pmdEntry(k, src.mm, vpn);
+    if (e && e.kind === 'huge') {
+      if (yield* copyHugePmd(k, k.vma(dstId).mm, k.vma(srcId), pmdBase(vpn))) {
+        vpn = next;
+        continue;
       }
-      yield* copyPteRange(k, k.vma(dstId), k.vma(srcId), vpn, next);
-      vpn = next;
     }
-  }, dstId, srcId);
+    yield* copyPteRange(k, k.vma(dstId), k.vma(srcId), vpn, next);
+    vpn = next;
+  }
 }
 
 /** dup_mmap(): the child's VMAs, anon_vmas and page tables */
 export function* dupMmap(k: Kernel, oldMm: number, newMm: number): KGen<void> {
-  yield* k.eng.span('dup_mmap', function* () {
-    yield* mmapWriteLock(k, oldMm);
-    yield* mmapWriteLock(k, newMm);
-    for (const id of k.mm(oldMm).vmas.slice()) {
-      yield* vmaStartWrite(k, id);
-      const mpnt = k.vma(id);
-      if (mpnt.flags & VM_DONTCOPY) continue;
-      const tmp = yield* vmaInsert(k, newMm, mpnt.start, mpnt.end, mpnt.pgoff, mpnt.flags & ~VM_LOCKED, mpnt.file);
-      if (!(mpnt.flags & VM_WIPEONFORK)) {
-        if (mpnt.anonVma) k.eng.emit(E.VmaSetAnonVma, tmp, mpnt.anonVma);
-        yield* anonVmaFork(k, tmp, id);
-        yield* copyPageRange(k, tmp, id);
-      }
+  yield* k.eng.span('dup_mmap', () => dupMmapBody(k, oldMm, newMm), oldMm, newMm);
+}
+
+/** body of dupMmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* dupMmapBody(k: Kernel, oldMm: number, newMm: number): KGen<void> {
+  yield* mmapWriteLock(k, oldMm);
+  yield* mmapWriteLock(k, newMm);
+  for (const id of k.mm(oldMm).vmas.slice()) {
+    yield* vmaStartWrite(k, id);
+    const mpnt = k.vma(id);
+    if (mpnt.flags & VM_DONTCOPY) continue;
+    const tmp = yield* vmaInsert(k, newMm, mpnt.start, mpnt.end, mpnt.pgoff, mpnt.flags & ~VM_LOCKED, mpnt.file);
+    if (!(mpnt.flags & VM_WIPEONFORK)) {
+      if (mpnt.anonVma) k.eng.emit(E.VmaSetAnonVma, tmp, mpnt.anonVma);
+      yield* anonVmaFork(k, tmp, id);
+      yield* copyPageRange(k, tmp, id);
     }
-    yield* mmapWriteUnlock(k, newMm);
-    yield* mmapWriteUnlock(k, oldMm);
-  }, oldMm, newMm);
+  }
+  yield* mmapWriteUnlock(k, newMm);
+  yield* mmapWriteUnlock(k, oldMm);
 }
 
 /** exit_mmap(): unmap everything, free page tables, remove every VMA */
 export function* exitMmap(k: Kernel, mm: number): KGen<void> {
-  yield* k.eng.span('exit_mmap', function* () {
-    yield* mmapWriteLock(k, mm);
-    const ids = k.mm(mm).vmas.slice();
-    for (const id of ids) {
-      const v = k.vma(id);
-      yield* zapPageRange(k, v, v.start, v.end);
-    }
-    if (ids.length) {
-      const first = k.vma(ids[0]).start;
-      const last = k.vma(ids[ids.length - 1]).end;
-      freePgtables(k, mm, first, last, 0, Number.MAX_SAFE_INTEGER);
-    }
-    for (const id of ids) yield* removeVma(k, id);
-    yield* mmapWriteUnlock(k, mm);
-  }, mm);
+  yield* k.eng.span('exit_mmap', () => exitMmapBody(k, mm), mm);
   k.eng.emit(E.MmExit, mm);
+}
+
+/** body of exitMmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* exitMmapBody(k: Kernel, mm: number): KGen<void> {
+  yield* mmapWriteLock(k, mm);
+  const ids = k.mm(mm).vmas.slice();
+  for (const id of ids) {
+    const v = k.vma(id);
+    yield* zapPageRange(k, v, v.start, v.end);
+  }
+  if (ids.length) {
+    const first = k.vma(ids[0]).start;
+    const last = k.vma(ids[ids.length - 1]).end;
+    freePgtables(k, mm, first, last, 0, Number.MAX_SAFE_INTEGER);
+  }
+  for (const id of ids) yield* removeVma(k, id);
+  yield* mmapWriteUnlock(k, mm);
 }

@@ -22,6 +22,8 @@ import {
   pageAnonExclusive,
   pmdBase,
   ptePfn,
+  type Folio,
+  type HugePmd,
   type KGen,
   type Vma,
 } from '@mmsim/core';
@@ -74,23 +76,26 @@ export function* doHugePmdAnonymousPage(k: Kernel, vmaId: number, vpn: number, w
   const vma0 = k.vma(vmaId);
   const haddr = pmdBase(vpn);
   if (!thpVmaSuitableOrder(vma0, haddr, HPAGE_PMD_ORDER)) return false;
-  return yield* k.eng.span('do_huge_pmd_anonymous_page', function* () {
-    yield* anonVmaPrepare(k, vmaId);
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    if (!write && k.config.useZeroPage) {
-      yield* pmdLock(k, mm, haddr);
-      if (!pmdEntry(k, mm, haddr)) k.eng.emit(E.PmdSet, mm, haddr, HUGE_ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
-      yield* pmdUnlock(k, mm, haddr);
-      return true;
-    }
-    const head = folioAlloc(k, HPAGE_PMD_ORDER);
+  return yield* k.eng.span('do_huge_pmd_anonymous_page', () => doHugePmdAnonymousPageBody(k, vmaId, haddr, write), vmaId, vpn);
+}
+
+/** body of doHugePmdAnonymousPage, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doHugePmdAnonymousPageBody(k: Kernel, vmaId: number, haddr: number, write: boolean): KGen<boolean> {
+  yield* anonVmaPrepare(k, vmaId);
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  if (!write && k.config.useZeroPage) {
     yield* pmdLock(k, mm, haddr);
-    folioAddNewAnonRmap(k, head, vma, haddr, true, true);
-    k.eng.emit(E.PmdSet, mm, haddr, head, newAnonPteFlags(vma));
+    if (!pmdEntry(k, mm, haddr)) k.eng.emit(E.PmdSet, mm, haddr, HUGE_ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
     yield* pmdUnlock(k, mm, haddr);
     return true;
-  }, vmaId, vpn);
+  }
+  const head = folioAlloc(k, HPAGE_PMD_ORDER);
+  yield* pmdLock(k, mm, haddr);
+  folioAddNewAnonRmap(k, head, vma, haddr, true, true);
+  k.eng.emit(E.PmdSet, mm, haddr, head, newAnonPteFlags(vma));
+  yield* pmdUnlock(k, mm, haddr);
+  return true;
 }
 
 /**
@@ -99,39 +104,42 @@ export function* doHugePmdAnonymousPage(k: Kernel, vmaId: number, vpn: number, w
  * caller falls back to the PTE path (returns false), copying one 4 KiB page.
  */
 export function* doHugePmdWpPage(k: Kernel, vmaId: number, vpn: number): KGen<boolean> {
-  return yield* k.eng.span('do_huge_pmd_wp_page', function* () {
-    const vma = k.vma(vmaId);
-    const mm = vma.mm;
-    const haddr = pmdBase(vpn);
-    const e = pmdEntry(k, mm, haddr);
-    if (!e || e.kind !== 'huge') return false;
-    if (e.pfn === HUGE_ZERO_PFN) {
-      // do_huge_zero_wp_pmd(): a fresh zeroed THP replaces the huge zero page
-      const head = folioAlloc(k, HPAGE_PMD_ORDER);
-      yield* pmdLock(k, mm, haddr);
-      k.eng.emit(E.PmdClear, mm, haddr);
-      folioAddNewAnonRmap(k, head, k.vma(vmaId), haddr, true, true);
-      k.eng.emit(E.PmdSet, mm, haddr, head, newAnonPteFlags(vma));
-      yield* pmdUnlock(k, mm, haddr);
-      return true;
-    }
+  return yield* k.eng.span('do_huge_pmd_wp_page', () => doHugePmdWpPageBody(k, vmaId, vpn), vmaId, vpn);
+}
+
+/** body of doHugePmdWpPage, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doHugePmdWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<boolean> {
+  const vma = k.vma(vmaId);
+  const mm = vma.mm;
+  const haddr = pmdBase(vpn);
+  const e = pmdEntry(k, mm, haddr);
+  if (!e || e.kind !== 'huge') return false;
+  if (e.pfn === HUGE_ZERO_PFN) {
+    // do_huge_zero_wp_pmd(): a fresh zeroed THP replaces the huge zero page
+    const head = folioAlloc(k, HPAGE_PMD_ORDER);
     yield* pmdLock(k, mm, haddr);
-    const f = folioOf(k, e.pfn);
-    let reuse = pageAnonExclusive(f, f.pfn);
-    if (!reuse && f.refcount === 1) {
-      folioMoveAnonRmap(k, f.pfn, vma);
-      k.eng.emit(E.PageAnonExclusive, f.pfn, 1);
-      reuse = true;
-    }
-    if (reuse) {
-      k.eng.emit(E.PmdFlags, mm, haddr, e.flags | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
-      yield* pmdUnlock(k, mm, haddr);
-      return true;
-    }
+    k.eng.emit(E.PmdClear, mm, haddr);
+    folioAddNewAnonRmap(k, head, k.vma(vmaId), haddr, true, true);
+    k.eng.emit(E.PmdSet, mm, haddr, head, newAnonPteFlags(vma));
     yield* pmdUnlock(k, mm, haddr);
-    yield* splitHugePmd(k, vma, haddr);
-    return false;
-  }, vmaId, vpn);
+    return true;
+  }
+  yield* pmdLock(k, mm, haddr);
+  const f = folioOf(k, e.pfn);
+  let reuse = pageAnonExclusive(f, f.pfn);
+  if (!reuse && f.refcount === 1) {
+    folioMoveAnonRmap(k, f.pfn, vma);
+    k.eng.emit(E.PageAnonExclusive, f.pfn, 1);
+    reuse = true;
+  }
+  if (reuse) {
+    k.eng.emit(E.PmdFlags, mm, haddr, e.flags | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    yield* pmdUnlock(k, mm, haddr);
+    return true;
+  }
+  yield* pmdUnlock(k, mm, haddr);
+  yield* splitHugePmd(k, vma, haddr);
+  return false;
 }
 
 /**
@@ -144,26 +152,29 @@ export function* splitHugePmd(k: Kernel, vma: Vma, vpn: number): KGen<void> {
   const haddr = pmdBase(vpn);
   const e = pmdEntry(k, mm, haddr);
   if (!e || e.kind !== 'huge') return;
-  yield* k.eng.span('__split_huge_pmd', function* () {
-    yield* pmdLock(k, mm, haddr);
-    if (e.pfn === HUGE_ZERO_PFN) {
-      // __split_huge_zero_page_pmd()
-      k.eng.emit(E.PmdClear, mm, haddr);
-      k.eng.emit(E.PtAlloc, mm, haddr);
-      for (let i = 0; i < 512; i++) k.eng.emit(E.PteSet, mm, haddr + i, ZERO_PFN, PTE_SPECIAL | (e.flags & (PTE_YOUNG | PTE_SOFT_DIRTY)));
-    } else {
-      const f = folioOf(k, e.pfn);
-      const exclusive = pageAnonExclusive(f, f.pfn);
-      k.eng.emit(E.PmdSplit, mm, haddr);
-      folioGet(k, f.pfn, 511);
-      for (let i = 0; i < 512; i++) {
-        k.eng.emit(E.FolioCount, f.pfn + i, FolioCounter.PageMapcount, 1);
-        if (exclusive && i > 0) k.eng.emit(E.PageAnonExclusive, f.pfn + i, 1);
-      }
-      folioRemoveRmapPmd(k, f.pfn);
+  yield* k.eng.span('__split_huge_pmd', () => splitHugePmdBody(k, mm, haddr, e), haddr);
+}
+
+/** body of splitHugePmd, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* splitHugePmdBody(k: Kernel, mm: number, haddr: number, e: HugePmd): KGen<void> {
+  yield* pmdLock(k, mm, haddr);
+  if (e.pfn === HUGE_ZERO_PFN) {
+    // __split_huge_zero_page_pmd()
+    k.eng.emit(E.PmdClear, mm, haddr);
+    k.eng.emit(E.PtAlloc, mm, haddr);
+    for (let i = 0; i < 512; i++) k.eng.emit(E.PteSet, mm, haddr + i, ZERO_PFN, PTE_SPECIAL | (e.flags & (PTE_YOUNG | PTE_SOFT_DIRTY)));
+  } else {
+    const f = folioOf(k, e.pfn);
+    const exclusive = pageAnonExclusive(f, f.pfn);
+    k.eng.emit(E.PmdSplit, mm, haddr);
+    folioGet(k, f.pfn, 511);
+    for (let i = 0; i < 512; i++) {
+      k.eng.emit(E.FolioCount, f.pfn + i, FolioCounter.PageMapcount, 1);
+      if (exclusive && i > 0) k.eng.emit(E.PageAnonExclusive, f.pfn + i, 1);
     }
-    yield* pmdUnlock(k, mm, haddr);
-  }, haddr);
+    folioRemoveRmapPmd(k, f.pfn);
+  }
+  yield* pmdUnlock(k, mm, haddr);
 }
 
 /**
@@ -275,29 +286,32 @@ function* collapseBlock(k: Kernel, vmaId: number, haddr: number): KGen<Scan> {
 
 /** madvise_collapse() over [start, end) of one VMA: 0 or -errno. */
 export function* madviseCollapse(k: Kernel, vmaId: number, start: number, end: number): KGen<number> {
-  return yield* k.eng.span('madvise_collapse', function* () {
-    const vma = k.vma(vmaId);
-    // thp_vma_allowable_order(TVA_FORCED_COLLAPSE): needs an anon_vma and a block that fits at vm_end
-    if (!thpVmaAllowable(k, vma, true) || !vma.anonVma) return -22;
-    if (!thpVmaSuitableOrder(vma, vma.end - 512, HPAGE_PMD_ORDER)) return -22;
-    const hstart = Math.ceil(start / 512) * 512;
-    const hend = end - (end % 512);
-    if (hend < hstart) return -22;
-    let thps = 0;
-    let lastFail: Scan = 'succeed';
-    for (let addr = hstart; addr < hend; addr += 512) {
-      if (!thpVmaSuitableOrder(k.vma(vmaId), addr, HPAGE_PMD_ORDER)) {
-        lastFail = 'fail';
-        continue;
-      }
-      const r = yield* collapseBlock(k, vmaId, addr);
-      if (r === 'succeed' || r === 'pmd_mapped') thps++;
-      else lastFail = r;
+  return yield* k.eng.span('madvise_collapse', () => madviseCollapseBody(k, vmaId, start, end), start, end);
+}
+
+/** body of madviseCollapse, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* madviseCollapseBody(k: Kernel, vmaId: number, start: number, end: number): KGen<number> {
+  const vma = k.vma(vmaId);
+  // thp_vma_allowable_order(TVA_FORCED_COLLAPSE): needs an anon_vma and a block that fits at vm_end
+  if (!thpVmaAllowable(k, vma, true) || !vma.anonVma) return -22;
+  if (!thpVmaSuitableOrder(vma, vma.end - 512, HPAGE_PMD_ORDER)) return -22;
+  const hstart = Math.ceil(start / 512) * 512;
+  const hend = end - (end % 512);
+  if (hend < hstart) return -22;
+  let thps = 0;
+  let lastFail: Scan = 'succeed';
+  for (let addr = hstart; addr < hend; addr += 512) {
+    if (!thpVmaSuitableOrder(k.vma(vmaId), addr, HPAGE_PMD_ORDER)) {
+      lastFail = 'fail';
+      continue;
     }
-    if (thps === (hend - hstart) / 512) return 0;
-    // madvise_collapse_errno()
-    return lastFail === 'page_count' ? -11 : -22;
-  }, start, end);
+    const r = yield* collapseBlock(k, vmaId, addr);
+    if (r === 'succeed' || r === 'pmd_mapped') thps++;
+    else lastFail = r;
+  }
+  if (thps === (hend - hstart) / 512) return 0;
+  // madvise_collapse_errno()
+  return lastFail === 'page_count' ? -11 : -22;
 }
 
 
@@ -312,40 +326,43 @@ export function* splitFolio(k: Kernel, head: number): KGen<void> {
   const f0 = folioOf(k, head);
   if (f0.order === 0) return;
   const root = k.anonVma(f0.mapping).root;
-  yield* k.eng.span('split_folio', function* () {
-    yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
-    // the rmap walk: every PTE or PMD that maps a page of the folio
-    const maps: { mm: number; vpn: number; pfn: number; locked: boolean }[] = [];
-    for (const vmaId of k.anonVma(f0.mapping).vmas) {
-      const v = k.vma(vmaId);
-      const first = v.start + (f0.index - v.pgoff);
-      const n = 2 ** f0.order;
-      if (first + n <= v.start || first >= v.end) continue;
-      const e = pmdEntry(k, v.mm, Math.max(first, v.start));
-      if (e && e.kind === 'huge' && e.pfn === f0.pfn) yield* splitHugePmd(k, v, first);
-      for (let i = 0; i < n; i++) {
-        const a = first + i;
-        if (a < v.start || a >= v.end) continue;
-        const pte = getPteOf(k, v.mm, a);
-        if (pte > 0 && ptePfn(pte) === f0.pfn + i) maps.push({ mm: v.mm, vpn: a, pfn: f0.pfn + i, locked: (v.flags & VM_LOCKED) !== 0 });
-      }
+  yield* k.eng.span('split_folio', () => splitFolioBody(k, head, f0, root), head);
+}
+
+/** body of splitFolio, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* splitFolioBody(k: Kernel, head: number, f0: Folio, root: number): KGen<void> {
+  yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
+  // the rmap walk: every PTE or PMD that maps a page of the folio
+  const maps: { mm: number; vpn: number; pfn: number; locked: boolean }[] = [];
+  for (const vmaId of k.anonVma(f0.mapping).vmas) {
+    const v = k.vma(vmaId);
+    const first = v.start + (f0.index - v.pgoff);
+    const n = 2 ** f0.order;
+    if (first + n <= v.start || first >= v.end) continue;
+    const e = pmdEntry(k, v.mm, Math.max(first, v.start));
+    if (e && e.kind === 'huge' && e.pfn === f0.pfn) yield* splitHugePmd(k, v, first);
+    for (let i = 0; i < n; i++) {
+      const a = first + i;
+      if (a < v.start || a >= v.end) continue;
+      const pte = getPteOf(k, v.mm, a);
+      if (pte > 0 && ptePfn(pte) === f0.pfn + i) maps.push({ mm: v.mm, vpn: a, pfn: f0.pfn + i, locked: (v.flags & VM_LOCKED) !== 0 });
     }
-    const content = f0.content.slice();
-    k.eng.emit(E.FolioSplit, head, 0);
-    for (const m of maps) {
-      if (content[m.pfn - head] || m.locked) continue;
-      yield* ptlLock(k, m.mm, m.vpn);
-      k.eng.emit(E.PteSet, m.mm, m.vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
-      folioRemoveRmapPte(k, m.pfn);
-      folioPut(k, m.pfn);
-      yield* ptlUnlock(k, m.mm, m.vpn);
-    }
-    for (let i = 0; i < content.length; i++) {
-      const g = k.eng.folioAtHead(head + i);
-      if (g && g.refcount === 0) k.eng.emit(E.FolioFree, head + i);
-    }
-    yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
-  }, head);
+  }
+  const content = f0.content.slice();
+  k.eng.emit(E.FolioSplit, head, 0);
+  for (const m of maps) {
+    if (content[m.pfn - head] || m.locked) continue;
+    yield* ptlLock(k, m.mm, m.vpn);
+    k.eng.emit(E.PteSet, m.mm, m.vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
+    folioRemoveRmapPte(k, m.pfn);
+    folioPut(k, m.pfn);
+    yield* ptlUnlock(k, m.mm, m.vpn);
+  }
+  for (let i = 0; i < content.length; i++) {
+    const g = k.eng.folioAtHead(head + i);
+    if (g && g.refcount === 0) k.eng.emit(E.FolioFree, head + i);
+  }
+  yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
 }
 
 function getPteOf(k: Kernel, mm: number, vpn: number): number {

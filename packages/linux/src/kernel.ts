@@ -148,28 +148,30 @@ export class Kernel {
 
   /* ----- lock names: one string per kernel lock instance ----- */
   static mmapLock(mm: number): string {
-    return `mmap_lock:${mm}`;
+    return lockName(MMAP_NAMES, mm, 'mmap_lock:', mm);
   }
   static vmaLock(vma: number): string {
-    return `vma_lock:${vma}`;
+    return lockName(VMA_NAMES, vma, 'vma_lock:', vma);
   }
   /** the anon_vma root's rwsem (anon_vma_lock_write locks vma->anon_vma->root) */
   static anonVmaLock(root: number): string {
-    return `anon_vma:${root}`;
+    return lockName(AV_NAMES, root, 'anon_vma:', root);
   }
   /** split PTE lock of the PTE table covering vpn */
   static ptl(mm: number, vpn: number): string {
-    return `ptl:${mm}:${vpn - (vpn % 512)}`;
+    const base = vpn - (vpn % 512);
+    return lockName(PTL_NAMES, mm * 2 ** 27 + base / 512, `ptl:${mm}:`, base);
   }
   /** split PMD lock of the PMD table covering vpn */
   static pmdLock(mm: number, vpn: number): string {
-    return `pmd_lock:${mm}:${vpn - (vpn % (512 * 512))}`;
+    const base = vpn - (vpn % (512 * 512));
+    return lockName(PMD_NAMES, mm * 2 ** 18 + base / (512 * 512), `pmd_lock:${mm}:`, base);
   }
   static pageTableLock(mm: number): string {
-    return `page_table_lock:${mm}`;
+    return lockName(PTLOCK_NAMES, mm, 'page_table_lock:', mm);
   }
   static folioLock(pfn: number): string {
-    return `folio:${pfn}`;
+    return lockName(FOLIO_NAMES, pfn, 'folio:', pfn);
   }
 
   /** A pfn for a new folio of 2^order pages (naturally aligned, like the buddy allocator). */
@@ -180,4 +182,27 @@ export class Kernel {
     ids.pfn = pfn + n;
     return pfn;
   }
+}
+
+/*
+ * Lock names are made once per lock and reused: the same string object every time means
+ * its hash is computed once (the engine's lock table, the log's string table and the
+ * checkers all look locks up by name), and a fault-in does not build a dozen strings.
+ */
+const MMAP_NAMES = new Map<number, string>();
+const VMA_NAMES = new Map<number, string>();
+const AV_NAMES = new Map<number, string>();
+const PTL_NAMES = new Map<number, string>();
+const PMD_NAMES = new Map<number, string>();
+const PTLOCK_NAMES = new Map<number, string>();
+const FOLIO_NAMES = new Map<number, string>();
+
+function lockName(cache: Map<number, string>, key: number, prefix: string, n: number): string {
+  let s = cache.get(key);
+  if (s === undefined) {
+    if (cache.size >= 1 << 20) cache.clear();
+    s = prefix + n;
+    cache.set(key, s);
+  }
+  return s;
 }

@@ -73,15 +73,18 @@ function accountableMapping(flags: number): boolean {
 
 /** do_mmap() of anonymous memory at vpn (MAP_FIXED or MAP_FIXED_NOREPLACE) */
 export function* doMmap(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
-  return yield* k.eng.span('do_mmap', function* () {
-    if (pages <= 0) return -EINVAL;
-    if (vpn + pages > TASK_SIZE) return -ENOMEM;
-    if (k.mm(mm).vmas.length > k.config.maxMapCount) return -ENOMEM;
-    yield* mmapWriteLock(k, mm);
-    const r = yield* mmapRegion(k, mm, vpn, pages, a);
-    yield* mmapWriteUnlock(k, mm);
-    return r;
-  }, vpn, pages);
+  return yield* k.eng.span('do_mmap', () => doMmapBody(k, mm, vpn, pages, a), vpn, pages);
+}
+
+/** body of doMmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doMmapBody(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
+  if (pages <= 0) return -EINVAL;
+  if (vpn + pages > TASK_SIZE) return -ENOMEM;
+  if (k.mm(mm).vmas.length > k.config.maxMapCount) return -ENOMEM;
+  yield* mmapWriteLock(k, mm);
+  const r = yield* mmapRegion(k, mm, vpn, pages, a);
+  yield* mmapWriteUnlock(k, mm);
+  return r;
 }
 
 function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
@@ -98,48 +101,57 @@ function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapA
     flags |= VM_SHARED | VM_MAYSHARE;
   } else pgoff = vpn; /* Set pgoff according to addr for anon_vma. */
   if (a.noreserve && k.config.overcommit !== 2) flags |= VM_NORESERVE;
-  return yield* k.eng.span('__mmap_region', function* () {
-    // MAP_FIXED: whatever is there goes first (vms_gather_munmap_vmas + vms_clean_up_area)
-    const replaced = accountedPages(k, mm, vpn, end);
-    void replaced;
-    const { vma: over } = findVmaPrev(k, mm, vpn);
-    if (over && over.start < end) {
-      const r = yield* doVmiMunmap(k, mm, vpn, pages);
-      if (r < 0) return r;
+  return yield* k.eng.span('__mmap_region', () => mmapRegionBody(k, mm, vpn, pages, a, end, flags, pgoff), vpn, pages);
+}
+
+/**
+ * body of mmapRegion, in the span (a top-level generator: an inline generator closure costs ~1 µs to create).
+ * `flags` is passed by value: it may gain VM_ACCOUNT here, and mmapRegion does not read it afterwards.
+ */
+function* mmapRegionBody(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs, end: number, flags: number, pgoff: number): KGen<number> {
+  // MAP_FIXED: whatever is there goes first (vms_gather_munmap_vmas + vms_clean_up_area)
+  const replaced = accountedPages(k, mm, vpn, end);
+  void replaced;
+  const { vma: over } = findVmaPrev(k, mm, vpn);
+  if (over && over.start < end) {
+    const r = yield* doVmiMunmap(k, mm, vpn, pages);
+    if (r < 0) return r;
+  }
+  if (accountableMapping(flags)) flags |= VM_ACCOUNT;
+  const { prev } = findVmaPrev(k, mm, vpn);
+  const next = vmaNextFrom(k, mm, end);
+  let id = 0;
+  if (!a.shared && (prev || next)) {
+    const vmg = vmgState(mm, vpn, end, flags, pgoff);
+    vmg.prev = prev;
+    vmg.next = next;
+    const merged = yield* vmaMergeNewRange(k, vmg);
+    if (merged) id = merged.id;
+  }
+  if (!id) {
+    let file = 0;
+    if (a.shared) {
+      // shmem_zero_setup(): a shmem object backs the mapping; it never merges
+      file = k.eng.ids.shmem++;
+      k.eng.emit(E.ShmemCreate, file, pages);
     }
-    if (accountableMapping(flags)) flags |= VM_ACCOUNT;
-    const { prev } = findVmaPrev(k, mm, vpn);
-    const next = vmaNextFrom(k, mm, end);
-    let id = 0;
-    if (!a.shared && (prev || next)) {
-      const vmg = vmgState(mm, vpn, end, flags, pgoff);
-      vmg.prev = prev;
-      vmg.next = next;
-      const merged = yield* vmaMergeNewRange(k, vmg);
-      if (merged) id = merged.id;
-    }
-    if (!id) {
-      let file = 0;
-      if (a.shared) {
-        // shmem_zero_setup(): a shmem object backs the mapping; it never merges
-        file = k.eng.ids.shmem++;
-        k.eng.emit(E.ShmemCreate, file, pages);
-      }
-      id = yield* vmaInsert(k, mm, vpn, end, pgoff, flags, file);
-    }
-    return vpn;
-  }, vpn, pages);
+    id = yield* vmaInsert(k, mm, vpn, end, pgoff, flags, file);
+  }
+  return vpn;
 }
 
 /** munmap() */
 export function* doMunmap(k: Kernel, mm: number, vpn: number, pages: number): KGen<number> {
-  return yield* k.eng.span('__vm_munmap', function* () {
-    if (pages <= 0) return -EINVAL;
-    yield* mmapWriteLock(k, mm);
-    const r = yield* doVmiMunmap(k, mm, vpn, pages);
-    yield* mmapWriteUnlock(k, mm);
-    return r;
-  }, vpn, pages);
+  return yield* k.eng.span('__vm_munmap', () => doMunmapBody(k, mm, vpn, pages), vpn, pages);
+}
+
+/** body of doMunmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doMunmapBody(k: Kernel, mm: number, vpn: number, pages: number): KGen<number> {
+  if (pages <= 0) return -EINVAL;
+  yield* mmapWriteLock(k, mm);
+  const r = yield* doVmiMunmap(k, mm, vpn, pages);
+  yield* mmapWriteUnlock(k, mm);
+  return r;
 }
 
 /* ------------------------------------ mprotect ------------------------------------ */
@@ -209,14 +221,17 @@ function* mprotectFixup(k: Kernel, vmaId: number, prevId: number, start: number,
 
 /** do_mprotect_pkey() */
 export function* doMprotect(k: Kernel, mm: number, start: number, pages: number, prot: number): KGen<number> {
-  return yield* k.eng.span('do_mprotect_pkey', function* () {
-    if (pages === 0) return 0;
-    const end = start + pages;
-    yield* mmapWriteLock(k, mm);
-    const r = yield* mprotectLocked(k, mm, start, end, prot);
-    yield* mmapWriteUnlock(k, mm);
-    return r;
-  }, start, pages);
+  return yield* k.eng.span('do_mprotect_pkey', () => doMprotectBody(k, mm, start, pages, prot), start, pages);
+}
+
+/** body of doMprotect, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doMprotectBody(k: Kernel, mm: number, start: number, pages: number, prot: number): KGen<number> {
+  if (pages === 0) return 0;
+  const end = start + pages;
+  yield* mmapWriteLock(k, mm);
+  const r = yield* mprotectLocked(k, mm, start, end, prot);
+  yield* mmapWriteUnlock(k, mm);
+  return r;
 }
 
 function* mprotectLocked(k: Kernel, mm: number, start: number, end: number, prot: number): KGen<number> {
@@ -361,44 +376,47 @@ function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGe
 
 /** do_madvise(): per VMA over the range; holes give ENOMEM after the mapped parts are done */
 export function* doMadvise(k: Kernel, mm: number, start: number, pages: number, advice: string): KGen<number> {
-  return yield* k.eng.span('do_madvise', function* () {
-    if (!(advice in MADVISE_ADVICE)) return -EINVAL;
-    if (pages === 0) return 0;
-    const end = start + pages;
-    const write = !['DONTNEED', 'FREE', 'COLLAPSE'].includes(advice);
-    if (write) yield* mmapWriteLock(k, mm);
-    else yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
-    let unmappedError = 0;
-    let err = 0;
-    let { vma, prev } = findVmaPrev(k, mm, start);
-    if (vma && start > vma.start) prev = vma;
-    let rs = start;
-    for (;;) {
-      if (!vma) {
-        err = -ENOMEM;
-        break;
-      }
-      if (rs < vma.start) {
-        unmappedError = -ENOMEM;
-        rs = vma.start;
-        if (rs >= end) break;
-      }
-      const re = Math.min(vma.end, end);
-      const r = yield* madviseVmaBehavior(k, vma.id, prev ? prev.id : 0, rs, re, advice);
-      if (r.err) {
-        err = r.err === -ENOMEM ? -EAGAIN : r.err;
-        break;
-      }
-      const cur = k.vma(r.vma);
-      let rend = re;
-      if (rend < cur.end) rend = cur.end;
-      if (rend >= end) break;
-      prev = cur;
-      vma = vmaNextFrom(k, mm, cur.end);
-      rs = rend;
+  return yield* k.eng.span('do_madvise', () => doMadviseBody(k, mm, start, pages, advice), start, pages);
+}
+
+/** body of doMadvise, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doMadviseBody(k: Kernel, mm: number, start: number, pages: number, advice: string): KGen<number> {
+  if (!(advice in MADVISE_ADVICE)) return -EINVAL;
+  if (pages === 0) return 0;
+  const end = start + pages;
+  const write = !['DONTNEED', 'FREE', 'COLLAPSE'].includes(advice);
+  if (write) yield* mmapWriteLock(k, mm);
+  else yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+  let unmappedError = 0;
+  let err = 0;
+  let { vma, prev } = findVmaPrev(k, mm, start);
+  if (vma && start > vma.start) prev = vma;
+  let rs = start;
+  for (;;) {
+    if (!vma) {
+      err = -ENOMEM;
+      break;
     }
-    if (write) yield* mmapWriteUnlock(k, mm);
-    else yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
-    return err || unmappedError;
-  }, start, pages);
+    if (rs < vma.start) {
+      unmappedError = -ENOMEM;
+      rs = vma.start;
+      if (rs >= end) break;
+    }
+    const re = Math.min(vma.end, end);
+    const r = yield* madviseVmaBehavior(k, vma.id, prev ? prev.id : 0, rs, re, advice);
+    if (r.err) {
+      err = r.err === -ENOMEM ? -EAGAIN : r.err;
+      break;
+    }
+    const cur = k.vma(r.vma);
+    let rend = re;
+    if (rend < cur.end) rend = cur.end;
+    if (rend >= end) break;
+    prev = cur;
+    vma = vmaNextFrom(k, mm, cur.end);
+    rs = rend;
+  }
+  if (write) yield* mmapWriteUnlock(k, mm);
+  else yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+  return err || unmappedError;
 }

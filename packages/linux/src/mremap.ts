@@ -306,26 +306,29 @@ export interface CopyResult {
 
 /** copy_vma_and_data(): the destination VMA and the page tables under it (the default strategy) */
 export function* copyVmaAndData(k: Kernel, v: Vrm): KGen<CopyResult> {
-  return yield* k.eng.span('copy_vma_and_data', function* () {
-    const vma = k.vma(v.vma);
-    const newPgoff = vma.pgoff + (v.addr - vma.start);
-    const c = yield* copyVma(k, v.vma, v.newAddr, v.newLen, newPgoff);
-    if (!c) return { err: -ENOMEM, newVma: 0, vma: v.vma };
-    v.vma = c.vma;
-    const pmc: Pmc = {
-      mm: v.mm,
-      old: c.vma,
-      new: c.newVma,
-      oldAddr: v.addr,
-      newAddr: v.newAddr,
-      oldEnd: v.addr + v.oldLen,
-      lenIn: v.oldLen,
-      needRmapLocks: c.needRmapLocks,
-    };
-    const moved = yield* movePageTables(k, pmc);
-    if (moved < v.oldLen) return { err: -ENOMEM, newVma: c.newVma, vma: c.vma };
-    return { err: 0, newVma: c.newVma, vma: c.vma };
-  }, v.addr, v.newAddr);
+  return yield* k.eng.span('copy_vma_and_data', () => copyVmaAndDataBody(k, v), v.addr, v.newAddr);
+}
+
+/** copyVmaAndData's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* copyVmaAndDataBody(k: Kernel, v: Vrm): KGen<CopyResult> {
+  const vma = k.vma(v.vma);
+  const newPgoff = vma.pgoff + (v.addr - vma.start);
+  const c = yield* copyVma(k, v.vma, v.newAddr, v.newLen, newPgoff);
+  if (!c) return { err: -ENOMEM, newVma: 0, vma: v.vma };
+  v.vma = c.vma;
+  const pmc: Pmc = {
+    mm: v.mm,
+    old: c.vma,
+    new: c.newVma,
+    oldAddr: v.addr,
+    newAddr: v.newAddr,
+    oldEnd: v.addr + v.oldLen,
+    lenIn: v.oldLen,
+    needRmapLocks: c.needRmapLocks,
+  };
+  const moved = yield* movePageTables(k, pmc);
+  if (moved < v.oldLen) return { err: -ENOMEM, newVma: c.newVma, vma: c.vma };
+  return { err: 0, newVma: c.newVma, vma: c.vma };
 }
 
 /** The context handed to move strategies. */
@@ -364,30 +367,33 @@ function* dontunmapComplete(k: Kernel, v: Vrm, newVma: number): KGen<void> {
 
 /** move_vma() */
 export function* moveVma(k: Kernel, v: Vrm): KGen<number> {
-  return yield* k.eng.span('move_vma', function* () {
-    if (k.mm(v.mm).vmas.length >= k.config.maxMapCount - 3) return -ENOMEM;
-    yield* vmaStartWrite(k, v.vma);
-    let res: CopyResult | null = null;
-    for (const s of strategies(k)) {
-      if (!s.impl.copyVmaAndData) continue;
-      res = yield* s.impl.copyVmaAndData(moveContext(k, v));
-      if (res) break;
-    }
-    res ??= yield* copyVmaAndData(k, v);
-    if (res.err && !res.newVma) return res.err;
-    if (res.err) {
-      // move the pages back and unmap the new VMA instead (the error path of copy_vma_and_data)
-      v.vma = res.newVma;
-      v.addr = v.newAddr;
-      v.oldLen = v.newLen;
-      yield* unmapSourceVma(k, v);
-      return res.err;
-    }
-    if (v.flags & MREMAP_DONTUNMAP) yield* dontunmapComplete(k, v, res.newVma);
-    else yield* unmapSourceVma(k, v);
-    for (const s of strategies(k)) if (s.impl.afterMove) yield* s.impl.afterMove(moveContext(k, v), res.newVma);
-    return v.newAddr;
-  }, v.addr, v.newAddr);
+  return yield* k.eng.span('move_vma', () => moveVmaBody(k, v), v.addr, v.newAddr);
+}
+
+/** moveVma's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* moveVmaBody(k: Kernel, v: Vrm): KGen<number> {
+  if (k.mm(v.mm).vmas.length >= k.config.maxMapCount - 3) return -ENOMEM;
+  yield* vmaStartWrite(k, v.vma);
+  let res: CopyResult | null = null;
+  for (const s of strategies(k)) {
+    if (!s.impl.copyVmaAndData) continue;
+    res = yield* s.impl.copyVmaAndData(moveContext(k, v));
+    if (res) break;
+  }
+  res ??= yield* copyVmaAndData(k, v);
+  if (res.err && !res.newVma) return res.err;
+  if (res.err) {
+    // move the pages back and unmap the new VMA instead (the error path of copy_vma_and_data)
+    v.vma = res.newVma;
+    v.addr = v.newAddr;
+    v.oldLen = v.newLen;
+    yield* unmapSourceVma(k, v);
+    return res.err;
+  }
+  if (v.flags & MREMAP_DONTUNMAP) yield* dontunmapComplete(k, v, res.newVma);
+  else yield* unmapSourceVma(k, v);
+  for (const s of strategies(k)) if (s.impl.afterMove) yield* s.impl.afterMove(moveContext(k, v), res.newVma);
+  return v.newAddr;
 }
 
 /** mremap_to(): FIXED and/or DONTUNMAP */
@@ -495,20 +501,23 @@ function* remapMove(k: Kernel, v: Vrm): KGen<number> {
 
 /** The mremap syscall, addresses and lengths in pages. */
 export function* doMremap(k: Kernel, mm: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number): KGen<number> {
-  return yield* k.eng.span('do_mremap', function* () {
-    const v: Vrm = { mm, addr, oldLen, newLen, flags, newAddr, vma: 0, delta: 0, remapType: 'invalid' };
-    const p = checkMremapParams(k, v);
-    if (p) return p;
-    yield* mmapWriteLock(k, mm);
-    let res: number;
-    if (v.flags & MREMAP_FIXED && v.oldLen === v.newLen) res = yield* remapMove(k, v);
-    else {
-      res = prepVma(k, v);
-      if (!res) res = impliesNewAddr(v) ? yield* mremapTo(k, v) : yield* mremapAt(k, v);
-    }
-    yield* mmapWriteUnlock(k, mm);
-    return res;
-  }, addr, newAddr);
+  return yield* k.eng.span('do_mremap', () => doMremapBody(k, mm, addr, oldLen, newLen, flags, newAddr), addr, newAddr);
+}
+
+/** doMremap's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doMremapBody(k: Kernel, mm: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number): KGen<number> {
+  const v: Vrm = { mm, addr, oldLen, newLen, flags, newAddr, vma: 0, delta: 0, remapType: 'invalid' };
+  const p = checkMremapParams(k, v);
+  if (p) return p;
+  yield* mmapWriteLock(k, mm);
+  let res: number;
+  if (v.flags & MREMAP_FIXED && v.oldLen === v.newLen) res = yield* remapMove(k, v);
+  else {
+    res = prepVma(k, v);
+    if (!res) res = impliesNewAddr(v) ? yield* mremapTo(k, v) : yield* mremapAt(k, v);
+  }
+  yield* mmapWriteUnlock(k, mm);
+  return res;
 }
 
 export { splitHugePmd, ptlLock, ptlUnlock };

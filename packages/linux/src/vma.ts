@@ -130,30 +130,33 @@ export function* removeVma(k: Kernel, id: number, heldRoot = 0): KGen<void> {
  * the upper part otherwise; it shares the anon_vmas (anon_vma_clone). Returns its id.
  */
 export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
-  return yield* k.eng.span('__split_vma', function* () {
-    yield* vmaStartWrite(k, id);
-    yield* splitHugePmdIfNeeded(k, id, addr);
-    const v = k.vma(id);
-    const nid = k.eng.ids.vma++;
-    // vm_area_dup(): the new VMA comes out write-locked (before the anon_vma lock: mm/rmap.c order)
-    yield* vmaStartWrite(k, nid);
-    // vma_prepare(): the anon_vma lock keeps rmap walks out while the two VMAs are redrawn
-    const root = v.anonVma ? k.anonVma(v.anonVma).root : 0;
-    if (root) yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
-    if (newBelow) {
-      k.eng.emit(E.VmaAdjust, id, addr, v.end, v.pgoff + (addr - v.start));
-      k.eng.emit(E.VmaInsert, nid, v.mm, v.start, addr, v.pgoff, v.flags);
-    } else {
-      k.eng.emit(E.VmaAdjust, id, v.start, addr, v.pgoff);
-      k.eng.emit(E.VmaInsert, nid, v.mm, addr, v.end, v.pgoff + (addr - v.start), v.flags);
-    }
-    if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
-    if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
-    yield* anonVmaClone(k, nid, id, root);
-    if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
-    k.eng.emit(E.VmaSplit, id, nid, addr);
-    return nid;
-  }, id, addr);
+  return yield* k.eng.span('__split_vma', () => splitVmaBody(k, id, addr, newBelow), id, addr);
+}
+
+/** body of splitVma, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* splitVmaBody(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
+  yield* vmaStartWrite(k, id);
+  yield* splitHugePmdIfNeeded(k, id, addr);
+  const v = k.vma(id);
+  const nid = k.eng.ids.vma++;
+  // vm_area_dup(): the new VMA comes out write-locked (before the anon_vma lock: mm/rmap.c order)
+  yield* vmaStartWrite(k, nid);
+  // vma_prepare(): the anon_vma lock keeps rmap walks out while the two VMAs are redrawn
+  const root = v.anonVma ? k.anonVma(v.anonVma).root : 0;
+  if (root) yield* k.eng.lock(Kernel.anonVmaLock(root), 0, 'sleep');
+  if (newBelow) {
+    k.eng.emit(E.VmaAdjust, id, addr, v.end, v.pgoff + (addr - v.start));
+    k.eng.emit(E.VmaInsert, nid, v.mm, v.start, addr, v.pgoff, v.flags);
+  } else {
+    k.eng.emit(E.VmaAdjust, id, v.start, addr, v.pgoff);
+    k.eng.emit(E.VmaInsert, nid, v.mm, addr, v.end, v.pgoff + (addr - v.start), v.flags);
+  }
+  if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
+  if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
+  yield* anonVmaClone(k, nid, id, root);
+  if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+  k.eng.emit(E.VmaSplit, id, nid, addr);
+  return nid;
 }
 
 /** dup_anon_vma(dst, src): an unfaulted dst taking over a faulted src's anon_vma state */
@@ -237,33 +240,36 @@ export function* vmaExpand(k: Kernel, vmg: Vmg): KGen<number> {
 
 /** vma_merge_new_range(): merge a range about to be mapped with prev and/or next. */
 export function* vmaMergeNewRange(k: Kernel, vmg: Vmg): KGen<Vma | null> {
-  return yield* k.eng.span('vma_merge_new_range', function* () {
-    const prev = vmg.prev;
-    const next = vmg.next;
-    const end = vmg.end;
-    vmg.state = 'nomerge';
-    if (vmg.flags & VM_SPECIAL || (!prev && !next)) return null;
-    const canMergeLeft = canVmaMergeLeft(k, vmg);
-    const canMergeRight = !vmg.justExpand && canVmaMergeRight(k, vmg, canMergeLeft);
-    if (canMergeRight) {
-      vmg.end = next!.end;
-      vmg.target = next;
+  return yield* k.eng.span('vma_merge_new_range', () => vmaMergeNewRangeBody(k, vmg));
+}
+
+/** body of vmaMergeNewRange, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* vmaMergeNewRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
+  const prev = vmg.prev;
+  const next = vmg.next;
+  const end = vmg.end;
+  vmg.state = 'nomerge';
+  if (vmg.flags & VM_SPECIAL || (!prev && !next)) return null;
+  const canMergeLeft = canVmaMergeLeft(k, vmg);
+  const canMergeRight = !vmg.justExpand && canVmaMergeRight(k, vmg, canMergeLeft);
+  if (canMergeRight) {
+    vmg.end = next!.end;
+    vmg.target = next;
+  }
+  if (canMergeLeft) {
+    vmg.start = prev!.start;
+    vmg.target = prev;
+    vmg.pgoff = prev!.pgoff;
+  }
+  void end;
+  if (vmg.target) {
+    const r = yield* vmaExpand(k, vmg);
+    if (r === 0) {
+      vmg.state = 'success';
+      return k.vma(vmg.target.id);
     }
-    if (canMergeLeft) {
-      vmg.start = prev!.start;
-      vmg.target = prev;
-      vmg.pgoff = prev!.pgoff;
-    }
-    void end;
-    if (vmg.target) {
-      const r = yield* vmaExpand(k, vmg);
-      if (r === 0) {
-        vmg.state = 'success';
-        return k.vma(vmg.target.id);
-      }
-    }
-    return null;
-  });
+  }
+  return null;
 }
 
 /**
@@ -271,69 +277,72 @@ export function* vmaMergeNewRange(k: Kernel, vmg: Vmg): KGen<Vma | null> {
  * madvise); merge it into prev and/or next when the result would be compatible.
  */
 export function* vmaMergeExistingRange(k: Kernel, vmg: Vmg): KGen<Vma | null> {
-  return yield* k.eng.span('vma_merge_existing_range', function* () {
-    const middle = vmg.middle!;
-    const prev = vmg.prev;
-    const start = vmg.start;
-    const end = vmg.end;
-    const leftSide = start === middle.start;
-    const rightSide = end === middle.end;
-    vmg.state = 'nomerge';
-    if (vmg.flags & VM_SPECIAL || (!leftSide && !rightSide)) return null;
-    const mergeLeft = leftSide ? canVmaMergeLeft(k, vmg) : false;
-    let mergeRight = false;
-    if (rightSide) {
-      vmg.next = vmaNextFrom(k, vmg.mm, middle.end);
-      mergeRight = canVmaMergeRight(k, vmg, mergeLeft);
-    } else vmg.next = null;
-    if (!mergeLeft && !mergeRight) return null;
-    const next = vmg.next;
-    const mergeBoth = mergeLeft && mergeRight;
-    const removeMiddle = leftSide && rightSide;
-    yield* vmaStartWrite(k, middle.id);
-    if (mergeRight) {
-      yield* vmaStartWrite(k, next!.id);
-      vmg.target = next;
-    }
-    if (mergeLeft) {
-      yield* vmaStartWrite(k, prev!.id);
-      vmg.target = prev;
-    }
-    if (mergeBoth) {
-      // |<----->|*******|<------->|  prev extends over middle and next; both go
-      vmg.start = prev!.start;
+  return yield* k.eng.span('vma_merge_existing_range', () => vmaMergeExistingRangeBody(k, vmg));
+}
+
+/** body of vmaMergeExistingRange, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* vmaMergeExistingRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
+  const middle = vmg.middle!;
+  const prev = vmg.prev;
+  const start = vmg.start;
+  const end = vmg.end;
+  const leftSide = start === middle.start;
+  const rightSide = end === middle.end;
+  vmg.state = 'nomerge';
+  if (vmg.flags & VM_SPECIAL || (!leftSide && !rightSide)) return null;
+  const mergeLeft = leftSide ? canVmaMergeLeft(k, vmg) : false;
+  let mergeRight = false;
+  if (rightSide) {
+    vmg.next = vmaNextFrom(k, vmg.mm, middle.end);
+    mergeRight = canVmaMergeRight(k, vmg, mergeLeft);
+  } else vmg.next = null;
+  if (!mergeLeft && !mergeRight) return null;
+  const next = vmg.next;
+  const mergeBoth = mergeLeft && mergeRight;
+  const removeMiddle = leftSide && rightSide;
+  yield* vmaStartWrite(k, middle.id);
+  if (mergeRight) {
+    yield* vmaStartWrite(k, next!.id);
+    vmg.target = next;
+  }
+  if (mergeLeft) {
+    yield* vmaStartWrite(k, prev!.id);
+    vmg.target = prev;
+  }
+  if (mergeBoth) {
+    // |<----->|*******|<------->|  prev extends over middle and next; both go
+    vmg.start = prev!.start;
+    vmg.end = next!.end;
+    vmg.pgoff = prev!.pgoff;
+    yield* dupAnonVma(k, prev!.id, next!.anonVma ? next!.id : middle.id);
+    yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id) }, { removeMiddle: true, removeNext: true });
+  } else if (mergeLeft) {
+    // prev extends; middle shrinks (partial) or goes (whole)
+    vmg.start = prev!.start;
+    vmg.pgoff = prev!.pgoff;
+    yield* dupAnonVma(k, prev!.id, middle.id);
+    yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id), middle: k.vma(middle.id) }, { adjustMiddleStart: !removeMiddle, removeMiddle });
+  } else {
+    // next extends down; middle shrinks or goes
+    const pglen = vmg.end - vmg.start;
+    yield* dupAnonVma(k, next!.id, middle.id);
+    if (removeMiddle) {
       vmg.end = next!.end;
-      vmg.pgoff = prev!.pgoff;
-      yield* dupAnonVma(k, prev!.id, next!.anonVma ? next!.id : middle.id);
-      yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id) }, { removeMiddle: true, removeNext: true });
-    } else if (mergeLeft) {
-      // prev extends; middle shrinks (partial) or goes (whole)
-      vmg.start = prev!.start;
-      vmg.pgoff = prev!.pgoff;
-      yield* dupAnonVma(k, prev!.id, middle.id);
-      yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id), middle: k.vma(middle.id) }, { adjustMiddleStart: !removeMiddle, removeMiddle });
+      vmg.pgoff = next!.pgoff - pglen;
+      yield* commitMerge(k, { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id) }, { removeMiddle: true });
     } else {
-      // next extends down; middle shrinks or goes
-      const pglen = vmg.end - vmg.start;
-      yield* dupAnonVma(k, next!.id, middle.id);
-      if (removeMiddle) {
-        vmg.end = next!.end;
-        vmg.pgoff = next!.pgoff - pglen;
-        yield* commitMerge(k, { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id) }, { removeMiddle: true });
-      } else {
-        vmg.start = middle.start;
-        vmg.end = start;
-        vmg.pgoff = middle.pgoff;
-        yield* commitMerge(
-          k,
-          { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id), next: k.vma(next!.id) },
-          { adjustNextStart: true },
-        );
-      }
+      vmg.start = middle.start;
+      vmg.end = start;
+      vmg.pgoff = middle.pgoff;
+      yield* commitMerge(
+        k,
+        { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id), next: k.vma(next!.id) },
+        { adjustNextStart: true },
+      );
     }
-    vmg.state = 'success';
-    return k.vma(vmg.target!.id);
-  });
+  }
+  vmg.state = 'success';
+  return k.vma(vmg.target!.id);
 }
 
 /**
@@ -368,40 +377,43 @@ export function* copyVma(
   len: number,
   pgoffIn: number,
 ): KGen<{ newVma: number; vma: number; needRmapLocks: boolean } | null> {
-  return yield* k.eng.span('copy_vma', function* () {
-    let vma = k.vma(vmaId);
-    const vmaStart = vma.start;
-    let pgoff = pgoffIn;
-    let faultedInAnonVma = true;
-    /* If anonymous vma has not yet been faulted, update new pgoff to match new location. */
-    if (vmaIsAnonymous(vma) && !vma.anonVma) {
-      pgoff = addr;
-      faultedInAnonVma = false;
+  return yield* k.eng.span('copy_vma', () => copyVmaBody(k, vmaId, addr, len, pgoffIn), vmaId, addr);
+}
+
+/** body of copyVma, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* copyVmaBody(k: Kernel, vmaId: number, addr: number, len: number, pgoffIn: number): KGen<{ newVma: number; vma: number; needRmapLocks: boolean } | null> {
+  let vma = k.vma(vmaId);
+  const vmaStart = vma.start;
+  let pgoff = pgoffIn;
+  let faultedInAnonVma = true;
+  /* If anonymous vma has not yet been faulted, update new pgoff to match new location. */
+  if (vmaIsAnonymous(vma) && !vma.anonVma) {
+    pgoff = addr;
+    faultedInAnonVma = false;
+  }
+  const { vma: found, prev } = findVmaPrev(k, vma.mm, addr);
+  if (found && found.start < addr + len) return null; /* should never get here */
+  const vmg = vmgVmaState(prev, vma, addr, addr + len);
+  vmg.pgoff = pgoff;
+  vmg.next = vmaNextFrom(k, vma.mm, addr + len);
+  // vma_merge_copied_range(): the source is copied from, not modified
+  vmg.copiedFrom = vma;
+  vmg.middle = null;
+  const merged = yield* vmaMergeNewRange(k, vmg);
+  if (merged) {
+    /* Source vma may have been merged into new_vma */
+    if (vmaStart >= merged.start && vmaStart < merged.end) {
+      if (faultedInAnonVma) throw new Error('copy_vma: a faulted VMA merged with itself (VM_BUG_ON_VMA)');
+      vmaId = merged.id;
     }
-    const { vma: found, prev } = findVmaPrev(k, vma.mm, addr);
-    if (found && found.start < addr + len) return null; /* should never get here */
-    const vmg = vmgVmaState(prev, vma, addr, addr + len);
-    vmg.pgoff = pgoff;
-    vmg.next = vmaNextFrom(k, vma.mm, addr + len);
-    // vma_merge_copied_range(): the source is copied from, not modified
-    vmg.copiedFrom = vma;
-    vmg.middle = null;
-    const merged = yield* vmaMergeNewRange(k, vmg);
-    if (merged) {
-      /* Source vma may have been merged into new_vma */
-      if (vmaStart >= merged.start && vmaStart < merged.end) {
-        if (faultedInAnonVma) throw new Error('copy_vma: a faulted VMA merged with itself (VM_BUG_ON_VMA)');
-        vmaId = merged.id;
-      }
-      vma = k.vma(vmaId);
-      return { newVma: merged.id, vma: vmaId, needRmapLocks: merged.pgoff <= vma.pgoff };
-    }
-    // vm_area_dup + anon_vma_clone + vma_link
-    const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
-    if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
-    yield* anonVmaClone(k, nid, vmaId);
-    return { newVma: nid, vma: vmaId, needRmapLocks: false };
-  }, vmaId, addr);
+    vma = k.vma(vmaId);
+    return { newVma: merged.id, vma: vmaId, needRmapLocks: merged.pgoff <= vma.pgoff };
+  }
+  // vm_area_dup + anon_vma_clone + vma_link
+  const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
+  if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
+  yield* anonVmaClone(k, nid, vmaId);
+  return { newVma: nid, vma: vmaId, needRmapLocks: false };
 }
 
 /**
@@ -410,33 +422,36 @@ export function* copyVma(
  */
 export function* doVmiMunmap(k: Kernel, mm: number, start: number, len: number): KGen<number> {
   const end = start + len;
-  return yield* k.eng.span('do_vmi_munmap', function* () {
-    const { vma } = findVmaPrev(k, mm, start);
-    if (!vma || vma.start >= end) return 0;
-    if (start > vma.start) {
-      if (end < vma.end && k.mm(mm).vmas.length >= k.config.maxMapCount) return -ENOMEM;
-      yield* splitVma(k, vma.id, start, true);
-    }
-    // gather
-    const victims: number[] = [];
-    for (const id of k.mm(mm).vmas.slice()) {
-      const v = k.vma(id);
-      if (v.end <= start) continue;
-      if (v.start >= end) break;
-      if (v.end > end) yield* splitVma(k, id, end, false);
-      victims.push(id);
-    }
-    for (const id of victims) yield* vmaStartWrite(k, id);
-    // unmap_region(): zap, then free page tables between the neighbours
-    for (const id of victims) {
-      const v = k.vma(id);
-      yield* zapPageRange(k, v, v.start, v.end);
-    }
-    for (const id of victims) yield* removeVma(k, id);
-    const { floor, ceiling } = gapBounds(k, mm, start, end);
-    freePgtables(k, mm, start, end, floor, ceiling);
-    return 0;
-  }, start, len);
+  return yield* k.eng.span('do_vmi_munmap', () => doVmiMunmapBody(k, mm, start, end), start, len);
+}
+
+/** body of doVmiMunmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
+function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KGen<number> {
+  const { vma } = findVmaPrev(k, mm, start);
+  if (!vma || vma.start >= end) return 0;
+  if (start > vma.start) {
+    if (end < vma.end && k.mm(mm).vmas.length >= k.config.maxMapCount) return -ENOMEM;
+    yield* splitVma(k, vma.id, start, true);
+  }
+  // gather
+  const victims: number[] = [];
+  for (const id of k.mm(mm).vmas.slice()) {
+    const v = k.vma(id);
+    if (v.end <= start) continue;
+    if (v.start >= end) break;
+    if (v.end > end) yield* splitVma(k, id, end, false);
+    victims.push(id);
+  }
+  for (const id of victims) yield* vmaStartWrite(k, id);
+  // unmap_region(): zap, then free page tables between the neighbours
+  for (const id of victims) {
+    const v = k.vma(id);
+    yield* zapPageRange(k, v, v.start, v.end);
+  }
+  for (const id of victims) yield* removeVma(k, id);
+  const { floor, ceiling } = gapBounds(k, mm, start, end);
+  freePgtables(k, mm, start, end, floor, ceiling);
+  return 0;
 }
 
 /** The accounted pages of the VMAs in [start, end) (vms->nr_accounted) */
