@@ -160,7 +160,13 @@ export class Kernel {
   /** split PTE lock of the PTE table covering vpn */
   static ptl(mm: number, vpn: number): string {
     const base = vpn - (vpn % 512);
-    return lockName(PTL_NAMES, mm * 2 ** 27 + base / 512, `ptl:${mm}:`, base);
+    // a walk or a fault-in takes the same PTE lock for 512 pages in a row
+    if (base === lastPtl.base && mm === lastPtl.mm) return lastPtl.name;
+    const name = lockName(PTL_NAMES, mm * 2 ** 27 + base / 512, `ptl:${mm}:`, base);
+    lastPtl.mm = mm;
+    lastPtl.base = base;
+    lastPtl.name = name;
+    return name;
   }
   /** split PMD lock of the PMD table covering vpn */
   static pmdLock(mm: number, vpn: number): string {
@@ -193,6 +199,7 @@ const MMAP_NAMES = new Map<number, string>();
 const VMA_NAMES = new Map<number, string>();
 const AV_NAMES = new Map<number, string>();
 const PTL_NAMES = new Map<number, string>();
+const lastPtl = { mm: -1, base: -1, name: '' };
 const PMD_NAMES = new Map<number, string>();
 const PTLOCK_NAMES = new Map<number, string>();
 const FOLIO_NAMES = new Map<number, string>();
