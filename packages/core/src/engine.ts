@@ -62,7 +62,6 @@ export class Engine {
   private readonly r: RawEvent = newRawEvent();
   private task = 0;
   private nextSpan = 1;
-  private spanNames = new Map<number, { name: string; depth: number }>();
   private rawListeners: RawListener[] = [];
 
   private readonly events = new Subject<MmEvent>();
@@ -178,20 +177,22 @@ export class Engine {
     const parent = stack && stack.length ? stack[stack.length - 1].id : 0;
     const depth = stack ? stack.length : 0;
     this.emit(E.SpanOpen, id, parent, arg0, arg1, 0, 0, name);
-    this.spanNames.set(id, { name, depth });
     if (this.spans.observed) this.spans.next({ phase: 'open', span: id, name, task: this.task, depth, seq: this.log.length - 1 });
     return id;
   }
 
   spanClose(id: number, result = 0): void {
+    // the span's name and depth: its frame, on top of the task's stack (the reducer
+    // rejects a close that is not of the innermost span)
+    const stack = this.spansOf(this.task);
+    const depth = stack && stack.length ? stack.length - 1 : -1;
+    const top = depth >= 0 ? stack![depth] : undefined;
     this.emit(E.SpanClose, id, result);
-    const info = this.spanNames.get(id);
-    this.spanNames.delete(id);
-    if (this.spans.observed && info) {
-      this.spans.next({ phase: 'close', span: id, name: info.name, task: this.task, depth: info.depth, seq: this.log.length - 1, result });
+    if (this.spans.observed && top) {
+      this.spans.next({ phase: 'close', span: id, name: top.name, task: this.task, depth, seq: this.log.length - 1, result });
     }
     // the end of a top-level span commits; inside syscall() that is done once it returns
-    if (info && info.depth === 0 && !this.inSyscall) {
+    if (depth === 0 && !this.inSyscall) {
       this.commit();
       if (this.states.observed) this.states.next(this.committed);
     }
@@ -267,7 +268,6 @@ export class Engine {
     this.committed = state;
     this.keyframes.dropAfter(seq);
     this.nextSpan = nextSpan;
-    this.spanNames = new Map([...this.spanNames].filter(([id]) => id < nextSpan));
     for (const fn of this.rollbackListeners) fn(seq);
   }
 

@@ -265,7 +265,7 @@ function own(d: D, b: Batch, f: Folio): WFolio {
     pincount: f.pincount,
     entireMapcount: f.entireMapcount,
     pageMapcount: f.pageMapcount.slice(),
-    pae: f.pae.length ? f.pae.slice() : [],
+    pae: f.pae.length ? f.pae.slice() : NO_PAE,
     content: f.content.slice(),
   };
   chunkForWrite(d, b, folioChunk(f.pfn))[folioSlot(f.pfn)] = copy;
@@ -386,6 +386,9 @@ function removeId(arr: number[], id: number): boolean {
   return true;
 }
 
+/** A small folio's `pae` (it uses FOLIO_PAE instead): one shared frozen empty array. */
+const NO_PAE: number[] = Object.freeze([]) as unknown as number[];
+
 function newFolio(pfn: number, order: number): Folio {
   const n = 2 ** order;
   return {
@@ -399,7 +402,7 @@ function newFolio(pfn: number, order: number): Folio {
     pincount: 0,
     entireMapcount: 0,
     pageMapcount: n === 1 ? [0] : new Array<number>(n).fill(0),
-    pae: order > 0 ? new Array<number>(n).fill(0) : [],
+    pae: order > 0 ? new Array<number>(n).fill(0) : NO_PAE,
     content: n === 1 ? [0] : new Array<number>(n).fill(0),
   };
 }
@@ -607,7 +610,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           pincount: off === 0 ? f.pincount : 0,
           entireMapcount: 0,
           pageMapcount: maps,
-          pae: r.b > 0 ? pae : [],
+          pae: r.b > 0 ? pae : NO_PAE,
           content: f.content.slice(off, off + m),
         };
         chunkForWrite(d, b, folioChunk(pfn))[folioSlot(pfn)] = nf;

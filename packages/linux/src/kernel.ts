@@ -177,7 +177,8 @@ export class Kernel {
     return lockName(PTLOCK_NAMES, mm, 'page_table_lock:', mm);
   }
   static folioLock(pfn: number): string {
-    return lockName(FOLIO_NAMES, pfn, 'folio:', pfn);
+    // one per folio, each used a couple of times: a cache would cost more than it saves
+    return 'folio:' + pfn;
   }
 
   /** A pfn for a new folio of 2^order pages (naturally aligned, like the buddy allocator). */
@@ -202,7 +203,6 @@ const PTL_NAMES = new Map<number, string>();
 const lastPtl = { mm: -1, base: -1, name: '' };
 const PMD_NAMES = new Map<number, string>();
 const PTLOCK_NAMES = new Map<number, string>();
-const FOLIO_NAMES = new Map<number, string>();
 
 function lockName(cache: Map<number, string>, key: number, prefix: string, n: number): string {
   let s = cache.get(key);
