@@ -8,7 +8,7 @@ import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable } from 'rxjs';
 import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
-import { applyToDraft, batchFolio, batchLock, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
+import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
 import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
@@ -344,6 +344,19 @@ export class Engine {
   /** A lock's state as of now (proxy-free). */
   lockState(name: string): LockState | undefined {
     return this.draft ? batchLock(this.draft, this.batch, name) : this.committed.locks[name];
+  }
+
+  /** Names of the locks a task holds as of now (default: the current task), unsorted. */
+  locksHeld(task = this.task): string[] {
+    const all = this.draft ? batchLocks(this.draft, this.batch) : this.committed.locks;
+    const out: string[] = [];
+    if (all instanceof Map) {
+      for (const [n, l] of all) if (l.holders.includes(task)) out.push(n);
+    } else {
+      const rec = all as Readonly<Record<string, LockState>>;
+      for (const n of Object.keys(rec)) if (rec[n].holders.includes(task)) out.push(n);
+    }
+    return out;
   }
 
   /** A task's open spans as of now, outermost first (proxy-free). */

@@ -22,7 +22,7 @@ export type { EventEnvelope, EventOf, EventTypeName, LockKind, MmEvent, RawEvent
 
 export * from './state.js';
 
-export { apply, applyMany, applyToDraft, batchFolio, batchLock, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, ReplayError } from './reducer.js';
+export { apply, applyMany, applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, ReplayError } from './reducer.js';
 export type { Batch } from './reducer.js';
 
 export { CHUNK_EVENTS, CodecError, crc32 } from './codec.js';

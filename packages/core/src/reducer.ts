@@ -73,13 +73,15 @@ export interface Batch {
   /** the task events are applied for (-1: not read yet) */
   task: number;
   /** the batch's own writable copies of `locks` and `spans` (transient, small) */
-  locks: Record<string, LockState> | null;
+  locks: Map<string, LockState> | null;
   spans: Record<number, SpanFrame[]> | null;
   spanOwned: Set<number>;
   /** count deltas, added to state.counts by finishBatch */
   counts: { vmas: number; anonVmas: number; avcs: number; folios: number; mms: number; errors: number };
   /** the state the draft started from (read once, for proxy-free reads of locks and spans) */
   base: State | null;
+  /** head pfns of owned folios whose per-page arrays are the batch's too (writable) */
+  pagesOwned: Set<number>;
   /** the last chunk made writable (runs of folio events stay in one chunk) */
   lastChunk: number;
   lastChunkObj: Radix<Folio> | null;
@@ -99,6 +101,7 @@ export function newBatch(): Batch {
     spanOwned: new Set(),
     counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
     base: null,
+    pagesOwned: new Set(),
     lastChunk: -1,
     lastChunkObj: null,
   };
@@ -124,7 +127,7 @@ export function batchMm(d: D, b: Batch, id: number): Mm | undefined {
 
 /** A lock as the batch sees it (no proxies). */
 export function batchLock(d: D, b: Batch, name: string): LockState | undefined {
-  return (b.locks ?? baseOf(d, b).locks)[name];
+  return b.locks ? b.locks.get(name) : baseOf(d, b).locks[name];
 }
 
 /** A task's open spans as the batch sees it (no proxies). */
@@ -148,6 +151,12 @@ export function batchPageFolio(d: D, b: Batch, pfn: number): Folio | undefined {
  */
 export function finishBatch(d: D, b: Batch): void {
   if (b.seq >= 0) d.seq = b.seq;
+  if (b.locks) {
+    const o: Record<string, LockState> = {};
+    for (const [k, v] of b.locks) o[k] = v;
+    d.locks = o as Draft<Record<string, LockState>>;
+    b.locks = null;
+  }
   const c = b.counts;
   if (c.vmas || c.anonVmas || c.avcs || c.folios || c.mms || c.errors) {
     const dc = d.counts;
@@ -162,13 +171,24 @@ export function finishBatch(d: D, b: Batch): void {
 }
 
 /** The batch's writable locks table (copied once per batch from the base state). */
-function ownLocks(d: D, b: Batch): Record<string, LockState> {
+/**
+ * The batch's writable lock table: a Map, written back to the draft as a plain object by
+ * finishBatch. (Most locks are taken and dropped inside one batch; a Map does not intern
+ * its keys as an object's properties would: a folio lock name is new for every folio.)
+ * Until finishBatch the draft's `locks` is stale: read locks with batchLock.
+ */
+function ownLocks(d: D, b: Batch): Map<string, LockState> {
   if (b.locks) return b.locks;
   const base = baseOf(d, b).locks;
-  const copy: Record<string, LockState> = { ...base };
-  d.locks = copy as Draft<Record<string, LockState>>;
-  b.locks = copy;
-  return copy;
+  const m = new Map<string, LockState>();
+  for (const k of Object.keys(base)) m.set(k, base[k]);
+  b.locks = m;
+  return m;
+}
+
+/** Every lock as the batch sees it, by name. */
+export function batchLocks(d: D, b: Batch): ReadonlyMap<string, LockState> | Readonly<Record<string, LockState>> {
+  return b.locks ?? baseOf(d, b).locks;
 }
 
 /** The batch's writable span stack of a task. */
@@ -250,7 +270,17 @@ function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
 
 type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[] ? number[] : Folio[K] };
 
-/** A writable folio owned by the batch: copied (arrays too) from the base on first change. */
+/** Per-page arrays of a folio the batch owns, made writable (copied once per batch). */
+function ownPages(b: Batch, f: WFolio): WFolio {
+  if (b.pagesOwned.has(f.pfn)) return f;
+  f.pageMapcount = f.pageMapcount.slice();
+  f.pae = f.pae.length ? f.pae.slice() : NO_PAE;
+  f.content = f.content.slice();
+  b.pagesOwned.add(f.pfn);
+  return f;
+}
+
+/** A writable folio owned by the batch: copied from the base on first change (arrays: see ownPages). */
 function own(d: D, b: Batch, f: Folio): WFolio {
   if (b.owned.has(f)) return f as WFolio;
   // field by field, in newFolio's order: one hidden class for every folio, no spread
@@ -264,9 +294,11 @@ function own(d: D, b: Batch, f: Folio): WFolio {
     refcount: f.refcount,
     pincount: f.pincount,
     entireMapcount: f.entireMapcount,
-    pageMapcount: f.pageMapcount.slice(),
-    pae: f.pae.length ? f.pae.slice() : NO_PAE,
-    content: f.content.slice(),
+    // the per-page arrays stay shared until one is written (ownPages): a relocation
+    // rewrites a million folios' index and mapping and never touches them
+    pageMapcount: f.pageMapcount as number[],
+    pae: f.pae as number[],
+    content: f.content as number[],
   };
   chunkForWrite(d, b, folioChunk(f.pfn))[folioSlot(f.pfn)] = copy;
   b.owned.add(copy);
@@ -458,24 +490,24 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.LockAcquire: {
       if (b.task < 0) b.task = d.task;
       const locks = ownLocks(d, b);
-      const l = locks[r.s];
+      const l = locks.get(r.s);
       if (!l) {
-        locks[r.s] = soleHolder(r.a, r.b, b.task);
+        locks.set(r.s, soleHolder(r.a, r.b, b.task));
       } else {
         if (l.mode !== 1 || r.a !== 1) fail(r, `lock ${r.s} taken in mode ${r.a} while held in mode ${l.mode}`);
-        locks[r.s] = { mode: l.mode, kind: l.kind, holders: [...l.holders, b.task] };
+        locks.set(r.s, { mode: l.mode, kind: l.kind, holders: [...l.holders, b.task] });
       }
       return;
     }
     case E.LockRelease: {
       if (b.task < 0) b.task = d.task;
       const locks = ownLocks(d, b);
-      const l = locks[r.s];
+      const l = locks.get(r.s);
       if (!l || !l.holders.includes(b.task)) fail(r, `lock ${r.s} released by task ${b.task} that does not hold it`);
-      if (l.holders.length === 1) delete locks[r.s];
+      if (l.holders.length === 1) locks.delete(r.s);
       else {
         const rest = l.holders.filter((t) => t !== b.task);
-        locks[r.s] = rest.length === 1 ? soleHolder(l.mode, l.kind, rest[0]) : { mode: l.mode, kind: l.kind, holders: rest };
+        locks.set(r.s, rest.length === 1 ? soleHolder(l.mode, l.kind, rest[0]) : { mode: l.mode, kind: l.kind, holders: rest });
       }
       return;
     }
@@ -526,7 +558,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     case E.PageContent: {
       const f = folioOfPage(d, r, r.a);
-      f.content[r.a - f.pfn] = r.b ? 1 : 0;
+      ownPages(b, f).content[r.a - f.pfn] = r.b ? 1 : 0;
       return;
     }
     case E.VmaSplit:
@@ -578,6 +610,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const f = newFolio(r.a, r.b);
       chunkForWrite(d, b, ch)[folioSlot(r.a)] = f;
       b.owned.add(f);
+      b.pagesOwned.add(r.a);
       b.counts.folios++;
       return;
     }
@@ -615,6 +648,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
         };
         chunkForWrite(d, b, folioChunk(pfn))[folioSlot(pfn)] = nf;
         b.owned.add(nf);
+        b.pagesOwned.add(pfn);
         if (off > 0) b.counts.folios++;
       }
       return;
@@ -636,13 +670,13 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.PageAnonExclusive: {
       const f = folioOfPage(d, r, r.a);
       if (f.order === 0) f.flags = r.b ? f.flags | FOLIO_PAE : f.flags & ~FOLIO_PAE;
-      else f.pae[r.a - f.pfn] = r.b ? 1 : 0;
+      else ownPages(b, f).pae[r.a - f.pfn] = r.b ? 1 : 0;
       return;
     }
     case E.FolioCount: {
       if (r.b === 2) {
         const f = folioOfPage(d, r, r.a);
-        f.pageMapcount[r.a - f.pfn] += r.c;
+        ownPages(b, f).pageMapcount[r.a - f.pfn] += r.c;
         return;
       }
       const f = folioOf(d, r, r.a);

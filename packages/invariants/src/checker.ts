@@ -236,6 +236,8 @@ export class InvariantChecker {
     for (const c of KNOWN_CLASSES) this.classId(c);
     this.folioClass = this.classId('folio');
     this.seedKernelOrder();
+    // the shadows start from a committed state (a batch keeps some tables to itself)
+    commit();
     this.rebuild(getState());
   }
 
@@ -591,8 +593,7 @@ export class InvariantChecker {
           this.spinTotal--;
         }
         if (x.info.cls === LC.Anon && this.deferred.size) {
-          const s = this.getState();
-          if (!s.locks[r.s]) this.undefer(x.info.a);
+          if (!this.reader.lock(r.s)) this.undefer(x.info.a);
         }
         return;
       }

@@ -98,8 +98,7 @@ export function* mmapWriteLock(k: Kernel, mm: number): KGen<void> {
 
 /** mmap_write_unlock(): also ends every VMA write lock the task took (vma_end_write_all) */
 export function* mmapWriteUnlock(k: Kernel, mm: number): KGen<void> {
-  const task = k.eng.currentTask;
-  const held = Object.keys(k.s.locks).filter((n) => n.startsWith('vma_lock:') && k.s.locks[n].holders.includes(task));
+  const held = k.eng.locksHeld().filter((n) => n.startsWith('vma_lock:'));
   for (const n of held.sort()) yield* k.eng.unlock(n, 0, 'sleep');
   yield* k.eng.unlock(Kernel.mmapLock(mm), 0, 'sleep');
 }
