@@ -4,7 +4,7 @@ import { E } from './events.js';
 import { replay, TimeTravel } from './timetravel.js';
 import { decodeLogFile, encodeLogFile, LogFileError, LogStreamReader, streamLog } from './file.js';
 import { lookupPte, ptePfn } from './state.js';
-import type { KGen } from './sched.js';
+import { BLOCKED, type KGen } from './sched.js';
 
 /** A tiny "kernel": map a VMA and fault n pages of it, with locks and spans. */
 function* faultRange(eng: Engine, mm: number, start: number, n: number): KGen<number> {
@@ -121,5 +121,92 @@ describe('Engine', () => {
     const cut = new LogStreamReader();
     cut.push(whole.subarray(0, whole.length - 10));
     expect(() => cut.end()).toThrow(/truncated after event \d+/);
+  });
+});
+
+describe('Engine: spans, locks and the copy-on-write tables', () => {
+  it('closes the spans a throwing body left open, innermost first, and rethrows', () => {
+    const eng = setup();
+    const closes: { span: number; name: string; result?: number }[] = [];
+    eng.spans$.subscribe((n) => n.phase === 'close' && closes.push({ span: n.span, name: n.name, result: n.result }));
+    function* inner(): KGen<number> {
+      yield* eng.lock('mmap_lock:1', 0, 'sleep');
+      eng.spanOpen('left_open');
+      throw new Error('model bug');
+    }
+    // outside syscall(): the spans are closed and logged, nothing is rolled back
+    expect(() => eng.interleave([{ task: 0, run: () => eng.span('outer', () => eng.span('inner', inner)) }])).toThrow('model bug');
+    expect(closes.map((c) => c.name)).toEqual(['left_open', 'inner', 'outer']);
+    expect(closes.every((c) => c.result === -1)).toBe(true);
+    expect(eng.spansOf(0) ?? []).toEqual([]);
+  });
+
+  it('records a negative body result on the span close', () => {
+    const eng = setup();
+    const r = eng.syscall('call', () => eng.span('einval', () => (function* (): KGen<number> { return -22; })()));
+    expect(r).toEqual({ ok: true, value: -22 });
+    const closes = [...eng.log.events(0, eng.log.length)].filter((e) => e.type === 'span_close');
+    expect(closes.map((c) => (c as { result: number }).result)).toEqual([-22, -22]);
+  });
+
+  it('makes a task wait for a lock another task holds, in an interleaving', () => {
+    const eng = setup();
+    let waits = 0;
+    const task = (t: number) =>
+      function* (): KGen<number> {
+        // yield* by hand, to count the times the lock made this task wait
+        const it = eng.lock('ptl:1:4096', 0, 'spin');
+        for (let r = it.next(); !r.done; r = it.next()) {
+          if (r.value === BLOCKED) waits++;
+          yield r.value;
+        }
+        expect(eng.locksHeld()).toEqual(['ptl:1:4096']);
+        yield* eng.unlock('ptl:1:4096', 0, 'spin');
+        return t;
+      };
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const from = eng.log.length;
+      const res = eng.interleave([{ task: 1, run: task(1) }, { task: 2, run: task(2) }], seed);
+      expect([...res.values()].sort()).toEqual([1, 2]);
+      // mutual exclusion: acquires and releases of the lock alternate, by the same task
+      const ev = [...eng.log.events(from, eng.log.length)].filter((e) => e.type === 'lock_acquire' || e.type === 'lock_release');
+      expect(ev.map((e) => e.type)).toEqual(['lock_acquire', 'lock_release', 'lock_acquire', 'lock_release']);
+      expect(ev[0].task).toBe(ev[1].task);
+      expect(ev[2].task).toBe(ev[3].task);
+    }
+    // some interleavings ran the second task while the first held the lock: it waited
+    expect(waits).toBeGreaterThan(0);
+    expect(eng.locksHeld(1)).toEqual([]);
+  });
+
+  it('copies a page table, a folio chunk and an mm on the first write of a batch only', () => {
+    const eng = setup();
+    eng.syscall('touch', () => faultRange(eng, 1, 4096, 20));
+    const s0 = eng.state;
+    eng.syscall('two writes', function* () {
+      eng.emit(E.PteClear, 1, 4096 + 1);
+      eng.emit(E.PteClear, 1, 4096 + 2);
+      eng.emit(E.FolioIndex, 1024, 77);
+      eng.emit(E.FolioIndex, 1025, 78);
+      return 0;
+    });
+    const s1 = eng.state;
+    // the old state is untouched
+    expect(lookupPte(s0.mms[1], 4096 + 1)).not.toBe(0);
+    expect(s0.folios[4][0].index).toBe(0);
+    // the new one has both writes, in one copy of each node
+    expect(lookupPte(s1.mms[1], 4096 + 1)).toBe(0);
+    expect(lookupPte(s1.mms[1], 4096 + 2)).toBe(0);
+    expect([s1.folios[4][0].index, s1.folios[4][1].index]).toEqual([77, 78]);
+    expect(s1.mms[1]).not.toBe(s0.mms[1]);
+    // what was not written is shared
+    expect(s1.folios[4][5]).toBe(s0.folios[4][5]);
+    expect(s1.vmas).toBe(s0.vmas);
+    // a syscall that writes nothing of the page table leaves the mm record shared
+    eng.syscall('folio only', function* () {
+      eng.emit(E.FolioIndex, 1030, 5);
+      return 0;
+    });
+    expect(eng.state.mms[1]).toBe(s1.mms[1]);
   });
 });

@@ -49,6 +49,75 @@ export const ENGINE_SUBSCRIBER = defineExtensionPoint<(engine: Engine) => (() =>
   'observers that attach to the engine once it exists (invariant checkers, subscribers)',
 );
 
+/** A finished KGen<void>: what lock()/unlock() return when there is nothing to wait for. */
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+const DONE_GEN = Object.freeze({
+  next: () => DONE,
+  return: () => DONE,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+}) as unknown as KGen<void>;
+
+/**
+ * What Engine.span returns: the span opens when the iterator is first resumed, its body
+ * runs (delegated, every yield passed through), and it closes with the body's result;
+ * if the body throws, the spans it left open close down to this one. A small class rather
+ * than a generator: a span per kernel function per page adds up.
+ */
+class SpanIter<T> {
+  private inner: KGen<T> | null = null;
+  private id = 0;
+  constructor(
+    private readonly eng: Engine,
+    private readonly name: string,
+    private readonly body: () => KGen<T>,
+    private readonly arg0: number,
+    private readonly arg1: number,
+  ) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  private step(r: IteratorResult<number, T>): IteratorResult<number, T> {
+    if (r.done) {
+      const v = r.value;
+      this.eng.spanClose(this.id, typeof v === 'number' && v < 0 ? v : 0);
+    }
+    return r;
+  }
+  next(): IteratorResult<number, T> {
+    if (this.inner === null) {
+      this.id = this.eng.spanOpen(this.name, this.arg0, this.arg1);
+      this.inner = this.body();
+    }
+    let r: IteratorResult<number, T>;
+    try {
+      r = this.inner.next();
+    } catch (e) {
+      this.eng.abortSpan(this.id);
+      throw e;
+    }
+    return this.step(r);
+  }
+  throw(e: unknown): IteratorResult<number, T> {
+    if (this.inner === null) throw e;
+    let r: IteratorResult<number, T>;
+    try {
+      r = this.inner.throw(e);
+    } catch (e2) {
+      this.eng.abortSpan(this.id);
+      throw e2;
+    }
+    return this.step(r);
+  }
+  return(v: T): IteratorResult<number, T> {
+    return this.inner ? this.inner.return(v) : { done: true, value: v };
+  }
+}
+
 export class Engine {
   readonly log = new EventLog();
   readonly plugins = new PluginRegistry();
@@ -202,17 +271,13 @@ export class Engine {
    * Run a span around kernel code: `yield* eng.span('move_vma', function* () { ... })`.
    * The result (a number: 0 or -errno, or any value) is recorded on close when numeric.
    */
-  *span<T>(name: string, body: () => KGen<T>, arg0 = 0, arg1 = 0): KGen<T> {
-    const id = this.spanOpen(name, arg0, arg1);
-    let res: T;
-    try {
-      res = yield* body();
-    } catch (e) {
-      if (this.spanIsOpen(id)) this.closeSpansDownTo(id);
-      throw e;
-    }
-    this.spanClose(id, typeof res === 'number' && res < 0 ? res : 0);
-    return res;
+  span<T>(name: string, body: () => KGen<T>, arg0 = 0, arg1 = 0): KGen<T> {
+    return new SpanIter(this, name, body, arg0, arg1) as unknown as KGen<T>;
+  }
+
+  /** A span's body threw: close it (and what it left open inside it). */
+  abortSpan(id: number): void {
+    if (this.spanIsOpen(id)) this.closeSpansDownTo(id);
   }
 
   private spanIsOpen(id: number): boolean {
@@ -299,7 +364,20 @@ export class Engine {
   /* ----- locks: every acquire and release is a suspension point ----- */
 
   /** Take a lock (mode 0 exclusive/write, 1 shared/read). Blocks while another task holds it. */
-  *lock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+  lock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+    // alone in a syscall with the lock free: take it now and hand back a finished
+    // iterator (no generator object, nothing to resume)
+    if (this.solo) {
+      const l = this.lockState(name);
+      if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) {
+        this.emit(E.LockAcquire, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
+        return DONE_GEN;
+      }
+    }
+    return this.lockWait(name, mode, kind);
+  }
+
+  private *lockWait(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
     for (;;) {
       const l = this.lockState(name);
       if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) break;
@@ -321,9 +399,18 @@ export class Engine {
     return true;
   }
 
-  *unlock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+  /** Release a lock: a suspension point too (unless the syscall runs alone). */
+  unlock(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
+    if (this.solo) {
+      this.emit(E.LockRelease, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
+      return DONE_GEN;
+    }
+    return this.unlockPoint(name, mode, kind);
+  }
+
+  private *unlockPoint(name: string, mode: 0 | 1, kind: LockKind): KGen<void> {
     this.emit(E.LockRelease, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);
-    if (!this.solo) yield POINT;
+    yield POINT;
   }
 
   /** The folio whose head is pfn, as of now (no immer proxies: for kernel code's reads). */

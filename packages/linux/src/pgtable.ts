@@ -36,17 +36,19 @@ export function pteAlloc(k: Kernel, mm: number, vpn: number): void {
   if (!lookupPmd(k.mm(mm), vpn)) k.eng.emit(E.PtAlloc, mm, pmdBase(vpn));
 }
 
-export function* ptlLock(k: Kernel, mm: number, vpn: number): KGen<void> {
-  yield* k.eng.lock(Kernel.ptl(mm, vpn), 0, 'spin');
+/* The page-table locks: plain functions handing back the engine's lock iterator
+ * (`yield* ptlLock(...)`), so that no generator object is made per call. */
+export function ptlLock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  return k.eng.lock(Kernel.ptl(mm, vpn), 0, 'spin');
 }
-export function* ptlUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
-  yield* k.eng.unlock(Kernel.ptl(mm, vpn), 0, 'spin');
+export function ptlUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  return k.eng.unlock(Kernel.ptl(mm, vpn), 0, 'spin');
 }
-export function* pmdLock(k: Kernel, mm: number, vpn: number): KGen<void> {
-  yield* k.eng.lock(Kernel.pmdLock(mm, vpn), 0, 'spin');
+export function pmdLock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  return k.eng.lock(Kernel.pmdLock(mm, vpn), 0, 'spin');
 }
-export function* pmdUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
-  yield* k.eng.unlock(Kernel.pmdLock(mm, vpn), 0, 'spin');
+export function pmdUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
+  return k.eng.unlock(Kernel.pmdLock(mm, vpn), 0, 'spin');
 }
 
 export function isZeroPte(pte: number): boolean {
