@@ -29,7 +29,6 @@ import {
   type PmdEntry,
   type PmdTable,
   type PudTable,
-  type Pgd,
   Radix,
   radixCopy,
   type State,

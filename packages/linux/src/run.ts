@@ -292,7 +292,7 @@ export function observationFromLog(log: EventLog, header?: LogHeader): Observati
   const snapAt: { seq: number; label: string; procs: [number, number][] }[] = [];
   const cur = log.cursor(0);
   const r = newRawEvent();
-  let arenaPages = cfg.arenaPages ?? 0;
+  const arenaPages = cfg.arenaPages ?? 0;
   while (cur.next(r)) {
     if (r.type !== E.Note || !r.s.startsWith('{')) continue;
     const o = JSON.parse(r.s) as { snapshot?: string; procs?: [number, number][]; i?: number; op?: string; result?: StepResult };
