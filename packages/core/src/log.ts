@@ -74,7 +74,7 @@ export class EventLog {
     this.sealed.push(c);
     this.curFirst += this.curCount;
     this.curCount = 0;
-    this.cur = new ByteSink(1 << 12);
+    this.cur = new ByteSink(1 << 15);
     this.curRegs = cloneRegisters(this.regs);
     this.enc.reset();
     for (const fn of this.sealListeners) fn(c);

@@ -269,7 +269,7 @@ function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
 
 type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[] ? number[] : Folio[K] };
 
-/** Per-page arrays of a folio the batch owns, made writable (copied once per batch). */
+/** Per-page arrays of a large folio the batch owns, made writable (copied once per batch). */
 function ownPages(b: Batch, f: WFolio): WFolio {
   if (b.pagesOwned.has(f.pfn)) return f;
   f.pageMapcount = f.pageMapcount.slice();
@@ -420,6 +420,16 @@ function removeId(arr: number[], id: number): boolean {
 /** A small folio's `pae` (it uses FOLIO_PAE instead): one shared frozen empty array. */
 const NO_PAE: number[] = Object.freeze([]) as unknown as number[];
 
+/*
+ * A small folio's one-page arrays (pageMapcount, content) are shared frozen constants,
+ * replaced rather than written: a fault-in of a million pages then makes one object per
+ * folio, not three (what survives a scavenge is copied, so fewer objects is less GC).
+ */
+const ONE_PAGE: number[][] = Array.from({ length: 64 }, (_, i) => Object.freeze([i]) as unknown as number[]);
+function onePage(v: number): number[] {
+  return v >= 0 && v < ONE_PAGE.length ? ONE_PAGE[v] : [v];
+}
+
 function newFolio(pfn: number, order: number): Folio {
   const n = 2 ** order;
   return {
@@ -432,9 +442,9 @@ function newFolio(pfn: number, order: number): Folio {
     refcount: 1,
     pincount: 0,
     entireMapcount: 0,
-    pageMapcount: n === 1 ? [0] : new Array<number>(n).fill(0),
+    pageMapcount: n === 1 ? ONE_PAGE[0] : new Array<number>(n).fill(0),
     pae: order > 0 ? new Array<number>(n).fill(0) : NO_PAE,
-    content: n === 1 ? [0] : new Array<number>(n).fill(0),
+    content: n === 1 ? ONE_PAGE[0] : new Array<number>(n).fill(0),
   };
 }
 
@@ -557,7 +567,8 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     case E.PageContent: {
       const f = folioOfPage(d, r, r.a);
-      ownPages(b, f).content[r.a - f.pfn] = r.b ? 1 : 0;
+      if (f.order === 0) f.content = onePage(r.b ? 1 : 0);
+      else ownPages(b, f).content[r.a - f.pfn] = r.b ? 1 : 0;
       return;
     }
     case E.VmaSplit:
@@ -675,7 +686,8 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.FolioCount: {
       if (r.b === 2) {
         const f = folioOfPage(d, r, r.a);
-        ownPages(b, f).pageMapcount[r.a - f.pfn] += r.c;
+        if (f.order === 0) f.pageMapcount = onePage(f.pageMapcount[0] + r.c);
+        else ownPages(b, f).pageMapcount[r.a - f.pfn] += r.c;
         return;
       }
       const f = folioOf(d, r, r.a);
