@@ -57,8 +57,12 @@ export class ReplayError extends Error {
  * immer proxies. Structural page-table events clear the table cache.
  */
 export interface Batch {
-  /** PTE arrays, radix nodes and folios this batch copied or made: its to mutate */
-  owned: WeakSet<object>;
+  /**
+   * PTE arrays, radix nodes and folios this batch copied or made: its to mutate. A Set,
+   * not a WeakSet: the batch is short-lived, and a WeakSet of a million folios costs the
+   * garbage collector (ephemeron tables) more than the whole fault-in.
+   */
+  owned: Set<object>;
   /** writable PTE arrays by (mm, PMD) */
   tables: Map<number, Float64Array>;
   /** writable PMD tables by (mm, PUD) */
@@ -88,7 +92,7 @@ export interface Batch {
 
 export function newBatch(): Batch {
   return {
-    owned: new WeakSet(),
+    owned: new Set(),
     tables: new Map(),
     pmdts: new Map(),
     mms: new Map(),
