@@ -39,7 +39,7 @@ import {
   type State,
 } from '@mmsim/core';
 import { ALL_CHECKERS, InvariantViolationError, type CheckerName, type CheckerOptions, type Violation } from './types.js';
-import { GrowI32, MappingTable, PairList, bump } from './util.js';
+import { GrowI32, MappingTable, PairList, PfnSet, bump } from './util.js';
 
 /* ------------------------------- lock classes ------------------------------------ */
 
@@ -194,7 +194,7 @@ export class InvariantChecker {
   /* dirty sets for the syscall-end checks (rmap + structure) */
   private readonly dPtes = new PairList();
   private readonly dRanges: number[] = [];
-  private readonly dPfns = new Set<number>();
+  private readonly dPfns = new PfnSet();
   private readonly dFreed = new PairList();
   private readonly dVmas = new Set<number>();
   private readonly dAvs = new Set<number>();
@@ -202,11 +202,11 @@ export class InvariantChecker {
   /* pending items of the racing walker */
   private readonly rPtes = new PairList();
   private readonly rRanges: number[] = [];
-  private readonly rPfns = new Set<number>();
+  private readonly rPfns = new PfnSet();
   private readonly deferred = new Map<number, { ptes: number[]; pfns: number[] }>();
 
   /* scratch */
-  private readonly seenHeads = new Set<number>();
+  private readonly seenHeads = new PfnSet();
   private found32 = new Int32Array(512);
   private readonly scratch = new PairList();
 
@@ -1270,7 +1270,9 @@ export class InvariantChecker {
     if (this.rPfns.size) {
       const heads = this.seenHeads;
       heads.clear();
-      for (const p of this.rPfns) {
+      const rp = this.rPfns;
+      for (let i = 0; i < rp.size; i++) {
+        const p = rp.at(i);
         const f = this.pageFolio(p);
         if (!f || heads.has(f.pfn)) continue;
         heads.add(f.pfn);
@@ -1319,7 +1321,9 @@ export class InvariantChecker {
     // folios
     const heads = this.seenHeads;
     heads.clear();
-    for (const p of this.dPfns) {
+    const dp = this.dPfns;
+    for (let i = 0; i < dp.size; i++) {
+      const p = dp.at(i);
       const f = this.pageFolio(p);
       if (!f) {
         if (structure && (this.pteMaps.get(p) > 0 || this.pmdMaps.get(p) > 0)) {

@@ -80,3 +80,41 @@ export class MappingTable {
     this.t.reset();
   }
 }
+
+/**
+ * A set of pfns (small non-negative integers) as a byte map plus the list of members in
+ * insertion order: add and clear without hashing (a fault-in dirties a million pfns).
+ */
+export class PfnSet {
+  private mark = new Uint8Array(1 << 16);
+  private list = new Int32Array(1 << 10);
+  size = 0;
+  add(p: number): void {
+    if (p >= this.mark.length) {
+      let len = this.mark.length;
+      while (len <= p) len *= 2;
+      const m = new Uint8Array(len);
+      m.set(this.mark);
+      this.mark = m;
+    }
+    if (this.mark[p]) return;
+    this.mark[p] = 1;
+    if (this.size === this.list.length) {
+      const l = new Int32Array(this.list.length * 2);
+      l.set(this.list);
+      this.list = l;
+    }
+    this.list[this.size++] = p;
+  }
+  has(p: number): boolean {
+    return p < this.mark.length && this.mark[p] === 1;
+  }
+  /** The i-th member (0 <= i < size), in insertion order. */
+  at(i: number): number {
+    return this.list[i];
+  }
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.mark[this.list[i]] = 0;
+    this.size = 0;
+  }
+}
