@@ -126,6 +126,10 @@ export function relocateTarget(src: number, pages: number): number {
 }
 
 export async function runSimSession(job: SimJob, progress: Progress = () => {}, hooks: PhaseHooks = {}): Promise<SimResult> {
+  // the memory baseline is taken before the warm-up: what the warm-up leaves resident
+  // counts against the session (conservative), never for it
+  gc();
+  const baseline = rssMiB();
   const warm = job.warmupMiB ?? 32;
   if (warm > 0) {
     for (let i = 0; i < 2; i++) {
@@ -145,9 +149,7 @@ export async function runSimSession(job: SimJob, progress: Progress = () => {}, 
     checkers = 'on';
   } else if (typeof chk === 'string') checkers = `unavailable: ${chk}`;
 
-  // RSS: a baseline before anything is recorded, then sampled every 16 chunks
-  gc();
-  const baseline = rssMiB();
+  // RSS: the baseline (above), then sampled every 16 chunks
   let peak = baseline;
   let chunks = 0;
   eng.log.onSeal(() => {
