@@ -118,6 +118,17 @@ class MmShadow {
 
 const PUD_PAGES = 512 * 512;
 
+/*
+ * A shadow PTE table: 512 entries, then two marks (0: none): the signature of the VMA
+ * the whole table was last collected under, for the racing walker and for the
+ * syscall-end look. Any change to the table clears them.
+ */
+const RACE_MARK = 512;
+const END_MARK = 513;
+function newShadowTable(): Float64Array {
+  return new Float64Array(514);
+}
+
 /** Does this encoded PTE hold a reference and a mapcount of a folio? (vm_normal_page) */
 function countable(v: number): boolean {
   return v > 0 && (v % 256 & PTE_SPECIAL) === 0 && v >= FIRST_ALLOC_PFN * 256;
@@ -145,6 +156,8 @@ export interface CheckerReader {
  */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
+  /** how many mapping locations and folio rmap walks were checked (for tests of the checkers' cost) */
+  readonly work = { locations: 0, walks: 0 };
   /** violations found, including those not recorded past maxViolations */
   found = 0;
 
@@ -163,6 +176,8 @@ export class InvariantChecker {
   private openTasks = 0;
   private spinTotal = 0;
   private lockInfos = new Map<string, LockInfo>();
+  /** anon_vma root locks held for write, by any task */
+  private anonWriteHeld = 0;
   private folioClass = -1;
   private readonly classIds = new Map<string, number>();
   private readonly classNames: string[] = [];
@@ -402,7 +417,7 @@ export class InvariantChecker {
       }
       case E.PtAlloc: {
         const mm = this.mm(r.a);
-        mm.tables.set(Math.floor(r.b / 512), new Float64Array(512));
+        mm.tables.set(Math.floor(r.b / 512), newShadowTable());
         mm.invalidate();
         break;
       }
@@ -580,6 +595,7 @@ export class InvariantChecker {
       t.spin++;
       this.spinTotal++;
     }
+    if (li.cls === LC.Anon && r.a === 0) this.anonWriteHeld++;
   }
 
   private lockRelease(r: Readonly<RawEvent>, t: TaskInfo): void {
@@ -592,6 +608,7 @@ export class InvariantChecker {
           t.spin--;
           this.spinTotal--;
         }
+        if (x.info.cls === LC.Anon && x.mode === 0) this.anonWriteHeld--;
         if (x.info.cls === LC.Anon && this.deferred.size) {
           if (!this.reader.lock(r.s)) this.undefer(x.info.a);
         }
@@ -900,13 +917,14 @@ export class InvariantChecker {
     const key = Math.floor(vpn / 512);
     let t = mm.table(key);
     if (!t) {
-      t = new Float64Array(512);
+      t = newShadowTable();
       mm.tables.set(key, t);
       mm.invalidate();
     }
     const i = vpn % 512;
     const old = t[i];
     t[i] = v;
+    t[RACE_MARK] = t[END_MARK] = 0;
     if (countable(old)) {
       const p = Math.floor(old / 256);
       this.pteMaps.add(p, -1);
@@ -977,7 +995,7 @@ export class InvariantChecker {
     mm.huge.delete(key);
     const head = Math.floor(v / 256);
     const flags = v % 256;
-    const t = new Float64Array(512);
+    const t = newShadowTable();
     for (let k = 0; k < 512; k++) t[k] = (head + k) * 256 + flags;
     mm.tables.set(key, t);
     mm.invalidate();
@@ -1006,6 +1024,7 @@ export class InvariantChecker {
       if (tb) {
         mm.tables.delete(fromBase + k);
         mm.tables.set(toBase + k, tb);
+        tb[RACE_MARK] = tb[END_MARK] = 0;
         for (let i = 0; i < 512; i++) {
           const v = tb[i];
           if (countable(v)) this.touchLocation(mmId, (toBase + k) * 512 + i, Math.floor(v / 256));
@@ -1047,7 +1066,15 @@ export class InvariantChecker {
   }
 
   /** Present PTE locations in [start, end) of mm (from the shadow), into out (huge leaves: their first page). */
-  private collectRange(_s: State, mmId: number, start: number, end: number, out: PairList): void {
+  /**
+   * The present mappings in [start, end) of mm, for a look (a VMA there changed). A PTE
+   * table is skipped when nothing in it changed since it was last collected for this
+   * look (`mark`: race or syscall end) and the VMA covering all of it maps it the same
+   * way as then (vmaSignature: linear offset, anon_vma, chain). That is what a split or
+   * a merge does to the pages that only change VMA, and without it unmapping a large
+   * faulted VMA piece by piece re-checks the whole rest of it each time (quadratic).
+   */
+  private collectRange(s: State, mmId: number, start: number, end: number, out: PairList, mark: number): void {
     const mm = this.mms.get(mmId);
     if (!mm) return;
     const k0 = Math.floor(start / 512);
@@ -1058,7 +1085,12 @@ export class InvariantChecker {
       const lo = Math.max(start, key * 512);
       const hi = Math.min(end, key * 512 + 512);
       if (t) {
-        for (let v = lo; v < hi; v++) if (countable(t[v % 512])) out.push(mmId, v);
+        const v = this.vmaAt(s, mmId, key * 512);
+        const sig = v && v.start <= key * 512 && v.end >= key * 512 + 512 ? this.vmaSignature(v) : 0;
+        if (sig !== 0 && t[mark] === sig) return;
+        for (let x = lo; x < hi; x++) if (countable(t[x % 512])) out.push(mmId, x);
+        // only a look at the whole table under one VMA vouches for all of it
+        t[mark] = lo === key * 512 && hi === key * 512 + 512 ? sig : 0;
         return;
       }
       const h = mm.huge.get(key);
@@ -1073,6 +1105,23 @@ export class InvariantChecker {
   }
 
   private detail = { vma: 0, av: 0, folio: 0 };
+
+  /** What checkLocation reads of a VMA, as a small positive number (same number: same mapping). */
+  private vmaSignature(v: Vma): number {
+    this.syncCache();
+    let sig = this.vmaSigs.get(v.id);
+    if (sig !== undefined) return sig;
+    const key = `${v.pgoff - v.start}:${v.anonVma}:${v.chain.slice().sort((a, b) => a - b).join(',')}`;
+    sig = this.sigIds.get(key);
+    if (sig === undefined) {
+      sig = this.sigIds.size + 1;
+      this.sigIds.set(key, sig);
+    }
+    this.vmaSigs.set(v.id, sig);
+    return sig;
+  }
+  private readonly vmaSigs = new Map<number, number>();
+  private readonly sigIds = new Map<string, number>();
 
   /*
    * Copies of the VMAs and anon_vmas the hot checks read, kept while no event changes a
@@ -1090,6 +1139,7 @@ export class InvariantChecker {
     this.vmaCopies.clear();
     this.avCopies.clear();
     this.lastVmaOfMm.clear();
+    this.vmaSigs.clear();
   }
   private vmaNow(s: State, id: number): Vma | undefined {
     this.syncCache();
@@ -1130,6 +1180,7 @@ export class InvariantChecker {
    * wrong (details in this.detail). Non-anon, KSM and zero pages are skipped.
    */
   private checkLocation(s: State, mmId: number, vpn: number): string | null {
+    this.work.locations++;
     const pte = this.shadowPte(mmId, vpn);
     if (!countable(pte)) return null;
     if (!this.mms.has(mmId)) return null;
@@ -1161,6 +1212,7 @@ export class InvariantChecker {
    * the mappings found with the mapcount. null or what is wrong.
    */
   private walkMismatch(s: State, f: Folio): string | null {
+    this.work.walks++;
     const n = f.pageMapcount.length;
     if (this.found32.length < n) this.found32 = new Int32Array(n);
     const found = this.found32;
@@ -1236,8 +1288,13 @@ export class InvariantChecker {
     const rr = this.rRanges;
     const ptes = this.rPtes;
     const direct = ptes.n;
-    for (let i = 0; i < rr.length; i += 3) this.collectRange(s, rr[i], rr[i + 1], rr[i + 2], ptes);
-    rr.length = 0;
+    // VMA ranges wait while any anon_vma is write-locked: between vma_prepare() and
+    // vma_complete() the VMAs are being redrawn (a split's upper part belongs to no VMA
+    // for a moment) and every walker that could see those pages waits on that lock
+    if (this.anonWriteHeld === 0) {
+      for (let i = 0; i < rr.length; i += 3) this.collectRange(s, rr[i], rr[i + 1], rr[i + 2], ptes, RACE_MARK);
+      rr.length = 0;
+    }
     const a = ptes.a;
     for (let i = 0; i < ptes.n; i += 2) {
       const mmId = a[i];
@@ -1305,7 +1362,7 @@ export class InvariantChecker {
     // PTE locations: ranges of changed VMAs, then every touched location
     if (rmap) {
       const dr = this.dRanges;
-      for (let i = 0; i < dr.length; i += 3) this.collectRange(s, dr[i], dr[i + 1], dr[i + 2], this.dPtes);
+      for (let i = 0; i < dr.length; i += 3) this.collectRange(s, dr[i], dr[i + 1], dr[i + 2], this.dPtes, END_MARK);
       const a = this.dPtes.a;
       for (let i = 0; i < this.dPtes.n; i += 2) {
         const msg = this.checkLocation(s, a[i], a[i + 1]);
@@ -1481,7 +1538,8 @@ export class InvariantChecker {
             const key = (+g * 512 + +u) * 512 + +p;
             const e = pmdt[+p];
             if (e.kind === 'table') {
-              const t = e.ptes.slice();
+              const t = newShadowTable();
+              t.set(e.ptes.subarray(0, 512));
               sh.tables.set(key, t);
               for (let i = 0; i < 512; i++) if (countable(t[i])) this.pteMaps.add(Math.floor(t[i] / 256), 1);
             } else {
@@ -1513,6 +1571,7 @@ export class InvariantChecker {
     this.lastTask = null;
     this.openTasks = 0;
     this.spinTotal = 0;
+    this.anonWriteHeld = 0;
     for (const k of Object.keys(s.spans)) {
       const st = s.spans[+k];
       if (!st || !st.length) continue;
@@ -1523,11 +1582,13 @@ export class InvariantChecker {
       const l = s.locks[name];
       for (const h of l.holders) {
         const t = this.task(h);
-        t.held.push({ info: this.lockInfo(name), mode: l.mode, kind: l.kind, tryLock: false });
+        const info = this.lockInfo(name);
+        t.held.push({ info, mode: l.mode, kind: l.kind, tryLock: false });
         if (l.kind === 1) {
           t.spin++;
           this.spinTotal++;
         }
+        if (info.cls === LC.Anon && l.mode === 0) this.anonWriteHeld++;
       }
     }
   }
