@@ -78,6 +78,24 @@ export class ByteSink {
   }
 }
 
+/** ByteSink.svar written at p into a buffer known to have room; returns the new end. */
+function putSvar(b: Uint8Array, p: number, x: number): number {
+  let z = x >= 0 ? x * 2 : -x * 2 - 1;
+  if (z < 0x10000000) {
+    while (z >= 0x80) {
+      b[p++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+  } else {
+    while (z >= 0x80) {
+      b[p++] = (z % 128) | 0x80;
+      z = Math.floor(z / 128);
+    }
+  }
+  b[p++] = z;
+  return p;
+}
+
 /** A string as its UTF-8 length * 2, then the bytes (ASCII without TextEncoder: lock names). */
 function writeString(out: ByteSink, s: string): void {
   const n = s.length;
@@ -107,17 +125,21 @@ export class ChunkEncoder {
   }
   encode(out: ByteSink, r: RawEvent): void {
     const t = r.type;
+    // a type byte and up to six zigzag varints of at most 8 bytes each (|delta| < 2^53)
     out.ensure(1 + 6 * 8);
-    out.buf[out.len++] = t;
+    const buf = out.buf;
+    let p = out.len;
+    buf[p++] = t;
     const n = FIELD_COUNT[t];
     const pv = this.pred.v;
     const base = t * 6;
-    if (n > 0) { out.svar(r.a - pv[base]); pv[base] = r.a; }
-    if (n > 1) { out.svar(r.b - pv[base + 1]); pv[base + 1] = r.b; }
-    if (n > 2) { out.svar(r.c - pv[base + 2]); pv[base + 2] = r.c; }
-    if (n > 3) { out.svar(r.d - pv[base + 3]); pv[base + 3] = r.d; }
-    if (n > 4) { out.svar(r.e - pv[base + 4]); pv[base + 4] = r.e; }
-    if (n > 5) { out.svar(r.f - pv[base + 5]); pv[base + 5] = r.f; }
+    if (n > 0) { p = putSvar(buf, p, r.a - pv[base]); pv[base] = r.a; }
+    if (n > 1) { p = putSvar(buf, p, r.b - pv[base + 1]); pv[base + 1] = r.b; }
+    if (n > 2) { p = putSvar(buf, p, r.c - pv[base + 2]); pv[base + 2] = r.c; }
+    if (n > 3) { p = putSvar(buf, p, r.d - pv[base + 3]); pv[base + 3] = r.d; }
+    if (n > 4) { p = putSvar(buf, p, r.e - pv[base + 4]); pv[base + 4] = r.e; }
+    if (n > 5) { p = putSvar(buf, p, r.f - pv[base + 5]); pv[base + 5] = r.f; }
+    out.len = p;
     if (HAS_STR[t]) {
       const known = this.strings.get(r.s);
       if (known !== undefined) out.uvar(known * 2 + 1);
