@@ -123,6 +123,8 @@ const PUD_PAGES = 512 * 512;
  * the whole table was last collected under, for the racing walker and for the
  * syscall-end look. Any change to the table clears them.
  */
+/** table keys (vpn / 512) of one mm are below this (47-bit user addresses) */
+const TABLE_KEYS = 2 ** 26;
 const RACE_MARK = 512;
 const END_MARK = 513;
 function newShadowTable(): Float64Array {
@@ -1074,7 +1076,7 @@ export class InvariantChecker {
    * a merge does to the pages that only change VMA, and without it unmapping a large
    * faulted VMA piece by piece re-checks the whole rest of it each time (quadratic).
    */
-  private collectRange(s: State, mmId: number, start: number, end: number, out: PairList, mark: number): void {
+  private collectRange(s: State, mmId: number, start: number, end: number, out: PairList, mark: number, whole?: Set<number>): void {
     const mm = this.mms.get(mmId);
     if (!mm) return;
     const k0 = Math.floor(start / 512);
@@ -1090,7 +1092,9 @@ export class InvariantChecker {
         if (sig !== 0 && t[mark] === sig) return;
         for (let x = lo; x < hi; x++) if (countable(t[x % 512])) out.push(mmId, x);
         // only a look at the whole table under one VMA vouches for all of it
-        t[mark] = lo === key * 512 && hi === key * 512 + 512 ? sig : 0;
+        const all = lo === key * 512 && hi === key * 512 + 512;
+        t[mark] = all ? sig : 0;
+        if (all && whole) whole.add(mmId * TABLE_KEYS + key);
         return;
       }
       const h = mm.huge.get(key);
@@ -1121,6 +1125,8 @@ export class InvariantChecker {
     return sig;
   }
   private readonly vmaSigs = new Map<number, number>();
+  /** (mm, table) keys collected whole by the current syscall-end look */
+  private readonly wholeTables = new Set<number>();
   private readonly sigIds = new Map<string, number>();
 
   /*
@@ -1362,9 +1368,14 @@ export class InvariantChecker {
     // PTE locations: ranges of changed VMAs, then every touched location
     if (rmap) {
       const dr = this.dRanges;
-      for (let i = 0; i < dr.length; i += 3) this.collectRange(s, dr[i], dr[i + 1], dr[i + 2], this.dPtes, END_MARK);
+      const direct = this.dPtes.n;
+      const whole = this.wholeTables;
+      whole.clear();
+      for (let i = 0; i < dr.length; i += 3) this.collectRange(s, dr[i], dr[i + 1], dr[i + 2], this.dPtes, END_MARK, whole);
       const a = this.dPtes.a;
       for (let i = 0; i < this.dPtes.n; i += 2) {
+        // a touched location in a table the ranges just collected whole is in the list twice
+        if (i < direct && whole.size && whole.has(a[i] * TABLE_KEYS + Math.floor(a[i + 1] / 512))) continue;
         const msg = this.checkLocation(s, a[i], a[i + 1]);
         const d = this.detail;
         if (msg) this.report('rmap', r, path, msg, { folio: [d.folio], vma: d.vma ? [d.vma] : [], anonVma: [d.av], mm: [a[i]] });
