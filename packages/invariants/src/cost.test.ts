@@ -9,7 +9,7 @@ import { E } from '@mmsim/core';
 import { ARENA_BASE, Kernel, PROT_READ, PROT_WRITE, doMadvise, doMmap, doMremap, doMunmap, userAccess } from '@mmsim/linux';
 import { InvariantChecker } from './checker.js';
 
-function faultedRegion(pages: number): { k: Kernel; mm: number; chk: InvariantChecker } {
+function faultedRegion(pages: number): { k: Kernel; mm: number; chk: InvariantChecker; faultWork: { locations: number; walks: number } } {
   const k = new Kernel({});
   const eng = k.eng;
   const chk = new InvariantChecker(() => eng.s, {}, () => eng.commit(), {
@@ -26,16 +26,28 @@ function faultedRegion(pages: number): { k: Kernel; mm: number; chk: InvariantCh
   };
   ok(eng.syscall('mmap', () => doMmap(k, mm, ARENA_BASE, pages, { prot: PROT_READ | PROT_WRITE, shared: false, fixed: true, noreserve: false })));
   ok(eng.syscall('madvise', () => doMadvise(k, mm, ARENA_BASE, pages, 'NOHUGEPAGE')));
+  const w0 = { ...chk.work };
   ok(
     eng.syscall('touch', function* () {
       for (let i = 0; i < pages; i++) yield* userAccess(k, mm, ARENA_BASE + i, true);
       return 0;
     }),
   );
-  return { k, mm, chk };
+  return { k, mm, chk, faultWork: { locations: chk.work.locations - w0.locations, walks: chk.work.walks - w0.walks } };
 }
 
 describe('checker cost', () => {
+  it('a fault-in looks at each new mapping and walks each new folio once per look (racing walker, syscall end)', () => {
+    const pages = 4 * 512;
+    const { chk, faultWork } = faultedRegion(pages);
+    expect(chk.violations).toEqual([]);
+    // the first fault links the anon_vma: the whole VMA range is due for a look too, and
+    // must not make the syscall-end look check every page a second time
+    expect(faultWork.locations).toBeLessThanOrEqual(2 * pages + 2);
+    expect(faultWork.walks).toBeLessThanOrEqual(2 * pages + 2);
+    expect(faultWork.locations).toBeGreaterThanOrEqual(2 * pages);
+  });
+
   it('unmapping a faulted VMA 2 MiB at a time looks at each page a bounded number of times', () => {
     const pages = 16 * 512; // 32 MiB: 16 pieces
     const { k, mm, chk } = faultedRegion(pages);
