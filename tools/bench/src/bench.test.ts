@@ -48,7 +48,7 @@ describe('C helper', () => {
 describe('mmsim bench', () => {
   it('runs end to end at a tiny size and reports every key', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmsim-bench-'));
-    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--json', '--out', 'res'], dir);
+    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--warmup', '1', '--json', '--out', 'res'], dir);
     expect(r.err).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as BenchResult;
@@ -70,6 +70,7 @@ describe('mmsim bench', () => {
     expect(res.log.timeTravel.seeks).toBe(20);
     expect(res.seekP99Ms).toBeGreaterThanOrEqual(res.seekP50Ms);
     expect(res.sweep.map((s) => s.mib)).toEqual([2, 4]);
+    expect(res.notes.join('\n')).toMatch(/after two 1 MiB warm-up sessions/);
     for (const s of res.sweep) {
       expect(Number.isFinite(s.faultInRatio) && s.faultInRatio > 0).toBe(true);
       expect(Number.isFinite(s.relocateRatio) && s.relocateRatio > 0).toBe(true);
@@ -96,6 +97,9 @@ describe('mmsim bench', () => {
     expect(bad.err).toMatch(/--sizes must be a positive integer/);
     const clock = await mmsimBench(['--clock', 'sundial'], tmpdir());
     expect(clock.code).toBe(2);
+    const warm = await mmsimBench(['--warmup', '-3'], tmpdir());
+    expect(warm.code).toBe(2);
+    expect(warm.err).toMatch(/--warmup must be a non-negative integer/);
   });
 });
 

@@ -30,6 +30,8 @@ export interface BenchOptions {
   clock?: Clock;
   /** attach the invariant checkers (default true) */
   checkers?: boolean;
+  /** MiB of each of the two warm-up sessions before a simulator session's timed phases (default 32; 0: cold) */
+  warmupMiB?: number;
   seed?: number;
   /** C helper cache (default tools/bench/build) */
   helperDir?: string;
@@ -150,7 +152,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     hooks.phase?.(label + (mib === head ? ` + ${fmtCount(logJob.targetEvents)}-event log` : ''));
     let phase = '';
     const res = await runSimChild(
-      { mib, checkers: opts.checkers ?? true, log: mib === head ? logJob : undefined },
+      { mib, checkers: opts.checkers ?? true, warmupMiB: opts.warmupMiB, log: mib === head ? logJob : undefined },
       {
         maxOldSpaceMiB: 12288,
         onProgress: (p, done, total) => {
@@ -222,11 +224,11 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     },
     notes: [
       `ratios are simulator ÷ kernel on ${clock === 'cpu' ? 'process CPU time (user + system; for Node all threads, GC and JIT included)' : 'wall-clock time'}; otherClock has them on ${other === 'cpu' ? 'CPU' : 'wall-clock'} time`,
-      `kernel: best of ${reps} runs of the C helper; simulator: one run per size in a fresh process, every event recorded, checkers ${hs.checkers}`,
+      `kernel: best of ${reps} runs of the C helper; simulator: one run per size in a fresh process, ${(opts.warmupMiB ?? 32) > 0 ? `after two ${opts.warmupMiB ?? 32} MiB warm-up sessions in that process` : 'cold (no warm-up)'}, every event recorded, checkers ${hs.checkers}`,
       `relocate: simulator mremap(MAYMOVE|FIXED|MREMAP_RELOCATE_ANON, variant fixed) vs kernel mremap(MAYMOVE|FIXED), both to a destination one page past a 2 MiB boundary`,
       `log keys are measured on the ${head} MiB session grown to ${fmtCount(log.events)} events; seeks are TimeTravel.stateAt at ${log.timeTravel.seeks} seeded random positions (keyframes every 16384 events)`,
       `naiveReplaySlowdown: core apply(state, event) (one immer produce per event) on the first ${fmtCount(log.naive.prefixEvents)} events ÷ the batched replay of the same prefix; the naive whole-log time is extrapolated linearly (${fmtMs(log.naive.extrapolatedFullReplayMs)})`,
-      `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
+      `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the warm-up and the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
     ],
   };
   for (const key of HEADLINE_KEYS) {

@@ -14,6 +14,7 @@ interface BenchCliOptions {
   reps?: number;
   clock: Clock;
   checkers: boolean;
+  warmup: number;
 }
 
 type BenchModule = typeof import('@mmsim/bench');
@@ -22,6 +23,14 @@ function positiveInt(what: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new CliError(`${what} must be a positive integer, got "${v}"`, EXIT.BAD_INPUT);
+    return n;
+  };
+}
+
+function nonNegativeInt(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${what} must be a non-negative integer, got "${v}"`, EXIT.BAD_INPUT);
     return n;
   };
 }
@@ -47,7 +56,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--naive <n>', 'prefix (events) the naive one-produce-per-event reducer replays (default 20k quick, 200k full)', positiveInt('--naive'))
     .option('--reps <n>', 'kernel runs per measurement, the best is kept', positiveInt('--reps'), 5)
     .option('--clock <clock>', 'clock of the ratios: cpu (process user+system time) or wall', 'cpu')
-    .option('--no-checkers', 'run the simulator without the invariant checkers (the targets assume them on)');
+    .option('--no-checkers', 'run the simulator without the invariant checkers (the targets assume them on)')
+    .option(
+      '--warmup <mib>',
+      'MiB of each of two throwaway sessions run before the timed phases in the same process, so they measure optimized code as the kernel side is a best of --reps (0: measure cold)',
+      nonNegativeInt('--warmup'),
+      32,
+    );
   examples(cmd, [
     'mmsim bench --quick',
     'mmsim bench --json --out bench-out/ | jq .faultInRatio',
@@ -68,6 +83,7 @@ export function register(program: Command, ctx: CliContext): void {
       reps: o.reps,
       clock: o.clock,
       checkers: o.checkers,
+      warmupMiB: o.warmup,
     };
     const rep = b.stderrReporter(ctx.err, ctx.progress);
     let res: BenchResult;
