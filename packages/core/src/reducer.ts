@@ -51,10 +51,11 @@ export class ReplayError extends Error {
 }
 
 /**
- * Per-batch bookkeeping: which PTE arrays this batch already owns, and caches of the
- * drafts the hot events reach (a PTE table's writable array, an mm, a folio chunk) so
- * that a run of PTE events in one table costs a Map lookup each, not a walk through
- * immer proxies. Structural page-table events clear the table cache.
+ * Per-batch bookkeeping: what this batch owns (copied or made, so its to mutate), its
+ * own writable copies of the lock table, span stacks and mm records, and caches of the
+ * writable nodes the hot events reach (a PTE table's array, a PMD table, a folio chunk)
+ * so that a run of PTE events in one table costs a Map lookup each. Structural
+ * page-table events clear the table caches.
  */
 export interface Batch {
   /**
