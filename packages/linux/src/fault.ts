@@ -376,17 +376,24 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
 }
 
 /** The KSM flag: a KSM folio is never exclusive and always copied on write. */
-export function markKsm(k: Kernel, mm: number, vpn: number): void {
+export function* markKsm(k: Kernel, mm: number, vpn: number): KGen<void> {
   const pte = getPte(k, mm, vpn);
   if (pte <= 0 || isZeroPte(pte)) return;
   const f = folioOf(k, ptePfn(pte));
   if (!folioTestAnon(f) || f.order > 0) return;
+  // try_to_merge_one_page(): under the folio lock (a trylock: ksmd skips busy pages),
+  // write_protect_page() under the PTE lock, then the folio becomes a KSM page
+  const lock = Kernel.folioLock(f.pfn);
+  if (!k.eng.trylock(lock, 0, 'sleep')) return;
+  yield* ptlLock(k, mm, vpn);
+  if (pageAnonExclusive(f, f.pfn)) k.eng.emit(E.PageAnonExclusive, f.pfn, 0);
+  if (pteFlags(pte) & PTE_WRITE) k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) & ~PTE_WRITE);
+  yield* ptlUnlock(k, mm, vpn);
   if (!(f.flags & FOLIO_KSM)) {
     k.eng.emit(E.FolioFlags, f.pfn, FOLIO_KSM, 0);
     k.eng.emit(E.FolioMapping, f.pfn, MappingKind.Ksm, f.mapping);
   }
-  if (pageAnonExclusive(f, f.pfn)) k.eng.emit(E.PageAnonExclusive, f.pfn, 0);
-  if (pteFlags(pte) & PTE_WRITE) k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) & ~PTE_WRITE);
+  yield* k.eng.unlock(lock, 0, 'sleep');
 }
 
 export { pmdBase };

@@ -127,10 +127,29 @@ function* doHugePmdWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<boole
   yield* pmdLock(k, mm, haddr);
   const f = folioOf(k, e.pfn);
   let reuse = pageAnonExclusive(f, f.pfn);
-  if (!reuse && f.refcount === 1) {
-    folioMoveAnonRmap(k, f.pfn, vma);
-    k.eng.emit(E.PageAnonExclusive, f.pfn, 1);
-    reuse = true;
+  if (!reuse) {
+    // not exclusive: decide under the folio lock (taken with the PMD lock dropped when busy)
+    const lock = Kernel.folioLock(f.pfn);
+    if (!k.eng.trylock(lock, 0, 'sleep')) {
+      yield* pmdUnlock(k, mm, haddr);
+      yield* k.eng.lock(lock, 0, 'sleep');
+      yield* pmdLock(k, mm, haddr);
+      const again = pmdEntry(k, mm, haddr);
+      if (!again || again.kind !== 'huge' || again.pfn !== e.pfn) {
+        // !pmd_same(): someone else handled it; the access is retried
+        yield* pmdUnlock(k, mm, haddr);
+        yield* k.eng.unlock(lock, 0, 'sleep');
+        return true;
+      }
+    }
+    const g = folioOf(k, e.pfn);
+    if (pageAnonExclusive(g, g.pfn)) reuse = true;
+    else if (g.refcount === 1) {
+      folioMoveAnonRmap(k, g.pfn, vma);
+      k.eng.emit(E.PageAnonExclusive, g.pfn, 1);
+      reuse = true;
+    }
+    yield* k.eng.unlock(lock, 0, 'sleep');
   }
   if (reuse) {
     k.eng.emit(E.PmdFlags, mm, haddr, e.flags | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);

@@ -110,6 +110,35 @@ describe('observations', () => {
     expect(o.snapshots[1].procs[0].pages.every((p) => !p.exclusive)).toBe(true);
   });
 
+  it('a write to a THP no one else maps any more reuses it under the folio lock (do_huge_pmd_wp_page)', () => {
+    const s = parseScenario({
+      format: 'mmsim-scenario/1',
+      name: 'thp-wp-reuse',
+      arena: { pages: 2048 },
+      steps: [
+        { op: 'mmap', page: 0, pages: 512, prot: 'rw-' },
+        { op: 'madvise', page: 0, pages: 512, advice: 'HUGEPAGE' },
+        { op: 'touch', page: 0, pages: 1 },
+        { op: 'fork' },
+        { op: 'exit', proc: 1 },
+        { op: 'touch', page: 3, pages: 1 },
+      ],
+    });
+    const r = runScenario(s);
+    const ev = [...r.engine.log.events(0, r.engine.log.length)];
+    const wp = ev.filter((e) => e.type === 'span_open' && (e as { name: string }).name === 'do_huge_pmd_wp_page');
+    expect(wp).toHaveLength(1);
+    const after = ev.filter((e) => e.seq > wp[0].seq);
+    const move = after.findIndex((e) => e.type === 'folio_mapping');
+    const lock = after.findIndex((e) => e.type === 'lock_acquire' && (e as { lock: string }).lock.startsWith('folio:'));
+    const unlock = after.findIndex((e) => e.type === 'lock_release' && (e as { lock: string }).lock.startsWith('folio:'));
+    // folio_move_anon_rmap() under folio_lock(), and the THP is reused, not copied
+    expect(lock).toBeGreaterThanOrEqual(0);
+    expect(lock).toBeLessThan(move);
+    expect(move).toBeLessThan(unlock);
+    expect(after.some((e) => e.type === 'folio_alloc')).toBe(false);
+  });
+
   it('a partial MADV_FREE splits an exclusive THP; its zero-filled pages become the zero page', () => {
     const o = run([
       { op: 'mmap', page: 0, pages: 512, prot: 'rw-' },

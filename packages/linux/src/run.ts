@@ -150,15 +150,21 @@ function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepRe
       yield* pinRange(k, mm, base + step.page, step.pages, step.op === 'pin');
       return { ok: true };
     case 'ksm':
-      for (let i = 0; i < step.pages; i++) markKsm(k, mm, base + step.page + i);
+      // ksmd scans an mm under mmap_read_lock()
+      yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+      for (let i = 0; i < step.pages; i++) yield* markKsm(k, mm, base + step.page + i);
+      yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
       return { ok: true };
     case 'swapout':
       yield* swapoutRange(k, mm, base + step.page, step.pages);
       return { ok: true };
     case 'thp': {
+      // a THP write fault, as a fault does it: under mmap_read_lock()
       const vpn = base + step.page;
+      yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
       const vma = vmaLookupIn(k, mm, vpn);
       if (vma && !getPte(k, mm, vpn)) yield* handleMmFault(k, vma.id, vpn, true, true);
+      yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
       return { ok: true };
     }
     case 'snapshot':
