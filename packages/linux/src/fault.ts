@@ -7,6 +7,7 @@
 import {
   E,
   FOLIO_KSM,
+  FOLIO_SWAPCACHE,
   FolioCounter,
   HPAGE_PMD_ORDER,
   MappingKind,
@@ -19,6 +20,7 @@ import {
   VM_READ,
   VM_WRITE,
   ZERO_PFN,
+  folioMapcount,
   pageAnonExclusive,
   pmdBase,
   pteFlags,
@@ -386,6 +388,13 @@ export function* markKsm(k: Kernel, mm: number, vpn: number): KGen<void> {
   const lock = Kernel.folioLock(f.pfn);
   if (!k.eng.trylock(lock, 0, 'sleep')) return;
   yield* ptlLock(k, mm, vpn);
+  // write_protect_page(): a folio with references beyond its mappings (a pin, GUP) is
+  // not merged: -EFAULT, and the page stays as it is
+  if (f.refcount !== folioMapcount(f) + (f.flags & FOLIO_SWAPCACHE ? 1 : 0)) {
+    yield* ptlUnlock(k, mm, vpn);
+    yield* k.eng.unlock(lock, 0, 'sleep');
+    return;
+  }
   if (pageAnonExclusive(f, f.pfn)) k.eng.emit(E.PageAnonExclusive, f.pfn, 0);
   if (pteFlags(pte) & PTE_WRITE) k.eng.emit(E.PteFlags, mm, vpn, pteFlags(pte) & ~PTE_WRITE);
   yield* ptlUnlock(k, mm, vpn);

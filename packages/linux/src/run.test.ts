@@ -1,11 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { E, encodeLogFile, replay } from '@mmsim/core';
+import { E, FOLIO_KSM, encodeLogFile, folioAtHead, lookupPte, ptePfn, replay } from '@mmsim/core';
 import { checkExpectations, parseScenario } from '@mmsim/scenario';
 import { randomScenario } from './testing.js';
 import { observationFromLog, runScenario } from './run.js';
-import { Kernel } from './kernel.js';
+import { ARENA_BASE, Kernel } from './kernel.js';
 import { doMmap } from './mmap.js';
 import { doMremap } from './mremap.js';
 import { userAccess } from './fault.js';
@@ -108,6 +108,27 @@ describe('observations', () => {
     expect(new Set(pages.map((p) => p.frame)).size).toBe(512);
     expect(pages.every((p) => p.exclusive)).toBe(true);
     expect(o.snapshots[1].procs[0].pages.every((p) => !p.exclusive)).toBe(true);
+  });
+
+  it('KSM does not merge a pinned page (write_protect_page: references beyond the mappings)', () => {
+    const r = runScenario(
+      parseScenario({
+        format: 'mmsim-scenario/1',
+        name: 'ksm-pinned',
+        arena: { pages: 2048 },
+        steps: [
+          { op: 'mmap', page: 0, pages: 2, prot: 'rw-' },
+          { op: 'touch', page: 0, pages: 2 },
+          { op: 'pin', page: 0, pages: 1 },
+          { op: 'ksm', page: 0, pages: 2 },
+        ],
+      }),
+    );
+    const st = r.engine.state;
+    const mm = st.mms[Number(Object.keys(st.mms)[0])];
+    const flagsAt = (page: number) => folioAtHead(st, ptePfn(lookupPte(mm, ARENA_BASE + page)))!.flags;
+    expect(flagsAt(0) & FOLIO_KSM).toBe(0);
+    expect(flagsAt(1) & FOLIO_KSM).toBe(FOLIO_KSM);
   });
 
   it('a write to a THP no one else maps any more reuses it under the folio lock (do_huge_pmd_wp_page)', () => {
