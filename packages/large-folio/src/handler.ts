@@ -7,10 +7,11 @@
  * - a folio only partly spanned is split (split_folio) and its pages relocated one by
  *   one; the split needs the folio's anon_vma lock, so it fails when that is the lock the
  *   walk already holds (same root as the locked new VMA);
- * - KSM, pinned and shared large folios are refused, as for small ones.
+ * - KSM, pinned and shared large folios are refused, as for small ones;
+ * - a huge zero PMD has nothing to rewrite and is left to the page-table move.
  */
 import { pmdBase, ptePfn, type Folio, type KGen } from '@mmsim/core';
-import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, isZeroPte, pmdEntry, splitFolio, splitHugePmd } from '@mmsim/linux';
+import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, isHugeZeroPmd, isZeroPte, pmdEntry, splitFolio, splitHugePmd } from '@mmsim/linux';
 import { rewriteFolio, type LargeFolioHandler, type RelocateWalk } from '@mmsim/relocate-anon';
 
 /** Where the folio's first page sits in the old VMA, and whether the range maps all of it there. */
@@ -109,6 +110,9 @@ export const largeFolioHandler: LargeFolioHandler = {
     const vma = k.vma(w.oldVma);
     const e = pmdEntry(k, vma.mm, haddr);
     if (!e || e.kind !== 'huge') return 'fail';
+    // the huge zero page maps no anon folio: nothing to rewrite (as the zero page in a
+    // PTE is skipped); move_page_tables() moves or splits the PMD as for any move
+    if (isHugeZeroPmd(e)) return 'done';
     const f = folioOf(k, e.pfn);
     if (refused(f, f.entireMapcount === 1 ? 1 : 0)) return 'fail';
     const newHaddr = haddr + (w.newAddr - w.oldAddr);

@@ -39,6 +39,17 @@ describe('PMD-mapped THP', () => {
     expect(p.every((x) => x.exclusive)).toBe(true);
   });
 
+  it('the huge zero page (a read fault): nothing to rewrite, the move goes on, aligned or not', () => {
+    const zero = [thp[0], thp[1], { op: 'touch', page: 3, pages: 1, access: 'read' }];
+    for (const to of [1024, 1025]) {
+      const o = run([...zero, { op: 'mremap', page: 0, pages: 512, flags: MUST, to }]);
+      expect(o.steps[3].result).toEqual({ ok: true, page: to });
+      const p = pages(o, to, to + 512);
+      expect(p).toHaveLength(512);
+      expect(p.every((x) => x.frame === 'zero')).toBe(true);
+    }
+  });
+
   it('fully spanned, to an unaligned destination: the PMD splits, the folio stays whole (PTE-mapped)', () => {
     const o = run([...thp, { op: 'mremap', page: 0, pages: 512, flags: MUST, to: 1025 }]);
     expect(o.steps[3].result).toEqual({ ok: true, page: 1025 });
