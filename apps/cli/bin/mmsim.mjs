@@ -20,11 +20,11 @@ const published = typeof rootTarget === 'string' && rootTarget.startsWith('./dis
 const hasDist = existsSync(here('../dist/main.js'));
 const from = process.env.MMSIM_FROM || (published && hasDist ? 'dist' : 'src');
 
-if (from === 'dist') {
-  if (!hasDist) {
-    console.error('mmsim: MMSIM_FROM=dist but there is no dist/main.js (build it: npx nx run @mmsim/cli:build)');
-    process.exit(2);
-  }
+// a bad setting sets the exit code and runs nothing (the process then ends by itself)
+if (from === 'dist' && !hasDist) {
+  console.error('mmsim: MMSIM_FROM=dist but there is no dist/main.js (build it: npx nx run @mmsim/cli:build)');
+  process.exitCode = 2;
+} else if (from === 'dist') {
   if (process.argv.slice(2).some((a) => /\.[cm]?tsx?$/.test(a))) (await import('tsx/esm/api')).register();
   await import(here('../dist/main.js').href);
 } else if (from === 'src') {
@@ -32,5 +32,5 @@ if (from === 'dist') {
   await import(here('../src/main.ts').href);
 } else {
   console.error(`mmsim: MMSIM_FROM must be "dist" or "src", not ${JSON.stringify(from)}`);
-  process.exit(2);
+  process.exitCode = 2;
 }
