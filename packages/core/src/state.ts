@@ -400,6 +400,38 @@ export function pageFolio(s: State, pfn: number): Folio | undefined {
   return undefined;
 }
 
+/**
+ * A plain copy of a VMA: field by field, so that it works on an immer draft without
+ * running its ownKeys/descriptor traps (a spread would), and stays what it was after
+ * the next event. For readers that cache VMAs between changes (kernel code, checkers).
+ */
+export function copyVma(v: Vma): Vma {
+  return {
+    id: v.id,
+    mm: v.mm,
+    start: v.start,
+    end: v.end,
+    pgoff: v.pgoff,
+    flags: v.flags,
+    anonVma: v.anonVma,
+    chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
+    file: v.file,
+  };
+}
+
+/** A plain copy of an anon_vma (as copyVma). */
+export function copyAnonVma(a: AnonVma): AnonVma {
+  return {
+    id: a.id,
+    root: a.root,
+    parent: a.parent,
+    refcount: a.refcount,
+    numChildren: a.numChildren,
+    numActiveVmas: a.numActiveVmas,
+    vmas: a.vmas.slice(),
+  };
+}
+
 /** find_vma(): the first VMA with end > vpn, in mm */
 export function findVma(s: State, mm: Mm, vpn: number): Vma | undefined {
   const ids = mm.vmas;

@@ -28,6 +28,8 @@ import {
   MappingKind,
   PTE_SPECIAL,
   STRUCTURE_EVENT,
+  copyAnonVma,
+  copyVma,
   forEachFolio,
   pageFolio,
   vmaLookup,
@@ -1153,7 +1155,7 @@ export class InvariantChecker {
     if (v) return v;
     const d = s.vmas[id];
     if (!d) return undefined;
-    v = { id: d.id, mm: d.mm, start: d.start, end: d.end, pgoff: d.pgoff, flags: d.flags, anonVma: d.anonVma, chain: d.chain.slice(), file: d.file };
+    v = copyVma(d);
     this.vmaCopies.set(id, v);
     return v;
   }
@@ -1163,7 +1165,7 @@ export class InvariantChecker {
     if (a) return a;
     const d = s.anonVmas[id];
     if (!d) return undefined;
-    a = { id: d.id, root: d.root, parent: d.parent, refcount: d.refcount, numChildren: d.numChildren, numActiveVmas: d.numActiveVmas, vmas: d.vmas.slice() };
+    a = copyAnonVma(d);
     this.avCopies.set(id, a);
     return a;
   }

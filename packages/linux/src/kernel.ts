@@ -2,7 +2,7 @@
  * The simulated kernel: an Engine plus the configuration the model reads (THP mode,
  * mTHP orders) and the helpers every mm file shares (lock names, allocators).
  */
-import { Engine, vmaLookup, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
+import { Engine, copyAnonVma, copyVma, vmaLookup, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
 import { defaultMergePolicy } from '@mmsim/merge-policy';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
@@ -75,18 +75,7 @@ export class Kernel {
     if (hit) return hit;
     const v = this.eng.s.vmas[id];
     if (!v) throw new Error(`no vma ${id}`);
-    // field by field: spreading an immer draft runs its ownKeys/descriptor traps per key
-    const copy: Vma = {
-      id: v.id,
-      mm: v.mm,
-      start: v.start,
-      end: v.end,
-      pgoff: v.pgoff,
-      flags: v.flags,
-      anonVma: v.anonVma,
-      chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
-      file: v.file,
-    };
+    const copy = copyVma(v);
     this.vmaCache.set(id, copy);
     return copy;
   }
@@ -129,15 +118,7 @@ export class Kernel {
     if (hit) return hit;
     const a = this.eng.s.anonVmas[id];
     if (!a) throw new Error(`no anon_vma ${id}`);
-    const copy: AnonVma = {
-      id: a.id,
-      root: a.root,
-      parent: a.parent,
-      refcount: a.refcount,
-      numChildren: a.numChildren,
-      numActiveVmas: a.numActiveVmas,
-      vmas: a.vmas.slice(),
-    };
+    const copy = copyAnonVma(a);
     this.avCache.set(id, copy);
     return copy;
   }

@@ -7,6 +7,8 @@
  * applied event at pos is seq pos-1.
  */
 
+import type { Vma } from '@mmsim/core';
+
 export type StepUnit = 'event' | 'span' | 'syscall' | 'violation';
 
 /** The timeline marks these: error events now, checker violations later. */
@@ -53,18 +55,10 @@ export interface EventRow {
   readonly fields: string;
 }
 
-export interface VmaLite {
-  readonly id: number;
-  readonly mm: number;
-  readonly start: number;
-  readonly end: number;
-  readonly pgoff: number;
-  readonly flags: number;
-  readonly anonVma: number;
+/** A VMA as the views show it: the state's fields and the root of its anon_vma. */
+export interface VmaLite extends Vma {
   /** root of vma.anonVma (0: none) */
   readonly root: number;
-  readonly chain: readonly number[];
-  readonly file: number;
 }
 
 export interface MmView {

@@ -5,6 +5,7 @@
 import {
   EVENT_SCHEMA,
   PTE_SPECIAL,
+  copyVma,
   pageFolio,
   pteFlags,
   ptePfn,
@@ -32,18 +33,7 @@ import {
 
 export function vmaLite(s: State, v: Vma): VmaLite {
   const av = v.anonVma ? s.anonVmas[v.anonVma] : undefined;
-  return {
-    id: v.id,
-    mm: v.mm,
-    start: v.start,
-    end: v.end,
-    pgoff: v.pgoff,
-    flags: v.flags,
-    anonVma: v.anonVma,
-    root: av ? av.root : 0,
-    chain: v.chain.slice(),
-    file: v.file,
-  };
+  return { ...copyVma(v), root: av ? av.root : 0 };
 }
 
 /** The address spaces: every mm with its VMAs in address order. */
