@@ -7,7 +7,7 @@
  * applied event at pos is seq pos-1.
  */
 
-import type { Vma } from '@mmsim/core';
+import type { AnonVma, Vma } from '@mmsim/core';
 
 export type StepUnit = 'event' | 'span' | 'syscall' | 'violation';
 
@@ -105,15 +105,8 @@ export interface VmaPages {
   readonly truncated: boolean;
 }
 
-export interface AvNode {
-  readonly id: number;
-  readonly root: number;
-  readonly parent: number;
-  readonly refcount: number;
-  readonly numChildren: number;
-  readonly numActiveVmas: number;
-  readonly vmas: readonly number[];
-}
+/** An anon_vma in the forest view: the state's record as it is. */
+export type AvNode = AnonVma;
 
 export interface HeldLock {
   readonly lock: string;

@@ -5,6 +5,7 @@
 import {
   EVENT_SCHEMA,
   PTE_SPECIAL,
+  copyAnonVma,
   copyVma,
   pageFolio,
   pteFlags,
@@ -216,16 +217,7 @@ export function anonVmaForest(s: State): { nodes: AvNode[]; total: number } {
   const visit = (id: number) => {
     if (seen.has(id) || nodes.length >= MAX_ANON_VMAS) return;
     seen.add(id);
-    const a = s.anonVmas[id];
-    nodes.push({
-      id: a.id,
-      root: a.root,
-      parent: a.parent,
-      refcount: a.refcount,
-      numChildren: a.numChildren,
-      numActiveVmas: a.numActiveVmas,
-      vmas: a.vmas.slice(),
-    });
+    nodes.push(copyAnonVma(s.anonVmas[id]));
     for (const c of (kids.get(id) ?? []).sort((x, y) => x - y)) visit(c);
   };
   for (const r of roots) visit(r);
