@@ -5,6 +5,7 @@
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
 import { E, HPAGE_PUD_NR, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
+import { MREMAP_FLAG_BITS } from '@mmsim/scenario';
 import { EFAULT, EINVAL, ENOMEM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
 import { MREMAP_STRATEGY, type MoveContext, type MremapStrategy } from './points.js';
@@ -24,9 +25,10 @@ import {
   vmgVmaState,
 } from './vma.js';
 
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
-export const MREMAP_DONTUNMAP = 4;
+// the uapi values, from the one table scenarios and the oracle use too
+export const MREMAP_MAYMOVE = MREMAP_FLAG_BITS.MAYMOVE;
+export const MREMAP_FIXED = MREMAP_FLAG_BITS.FIXED;
+export const MREMAP_DONTUNMAP = MREMAP_FLAG_BITS.DONTUNMAP;
 
 /** struct vma_remap_struct */
 export interface Vrm {

@@ -41,14 +41,16 @@ import {
   vmaMergeExistingRange,
   vmaNextFrom,
   vmgVmaState,
+  MREMAP_FLAG_BITS,
   type CopyResult,
   type MoveContext,
   type MremapStrategy,
 } from '@mmsim/linux';
 import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './large.js';
 
-export const MREMAP_RELOCATE_ANON = 8;
-export const MREMAP_MUST_RELOCATE_ANON = 16;
+// the series' uapi values (include/uapi/linux/mman.h), from the one flag table
+export const MREMAP_RELOCATE_ANON = MREMAP_FLAG_BITS.RELOCATE_ANON;
+export const MREMAP_MUST_RELOCATE_ANON = MREMAP_FLAG_BITS.MUST_RELOCATE_ANON;
 
 /**
  * Which code runs. `fixed` is what the series converged on; `patch-v1` is the seed's

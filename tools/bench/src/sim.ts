@@ -32,12 +32,10 @@ import {
   type MmEvent,
   type State,
 } from '@mmsim/core';
-import { ARENA_BASE, Kernel, PROT_READ, PROT_WRITE, doMadvise, doMmap, doMremap, userAccess } from '@mmsim/linux';
+import { ARENA_BASE, Kernel, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE, doMadvise, doMmap, doMremap, userAccess } from '@mmsim/linux';
 import relocateAnon, { MREMAP_RELOCATE_ANON } from '@mmsim/relocate-anon';
 import { mean, prng, quantile, round, timed, type Clocks } from './stats.js';
 
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
 export const PAGES_PER_MIB = 256;
 
 export interface SimJob {
