@@ -73,7 +73,7 @@ export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean):
   const vma0 = k.vmaAt(mm, vpn);
   let out: FaultOutcome = 'ok';
   if (!(vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write))) {
-    out = yield* k.eng.span(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', () => userFault(k, mm, vpn, write), vpn, write ? 1 : 0);
+    out = yield* k.eng.span(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', () => doUserAddrFault(k, mm, vpn, write), vpn, write ? 1 : 0);
   }
   if (out === 'ok' && write) markWritten(k, mm, vpn);
   return out;
@@ -83,7 +83,7 @@ export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean):
  * do_user_addr_fault(): under mmap_lock (read), find the VMA and handle the fault.
  * (A top-level generator, not an inline closure: creating a generator closure costs ~1 µs.)
  */
-function* userFault(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+function* doUserAddrFault(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
   const vma = vmaLookupIn(k, mm, vpn);
   let o: FaultOutcome;
