@@ -52,6 +52,16 @@ function mmap(eng: Engine, id: number, start: number): void {
   if (!r.ok) throw r.error;
 }
 
+/** move_ptes() of the page at A to B (a new PTE table there), under both PTLs */
+function* movePteAtoB(eng: Engine): KGen<void> {
+  eng.emit(E.PtAlloc, MM, B);
+  yield* eng.lock(ptl(MM, A), 0, 'spin');
+  yield* eng.lock(ptl(MM, B), 0, 'spin');
+  eng.emit(E.PteMove, MM, A, B);
+  yield* eng.unlock(ptl(MM, B), 0, 'spin');
+  yield* eng.unlock(ptl(MM, A), 0, 'spin');
+}
+
 interface FaultOpts {
   /** index written to the folio (default: linear) */
   index?: number;
@@ -160,12 +170,7 @@ function relocateMove(eng: Engine, pfn: number, rmapLock: boolean): { ok: boolea
       yield* eng.unlock(`folio:${pfn}`, 0, 'sleep');
       yield* eng.unlock(ptl(MM, A), 0, 'spin');
       // move_page_tables()
-      eng.emit(E.PtAlloc, MM, B);
-      yield* eng.lock(ptl(MM, A), 0, 'spin');
-      yield* eng.lock(ptl(MM, B), 0, 'spin');
-      eng.emit(E.PteMove, MM, A, B);
-      yield* eng.unlock(ptl(MM, B), 0, 'spin');
-      yield* eng.unlock(ptl(MM, A), 0, 'spin');
+      yield* movePteAtoB(eng);
       if (!rmapLock) yield* eng.lock('anon_vma:1', 0, 'sleep');
       eng.emit(E.AvcUnlink, 1, 1);
       eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, -1);
@@ -360,16 +365,7 @@ describe('rmap', () => {
     mmap(eng, 1, A);
     fault(eng, 1, A, 1024);
     mmap(eng, 2, B);
-    eng.syscall('bogus-move', () =>
-      mmapLocked(eng, function* () {
-        eng.emit(E.PtAlloc, MM, B);
-        yield* eng.lock(ptl(MM, A), 0, 'spin');
-        yield* eng.lock(ptl(MM, B), 0, 'spin');
-        eng.emit(E.PteMove, MM, A, B);
-        yield* eng.unlock(ptl(MM, B), 0, 'spin');
-        yield* eng.unlock(ptl(MM, A), 0, 'spin');
-      }),
-    );
+    eng.syscall('bogus-move', () => mmapLocked(eng, () => movePteAtoB(eng)));
     const v = of(h.violations(), 'rmap');
     expect(v[0].message).toMatch(/mapped at vpn \d+ in vma 2 .* does not link anon_vma 1/);
   });
