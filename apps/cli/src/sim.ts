@@ -62,10 +62,11 @@ export async function simulate(
   plugins: PluginSpec[],
   onStep?: (i: number, n: number) => void,
   onKernel?: (k: { eng: Engine }) => void,
+  config?: Record<string, unknown>,
 ): Promise<LinuxRunResult> {
   const linux = await loadLinux();
   try {
-    return await linux.runScenario(scenario, { plugins, onStep, onKernel });
+    return await linux.runScenario(scenario, { plugins, onStep, onKernel, config });
   } catch (e) {
     throw simulatorFailure(scenario, e);
   }
@@ -92,12 +93,19 @@ export async function simulateChecked(
   scenario: Scenario,
   plugins: PluginSpec[],
   onStep?: (i: number, n: number) => void,
+  config?: Record<string, unknown>,
 ): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
   const inv = await loadInvariants();
   let handle: { violations(): Violation[] } | null = null;
-  const res = await simulate(scenario, plugins, onStep, (k) => {
-    handle = inv.attachCheckers(k.eng, { mode: 'report' });
-  });
+  const res = await simulate(
+    scenario,
+    plugins,
+    onStep,
+    (k) => {
+      handle = inv.attachCheckers(k.eng, { mode: 'report' });
+    },
+    config,
+  );
   const h = handle as { violations(): Violation[] } | null;
   return { res, violations: h ? h.violations() : await checkLog(res.engine.log) };
 }

@@ -144,7 +144,11 @@ function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
   return 0;
 }
 
-/** do_anonymous_page(): zero page on read, a new exclusive folio on write */
+/**
+ * do_anonymous_page(): zero page on read, a new exclusive folio on write — and on read
+ * too where the zero page is forbidden (KernelConfig.faultZeroPage false): the folio path
+ * makes the same PTE for both (writable and dirty when VM_WRITE).
+ */
 function* doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   return yield* k.eng.span('do_anonymous_page', () => doAnonymousPageBody(k, vmaId, vpn, write), vpn);
 }
@@ -153,7 +157,7 @@ function* doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean)
 function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   const mm = k.vma(vmaId).mm;
   pteAlloc(k, mm, vpn);
-  if (!write) {
+  if (!write && k.config.faultZeroPage) {
     yield* ptlLock(k, mm, vpn);
     k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
     yield* ptlUnlock(k, mm, vpn);

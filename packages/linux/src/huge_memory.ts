@@ -84,7 +84,7 @@ function* doHugePmdAnonymousPageBody(k: Kernel, vmaId: number, haddr: number, wr
   yield* anonVmaPrepare(k, vmaId);
   const vma = k.vma(vmaId);
   const mm = vma.mm;
-  if (!write && k.config.useZeroPage) {
+  if (!write && k.config.faultZeroPage && k.config.useZeroPage) {
     yield* pmdLock(k, mm, haddr);
     if (!pmdEntry(k, mm, haddr)) k.eng.emit(E.PmdSet, mm, haddr, HUGE_ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
     yield* pmdUnlock(k, mm, haddr);

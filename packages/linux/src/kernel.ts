@@ -13,6 +13,15 @@ export interface KernelConfig {
   mthpOrders: number[];
   /** transparent_hugepage/use_zero_page */
   useZeroPage: boolean;
+  /**
+   * Read faults map the shared zero page (do_anonymous_page(), and the huge zero page in
+   * do_huge_pmd_anonymous_page() with useZeroPage). False on kernels booted with the
+   * vendor parameter `pvm_no_zero_page=1` (these machines): a read fault then allocates a
+   * folio exactly as a write fault does, anon_vma and all, like mm_forbids_zeropage() —
+   * but, unlike it, try_to_map_unused_to_zeropage() still maps zero-filled subpages to
+   * the zero page after a THP split (measured on 6.18.44 with pvm_no_zero_page=1).
+   */
+  faultZeroPage: boolean;
   /** vm.overcommit_memory (0 guess, 1 always, 2 never) */
   overcommit: 0 | 1 | 2;
   /** vm.max_map_count */
@@ -23,6 +32,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   thp: 'madvise',
   mthpOrders: [],
   useZeroPage: true,
+  faultZeroPage: true,
   overcommit: 0,
   maxMapCount: 65530,
 };

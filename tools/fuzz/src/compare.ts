@@ -4,8 +4,8 @@
  * indices, no page numbers).
  */
 import { diffObservations, formatDivergence, type Divergence, type Observation, type Scenario, type StepResult } from '@mmsim/scenario';
-import { runOnKernel } from '@mmsim/kernel-oracle';
-import { runScenario } from '@mmsim/linux';
+import { hostKernelConfig, runOnKernel } from '@mmsim/kernel-oracle';
+import { runScenario, type KernelConfig } from '@mmsim/linux';
 
 export type Outcome =
   | { kind: 'agree'; sim: Observation; kernel: Observation }
@@ -38,8 +38,10 @@ export const SLOW_STEP_MS = 3000;
 /**
  * Runs the simulator, turning exceptions into values. A step that takes longer than
  * `slowStepMs` is reported as an error too (the run stops at the next step boundary).
+ * The simulated kernel is configured as this machine's (hostKernelConfig: THP mode,
+ * zero page), so that its observations can equal the kernel's.
  */
-export function simulate(s: Scenario, slowStepMs = SLOW_STEP_MS): SimResult {
+export function simulate(s: Scenario, slowStepMs = SLOW_STEP_MS, config: Partial<KernelConfig> = hostKernelConfig()): SimResult {
   let cur = -1;
   let t = 0;
   const check = () => {
@@ -48,6 +50,7 @@ export function simulate(s: Scenario, slowStepMs = SLOW_STEP_MS): SimResult {
   };
   try {
     const { observation } = runScenario(s, {
+      config,
       onStep: (i) => {
         check();
         cur = i;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExpectations, parseScenario, stableStringify, type Observation, type Scenario } from '@mmsim/scenario';
 import { runScenario } from '@mmsim/linux';
+import { hostKernelConfig } from '@mmsim/kernel-oracle';
 import { generateScenario } from './generate.js';
 import { runFuzz } from './fuzz.js';
 import { scenarioSeed } from './prng.js';
@@ -65,9 +66,11 @@ describe('shrinkScenario', () => {
   });
 
   it('shrinks a real simulator divergence injected by a fake kernel', async () => {
-    // "kernel" = the simulator, except that a FREE madvise makes every mapping one page longer
+    // "kernel" = the simulator configured as this machine (as the fuzzer's side is),
+    // except that a FREE madvise makes every mapping one page longer
+    const config = hostKernelConfig();
     const kernel = async (s: Scenario): Promise<Observation> => {
-      const o = runScenario(s).observation;
+      const o = runScenario(s, { config }).observation;
       if (s.steps.some((x) => x.op === 'madvise' && x.advice === 'FREE'))
         for (const sn of o.snapshots) for (const p of sn.procs) for (const v of p.vmas) v.end += 1;
       return o;
@@ -92,7 +95,7 @@ describe('shrinkScenario', () => {
     expect(files).toContain(`${reg.hash}.json`);
     const saved = parseScenario(readFileSync(join(dir, `${reg.hash}.json`), 'utf8'));
     expect(saved.expect?.length).toBeGreaterThan(0);
-    expect(checkExpectations(saved, runScenario(saved).observation).length).toBeGreaterThan(0);
+    expect(checkExpectations(saved, runScenario(saved, { config }).observation).length).toBeGreaterThan(0);
     expect(checkExpectations(saved, await kernel(saved))).toEqual([]);
     // deterministic
     const b = await runFuzz({ seed: 99, count: seedIdx + 1, compare: { kernel }, concurrency: 1 });

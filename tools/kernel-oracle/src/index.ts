@@ -4,3 +4,5 @@ export { ensureOracleBinary, ORACLE_SOURCE, DEFAULT_BUILD_DIR } from './build.js
 export type { BuildOptions } from './build.js';
 export { OracleUnavailableError, OracleError } from './errors.js';
 export type { OracleUnavailableReason } from './errors.js';
+export { hostKernelConfig, parseHostKernelConfig, describeHostKernelConfig } from './host.js';
+export type { HostKernelConfig } from './host.js';

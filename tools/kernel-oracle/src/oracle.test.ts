@@ -10,7 +10,10 @@ import {
   type ProcSnapshot,
   type Scenario,
 } from '@mmsim/scenario';
-import { OracleError, OracleUnavailableError, kernelVersion, oracleAvailable, runOnKernel, toScript } from './index.js';
+import { OracleError, OracleUnavailableError, hostKernelConfig, kernelVersion, oracleAvailable, runOnKernel, toScript } from './index.js';
+
+/** Read faults map the shared zero page here (false where the kernel was booted with pvm_no_zero_page=1). */
+const faultZeroPage = hostKernelConfig().faultZeroPage !== false;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GOLDEN = join(HERE, '..', '..', '..', 'scenarios', 'golden');
@@ -189,7 +192,7 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     ]);
   });
 
-  it('read touches map the shared zero page', async () => {
+  it(`read touches ${faultZeroPage ? 'map the shared zero page' : 'allocate exclusive folios (pvm_no_zero_page=1)'}`, async () => {
     const s = scenario(64, [
       { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
       { op: 'touch', page: 0, pages: 2, access: 'read' },
@@ -198,16 +201,30 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
       { op: 'touch', page: 1, pages: 1 },
     ]);
     const o = await runOnKernel(s);
-    expect(snap(o, 'read', 0).pages).toEqual([
-      { page: 0, present: true, swapped: false, frame: 'zero', compound: null, exclusive: false },
-      { page: 1, present: true, swapped: false, frame: 'zero', compound: null, exclusive: false },
-      { page: 3, present: true, swapped: false, frame: 'f1', compound: null, exclusive: true },
-    ]);
-    expect(snap(o, 'final', 0).pages.map((p) => [p.page, p.frame, p.exclusive])).toEqual([
-      [0, 'zero', false],
-      [1, 'f1', true],
-      [3, 'f2', true],
-    ]);
+    if (faultZeroPage) {
+      expect(snap(o, 'read', 0).pages).toEqual([
+        { page: 0, present: true, swapped: false, frame: 'zero', compound: null, exclusive: false },
+        { page: 1, present: true, swapped: false, frame: 'zero', compound: null, exclusive: false },
+        { page: 3, present: true, swapped: false, frame: 'f1', compound: null, exclusive: true },
+      ]);
+      expect(snap(o, 'final', 0).pages.map((p) => [p.page, p.frame, p.exclusive])).toEqual([
+        [0, 'zero', false],
+        [1, 'f1', true],
+        [3, 'f2', true],
+      ]);
+    } else {
+      // a read fault allocates a folio as a write fault does; the later write reuses it
+      expect(snap(o, 'read', 0).pages.map((p) => [p.page, p.frame, p.exclusive])).toEqual([
+        [0, 'f1', true],
+        [1, 'f2', true],
+        [3, 'f3', true],
+      ]);
+      expect(snap(o, 'final', 0).pages.map((p) => [p.page, p.frame, p.exclusive])).toEqual([
+        [0, 'f1', true],
+        [1, 'f2', true],
+        [3, 'f3', true],
+      ]);
+    }
   });
 
   it('MADV_HUGEPAGE + one write touch gives a PMD THP: 1 head + 511 tails', async () => {
@@ -235,8 +252,12 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     ]);
     const o = await runOnKernel(s);
     const p = snap(o, 'final', 0);
-    // use_zero_page may be off; then a read fault allocates a THP instead
-    if (p.pages[0].frame === 'zero') {
+    // with use_zero_page off, or read faults without the zero page, it allocates a THP
+    if (!faultZeroPage || hostKernelConfig().useZeroPage === false) {
+      expect(p.pages).toHaveLength(512);
+      expect(p.pages[0]).toMatchObject({ compound: 'head', exclusive: true });
+      expect(p.pages.slice(1).every((x) => x.compound === 'tail' && x.frame !== 'zero')).toBe(true);
+    } else {
       expect(p.pages).toHaveLength(512);
       expect(p.pages.every((x) => x.frame === 'zero' && !x.exclusive)).toBe(true);
       expect(p.pages[0].compound).toBe('head');
@@ -273,8 +294,8 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     expect(p.pages.map((x) => [x.page, x.frame])).toEqual([
       [0, 'f1'],
       [1, 'f2'],
-      [20, 'zero'],
-      [21, 'zero'],
+      [20, faultZeroPage ? 'zero' : 'f3'],
+      [21, faultZeroPage ? 'zero' : 'f4'],
     ]);
   });
 

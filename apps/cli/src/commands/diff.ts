@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { diffObservations, formatDivergence, isOracleSafe, SIMULATOR_ONLY_OPS } from '@mmsim/scenario';
-import { OracleUnavailableError, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
+import { OracleUnavailableError, describeHostKernelConfig, hostKernelConfig, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
 import { progress } from '../progress.js';
@@ -19,7 +19,8 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.action(async (files: string[], o: SimOptions) => {
     const scenarios = files.map((f) => ({ file: f, scenario: readScenario(ctx, f) }));
     const plugins = await resolvePlugins(ctx, o);
-    ctx.warn(`kernel: Linux ${kernelVersion()}`);
+    // the simulator is configured as this machine's kernel, or the two could not agree
+    ctx.warn(`kernel: Linux ${kernelVersion()} (${describeHostKernelConfig()})`);
     const bar = progress(ctx, 'diff', scenarios.length, 2);
     let same = 0;
     let differ = 0;
@@ -47,7 +48,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         throw new CliError(`${file}: the kernel oracle failed: ${(e as Error).message}`, EXIT.BAD_INPUT);
       }
-      const sim = (await simulate(scenario, plugins)).observation;
+      const sim = (await simulate(scenario, plugins, undefined, undefined, { ...hostKernelConfig() })).observation;
       const d = diffObservations(sim, kernel);
       if (!d) {
         ctx.print(`${file}: same`);

@@ -4,9 +4,10 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario, writeLog } from '../files.js';
 import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
+import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { addSimOptions, formatViolation, resolvePlugins, simulate, simulateChecked, type SimOptions } from '../sim.js';
 
-interface RunOptions extends SimOptions {
+interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
   log?: string;
   check?: boolean;
@@ -26,8 +27,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--check', 'run the invariant checkers (@mmsim/invariants); violations go to stderr, exit 3')
     .option('-q, --quiet', 'print only failures and the summary line');
   addSimOptions(cmd);
+  addKernelConfigOption(cmd);
   examples(cmd, [
     'mmsim run scenarios/golden/merge/mremap_unfaulted_to_faulted.json',
+    'mmsim run my.json --kernel-config stock     # Linux 6.18 defaults, not this machine\'s',
     'mmsim run scenarios/golden/merge/*.json --json > observations.ndjson',
     'mmsim run my.json --log my.mmlog --check',
     'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant fixed --log logs/',
@@ -47,6 +50,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
   }
   const plugins = await resolvePlugins(ctx, o);
+  const config = kernelConfigFor(o);
+  if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
   const bar = progress(ctx, 'run', scenarios.length, 2);
   let failedExpect = 0;
   let violations = 0;
@@ -54,8 +59,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   for (const { file, scenario } of scenarios) {
     const single = scenarios.length === 1 ? progress(ctx, scenario.name, scenario.steps.length, 200) : null;
     const onStep = single ? (i: number, n: number) => single.update(i, n) : undefined;
-    const checked = o.check ? await simulateChecked(scenario, plugins, onStep) : null;
-    const res = checked ? checked.res : await simulate(scenario, plugins, onStep);
+    const checked = o.check ? await simulateChecked(scenario, plugins, onStep, config) : null;
+    const res = checked ? checked.res : await simulate(scenario, plugins, onStep, undefined, config);
     single?.done();
     const obs = res.observation;
     if (o.log !== undefined) {
