@@ -273,9 +273,12 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE), as zlib computes it. */
-export function crc32(buf: Uint8Array): number {
-  let c = 0xffffffff;
+/**
+ * CRC-32 (IEEE), as zlib computes it. `crc` continues an earlier checksum (zlib's
+ * crc32(crc, buf)): crc32(b, crc32(a)) is the CRC of a followed by b.
+ */
+export function crc32(buf: Uint8Array, crc = 0): number {
+  let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

@@ -1,19 +1,39 @@
 /**
- * The log file: append-only binary, streamable.
+ * The log file: append-only binary, streamable. Format version 2:
  *
- *   "MMSIMLOG" (8 bytes) | u16 format version | u32 header length | header JSON
- *   then chunks:  "CHNK" | u32 first seq | u32 count | u32 regs length | u32 bytes length
- *                 | u32 crc32(regs JSON + bytes) | regs JSON | bytes
+ *   header   "MMSIMLOG" (8 bytes) | u16 version = 2 | u32 header length | u32 header CRC
+ *            | header JSON
+ *   chunks   "CHNK" | u32 first seq | u32 count | u32 regs length | u32 bytes length
+ *            | u32 chunk CRC | regs JSON | bytes
+ *   trailer  "TRLR" | u32 chunk count | u32 event count | u32 CRC of the chunk CRCs
+ *            | u32 trailer CRC
  *
- * Every chunk carries its checksum, so a truncated or corrupt file is refused with the
- * offset named, and `salvage` keeps the valid prefix.
+ * All integers little-endian. Every byte that decides meaning is under a checksum:
+ * - header CRC = crc32(version, length, JSON);
+ * - chunk CRC = crc32(first, count, lengths, regs, bytes), continued from the header CRC
+ *   (a chunk of another log does not verify here);
+ * - the trailer's chain CRC = crc32 of the chunk CRCs in order (u32 each), and its own
+ *   CRC = crc32(its first 16 bytes), continued from the header CRC.
+ * A complete log ends with exactly one trailer: a file without one was cut short (a
+ * crashed or interrupted run) and is refused; `salvage` keeps its valid prefix.
+ *
+ * Version 1 (mmsim 0.1 before the trailer) had no header CRC, chunk CRCs over the
+ * body only and no trailer. It is still read, marked unverified with a warning: a v1
+ * log cut exactly at a chunk boundary cannot be told from a complete one.
  */
-import { crc32, type Registers } from './codec.js';
-import { EventLog, type SealedChunk } from './log.js';
+import { crc32 } from './codec.js';
+import type { EventLog, SealedChunk } from './log.js';
 
 export const LOG_MAGIC = 'MMSIMLOG';
-export const LOG_FORMAT_VERSION = 1;
-const CHUNK_MAGIC = 0x4b4e4843; // "CHNK" little-endian
+export const LOG_FORMAT_VERSION = 2;
+/** the oldest format version this mmsim still reads */
+export const LOG_FORMAT_OLDEST = 1;
+export const CHUNK_MAGIC = 0x4b4e4843; // "CHNK" little-endian
+export const TRAILER_MAGIC = 0x524c5254; // "TRLR" little-endian
+export const CHUNK_HEAD_BYTES = 24;
+export const TRAILER_BYTES = 20;
+/** magic, version, header length, header CRC */
+export const HEADER_FIXED_BYTES = 18;
 
 export interface LogHeader {
   /** mmsim version that wrote it */
@@ -35,46 +55,84 @@ export class LogFileError extends Error {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
-  return b;
-}
-
-export function encodeHeader(h: LogHeader): Uint8Array {
+/** The header as written: fixed part and JSON, plus its CRC (the seed of every chunk CRC). */
+export function encodeHeaderWithCrc(h: LogHeader): { bytes: Uint8Array; crc: number } {
   const json = enc.encode(JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed }));
-  const out = new Uint8Array(8 + 2 + 4 + json.length);
+  const out = new Uint8Array(HEADER_FIXED_BYTES + json.length);
   out.set(enc.encode(LOG_MAGIC), 0);
   const dv = new DataView(out.buffer);
   dv.setUint16(8, LOG_FORMAT_VERSION, true);
   dv.setUint32(10, json.length, true);
-  out.set(json, 14);
-  return out;
+  out.set(json, HEADER_FIXED_BYTES);
+  const crc = headerCrc(out.subarray(8, 14), json);
+  dv.setUint32(14, crc, true);
+  return { bytes: out, crc };
 }
 
-export function encodeChunk(c: SealedChunk): Uint8Array {
+/** crc32 of the version and length fields, then the JSON. */
+export function headerCrc(versionAndLength: Uint8Array, json: Uint8Array): number {
+  return crc32(json, crc32(versionAndLength));
+}
+
+export function encodeHeader(h: LogHeader): Uint8Array {
+  return encodeHeaderWithCrc(h).bytes;
+}
+
+/** One chunk, its CRC continued from the header's (`seed`). */
+export function encodeChunk(c: SealedChunk, seed: number): Uint8Array {
   const regs = enc.encode(JSON.stringify(c.regs));
-  const body = new Uint8Array(regs.length + c.bytes.length);
-  body.set(regs, 0);
-  body.set(c.bytes, regs.length);
-  const out = new Uint8Array(24 + body.length);
+  const out = new Uint8Array(CHUNK_HEAD_BYTES + regs.length + c.bytes.length);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, CHUNK_MAGIC, true);
   dv.setUint32(4, c.first, true);
   dv.setUint32(8, c.count, true);
   dv.setUint32(12, regs.length, true);
   dv.setUint32(16, c.bytes.length, true);
-  dv.setUint32(20, crc32(body), true);
-  out.set(body, 24);
+  out.set(regs, CHUNK_HEAD_BYTES);
+  out.set(c.bytes, CHUNK_HEAD_BYTES + regs.length);
+  dv.setUint32(20, chunkCrc(out, 0, out.length, seed), true);
   return out;
 }
 
-/** The whole log as one file image. */
+/** CRC of the chunk at buf[off, end): its fields after the magic, then the body. */
+export function chunkCrc(buf: Uint8Array, off: number, end: number, seed: number): number {
+  return crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end), crc32(buf.subarray(off + 4, off + 20), seed));
+}
+
+/** The trailer closing a log of `chunkCrcs.length` chunks and `events` events. */
+export function encodeTrailer(chunkCrcs: readonly number[], events: number, seed: number): Uint8Array {
+  const out = new Uint8Array(TRAILER_BYTES);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, TRAILER_MAGIC, true);
+  dv.setUint32(4, chunkCrcs.length, true);
+  dv.setUint32(8, events, true);
+  dv.setUint32(12, chainCrc(chunkCrcs), true);
+  dv.setUint32(16, crc32(out.subarray(0, 16), seed), true);
+  return out;
+}
+
+/** crc32 over the chunk CRCs in file order, each as u32 little-endian. */
+export function chainCrc(chunkCrcs: readonly number[]): number {
+  const b = new Uint8Array(chunkCrcs.length * 4);
+  const dv = new DataView(b.buffer);
+  chunkCrcs.forEach((c, i) => dv.setUint32(i * 4, c, true));
+  return crc32(b);
+}
+
+const chunkCrcOf = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(20, true);
+
+/** The whole log as one file image (the open chunk included), trailer last. */
 export function encodeLogFile(log: EventLog, h: LogHeader): Uint8Array {
-  const parts: Uint8Array[] = [encodeHeader(h)];
-  for (const c of log.chunks()) parts.push(encodeChunk(c));
+  const head = encodeHeaderWithCrc(h);
+  const parts: Uint8Array[] = [head.bytes];
+  const crcs: number[] = [];
+  for (const c of log.chunks()) {
+    const b = encodeChunk(c, head.crc);
+    crcs.push(chunkCrcOf(b));
+    parts.push(b);
+  }
+  parts.push(encodeTrailer(crcs, log.length, head.crc));
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -83,152 +141,78 @@ export function encodeLogFile(log: EventLog, h: LogHeader): Uint8Array {
     out.set(p, o);
     o += p.length;
   }
-  void u32;
   return out;
 }
 
-export interface ReadLogOptions {
-  /** keep the valid prefix of a damaged file instead of refusing it */
-  salvage?: boolean;
-  file?: string;
+/**
+ * Where a streaming writer puts bytes. `truncate(size)` cuts the file back (a rolled-back
+ * syscall took back events of chunks already written); a sink without it cannot follow
+ * a rollback across a chunk seal, and the writer throws then.
+ */
+export interface LogSink {
+  write(b: Uint8Array): void;
+  truncate?(size: number): void;
 }
 
-export interface ReadLogResult {
-  header: LogHeader;
-  log: EventLog;
-  /** set when salvage dropped a damaged tail */
-  damage?: { offset: number; message: string; eventsKept: number };
-}
-
-/** Parse a log file image; throws LogFileError naming the offset unless `salvage`. */
-export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadLogResult {
-  const file = opts.file;
-  if (buf.length < 14 || dec.decode(buf.subarray(0, 8)) !== LOG_MAGIC) {
-    throw new LogFileError(0, 'not an mmsim log (bad magic)', file);
-  }
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const version = dv.getUint16(8, true);
-  if (version !== LOG_FORMAT_VERSION) throw new LogFileError(8, `log format version ${version}, this mmsim reads ${LOG_FORMAT_VERSION}`, file);
-  const hlen = dv.getUint32(10, true);
-  if (14 + hlen > buf.length) throw new LogFileError(10, `header of ${hlen} bytes runs past the end of the file`, file);
-  let header: LogHeader;
-  try {
-    header = JSON.parse(dec.decode(buf.subarray(14, 14 + hlen))) as LogHeader;
-  } catch (e) {
-    throw new LogFileError(14, `header is not valid JSON: ${(e as Error).message}`, file);
-  }
-  const log = new EventLog();
-  let off = 14 + hlen;
-  while (off < buf.length) {
-    const problem = checkChunk(buf, dv, off, log.length);
-    if (typeof problem === 'string') {
-      if (opts.salvage) return { header, log, damage: { offset: off, message: problem, eventsKept: log.length } };
-      throw new LogFileError(off, `${problem}; the log is truncated or corrupt after event ${log.length} (use --salvage to keep the valid prefix)`, file);
-    }
-    try {
-      log.appendChunk(problem.chunk);
-    } catch (e) {
-      if (opts.salvage) return { header, log, damage: { offset: off, message: (e as Error).message, eventsKept: log.length } };
-      throw new LogFileError(off, `chunk does not decode: ${(e as Error).message}`, file);
-    }
-    off = problem.next;
-  }
-  return { header, log };
-}
-
-function checkChunk(buf: Uint8Array, dv: DataView, off: number, expectFirst: number): string | { chunk: SealedChunk; next: number } {
-  if (off + 24 > buf.length) return `chunk header cut short (${buf.length - off} of 24 bytes)`;
-  if (dv.getUint32(off, true) !== CHUNK_MAGIC) return 'bad chunk magic';
-  const first = dv.getUint32(off + 4, true);
-  const count = dv.getUint32(off + 8, true);
-  const rlen = dv.getUint32(off + 12, true);
-  const blen = dv.getUint32(off + 16, true);
-  const crc = dv.getUint32(off + 20, true);
-  if (first !== expectFirst) return `chunk starts at event ${first}, expected ${expectFirst}`;
-  const end = off + 24 + rlen + blen;
-  if (end > buf.length) return `chunk of ${rlen + blen} bytes cut short (${buf.length - off - 24} present)`;
-  const body = buf.subarray(off + 24, end);
-  if (crc32(body) !== crc) return 'chunk checksum mismatch';
-  let regs: Registers;
-  try {
-    regs = JSON.parse(dec.decode(body.subarray(0, rlen))) as Registers;
-  } catch {
-    return 'chunk registers are not valid JSON';
-  }
-  return { chunk: { first, count, regs, bytes: body.slice(rlen) }, next: end };
+export interface LogStreamWriter {
+  /** Seal the open chunk, write the trailer: the file is complete. */
+  finish(): void;
+  /** Seal the open chunk and stop, without trailer (a failed run: salvageable). */
+  abort(): void;
+  /** bytes written so far */
+  readonly size: number;
+  /** events in the chunks written so far */
+  readonly events: number;
 }
 
 /**
- * Streaming writer: the header goes out at once, every chunk as the log seals it.
- * `write` is any byte sink (fs.writeSync on an fd, an array in tests).
+ * Streaming writer: the header goes out at once, every chunk as the log seals it, the
+ * trailer on finish(). `sink` is a byte sink (a file, an array in tests) or a function.
  */
-export function streamLog(log: EventLog, h: LogHeader, write: (b: Uint8Array) => void): { finish(): void } {
-  write(encodeHeader(h));
+export function streamLog(log: EventLog, h: LogHeader, sink: LogSink | ((b: Uint8Array) => void)): LogStreamWriter {
+  const s: LogSink = typeof sink === 'function' ? { write: sink } : sink;
+  const head = encodeHeaderWithCrc(h);
+  const written: { first: number; count: number; end: number; crc: number }[] = [];
+  let size = 0;
+  const put = (b: Uint8Array) => {
+    s.write(b);
+    size += b.length;
+  };
+  const putChunk = (c: SealedChunk) => {
+    const b = encodeChunk(c, head.crc);
+    put(b);
+    written.push({ first: c.first, count: c.count, end: size, crc: chunkCrcOf(b) });
+  };
+  put(head.bytes);
   // every chunk sealed so far (a flush() may have sealed a short one), then each as it seals
-  for (const c of log.sealedChunks()) write(encodeChunk(c));
-  const off = log.onSeal((c) => write(encodeChunk(c)));
+  for (const c of log.sealedChunks()) putChunk(c);
+  const offSeal = log.onSeal(putChunk);
+  const offTrunc = log.onTruncate((n) => {
+    let k = written.length;
+    while (k > 0 && written[k - 1].first + written[k - 1].count > n) k--;
+    if (k === written.length) return;
+    const end = k ? written[k - 1].end : head.bytes.length;
+    if (!s.truncate) throw new Error(`the log was rolled back to event ${n}, behind what the sink already holds (its sink cannot truncate)`);
+    s.truncate(end);
+    written.length = k;
+    size = end;
+  });
+  const stop = () => {
+    log.flush();
+    offSeal();
+    offTrunc();
+  };
   return {
     finish() {
-      log.flush();
-      off();
+      stop();
+      put(encodeTrailer(written.map((w) => w.crc), log.length, head.crc));
+    },
+    abort: stop,
+    get size() {
+      return size;
+    },
+    get events() {
+      return written.length ? written[written.length - 1].first + written[written.length - 1].count : 0;
     },
   };
-}
-
-/**
- * Streaming reader: feed the file's bytes as they arrive (`push`), get events as soon
- * as each chunk is complete and verified; `end()` says whether the file ended cleanly.
- */
-export class LogStreamReader {
-  private buf = new Uint8Array(0);
-  private off = 0;
-  private headerLen = -1;
-  header: LogHeader | null = null;
-  readonly log = new EventLog();
-
-  constructor(private readonly opts: ReadLogOptions = {}) {}
-
-  /** Add bytes; returns how many events became readable. */
-  push(bytes: Uint8Array): number {
-    const nb = new Uint8Array(this.buf.length - this.off + bytes.length);
-    nb.set(this.buf.subarray(this.off), 0);
-    nb.set(bytes, this.buf.length - this.off);
-    this.consumed += this.off;
-    this.buf = nb;
-    this.off = 0;
-    const before = this.log.length;
-    const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    if (!this.header) {
-      if (this.buf.length < 14) return 0;
-      const { header, log } = decodeLogFile(this.buf.subarray(0, 14 + dv.getUint32(10, true)), this.opts);
-      void log;
-      this.header = header;
-      this.headerLen = 14 + dv.getUint32(10, true);
-      this.off = this.headerLen;
-    }
-    for (;;) {
-      if (this.off + 24 > this.buf.length) break;
-      const rlen = dv.getUint32(this.off + 12, true);
-      const blen = dv.getUint32(this.off + 16, true);
-      if (this.off + 24 + rlen + blen > this.buf.length) break;
-      const r = checkChunk(this.buf, dv, this.off, this.log.length);
-      if (typeof r === 'string') throw new LogFileError(this.consumed + this.off, r, this.opts.file);
-      this.log.appendChunk(r.chunk);
-      this.off = r.next;
-    }
-    return this.log.length - before;
-  }
-  private consumed = 0;
-
-  /** The file is complete: anything left over is a truncated chunk. */
-  end(): ReadLogResult {
-    if (!this.header) throw new LogFileError(0, 'not an mmsim log (file too short for a header)', this.opts.file);
-    const left = this.buf.length - this.off;
-    if (left > 0) {
-      const msg = `chunk cut short (${left} bytes after the last complete chunk); the log is truncated after event ${this.log.length}`;
-      if (!this.opts.salvage) throw new LogFileError(this.consumed + this.off, msg, this.opts.file);
-      return { header: this.header, log: this.log, damage: { offset: this.consumed + this.off, message: msg, eventsKept: this.log.length } };
-    }
-    return { header: this.header, log: this.log };
-  }
 }

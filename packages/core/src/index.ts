@@ -27,20 +27,22 @@ export type { Batch } from './reducer.js';
 
 export { CHUNK_EVENTS, CodecError, crc32 } from './codec.js';
 export type { Registers } from './codec.js';
-export { EventLog, LogCursor } from './log.js';
+export { EventLog, LogCursor, decodeChunk } from './log.js';
 export type { SealedChunk } from './log.js';
 export {
+  LOG_FORMAT_OLDEST,
   LOG_FORMAT_VERSION,
   LOG_MAGIC,
   LogFileError,
-  LogStreamReader,
-  decodeLogFile,
   encodeChunk,
   encodeHeader,
   encodeLogFile,
+  encodeTrailer,
   streamLog,
 } from './file.js';
-export type { LogHeader, ReadLogOptions, ReadLogResult } from './file.js';
+export type { LogHeader, LogSink, LogStreamWriter } from './file.js';
+export { LogStreamReader, V1_WARNING, decodeLogFile } from './file-read.js';
+export type { LogDamage, ReadLogOptions, ReadLogResult } from './file-read.js';
 
 export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
 export type { EngineOptions, RawListener, SpanNotice } from './engine.js';

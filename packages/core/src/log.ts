@@ -97,25 +97,30 @@ export class EventLog {
     return this.sealed;
   }
 
-  /** Add an already encoded chunk (file loading). Its first seq must be this.length. */
+  /**
+   * Add an already encoded chunk (file loading). Its first seq must be this.length.
+   * The chunk is decoded in full first (decodeChunk): a chunk whose count or bytes
+   * lie is refused before it is counted, and the log stays as it was.
+   */
   appendChunk(c: SealedChunk): void {
     if (this.curCount !== 0) throw new Error('appendChunk on a log with a partial chunk');
     if (c.first !== this.length) throw new Error(`chunk starts at seq ${c.first}, log has ${this.length} events`);
+    const regs = decodeChunk(c);
     this.sealed.push(c);
     this.curFirst += c.count;
-    // registers after the chunk: decode it
-    const dec = new ChunkDecoder();
-    const r = newRawEvent();
-    const regs = cloneRegisters(c.regs);
-    dec.start(c.bytes, 0, c.bytes.length);
-    for (let i = 0; i < c.count; i++) {
-      dec.next(r);
-      stepRegisters(regs, r);
-    }
     this.regs.task = regs.task;
     this.regs.spans = regs.spans;
     this.curRegs = cloneRegisters(regs);
   }
+
+  /** Told when truncate() drops events: from seq n on they no longer exist (streaming writers). */
+  onTruncate(fn: (n: number) => void): () => void {
+    this.truncListeners.push(fn);
+    return () => {
+      this.truncListeners = this.truncListeners.filter((f) => f !== fn);
+    };
+  }
+  private truncListeners: ((n: number) => void)[] = [];
 
   /** Drop events from seq n on (rollback of an aborted syscall). */
   truncate(n: number): void {
@@ -147,6 +152,7 @@ export class EventLog {
     this.curCount = keep;
     this.regs.task = regs.task;
     this.regs.spans = regs.spans;
+    for (const fn of this.truncListeners) fn(n);
   }
 
   /** A cursor that decodes events from seq `from`. */
@@ -183,6 +189,23 @@ export class EventLog {
     }
     return this.sealed[lo];
   }
+}
+
+/**
+ * Decode a whole chunk: exactly `count` events that use exactly its bytes. Returns the
+ * registers after its last event; throws (CodecError or Error) when the chunk lies.
+ */
+export function decodeChunk(c: SealedChunk): Registers {
+  const dec = new ChunkDecoder();
+  const r = newRawEvent();
+  const regs = cloneRegisters(c.regs);
+  dec.start(c.bytes, 0, c.bytes.length);
+  for (let i = 0; i < c.count; i++) {
+    dec.next(r);
+    stepRegisters(regs, r);
+  }
+  if (dec.pos !== c.bytes.length) throw new Error(`chunk of ${c.count} events leaves ${c.bytes.length - dec.pos} of its ${c.bytes.length} bytes undecoded`);
+  return regs;
 }
 
 /** Sequential decoder over a log, from any seq. */

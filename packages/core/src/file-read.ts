@@ -1,0 +1,349 @@
+/**
+ * Reading log files (format in file.ts): any byte sequence is either a verified log or
+ * a LogFileError naming the byte offset, never another exception. `salvage` keeps the
+ * valid prefix (whole verified chunks) of a damaged or truncated file and says what
+ * was lost; a damaged header cannot be salvaged (nothing after it can be trusted).
+ */
+import { CHUNK_EVENTS, cloneRegisters, crc32, type Registers } from './codec.js';
+import {
+  CHUNK_HEAD_BYTES,
+  CHUNK_MAGIC,
+  HEADER_FIXED_BYTES,
+  LOG_FORMAT_OLDEST,
+  LOG_FORMAT_VERSION,
+  LOG_MAGIC,
+  LogFileError,
+  TRAILER_BYTES,
+  TRAILER_MAGIC,
+  chainCrc,
+  chunkCrc,
+  headerCrc,
+  type LogHeader,
+} from './file.js';
+import { EventLog, type SealedChunk } from './log.js';
+
+export interface ReadLogOptions {
+  /** keep the valid prefix of a damaged file instead of refusing it */
+  salvage?: boolean;
+  file?: string;
+}
+
+export interface LogDamage {
+  /** byte offset of the first byte not kept */
+  offset: number;
+  message: string;
+  eventsKept: number;
+  /** bytes of the file dropped (from `offset` to its end) */
+  bytesLost: number;
+  /** events lost, when a trailer at the end of the file still says how many there were */
+  eventsLost?: number;
+}
+
+export interface ReadLogResult {
+  header: LogHeader;
+  log: EventLog;
+  /** the file's format version (1: unverified, no trailer) */
+  version: number;
+  /** things the reader wants said (a v1 log) */
+  warnings: string[];
+  /** set when salvage dropped a damaged or missing tail */
+  damage?: LogDamage;
+}
+
+const MAGIC_BYTES = new TextEncoder().encode(LOG_MAGIC);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A short, printable description of what a non-log file looks like. */
+function whatItLooksLike(buf: Uint8Array): string {
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return ' (it looks gzip-compressed: gunzip it first)';
+  if (buf.length >= 4 && buf[0] === 0x28 && buf[1] === 0xb5 && buf[2] === 0x2f && buf[3] === 0xfd) return ' (it looks zstd-compressed)';
+  if (buf.length && (buf[0] === 0x7b || buf[0] === 0x5b)) return ' (it looks like JSON: a scenario or an observation?)';
+  return '';
+}
+
+export const V1_WARNING =
+  'format version 1 log: read unverified (no header checksum, chunk fields outside the checksum, no trailer: a v1 log cut at a chunk boundary looks complete); re-run the scenario to get a verified version 2 log';
+
+function isRegisters(v: unknown): v is Registers {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  if (!Number.isSafeInteger(o.task) || typeof o.spans !== 'object' || o.spans === null || Array.isArray(o.spans)) return false;
+  for (const [k, s] of Object.entries(o.spans as object)) {
+    if (!/^\d+$/.test(k) || !Array.isArray(s) || !s.every((x) => Number.isSafeInteger(x))) return false;
+  }
+  return Object.keys(o).length === 2;
+}
+
+function isHeader(v: unknown): v is LogHeader {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.mmsimVersion === 'string' && typeof o.config === 'object' && o.config !== null && !Array.isArray(o.config) && typeof o.seed === 'number';
+}
+
+const sameRegs = (a: Registers, b: Registers) => JSON.stringify(a) === JSON.stringify(b);
+
+type Item =
+  | { kind: 'more' }
+  | { kind: 'chunk'; chunk: SealedChunk; crc: number; next: number }
+  | { kind: 'trailer'; next: number }
+  | { kind: 'bad'; message: string };
+
+/**
+ * The parser both readers share: the header first, then one item (chunk or trailer) at
+ * a time, each checked completely before it counts.
+ */
+class LogParser {
+  version = 0;
+  header: LogHeader | null = null;
+  /** seed of every chunk CRC (v2): the header's CRC */
+  seed = 0;
+  headerEnd = 0;
+  readonly log = new EventLog();
+  private readonly crcs: number[] = [];
+  /** registers the next chunk must start with */
+  private regs: Registers = { task: 0, spans: {} };
+  done = false;
+
+  constructor(private readonly file?: string) {}
+
+  /** Parse the header at buf[0..]: false = need more bytes; throws LogFileError. */
+  parseHeader(buf: Uint8Array, final: boolean): boolean {
+    const fail = (off: number, msg: string): never => {
+      throw new LogFileError(off, msg, this.file);
+    };
+    const magicLen = Math.min(buf.length, 8);
+    for (let i = 0; i < magicLen; i++) if (buf[i] !== MAGIC_BYTES[i]) fail(0, `not an mmsim log (bad magic)${whatItLooksLike(buf)}`);
+    if (buf.length < 14) {
+      if (final) fail(0, `not an mmsim log (${buf.length} bytes, too short for a header)`);
+      return false;
+    }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const version = dv.getUint16(8, true);
+    if (version < LOG_FORMAT_OLDEST || version > LOG_FORMAT_VERSION)
+      fail(8, `log format version ${version}, this mmsim reads versions ${LOG_FORMAT_OLDEST} to ${LOG_FORMAT_VERSION} (a newer mmsim, or a damaged header)`);
+    const fixed = version === 1 ? 14 : HEADER_FIXED_BYTES;
+    if (buf.length < fixed) {
+      if (final) fail(0, `the header is cut short (${buf.length} of ${fixed} bytes)`);
+      return false;
+    }
+    const hlen = dv.getUint32(10, true);
+    if (fixed + hlen > buf.length) {
+      if (final) fail(10, `header of ${hlen} bytes runs past the end of the file (${buf.length} bytes)`);
+      return false;
+    }
+    const json = buf.subarray(fixed, fixed + hlen);
+    if (version >= 2) {
+      const crc = headerCrc(buf.subarray(8, 14), json);
+      if (crc !== dv.getUint32(14, true)) fail(14, 'the header is damaged (checksum mismatch); nothing after it can be trusted, so nothing can be salvaged');
+      this.seed = crc;
+    }
+    let h: unknown;
+    try {
+      h = JSON.parse(utf8.decode(json));
+    } catch (e) {
+      fail(fixed, `header is not valid JSON: ${(e as Error).message.slice(0, 120)}`);
+    }
+    if (!isHeader(h)) fail(fixed, 'header JSON is not {mmsimVersion, config, seed}');
+    this.header = h as LogHeader;
+    this.version = version;
+    this.headerEnd = fixed + hlen;
+    return true;
+  }
+
+  /** The item at buf[off..]; `final`: the file ends at buf.length. */
+  item(buf: Uint8Array, off: number, final: boolean): Item {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const more = (msg: string): Item => (final ? { kind: 'bad', message: msg } : { kind: 'more' });
+    if (off + 4 > buf.length) return more(`${buf.length - off} stray bytes where a chunk or the trailer should start`);
+    const magic = dv.getUint32(off, true);
+    if (magic === TRAILER_MAGIC && this.version >= 2) {
+      if (off + TRAILER_BYTES > buf.length) return more(`trailer cut short (${buf.length - off} of ${TRAILER_BYTES} bytes)`);
+      if (crc32(buf.subarray(off, off + 16), this.seed) !== dv.getUint32(off + 16, true)) return { kind: 'bad', message: 'trailer checksum mismatch' };
+      const chunks = dv.getUint32(off + 4, true);
+      const events = dv.getUint32(off + 8, true);
+      if (chunks !== this.crcs.length || events !== this.log.length)
+        return { kind: 'bad', message: `the trailer says ${events} events in ${chunks} chunks, the file holds ${this.log.length} in ${this.crcs.length} (chunks are missing)` };
+      if (chainCrc(this.crcs) !== dv.getUint32(off + 12, true)) return { kind: 'bad', message: 'the chunks are not the ones the trailer lists (chain checksum mismatch)' };
+      return { kind: 'trailer', next: off + TRAILER_BYTES };
+    }
+    if (magic !== CHUNK_MAGIC) return { kind: 'bad', message: 'bad chunk magic' };
+    if (off + CHUNK_HEAD_BYTES > buf.length) return more(`chunk header cut short (${buf.length - off} of ${CHUNK_HEAD_BYTES} bytes)`);
+    const first = dv.getUint32(off + 4, true);
+    const count = dv.getUint32(off + 8, true);
+    const rlen = dv.getUint32(off + 12, true);
+    const blen = dv.getUint32(off + 16, true);
+    const crc = dv.getUint32(off + 20, true);
+    const end = off + CHUNK_HEAD_BYTES + rlen + blen;
+    const v2 = this.version >= 2;
+    // fields first checked by the CRC (v2): a length that points past the end is a cut
+    // file when the CRC cannot be computed yet, damage when it could
+    if (end > buf.length) return more(`chunk of ${rlen + blen} bytes cut short (${buf.length - off - CHUNK_HEAD_BYTES} present)`);
+    const ok = v2 ? chunkCrc(buf, off, end, this.seed) === crc : crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end)) === crc;
+    if (!ok) return { kind: 'bad', message: 'chunk checksum mismatch' };
+    const expect = this.log.length;
+    if (first !== expect) return { kind: 'bad', message: `chunk starts at event ${first}, expected ${expect} (a chunk is missing, repeated or out of order)` };
+    if (count < 1 || count > CHUNK_EVENTS || count > blen) return { kind: 'bad', message: `chunk claims ${count} events in ${blen} bytes` };
+    let regs: unknown;
+    try {
+      regs = JSON.parse(utf8.decode(buf.subarray(off + CHUNK_HEAD_BYTES, off + CHUNK_HEAD_BYTES + rlen)));
+    } catch {
+      return { kind: 'bad', message: 'chunk registers are not valid JSON' };
+    }
+    if (!isRegisters(regs)) return { kind: 'bad', message: 'chunk registers are not {task, spans}' };
+    if (!sameRegs(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
+    const chunk: SealedChunk = { first, count, regs, bytes: buf.slice(off + CHUNK_HEAD_BYTES + rlen, end) };
+    return { kind: 'chunk', chunk, crc, next: end };
+  }
+
+  /** Take a verified chunk: decoded in full before it counts. Returns an error message or null. */
+  take(it: { chunk: SealedChunk; crc: number }): string | null {
+    try {
+      // decodes the chunk in full before it counts (throws on a chunk whose count lies)
+      this.log.appendChunk(it.chunk);
+      this.regs = cloneRegisters(this.log.registers);
+    } catch (e) {
+      return `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`;
+    }
+    this.crcs.push(it.crc);
+    return null;
+  }
+}
+
+/** Events a trailer at the very end of a damaged file still names (to say how many were lost). */
+function trailerEvents(buf: Uint8Array, seed: number): number | undefined {
+  if (buf.length < TRAILER_BYTES) return undefined;
+  const off = buf.length - TRAILER_BYTES;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (dv.getUint32(off, true) !== TRAILER_MAGIC) return undefined;
+  if (crc32(buf.subarray(off, off + 16), seed) !== dv.getUint32(off + 16, true)) return undefined;
+  return dv.getUint32(off + 8, true);
+}
+
+/** Parse a log file image; throws LogFileError naming the offset unless `salvage` can keep a prefix. */
+export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadLogResult {
+  const p = new LogParser(opts.file);
+  p.parseHeader(buf, true);
+  const header = p.header!;
+  const warnings = p.version === 1 ? [V1_WARNING] : [];
+  const damaged = (off: number, problem: string): ReadLogResult => {
+    const kept = p.log.length;
+    if (!opts.salvage) {
+      throw new LogFileError(off, `${problem}; the log is truncated or corrupt after event ${kept} (use --salvage to keep the valid prefix)`, opts.file);
+    }
+    const total = p.version >= 2 ? trailerEvents(buf, p.seed) : undefined;
+    const damage: LogDamage = { offset: off, message: problem, eventsKept: kept, bytesLost: buf.length - off };
+    if (total !== undefined && total >= kept) damage.eventsLost = total - kept;
+    return { header, log: p.log, version: p.version, warnings, damage };
+  };
+  let off = p.headerEnd;
+  for (;;) {
+    if (off === buf.length) {
+      if (p.version === 1 || p.done) return { header, log: p.log, version: p.version, warnings };
+      return damaged(off, `no trailer: the log ends after ${p.log.length} events without its closing trailer (a run that crashed or was interrupted)`);
+    }
+    if (p.done) return damaged(off, `${buf.length - off} bytes after the trailer`);
+    const it = p.item(buf, off, true);
+    if (it.kind === 'bad') return damaged(off, it.message);
+    if (it.kind === 'more') return damaged(off, 'cut short'); // not reached: final
+    if (it.kind === 'trailer') {
+      p.done = true;
+      off = it.next;
+      continue;
+    }
+    const err = p.take(it);
+    if (err) return damaged(off, err);
+    off = it.next;
+  }
+}
+
+/**
+ * Streaming reader: feed the file's bytes as they arrive (`push`), get events as soon
+ * as each chunk is complete and verified; `end()` says whether the file ended cleanly
+ * (with its trailer). Damage is thrown at once (LogFileError) unless `salvage`, which
+ * stops taking bytes and reports the damage from end().
+ */
+export class LogStreamReader {
+  private buf = new Uint8Array(0);
+  private off = 0;
+  private consumed = 0;
+  private readonly p: LogParser;
+  private damage: LogDamage | undefined;
+
+  constructor(private readonly opts: ReadLogOptions = {}) {
+    this.p = new LogParser(opts.file);
+  }
+
+  get header(): LogHeader | null {
+    return this.p.header;
+  }
+
+  get log(): EventLog {
+    return this.p.log;
+  }
+
+  /** Add bytes; returns how many events became readable. */
+  push(bytes: Uint8Array): number {
+    if (this.damage) return 0;
+    const nb = new Uint8Array(this.buf.length - this.off + bytes.length);
+    nb.set(this.buf.subarray(this.off), 0);
+    nb.set(bytes, this.buf.length - this.off);
+    this.consumed += this.off;
+    this.buf = nb;
+    this.off = 0;
+    return this.advance(false);
+  }
+
+  private advance(final: boolean): number {
+    const before = this.p.log.length;
+    if (!this.p.header) {
+      if (!this.p.parseHeader(this.buf, final)) return 0;
+      this.off = this.p.headerEnd;
+    }
+    while (!this.damage && this.off < this.buf.length) {
+      if (this.p.done) {
+        this.fail(`${this.buf.length - this.off} bytes after the trailer`);
+        break;
+      }
+      const it = this.p.item(this.buf, this.off, final);
+      if (it.kind === 'more') break;
+      if (it.kind === 'bad') {
+        this.fail(it.message);
+        break;
+      }
+      if (it.kind === 'trailer') {
+        this.p.done = true;
+        this.off = it.next;
+        continue;
+      }
+      const err = this.p.take(it);
+      if (err) {
+        this.fail(err);
+        break;
+      }
+      this.off = it.next;
+    }
+    return this.p.log.length - before;
+  }
+
+  private fail(message: string): void {
+    const at = this.consumed + this.off;
+    if (!this.opts.salvage) {
+      throw new LogFileError(at, `${message}; the log is truncated or corrupt after event ${this.p.log.length} (use --salvage to keep the valid prefix)`, this.opts.file);
+    }
+    this.damage = { offset: at, message, eventsKept: this.p.log.length, bytesLost: this.buf.length - this.off };
+  }
+
+  /** The file is complete: anything left over is a truncated chunk, a missing trailer is a cut file. */
+  end(): ReadLogResult {
+    if (!this.damage) this.advance(true);
+    const header = this.p.header;
+    if (!header) throw new LogFileError(0, 'not an mmsim log (file too short for a header)', this.opts.file);
+    const warnings = this.p.version === 1 ? [V1_WARNING] : [];
+    if (!this.damage && this.p.version >= 2 && !this.p.done) {
+      this.fail(`no trailer: the log ends after ${this.p.log.length} events without its closing trailer (a run that crashed or was interrupted)`);
+    }
+    const res: ReadLogResult = { header, log: this.p.log, version: this.p.version, warnings };
+    if (this.damage) res.damage = this.damage;
+    return res;
+  }
+}
