@@ -28,7 +28,10 @@ Exit codes:
   1  mismatch: an expectation failed, the simulator and the kernel disagree
   2  bad input: scenario (file, step, field), log file (offset), option, missing package
   3  invariant violations (run --check)
+  4  a plugin failed (the plugin and the extension point are named)
   70 internal error (a bug in the simulator or in mmsim)
+  74 I/O error: a log or the output could not be written (ENOSPC, EIO)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the partial log is kept
 
 Examples:
   $ mmsim demo
@@ -68,7 +71,7 @@ export function reportError(ctx: CliContext, e: unknown): number {
   }
   if (e instanceof PluginError || e instanceof PluginConflictError) {
     ctx.warn(`mmsim: ${e.message}`);
-    return EXIT.BAD_INPUT;
+    return e instanceof PluginError ? EXIT.PLUGIN : EXIT.BAD_INPUT;
   }
   const err = e as Error;
   ctx.warn(`mmsim: internal error: ${err?.stack ?? String(e)}`);

@@ -58,6 +58,14 @@ export const EXIT = {
   BAD_INPUT: 2,
   /** invariant violations (--check) */
   VIOLATIONS: 3,
+  /** a plugin threw (PluginError: the plugin and the extension point are named) */
+  PLUGIN: 4,
+  /** an I/O error writing a log or the output: ENOSPC, EIO (EX_IOERR) */
+  IO: 74,
+  /** interrupted by SIGINT (Ctrl-C): 128 + 2 */
+  SIGINT: 130,
+  /** terminated by SIGTERM: 128 + 15 */
+  SIGTERM: 143,
   /** a bug: the simulator or the CLI threw (EX_SOFTWARE) */
   INTERNAL: 70,
 } as const;

@@ -2,7 +2,7 @@
  * Reading scenarios and logs, writing logs. Errors carry the file name: a bad
  * scenario throws ScenarioError (file, step, field), a damaged log LogFileError (offset).
  */
-import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
@@ -34,25 +34,32 @@ export interface LoadedLog extends ReadLogResult {
 export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean; quiet?: boolean } = {}): LoadedLog {
   const buf = readBytes(ctx, file, 'log');
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
+  if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
   if (r.damage && !opts.quiet) {
+    const d = r.damage;
+    const lost = d.eventsLost !== undefined ? `${d.eventsLost} events` : 'an unknown number of events (no trailer says how many there were)';
     ctx.warn(
-      `${file}: salvaged ${r.damage.eventsKept} events; dropped the damaged tail at byte offset ${r.damage.offset} (${r.damage.message})`,
+      `${file}: salvaged ${d.eventsKept} events; lost ${lost} and ${d.bytesLost} bytes from byte offset ${d.offset} on (${d.message})`,
     );
   } else if (opts.salvage && !r.damage && !opts.quiet) {
-    ctx.warn(`${file}: the log is intact (${r.log.length} events); --salvage had nothing to do`);
+    ctx.warn(`${file}: the log is intact (${r.log.length} events${r.version === 1 ? ', format 1: unverified' : ''}); --salvage had nothing to do`);
   }
   return { ...r, file };
 }
 
-/** Write a whole log file (deterministic bytes: the header carries no timestamps). */
+/**
+ * Write a whole log file (deterministic bytes: the header carries no timestamps), to
+ * `<file>.partial` first and renamed into place, so an old log survives a failed write.
+ */
 export function writeLog(ctx: CliContext, file: string, log: EventLog, header: LogHeader): string {
   const path = resolve(ctx.cwd, file);
   try {
     mkdirSync(dirname(path), { recursive: true });
     log.flush();
-    writeFileSync(path, encodeLogFile(log, header));
+    writeFileSync(`${path}.partial`, encodeLogFile(log, header));
+    renameSync(`${path}.partial`, path);
   } catch (e) {
-    throw new CliError(`${file}: cannot write the log: ${(e as Error).message}`, EXIT.BAD_INPUT);
+    throw new CliError(`${file}: cannot write the log: ${(e as Error).message}`, EXIT.IO);
   }
   return path;
 }

@@ -29,6 +29,8 @@ export interface LinuxRunOptions {
   onStep?: (i: number, n: number) => void;
   /** runs with the kernel before the first step (attach checkers) */
   onKernel?: (k: { eng: Engine }) => void;
+  /** asked between steps: a value other than undefined stops the run and is thrown */
+  interrupt?: () => unknown;
 }
 
 export interface LinuxRunResult {
@@ -39,6 +41,10 @@ export interface LinuxRunResult {
 
 export interface LinuxModel {
   runScenario(s: Scenario, opts?: LinuxRunOptions): LinuxRunResult | Promise<LinuxRunResult>;
+  /** the same run, giving the event loop a turn between steps (signals, interrupt) */
+  runScenarioAsync?(s: Scenario, opts?: LinuxRunOptions): Promise<LinuxRunResult>;
+  /** the header runScenario's result will carry (to stream the log from the start) */
+  logHeaderFor?(s: Scenario, opts?: LinuxRunOptions): LogHeader;
   /** the header tells the arena (config.arenaPages, arenaBase) and the scenario name */
   observationFromLog(log: EventLog, header?: LogHeader): Observation;
 }

@@ -191,10 +191,10 @@ describe('run', () => {
 });
 
 describe('run: failures inside the simulator', () => {
-  it('a plugin that throws is named (exit 2); a model crash is exit 70 naming the scenario', async () => {
+  it('a plugin that throws is named (exit 4); a model crash is exit 70 naming the scenario', async () => {
     overrideModule('@mmsim/linux', fakeLinux);
     const r = await cli(['run', 'ok.json', '--plugin', './throws.mjs'], dir);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(4);
     expect(r.err).toContain('plugin thrower failed in setup: no thanks');
     overrideModule('@mmsim/linux', {
       ...fakeLinux,

@@ -2,7 +2,7 @@
  * Running scenarios on the simulator with the plugins the options ask for, and
  * checking a finished log with the invariant checkers.
  */
-import { Engine, E, PluginConflictError, PluginError, type EventLog, newRawEvent } from '@mmsim/core';
+import { Engine, E, PluginConflictError, PluginError, type EventLog, type LogHeader, newRawEvent } from '@mmsim/core';
 import type { Scenario } from '@mmsim/scenario';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
@@ -13,6 +13,7 @@ import {
   loadLinux,
   loadPluginModule,
   relocateAnonPlugin,
+  type LinuxRunOptions,
   type LinuxRunResult,
   type PluginSpec,
   type RelocateVariant,
@@ -64,20 +65,74 @@ export async function simulate(
   onKernel?: (k: { eng: Engine }) => void,
   config?: Record<string, unknown>,
 ): Promise<LinuxRunResult> {
-  const linux = await loadLinux();
-  try {
-    return await linux.runScenario(scenario, { plugins, onStep, onKernel, config });
-  } catch (e) {
-    throw simulatorFailure(scenario, e);
+  return (await simulateRun(scenario, plugins, { onStep, onKernel, config })).res;
+}
+
+export interface SimulateHooks {
+  onStep?: (i: number, n: number) => void;
+  /** with the engine before the first step, and the header its log will carry (null: the model cannot say) */
+  onKernel?: (k: { eng: Engine }, header: LogHeader | null) => void;
+  /** asked between steps: an error stops the run (a signal, a full disk) and is thrown as is */
+  interrupt?: () => Error | undefined;
+  /** attach the invariant checkers (--check) */
+  check?: boolean;
+  /** the kernel configuration (run --kernel-config) */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * A run that failed (a plugin threw, a signal, an I/O error): the error to report, and
+ * the violations the checkers had found up to there (still printed).
+ */
+export class RunFailedError extends CliError {
+  override name = 'RunFailedError';
+  constructor(
+    readonly error: CliError,
+    readonly violations: Violation[],
+  ) {
+    super(error.message, error.exitCode);
   }
 }
 
-/** A plugin's failure is the user's input (exit 2, plugin named); anything else a model bug (exit 70). */
-function simulatorFailure(scenario: Scenario, e: unknown): Error {
+/** Run one scenario: checkers attached when asked, the event loop given turns (signals), failures classified. */
+export async function simulateRun(
+  scenario: Scenario,
+  plugins: PluginSpec[],
+  hooks: SimulateHooks = {},
+): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
+  const linux = await loadLinux();
+  const inv = hooks.check ? await loadInvariants() : null;
+  let handle: { violations(): Violation[] } | null = null;
+  const opts: LinuxRunOptions = { plugins, onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config };
+  opts.onKernel = (k) => {
+    if (inv) handle = inv.attachCheckers(k.eng, { mode: 'report' });
+    hooks.onKernel?.(k, linux.logHeaderFor ? linux.logHeaderFor(scenario, opts) : null);
+  };
+  let res: LinuxRunResult;
+  try {
+    res = linux.runScenarioAsync ? await linux.runScenarioAsync(scenario, opts) : await linux.runScenario(scenario, opts);
+  } catch (e) {
+    const h = handle as { violations(): Violation[] } | null;
+    let found: Violation[] = [];
+    try {
+      found = h ? h.violations() : [];
+    } catch {
+      // the checkers' state is mid-step; the failure is what matters
+    }
+    throw new RunFailedError(simulatorFailure(scenario, e), found);
+  }
+  const h = handle as { violations(): Violation[] } | null;
+  return { res, violations: h ? h.violations() : inv ? await checkLog(res.engine.log) : [] };
+}
+
+/** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
+function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   if (e instanceof CliError) return e;
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    if (c instanceof CliError) return c;
     if (c instanceof PluginError || c instanceof PluginConflictError) {
-      return new CliError(`scenario ${scenario.name}: ${(e as Error).message === c.message ? c.message : `${(e as Error).message} (${c.message})`}`, EXIT.BAD_INPUT);
+      const outer = (e as Error).message;
+      return new CliError(`scenario ${scenario.name}: ${outer.includes(c.message) ? outer : `${outer} (${c.message})`}`, c instanceof PluginError ? EXIT.PLUGIN : EXIT.BAD_INPUT);
     }
   }
   const err = e as Error;
@@ -95,19 +150,7 @@ export async function simulateChecked(
   onStep?: (i: number, n: number) => void,
   config?: Record<string, unknown>,
 ): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
-  const inv = await loadInvariants();
-  let handle: { violations(): Violation[] } | null = null;
-  const res = await simulate(
-    scenario,
-    plugins,
-    onStep,
-    (k) => {
-      handle = inv.attachCheckers(k.eng, { mode: 'report' });
-    },
-    config,
-  );
-  const h = handle as { violations(): Violation[] } | null;
-  return { res, violations: h ? h.violations() : await checkLog(res.engine.log) };
+  return simulateRun(scenario, plugins, { onStep, check: true, config });
 }
 
 /**

@@ -88,7 +88,7 @@ export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable
 export { vmaLookupIn } from './lookup.js';
 
 // scenarios
-export { runScenario, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
+export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
 export type { RunOptions, RunResult } from './run.js';
 export { observeMm, observeProcs, vmaPerms } from './observe.js';
 

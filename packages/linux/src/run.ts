@@ -54,6 +54,11 @@ export interface RunOptions {
   onStep?: (i: number, n: number) => void;
   /** runs with the kernel before the first step (attach checkers, subscribers) */
   onKernel?: (k: Kernel) => void;
+  /**
+   * Asked between steps: a value other than undefined stops the run there and is
+   * thrown (a signal arrived, the log's disk is full). The log then holds every step so far.
+   */
+  interrupt?: () => unknown;
 }
 
 export interface RunResult {
@@ -235,6 +240,34 @@ function* stepSyscallBody(k: Kernel, eng: Engine, s: Scenario, procs: Procs, ste
 
 /** Run a validated scenario. */
 export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
+  const run = scenarioSteps(s, opts);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Run a validated scenario, giving the event loop a turn every `yieldEveryMs` (default
+ * 50 ms) between steps: signal handlers and I/O callbacks run, and `opts.interrupt` can
+ * stop a long run. The same events as runScenario.
+ */
+export async function runScenarioAsync(s: Scenario, opts: RunOptions & { yieldEveryMs?: number } = {}): Promise<RunResult> {
+  const every = opts.yieldEveryMs ?? 50;
+  const run = scenarioSteps(s, opts);
+  let last = Date.now();
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (Date.now() - last >= every) {
+      await new Promise<void>((res) => setImmediate(res));
+      last = Date.now();
+    }
+  }
+}
+
+/** The run as a generator that yields before every step (runScenario drives it at once). */
+function* scenarioSteps(s: Scenario, opts: RunOptions): Generator<void, RunResult> {
   const k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
   const eng = k.eng;
   opts.onKernel?.(k);
@@ -251,12 +284,16 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
     eng.commit();
     snapshots.push({ label, procs: observeProcs(eng.state, procs.sorted(), ARENA_BASE, s.arena.pages) });
   };
-  s.steps.forEach((step, i) => {
+  for (let i = 0; i < s.steps.length; i++) {
+    const step = s.steps[i];
+    yield;
+    const stop = opts.interrupt?.();
+    if (stop !== undefined) throw stop;
     opts.onStep?.(i, s.steps.length);
     eng.setTask(step.proc);
     if (step.op === 'snapshot') {
       snap(step.label);
-      return;
+      continue;
     }
     const out: StepOut = { result: undefined };
     const r = eng.syscall(`step:${step.op}`, () => stepSyscallBody(k, eng, s, procs, step, i, out), i, step.proc);
@@ -266,7 +303,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
       throw new StepFailedError(i, step.op, msg, r.error);
     }
     steps.push({ i, op: step.op, result: out.result! });
-  });
+  }
   eng.setTask(0);
   snap('final');
   eng.close();

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { isDir, logPathIn, readScenario, writeLog } from '../files.js';
+import { isDir, logPathIn, readScenario } from '../files.js';
+import { watchSignals } from '../interrupt.js';
+import { LogFileWriter } from '../logwriter.js';
 import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
-import { addSimOptions, formatViolation, resolvePlugins, simulate, simulateChecked, type SimOptions } from '../sim.js';
+import type { Scenario } from '@mmsim/scenario';
+import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
+import { addSimOptions, formatViolation, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
@@ -36,6 +40,16 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant fixed --log logs/',
     'mmsim run my.json --plugin ./my-merge-policy.ts',
   ]);
+  cmd.addHelpText(
+    'after',
+    `
+The log streams to <path>.partial as the run goes and is renamed to <path> when the
+run finishes, so an older log at <path> survives any failure. When a plugin throws
+(exit 4), Ctrl-C or SIGTERM arrives (exit 130 / 143) or the disk is full (exit 74), the
+partial log is kept and named: it has no trailer, and any log command reads its
+valid prefix with --salvage. Violations --check found before a failure are printed.
+`,
+  );
   cmd.action(async (files: string[], o: RunOptions) => run(ctx, files, o));
 }
 
@@ -59,14 +73,17 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   for (const { file, scenario } of scenarios) {
     const single = scenarios.length === 1 ? progress(ctx, scenario.name, scenario.steps.length, 200) : null;
     const onStep = single ? (i: number, n: number) => single.update(i, n) : undefined;
-    const checked = o.check ? await simulateChecked(scenario, plugins, onStep, config) : null;
-    const res = checked ? checked.res : await simulate(scenario, plugins, onStep, undefined, config);
-    single?.done();
-    const obs = res.observation;
-    if (o.log !== undefined) {
-      const path = writeLog(ctx, logDir ? logPathIn(logDir, file) : o.log, res.engine.log, res.header);
-      if (!o.json && !o.quiet) ctx.warn(`log: ${path} (${res.engine.log.length} events)`);
+    const target = o.log === undefined ? null : logDir ? logPathIn(logDir, file) : o.log;
+    let run: Awaited<ReturnType<typeof runOne>>;
+    try {
+      run = await runOne(ctx, scenario, plugins, { onStep, check: !!o.check, log: target, file, config });
+    } finally {
+      single?.done();
     }
+    const res = run.res;
+    const obs = res.observation;
+    if (run.logPath && !o.json && !o.quiet) ctx.warn(`log: ${run.logPath} (${res.engine.log.length} events)`);
+    const checked = o.check ? { violations: run.violations } : null;
     const failures = checkExpectations(scenario, obs);
     if (failures.length) failedExpect++;
     if (o.json) ctx.print(stableStringify(obs));
@@ -98,4 +115,49 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   }
   if (violations) ctx.fail(EXIT.VIOLATIONS);
   if (failedExpect) ctx.fail(EXIT.MISMATCH);
+}
+
+/**
+ * One scenario, its log streamed to `<log>.partial` and renamed into place on success.
+ * On a failure (a plugin threw, SIGINT/SIGTERM, a write error) the partial log is kept
+ * and named, the violations found so far are printed, and the failure is rethrown.
+ */
+async function runOne(
+  ctx: CliContext,
+  scenario: Scenario,
+  plugins: PluginSpec[],
+  o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown> },
+): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
+  const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
+  const signals = watchSignals();
+  try {
+    const { res, violations } = await simulateRun(scenario, plugins, {
+      onStep: o.onStep,
+      check: o.check,
+      config: o.config,
+      onKernel: (k, header) => {
+        if (writer && header) writer.attach(k.eng.log, header);
+      },
+      interrupt: () => signals.reason() ?? writer?.failure(),
+    });
+    // a model that cannot say its header up front: the whole log is written now
+    if (writer && !writer.attached) writer.attach(res.engine.log, res.header);
+    return { res, violations, logPath: writer ? writer.commit() : null };
+  } catch (e) {
+    const partial = writer?.abort();
+    if (e instanceof RunFailedError && e.violations.length) {
+      ctx.warn(`${o.file}: ${e.violations.length} invariant violation${e.violations.length > 1 ? 's' : ''} before the failure:`);
+      for (const v of e.violations) ctx.warn(formatViolation(v));
+    }
+    if (partial) {
+      ctx.warn(
+        `${o.file}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
+          `read it with --salvage, e.g. mmsim events ${partial.path} --salvage)` +
+          (o.log ? `; ${o.log} was not replaced` : ''),
+      );
+    }
+    throw e instanceof RunFailedError ? e.error : e;
+  } finally {
+    signals.dispose();
+  }
 }
