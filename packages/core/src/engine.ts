@@ -5,13 +5,13 @@
  * produce: a batch ends at a syscall boundary or after `batchEvents` events.
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
-import { Subject, Observable } from 'rxjs';
+import { Subject, Observable, type Observer, type Subscription } from 'rxjs';
 import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
 import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
-import { PluginRegistry, defineExtensionPoint, callPlugin } from './plugins.js';
+import { PluginRegistry, asPluginError, callPlugin, defineExtensionPoint, type PluginError } from './plugins.js';
 import { Keyframes } from './timetravel.js';
 
 export interface EngineOptions {
@@ -178,17 +178,78 @@ export class Engine {
 
   /** Attach every ENGINE_SUBSCRIBER the registered plugins provide; returns a detach-all. */
   attachSubscribers(): () => void {
-    const offs = this.plugins.all(ENGINE_SUBSCRIBER).map((e) => callPlugin(e.plugin, ENGINE_SUBSCRIBER.id, () => e.impl(this)));
+    const offs = this.plugins.all(ENGINE_SUBSCRIBER).map((e) => {
+      // what the subscriber hooks up while it attaches is its own: a throw there names it
+      const outer = this.attaching;
+      this.attaching = e.plugin;
+      try {
+        return callPlugin(e.plugin, ENGINE_SUBSCRIBER.id, () => e.impl(this));
+      } finally {
+        this.attaching = outer;
+      }
+    });
     return () => {
       for (const off of offs) if (typeof off === 'function') off();
     };
   }
 
+  /** the plugin whose subscriber is attaching now (its callbacks are guarded) */
+  private attaching: string | null = null;
+  /** a plugin's RxJS callback threw: thrown from emit() once the subject returns */
+  private pluginFailure: PluginError | null = null;
+
+  /** `fn` as the attaching plugin's callback at `point`: a throw is its PluginError. */
+  private guarded<A extends unknown[]>(fn: (...a: A) => void, point: string): (...a: A) => void {
+    const plugin = this.attaching;
+    if (!plugin) return fn;
+    return (...a: A) => {
+      try {
+        fn(...a);
+      } catch (e) {
+        throw asPluginError(plugin, point, e);
+      }
+    };
+  }
+
+  /**
+   * An observable for the attaching plugin: RxJS reports a throwing subscriber later
+   * and out of band, so its callbacks are guarded here, the failure kept and thrown
+   * from emit(). (Callbacks behind operators, `.pipe(...)`, are RxJS's to report.)
+   */
+  private guardedObservable<T>(obs: Observable<T>, point: string): Observable<T> {
+    const plugin = this.attaching;
+    if (!plugin) return obs;
+    const out = new Observable<T>((sub) => obs.subscribe(sub));
+    const subscribe = out.subscribe.bind(out) as (o?: unknown) => Subscription;
+    (out as { subscribe: unknown }).subscribe = (o?: Partial<Observer<T>> | ((v: T) => void)) => {
+      const next = typeof o === 'function' ? o : o?.next?.bind(o);
+      if (!next) return subscribe(o);
+      const safe = (v: T) => {
+        try {
+          next(v);
+        } catch (e) {
+          this.pluginFailure ??= asPluginError(plugin, point, e);
+        }
+      };
+      return subscribe(typeof o === 'function' ? safe : { ...o, next: safe });
+    };
+    return out;
+  }
+
+  private throwPluginFailure(): void {
+    const f = this.pluginFailure;
+    if (f) {
+      this.pluginFailure = null;
+      throw f;
+    }
+  }
+
   /** Observe every raw event as it is applied (incremental checkers). Do not keep `r`. */
   onRaw(fn: RawListener): () => void {
-    this.rawListeners.push(fn);
+    const g = this.guarded(fn, 'event callback (engine.onRaw)');
+    this.rawListeners.push(g);
     return () => {
-      this.rawListeners = this.rawListeners.filter((f) => f !== fn);
+      this.rawListeners = this.rawListeners.filter((f) => f !== g);
     };
   }
 
@@ -213,7 +274,10 @@ export class Engine {
     }
     applyToDraft(this.draft, r, this.batch);
     for (let i = 0; i < this.rawListeners.length; i++) this.rawListeners[i](r, this);
-    if (this.events.observed) this.events.next(toEvent(r));
+    if (this.events.observed) {
+      this.events.next(toEvent(r));
+      this.throwPluginFailure();
+    }
     // outside syscalls (setup, snapshots) a long batch is committed as it grows; inside
     // one the draft lives until the syscall ends: kernel code holds references into it
     if (++this.batchCount >= this.options.batchEvents && !this.inSyscall) this.commit();
@@ -247,6 +311,7 @@ export class Engine {
     const depth = stack ? stack.length : 0;
     this.emit(E.SpanOpen, id, parent, arg0, arg1, 0, 0, name);
     if (this.spans.observed) this.spans.next({ phase: 'open', span: id, name, task: this.task, depth, seq: this.log.length - 1 });
+    this.throwPluginFailure();
     return id;
   }
 
@@ -259,11 +324,13 @@ export class Engine {
     this.emit(E.SpanClose, id, result);
     if (this.spans.observed && top) {
       this.spans.next({ phase: 'close', span: id, name: top.name, task: this.task, depth, seq: this.log.length - 1, result });
+      this.throwPluginFailure();
     }
     // the end of a top-level span commits; inside syscall() that is done once it returns
     if (depth === 0 && !this.inSyscall) {
       this.commit();
       if (this.states.observed) this.states.next(this.committed);
+      this.throwPluginFailure();
     }
   }
 
@@ -312,12 +379,18 @@ export class Engine {
       this.inSyscall = false;
       this.commit();
       if (this.states.observed) this.states.next(this.committed);
+      this.throwPluginFailure();
       return { ok: true, value };
     } catch (error) {
       this.rollback(startSeq, before, savedSpan);
       const msg = error instanceof Error ? error.message : String(error);
       this.inSyscall = false;
-      this.emit(E.Error, 0, 0, 0, 0, 0, 0, `${name}: ${msg}`);
+      try {
+        this.emit(E.Error, 0, 0, 0, 0, 0, 0, `${name}: ${msg}`);
+      } catch {
+        // a listener failed again on the error event: the event is in the log already,
+        // and the first failure is the one to report
+      }
       this.commit();
       return { ok: false, error };
     } finally {
@@ -339,9 +412,10 @@ export class Engine {
   private rollbackListeners: ((seq: number) => void)[] = [];
   /** Told when a syscall is rolled back: events from `seq` on no longer exist. */
   onRollback(fn: (seq: number) => void): () => void {
-    this.rollbackListeners.push(fn);
+    const g = this.guarded(fn, 'rollback callback (engine.onRollback)');
+    this.rollbackListeners.push(g);
     return () => {
-      this.rollbackListeners = this.rollbackListeners.filter((f) => f !== fn);
+      this.rollbackListeners = this.rollbackListeners.filter((f) => f !== g);
     };
   }
 
@@ -461,7 +535,7 @@ export class Engine {
 
   /** Live events (typed objects are made only while someone subscribes). */
   get events$(): Observable<MmEvent> {
-    return this.events.asObservable();
+    return this.guardedObservable(this.events.asObservable(), 'event callback (engine.events$)');
   }
 
   /** Events from `seq` on: the history comes from the log, then live ones follow. */
@@ -487,12 +561,12 @@ export class Engine {
   }
 
   get spans$(): Observable<SpanNotice> {
-    return this.spans.asObservable();
+    return this.guardedObservable(this.spans.asObservable(), 'span callback (engine.spans$)');
   }
 
   /** The state after every syscall (top-level span close). */
   get state$(): Observable<State> {
-    return this.states.asObservable();
+    return this.guardedObservable(this.states.asObservable(), 'state callback (engine.state$)');
   }
 
   /** Complete the observables (end of a run). */

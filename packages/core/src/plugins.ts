@@ -99,7 +99,7 @@ export class PluginRegistry {
       }
       list.length = 0;
     }
-    list.push({ impl, plugin, order: opts.order ?? 100, n: this.n++ });
+    list.push({ impl: guardImpl(plugin, point.id, impl), plugin, order: opts.order ?? 100, n: this.n++ });
     list.sort((a, b) => a.order - b.order || a.n - b.n);
     this.entries.set(point.id, list);
   }
@@ -132,4 +132,77 @@ export function callPlugin<R>(plugin: string, point: string, fn: () => R): R {
     if (e instanceof PluginError) throw e;
     throw new PluginError(plugin, point, e);
   }
+}
+
+/** `e` as the PluginError of `plugin` at `point` (a PluginError already says where it came from). */
+export function asPluginError(plugin: string, point: string, e: unknown): PluginError {
+  return e instanceof PluginError ? e : new PluginError(plugin, point, e);
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** A generator's (or any iterator's) steps, with a throw from inside the plugin named. */
+function guardIterator(plugin: string, point: string, it: Iterator<unknown, unknown, unknown>): Iterator<unknown, unknown, unknown> & Iterable<unknown> {
+  const g = {
+    next(v?: unknown) {
+      try {
+        return it.next(v);
+      } catch (e) {
+        throw asPluginError(plugin, point, e);
+      }
+    },
+    throw(err?: unknown) {
+      if (!it.throw) throw err;
+      try {
+        return it.throw(err);
+      } catch (e) {
+        // the error thrown in (a lock wait's, a caller's) coming back out is not the plugin's
+        throw e === err ? e : asPluginError(plugin, point, e);
+      }
+    },
+    return(v?: unknown) {
+      return it.return ? it.return(v) : { done: true as const, value: v };
+    },
+    [Symbol.iterator]() {
+      return g;
+    },
+  };
+  return g;
+}
+
+const isIterator = (v: unknown): v is Iterator<unknown, unknown, unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { next?: unknown }).next === 'function' && typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+
+function guardFn(plugin: string, point: string, fn: AnyFn, self: unknown): AnyFn {
+  return function (this: unknown, ...args: unknown[]) {
+    let r: unknown;
+    try {
+      r = fn.apply(self ?? this, args);
+    } catch (e) {
+      throw asPluginError(plugin, point, e);
+    }
+    // kernel hooks that are generators (copyVmaAndData) throw while they are resumed
+    return isIterator(r) ? guardIterator(plugin, point, r) : r;
+  };
+}
+
+/**
+ * What a plugin provides, with every call into it guarded: a throw becomes a
+ * PluginError naming the plugin and the point (`mremap-strategy.copyVmaAndData`).
+ * Objects keep their data (read through the prototype); their methods are wrapped.
+ */
+function guardImpl<T>(plugin: string, point: string, impl: T): T {
+  if (typeof impl === 'function') return guardFn(plugin, point, impl as AnyFn, undefined) as T;
+  if (typeof impl !== 'object' || impl === null) return impl;
+  const g = Object.create(impl as object) as Record<string, unknown>;
+  const seen = new Set<string>();
+  for (let o: object | null = impl as object; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === 'constructor' || seen.has(key)) continue;
+      seen.add(key);
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d && typeof d.value === 'function') g[key] = guardFn(plugin, `${point}.${key}`, d.value as AnyFn, impl);
+    }
+  }
+  return g as T;
 }
