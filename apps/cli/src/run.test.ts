@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeLogFile } from '@mmsim/core';
+import { decodeLogFile, E, Engine, PluginError } from '@mmsim/core';
 import { overrideModule } from './integrations.js';
 import { fakeInvariants, fakeLinux, scenarioJson } from './testing/fixtures.js';
 import { cli, files, tmp } from './testing/harness.js';
@@ -206,5 +206,27 @@ describe('run: failures inside the simulator', () => {
     overrideModule('@mmsim/linux', fakeLinux);
     expect(c.code).toBe(70);
     expect(c.err).toContain('the simulator failed on scenario ok: BUG: vma 3 vanished');
+  });
+});
+
+describe('run: a plugin failure after --check found violations', () => {
+  it('prints the violations found before the failure, the failure once, and exits 4', async () => {
+    overrideModule('@mmsim/invariants', fakeInvariants as unknown as Record<string, unknown>);
+    overrideModule('@mmsim/linux', {
+      ...fakeLinux,
+      runScenario: (s: Parameters<typeof fakeLinux.runScenario>[0], opts: { onKernel?: (k: { eng: Engine }) => void }) => {
+        const eng = new Engine();
+        opts.onKernel?.({ eng });
+        eng.emit(E.MmCreate, 1, 0);
+        eng.emit(E.VmaInsert, 7, 1, 0x10000000, 0x10000004, 0x10000000, 0); // not readable: flagged
+        throw new PluginError('p-late', 'mremap-strategy.copyVmaAndData', new Error('gave up'));
+      },
+    });
+    const r = await cli(['run', 'ok.json', '--check'], dir);
+    overrideModule('@mmsim/linux', fakeLinux);
+    expect(r.code).toBe(4);
+    expect(r.err).toContain('ok.json: 1 invariant violation before the failure:');
+    expect(r.err).toContain('[vma-readable] seq 1');
+    expect(r.err.match(/plugin p-late failed in mremap-strategy\.copyVmaAndData: gave up/g)).toHaveLength(1);
   });
 });
