@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
-import { parseScenario, type Scenario } from '@mmsim/scenario';
+import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
 
 function readBytes(ctx: CliContext, file: string, what: string): Buffer {
@@ -20,6 +20,16 @@ function readBytes(ctx: CliContext, file: string, what: string): Buffer {
 
 /** Read and validate a scenario file (throws ScenarioError naming file, step and field). */
 export function readScenario(ctx: CliContext, file: string): Scenario {
+  // refuse a huge file before reading it into memory
+  let size = 0;
+  try {
+    size = statSync(resolve(ctx.cwd, file)).size;
+  } catch {
+    // readBytes names the problem
+  }
+  if (size > MAX_SCENARIO_BYTES) {
+    throw new ScenarioError(`the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the limit of ${MAX_SCENARIO_BYTES / 2 ** 20} MiB for a scenario`, { file });
+  }
   return parseScenario(readBytes(ctx, file, 'scenario').toString('utf8'), file);
 }
 

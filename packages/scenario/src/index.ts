@@ -45,6 +45,8 @@ export {
   SIMULATOR_ONLY_OPS,
 } from './types.js';
 export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
+export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
+export type { JsonProblem, JsonScan } from './hostile.js';
 export type { RawPage, RawProcSnapshot } from './canonical.js';
 export { canonicalizeSnapshot } from './canonical.js';
 export { checkExpectations } from './expect.js';

@@ -14,6 +14,7 @@ import {
   type StepOp,
   type StepResult,
 } from './types.js';
+import { MAX_SCENARIO_BYTES, describeValue, hasOwnKey, quote, scanJson } from './hostile.js';
 
 /** A scenario that breaks the `mmsim-scenario/1` contract. */
 export class ScenarioError extends Error {
@@ -60,8 +61,8 @@ const PROT_RE = /^[r-][w-][x-]$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `string ${JSON.stringify(v)}` : `${typeof v} ${JSON.stringify(v)}`;
+/** a bad value in a message: its type and at most a short prefix (hostile.ts) */
+const describe = describeValue;
 
 /** Fields each op accepts besides `op` and `proc`; `true` = required. */
 const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
@@ -107,23 +108,37 @@ function jsonPosition(text: string, msg: string): { line: number; column: number
  */
 export function parseScenario(input: string | unknown, file?: string): Scenario {
   let raw: unknown = input;
-  if (typeof input === 'string') {
-    try {
-      raw = JSON.parse(input);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      const pos = jsonPosition(input, msg);
-      throw new ScenarioError(`invalid JSON: ${msg}`, { file, ...pos });
-    }
-  }
+  if (typeof input === 'string') raw = parseScenarioJson(input, file);
   return new Validator(file).scenario(raw);
+}
+
+/** JSON text to a value, with the limits JSON.parse lacks: size, depth, duplicate keys (hostile.ts). */
+function parseScenarioJson(input: string, file?: string): unknown {
+  if (input.length > MAX_SCENARIO_BYTES) {
+    throw new ScenarioError(`the scenario is ${(input.length / 2 ** 20).toFixed(1)} MiB of text, more than the limit of ${MAX_SCENARIO_BYTES / 2 ** 20} MiB`, { file });
+  }
+  const scan = scanJson(input);
+  const at = (p: { offset: number }) => jsonPosition(input, `position ${p.offset}`);
+  if (scan.tooDeep) throw new ScenarioError(scan.tooDeep.reason, { file, ...at(scan.tooDeep) });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(input);
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).slice(0, 200);
+    const pos = jsonPosition(input, msg);
+    throw new ScenarioError(`invalid JSON: ${msg}`, { file, ...pos });
+  }
+  if (scan.duplicate) throw new ScenarioError(scan.duplicate.reason, { file, ...at(scan.duplicate) });
+  return raw;
 }
 
 class Validator {
   constructor(private readonly file: string | undefined) {}
 
   private fail(reason: string, field?: string, step?: number, op?: string): never {
-    throw new ScenarioError(reason, { file: this.file, step, op, field });
+    // an unknown field's name is input too: at most a short prefix of it
+    const f = field !== undefined && field.length > 80 ? `${field.slice(0, 80)}… (${field.length} characters)` : field;
+    throw new ScenarioError(reason, { file: this.file, step, op, field: f });
   }
 
   scenario(raw: unknown): Scenario {
@@ -217,7 +232,7 @@ class Validator {
     const fields = OP_FIELDS[op];
     for (const k of Object.keys(rs)) {
       if (k === 'op' || k === 'proc') continue;
-      if (!(k in fields)) this.fail(`unknown field for op "${op}"`, k, i, op);
+      if (!hasOwnKey(fields, k)) this.fail(`unknown field for op "${op}"`, k, i, op);
     }
     for (const [k, req] of Object.entries(fields)) if (req && rs[k] === undefined) this.fail('missing', k, i, op);
 
@@ -235,9 +250,9 @@ class Validator {
 
     let page = 0;
     let pages = 0;
-    if ('page' in fields) {
+    if (hasOwnKey(fields, 'page')) {
       page = this.int(rs, 'page', 0, arena, i, op);
-      if ('pages' in fields) {
+      if (hasOwnKey(fields, 'pages')) {
         pages = this.int(rs, 'pages', 1, arena, i, op, true);
         if (page + pages > arena)
           this.fail(`page + pages = ${page + pages} exceeds arena.pages ${arena}`, 'pages', i, op);
@@ -271,7 +286,8 @@ class Validator {
         return { op, proc, page, pages, advice: a as Advice };
       }
       case 'touch': {
-        const a = rs.access ?? 'write';
+        // absent means write; null is not absent
+        const a = rs.access === undefined ? 'write' : rs.access;
         if (a !== 'read' && a !== 'write') this.fail(`must be "read" or "write", got ${describe(a)}`, 'access', i, op);
         return { op, proc, page, pages, access: a };
       }
@@ -330,7 +346,7 @@ class Validator {
     if (!isObj(re)) failE(`an expectation must be an object, got ${describe(re)}`, '');
     const o = re as Obj;
     const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
-    if ('step' in o) {
+    if (hasOwnKey(o, 'step')) {
       for (const key of Object.keys(o)) if (key !== 'step' && key !== 'result') failE('unknown field', key);
       if (!isInt(o.step) || o.step < 0 || o.step >= steps.length)
         failE(`must be a step index in [0, ${steps.length}), got ${describe(o.step)}`, 'step');
@@ -339,14 +355,14 @@ class Validator {
       if (o.result === undefined) failE('missing', 'result');
       return { step: o.step as number, result: this.result(o.result, f('result')) };
     }
-    if (!('snapshot' in o)) failE('must have "step" or "snapshot"', '');
-    const kinds = ['vma', 'vmaCount'].filter((x) => x in o);
+    if (!hasOwnKey(o, 'snapshot')) failE('must have "step" or "snapshot"', '');
+    const kinds = ['vma', 'vmaCount'].filter((x) => hasOwnKey(o, x));
     if (kinds.length !== 1) failE('a snapshot expectation needs exactly one of "vma", "vmaCount"', '');
     for (const key of Object.keys(o)) if (!['snapshot', 'proc', 'vma', 'vmaCount'].includes(key)) failE('unknown field', key);
     if (typeof o.snapshot !== 'string') failE(`must be a snapshot label, got ${describe(o.snapshot)}`, 'snapshot');
     const procsAt = labels.get(o.snapshot as string);
     if (!procsAt)
-      failE(`unknown snapshot label ${JSON.stringify(o.snapshot)} (known: ${[...labels.keys()].map((l) => JSON.stringify(l)).join(', ')})`, 'snapshot');
+      failE(`unknown snapshot label ${quote(o.snapshot as string)} (known: ${[...labels.keys()].map((l) => JSON.stringify(l)).join(', ')})`, 'snapshot');
     let proc = 0;
     if (o.proc !== undefined) {
       if (!isInt(o.proc) || o.proc < 0) failE(`must be a process id, got ${describe(o.proc)}`, 'proc');
