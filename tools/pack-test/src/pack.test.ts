@@ -118,7 +118,7 @@ describe('the packed packages in a fresh project outside the workspace', () => {
 
   it('mmsim run --plugin with TypeScript sources: the strict checker stops the run naming itself', () => {
     const r = mmsim('run', 'scenario.json', '--plugin', './max-move.ts', '--plugin', './vma-limit.ts');
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(4); // a plugin failed (EXIT.PLUGIN)
     expect(r.stderr).toMatch(/step 3 \(mmap\): plugin vma-limit failed .*VMA \d+ spans 24 pages \(limit 16\)/);
   });
 
