@@ -61,7 +61,8 @@ export function reportError(ctx: CliContext, e: unknown): number {
     return EXIT.BAD_INPUT;
   }
   if (e instanceof LogFileError) {
-    const hint = /--salvage/.test(e.message) ? '' : ' (try --salvage to keep the valid prefix)';
+    // not a log, or a damaged header: there is no prefix to keep
+    const hint = /--salvage|not an mmsim log|nothing can be salvaged|log format version|header/.test(e.message) ? '' : ' (try --salvage to keep the valid prefix)';
     ctx.warn(`mmsim: bad log file: ${e.message}${hint}`);
     return EXIT.BAD_INPUT;
   }
