@@ -1,0 +1,193 @@
+/**
+ * mmsim-trace/1 (docs/trace-format.md): one JSON value a line. Line 1 is the header
+ * object; every other line is a record, an array whose first element names its kind.
+ * Read and validated one line at a time (a million-fault trace never sits in memory);
+ * every error names the line (= record number + 1) and the field.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export const TRACE_FORMAT = 'mmsim-trace/1';
+
+export interface TraceHeader {
+  format: typeof TRACE_FORMAT;
+  /** the recorded command line */
+  command: string[];
+  /** `uname -r` of the recording machine */
+  kernel: string;
+  /** /sys/kernel/mm/transparent_hugepage/enabled, the selected mode */
+  thp: 'always' | 'madvise' | 'never';
+  /** the root process's exit status as waitpid() returned it */
+  status?: number;
+}
+
+/** One VMA of a /proc/PID/maps snapshot: [startVpn, endVpn, perms "rwxp", pgoff, file, name] */
+export type MapsEntry = [start: number, end: number, perms: string, pgoff: number, file: string, name: string];
+
+export interface Snapshot {
+  /** the tid (a thread-group leader) the snapshot was taken of */
+  pid: number;
+  /** mm->start_brk (a byte address) */
+  startBrk: number;
+  maps: MapsEntry[];
+  /** runs of present pages of the anonymous VMAs: [firstVpn, pages] */
+  present: [number, number][];
+}
+
+/** fault flags (bits of the record's 4th element) */
+export const FAULT_WRITE = 1;
+/** taken in kernel mode (copy_to_user, get_user...) on a user address */
+export const FAULT_KERNEL = 2;
+/** an instruction fetch */
+export const FAULT_EXEC = 4;
+
+export type TraceRecord =
+  | ['f', tid: number, vpn: number, flags: number]
+  | ['mmap', tid: number, addr: number, len: number, prot: number, flags: number, fd: number, off: number, ret: number, file: number]
+  | ['munmap', tid: number, addr: number, len: number, ret: number]
+  | ['mremap', tid: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number, ret: number]
+  | ['mprotect', tid: number, addr: number, len: number, prot: number, ret: number]
+  | ['madvise', tid: number, addr: number, len: number, advice: number, ret: number]
+  | ['brk', tid: number, brk: number, ret: number]
+  | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
+  | ['exec', tid: number, snapshot: Snapshot]
+  | ['snap', tid: number, snapshot: Snapshot]
+  | ['exit', tid: number];
+
+/** field names per record kind, after the kind (what errors and the docs call them) */
+export const RECORD_FIELDS: Record<TraceRecord[0], readonly string[]> = {
+  f: ['tid', 'vpn', 'flags'],
+  mmap: ['tid', 'addr', 'len', 'prot', 'flags', 'fd', 'off', 'ret', 'file'],
+  munmap: ['tid', 'addr', 'len', 'ret'],
+  mremap: ['tid', 'addr', 'oldLen', 'newLen', 'flags', 'newAddr', 'ret'],
+  mprotect: ['tid', 'addr', 'len', 'prot', 'ret'],
+  madvise: ['tid', 'addr', 'len', 'advice', 'ret'],
+  brk: ['tid', 'brk', 'ret'],
+  fork: ['parent', 'child', 'kind', 'sharedVm'],
+  exec: ['tid', 'snapshot'],
+  snap: ['tid', 'snapshot'],
+  exit: ['tid'],
+};
+
+/** A trace that does not follow mmsim-trace/1: `line` is 1-based (the header is line 1). */
+export class TraceFormatError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${file}:${line}${field ? ` (${field})` : ''}: ${problem}`);
+    this.name = 'TraceFormatError';
+  }
+}
+
+/** user addresses are below 2^47: every number in a trace is an exact JS integer */
+const MAX_ADDR = 2 ** 47;
+
+function isInt(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x);
+}
+
+export function parseHeader(text: string, file: string): TraceHeader {
+  let h: unknown;
+  try {
+    h = JSON.parse(text);
+  } catch (e) {
+    throw new TraceFormatError(file, 1, '', `the header is not JSON (${(e as Error).message})`);
+  }
+  const o = h as Record<string, unknown>;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new TraceFormatError(file, 1, '', 'the header must be an object');
+  if (o.format !== TRACE_FORMAT) throw new TraceFormatError(file, 1, 'format', `expected "${TRACE_FORMAT}", got ${JSON.stringify(o.format)}`);
+  if (!Array.isArray(o.command) || !o.command.every((c) => typeof c === 'string')) throw new TraceFormatError(file, 1, 'command', 'must be an array of strings');
+  if (typeof o.kernel !== 'string') throw new TraceFormatError(file, 1, 'kernel', 'must be a string');
+  if (o.thp !== 'always' && o.thp !== 'madvise' && o.thp !== 'never') throw new TraceFormatError(file, 1, 'thp', 'must be "always", "madvise" or "never"');
+  if (o.status !== undefined && !isInt(o.status)) throw new TraceFormatError(file, 1, 'status', 'must be an integer');
+  for (const k of Object.keys(o)) if (!['format', 'command', 'kernel', 'thp', 'status'].includes(k)) throw new TraceFormatError(file, 1, k, 'unknown field');
+  return o as unknown as TraceHeader;
+}
+
+function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
+  const bad = (field: string, p: string) => new TraceFormatError(file, line, `snapshot.${field}`, p);
+  if (!s || typeof s !== 'object' || Array.isArray(s)) throw bad('', 'must be an object');
+  const o = s as Record<string, unknown>;
+  if (!isInt(o.pid) || o.pid <= 0) throw bad('pid', 'must be a positive integer');
+  if (!isInt(o.startBrk) || o.startBrk < 0 || o.startBrk >= MAX_ADDR) throw bad('startBrk', 'must be a user address');
+  if (!Array.isArray(o.maps)) throw bad('maps', 'must be an array');
+  let last = 0;
+  o.maps.forEach((m: unknown, i) => {
+    if (!Array.isArray(m) || m.length !== 6) throw bad(`maps[${i}]`, 'must be [start, end, perms, pgoff, file, name]');
+    const [a, b, perms, pgoff, f, name] = m as unknown[];
+    if (!isInt(a) || !isInt(b) || a < last || b <= a || b > MAX_ADDR / 4096) throw bad(`maps[${i}]`, 'start/end must be increasing page numbers below 2^35');
+    if (typeof perms !== 'string' || !/^[r-][w-][x-][ps]$/.test(perms)) throw bad(`maps[${i}].perms`, 'must look like "rw-p"');
+    if (!isInt(pgoff) || pgoff < 0) throw bad(`maps[${i}].pgoff`, 'must be a page offset');
+    if (typeof f !== 'string' || typeof name !== 'string') throw bad(`maps[${i}]`, 'file and name must be strings');
+    last = b;
+  });
+  if (!Array.isArray(o.present)) throw bad('present', 'must be an array');
+  o.present.forEach((r: unknown, i) => {
+    if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`present[${i}]`, 'must be [firstVpn, pages]');
+  });
+  return o as unknown as Snapshot;
+}
+
+/** Validate one record line (already JSON-parsed). */
+export function checkRecord(v: unknown, file: string, line: number): TraceRecord {
+  if (!Array.isArray(v) || typeof v[0] !== 'string') throw new TraceFormatError(file, line, '', 'a record must be an array starting with its kind');
+  const kind = v[0] as TraceRecord[0];
+  const fields = RECORD_FIELDS[kind];
+  if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])}`);
+  if (v.length !== fields.length + 1) throw new TraceFormatError(file, line, '', `a ${kind} record has ${fields.length} fields (${fields.join(', ')}), got ${v.length - 1}`);
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i];
+    const x = v[i + 1];
+    if (name === 'snapshot') checkSnapshot(x, file, line);
+    else if (name === 'kind') {
+      if (x !== 'fork' && x !== 'vfork' && x !== 'clone') throw new TraceFormatError(file, line, `${kind}.kind`, 'must be "fork", "vfork" or "clone"');
+    } else if (!isInt(x)) throw new TraceFormatError(file, line, `${kind}.${name}`, `must be an integer, got ${JSON.stringify(x)}`);
+    else if ((name === 'tid' || name === 'parent' || name === 'child') && x <= 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be a positive tid');
+    else if ((name === 'vpn' && (x < 0 || x >= MAX_ADDR / 4096)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
+    else if ((name === 'len' || name === 'oldLen' || name === 'newLen') && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
+    else if (name === 'sharedVm' && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
+  }
+  return v as TraceRecord;
+}
+
+/** Parse one record line. */
+export function parseRecordLine(text: string, file: string, line: number): TraceRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new TraceFormatError(file, line, '', `not JSON (${(e as Error).message})`);
+  }
+  return checkRecord(v, file, line);
+}
+
+/**
+ * Stream a trace: the header, then each record with its line number. Refuses an empty
+ * file, a bad header or any bad record (TraceFormatError).
+ */
+export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHeader } | { record: TraceRecord; line: number }> {
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of rl) {
+      line++;
+      if (line === 1) {
+        yield { header: parseHeader(text, path) };
+        continue;
+      }
+      if (text === '') throw new TraceFormatError(path, line, '', 'empty line');
+      yield { record: parseRecordLine(text, path, line), line };
+    }
+  } finally {
+    rl.close();
+  }
+  if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
+}
+
+/** The text of a record line (what the recorder writes). */
+export function recordLine(r: TraceRecord): string {
+  return JSON.stringify(r);
+}
