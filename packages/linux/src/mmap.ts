@@ -64,6 +64,15 @@ export interface MmapArgs {
   shared: boolean;
   fixed: boolean;
   noreserve: boolean;
+  /**
+   * A file mapping (replayed traces): the shmem object standing for the open file
+   * description (vm_file: the kernel compares struct file pointers when merging,
+   * mm/vma.c is_mergeable_vma) and the page offset into it. 0 / absent: anonymous.
+   */
+  file?: number;
+  pgoff?: number;
+  /** more vm_flags: VM_GROWSDOWN (MAP_GROWSDOWN), VM_NOHUGEPAGE (MAP_STACK), VM_SPECIAL bits */
+  vmFlags?: number;
 }
 
 /** accountable_mapping(): private, writable, not VM_NORESERVE */
@@ -96,7 +105,11 @@ function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapA
   }
   let flags = calcVmProtBits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   let pgoff: number;
-  if (a.shared) {
+  flags |= a.vmFlags ?? 0;
+  if (a.file) {
+    pgoff = a.pgoff ?? 0;
+    if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
+  } else if (a.shared) {
     pgoff = 0;
     flags |= VM_SHARED | VM_MAYSHARE;
   } else pgoff = vpn; /* Set pgoff according to addr for anon_vma. */
@@ -121,16 +134,19 @@ function* mmapRegionBody(k: Kernel, mm: number, vpn: number, pages: number, a: M
   const { prev } = findVmaPrev(k, mm, vpn);
   const next = vmaNextFrom(k, mm, end);
   let id = 0;
-  if (!a.shared && (prev || next)) {
+  // a file mapping merges like private anonymous memory (same vm_file, contiguous pgoff);
+  // shared anonymous memory gets a fresh shmem file below and never merges
+  if ((!a.shared || a.file) && (prev || next)) {
     const vmg = vmgState(mm, vpn, end, flags, pgoff);
+    vmg.file = a.file ?? 0;
     vmg.prev = prev;
     vmg.next = next;
     const merged = yield* vmaMergeNewRange(k, vmg);
     if (merged) id = merged.id;
   }
   if (!id) {
-    let file = 0;
-    if (a.shared) {
+    let file = a.file ?? 0;
+    if (a.shared && !file) {
       // shmem_zero_setup(): a shmem object backs the mapping; it never merges
       file = k.eng.ids.shmem++;
       k.eng.emit(E.ShmemCreate, file, pages);

@@ -1,0 +1,508 @@
+/**
+ * Replay an mmsim-trace/1 on the simulator, at the recorded addresses: every process's
+ * whole address space (file and special mappings as VMAs of their own, brk as
+ * do_brk_flags, faults in recorded order), then compare each process's layout at exit
+ * with the recorded /proc/PID/maps and pagemap.
+ */
+import {
+  E,
+  VM_ACCOUNT,
+  VM_DONTEXPAND,
+  VM_GROWSDOWN,
+  VM_IO,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+  type KGen,
+  type Plugin,
+} from '@mmsim/core';
+import {
+  Kernel,
+  brkShrink,
+  doBrkFlags,
+  doMadvise,
+  doMmap,
+  doMprotect,
+  doMremap,
+  doMunmap,
+  dupMmap,
+  exitMmap,
+  expandDownwards,
+  getPte,
+  userAccess,
+  vmaPerms,
+  MREMAP_FLAG_BITS,
+} from '@mmsim/linux';
+import { MADVISE_ADVICE } from '@mmsim/scenario';
+import { moveVerdict } from '@mmsim/auto-relocate';
+import { FAULT_WRITE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
+
+const PAGE = 4096;
+const MAP_SHARED = 0x01;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_GROWSDOWN = 0x100;
+const MAP_NORESERVE = 0x4000;
+const MAP_POPULATE = 0x8000;
+const MAP_LOCKED = 0x2000;
+const MAP_STACK = 0x20000;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const MADV_POPULATE_READ = 22;
+const MADV_POPULATE_WRITE = 23;
+const ADVICE_BY_NUMBER = new Map(Object.entries(MADVISE_ADVICE).map(([name, n]) => [n, name]));
+
+export type Policy = 'stock' | 'relocate' | 'auto';
+
+/** One way the simulation and the recording part. */
+export interface Difference {
+  /** the trace line of the record where it showed */
+  line: number;
+  pid: number;
+  what: string;
+}
+
+interface Proc {
+  mm: number;
+  /** mm->brk in bytes (shared by the threads of the mm: kept per mm below) */
+}
+interface MmInfo {
+  users: number;
+  brk: number;
+  /** the thread-group leader that owns it (the report's pid) */
+  pid: number;
+  report: ProcessReport;
+}
+
+export interface ReplayOptions {
+  policy?: Policy;
+  /** plugins for the policy (the caller loads them: relocate-anon, auto-relocate) */
+  plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+  /** keep the event log (for --log); without it the engine still records (the model needs it) */
+  onKernel?: (k: Kernel) => void;
+}
+
+function protOf(perms: string): number {
+  return (perms[0] === 'r' ? 1 : 0) | (perms[1] === 'w' ? 2 : 0) | (perms[2] === 'x' ? 4 : 0);
+}
+
+/** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
+export function isAnonEntry(e: MapsEntry): boolean {
+  return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
+}
+
+export class Replayer {
+  readonly k: Kernel;
+  readonly policy: Policy;
+  private procs = new Map<number, Proc>();
+  private mms = new Map<number, MmInfo>();
+  /** trace file identity -> shmem object standing for it */
+  private files = new Map<string, number>();
+  readonly differences: Difference[] = [];
+  /** records the simulator does not model, by reason */
+  readonly unmodelled = new Map<string, number>();
+  readonly reports: ProcessReport[] = [];
+  line = 0;
+  faults = 0;
+
+  /** the report of the mm whose mremap is running (relocation spans count into it) */
+  private moving: ProcessReport | null = null;
+  private inRelocation = false;
+
+  constructor(readonly header: TraceHeader, opts: ReplayOptions = {}) {
+    this.policy = opts.policy ?? 'stock';
+    this.k = new Kernel({ config: { thp: header.thp }, plugins: opts.plugins });
+    opts.onKernel?.(this.k);
+    // relocate_anon opens when a move relocates; its :undo child means it fell back
+    this.k.eng.spans$.subscribe((n) => {
+      if (!this.moving) return;
+      if (n.name === 'relocate_anon') {
+        this.inRelocation = n.phase === 'open';
+        if (n.phase === 'open') this.moving.relocated++;
+      } else if (n.name === 'relocate_anon_folios:undo' && n.phase === 'open') {
+        this.moving.relocated--;
+        this.moving.fallbacks['walk-failed'] = (this.moving.fallbacks['walk-failed'] ?? 0) + 1;
+      }
+    });
+    this.k.eng.onRaw((r) => {
+      if (this.inRelocation && r.type === E.FolioIndex && this.moving) this.moving.foliosRewritten++;
+    });
+  }
+
+  private differ(pid: number, what: string): void {
+    if (this.differences.length < 1000) this.differences.push({ line: this.line, pid, what });
+  }
+  private skip(reason: string): void {
+    this.unmodelled.set(reason, (this.unmodelled.get(reason) ?? 0) + 1);
+  }
+
+  private fileId(key: string): number {
+    let id = this.files.get(key);
+    if (id === undefined) {
+      id = this.k.eng.ids.shmem++;
+      // the page cache of a file is outside the model: a size no fault reaches
+      this.k.eng.emit(E.ShmemCreate, id, 2 ** 35);
+      this.files.set(key, id);
+    }
+    return id;
+  }
+
+  private mmOf(tid: number): MmInfo | undefined {
+    const p = this.procs.get(tid);
+    return p ? this.mms.get(p.mm) : undefined;
+  }
+
+  /** Run one record as a syscall of its task. */
+  apply(r: TraceRecord, line: number): void {
+    this.line = line;
+    const tid = r[1];
+    const eng = this.k.eng;
+    eng.setTask(tid % 65536);
+    const res = eng.syscall(`trace:${r[0]}`, () => this.body(r));
+    if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  }
+
+  private *body(r: TraceRecord): KGen<number> {
+    const k = this.k;
+    switch (r[0]) {
+      case 'f': {
+        const [, tid, vpn, flags] = r;
+        const p = this.procs.get(tid);
+        if (!p) return 0;
+        this.faults++;
+        let vma = k.vmaAt(p.mm, vpn);
+        if (!vma) {
+          vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
+          if (!vma) {
+            this.skip('fault outside every VMA');
+            return 0;
+          }
+        }
+        if (vma.file) {
+          this.skip('fault on a file or special mapping (page cache not modelled)');
+          return 0;
+        }
+        const before = vma.anonVma;
+        const out = yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
+        if (out !== 'ok') this.skip(`fault gave ${out} in the simulator`);
+        if (!before) this.track(p.mm);
+        return 0;
+      }
+      case 'mmap': {
+        const [, tid, , len, prot, flags, , off, ret, file] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        if (flags & 0x40000 /* MAP_HUGETLB */) {
+          this.skip('MAP_HUGETLB');
+          return 0;
+        }
+        const vpn = ret / PAGE;
+        const pages = Math.ceil(len / PAGE);
+        const shared = (flags & 0x03) !== 0 && (flags & 0x03) !== 2 ? true : false;
+        const anon = (flags & MAP_ANONYMOUS) !== 0 || file === 0;
+        const got = yield* doMmap(k, p.mm, vpn, pages, {
+          prot: prot & 7,
+          shared: (flags & MAP_SHARED) !== 0 || shared,
+          fixed: (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === MAP_FIXED,
+          noreserve: (flags & MAP_NORESERVE) !== 0,
+          file: anon ? 0 : this.fileId(`f${file}`),
+          pgoff: anon ? undefined : Math.floor(off / PAGE),
+          vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0),
+        });
+        if (got !== vpn) this.differ(p.mm, `mmap at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (prot & 2) !== 0 && !(flags & MAP_SHARED));
+        this.track(p.mm);
+        return 0;
+      }
+      case 'munmap': {
+        const [, tid, addr, len, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const got = yield* doMunmap(k, p.mm, addr / PAGE, Math.ceil(len / PAGE));
+        if (got < 0) this.differ(p.mm, `munmap(0x${addr.toString(16)}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'mprotect': {
+        const [, tid, addr, len, prot, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const got = yield* doMprotect(k, p.mm, addr / PAGE, Math.ceil(len / PAGE), prot & 7);
+        if (got < 0) this.differ(p.mm, `mprotect(0x${addr.toString(16)}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'madvise': {
+        const [, tid, addr, len, advice, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const pages = Math.ceil(len / PAGE);
+        if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+          // populate without faults: perf sees no page_fault_* for these, the model faults them in
+          yield* this.populate(p.mm, addr / PAGE, pages, advice === MADV_POPULATE_WRITE);
+          return 0;
+        }
+        const name = ADVICE_BY_NUMBER.get(advice);
+        if (!name) {
+          this.skip(`madvise advice ${advice} (no effect on the modelled state)`);
+          return 0;
+        }
+        const got = yield* doMadvise(k, p.mm, addr / PAGE, pages, name);
+        if (got < 0) this.differ(p.mm, `madvise(0x${addr.toString(16)}, ${name}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'mremap': {
+        const [, tid, addr, oldLen, newLen, flags, newAddr, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const moves = ret !== addr || (flags & MREMAP_FLAG_BITS.FIXED) !== 0;
+        let f = flags;
+        let to = newAddr;
+        // a non-FIXED move takes the recorded address: MREMAP_FIXED there (nothing is mapped there)
+        if (ret !== addr && !(flags & MREMAP_FLAG_BITS.FIXED)) {
+          f |= MREMAP_FLAG_BITS.FIXED | MREMAP_FLAG_BITS.MAYMOVE;
+          to = ret;
+        }
+        const info = this.mms.get(p.mm)!;
+        const verdict = moves ? moveVerdict(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE)) : 'exclusive';
+        const relocatedBefore = info.report.relocated;
+        if (moves) {
+          info.report.moves++;
+          if (this.policy === 'relocate') f |= MREMAP_FLAG_BITS.RELOCATE_ANON;
+          this.moving = info.report;
+        }
+        const got = yield* doMremap(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE), Math.ceil(newLen / PAGE), f, to / PAGE);
+        this.moving = null;
+        this.inRelocation = false;
+        if (moves && this.policy !== 'stock' && info.report.relocated === relocatedBefore && !info.report.fallbacks['walk-failed']) {
+          // not relocated: why (an exclusive range that was not relocated merged at its old pgoff)
+          const reason = verdict === 'exclusive' ? 'merges-without-relocating' : verdict;
+          info.report.fallbacks[reason] = (info.report.fallbacks[reason] ?? 0) + 1;
+        }
+        if (got !== ret / PAGE) this.differ(p.mm, `mremap(0x${addr.toString(16)}) returned 0x${ret.toString(16)}, the simulator ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'brk': {
+        const [, tid, , ret] = r;
+        const p = this.procs.get(tid);
+        if (!p) return 0;
+        const info = this.mms.get(p.mm)!;
+        const oldPage = Math.ceil(info.brk / PAGE);
+        const newPage = Math.ceil(ret / PAGE);
+        if (newPage > oldPage) {
+          const got = yield* doBrkFlags(k, p.mm, oldPage, newPage - oldPage);
+          if (got < 0) this.differ(p.mm, `brk(0x${ret.toString(16)}) failed in the simulator (${got})`);
+        } else if (newPage < oldPage) yield* brkShrink(k, p.mm, newPage, oldPage);
+        info.brk = ret;
+        this.track(p.mm);
+        return 0;
+      }
+      case 'fork': {
+        const [, parent, child, , sharedVm] = r;
+        const p = this.procs.get(parent);
+        if (!p) return 0;
+        const info = this.mms.get(p.mm)!;
+        if (sharedVm) {
+          info.users++;
+          this.procs.set(child, { mm: p.mm });
+          return 0;
+        }
+        const mm = k.eng.ids.mm++;
+        k.eng.emit(E.MmCreate, mm, p.mm);
+        yield* dupMmap(k, p.mm, mm);
+        this.newMm(mm, child, info.brk);
+        this.procs.set(child, { mm });
+        this.track(mm);
+        return 0;
+      }
+      case 'exec': {
+        const [, tid, snap] = r;
+        yield* this.leave(tid);
+        const mm = k.eng.ids.mm++;
+        k.eng.emit(E.MmCreate, mm, 0);
+        this.newMm(mm, tid, snap.startBrk);
+        this.procs.set(tid, { mm });
+        yield* this.buildFromSnapshot(mm, snap, tid);
+        this.track(mm);
+        return 0;
+      }
+      case 'snap': {
+        const [, tid, snap] = r;
+        const p = this.procs.get(tid);
+        if (!p) return 0;
+        this.compare(p.mm, snap);
+        return 0;
+      }
+      case 'exit':
+        yield* this.leave(r[1]);
+        return 0;
+    }
+  }
+
+  private newMm(mm: number, pid: number, brk: number): void {
+    const report: ProcessReport = {
+      pid,
+      vmas: 0,
+      anonVmas: 0,
+      avcs: 0,
+      peakVmas: 0,
+      peakAnonVmas: 0,
+      peakAvcs: 0,
+      moves: 0,
+      relocated: 0,
+      fallbacks: {},
+      foliosRewritten: 0,
+      agree: null,
+    };
+    this.reports.push(report);
+    this.mms.set(mm, { users: 1, brk, pid, report });
+  }
+
+  /** End of the trace: processes still alive (no exit recorded) keep their counts as they are. */
+  finish(): void {
+    for (const mm of this.mms.keys()) this.track(mm, true);
+    this.k.eng.setTask(0);
+    this.k.eng.close();
+  }
+
+  /** a process leaves its mm (exit, or exec replacing it); the last one tears it down */
+  private *leave(tid: number): KGen<void> {
+    const p = this.procs.get(tid);
+    if (!p) return;
+    this.procs.delete(tid);
+    const info = this.mms.get(p.mm)!;
+    if (--info.users > 0) return;
+    this.track(p.mm, true);
+    yield* exitMmap(this.k, p.mm);
+    this.mms.delete(p.mm);
+  }
+
+  /** peaks and, at the end, the final counts of an mm */
+  private track(mm: number, final = false): void {
+    const info = this.mms.get(mm);
+    if (!info) return;
+    const c = countAnon(this.k, mm);
+    const r = info.report;
+    r.peakVmas = Math.max(r.peakVmas, c.vmas);
+    r.peakAnonVmas = Math.max(r.peakAnonVmas, c.anonVmas);
+    r.peakAvcs = Math.max(r.peakAvcs, c.avcs);
+    if (final) {
+      r.vmas = c.vmas;
+      r.anonVmas = c.anonVmas;
+      r.avcs = c.avcs;
+    }
+  }
+
+  private *populate(mm: number, vpn: number, pages: number, write: boolean): KGen<void> {
+    for (let i = 0; i < pages; i++) {
+      const v = this.k.vmaAt(mm, vpn + i);
+      if (!v || v.file) continue;
+      yield* userAccess(this.k, mm, vpn + i, write);
+    }
+  }
+
+  /** The mm execve() built, from the exec-time snapshot: each VMA as recorded, present anon pages faulted in. */
+  private *buildFromSnapshot(mm: number, snap: Snapshot, tid: number): KGen<void> {
+    const k = this.k;
+    for (const e of snap.maps) {
+      const [start, end, perms, pgoff, file, name] = e;
+      const anon = isAnonEntry(e);
+      const special = !anon && file === '';
+      const vmFlags =
+        (name === '[stack]' ? VM_GROWSDOWN | VM_ACCOUNT : 0) | (special ? VM_DONTEXPAND | (name.startsWith('[vvar') ? VM_IO | VM_PFNMAP : 0) : 0);
+      const got = yield* doMmap(k, mm, start, end - start, {
+        prot: protOf(perms),
+        shared: perms[3] === 's',
+        fixed: true,
+        noreserve: false,
+        // one struct file per mapped inode per exec (the ELF loader maps a file through one open);
+        // a special mapping is its own
+        file: anon ? 0 : this.fileId(special ? `special:${tid}:${this.line}:${start}` : `exec:${tid}:${this.line}:${file}`),
+        pgoff: anon ? undefined : pgoff,
+        vmFlags,
+      });
+      if (got !== start) this.differ(mm, `exec layout: cannot map 0x${(start * PAGE).toString(16)} (${got})`);
+    }
+    for (const [first, n] of snap.present) {
+      for (let v = first; v < first + n; v++) {
+        const vma = k.vmaAt(mm, v);
+        if (vma && !vma.file) yield* userAccess(k, mm, v, true);
+      }
+    }
+  }
+
+  /** Compare the simulated mm with a recorded snapshot: VMA ranges and perms, then present anon pages. */
+  compare(mm: number, snap: Snapshot): void {
+    const info = this.mms.get(mm);
+    const k = this.k;
+    const vmas = k.mm(mm).vmas.map((id) => k.vma(id));
+    const rec = snap.maps;
+    const hex = (vpn: number) => '0x' + (vpn * PAGE).toString(16);
+    let first: string | null = null;
+    const n = Math.max(vmas.length, rec.length);
+    for (let i = 0; i < n && !first; i++) {
+      const s = vmas[i];
+      const r = rec[i];
+      const sim = s ? `${hex(s.start)}-${hex(s.end)} ${vmaPerms(s.flags)}` : '(none)';
+      const real = r ? `${hex(r[0])}-${hex(r[1])} ${r[2]}${r[5] ? ' ' + r[5] : ''}` : '(none)';
+      if (!s || !r || s.start !== r[0] || s.end !== r[1] || vmaPerms(s.flags) !== r[2]) first = `VMA ${i}: recorded ${real}, simulated ${sim}`;
+    }
+    if (!first) {
+      const present = new Set<number>();
+      for (const [a, c] of snap.present) for (let v = a; v < a + c; v++) present.add(v);
+      outer: for (const e of rec) {
+        if (!isAnonEntry(e)) continue;
+        for (let v = e[0]; v < e[1]; v++) {
+          const simP = getPte(k, mm, v) > 0;
+          if (simP !== present.has(v)) {
+            first = `page ${hex(v)} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${present.has(v) ? 'present' : 'not present'}, simulated ${simP ? 'present' : 'not present'}`;
+            break outer;
+          }
+        }
+      }
+    }
+    if (info) info.report.agree = !first;
+    if (first) this.differ(mm, `process ${snap.pid} at exit: ${first}`);
+  }
+}
+
+
+/** Replay a whole trace file: the report (the caller prints it). */
+export async function replayTrace(
+  path: string,
+  opts: ReplayOptions & { onProgress?: (records: number) => void } = {},
+): Promise<{ report: TraceReport; replayer: Replayer }> {
+  const { readTrace } = await import('./format.js');
+  let rp: Replayer | null = null;
+  let records = 0;
+  const t0 = process.hrtime.bigint();
+  for await (const item of readTrace(path)) {
+    if ('header' in item) {
+      rp = new Replayer(item.header, opts);
+      continue;
+    }
+    rp!.apply(item.record, item.line);
+    if (++records % 65536 === 0) opts.onProgress?.(records);
+  }
+  const r = rp!;
+  r.finish();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const events = r.k.eng.log.length;
+  const first = r.differences[0];
+  const report: TraceReport = {
+    format: TRACE_REPORT_FORMAT,
+    trace: path,
+    policy: r.policy,
+    agree: r.differences.length === 0,
+    firstDifference: first ? `line ${first.line}: ${first.what}` : null,
+    events,
+    replayEventsPerSec: Math.round(events / secs),
+    records,
+    faults: r.faults,
+    faultsPerSec: Math.round(r.faults / secs),
+    unmodelled: Object.fromEntries([...r.unmodelled.entries()].sort()),
+    processes: r.reports,
+  };
+  return { report, replayer: r };
+}

@@ -1,0 +1,61 @@
+/**
+ * What `mmsim trace` reports per process, and the mmsim-trace-report/1 document.
+ */
+import type { Kernel } from '@mmsim/linux';
+
+export const TRACE_REPORT_FORMAT = 'mmsim-trace-report/1';
+
+export interface ProcessReport {
+  /** the pid that created the mm (exec or fork) */
+  pid: number;
+  /** at the end (when the mm was torn down) */
+  vmas: number;
+  anonVmas: number;
+  avcs: number;
+  peakVmas: number;
+  peakAnonVmas: number;
+  peakAvcs: number;
+  /** mremap() calls that moved memory */
+  moves: number;
+  /** moves whose folios were relocated (MREMAP_RELOCATE_ANON's walk ran and kept) */
+  relocated: number;
+  /** moves that did not relocate, by reason (relocate and auto policies) */
+  fallbacks: Record<string, number>;
+  /** folios whose index and mapping a relocation rewrote */
+  foliosRewritten: number;
+  /** the exit snapshot agreed (null: no snapshot, e.g. a thread-only mm or an exec'd-away one) */
+  agree: boolean | null;
+}
+
+export interface TraceReport {
+  format: typeof TRACE_REPORT_FORMAT;
+  trace: string;
+  policy: string;
+  agree: boolean;
+  firstDifference: string | null;
+  /** simulator events the replay produced */
+  events: number;
+  replayEventsPerSec: number;
+  records: number;
+  faults: number;
+  faultsPerSec: number;
+  /** records the model does not replay, by reason */
+  unmodelled: Record<string, number>;
+  processes: ProcessReport[];
+}
+
+/**
+ * VMAs, anon_vmas reachable from the mm's VMAs (through their chains) and
+ * anon_vma_chains (one per chain entry) of one mm.
+ */
+export function countAnon(k: Kernel, mm: number): { vmas: number; anonVmas: number; avcs: number } {
+  const ids = k.mm(mm).vmas;
+  const avs = new Set<number>();
+  let avcs = 0;
+  for (const id of ids) {
+    const v = k.s.vmas[id];
+    avcs += v.chain.length;
+    for (const a of v.chain) avs.add(a);
+  }
+  return { vmas: ids.length, anonVmas: avs.size, avcs };
+}
