@@ -14,9 +14,11 @@ import { register as exportCmd } from './export.js';
 import { register as inspect } from './inspect.js';
 import { register as oracle } from './oracle.js';
 import { register as replay } from './replay.js';
+import { register as record } from './record.js';
 import { register as run } from './run.js';
 import { register as serve } from './serve.js';
 import { register as stats } from './stats.js';
+import { register as trace } from './trace.js';
 
 export const COMMANDS: readonly RegisterCommand[] = [
   run,
@@ -32,4 +34,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   serve,
   check,
   bench,
+  record,
+  trace,
 ];

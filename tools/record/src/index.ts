@@ -1,0 +1,18 @@
+/**
+ * @mmsim/record: record real programs (perf + a ptrace helper) as mmsim-trace/1, and
+ * replay traces on the simulator under a mremap policy.
+ */
+export { TRACE_FORMAT, FAULT_WRITE, FAULT_KERNEL, FAULT_EXEC, RECORD_FIELDS, TraceFormatError, parseHeader, parseRecordLine, checkRecord, readTrace, recordLine } from './format.js';
+export type { TraceHeader, TraceRecord, Snapshot, MapsEntry } from './format.js';
+export { record, buildC, RecordUnavailableError, TRACER_SOURCE } from './record.js';
+export type { RecordOptions, RecordResult } from './record.js';
+export { PerfConverter, perfEvents } from './perf.js';
+export type { ConvertStats } from './perf.js';
+export { parseTracerLog, parseMapsLine } from './tracerlog.js';
+export type { TracerLog, CloneInfo } from './tracerlog.js';
+export { Replayer, replayTrace, isAnonEntry } from './replay.js';
+export type { Policy, Difference, ReplayOptions } from './replay.js';
+export { TRACE_REPORT_FORMAT, countAnon } from './report.js';
+export type { ProcessReport, TraceReport } from './report.js';
+export { WORKLOADS, buildWorkload } from './workloads.js';
+export type { Workload } from './workloads.js';
