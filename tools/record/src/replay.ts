@@ -151,8 +151,44 @@ export class Replayer {
     return p ? this.mms.get(p.mm) : undefined;
   }
 
-  /** Run one record as a syscall of its task. */
+  private faultBatch: TraceRecord[] = [];
+  private faultLines: number[] = [];
+
+  /**
+   * Run one record as a syscall of its task. Consecutive faults are batched into one
+   * syscall (up to 1024): the engine copies a page table once per batch, not per fault.
+   */
   apply(r: TraceRecord, line: number): void {
+    if (r[0] === 'f') {
+      this.faultBatch.push(r);
+      this.faultLines.push(line);
+      if (this.faultBatch.length >= 1024) this.flushFaults();
+      return;
+    }
+    this.flushFaults();
+    this.applyOne(r, line);
+  }
+
+  private flushFaults(): void {
+    const batch = this.faultBatch;
+    if (!batch.length) return;
+    const lines = this.faultLines;
+    this.faultBatch = [];
+    this.faultLines = [];
+    const eng = this.k.eng;
+    eng.setTask(batch[0][1] % 65536);
+    const self = this;
+    const res = eng.syscall('trace:faults', function* () {
+      for (let i = 0; i < batch.length; i++) {
+        self.line = lines[i];
+        yield* self.body(batch[i]);
+      }
+      return 0;
+    });
+    if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  }
+
+  private applyOne(r: TraceRecord, line: number): void {
     this.line = line;
     const tid = r[1];
     const eng = this.k.eng;
@@ -361,6 +397,7 @@ export class Replayer {
 
   /** End of the trace: processes still alive (no exit recorded) keep their counts as they are. */
   finish(): void {
+    this.flushFaults();
     for (const mm of this.mms.keys()) this.track(mm, true);
     this.k.eng.setTask(0);
     this.k.eng.close();
