@@ -57,4 +57,12 @@ if (oracle) {
     }
   }
 }
+// mmsim record (tools/record) runs the workloads under perf's tracepoints
+{
+  const { spawnSync } = await import('node:child_process');
+  const perf = spawnSync('perf', ['--version'], { encoding: 'utf8' });
+  if (perf.error || perf.status !== 0) warn('perf is missing: mmsim record and its tests need it (Debian: apt-get install linux-perf; .ci/run installs it)');
+  else console.log(`pretest: ${perf.stdout.trim()} (mmsim record)`);
+  if (!existsSync('/sys/kernel/tracing/events/syscalls') && isRoot) console.log('pretest: tracefs is not mounted; mmsim record mounts it at /sys/kernel/tracing');
+}
 console.log(`pretest: done in ${Date.now() - t0} ms`);

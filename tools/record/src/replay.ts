@@ -113,6 +113,11 @@ export class Replayer {
     this.k = new Kernel({ config: { thp: header.thp }, plugins: opts.plugins });
     opts.onKernel?.(this.k);
     // relocate_anon opens when a move relocates; its :undo child means it fell back
+    // (stock never relocates: no listener, faults stay cheap)
+    if (this.policy !== 'stock') this.watchRelocations();
+  }
+
+  private watchRelocations(): void {
     this.k.eng.spans$.subscribe((n) => {
       if (!this.moving) return;
       if (n.name === 'relocate_anon') {
