@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cli } from './testing/harness.js';
 
-const COMMANDS = ['run', 'replay', 'events', 'inspect', 'stats', 'export', 'diff', 'oracle', 'demo'];
+const COMMANDS = ['run', 'replay', 'events', 'inspect', 'stats', 'export', 'diff', 'oracle', 'demo', 'record', 'trace'];
 
 describe('mmsim --help', () => {
   it('lists every command and the exit codes', async () => {
