@@ -9,13 +9,32 @@ import { join } from 'node:path';
 import { autoRelocatePlugin } from '@mmsim/auto-relocate';
 import { relocateAnonPlugin } from '@mmsim/relocate-anon';
 import { describe, expect, it } from 'vitest';
-import { TraceFormatError, WORKLOADS, buildWorkload, readTrace, record, replayTrace, type Policy } from './index.js';
+import { getPte } from '@mmsim/linux';
+import { ptePfn } from '@mmsim/core';
+import { TraceFormatError, WORKLOADS, buildWorkload, readTrace, record, replayTrace, type Policy, type ReplayOptions } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-record-test-'));
 
-async function replay(trace: string, policy: Policy) {
+/** pages of the root process's anonymous VMAs at exit: vpn -> "pfn:content" (what a page holds) */
+type Pages = Map<number, string>;
+
+async function replay(trace: string, policy: Policy, pages?: Pages) {
   const plugins = policy === 'relocate' ? [relocateAnonPlugin] : policy === 'auto' ? [autoRelocatePlugin] : [];
-  return (await replayTrace(trace, { policy, plugins })).report;
+  const onSnapshot: ReplayOptions['onSnapshot'] = (k, mm, snap) => {
+    if (!pages || pages.size) return;
+    for (const id of k.mm(mm).vmas) {
+      const v = k.vma(id);
+      if (v.file) continue;
+      for (let vpn = v.start; vpn < v.end; vpn++) {
+        const pte = getPte(k, mm, vpn);
+        if (pte <= 0) continue;
+        const f = k.eng.pageFolio(ptePfn(pte));
+        pages.set(vpn, `${ptePfn(pte)}:${f ? f.content[ptePfn(pte) - f.pfn] : 'zero'}`);
+      }
+    }
+    void snap;
+  };
+  return (await replayTrace(trace, { policy, plugins, onSnapshot })).report;
 }
 
 describe('mmsim record + mmsim trace on real programs', () => {
@@ -32,16 +51,29 @@ describe('mmsim record + mmsim trace on real programs', () => {
       expect(rep.agree).toBe(true);
       expect(rep.processes.every((p) => p.agree !== false)).toBe(true);
       if (w.name === 'compact') {
-        const stock = rep.processes[0];
+        const stockPages: Pages = new Map();
+        const stock = (await replay(out, 'stock', stockPages)).processes[0];
         expect(stock.moves).toBeGreaterThan(100);
+        expect(stockPages.size).toBeGreaterThan(100);
         for (const policy of ['relocate', 'auto'] as const) {
-          const p = (await replay(out, policy)).processes[0];
+          const pages: Pages = new Map();
+          const p = (await replay(out, policy, pages)).processes[0];
           expect(p.relocated).toBe(stock.moves);
+          expect(p.foliosRewritten).toBeGreaterThan(0);
           expect(p.vmas).toBeLessThan(stock.vmas);
           expect(p.peakVmas).toBeLessThan(stock.peakVmas);
+          // relocation rewrites folio metadata only: every page maps the same frame with the same content
+          expect(pages).toEqual(stockPages);
         }
       }
-      if (w.name === 'forkserver') expect(rep.processes.length).toBe(7);
+      if (w.name === 'forkserver') {
+        expect(rep.processes.length).toBe(7);
+        // each worker moves COW-shared memory: relocate and auto fall back, by reason
+        for (const policy of ['relocate', 'auto'] as const) {
+          const ps = (await replay(out, policy)).processes.slice(1);
+          expect(ps.every((p) => p.moves === 1 && p.relocated === 0 && p.fallbacks['cow-shared'] === 1)).toBe(true);
+        }
+      }
     });
   }
 

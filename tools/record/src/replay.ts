@@ -79,6 +79,8 @@ export interface ReplayOptions {
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
   /** keep the event log (for --log); without it the engine still records (the model needs it) */
   onKernel?: (k: Kernel) => void;
+  /** called at each exit snapshot, before the comparison (tests read the simulated pages here) */
+  onSnapshot?: (k: Kernel, mm: number, snap: Snapshot) => void;
 }
 
 function protOf(perms: string): number {
@@ -108,8 +110,11 @@ export class Replayer {
   private moving: ProcessReport | null = null;
   private inRelocation = false;
 
+  private onSnapshot?: ReplayOptions['onSnapshot'];
+
   constructor(readonly header: TraceHeader, opts: ReplayOptions = {}) {
     this.policy = opts.policy ?? 'stock';
+    this.onSnapshot = opts.onSnapshot;
     this.k = new Kernel({ config: { thp: header.thp }, plugins: opts.plugins });
     opts.onKernel?.(this.k);
     // relocate_anon opens when a move relocates; its :undo child means it fell back
@@ -372,6 +377,7 @@ export class Replayer {
         const [, tid, snap] = r;
         const p = this.procs.get(tid);
         if (!p) return 0;
+        this.onSnapshot?.(this.k, p.mm, snap);
         this.compare(p.mm, snap);
         return 0;
       }

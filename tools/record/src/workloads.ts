@@ -31,6 +31,7 @@ export function buildWorkload(w: Workload): string[] | null {
   const src = join(DIR, w.source);
   if (w.kind === 'c') return [buildC(src, `workload-${w.name}`)];
   if (w.kind === 'node') return [process.execPath, src];
-  const py = spawnSync('python3', ['--version']);
-  return py.status === 0 ? ['python3', src] : null;
+  // the interpreter itself, not a version manager's shim script (pyenv runs a dozen processes first)
+  const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  return py.status === 0 && py.stdout.trim() ? [py.stdout.trim(), src] : null;
 }

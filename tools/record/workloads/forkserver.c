@@ -1,5 +1,7 @@
 /* A fork server: a parent with a warm heap forks a worker per request; each worker
- * writes part of the shared state (COW), maps its own scratch memory and exits. */
+ * writes part of the shared state (COW), moves it with mremap, maps its own scratch
+ * memory and exits. */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +17,11 @@ int main(void) {
     if (p < 0) return 1;
     if (p == 0) {
       for (size_t i = (size_t)r * 4096; i < len; i += 6 * 4096) state[i] = (char)r;
+      /* the worker moves the shared state into its own arena: its folios are COW-shared
+       * with the parent, so neither relocate nor auto may relocate them */
+      char *arena = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (arena == MAP_FAILED || mremap(state, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, arena) == MAP_FAILED) _exit(1);
+      state = arena;
       char *scratch = malloc(256 * 1024);
       memset(scratch, r, 256 * 1024);
       _exit(scratch[100] == r ? 0 : 1);
