@@ -4,8 +4,9 @@
  * Read and validated one line at a time (a million-fault trace never sits in memory);
  * every error names the line (= record number + 1) and the field.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 
 export const TRACE_FORMAT = 'mmsim-trace/1';
 
@@ -19,6 +20,18 @@ export interface TraceHeader {
   thp: 'always' | 'madvise' | 'never';
   /** the root process's exit status as waitpid() returned it */
   status?: number;
+  /**
+   * the recording kernel's mm configuration (@mmsim/kernel-oracle hostKernelConfig):
+   * the replay configures the model the same way (e.g. pvm_no_zero_page=1: read faults
+   * allocate folios, which gives VMAs anon_vmas)
+   */
+  config?: {
+    thp?: 'always' | 'madvise' | 'never';
+    useZeroPage?: boolean;
+    faultZeroPage?: boolean;
+    maxMapCount?: number;
+    overcommit?: 0 | 1 | 2;
+  };
 }
 
 /** One VMA of a /proc/PID/maps snapshot: [startVpn, endVpn, perms "rwxp", pgoff, file, name] */
@@ -103,7 +116,21 @@ export function parseHeader(text: string, file: string): TraceHeader {
   if (typeof o.kernel !== 'string') throw new TraceFormatError(file, 1, 'kernel', 'must be a string');
   if (o.thp !== 'always' && o.thp !== 'madvise' && o.thp !== 'never') throw new TraceFormatError(file, 1, 'thp', 'must be "always", "madvise" or "never"');
   if (o.status !== undefined && !isInt(o.status)) throw new TraceFormatError(file, 1, 'status', 'must be an integer');
-  for (const k of Object.keys(o)) if (!['format', 'command', 'kernel', 'thp', 'status'].includes(k)) throw new TraceFormatError(file, 1, k, 'unknown field');
+  if (o.config !== undefined) {
+    const c = o.config as Record<string, unknown>;
+    if (!c || typeof c !== 'object' || Array.isArray(c)) throw new TraceFormatError(file, 1, 'config', 'must be an object');
+    for (const [key, v] of Object.entries(c)) {
+      const ok =
+        key === 'thp' ? v === 'always' || v === 'madvise' || v === 'never'
+        : key === 'useZeroPage' || key === 'faultZeroPage' ? typeof v === 'boolean'
+        : key === 'maxMapCount' ? isInt(v) && v > 0
+        : key === 'overcommit' ? v === 0 || v === 1 || v === 2
+        : null;
+      if (ok === null) throw new TraceFormatError(file, 1, `config.${key}`, 'unknown field');
+      if (!ok) throw new TraceFormatError(file, 1, `config.${key}`, `bad value ${JSON.stringify(v)}`);
+    }
+  }
+  for (const k of Object.keys(o)) if (!['format', 'command', 'kernel', 'thp', 'status', 'config'].includes(k)) throw new TraceFormatError(file, 1, k, 'unknown field');
   return o as unknown as TraceHeader;
 }
 
@@ -183,6 +210,45 @@ export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHe
     }
   } finally {
     rl.close();
+  }
+  if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
+}
+
+/**
+ * readTrace without the event loop: 1 MiB reads split into lines (the replay's path; an
+ * async iteration per line costs more than replaying a fault's record).
+ */
+export function* readTraceSync(path: string): Generator<{ header: TraceHeader } | { record: TraceRecord; line: number }> {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const utf8 = new StringDecoder('utf8'); // keeps a multi-byte character split by a read
+  let rest = '';
+  let line = 0;
+  const one = (l: string): { header: TraceHeader } | { record: TraceRecord; line: number } => {
+    line++;
+    if (line === 1) return { header: parseHeader(l, path) };
+    if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
+    return { record: parseRecordLine(l, path, line), line };
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) {
+        if (rest !== '') yield one(rest); // a last line without its newline
+        break;
+      }
+      const text = rest + utf8.write(buf.subarray(0, n));
+      const last = text.lastIndexOf('\n');
+      let from = 0;
+      while (from <= last) {
+        const nl = text.indexOf('\n', from);
+        yield one(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(last + 1);
+    }
+  } finally {
+    closeSync(fd);
   }
   if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
 }

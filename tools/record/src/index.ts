@@ -2,7 +2,7 @@
  * @mmsim/record: record real programs (perf + a ptrace helper) as mmsim-trace/1, and
  * replay traces on the simulator under a mremap policy.
  */
-export { TRACE_FORMAT, FAULT_WRITE, FAULT_KERNEL, FAULT_EXEC, RECORD_FIELDS, TraceFormatError, parseHeader, parseRecordLine, checkRecord, readTrace, recordLine } from './format.js';
+export { TRACE_FORMAT, FAULT_WRITE, FAULT_KERNEL, FAULT_EXEC, RECORD_FIELDS, TraceFormatError, parseHeader, parseRecordLine, checkRecord, readTrace, readTraceSync, recordLine } from './format.js';
 export type { TraceHeader, TraceRecord, Snapshot, MapsEntry } from './format.js';
 export { record, buildC, RecordUnavailableError, TRACER_SOURCE } from './record.js';
 export type { RecordOptions, RecordResult } from './record.js';

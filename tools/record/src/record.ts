@@ -10,6 +10,7 @@ import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { hostKernelConfig } from '@mmsim/kernel-oracle';
 import { TRACE_FORMAT, recordLine, type TraceHeader } from './format.js';
 import { PerfConverter, perfEvents, type ConvertStats } from './perf.js';
 import { parseTracerLog } from './tracerlog.js';
@@ -98,7 +99,14 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
     });
     const tlog = parseTracerLog(existsSync(tlogPath) ? readFileSync(tlogPath, 'utf8') : '');
     if (!tlog.root) throw new RecordUnavailableError(`the command did not start (perf exit ${code})`);
-    const header: TraceHeader = { format: TRACE_FORMAT, command: cmd, kernel: release(), thp: thpMode(), ...(tlog.status !== undefined ? { status: tlog.status } : {}) };
+    const header: TraceHeader = {
+      format: TRACE_FORMAT,
+      command: cmd,
+      kernel: release(),
+      thp: thpMode(),
+      ...(tlog.status !== undefined ? { status: tlog.status } : {}),
+      config: { ...hostKernelConfig() },
+    };
     const tmp = `${out}.tmp-${process.pid}`;
     const w = createWriteStream(tmp);
     let buf: string[] = [JSON.stringify(header)];

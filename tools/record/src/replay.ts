@@ -115,7 +115,7 @@ export class Replayer {
   constructor(readonly header: TraceHeader, opts: ReplayOptions = {}) {
     this.policy = opts.policy ?? 'stock';
     this.onSnapshot = opts.onSnapshot;
-    this.k = new Kernel({ config: { thp: header.thp }, plugins: opts.plugins });
+    this.k = new Kernel({ config: { thp: header.thp, ...(header.config ?? {}) }, plugins: opts.plugins });
     opts.onKernel?.(this.k);
     // relocate_anon opens when a move relocates; its :undo child means it fell back
     // (stock never relocates: no listener, faults stay cheap)
@@ -521,11 +521,11 @@ export async function replayTrace(
   path: string,
   opts: ReplayOptions & { onProgress?: (records: number) => void } = {},
 ): Promise<{ report: TraceReport; replayer: Replayer }> {
-  const { readTrace } = await import('./format.js');
+  const { readTraceSync } = await import('./format.js');
   let rp: Replayer | null = null;
   let records = 0;
   const t0 = process.hrtime.bigint();
-  for await (const item of readTrace(path)) {
+  for (const item of readTraceSync(path)) {
     if ('header' in item) {
       rp = new Replayer(item.header, opts);
       continue;
