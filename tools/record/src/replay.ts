@@ -61,12 +61,13 @@ export interface Difference {
   what: string;
 }
 
+/** a task: the mm it uses (threads and vfork children share one) */
 interface Proc {
   mm: number;
-  /** mm->brk in bytes (shared by the threads of the mm: kept per mm below) */
 }
 interface MmInfo {
   users: number;
+  /** mm->brk in bytes */
   brk: number;
   /** the thread-group leader that owns it (the report's pid) */
   pid: number;
@@ -77,7 +78,7 @@ export interface ReplayOptions {
   policy?: Policy;
   /** plugins for the policy (the caller loads them: relocate-anon, auto-relocate) */
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
-  /** keep the event log (for --log); without it the engine still records (the model needs it) */
+  /** called with the kernel before the first record (attach checkers or listeners) */
   onKernel?: (k: Kernel) => void;
   /** called at each exit snapshot, before the comparison (tests read the simulated pages here) */
   onSnapshot?: (k: Kernel, mm: number, snap: Snapshot) => void;
@@ -90,6 +91,15 @@ function protOf(perms: string): number {
 /** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
 export function isAnonEntry(e: MapsEntry): boolean {
   return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
+}
+
+/** A batch of consecutive faults as one syscall body (a top-level generator, not a closure over `this`). */
+function* faultBatchBody(r: Replayer, batch: TraceRecord[], lines: number[]): KGen<number> {
+  for (let i = 0; i < batch.length; i++) {
+    r.line = lines[i];
+    yield* r.body(batch[i]);
+  }
+  return 0;
 }
 
 export class Replayer {
@@ -187,14 +197,7 @@ export class Replayer {
     this.faultLines = [];
     const eng = this.k.eng;
     eng.setTask(batch[0][1] % 65536);
-    const self = this;
-    const res = eng.syscall('trace:faults', function* () {
-      for (let i = 0; i < batch.length; i++) {
-        self.line = lines[i];
-        yield* self.body(batch[i]);
-      }
-      return 0;
-    });
+    const res = eng.syscall('trace:faults', () => faultBatchBody(this, batch, lines));
     if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
   }
 
@@ -207,7 +210,8 @@ export class Replayer {
     if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
   }
 
-  private *body(r: TraceRecord): KGen<number> {
+  /** one record as kernel code (internal: the syscall bodies call it) */
+  *body(r: TraceRecord): KGen<number> {
     const k = this.k;
     switch (r[0]) {
       case 'f': {
@@ -243,11 +247,12 @@ export class Replayer {
         }
         const vpn = ret / PAGE;
         const pages = Math.ceil(len / PAGE);
-        const shared = (flags & 0x03) !== 0 && (flags & 0x03) !== 2 ? true : false;
+        // MAP_SHARED (1) or MAP_SHARED_VALIDATE (3); MAP_PRIVATE is 2
+        const shared = (flags & 0x03) === MAP_SHARED || (flags & 0x03) === 0x03;
         const anon = (flags & MAP_ANONYMOUS) !== 0 || file === 0;
         const got = yield* doMmap(k, p.mm, vpn, pages, {
           prot: prot & 7,
-          shared: (flags & MAP_SHARED) !== 0 || shared,
+          shared,
           fixed: (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === MAP_FIXED,
           noreserve: (flags & MAP_NORESERVE) !== 0,
           file: anon ? 0 : this.fileId(`f${file}`),
@@ -255,7 +260,7 @@ export class Replayer {
           vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0),
         });
         if (got !== vpn) this.differ(p.mm, `mmap at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
-        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (prot & 2) !== 0 && !(flags & MAP_SHARED));
+        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (prot & 2) !== 0 && !shared);
         this.track(p.mm);
         return 0;
       }
