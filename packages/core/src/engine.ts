@@ -483,6 +483,8 @@ export class Engine {
         tasks.map((t) => ({ id: t.task, gen: t.run() })),
         choose,
         (id) => this.setTask(id),
+        // the last task runs as a syscall alone does: no points (its schedule has no choices left)
+        () => (this.solo = true),
       );
     } finally {
       this.solo = wasSolo;

@@ -65,6 +65,7 @@ export function schedule(
   tasks: readonly SchedTask[],
   choose: Chooser,
   onSwitch: (task: number) => void,
+  onAlone?: () => void,
 ): { results: unknown[]; aborted: boolean } {
   const n = tasks.length;
   const done = new Array<boolean>(n).fill(false);
@@ -94,6 +95,8 @@ export function schedule(
       results[t] = r.value;
       done[t] = true;
       left--;
+      // one task left: nobody else can run at its points, it may run alone (fast paths)
+      if (left === 1) onAlone?.();
     }
   }
   return { results, aborted: false };

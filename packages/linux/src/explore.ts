@@ -35,6 +35,8 @@ export interface CheckerFinding {
 /** Checkers attached to the engine for one schedule (see attachScheduleCheckers in the CLI). */
 export interface ScheduleCheckers {
   violations(): CheckerFinding[];
+  /** forget what was found so far: attached once, the checkers serve every schedule */
+  clear(): void;
   detach(): void;
 }
 
@@ -136,14 +138,19 @@ export class Explorer {
       h.detach();
     }
     this.mark = this.run.mark();
+    // attached once: every restore() rebuilds their shadows from the marked state
+    this.checkers = opts.checkers?.(this.run.eng) ?? null;
   }
+
+  private readonly checkers: ScheduleCheckers | null;
 
   /** Run the scenario's rest once under `driver`, every checker attached. */
   execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void): Outcome {
     const run = this.run;
     run.restore(this.mark);
     run.driver = driver;
-    const h = this.opts.checkers?.(run.eng);
+    const h = this.checkers;
+    h?.clear();
     let cur: Footprint = new Set();
     if (touch) {
       run.eng.setTouchHook(footprintHook(run.eng, () => cur));
@@ -166,7 +173,6 @@ export class Explorer {
       if (run.stopped) findings.push({ checker: run.stopped.reason, message: run.stopped.message });
       finalKey = JSON.stringify([run.finalProcs(), run.steps.filter((e) => e.tasks).map((e) => e.tasks)]);
     }
-    h?.detach();
     return { aborted: run.aborted, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
   }
 
@@ -326,7 +332,8 @@ export class Explorer {
           last = node;
           return c;
         });
-        const out = this.execute(driver, (take) => (takeFp = take));
+        // footprints only feed the reduction: without it the hook is not installed at all
+        const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
         if (last) (last as Node).fp = takeFp();
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
         if (out.aborted) onPruned();
