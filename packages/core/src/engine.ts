@@ -10,7 +10,7 @@ import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, 
 import { EventLog } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
-import { BLOCKED, POINT, runTask, interleave, schedule, type Chooser, type KGen } from './sched.js';
+import { BLOCKED, DeadlockError, POINT, runTask, interleave, schedule, type Chooser, type KGen } from './sched.js';
 import { PluginRegistry, asPluginError, callPlugin, defineExtensionPoint, type PluginError } from './plugins.js';
 import { Keyframes } from './timetravel.js';
 
@@ -547,7 +547,7 @@ export class Engine {
     for (;;) {
       const l = this.lockState(name);
       if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) break;
-      if (l.holders.includes(this.task)) throw new Error(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
+      if (l.holders.includes(this.task)) throw new DeadlockError(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
       if (this.touchHook !== null) this.touchHook(ACCESS.Lock, 0, 0, 0, name);
       yield BLOCKED;
     }
