@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
+import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
@@ -11,7 +12,7 @@ import { addSimOptions, resolvePlugins, type SimOptions } from '../sim.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
 
-interface ExploreCliOptions extends SimOptions {
+interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   strategy: string;
   bound: string;
   budget?: string;
@@ -45,6 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`)')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
+  addKernelConfigOption(cmd);
   examples(cmd, [
     'mmsim explore scenarios/races/relocate-vs-rmap-walk.json --relocate-variant fixed',
     'mmsim explore scenarios/races/relocate-vs-rmap-walk.json --relocate-variant bug-unlocked-new-anon-vma --checkers rmap-walk',
@@ -65,6 +67,8 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
   const plugins = await resolvePlugins(ctx, o);
+  // the kernel configuration `mmsim run` uses too: a schedule reproduces there
+  const config = kernelConfigFor(o);
   const linux = (await loadLinux()) as unknown as LinuxExplore;
   const inv = await loadInvariants();
   if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
@@ -77,7 +81,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
       budget,
       seed,
       shard,
-      run: { plugins },
+      run: { plugins, config },
       checkers: (eng) => attachScheduleCheckers(inv, eng),
       por: o.por,
       report: only ? (c) => only.has(c) : undefined,
@@ -92,7 +96,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const res: ExploreResult = res0;
   if (o.out !== undefined) {
     res.violations.forEach((v, n) => {
-      const r = linux.runScenario(scenario, { plugins, schedule: v.schedule });
+      const r = linux.runScenario(scenario, { plugins, config, schedule: v.schedule });
       writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, r.header);
     });
     writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
