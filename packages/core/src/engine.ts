@@ -445,6 +445,11 @@ export class Engine {
     };
   }
 
+  /** True while one task runs with nobody to race it (a syscall, the last task of a concurrent step). */
+  get alone(): boolean {
+    return this.solo;
+  }
+
   /** Set (or clear, with null) the footprint recorder the explorer uses. */
   setTouchHook(fn: TouchHook | null): void {
     this.touchHook = fn;

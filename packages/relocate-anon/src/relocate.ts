@@ -231,9 +231,18 @@ function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
   } else if (!k.eng.trylock(lockName, 0, 'sleep')) {
     return 0;
   }
-  const ret = yield* relocateLockedFolio(w, folio, oldAddr);
+  // alone, no point can switch tasks: skip the generator (one per folio adds up)
+  const ret = k.eng.alone ? relocateLockedFolioNow(w, folio, oldAddr) : yield* relocateLockedFolio(w, folio, oldAddr);
   yield* k.eng.unlock(lockName, 0, 'sleep');
   return ret;
+}
+
+/** relocateLockedFolio without its scheduling points (nobody races this task). */
+function relocateLockedFolioNow(w: Walk, folio: Folio, oldAddr: number): number {
+  if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
+  if (folio.pincount > 0) return w.b.skipPinned ? 1 : 0;
+  rewriteFolio(w, folio.pfn, oldAddr, w.undo);
+  return 1;
 }
 
 /** The body of relocate_anon_pte() once the folio is locked. */
