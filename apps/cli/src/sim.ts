@@ -66,7 +66,7 @@ export async function simulate(
   config?: Record<string, unknown>,
   sched: ScheduleOptions = {},
 ): Promise<LinuxRunResult> {
-  return (await simulateRun(scenario, plugins, { onStep, onKernel, config })).res;
+  return (await simulateRun(scenario, plugins, { onStep, onKernel, config, ...sched })).res;
 }
 
 export interface SimulateHooks {
