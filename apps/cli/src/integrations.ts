@@ -31,12 +31,19 @@ export interface LinuxRunOptions {
   onKernel?: (k: { eng: Engine }) => void;
   /** asked between steps: a value other than undefined stops the run and is thrown */
   interrupt?: () => unknown;
+  /** concurrent steps: this schedule ("d:t,..."), else one drawn from `seed` */
+  schedule?: string;
+  seed?: number;
 }
 
 export interface LinuxRunResult {
   observation: Observation;
   engine: Engine;
   header: LogHeader;
+  /** a concurrent step deadlocked or failed (newer versions) */
+  stopped?: { step: number; reason: string; message: string } | null;
+  /** the schedule concurrent steps ran under (newer versions) */
+  schedule?: string;
 }
 
 export interface LinuxModel {
@@ -135,7 +142,18 @@ function pluginFrom(mod: Record<string, unknown>, what: string): Plugin {
   }
 }
 
-export const RELOCATE_VARIANTS = ['fixed', 'patch-v1'] as const;
+export const RELOCATE_VARIANTS = [
+  'fixed',
+  'patch-v1',
+  'bug-folio-lock',
+  'bug-unbalanced-rmap-lock',
+  'bug-fork-parent',
+  'bug-grandchildren',
+  'bug-skip-swap',
+  'bug-undo-all',
+  'bug-unlocked-new-anon-vma',
+  'bug-skip-pinned',
+] as const;
 export type RelocateVariant = (typeof RELOCATE_VARIANTS)[number];
 
 /** `@mmsim/relocate-anon`'s plugin with `{ variant }`. */

@@ -8,6 +8,7 @@ import type {
   ProcSnapshot,
   Scenario,
   Step,
+  TaskStep,
   StepResult,
   VmaObservation,
 } from '@mmsim/scenario';
@@ -69,10 +70,28 @@ export function describeStep(st: Step): string {
       return `snapshot "${st.label}"`;
     case 'thp':
       return `thp at page ${st.page}${proc}`;
+    case 'concurrent':
+      return `concurrent: ${st.tasks.map((t, i) => `[${i}] ${t.steps.map(describeTaskStep).join('; ')}`).join(' || ')}`;
+  }
+}
+
+/** A concurrent task's step, in a few words. */
+function describeTaskStep(st: TaskStep): string {
+  switch (st.op) {
+    case 'rmap_walk':
+      return `rmap_walk page ${st.page}`;
+    case 'gup_fast':
+      return `gup_fast ${range(st.page, st.pages)}${st.pin ? ' pin' : ''}`;
+    case 'reclaim':
+      return `reclaim ${range(st.page, st.pages)}`;
+    default:
+      return describeStep(st).replace(/ \(proc \d+\)$/, '');
   }
 }
 
 export function describeResult(r: StepResult): string {
+  if (r.ok && 'found' in r) return `ok: found ${r.found} of ${r.mapcount} mapping(s)`;
+  if (r.ok && 'pages' in r) return `ok: ${r.pages} page(s)`;
   if (r.ok) return 'page' in r ? (r.page === null ? 'ok -> outside the arena' : `ok -> page ${r.page}`) : 'ok';
   if ('errno' in r) return `error ${r.errno}`;
   return `${r.signal} at page ${r.page}`;

@@ -143,7 +143,7 @@ describe('run', () => {
     expect(a.err).toContain('--relocate-variant (MREMAP_RELOCATE_ANON) needs the package @mmsim/relocate-anon, which is not available');
     const b = await cli(['run', 'ok.json', '--relocate-variant', 'v9'], dir);
     expect(b.code).toBe(2);
-    expect(b.err).toContain('--relocate-variant must be one of fixed, patch-v1, got "v9"');
+    expect(b.err).toContain('--relocate-variant must be one of fixed, patch-v1, bug-folio-lock, bug-unbalanced-rmap-lock, bug-fork-parent, bug-grandchildren, bug-skip-swap, bug-undo-all, bug-unlocked-new-anon-vma, bug-skip-pinned, got "v9"');
     const c = await cli(['run', 'ok.json', '--large-folio', 'maybe'], dir);
     expect(c.code).toBe(2);
     expect(c.err).toContain('--large-folio must be "on" or "off"');

@@ -64,8 +64,9 @@ export async function simulate(
   onStep?: (i: number, n: number) => void,
   onKernel?: (k: { eng: Engine }) => void,
   config?: Record<string, unknown>,
+  sched: ScheduleOptions = {},
 ): Promise<LinuxRunResult> {
-  return (await simulateRun(scenario, plugins, { onStep, onKernel, config })).res;
+  return (await simulateRun(scenario, plugins, { onStep, onKernel, config, ...sched })).res;
 }
 
 export interface SimulateHooks {
@@ -78,6 +79,28 @@ export interface SimulateHooks {
   check?: boolean;
   /** the kernel configuration (run --kernel-config) */
   config?: Record<string, unknown>;
+  /** concurrent steps: the schedule, or the seed of a random one (run --schedule / --seed) */
+  schedule?: string;
+  seed?: number;
+}
+
+/** How concurrent steps are scheduled (`mmsim run --schedule / --seed`). */
+export interface ScheduleOptions {
+  schedule?: string;
+  seed?: number;
+}
+
+/**
+ * What only racing tasks show, as violations: a deadlock or a model error that stopped
+ * a concurrent step, and an rmap walk that missed a mapping (what the explorer checks too).
+ */
+export async function concurrencyViolations(scenario: Scenario, res: LinuxRunResult): Promise<Violation[]> {
+  const linux = (await loadLinux()) as unknown as { taskResultViolations?: (steps: unknown, s: Scenario) => { checker: string; message: string }[] };
+  const out: Violation[] = [];
+  const end = res.engine.log.length - 1;
+  if (res.stopped) out.push({ checker: res.stopped.reason, seq: end, spanPath: [], message: res.stopped.message });
+  for (const v of linux.taskResultViolations?.(res.observation.steps, scenario) ?? []) out.push({ checker: v.checker, seq: end, spanPath: [], message: v.message });
+  return out;
 }
 
 /**
@@ -103,7 +126,7 @@ export async function simulateRun(
   const linux = await loadLinux();
   const inv = hooks.check ? await loadInvariants() : null;
   let handle: { violations(): Violation[] } | null = null;
-  const opts: LinuxRunOptions = { plugins, onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config };
+  const opts: LinuxRunOptions = { plugins, onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
   opts.onKernel = (k) => {
     if (inv) handle = inv.attachCheckers(k.eng, { mode: 'report' });
     hooks.onKernel?.(k, linux.logHeaderFor ? linux.logHeaderFor(scenario, opts) : null);
@@ -112,6 +135,7 @@ export async function simulateRun(
   try {
     res = linux.runScenarioAsync ? await linux.runScenarioAsync(scenario, opts) : await linux.runScenario(scenario, opts);
   } catch (e) {
+    if (e instanceof Error && e.name === 'ScheduleError') throw new CliError(`scenario ${scenario.name}: ${e.message}`, EXIT.BAD_INPUT);
     const h = handle as { violations(): Violation[] } | null;
     let found: Violation[] = [];
     try {
@@ -122,7 +146,8 @@ export async function simulateRun(
     throw new RunFailedError(simulatorFailure(scenario, e), found);
   }
   const h = handle as { violations(): Violation[] } | null;
-  return { res, violations: h ? h.violations() : inv ? await checkLog(res.engine.log) : [] };
+  const found = h ? h.violations() : inv ? await checkLog(res.engine.log) : [];
+  return { res, violations: inv ? [...found, ...(await concurrencyViolations(scenario, res))] : found };
 }
 
 /** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
@@ -149,8 +174,9 @@ export async function simulateChecked(
   plugins: PluginSpec[],
   onStep?: (i: number, n: number) => void,
   config?: Record<string, unknown>,
+  sched: ScheduleOptions = {},
 ): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
-  return simulateRun(scenario, plugins, { onStep, check: true, config });
+  return simulateRun(scenario, plugins, { onStep, check: true, config, ...sched });
 }
 
 /**

@@ -10,7 +10,7 @@ import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, 
 import { EventLog } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
-import { BLOCKED, POINT, runTask, interleave, type KGen } from './sched.js';
+import { BLOCKED, DeadlockError, POINT, runTask, interleave, schedule, type Chooser, type KGen } from './sched.js';
 import { PluginRegistry, asPluginError, callPlugin, defineExtensionPoint, type PluginError } from './plugins.js';
 import { Keyframes } from './timetravel.js';
 
@@ -36,6 +36,29 @@ export interface SpanNotice {
 }
 
 export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
+
+/**
+ * Pseudo event types of the accesses a TouchHook is told about besides events: a
+ * lockless read (READ_ONCE, an atomic) of a PTE (a = mm, b = vpn), of a folio field
+ * (a = pfn: refcount, pincount, mapping, index, flags), a lock's state (s = name, a
+ * lock attempt that found it held), the VMA/anon_vma structure (RCU walks).
+ */
+export const ACCESS = { Pte: -1, Folio: -2, Lock: -3, Structure: -4 } as const;
+
+/**
+ * Told of every event (before it is applied) and every lockless access while set: the
+ * explorer builds each schedule segment's footprint from it. Not called otherwise.
+ */
+export type TouchHook = (type: number, a: number, b: number, c: number, s: string) => void;
+
+/** What Engine.mark() saves: enough to put the engine back exactly (restore()). */
+export interface EngineMark {
+  readonly seq: number;
+  readonly state: State;
+  readonly nextSpan: number;
+  readonly ids: Readonly<Engine['ids']>;
+  readonly task: number;
+}
 
 
 /**
@@ -265,6 +288,7 @@ export class Engine {
     r.e = e;
     r.f = f;
     r.s = s;
+    if (this.touchHook !== null) this.touchHook(type, a, b, c, s);
     this.log.append(r);
     if (STRUCTURE_EVENT[type]) this.structureGen++;
     if (!this.draft) {
@@ -284,6 +308,8 @@ export class Engine {
   }
 
   private inSyscall = false;
+  /** the explorer's footprint recorder (see TouchHook); null on every other run */
+  private touchHook: TouchHook | null = null;
   /**
    * True while syscall() runs a single task to completion: nobody can be scheduled at a
    * POINT then, so lock()/unlock() skip the yield (each one resumes the whole chain of
@@ -419,6 +445,77 @@ export class Engine {
     };
   }
 
+  /** True while one task runs with nobody to race it (a syscall, the last task of a concurrent step). */
+  get alone(): boolean {
+    return this.solo;
+  }
+
+  /** Set (or clear, with null) the footprint recorder the explorer uses. */
+  setTouchHook(fn: TouchHook | null): void {
+    this.touchHook = fn;
+  }
+
+  /**
+   * A lockless access (READ_ONCE/WRITE_ONCE, an atomic) of state some other path changes
+   * under a lock this code does not hold: a point where another task may run first.
+   * `kind` is an ACCESS value. Free when a syscall runs alone (a finished iterator).
+   */
+  lockless(kind: number, a = 0, b = 0): KGen<void> {
+    if (this.solo) return DONE_GEN;
+    return this.locklessPoint(kind, a, b);
+  }
+
+  private *locklessPoint(kind: number, a: number, b: number): KGen<void> {
+    yield POINT;
+    // the access itself happens once the task runs again: it belongs to that segment
+    if (this.touchHook !== null) this.touchHook(kind, a, b, 0, '');
+  }
+
+  /**
+   * Run tasks concurrently under a chooser (see sched.ts): every lock operation and
+   * lockless access is a scheduling point. Nothing commits until all tasks are done (the
+   * tasks hold references into the draft across their points); the caller commits. A
+   * DeadlockError leaves the state as it is at the deadlock (locks held), for the log.
+   */
+  runConcurrent(tasks: { task: number; run: () => KGen<unknown> }[], choose: Chooser): { results: unknown[]; aborted: boolean } {
+    this.commit();
+    const wasSolo = this.solo;
+    const wasIn = this.inSyscall;
+    this.solo = false;
+    this.inSyscall = true;
+    try {
+      return schedule(
+        tasks.map((t) => ({ id: t.task, gen: t.run() })),
+        choose,
+        (id) => this.setTask(id),
+        // the last task runs as a syscall alone does: no points (its schedule has no choices left)
+        () => (this.solo = true),
+      );
+    } finally {
+      this.solo = wasSolo;
+      this.inSyscall = wasIn;
+    }
+  }
+
+  /** Remember this point (committed first), to come back to it with restore(). */
+  mark(): EngineMark {
+    this.commit();
+    return { seq: this.log.length, state: this.committed, nextSpan: this.nextSpan, ids: { ...this.ids }, task: this.task };
+  }
+
+  /**
+   * Go back to a mark: the log is cut back, the state, id allocators and span ids are
+   * what they were (the explorer restarts every schedule here). Rollback listeners
+   * (checkers) are told, as after a failed syscall.
+   */
+  restore(m: EngineMark): void {
+    this.inSyscall = false;
+    this.solo = false;
+    this.rollback(m.seq, m.state, m.nextSpan);
+    Object.assign(this.ids, m.ids);
+    this.task = m.task;
+  }
+
   /** Interleave several tasks' kernel code, deterministically from a seed. */
   interleave(tasks: { task: number; run: () => KGen<unknown> }[], seed = this.options.seed): Map<number, unknown> {
     this.commit();
@@ -455,7 +552,8 @@ export class Engine {
     for (;;) {
       const l = this.lockState(name);
       if (!l || (l.mode === 1 && mode === 1 && !l.holders.includes(this.task))) break;
-      if (l.holders.includes(this.task)) throw new Error(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
+      if (l.holders.includes(this.task)) throw new DeadlockError(`task ${this.task} takes ${name} which it already holds (self-deadlock)`);
+      if (this.touchHook !== null) this.touchHook(ACCESS.Lock, 0, 0, 0, name);
       yield BLOCKED;
     }
     this.emit(E.LockAcquire, mode, kind === 'spin' ? 1 : 0, 0, 0, 0, 0, name);

@@ -45,10 +45,11 @@ export { LogStreamReader, V1_WARNING, decodeLogFile } from './file-read.js';
 export type { LogDamage, ReadLogOptions, ReadLogResult } from './file-read.js';
 
 export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
-export type { EngineOptions, RawListener, SpanNotice } from './engine.js';
+export type { EngineMark, EngineOptions, RawListener, SpanNotice, TouchHook } from './engine.js';
+export { ACCESS } from './engine.js';
 
-export { BLOCKED, POINT, DeadlockError, interleave, prng, runTask } from './sched.js';
-export type { KGen, SchedTask } from './sched.js';
+export { ABORT, BLOCKED, POINT, DeadlockError, interleave, prng, runTask, schedule } from './sched.js';
+export type { Chooser, KGen, SchedTask } from './sched.js';
 
 export { Keyframes, TimeTravel, buildSpanIndex, replay, replayRange } from './timetravel.js';
 export type { SpanIndex, StepUnit } from './timetravel.js';

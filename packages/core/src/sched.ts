@@ -45,6 +45,63 @@ export interface SchedTask {
   readonly gen: KGen<unknown>;
 }
 
+/** A chooser's answer: stop this run here (the explorer knows it is redundant). */
+export const ABORT = -1;
+
+/**
+ * Picks the task that runs next at a scheduling point: `runnable` are indices into the
+ * task list (not finished, not blocked), `current` the index of the task that ran last
+ * (-1 before the first). Returns one of `runnable`, or ABORT.
+ */
+export type Chooser = (runnable: readonly number[], current: number) => number;
+
+/**
+ * Run tasks under a chooser: at every POINT (and when a task blocks or ends) `choose`
+ * picks who runs the next segment. A task that yields BLOCKED is not runnable until
+ * some other task makes progress (a lock may have been released). All blocked is a
+ * deadlock. Returns each task's result in task order, or `aborted`.
+ */
+export function schedule(
+  tasks: readonly SchedTask[],
+  choose: Chooser,
+  onSwitch: (task: number) => void,
+  onAlone?: () => void,
+): { results: unknown[]; aborted: boolean } {
+  const n = tasks.length;
+  const done = new Array<boolean>(n).fill(false);
+  const blocked = new Array<boolean>(n).fill(false);
+  const results = new Array<unknown>(n);
+  const runnable: number[] = [];
+  let left = n;
+  let current = -1;
+  while (left) {
+    runnable.length = 0;
+    for (let i = 0; i < n; i++) if (!done[i] && !blocked[i]) runnable.push(i);
+    if (runnable.length === 0) {
+      throw new DeadlockError(`tasks ${tasks.filter((_, i) => !done[i]).map((x) => x.id).join(', ')} all blocked`);
+    }
+    const t = choose(runnable, current);
+    if (t === ABORT) return { results, aborted: true };
+    current = t;
+    onSwitch(tasks[t].id);
+    const r = tasks[t].gen.next();
+    if (r.value === BLOCKED && !r.done) {
+      blocked[t] = true;
+      continue;
+    }
+    // progress: a lock may have been released, every blocked task may retry
+    blocked.fill(false);
+    if (r.done) {
+      results[t] = r.value;
+      done[t] = true;
+      left--;
+      // one task left: nobody else can run at its points, it may run alone (fast paths)
+      if (left === 1) onAlone?.();
+    }
+  }
+  return { results, aborted: false };
+}
+
 /**
  * Interleave several tasks deterministically from a seed: at every POINT the next task
  * to run is drawn among the runnable ones. `onSwitch` lets the engine record the task.
@@ -55,24 +112,6 @@ export function interleave(
   onSwitch: (task: number) => void,
 ): Map<number, unknown> {
   const rnd = prng(seed);
-  const live = tasks.map((t) => ({ ...t, blocked: false }));
-  const results = new Map<number, unknown>();
-  while (live.length) {
-    const runnable = live.filter((t) => !t.blocked);
-    if (runnable.length === 0) throw new DeadlockError(`tasks ${live.map((x) => x.id).join(', ')} all blocked`);
-    const t = runnable[Math.floor(rnd() * runnable.length)];
-    onSwitch(t.id);
-    const r = t.gen.next();
-    if (r.value === BLOCKED && !r.done) {
-      t.blocked = true;
-      continue;
-    }
-    // progress: a lock may have been released, every blocked task may retry
-    for (const o of live) o.blocked = false;
-    if (r.done) {
-      results.set(t.id, r.value);
-      live.splice(live.indexOf(t), 1);
-    }
-  }
-  return results;
+  const { results } = schedule(tasks, (runnable) => runnable[Math.floor(rnd() * runnable.length)], onSwitch);
+  return new Map(tasks.map((t, i) => [t.id, results[i]]));
 }

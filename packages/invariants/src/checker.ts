@@ -24,6 +24,7 @@ import {
   E,
   FIRST_ALLOC_PFN,
   FOLIO_ANON,
+  FOLIO_KSM,
   FOLIO_SWAPCACHE,
   MappingKind,
   PTE_SPECIAL,
@@ -839,6 +840,13 @@ export class InvariantChecker {
       // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it)
       if (f && f.pfn === pfn && f.pincount > 0) {
         this.violate('rmap', r, t, `pinned:${pfn}`, `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`, {
+          folio: [pfn],
+        });
+      }
+      // folio_test_ksm() is folio->mapping's low bits: a KSM folio's mapping is its
+      // stable node, never an anon_vma; rewriting it (a relocation) is an impossible state
+      if (r.type === E.FolioMapping && oldKind === MappingKind.Ksm && r.b !== MappingKind.Ksm && f && f.pfn === pfn && f.flags & FOLIO_KSM) {
+        this.violate('rmap', r, t, `ksm:${pfn}`, `mapping of KSM folio ${pfn} rewritten to ${r.b === MappingKind.Anon ? `anon_vma ${r.c}` : `kind ${r.b}`}: folio_test_ksm() no longer holds`, {
           folio: [pfn],
         });
       }

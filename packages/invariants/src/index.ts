@@ -33,6 +33,8 @@ export interface CheckerHandle {
   violations(): Violation[];
   /** violations found, including any past maxViolations */
   count(): number;
+  /** forget the violations so far (the explorer, between schedules) */
+  clear(): void;
   detach(): void;
 }
 
@@ -53,6 +55,11 @@ export function attachCheckers(engine: Engine, opts: CheckerOptions = {}): Check
       return chk.violations.slice();
     },
     count: () => chk.found,
+    clear() {
+      chk.flush(engine.log.length - 1, false);
+      chk.violations.length = 0;
+      chk.found = 0;
+    },
     detach() {
       offRaw();
       offRb();

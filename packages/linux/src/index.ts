@@ -89,9 +89,32 @@ export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable
 export { vmaLookupIn } from './lookup.js';
 
 // scenarios
-export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
-export type { RunOptions, RunResult } from './run.js';
+export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, ScenarioRun, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
+export type { RunOptions, RunResult, RunStop, ScenarioMark } from './run.js';
+
+// concurrent steps: schedules and the kernel paths that race
+export {
+  TASK_ID_BASE,
+  ScheduleDriver,
+  ScheduleError,
+  defaultChoice,
+  driverOf,
+  formatSchedule,
+  parseSchedule,
+  replayDriver,
+  seededDriver,
+  taskResultViolations,
+} from './concurrent.js';
+export type { Deviations, TaskViolation } from './concurrent.js';
+export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
+export type { ReferencedResult } from './racers.js';
 export { observeMm, observeProcs, vmaPerms } from './observe.js';
 
 // test helpers for plugin authors: layouts drawn as ASCII, random scenarios
 export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from './testing.js';
+
+// the interleaving explorer
+export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
+export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
+export { footprintHook, independent } from './footprint.js';
+export type { Footprint } from './footprint.js';

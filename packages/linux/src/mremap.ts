@@ -4,7 +4,7 @@
  * PMD and PUD level with need_rmap_locks as copy_vma decides, DONTUNMAP, and the 6.17+
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
-import { E, HPAGE_PUD_NR, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
+import { ACCESS, E, HPAGE_PUD_NR, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
 import { MREMAP_FLAG_BITS } from '@mmsim/scenario';
 import { EFAULT, EINVAL, ENOMEM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
@@ -185,7 +185,12 @@ function* movePtes(k: Kernel, pmc: Pmc, extent: number): KGen<void> {
     const delta = pmc.newAddr - pmc.oldAddr;
     // read the entries first: the table is copied on the first write
     const vals = t.slice(off, off + extent);
-    for (let i = 0; i < extent; i++) if (vals[i] !== 0) k.eng.emit(E.PteMove, mm, pmc.oldAddr + i, pmc.oldAddr + i + delta);
+    for (let i = 0; i < extent; i++) {
+      if (vals[i] === 0) continue;
+      // ptep_get_and_clear + set_pte_at: GUP-fast reads PTEs without the PTE lock
+      yield* k.eng.lockless(ACCESS.Pte, mm, pmc.oldAddr + i);
+      k.eng.emit(E.PteMove, mm, pmc.oldAddr + i, pmc.oldAddr + i + delta);
+    }
   }
   if (newPtl !== oldPtl) yield* k.eng.unlock(newPtl, 0, 'spin');
   yield* k.eng.unlock(oldPtl, 0, 'spin');

@@ -4,6 +4,7 @@
  * freeing tables (free_pgtables).
  */
 import {
+  ACCESS,
   E,
   FOLIO_SWAPCACHE,
   HUGE_ZERO_PFN,
@@ -95,6 +96,7 @@ export function* zapPteRange(k: Kernel, mm: number, start: number, end: number):
     for (let vpn = start; vpn < end; vpn++) {
       const pte = e.ptes[vpn - base];
       if (pte === 0) continue;
+      yield* k.eng.lockless(ACCESS.Pte, mm, vpn); // ptep_get_and_clear_full: GUP-fast reads it locklessly
       k.eng.emit(E.PteClear, mm, vpn);
       if (pte > 0) zapPresentPte(k, pte);
       else swapPut(k, pteSwapSlot(pte));

@@ -7,7 +7,6 @@ import {
   AvCounter,
   E,
   FOLIO_ANON,
-  FOLIO_KSM,
   FolioCounter,
   MappingKind,
   lookupPte,
@@ -291,8 +290,9 @@ export function folioMoveAnonRmap(k: Kernel, head: number, vma: Vma): void {
 export function folioTestAnon(f: Folio): boolean {
   return (f.flags & FOLIO_ANON) !== 0;
 }
+/** folio_test_ksm(): as the kernel derives it, from folio->mapping's low bits (PAGE_MAPPING_KSM) */
 export function folioTestKsm(f: Folio): boolean {
-  return (f.flags & FOLIO_KSM) !== 0;
+  return f.mappingKind === MappingKind.Ksm;
 }
 
 /** folio_maybe_dma_pinned() */

@@ -16,6 +16,7 @@ import {
   newRawEvent,
   pageAnonExclusive,
   ptePfn,
+  type EngineMark,
   type EngineOptions,
   type EventLog,
   type KGen,
@@ -43,6 +44,7 @@ import { observeProcs } from './observe.js';
 import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
+import { parseSchedule, replayDriver, runConcurrentStep, seededDriver, type ScheduleDriver } from './concurrent.js';
 
 export { MREMAP_FLAG_BITS };
 
@@ -59,6 +61,10 @@ export interface RunOptions {
    * thrown (a signal arrived, the log's disk is full). The log then holds every step so far.
    */
   interrupt?: () => unknown;
+  /** concurrent steps run under this schedule (see parseSchedule) */
+  schedule?: string;
+  /** without `schedule`: concurrent steps run under a schedule drawn from this seed (default 0) */
+  seed?: number;
 }
 
 export interface RunResult {
@@ -66,6 +72,17 @@ export interface RunResult {
   engine: Engine;
   kernel: Kernel;
   header: LogHeader;
+  /** a concurrent step deadlocked (all its tasks blocked) or failed: the run stopped there */
+  stopped: RunStop | null;
+  /** the schedule its concurrent steps ran under ("" when none, or the default policy) */
+  schedule: string;
+}
+
+/** Why a run stopped at a concurrent step. */
+export interface RunStop {
+  step: number;
+  reason: 'deadlock' | 'error';
+  message: string;
 }
 
 function parseProt(p: string): number {
@@ -88,12 +105,13 @@ export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
       arenaBase: ARENA_BASE,
       kernel: opts.config ?? {},
       plugins: (opts.plugins ?? []).map((p) => (Array.isArray(p) ? { name: p[0].name, options: p[1] ?? null } : { name: p.name })),
+      ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
     },
-    seed: opts.engine?.seed ?? 0,
+    seed: opts.seed ?? opts.engine?.seed ?? 0,
   };
 }
 
-class Procs {
+export class Procs {
   /** proc id -> mm id (live processes) */
   readonly live = new Map<number, number>();
   nextProc = 0;
@@ -103,7 +121,7 @@ class Procs {
 }
 
 /** One step as kernel code: returns its result. */
-function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepResult> {
+export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepResult> {
   const base = ARENA_BASE;
   const mm = procs.live.get(step.proc);
   if (mm === undefined) throw new Error(`process ${step.proc} does not exist`);
@@ -173,7 +191,8 @@ function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepRe
       return { ok: true };
     }
     case 'snapshot':
-      return { ok: true };
+    case 'concurrent':
+      return { ok: true }; // handled by ScenarioRun
   }
 }
 
@@ -181,7 +200,7 @@ function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepRe
  * pin/unpin: a long-term FOLL_PIN (GUP with FOLL_WRITE|FOLL_LONGTERM): the page is
  * faulted in writable first (breaking COW), then its folio's pincount goes up.
  */
-function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<void> {
+export function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<void> {
   for (let vpn = start; vpn < start + pages; vpn++) {
     if (pin) {
       const out = yield* userAccess(k, mm, vpn, true);
@@ -268,51 +287,143 @@ export async function runScenarioAsync(s: Scenario, opts: RunOptions & { yieldEv
 
 /** The run as a generator that yields before every step (runScenario drives it at once). */
 function* scenarioSteps(s: Scenario, opts: RunOptions): Generator<void, RunResult> {
-  const k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
-  const eng = k.eng;
-  opts.onKernel?.(k);
-  const procs = new Procs();
-  const mm0 = eng.ids.mm++;
-  eng.emit(E.MmCreate, mm0, 0);
-  procs.live.set(procs.nextProc++, mm0);
-  eng.commit();
-  const steps: StepObservation[] = [];
-  const snapshots: SnapshotObservation[] = [];
-  const snap = (label: string) => {
-    const note = JSON.stringify({ snapshot: label, procs: procs.sorted() });
-    eng.emit(E.Note, 0, 0, 0, 0, 0, 0, note);
-    eng.commit();
-    snapshots.push({ label, procs: observeProcs(eng.state, procs.sorted(), ARENA_BASE, s.arena.pages) });
-  };
-  for (let i = 0; i < s.steps.length; i++) {
-    const step = s.steps[i];
+  const run = new ScenarioRun(s, opts);
+  while (run.next < s.steps.length && !run.stopped && !run.aborted) {
     yield;
     const stop = opts.interrupt?.();
     if (stop !== undefined) throw stop;
-    opts.onStep?.(i, s.steps.length);
-    eng.setTask(step.proc);
-    if (step.op === 'snapshot') {
-      snap(step.label);
-      continue;
-    }
-    const out: StepOut = { result: undefined };
-    const r = eng.syscall(`step:${step.op}`, () => stepSyscallBody(k, eng, s, procs, step, i, out), i, step.proc);
-    if (!r.ok) {
-      // the step was rolled back (a plugin failed): record it as an error the user can see
-      const msg = r.error instanceof Error ? r.error.message : String(r.error);
-      throw new StepFailedError(i, step.op, msg, r.error);
-    }
-    steps.push({ i, op: step.op, result: out.result! });
+    run.runUntil(run.next + 1);
   }
-  eng.setTask(0);
-  snap('final');
-  eng.close();
-  return {
-    observation: { format: OBSERVATION_FORMAT, scenario: s.name, steps, snapshots },
-    engine: eng,
-    kernel: k,
-    header: logHeaderFor(s, opts),
-  };
+  return run.finish();
+}
+
+/** Where a ScenarioRun stands, to come back to (the explorer restarts schedules here). */
+export interface ScenarioMark {
+  readonly engine: EngineMark;
+  readonly next: number;
+  readonly live: readonly [number, number][];
+  readonly nextProc: number;
+  readonly steps: number;
+  readonly snapshots: number;
+}
+
+/**
+ * A scenario being run step by step: runScenario runs it whole; the explorer runs it up
+ * to the first concurrent step, marks, and runs the rest once per schedule.
+ */
+export class ScenarioRun {
+  readonly k: Kernel;
+  readonly eng: Engine;
+  readonly procs = new Procs();
+  readonly steps: StepObservation[] = [];
+  readonly snapshots: SnapshotObservation[] = [];
+  /** the next step to run */
+  next = 0;
+  /** set when a concurrent step deadlocked or its kernel code failed: the run stops there */
+  stopped: RunStop | null = null;
+  /** the driver gave up on the schedule (the explorer's redundant runs) */
+  aborted = false;
+  /** picks the task at each scheduling point of concurrent steps (default: seeded, RunOptions.seed) */
+  driver: ScheduleDriver;
+
+  constructor(
+    readonly s: Scenario,
+    readonly opts: RunOptions = {},
+  ) {
+    this.k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
+    this.eng = this.k.eng;
+    this.driver = opts.schedule !== undefined ? replayDriver(parseSchedule(opts.schedule)) : seededDriver(opts.seed ?? 0);
+    opts.onKernel?.(this.k);
+    const mm0 = this.eng.ids.mm++;
+    this.eng.emit(E.MmCreate, mm0, 0);
+    this.procs.live.set(this.procs.nextProc++, mm0);
+    this.eng.commit();
+  }
+
+  private snap(label: string): void {
+    const eng = this.eng;
+    const note = JSON.stringify({ snapshot: label, procs: this.procs.sorted() });
+    eng.emit(E.Note, 0, 0, 0, 0, 0, 0, note);
+    eng.commit();
+    this.snapshots.push({ label, procs: observeProcs(eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages) });
+  }
+
+  /** Run steps [next, end); a deadlock stops the run. */
+  runUntil(end: number): void {
+    const { s, eng, k, procs, opts } = this;
+    for (; this.next < end && !this.stopped && !this.aborted; this.next++) {
+      const i = this.next;
+      const step = s.steps[i];
+      opts.onStep?.(i, s.steps.length);
+      eng.setTask(step.proc);
+      if (step.op === 'snapshot') {
+        this.snap(step.label);
+        continue;
+      }
+      if (step.op === 'concurrent') {
+        const r = runConcurrentStep(k, s, procs, step, i, this.driver);
+        if ('aborted' in r) this.aborted = true;
+        else if ('stopped' in r) {
+          this.stopped = { step: i, reason: r.stopped, message: r.message };
+          this.steps.push({ i, op: step.op, result: { ok: false, errno: r.stopped === 'deadlock' ? 'EDEADLK' : 'EINTERNAL' }, tasks: r.tasks });
+        } else this.steps.push(r.entry);
+        continue;
+      }
+      const out: StepOut = { result: undefined };
+      const r = eng.syscall(`step:${step.op}`, () => stepSyscallBody(k, eng, s, procs, step, i, out), i, step.proc);
+      if (!r.ok) {
+        // the step was rolled back (a plugin failed): record it as an error the user can see
+        const msg = r.error instanceof Error ? r.error.message : String(r.error);
+        throw new StepFailedError(i, step.op, msg, r.error);
+      }
+      this.steps.push({ i, op: step.op, result: out.result! });
+    }
+  }
+
+  mark(): ScenarioMark {
+    return {
+      engine: this.eng.mark(),
+      next: this.next,
+      live: this.procs.sorted(),
+      nextProc: this.procs.nextProc,
+      steps: this.steps.length,
+      snapshots: this.snapshots.length,
+    };
+  }
+
+  restore(m: ScenarioMark): void {
+    this.eng.restore(m.engine);
+    this.next = m.next;
+    this.procs.live.clear();
+    for (const [p, mm] of m.live) this.procs.live.set(p, mm);
+    this.procs.nextProc = m.nextProc;
+    this.steps.length = m.steps;
+    this.snapshots.length = m.snapshots;
+    this.stopped = null;
+    this.aborted = false;
+  }
+
+  /** The final snapshot, the engine closed, the result. */
+  finish(): RunResult {
+    const { s, eng } = this;
+    eng.setTask(0);
+    this.snap('final');
+    eng.close();
+    return {
+      observation: { format: OBSERVATION_FORMAT, scenario: s.name, steps: this.steps, snapshots: this.snapshots },
+      engine: eng,
+      kernel: this.k,
+      header: logHeaderFor(s, this.opts),
+      stopped: this.stopped,
+      schedule: this.driver.schedule(),
+    };
+  }
+
+  /** The final layout as the final snapshot would observe it, without writing it (explorer). */
+  finalProcs(): ProcSnapshot[] {
+    this.eng.commit();
+    return observeProcs(this.eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages) as ProcSnapshot[];
+  }
 }
 
 /** A step whose kernel code threw (a plugin error, a strict checker, a model bug). */

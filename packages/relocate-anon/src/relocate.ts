@@ -10,6 +10,7 @@
  * fails with EFAULT under MREMAP_MUST_RELOCATE_ANON) when it cannot.
  */
 import {
+  ACCESS,
   E,
   VM_HUGETLB,
   VM_SPECIAL,
@@ -230,20 +231,34 @@ function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
   } else if (!k.eng.trylock(lockName, 0, 'sleep')) {
     return 0;
   }
-  const ret = relocateLockedFolio(w, folio, oldAddr);
+  // alone, no point can switch tasks: skip the generator (one per folio adds up)
+  const ret = k.eng.alone ? relocateLockedFolioNow(w, folio, oldAddr) : yield* relocateLockedFolio(w, folio, oldAddr);
   yield* k.eng.unlock(lockName, 0, 'sleep');
   return ret;
 }
 
+/** relocateLockedFolio without its scheduling points (nobody races this task). */
+function relocateLockedFolioNow(w: Walk, folio: Folio, oldAddr: number): number {
+  if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
+  if (folio.pincount > 0) return w.b.skipPinned ? 1 : 0;
+  rewriteFolio(w, folio.pfn, oldAddr, w.undo);
+  return 1;
+}
+
 /** The body of relocate_anon_pte() once the folio is locked. */
-function relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): number {
+function* relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): KGen<number> {
   /* No-op. */
   if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
+  const eng = w.k.eng;
+  // folio_maybe_dma_pinned(): an atomic read; GUP-fast pins with no lock at all
+  yield* eng.lockless(ACCESS.Folio, folio.pfn);
   /*
    * A pinned folio may be used by whoever pinned it, trusting index and mapping not to
    * change: we cannot proceed (the seed's v1 went on instead, leaving it stale).
    */
-  if (folio.pincount > 0) return w.b.skipPinned ? 1 : 0;
+  if (folioOf(w.k, folio.pfn).pincount > 0) return w.b.skipPinned ? 1 : 0;
+  // WRITE_ONCE(folio->mapping), WRITE_ONCE(folio->index): lockless readers look at both
+  yield* eng.lockless(ACCESS.Folio, folio.pfn);
   rewriteFolio(w, folio.pfn, oldAddr, w.undo);
   return 1;
 }

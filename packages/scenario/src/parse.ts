@@ -1,3 +1,4 @@
+import { parseConcurrent } from './concurrent.js';
 import {
   ADVICES,
   ALL_OPS,
@@ -75,6 +76,7 @@ const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
   fork: {},
   exit: {},
   snapshot: { label: true },
+  concurrent: { tasks: true },
   pin: { page: true, pages: true },
   unpin: { page: true, pages: true },
   ksm: { page: true, pages: true },
@@ -229,6 +231,7 @@ class Validator {
     if (typeof rs.op !== 'string' || !(ALL_OPS as readonly string[]).includes(rs.op))
       this.fail(`unknown op ${describe(rs.op)} (known: ${ALL_OPS.join(', ')})`, 'op', i);
     const op = rs.op as StepOp;
+    if (op === 'concurrent') return parseConcurrent(rs, i, live, this.file, (sub, at) => this.step(sub, at, arena, live), arena);
     const fields = OP_FIELDS[op];
     for (const k of Object.keys(rs)) {
       if (k === 'op' || k === 'proc') continue;

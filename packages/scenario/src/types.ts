@@ -102,7 +102,50 @@ export interface ThpStep extends StepBase {
   page: number;
 }
 
+/**
+ * Kernel-side steps: simulator-only, only inside a `concurrent` task. Each is a kernel
+ * path with its real locks, named after it.
+ */
+/** folio_referenced(): the rmap walk of the folio mapped at `page` (none mapped: nothing to walk). */
+export interface RmapWalkStep extends StepBase {
+  op: 'rmap_walk';
+  page: number;
+}
+/** GUP-fast (gup_fast_pte_range): lockless, IRQs off; `pin` = FOLL_PIN (default true), else FOLL_GET. */
+export interface GupFastStep extends RangeStep {
+  op: 'gup_fast';
+  pin: boolean;
+}
+/** shrink_folio_list() on the folios mapped in the range: trylock, try_to_unmap to swap entries. */
+export interface ReclaimStep extends RangeStep {
+  op: 'reclaim';
+}
+export type KernelStep = RmapWalkStep | GupFastStep | ReclaimStep;
+export const KERNEL_STEP_OPS = ['rmap_walk', 'gup_fast', 'reclaim'] as const;
+export type KernelStepOp = (typeof KERNEL_STEP_OPS)[number];
+
+/** What a task of a `concurrent` step may do: syscalls, pins, ksm, or kernel-side steps. */
+export type TaskStep = MmapStep | MunmapStep | MprotectStep | MadviseStep | MremapStep | TouchStep | PinStep | UnpinStep | KsmStep | SwapoutStep | KernelStep;
+export const TASK_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'touch', 'pin', 'unpin', 'ksm', 'swapout', ...KERNEL_STEP_OPS] as const;
+
+/** One thread of process `proc` (same mm): its steps run in order. */
+export interface ConcurrentTask {
+  proc: number;
+  steps: TaskStep[];
+}
+/** Most tasks one concurrent step may have. */
+export const MAX_TASKS = 8;
+/**
+ * Simulator-only: 2 to 8 tasks run concurrently, interleaved at every lock operation
+ * and lockless access; `mmsim run` picks one schedule, `mmsim explore` all of them.
+ */
+export interface ConcurrentStep extends StepBase {
+  op: 'concurrent';
+  tasks: ConcurrentTask[];
+}
+
 export type Step =
+  | ConcurrentStep
   | MmapStep
   | MunmapStep
   | MprotectStep
@@ -121,7 +164,7 @@ export type Step =
 export type StepOp = Step['op'];
 
 export const ORACLE_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'touch', 'fork', 'exit', 'snapshot'] as const;
-export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp'] as const;
+export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp', 'concurrent'] as const;
 export type SimulatorOnlyOp = (typeof SIMULATOR_ONLY_OPS)[number];
 export const ALL_OPS: readonly StepOp[] = [...ORACLE_OPS, ...SIMULATOR_ONLY_OPS];
 
@@ -154,14 +197,26 @@ export interface Scenario {
 
 export type StepResult =
   | { ok: true }
+  /** rmap_walk: PTEs the walk found mapping the page, and the page's mapcount */
+  | { ok: true; found: number; mapcount: number }
+  /** gup_fast: pages grabbed (the rest would go to the slow path); reclaim: folios unmapped to swap */
+  | { ok: true; pages: number }
   | { ok: true; page: number | null }
   | { ok: false; errno: string }
   | { ok: false; signal: string; page: number };
+
+/** One step of a concurrent task, as observed. */
+export interface TaskStepObservation {
+  op: TaskStep['op'];
+  result: StepResult;
+}
 
 export interface StepObservation {
   i: number;
   op: StepOp;
   result: StepResult;
+  /** concurrent steps only: each task's step results, in task order */
+  tasks?: TaskStepObservation[][];
 }
 
 export interface VmaObservation {

@@ -9,6 +9,7 @@ import { ensureHelper, runKernel, type KernelMeasurement, type Timing } from './
 import { runSimChild } from './child.js';
 import { PAGES_PER_MIB, type LogResult, type SimResult } from './sim.js';
 import { round } from './stats.js';
+import { benchExplore, type ExploreBench } from './explore.js';
 import { sweepSvg, type SweepPoint } from './svg.js';
 
 export type Clock = 'cpu' | 'wall';
@@ -77,6 +78,9 @@ export interface BenchResult {
   peakRssMiB: number;
   memBytesPerEvent: number;
   naiveReplaySlowdown: number;
+  /** the explorer on the seed's race (relocate 8 pages vs one rmap walk): schedules per CPU second */
+  exploreSchedulesPerSec: number;
+  explore: ExploreBench;
   targets: Record<string, Target>;
   sim: {
     checkers: string;
@@ -109,6 +113,7 @@ export const TARGETS: Record<string, Target> = {
   peakRssMiB: { op: 'report' },
   memBytesPerEvent: { op: 'report' },
   naiveReplaySlowdown: { op: 'report' },
+  exploreSchedulesPerSec: { op: '>=', value: 2000 },
 };
 
 export const HEADLINE_KEYS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
@@ -180,6 +185,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       relocateRatio: round(pick(s.relocate, clock) / pick(k.mremap.best, clock), 1),
     };
   });
+  const ex = step('explore the seed\'s race (dfs, bound 2, every checker)', benchExplore, (e) => `${e.schedules} schedules in ${e.cpuMs} ms CPU: ${e.schedulesPerSec}/s`);
   const hs = sims.get(head)!;
   const hk = kernel.get(head)!;
   const log = hs.log!;
@@ -197,6 +203,8 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     peakRssMiB: log.rss.peakMiB,
     memBytesPerEvent: log.memBytesPerEvent,
     naiveReplaySlowdown: log.naive.slowdown,
+    exploreSchedulesPerSec: ex.schedulesPerSec,
+    explore: ex,
     targets: {},
     sim: {
       checkers: hs.checkers,
@@ -258,7 +266,7 @@ function fmtTiming(t: Timing, clock: Clock): string {
 }
 
 function fmtValue(key: string, v: number): string {
-  if (key === 'replayEventsPerSec') return `${fmtCount(v)}/s`;
+  if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec') return `${fmtCount(v)}/s`;
   if (key.endsWith('Ms')) return `${v} ms`;
   if (key.endsWith('MiB')) return `${v} MiB`;
   if (key.endsWith('Ratio') || key.endsWith('Slowdown')) return `${v}×`;

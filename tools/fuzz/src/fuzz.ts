@@ -99,6 +99,8 @@ export interface FuzzOptions {
   generate?: Omit<GenerateOptions, 'simOnly'>;
   /** replace the kernel / the simulator (tests) */
   compare?: Omit<CompareOptions, 'timeoutMs'>;
+  /** run only scenarios k with k % count === index (`mmsim fuzz --shard I/N`): shards partition the run */
+  shard?: { index: number; count: number };
 }
 
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
@@ -113,10 +115,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const progress = (phase: FuzzProgress['phase'], d: number, total: number) =>
     opts.onProgress?.({ phase, done: d, total, ...tally });
 
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  const mine: number[] = [];
+  for (let k = shard.index; k < count; k += shard.count) mine.push(k);
   let next = 0;
   const worker = async () => {
-    while (next < count) {
-      const k = next++;
+    while (next < mine.length) {
+      const k = mine[next++];
       const s = generateScenario(scenarioSeed(seed, k), opts.generate);
       scenarios[k] = s;
       const o = await compareOnce(s, cmp);
@@ -126,10 +131,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
       else if (o.kind === 'crash') tally.simCrashes++;
       else if (o.kind === 'kernel-flaky') tally.kernelFlaky++;
       else tally.oracleErrors++;
-      progress('run', ++done, count);
+      progress('run', ++done, mine.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, mine.length)) }, worker));
 
   const failures: FuzzFailure[] = [];
   const classes = new Map<string, FuzzClass>();

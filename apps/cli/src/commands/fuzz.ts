@@ -5,6 +5,7 @@ import { parseScenario } from '@mmsim/scenario';
 import type { FuzzSummary } from '@mmsim/fuzz';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { progress } from '../progress.js';
+import { parseShard } from '../options.js';
 import { importOptional } from '../integrations.js';
 
 type FuzzModule = typeof import('@mmsim/fuzz');
@@ -17,6 +18,7 @@ interface FuzzCliOptions {
   json?: boolean;
   perClass: string;
   concurrency: string;
+  shard?: string;
 }
 
 function int(name: string, v: string, min: number): number {
@@ -39,18 +41,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-shrink', 'do not shrink failures or save regressions')
     .option('--per-class <n>', 'shrink at most this many failures per kind of divergence', '1')
     .option('--concurrency <n>', 'kernel oracle processes in flight', '2')
+    .option('--shard <I/N>', 'run only scenarios k with k % N == I: N machines (or a Kubernetes Indexed Job) split one campaign')
     .option('--json', 'print the summary as one JSON object');
   examples(cmd, [
     'sudo mmsim fuzz',
     'sudo mmsim fuzz --seed 7 --count 2000',
     'sudo mmsim fuzz --seed 42 --count 100 --no-shrink --json',
     'sudo mmsim fuzz --out /tmp/regress && mmsim run /tmp/regress/*.json',
+    'sudo mmsim fuzz --seed 7 --count 3000 --shard 1/3 --json   # one of three machines',
   ]);
   cmd.action(async (o: FuzzCliOptions) => {
     const seed = int('seed', o.seed, 0);
     const count = int('count', o.count, 1);
     const per = int('per-class', o.perClass, 1);
     const concurrency = int('concurrency', o.concurrency, 1);
+    const shard = parseShard(o.shard);
     const outDir = isAbsolute(o.out) ? o.out : resolve(ctx.cwd, o.out);
     // fail early (exit 2) when the kernel oracle cannot run here
     try {
@@ -73,6 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
       shrink: o.shrink,
       maxShrinksPerClass: per,
       concurrency,
+      shard,
       onProgress: (p) => {
         if (p.phase === 'run') runBar.update(p.done, p.total);
         else {

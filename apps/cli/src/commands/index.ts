@@ -11,6 +11,8 @@ import { register as diff } from './diff.js';
 import { register as events } from './events.js';
 import { register as fuzz } from './fuzz.js';
 import { register as exportCmd } from './export.js';
+import { register as explore } from './explore.js';
+import { register as merge } from './merge.js';
 import { register as inspect } from './inspect.js';
 import { register as oracle } from './oracle.js';
 import { register as replay } from './replay.js';
@@ -29,6 +31,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   exportCmd,
   diff,
   oracle,
+  explore,
+  merge,
   fuzz,
   demo,
   serve,

@@ -9,9 +9,12 @@ import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
+import { nonNegInt } from '../options.js';
 import { addSimOptions, formatViolation, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
+  schedule?: string;
+  seed?: string;
   json?: boolean;
   log?: string;
   check?: boolean;
@@ -29,7 +32,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print one mmsim-observation/1 per line, in the order of the files')
     .option('--log <path>', 'write the binary event log (with several files: a directory, one <name>.mmlog each)')
     .option('--check', 'run the invariant checkers (@mmsim/invariants); violations go to stderr, exit 3')
-    .option('-q, --quiet', 'print only failures and the summary line');
+    .option('-q, --quiet', 'print only failures and the summary line')
+    .option('--schedule <S>', 'run concurrent steps under this schedule: "decision:task,..." deviations from the default policy, as `mmsim explore` prints them ("" = default policy)')
+    .option('--seed <n>', 'without --schedule: concurrent steps run under a random schedule drawn from this seed (default 0)');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
   examples(cmd, [
@@ -39,6 +44,8 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run my.json --log my.mmlog --check',
     'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant fixed --log logs/',
     'mmsim run my.json --plugin ./my-merge-policy.ts',
+    "mmsim run scenarios/races/relocate-vs-rmap-walk.json --relocate-variant bug-unlocked-new-anon-vma --schedule '3:1' --check",
+    'mmsim run scenarios/races/relocate-vs-gup-fast.json --seed 7 --log race.mmlog',
   ]);
   cmd.addHelpText(
     'after',
@@ -66,6 +73,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   const plugins = await resolvePlugins(ctx, o);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
+  const sched = { schedule: o.schedule, seed: nonNegInt('--seed', o.seed) };
   const bar = progress(ctx, 'run', scenarios.length, 2);
   let failedExpect = 0;
   let violations = 0;
@@ -76,12 +84,17 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     const target = o.log === undefined ? null : logDir ? logPathIn(logDir, file) : o.log;
     let run: Awaited<ReturnType<typeof runOne>>;
     try {
-      run = await runOne(ctx, scenario, plugins, { onStep, check: !!o.check, log: target, file, config });
+      run = await runOne(ctx, scenario, plugins, { onStep, check: !!o.check, log: target, file, config, ...sched });
     } finally {
       single?.done();
     }
     const res = run.res;
     const obs = res.observation;
+    if (res.schedule && !o.json && !o.quiet) ctx.warn(`${file}: concurrent steps ran under schedule "${res.schedule}"`);
+    if (res.stopped && !o.check) {
+      violations++;
+      ctx.warn(`${file}: step ${res.stopped.step} (concurrent) stopped: ${res.stopped.reason}: ${res.stopped.message}`);
+    }
     if (run.logPath && !o.json && !o.quiet) ctx.warn(`log: ${run.logPath} (${res.engine.log.length} events)`);
     const checked = o.check ? { violations: run.violations } : null;
     const failures = checkExpectations(scenario, obs);
@@ -126,7 +139,7 @@ async function runOne(
   ctx: CliContext,
   scenario: Scenario,
   plugins: PluginSpec[],
-  o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown> },
+  o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown>; schedule?: string; seed?: number },
 ): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
   const signals = watchSignals();
@@ -135,6 +148,8 @@ async function runOne(
       onStep: o.onStep,
       check: o.check,
       config: o.config,
+      schedule: o.schedule,
+      seed: o.seed,
       onKernel: (k, header) => {
         if (writer && header) writer.attach(k.eng.log, header);
       },

@@ -1,0 +1,74 @@
+/**
+ * `mmsim explore`, `mmsim merge` and `mmsim run --schedule` on the real model and the
+ * race scenarios of scenarios/races.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeLogFile } from '@mmsim/core';
+import { cli, files, tmp } from './testing/harness.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const GUP = 'scenarios/races/relocate-vs-gup-fast.json';
+
+describe('mmsim explore', () => {
+  it('--json: the mmsim-explore/1 shape, exit 3, and the schedule reproduces with run --check (exit 3)', async () => {
+    const out = tmp();
+    const r = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--out', out], ROOT);
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j)).toEqual(expect.arrayContaining(['format', 'strategy', 'bound', 'schedules', 'complete', 'distinctFinalStates', 'violations', 'firstViolationAfter', 'schedulesPerSec', 'elapsedMs']));
+    expect(j).toMatchObject({ format: 'mmsim-explore/1', strategy: 'dfs', bound: 2, complete: true });
+    expect(j.violations.map((v: { checker: string }) => v.checker)).toEqual(['rmap']);
+    const { schedule } = j.violations[0];
+    // the log of the violation: the concurrent step's tasks are engine tasks 100 and 101
+    const log = decodeLogFile(readFileSync(join(out, 'violation-1.mmlog')));
+    const tasks = new Set<number>();
+    for (const ev of log.log.events(0, log.log.length)) if (ev.type === 'task_switch') tasks.add((ev as { task: number }).task);
+    expect([...tasks].filter((t) => t >= 100).sort()).toEqual([100, 101]);
+    expect(existsSync(join(out, 'explore.json'))).toBe(true);
+    const again = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', schedule, '--check', '--quiet'], ROOT);
+    expect(again.code).toBe(3);
+    expect(again.err).toContain(j.violations[0].message);
+    // the default schedule does not show it
+    const calm = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', '', '--check', '--quiet'], ROOT);
+    expect(calm.code).toBe(0);
+  });
+
+  it('three --shard results merge into the unsharded one', async () => {
+    const whole = JSON.parse((await cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--shard', '0/1'], ROOT)).out);
+    const dir = tmp();
+    for (const i of [0, 1, 2]) {
+      const r = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--shard', `${i}/3`], ROOT);
+      files(dir, { [`s${i}.json`]: r.out });
+    }
+    const m = await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json'), join(dir, 's2.json'), '--json'], ROOT);
+    expect(m.code).toBe(3);
+    const merged = JSON.parse(m.out);
+    expect(merged.schedules).toBe(whole.schedules);
+    expect(merged.complete).toBe(true);
+    expect(merged.finalStates).toEqual(whole.finalStates);
+    expect(merged.violations.map((v: { message: string }) => v.message)).toEqual(whole.violations.map((v: { message: string }) => v.message));
+    const partial = await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json'), '--json'], ROOT);
+    expect(JSON.parse(partial.out).complete).toBe(false);
+  });
+
+  it('bad input is exit 2, naming the option', async () => {
+    const dir = tmp();
+    files(dir, { 'seq.json': JSON.stringify({ format: 'mmsim-scenario/1', name: 'seq', arena: { pages: 8 }, steps: [{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }] }) });
+    const cases: [string[], RegExp][] = [
+      [['explore', GUP, '--shard', '3/3'], /--shard: expected I\/N/],
+      [['explore', GUP, '--strategy', 'bfs'], /--strategy must be one of dfs, pct, random/],
+      [['explore', GUP, '--bound', '-1'], /--bound/],
+      [['explore', join(dir, 'seq.json')], /no concurrent step/],
+      [['run', GUP, '--relocate-variant', 'fixed', '--schedule', 'nope'], /decision:task/],
+      [['run', GUP, '--relocate-variant', 'fixed', '--schedule', '0:7'], /task 7 cannot run/],
+      [['merge', join(dir, 'seq.json')], /cannot merge/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await cli(args, ROOT);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(msg);
+    }
+  });
+});

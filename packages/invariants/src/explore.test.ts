@@ -1,0 +1,106 @@
+/**
+ * The interleaving explorer on the seed's race (MREMAP_RELOCATE_ANON against an rmap
+ * walk), every checker attached: the bugs it must find, the reduction it must not lose
+ * anything to, shards that add up, schedules that reproduce.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { encodeLogFile } from '@mmsim/core';
+import { Explorer, parseSchedule, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/linux';
+import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
+import { parseScenario, type Scenario } from '@mmsim/scenario';
+import { attachCheckers } from './index.js';
+
+const race = (name: string): Scenario => parseScenario(readFileSync(new URL(`../../../scenarios/races/${name}.json`, import.meta.url), 'utf8'));
+
+function explorer(s: Scenario, variant: RelocateVariant, o: ExploreOptions = {}): Explorer {
+  return new Explorer(s, {
+    run: { plugins: [[relocateAnon, { variant }]] },
+    checkers: (eng) => {
+      const h = attachCheckers(eng);
+      return { violations: () => h.violations(), clear: () => h.clear(), detach: () => h.detach() };
+    },
+    ...o,
+  });
+}
+
+describe('explore: relocation against a racing rmap walk', () => {
+  it('fixed: the bounded space is exhausted and no schedule makes the walk miss the page', () => {
+    const r = explorer(race('relocate-vs-rmap-walk'), 'fixed').explore();
+    expect(r.complete).toBe(true);
+    expect(r.schedules).toBeGreaterThan(5);
+    expect(r.violations).toEqual([]);
+    // the walk ran before and after the move: two different final task results
+    expect(r.distinctFinalStates).toBe(2);
+  });
+
+  it('bug-unlocked-new-anon-vma: dfs finds a walk that misses the mapping at bound <= 2, and the schedule reproduces', () => {
+    const s = race('relocate-vs-rmap-walk');
+    const r = explorer(s, 'bug-unlocked-new-anon-vma', { report: (c) => c === 'rmap-walk' }).explore();
+    expect(r.violations.length).toBe(1);
+    const v = r.violations[0];
+    expect(v.checker).toBe('rmap-walk');
+    expect(v.preemptions).toBeLessThanOrEqual(2);
+    expect(r.firstViolationAfter).not.toBeNull();
+    // `mmsim run --schedule S` does the same: the walk misses the page again
+    const run = runScenario(s, { plugins: [[relocateAnon, { variant: 'bug-unlocked-new-anon-vma' }]], schedule: v.schedule });
+    expect(taskResultViolations(run.observation.steps, s).map((x) => x.message)).toEqual([v.message]);
+    // and under the default schedule (no preemption) it does not: only the race shows it
+    const calm = runScenario(s, { plugins: [[relocateAnon, { variant: 'bug-unlocked-new-anon-vma' }]], schedule: '' });
+    expect(taskResultViolations(calm.observation.steps, s)).toEqual([]);
+  });
+
+  it('the partial-order reduction loses no final state and no violation, and runs fewer schedules', () => {
+    const s = race('relocate-vs-rmap-walk');
+    for (const variant of ['bug-unlocked-new-anon-vma'] as const) {
+      const shard = { index: 0, count: 1 };
+      const por = explorer(s, variant, { shard }).explore();
+      const all = explorer(s, variant, { shard, por: false }).explore();
+      expect(por.finalStates, variant).toEqual(all.finalStates);
+      expect(new Set(por.violations.map((v) => v.message)), variant).toEqual(new Set(all.violations.map((v) => v.message)));
+      expect(por.schedules).toBeLessThan(all.schedules / 4);
+    }
+  });
+
+  it('three shards together are the unsharded run: schedules, violations and final states', () => {
+    const s = race('relocate-vs-rmap-walk');
+    const whole = explorer(s, 'bug-unlocked-new-anon-vma', { shard: { index: 0, count: 1 } }).explore();
+    const parts = [0, 1, 2].map((index) => explorer(s, 'bug-unlocked-new-anon-vma', { shard: { index, count: 3 } }).explore());
+    expect(parts.reduce((n, p) => n + p.schedules, 0)).toBe(whole.schedules);
+    expect(parts.filter((p) => p.schedules > 0).length).toBeGreaterThan(1);
+    expect([...new Set(parts.flatMap((p) => p.finalStates!))].sort()).toEqual(whole.finalStates);
+    const key = (v: { checker: string; message: string }) => `${v.checker}: ${v.message}`;
+    expect([...new Set(parts.flatMap((p) => p.violations.map(key)))].sort()).toEqual(whole.violations.map(key).sort());
+  });
+
+  it('pct and random run their budget, seeded: the same seed gives the same result', () => {
+    const s = race('relocate-vs-rmap-walk');
+    for (const strategy of ['pct', 'random'] as const) {
+      const a = explorer(s, 'bug-unlocked-new-anon-vma', { strategy, budget: 60, seed: 5, report: (c) => c === 'rmap-walk' }).explore();
+      const b = explorer(s, 'bug-unlocked-new-anon-vma', { strategy, budget: 60, seed: 5, report: (c) => c === 'rmap-walk' }).explore();
+      expect(a.schedules).toBe(60);
+      expect(a.complete).toBe(false);
+      expect({ ...a, elapsedMs: 0, schedulesPerSec: 0 }).toEqual({ ...b, elapsedMs: 0, schedulesPerSec: 0 });
+    }
+  });
+});
+
+describe('run: one schedule of a concurrent step', () => {
+  it('same file, options and seed: the same log bytes; another seed, another schedule', () => {
+    const s = race('relocate-vs-rmap-walk');
+    const bytes = (seed: number) => {
+      const r = runScenario(s, { plugins: [[relocateAnon, { variant: 'fixed' }]], seed });
+      return { b: Buffer.from(encodeLogFile(r.engine.log, r.header)).toString('base64'), schedule: r.schedule };
+    };
+    expect(bytes(3)).toEqual(bytes(3));
+    const seen = new Set([0, 1, 2, 3, 4, 5].map((x) => bytes(x).schedule));
+    expect(seen.size).toBeGreaterThan(2);
+  });
+
+  it('a schedule naming a task that cannot run is an error, not a wrong run', () => {
+    const s = race('relocate-vs-rmap-walk');
+    expect(() => runScenario(s, { plugins: [[relocateAnon, { variant: 'fixed' }]], schedule: '0:5' })).toThrow(/task 5 cannot run/);
+    expect(() => parseSchedule('3:1,2:0')).toThrow(/must increase/);
+    expect(() => parseSchedule('x')).toThrow(/decision:task/);
+  });
+});

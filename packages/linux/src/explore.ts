@@ -1,0 +1,451 @@
+/**
+ * The interleaving explorer: every schedule of a scenario's concurrent steps, each run
+ * under every checker, restarted from the immutable state just before the first
+ * concurrent step (the prefix runs once).
+ *
+ *  - dfs: every schedule with at most `bound` preemptions, fewest first (iterative
+ *    context bounding, as CHESS): work items are queued by their preemption count and
+ *    level k is done before level k + 1. A sleep-set partial-order reduction skips
+ *    schedules that differ from an explored one only in the order of independent
+ *    segments (footprint.ts). `complete` when the bounded space is exhausted.
+ *  - pct: probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010), depth
+ *    bound + 1: random task priorities, `bound` priority change points.
+ *  - random: a uniformly random runnable task at every point (the baseline).
+ *
+ * A deadlock, a model error, a checker's violation and an rmap walk that missed a
+ * mapping are violations; each comes with its schedule shrunk to the fewest deviations
+ * from the default policy that still show it.
+ */
+import { ABORT, prng, type Engine } from '@mmsim/core';
+import type { Scenario } from '@mmsim/scenario';
+import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
+import { footprintHook, independent, type Footprint } from './footprint.js';
+import { ScenarioRun, type RunOptions } from './run.js';
+
+export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
+export const STRATEGIES = ['dfs', 'pct', 'random'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** One violation a checker reported on a schedule. */
+export interface CheckerFinding {
+  checker: string;
+  message: string;
+}
+
+/** Checkers attached to the engine for one schedule (see attachScheduleCheckers in the CLI). */
+export interface ScheduleCheckers {
+  violations(): CheckerFinding[];
+  /** forget what was found so far: attached once, the checkers serve every schedule */
+  clear(): void;
+  detach(): void;
+}
+
+export interface ExploreOptions {
+  strategy?: Strategy;
+  /** dfs: most preemptions; pct: change points (depth - 1). Default 2. */
+  bound?: number;
+  /** most schedules to run (pct and random: how many; dfs: stop early). Default 1000 for pct/random, unlimited for dfs. */
+  budget?: number;
+  seed?: number;
+  /** this shard's part of the work: index in [0, count) */
+  shard?: { index: number; count: number };
+  /** plugins and kernel configuration, as for runScenario */
+  run?: Pick<RunOptions, 'plugins' | 'config'>;
+  /** attach the checkers for one schedule (the engine is at the restart point) */
+  checkers?: (eng: Engine) => ScheduleCheckers;
+  /** dfs: the partial-order reduction (default true; false explores every bounded schedule) */
+  por?: boolean;
+  /** report only the checkers this accepts (default: all); the others are not looked at */
+  report?: (checker: string) => boolean;
+  /** called after every schedule: schedules run, and what is known of the total */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ExploreViolation {
+  schedule: string;
+  checker: string;
+  message: string;
+  preemptions: number;
+}
+
+export interface ExploreResult {
+  format: typeof EXPLORE_FORMAT;
+  scenario: string;
+  strategy: Strategy;
+  bound: number;
+  seed: number;
+  schedules: number;
+  /** runs cut short by the partial-order reduction (equivalent to one explored) */
+  pruned: number;
+  complete: boolean;
+  distinctFinalStates: number;
+  violations: ExploreViolation[];
+  /** schedules run when the first violation showed (1-based), null if none */
+  firstViolationAfter: number | null;
+  schedulesPerSec: number;
+  elapsedMs: number;
+  shard?: { index: number; count: number };
+  /** with a shard: the final states' keys, so that `mmsim merge` can count distinct ones */
+  finalStates?: string[];
+}
+
+/** What one schedule showed. */
+interface Outcome {
+  aborted: boolean;
+  findings: CheckerFinding[];
+  finalKey: string;
+  deviations: Deviations;
+  preemptions: number;
+}
+
+/** One decision of a dfs run: what could run, what ran, what it touched. */
+interface Node {
+  runnable: number[];
+  current: number;
+  chosen: number;
+  cost: number;
+  sleep: Map<number, Footprint>;
+  fp: Footprint;
+}
+
+interface Item {
+  prefix: number[];
+  cost: number;
+  sleep: Map<number, Footprint>;
+  owner: number;
+}
+
+/** The scenario prepared for exploration: run up to its first concurrent step, marked. */
+export class Explorer {
+  private readonly run: ScenarioRun;
+  private readonly mark;
+  private readonly steps: number;
+  /** violations of the prefix (before any concurrent step), found once */
+  readonly prefixFindings: CheckerFinding[] = [];
+
+  constructor(
+    readonly scenario: Scenario,
+    private readonly opts: ExploreOptions = {},
+  ) {
+    const first = scenario.steps.findIndex((st) => st.op === 'concurrent');
+    if (first < 0) throw new ScheduleError(`scenario ${scenario.name} has no concurrent step: there is nothing to explore`);
+    this.steps = scenario.steps.length;
+    this.run = new ScenarioRun(scenario, { ...(opts.run ?? {}) });
+    const h = opts.checkers?.(this.run.eng);
+    this.run.runUntil(first);
+    if (h) {
+      this.prefixFindings.push(...h.violations());
+      h.detach();
+    }
+    this.mark = this.run.mark();
+    // attached once: every restore() rebuilds their shadows from the marked state
+    this.checkers = opts.checkers?.(this.run.eng) ?? null;
+  }
+
+  private readonly checkers: ScheduleCheckers | null;
+
+  /** Run the scenario's rest once under `driver`, every checker attached. */
+  execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void): Outcome {
+    const run = this.run;
+    run.restore(this.mark);
+    run.driver = driver;
+    const h = this.checkers;
+    h?.clear();
+    let cur: Footprint = new Set();
+    if (touch) {
+      run.eng.setTouchHook(footprintHook(run.eng, () => cur));
+      touch(() => {
+        const done = cur;
+        cur = new Set();
+        return done;
+      });
+    }
+    try {
+      run.runUntil(this.steps);
+    } finally {
+      run.eng.setTouchHook(null);
+    }
+    const findings: CheckerFinding[] = [];
+    let finalKey = '';
+    if (!run.aborted) {
+      if (h) findings.push(...h.violations());
+      findings.push(...taskResultViolations(run.steps, this.scenario));
+      if (run.stopped) findings.push({ checker: run.stopped.reason, message: run.stopped.message });
+      finalKey = JSON.stringify([run.finalProcs(), run.steps.filter((e) => e.tasks).map((e) => e.tasks)]);
+    }
+    return { aborted: run.aborted, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
+  }
+
+  /** Does replaying `dev` show a violation of `checker`? */
+  private reproduces(dev: Deviations, checker: string): boolean {
+    try {
+      return this.execute(replayDriver(dev)).findings.some((f) => f.checker === checker);
+    } catch (e) {
+      if (e instanceof ScheduleError) return false;
+      throw e;
+    }
+  }
+
+  /** Drop deviations one by one while the violation still shows: the short schedule. */
+  shrink(dev: Deviations, checker: string): { deviations: Deviations; preemptions: number } {
+    let cur = dev.slice();
+    for (let pass = 0; pass < 3; pass++) {
+      let changed = false;
+      for (let j = cur.length - 1; j >= 0; j--) {
+        const cand = cur.filter((_, x) => x !== j);
+        if (this.reproduces(cand, checker)) {
+          cur = cand;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+    const d = replayDriver(cur);
+    this.execute(d);
+    return { deviations: cur, preemptions: d.preemptions };
+  }
+
+  /** Explore as the options say. */
+  explore(): ExploreResult {
+    const o = this.opts;
+    const strategy = o.strategy ?? 'dfs';
+    const bound = o.bound ?? 2;
+    const seed = o.seed ?? 0;
+    const shard = o.shard ?? { index: 0, count: 1 };
+    const budget = o.budget ?? (strategy === 'dfs' ? Number.POSITIVE_INFINITY : 1000);
+    const t0 = performance.now();
+    const finals = new Set<string>();
+    const found = new Map<string, ExploreViolation>();
+    let schedules = 0;
+    let pruned = 0;
+    let firstViolationAfter: number | null = null;
+    let shrinkMs = 0;
+    const report = o.report ?? (() => true);
+    for (const f of this.prefixFindings.filter((x) => report(x.checker))) found.set(`${f.checker}\u0000${f.message}`, { schedule: '', checker: f.checker, message: f.message, preemptions: 0 });
+    const record = (out: Outcome): void => {
+      schedules++;
+      finals.add(out.finalKey);
+      for (const f of out.findings) {
+        if (!report(f.checker)) continue;
+        const key = `${f.checker}\u0000${f.message}`;
+        if (found.has(key)) continue;
+        firstViolationAfter ??= schedules;
+        const t = performance.now();
+        const s = this.shrink(out.deviations, f.checker);
+        shrinkMs += performance.now() - t;
+        found.set(key, { schedule: formatSchedule(s.deviations), checker: f.checker, message: f.message, preemptions: s.preemptions });
+      }
+    };
+    let complete = true;
+    if (strategy === 'dfs') {
+      complete = this.dfs(bound, budget, shard, record, () => pruned++, () => schedules);
+    } else {
+      const depthEstimate = Math.max(1, this.defaultDecisions());
+      for (let r = 0; r < budget; r++) {
+        if (r % shard.count !== shard.index) continue;
+        const d = strategy === 'random' ? randomDriver(seed + r) : pctDriver(seed + r, bound, depthEstimate);
+        record(this.execute(d));
+        o.onProgress?.(schedules, Math.ceil(budget / shard.count));
+      }
+      complete = false;
+    }
+    const elapsedMs = performance.now() - t0;
+    const violations = [...found.values()].sort((a, b) => a.checker.localeCompare(b.checker) || a.message.localeCompare(b.message));
+    const res: ExploreResult = {
+      format: EXPLORE_FORMAT,
+      scenario: this.scenario.name,
+      strategy,
+      bound,
+      seed,
+      schedules,
+      pruned,
+      complete,
+      distinctFinalStates: finals.size,
+      violations,
+      firstViolationAfter,
+      // exploring, not shrinking: the rate of schedules run
+      schedulesPerSec: elapsedMs - shrinkMs > 0 ? Math.round((schedules / (elapsedMs - shrinkMs)) * 1000) : 0,
+      elapsedMs: Math.round(elapsedMs),
+    };
+    if (o.shard) {
+      res.shard = o.shard;
+      res.finalStates = [...finals].sort();
+    }
+    return res;
+  }
+
+  /** Decisions of the default schedule (for pct's change points). */
+  private defaultDecisions(): number {
+    const d = replayDriver([]);
+    this.execute(d);
+    return d.decision;
+  }
+
+  /**
+   * Bounded dfs with sleep sets. Each run replays its item's prefix, then goes on with
+   * the default policy (skipping sleeping tasks); every decision after the prefix is a
+   * node whose other runnable tasks become items, queued by preemptions.
+   */
+  private dfs(
+    bound: number,
+    budget: number,
+    shard: { index: number; count: number },
+    record: (o: Outcome) => void,
+    onPruned: () => void,
+    done: () => number,
+  ): boolean {
+    const queues: Item[][] = Array.from({ length: bound + 1 }, () => []);
+    queues[0].push({ prefix: [], cost: 0, sleep: new Map(), owner: -1 });
+    let rootAlternatives = 0;
+    for (let level = 0; level <= bound; level++) {
+      const q = queues[level];
+      while (q.length) {
+        if (done() >= budget) return false;
+        const item = q.pop()!;
+        const nodes: Node[] = [];
+        const L = item.prefix.length;
+        let takeFp: () => Footprint = () => new Set();
+        let cost = item.cost;
+        let sleep = item.sleep;
+        let last: Node | null = null;
+        const driver = driverOf((runnable, current, d) => {
+          const fp = takeFp();
+          if (last) last.fp = fp;
+          if (d < L) {
+            if (d === L - 1) last = { runnable: [], current, chosen: item.prefix[d], cost, sleep: new Map(), fp: new Set() };
+            return item.prefix[d];
+          }
+          // the sleep set here: what slept before and commutes with what just ran
+          if (last) {
+            const next = new Map<number, Footprint>();
+            for (const [t, f] of sleep) if (t !== last.chosen && independent(f, last.fp)) next.set(t, f);
+            sleep = next;
+          }
+          const awake = runnable.filter((t) => !sleep.has(t));
+          if (!awake.length) return ABORT;
+          const c = defaultChoice(awake, current);
+          const preempt = current >= 0 && c !== current && runnable.includes(current);
+          if (preempt && cost + 1 > bound) return ABORT;
+          const node: Node = { runnable: runnable.slice(), current, chosen: c, cost, sleep, fp: new Set() };
+          if (preempt) cost++;
+          nodes.push(node);
+          last = node;
+          return c;
+        });
+        // footprints only feed the reduction: without it the hook is not installed at all
+        const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
+        if (last) (last as Node).fp = takeFp();
+        const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
+        if (out.aborted) onPruned();
+        else if (mine) record(out);
+        this.opts.onProgress?.(done(), done() + queues.reduce((n, x) => n + x.length, 0));
+        // the alternatives at every node this run decided
+        nodes.forEach((n, k) => {
+          const d = L + k;
+          for (const t of n.runnable) {
+            if (t === n.chosen || n.sleep.has(t)) continue;
+            const c = n.cost + (n.current >= 0 && t !== n.current && n.runnable.includes(n.current) ? 1 : 0);
+            if (c > bound) continue;
+            const owner = item.owner < 0 ? rootAlternatives++ : item.owner;
+            if (owner % shard.count === shard.index) {
+              const sl = new Map(n.sleep);
+              if (this.opts.por !== false) sl.set(n.chosen, n.fp);
+              const prefix = choicesUpTo(nodes, item.prefix, d);
+              prefix.push(t);
+              queues[c].push({ prefix, cost: c, sleep: sl, owner });
+            }
+          }
+        });
+      }
+    }
+    return true;
+  }
+}
+
+/** The choices of decisions [0, d): the item's prefix, then what the run chose. */
+function choicesUpTo(nodes: readonly Node[], prefix: readonly number[], d: number): number[] {
+  const out = prefix.slice(0, d);
+  for (let k = 0; out.length < d; k++) out.push(nodes[k].chosen);
+  return out;
+}
+
+/** random: uniform among runnable tasks at every decision. */
+function randomDriver(seed: number): ScheduleDriver {
+  const rnd = prng(seed);
+  return driverOf((runnable) => runnable[Math.floor(rnd() * runnable.length)]);
+}
+
+/**
+ * PCT with depth bound + 1: each concurrent step's tasks get distinct random
+ * priorities above `bound`; at `bound` random decisions (of about `k`) the running task
+ * drops to priority i; the runnable task with the highest priority runs.
+ */
+function pctDriver(seed: number, bound: number, k: number): ScheduleDriver {
+  const rnd = prng(seed * 7919 + 17);
+  let prio: number[] = [];
+  const change = new Map<number, number>();
+  for (let i = 0; i < bound; i++) change.set(Math.floor(rnd() * k), bound - i);
+  return driverOf(
+    (runnable, current, d) => {
+      const low = change.get(d);
+      if (low !== undefined && current >= 0) prio[current] = low;
+      let best = runnable[0];
+      for (const t of runnable) if (prio[t] > prio[best]) best = t;
+      return best;
+    },
+    (n) => {
+      const order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      prio = order.map((x) => x + bound + 1);
+    },
+  );
+}
+
+/** Combine shard results of one exploration (`mmsim merge`). */
+export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
+  if (!parts.length) throw new Error('nothing to merge');
+  const a = parts[0];
+  for (const p of parts) {
+    if (p.format !== EXPLORE_FORMAT) throw new Error(`not an ${EXPLORE_FORMAT} result (format ${JSON.stringify(p.format)})`);
+    if (p.scenario !== a.scenario || p.strategy !== a.strategy || p.bound !== a.bound || p.seed !== a.seed) {
+      throw new Error(`results of different explorations: ${a.scenario}/${a.strategy}/bound ${a.bound}/seed ${a.seed} and ${p.scenario}/${p.strategy}/bound ${p.bound}/seed ${p.seed}`);
+    }
+    if (!p.shard || !p.finalStates) throw new Error('a result without "shard" and "finalStates": run explore with --shard I/N');
+  }
+  const count = a.shard!.count;
+  const seen = new Set(parts.map((p) => p.shard!.index));
+  if (parts.some((p) => p.shard!.count !== count)) throw new Error('shards of different --shard counts');
+  if (seen.size !== parts.length) throw new Error('the same shard twice');
+  const finals = new Set(parts.flatMap((p) => p.finalStates!));
+  const vio = new Map<string, ExploreViolation>();
+  for (const p of parts) {
+    for (const v of p.violations) {
+      const key = `${v.checker}\u0000${v.message}`;
+      const old = vio.get(key);
+      if (!old || v.preemptions < old.preemptions || (v.preemptions === old.preemptions && v.schedule < old.schedule)) vio.set(key, v);
+    }
+  }
+  const schedules = parts.reduce((n, p) => n + p.schedules, 0);
+  const elapsedMs = Math.max(...parts.map((p) => p.elapsedMs));
+  const firsts = parts.map((p) => p.firstViolationAfter).filter((x): x is number => x !== null);
+  return {
+    format: EXPLORE_FORMAT,
+    scenario: a.scenario,
+    strategy: a.strategy,
+    bound: a.bound,
+    seed: a.seed,
+    schedules,
+    pruned: parts.reduce((n, p) => n + p.pruned, 0),
+    complete: seen.size === count && parts.every((p) => p.complete),
+    distinctFinalStates: finals.size,
+    violations: [...vio.values()].sort((x, y) => x.checker.localeCompare(y.checker) || x.message.localeCompare(y.message)),
+    firstViolationAfter: firsts.length ? Math.min(...firsts) : null,
+    schedulesPerSec: parts.reduce((n, p) => n + p.schedulesPerSec, 0),
+    elapsedMs,
+    shard: { index: -1, count },
+    finalStates: [...finals].sort(),
+  };
+}
