@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
 import type { Observation, Scenario } from '@mmsim/scenario';
 import { CliError, EXIT } from './context.js';
+import { registerPluginHooks } from './plugin-loader.js';
 
 /* ------------------------------------------------------------------ types */
 
@@ -128,6 +129,13 @@ export async function loadLinux(): Promise<LinuxModel> {
 function pluginFrom(mod: Record<string, unknown>, what: string): Plugin {
   const cand = (mod.default ?? mod.plugin) as unknown;
   if (cand === undefined) throw new CliError(`${what}: the module has neither a default export nor an export named "plugin"`, EXIT.BAD_INPUT);
+  if (typeof cand === 'function') {
+    const which = mod.default !== undefined ? 'default export' : 'export "plugin"';
+    throw new CliError(
+      `${what}: the ${which} is a function${cand.name ? ` (${cand.name})` : ''}, not an mmsim plugin; is it a factory? call it: \`export default ${cand.name || 'factory'}()\`, or export the plugin as "plugin"`,
+      EXIT.BAD_INPUT,
+    );
+  }
   try {
     return definePlugin(cand as Plugin);
   } catch (e) {
@@ -171,6 +179,7 @@ export async function loadPluginModule(spec: string, cwd: string): Promise<Plugi
   let target: string;
   if (looksLikePath(spec)) {
     target = pathToFileURL(resolve(cwd, spec)).href;
+    registerPluginHooks();
   } else {
     try {
       target = pathToFileURL(createRequire(join(cwd, 'noop.js')).resolve(spec)).href;
@@ -187,8 +196,9 @@ export async function loadPluginModule(spec: string, cwd: string): Promise<Plugi
     try {
       mod = (await import(/* @vite-ignore */ target)) as Record<string, unknown>;
     } catch (e) {
-      const msg = (e as Error).message?.split('\n')[0] ?? String(e);
-      throw new CliError(`${what}: cannot load the module: ${msg}`, EXIT.BAD_INPUT);
+      // the whole message: a compile error spans lines (file:line:column, the line, a caret)
+      const msg = (e as Error)?.message ?? String(e);
+      throw new CliError(`${what}: cannot load the module: ${msg.replace(/\s+$/, '')}`, EXIT.BAD_INPUT);
     }
   }
   return pluginFrom(mod, what);

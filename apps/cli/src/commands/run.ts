@@ -9,7 +9,8 @@ import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
-import { addSimOptions, formatViolation, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
+import { warnViolations } from '../checking.js';
+import { addSimOptions, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
@@ -28,7 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<file...>', 'scenario files')
     .option('--json', 'print one mmsim-observation/1 per line, in the order of the files')
     .option('--log <path>', 'write the binary event log (with several files: a directory, one <name>.mmlog each)')
-    .option('--check', 'run the invariant checkers (@mmsim/invariants); violations go to stderr, exit 3')
+    .option('--check', 'run the invariant checkers (@mmsim/invariants), with any a --plugin provides at CHECKER; violations go to stderr grouped by root cause, exit 3')
     .option('-q, --quiet', 'print only failures and the summary line');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
@@ -98,11 +99,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
     if (checked) {
       const vs = checked.violations;
-      if (vs.length) {
-        violations += vs.length;
-        ctx.warn(`${file}: ${vs.length} invariant violation${vs.length > 1 ? 's' : ''}:`);
-        for (const v of vs) ctx.warn(formatViolation(v));
-      }
+      violations += vs.length;
+      await warnViolations(ctx, file, vs);
     }
     bar.update(++k);
   }
@@ -146,8 +144,7 @@ async function runOne(
   } catch (e) {
     const partial = writer?.abort();
     if (e instanceof RunFailedError && e.violations.length) {
-      ctx.warn(`${o.file}: ${e.violations.length} invariant violation${e.violations.length > 1 ? 's' : ''} before the failure:`);
-      for (const v of e.violations) ctx.warn(formatViolation(v));
+      await warnViolations(ctx, `${o.file} (before the failure)`, e.violations);
     }
     if (partial) {
       ctx.warn(
