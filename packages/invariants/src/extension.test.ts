@@ -125,6 +125,6 @@ describe('CHECKER: third-party invariant checkers', () => {
       [2, 'VMA # spans # pages (limit #)'],
       [1, 'more than # VMAs'],
     ]);
-    expect(formatViolationGroup(groups[0])).toMatch(/^\[vma-limit\] seq \d+ in step:mmap.*: VMA 2 spans 24 pages \(limit 16\) \{"vma":\[2\]\} \(2 like it, first at seq \d+, last at seq \d+\)$/);
+    expect(formatViolationGroup(groups[0])).toMatch(/^\[vma-limit\] seq \d+ in step:mmap.*: VMA 2 spans 24 pages \(limit 16\) \{"vma":\[2\]\} \(2 times: first at seq \d+, last at seq \d+\)$/);
   });
 });

@@ -37,11 +37,11 @@ export function groupViolations(violations: readonly Violation[]): ViolationGrou
   return [...groups.values()].sort((a, b) => a.first.seq - b.first.seq);
 }
 
-/** `[rmap] seq 120 in step:mremap > move_vma: <message> {objects}` and, for a group, `(x32: seq 120..410)`. */
+/** `[rmap] seq 120 in step:mremap > move_vma: <message> {objects}` and, for a group, `(32 times: first at seq 120, last at seq 410)`. */
 export function formatViolationGroup(g: ViolationGroup): string {
   const v = g.first;
   const path = pathOf(v);
   const objs = v.objects === undefined || !Object.keys(v.objects).length ? '' : ` ${JSON.stringify(v.objects)}`;
-  const more = g.count > 1 ? ` (${g.count} like it, first at seq ${v.seq}, last at seq ${g.lastSeq})` : '';
+  const more = g.count > 1 ? ` (${g.count} times: first at seq ${v.seq}, last at seq ${g.lastSeq})` : '';
   return `[${v.checker}] seq ${v.seq}${path ? ` in ${path}` : ''}: ${v.message}${objs}${more}`;
 }
