@@ -99,7 +99,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     if (size >= 1 << 16) flush();
   };
   try {
-    return await runMain(argv, { ...io, stdout: io?.stdout ?? bufferedStdout });
+    return await runMain(argv, { ...io, stdout: io?.stdout ?? bufferedStdout, flush: io?.stdout ? io.flush : flush });
   } finally {
     flush();
   }
@@ -112,6 +112,7 @@ async function runMain(argv: readonly string[], io: Partial<CliIo>): Promise<num
     cwd: io.cwd,
     progress: io.progress ?? (io.stderr ? false : !!process.stderr.isTTY),
     columns: io.columns ?? (process.stdout.isTTY ? process.stdout.columns : undefined),
+    flush: io.flush,
   });
   const program = buildProgram(ctx);
   if (!argv.length) {
