@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
+import { MMSIM_VERSION, definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
 import type { Observation, Scenario } from '@mmsim/scenario';
 import { CliError, EXIT } from './context.js';
 import { registerPluginHooks } from './plugin-loader.js';
@@ -112,9 +112,23 @@ export async function isAvailable(spec: string): Promise<boolean> {
 async function required(spec: string, purpose: string): Promise<Record<string, unknown>> {
   const r = await load(spec);
   if ('missing' in r) {
-    throw new CliError(`${purpose} needs the package ${spec}, which is not available (${r.missing}); install it with: npm install ${spec}`, EXIT.BAD_INPUT);
+    throw new CliError(`${purpose} needs the package ${spec}, which is not available (${r.missing}); ${installAdvice(spec)}`, EXIT.BAD_INPUT);
   }
   return r.mod;
+}
+
+/**
+ * How to get a missing @mmsim package: the packages are not on the npm registry yet, so
+ * `npm install NAME` would fail; a tarball packed in the monorepo works, as does `npm ci`
+ * in the monorepo itself (every workspace package is linked).
+ */
+export function installAdvice(spec: string): string {
+  const tgz = `/tmp/mmsim-tgz/${spec.replace(/^@/, '').replace('/', '-')}-${MMSIM_VERSION}.tgz`;
+  return (
+    `in the mmsim monorepo, run \`npm ci\` at its root (it links every workspace package); ` +
+    `elsewhere, pack it in the monorepo: \`mkdir -p /tmp/mmsim-tgz && npm pack -w ${spec} --pack-destination /tmp/mmsim-tgz\`, ` +
+    `then here: \`npm install ${tgz}\``
+  );
 }
 
 /** The kernel model. */
