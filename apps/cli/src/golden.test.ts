@@ -83,7 +83,9 @@ describe('goldens on @mmsim/linux', () => {
     const r = await cli(['inspect', 'mr.mmlog', '--at', String(mid)], dir);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`state after ${mid} of ${all.length} events`);
-    expect(r.out).toMatch(/VMAs:\n\s+vma\s+start\s+end\s+pages\s+pgoff\s+perms\s+anon_vma\s+chain\s+flags/);
+    expect(r.out).toMatch(/VMAs:\n\s+vma\s+start\s+end\s+arena pages\s+pages\s+pgoff \(page\)\s+perms\s+anon_vma\s+chain\s+flags/);
+    // byte addresses as the kernel prints them, the arena pages beside them
+    expect(r.out).toMatch(/#\d+\s+0x10000000000\s+0x[0-9a-f]+000\s+\[0, \d+\)/);
     expect(r.out).toMatch(/-> {2}pfn \d+/);
     expect(r.out).toContain('folios (');
     expect(r.out).toContain('open spans:');
