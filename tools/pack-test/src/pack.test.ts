@@ -49,7 +49,7 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     cpSync(CONSUMER_FILES, app, { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-mmsim-plugins', private: true, type: 'module' }, null, 2));
     ok(run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => p.tarball)]));
-  }, 300_000);
+  }, 900_000);
 
   afterAll(() => {
     if (tmp && process.env.MMSIM_KEEP_PACK_TEST !== '1') rmSync(tmp, { recursive: true, force: true });

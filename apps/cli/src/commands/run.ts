@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
+import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario } from '../files.js';
 import { watchSignals } from '../interrupt.js';
@@ -91,7 +92,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     else if (!o.quiet) {
       if (k > 0) ctx.print();
       ctx.print(`${file}:`);
-      for (const line of formatObservation(obs, { scenario, failures, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
+      const arenaBase = arenaOf(res.header)?.base;
+      for (const line of formatObservation(obs, { scenario, failures, arenaBase, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
     } else if (failures.length) {
       ctx.print(`${file}: ${failures.length} expectation${failures.length > 1 ? 's' : ''} failed`);
       for (const f of failures) ctx.print(`  ${f}`);
