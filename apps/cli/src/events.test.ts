@@ -67,3 +67,18 @@ describe('events', () => {
     expect(rows((await cli(['events', 's.mmlog', '--addr', '0x7f0000000000'], dir)).out)).toEqual([]);
   });
 });
+
+describe('a log where a scenario is expected, and back', () => {
+  it('run on a log says to use replay; replay on a scenario says to use run; no --salvage hint for a header', async () => {
+    const r = await cli(['run', 's.mmlog'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('s.mmlog is an mmsim event log, not a scenario: use `npx mmsim replay s.mmlog`');
+    const b = await cli(['replay', 's.json'], dir);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('s.json is JSON (a scenario?), not an mmsim event log: run it with `npx mmsim run s.json --log out.mmlog`');
+    files(dir, { 'junk.mmlog': 'not a log at all, just some text' });
+    const j = await cli(['replay', 'junk.mmlog'], dir);
+    expect(j.err).toContain('bad magic');
+    expect(j.err).not.toContain('--salvage');
+  });
+});
