@@ -33,6 +33,9 @@ Exit codes:
   74 I/O error: a log or the output could not be written (ENOSPC, EIO)
   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the partial log is kept
 
+In the mmsim repository or a project that installed @mmsim/cli, run it as \`npx mmsim\`
+(\`npm ci\` puts it in node_modules/.bin, not on PATH); the examples write \`mmsim\`.
+
 Examples:
   $ mmsim demo
   $ mmsim run scenarios/golden/merge/*.json

@@ -278,7 +278,7 @@ export function formatObservation(o: Observation, view: ObservationView = {}): s
         'step' in e
           ? `step ${e.step} result ${describeResult(e.result)}`
           : 'vmaCount' in e
-            ? `snapshot "${e.snapshot}" proc ${e.proc} has ${e.vmaCount} VMAs`
+            ? `snapshot "${e.snapshot}" proc ${e.proc} has ${e.vmaCount} VMA${e.vmaCount === 1 ? '' : 's'}`
             : `snapshot "${e.snapshot}" proc ${e.proc}: page ${e.vma.contains} in VMA [${e.vma.start}, ${e.vma.end})`;
       const f = failed.get(k);
       out.push(f ? `    FAIL expect[${k}]: ${f}` : `    ok   expect[${k}]: ${what}`);

@@ -68,7 +68,7 @@ export function register(program: Command, ctx: CliContext): void {
         const { seq, task, span, type, ...rest } = ev as unknown as Record<string, unknown>;
         ctx.print(`  ${String(seq).padStart(8)}  t${task} s${span}  ${String(type).padEnd(18)} ${JSON.stringify(rest)}`);
       }
-      ctx.print(`state there: mmsim inspect ${file} --at ${first.seq + 1}`);
+      ctx.print(`state there: npx mmsim inspect ${file} --at ${first.seq + 1}`);
     }
     ctx.fail(EXIT.VIOLATIONS);
   });

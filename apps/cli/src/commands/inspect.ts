@@ -58,7 +58,8 @@ export function formatState(v: StateView, at: number, total: number, prev: MmEve
   if (prev) out.push(`  last applied: ${evLine(prev)}`);
   if (next) out.push(`  next:         ${evLine(next)}`);
   const c = v.counts;
-  out.push(`  counts: ${c.mms} mms, ${c.vmas} VMAs, ${c.anonVmas} anon_vmas, ${c.avcs} AVCs, ${c.folios} folios${c.errors ? `, ${c.errors} errors` : ''}`);
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  out.push(`  counts: ${n(c.mms, 'mm')}, ${n(c.vmas, 'VMA')}, ${n(c.anonVmas, 'anon_vma')}, ${n(c.avcs, 'AVC')}, ${n(c.folios, 'folio')}${c.errors ? `, ${n(c.errors, 'error')}` : ''}`);
   for (const mm of v.mms) {
     out.push('', `mm ${mm.id}${mm.parent ? ` (forked from mm ${mm.parent})` : ''}: ${mm.vmas.length} VMA${mm.vmas.length === 1 ? '' : 's'}, ${mm.ptTables} PTE table${mm.ptTables === 1 ? '' : 's'}`);
     if (mm.vmas.length) {
