@@ -82,3 +82,31 @@ describe('a log where a scenario is expected, and back', () => {
     expect(j.err).not.toContain('--salvage');
   });
 });
+
+describe('run and replay, human output', () => {
+  it('show frame sharing after fork, the zero page, exclusivity, byte addresses; replay keeps the step arguments', async () => {
+    files(dir, {
+      'fork.json': scenarioJson(
+        [
+          { op: 'mmap', page: 0, pages: 8, prot: 'rw-' },
+          { op: 'touch', page: 0, pages: 2 },
+          { op: 'touch', page: 2, pages: 1, access: 'read' },
+          { op: 'fork' },
+          { op: 'touch', page: 1, pages: 1, proc: 1 },
+        ],
+        { name: 'fork' },
+      ),
+    });
+    const r = await cli(['run', 'fork.json', '--log', 'fork.mmlog'], dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('A  pages [0, 8)       0x10000000000-0x10000008000  rw-p');
+    expect(r.out).toMatch(/frames: pages \[0, 1\) f1 not exclusive shared with proc 1 page 0; pages \[1, 2\) f2 \S+( \S+)?; pages \[2, 3\) zero page/);
+    expect(r.out).toMatch(/proc 1: [\s\S]*frames: pages \[0, 1\) f1 not exclusive shared with proc 0 page 0; pages \[1, 2\) f\d+ exclusive;/);
+    const rp = await cli(['replay', 'fork.mmlog'], dir);
+    expect(rp.code).toBe(0);
+    expect(rp.out).toMatch(/#0\s+mmap \[0, 8\) rw- private\s+ok -> page 0/);
+    expect(rp.out).toMatch(/#4\s+touch \[1, 2\) write \(proc 1\)\s+ok/);
+    // the snapshots read the same as run's
+    expect(rp.out.slice(rp.out.indexOf('snapshot "final"'))).toBe(r.out.slice(r.out.indexOf('snapshot "final"')));
+  });
+});
