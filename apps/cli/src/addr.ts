@@ -49,3 +49,8 @@ export function rangeAt(start: number, end: number, arena: Arena | undefined): s
 export function lockNameAt(name: string): string {
   return name.replace(/^(ptl|pmd_lock):(\d+):(\d+)$/, (_, kind: string, mm: string, vpn: string) => `${kind}:${mm}:${addr(Number(vpn))}`);
 }
+
+/** Every `ptl:MM:VPN` / `pmd_lock:MM:VPN` in a text (a checker's message) with the address. */
+export function lockNamesIn(text: string): string {
+  return text.replace(/\b(ptl|pmd_lock):(\d+):(\d+)\b/g, (_, kind: string, mm: string, vpn: string) => `${kind}:${mm}:${addr(Number(vpn))}`);
+}

@@ -4,6 +4,7 @@
  * violations printed grouped by root cause (one line per group, with a count).
  */
 import type { EventLog } from '@mmsim/core';
+import { lockNamesIn } from './addr.js';
 import type { CliContext } from './context.js';
 import { loadInvariants, loadPluginModule, type PluginSpec, type Violation } from './integrations.js';
 import { formatViolation } from './sim.js';
@@ -47,16 +48,16 @@ export async function warnViolations(ctx: CliContext, what: string, vs: readonly
   const inv = (await loadInvariants()) as unknown as InvariantsApi;
   if (!inv.groupViolations || !inv.formatViolationGroup) {
     ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}:`);
-    for (const v of vs) ctx.warn(formatViolation(v));
+    for (const v of vs) ctx.warn(lockNamesIn(formatViolation(v)));
     return;
   }
   const groups = inv.groupViolations(vs);
   ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${groups.length < vs.length ? ` (${groups.length} distinct)` : ''}:`);
-  for (const g of groups) ctx.warn(`  ${inv.formatViolationGroup(g)}`);
+  for (const g of groups) ctx.warn(lockNamesIn(`  ${inv.formatViolationGroup(g)}`));
 }
 
 /** One violation, as a group of one. */
 export async function formatOne(v: Violation): Promise<string> {
   const inv = (await loadInvariants()) as unknown as InvariantsApi;
-  return inv.formatViolationGroup ? `  ${inv.formatViolationGroup({ first: v, count: 1, lastSeq: v.seq })}` : formatViolation(v);
+  return lockNamesIn(inv.formatViolationGroup ? `  ${inv.formatViolationGroup({ first: v, count: 1, lastSeq: v.seq })}` : formatViolation(v));
 }
