@@ -43,16 +43,16 @@ const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
  * `N invariant violations (K distinct):` and one line per group (@mmsim/invariants'
  * groupViolations: a root cause's repeats are one line with a count and the first seq).
  */
-export async function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[]): Promise<void> {
+export async function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[], when = ''): Promise<void> {
   if (!vs.length) return;
   const inv = (await loadInvariants()) as unknown as InvariantsApi;
   if (!inv.groupViolations || !inv.formatViolationGroup) {
-    ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}:`);
+    ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}:`);
     for (const v of vs) ctx.warn(lockNamesIn(formatViolation(v)));
     return;
   }
   const groups = inv.groupViolations(vs);
-  ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${groups.length < vs.length ? ` (${groups.length} distinct)` : ''}:`);
+  ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}${groups.length < vs.length ? ` (${groups.length} distinct)` : ''}:`);
   for (const g of groups) ctx.warn(lockNamesIn(`  ${inv.formatViolationGroup(g)}`));
 }
 

@@ -146,7 +146,7 @@ async function runOne(
   } catch (e) {
     const partial = writer?.abort();
     if (e instanceof RunFailedError && e.violations.length) {
-      await warnViolations(ctx, `${o.file} (before the failure)`, e.violations);
+      await warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
     if (partial) {
       ctx.warn(
