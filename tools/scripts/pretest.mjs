@@ -6,6 +6,10 @@
 //   so the parallel test workers find it compiled instead of racing to compile it.
 // * Prints the running kernel version and whether the oracle can observe it (root).
 //
+// * On a fresh Debian machine, installs the system packages the tests need (chromium for
+//   the debugger's browser test, gcc for the oracle) when they are missing and this is
+//   root, like .ci/run (lib/system-packages.mjs); otherwise it says how to install them.
+//
 // Only a C source that does not compile fails (exit 1): that is a bug in the repo.
 // No Linux, no compiler, or not root are warnings: the oracle tests then report the
 // oracle as unavailable themselves.
@@ -14,6 +18,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, listPackages } from './lib/workspace.mjs';
+import { ensureSystemPackages } from './lib/system-packages.mjs';
 
 const warn = (m) => console.warn(`pretest: warning: ${m}`);
 const t0 = Date.now();
@@ -25,6 +30,10 @@ for (const p of listPackages()) {
   if (existsSync(join(p.dir, 'package.json.prepack-orig')))
     warn(`${p.rel}/package.json is the publish manifest of an interrupted npm pack; restore it: (cd ${p.rel} && node ../../tools/scripts/pack-manifest.mjs restore)`);
 }
+
+const sys = ensureSystemPackages();
+if (sys.installed.length) console.log(`pretest: installed ${sys.installed.join(', ')}`);
+if (sys.missing.length) warn(`missing system packages: ${sys.missing.join(', ')} (${sys.why}); the debugger's browser test needs chromium, the kernel oracle gcc`);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot)

@@ -33,6 +33,9 @@ Exit codes:
   74 I/O error: a log or the output could not be written (ENOSPC, EIO)
   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the partial log is kept
 
+In the mmsim repository or a project that installed @mmsim/cli, run it as \`npx mmsim\`
+(\`npm ci\` puts it in node_modules/.bin, not on PATH); the examples write \`mmsim\`.
+
 Examples:
   $ mmsim demo
   $ mmsim run scenarios/golden/merge/*.json
@@ -99,7 +102,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     if (size >= 1 << 16) flush();
   };
   try {
-    return await runMain(argv, { ...io, stdout: io?.stdout ?? bufferedStdout });
+    return await runMain(argv, { ...io, stdout: io?.stdout ?? bufferedStdout, flush: io?.stdout ? io.flush : flush });
   } finally {
     flush();
   }
@@ -112,6 +115,7 @@ async function runMain(argv: readonly string[], io: Partial<CliIo>): Promise<num
     cwd: io.cwd,
     progress: io.progress ?? (io.stderr ? false : !!process.stderr.isTTY),
     columns: io.columns ?? (process.stdout.isTTY ? process.stdout.columns : undefined),
+    flush: io.flush,
   });
   const program = buildProgram(ctx);
   if (!argv.length) {

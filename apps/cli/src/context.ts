@@ -15,6 +15,8 @@ export interface CliIo {
   progress?: boolean;
   /** terminal width for tables and bars (default 100) */
   columns?: number;
+  /** push what stdout buffered to the stream now (a server's URL must not wait for exit) */
+  flush?: () => void;
 }
 
 export interface CliContext {
@@ -27,6 +29,8 @@ export interface CliContext {
   print(line?: string): void;
   /** write one line to stderr */
   warn(line?: string): void;
+  /** write out what stdout buffered (before waiting: `serve` prints its URL then runs until killed) */
+  flush(): void;
   /** exit code of the command (actions set it; the largest one wins) */
   exitCode: number;
   fail(code: number): void;
@@ -41,6 +45,7 @@ export function makeContext(io: CliIo): CliContext {
     columns: io.columns ?? 100,
     print: (line = '') => io.stdout(line + '\n'),
     warn: (line = '') => io.stderr(line + '\n'),
+    flush: () => io.flush?.(),
     exitCode: 0,
     fail(code: number) {
       if (code > ctx.exitCode) ctx.exitCode = code;

@@ -72,6 +72,11 @@ describe('diff', () => {
     expect(r.out).toContain('first divergence at step 1 (mremap):');
     expect(r.out).toMatch(/simulator: \{"ok":true\}/);
     expect(r.out).toMatch(/kernel \S+: \{"ok":true,"page":20\}/);
+    // a step divergence: both final layouts as bars, and the summary even for one file
+    expect(r.out).toMatch(/ {2}simulator, snapshot "final":\n {4}proc 0: /);
+    expect(r.out).toMatch(/ {2}kernel \S+, snapshot "final":\n {4}proc 0: /);
+    expect(r.out).toMatch(/VMAs {2}[A-Z]/);
+    expect(r.out).toContain('1 scenario: 0 same, 1 differ, 0 skipped');
   });
 
   it('shows both VMA layouts side by side for a snapshot divergence', async () => {

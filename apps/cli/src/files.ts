@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
+import { LOG_MAGIC, decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
 
@@ -30,7 +30,11 @@ export function readScenario(ctx: CliContext, file: string): Scenario {
   if (size > MAX_SCENARIO_BYTES) {
     throw new ScenarioError(`the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the limit of ${MAX_SCENARIO_BYTES / 2 ** 20} MiB for a scenario`, { file });
   }
-  return parseScenario(readBytes(ctx, file, 'scenario').toString('utf8'), file);
+  const bytes = readBytes(ctx, file, 'scenario');
+  if (bytes.subarray(0, LOG_MAGIC.length).toString('latin1') === LOG_MAGIC) {
+    throw new CliError(`${file} is an mmsim event log, not a scenario: use \`npx mmsim replay ${file}\` (or events, inspect, check)`, EXIT.BAD_INPUT);
+  }
+  return parseScenario(bytes.toString('utf8'), file);
 }
 
 export interface LoadedLog extends ReadLogResult {
@@ -43,6 +47,9 @@ export interface LoadedLog extends ReadLogResult {
  */
 export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean; quiet?: boolean } = {}): LoadedLog {
   const buf = readBytes(ctx, file, 'log');
+  if (/^\s*\{/.test(buf.subarray(0, 64).toString('latin1'))) {
+    throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
+  }
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
   if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
   if (r.damage && !opts.quiet) {

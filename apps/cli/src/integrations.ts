@@ -14,9 +14,10 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
+import { MMSIM_VERSION, definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
 import type { Observation, Scenario } from '@mmsim/scenario';
 import { CliError, EXIT } from './context.js';
+import { registerPluginHooks } from './plugin-loader.js';
 
 /* ------------------------------------------------------------------ types */
 
@@ -118,9 +119,23 @@ export async function isAvailable(spec: string): Promise<boolean> {
 async function required(spec: string, purpose: string): Promise<Record<string, unknown>> {
   const r = await load(spec);
   if ('missing' in r) {
-    throw new CliError(`${purpose} needs the package ${spec}, which is not available (${r.missing}); install it with: npm install ${spec}`, EXIT.BAD_INPUT);
+    throw new CliError(`${purpose} needs the package ${spec}, which is not available (${r.missing}); ${installAdvice(spec)}`, EXIT.BAD_INPUT);
   }
   return r.mod;
+}
+
+/**
+ * How to get a missing @mmsim package: the packages are not on the npm registry yet, so
+ * `npm install NAME` would fail; a tarball packed in the monorepo works, as does `npm ci`
+ * in the monorepo itself (every workspace package is linked).
+ */
+export function installAdvice(spec: string): string {
+  const tgz = `/tmp/mmsim-tgz/${spec.replace(/^@/, '').replace('/', '-')}-${MMSIM_VERSION}.tgz`;
+  return (
+    `in the mmsim monorepo, run \`npm ci\` at its root (it links every workspace package); ` +
+    `elsewhere, pack it in the monorepo: \`mkdir -p /tmp/mmsim-tgz && npm pack -w ${spec} --pack-destination /tmp/mmsim-tgz\`, ` +
+    `then here: \`npm install ${tgz}\``
+  );
 }
 
 /** The kernel model. */
@@ -135,6 +150,13 @@ export async function loadLinux(): Promise<LinuxModel> {
 function pluginFrom(mod: Record<string, unknown>, what: string): Plugin {
   const cand = (mod.default ?? mod.plugin) as unknown;
   if (cand === undefined) throw new CliError(`${what}: the module has neither a default export nor an export named "plugin"`, EXIT.BAD_INPUT);
+  if (typeof cand === 'function') {
+    const which = mod.default !== undefined ? 'default export' : 'export "plugin"';
+    throw new CliError(
+      `${what}: the ${which} is a function${cand.name ? ` (${cand.name})` : ''}, not an mmsim plugin; is it a factory? call it: \`export default ${cand.name || 'factory'}()\`, or export the plugin as "plugin"`,
+      EXIT.BAD_INPUT,
+    );
+  }
   try {
     return definePlugin(cand as Plugin);
   } catch (e) {
@@ -189,6 +211,7 @@ export async function loadPluginModule(spec: string, cwd: string): Promise<Plugi
   let target: string;
   if (looksLikePath(spec)) {
     target = pathToFileURL(resolve(cwd, spec)).href;
+    registerPluginHooks();
   } else {
     try {
       target = pathToFileURL(createRequire(join(cwd, 'noop.js')).resolve(spec)).href;
@@ -205,8 +228,9 @@ export async function loadPluginModule(spec: string, cwd: string): Promise<Plugi
     try {
       mod = (await import(/* @vite-ignore */ target)) as Record<string, unknown>;
     } catch (e) {
-      const msg = (e as Error).message?.split('\n')[0] ?? String(e);
-      throw new CliError(`${what}: cannot load the module: ${msg}`, EXIT.BAD_INPUT);
+      // the whole message: a compile error spans lines (file:line:column, the line, a caret)
+      const msg = (e as Error)?.message ?? String(e);
+      throw new CliError(`${what}: cannot load the module: ${msg.replace(/\s+$/, '')}`, EXIT.BAD_INPUT);
     }
   }
   return pluginFrom(mod, what);

@@ -13,6 +13,8 @@ import type {
   VmaObservation,
 } from '@mmsim/scenario';
 
+import { addr } from './addr.js';
+
 /* ------------------------------------------------------------------ tables */
 
 /** Align columns; numbers (and cells starting with a digit or minus) right-aligned. */
@@ -162,6 +164,13 @@ export function vmaBar(vmas: readonly VmaObservation[], pages: readonly PageObse
   return rows;
 }
 
+/** With the arena's base vpn: one line per VMA, its pages and its byte addresses (as /proc/PID/maps). */
+export function vmaLegendAt(vmas: readonly VmaObservation[], base: number): string[] {
+  return [...vmas]
+    .sort((a, b) => a.start - b.start)
+    .map((v, k) => `${vmaLetter(k)}  pages ${range(v.start, v.end - v.start).padEnd(12)} ${addr(base + v.start)}-${addr(base + v.end)}  ${v.perms}`);
+}
+
 export function vmaLegend(vmas: readonly VmaObservation[]): string {
   return [...vmas]
     .sort((a, b) => a.start - b.start)
@@ -169,8 +178,59 @@ export function vmaLegend(vmas: readonly VmaObservation[]): string {
     .join('   ');
 }
 
+/** frame id -> where it is mapped in a snapshot (`proc:page`), for "shared with" */
+export type FrameUsers = Map<string, { proc: number; page: number }[]>;
+
+export function frameUsers(procs: readonly ProcSnapshot[]): FrameUsers {
+  const m: FrameUsers = new Map();
+  for (const p of procs)
+    for (const pg of p.pages) {
+      if (!pg.present || !pg.frame || pg.frame === 'zero') continue;
+      const l = m.get(pg.frame) ?? [];
+      l.push({ proc: p.proc, page: pg.page });
+      m.set(pg.frame, l);
+    }
+  return m;
+}
+
+/**
+ * What `--json` tells about each present page, in runs: its frame (f1, f2...), the zero
+ * page, whether it is PageAnonExclusive, a THP part, and which other pages (of this or
+ * another process) map the same frame. `pages [0, 3) f1..f3 exclusive; [3, 4) zero page`.
+ */
+export function formatFrames(p: ProcSnapshot, users: FrameUsers): string[] {
+  const desc = (pg: PageObservation): { key: string; text: (n: number, first: PageObservation) => string } => {
+    if (pg.frame === 'zero') return { key: 'zero', text: () => 'zero page' };
+    const others = (users.get(pg.frame!) ?? []).filter((u) => !(u.proc === p.proc && u.page === pg.page));
+    const shared = others.length ? ` shared with ${others.map((u) => (u.proc === p.proc ? `page ${u.page}` : `proc ${u.proc} page ${u.page}`)).join(', ')}` : '';
+    const kind = `${pg.exclusive ? 'exclusive' : 'not exclusive'}${pg.compound ? ' THP' : ''}`;
+    return {
+      key: `${kind}|${others.length ? 'shared' : ''}`,
+      text: (n, first) => `${n > 1 ? `${first.frame}..${pg.frame}` : pg.frame} ${kind}${n > 1 && others.length ? ' shared' : shared}`,
+    };
+  };
+  const present = [...p.pages].filter((x) => x.present).sort((a, b) => a.page - b.page);
+  const runs: string[] = [];
+  let k = 0;
+  while (k < present.length) {
+    const a = present[k];
+    const d = desc(a);
+    let n = 1;
+    const fnum = (pg: PageObservation) => (pg.frame && /^f\d+$/.test(pg.frame) ? Number(pg.frame.slice(1)) : NaN);
+    while (k + n < present.length) {
+      const b = present[k + n];
+      if (b.page !== a.page + n || desc(b).key !== d.key) break;
+      if (a.frame !== 'zero' && fnum(b) !== fnum(a) + n) break;
+      n++;
+    }
+    runs.push(`pages ${range(a.page, n)} ${desc(present[k + n - 1]).text(n, a)}`);
+    k += n;
+  }
+  return runs.length ? [`frames: ${runs.join('; ')}`] : [];
+}
+
 /** A process snapshot: a headline, the bar and the legend. */
-export function formatProc(p: ProcSnapshot, indent = '    ', width = 72): string[] {
+export function formatProc(p: ProcSnapshot, indent = '    ', width = 72, users?: FrameUsers, base?: number): string[] {
   const present = p.pages.filter((x) => x.present).length;
   const swapped = p.pages.filter((x) => x.swapped).length;
   const head = `proc ${p.proc}: ${p.vmas.length} VMA${p.vmas.length === 1 ? '' : 's'}, ${present} page${present === 1 ? '' : 's'} present${swapped ? `, ${swapped} swapped` : ''}`;
@@ -179,7 +239,8 @@ export function formatProc(p: ProcSnapshot, indent = '    ', width = 72): string
   return [
     indent + head,
     ...bar.map((row, k) => `${indent}  ${labels[k]}${row}`.trimEnd()),
-    ...(p.vmas.length ? [`${indent}  ${vmaLegend(p.vmas)}`] : []),
+    ...(!p.vmas.length ? [] : base === undefined ? [`${indent}  ${vmaLegend(p.vmas)}`] : vmaLegendAt(p.vmas, base).map((l) => `${indent}  ${l}`)),
+    ...formatFrames(p, users ?? frameUsers([p])).map((l) => `${indent}  ${l}`),
   ];
 }
 
@@ -187,6 +248,8 @@ export function formatProc(p: ProcSnapshot, indent = '    ', width = 72): string
 
 export interface ObservationView {
   scenario?: Scenario;
+  /** vpn of arena page 0 (the log header's arenaBase): VMAs are shown with byte addresses */
+  arenaBase?: number;
   /** lines from checkExpectations (each starts with `expect[k]:`) */
   failures?: string[];
   width?: number;
@@ -218,7 +281,8 @@ export function formatObservation(o: Observation, view: ObservationView = {}): s
   for (const snap of o.snapshots) {
     out.push(`  snapshot "${snap.label}":`);
     if (!snap.procs.length) out.push('    (no live processes)');
-    for (const p of snap.procs) out.push(...formatProc(p, '    ', view.width));
+    const users = frameUsers(snap.procs);
+    for (const p of snap.procs) out.push(...formatProc(p, '    ', view.width, users, view.arenaBase));
   }
   if (s?.expect?.length) {
     const failed = new Map<number, string>();
@@ -233,7 +297,7 @@ export function formatObservation(o: Observation, view: ObservationView = {}): s
         'step' in e
           ? `step ${e.step} result ${describeResult(e.result)}`
           : 'vmaCount' in e
-            ? `snapshot "${e.snapshot}" proc ${e.proc} has ${e.vmaCount} VMAs`
+            ? `snapshot "${e.snapshot}" proc ${e.proc} has ${e.vmaCount} VMA${e.vmaCount === 1 ? '' : 's'}`
             : `snapshot "${e.snapshot}" proc ${e.proc}: page ${e.vma.contains} in VMA [${e.vma.start}, ${e.vma.end})`;
       const f = failed.get(k);
       out.push(f ? `    FAIL expect[${k}]: ${f}` : `    ok   expect[${k}]: ${what}`);

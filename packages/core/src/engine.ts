@@ -199,22 +199,32 @@ export class Engine {
     this.task = t;
   }
 
-  /** Attach every ENGINE_SUBSCRIBER the registered plugins provide; returns a detach-all. */
+  /**
+   * Attach every ENGINE_SUBSCRIBER the registered plugins provide; returns a detach-all.
+   * close() calls it too (once): a subscriber's detach function always runs.
+   */
   attachSubscribers(): () => void {
     const offs = this.plugins.all(ENGINE_SUBSCRIBER).map((e) => {
       // what the subscriber hooks up while it attaches is its own: a throw there names it
       const outer = this.attaching;
       this.attaching = e.plugin;
       try {
-        return callPlugin(e.plugin, ENGINE_SUBSCRIBER.id, () => e.impl(this));
+        return { plugin: e.plugin, off: callPlugin(e.plugin, ENGINE_SUBSCRIBER.id, () => e.impl(this)) };
       } finally {
         this.attaching = outer;
       }
     });
-    return () => {
-      for (const off of offs) if (typeof off === 'function') off();
+    let done = false;
+    const detach = () => {
+      if (done) return;
+      done = true;
+      this.detachers = this.detachers.filter((d) => d !== detach);
+      for (const { plugin, off } of offs) if (typeof off === 'function') callPlugin(plugin, `${ENGINE_SUBSCRIBER.id} (detach)`, off);
     };
+    this.detachers.push(detach);
+    return detach;
   }
+  private detachers: (() => void)[] = [];
 
   /** the plugin whose subscriber is attaching now (its callbacks are guarded) */
   private attaching: string | null = null;
@@ -670,6 +680,7 @@ export class Engine {
   /** Complete the observables (end of a run). */
   close(): void {
     this.commit();
+    for (const d of [...this.detachers]) d();
     this.log.flush();
     this.events.complete();
     this.spans.complete();

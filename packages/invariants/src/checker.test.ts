@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvCounter, E, Engine, FOLIO_ANON, FolioCounter, MappingKind, folioAtHead, PTE_WRITE, type KGen } from '@mmsim/core';
 import {
+  ENGINE_ATTACH,
   InvariantViolationError,
   attachCheckers,
   checkLog,
@@ -520,6 +521,21 @@ describe('modes, replay, plugin', () => {
     });
     expect(checkersOf(eng)!.violations()).toHaveLength(1);
     off();
-    expect(checkersOf(eng)).toBeUndefined();
+    // detached: what was found stays readable, later events are not checked
+    eng.syscall('leaky again', function* () {
+      yield* eng.lock('mmap_lock:2', 1, 'sleep');
+      return 0;
+    });
+    expect(checkersOf(eng)!.violations()).toHaveLength(1);
+  });
+
+  it('engine.close() calls a subscriber detach function (once)', () => {
+    const calls: string[] = [];
+    const eng = new Engine();
+    eng.plugins.use({ name: 'sub', setup: (host) => host.provide(ENGINE_ATTACH, () => () => void calls.push('detached')) });
+    const off = runEngineAttach(eng);
+    eng.close();
+    off();
+    expect(calls).toEqual(['detached']);
   });
 });

@@ -248,7 +248,7 @@ export class InvariantChecker {
     this.on = { rmap: false, 'rmap-race': false, locking: false, structure: false };
     for (const c of list) {
       if (!(c in this.on)) throw new Error(`unknown checker "${c}" (known: ${ALL_CHECKERS.join(', ')})`);
-      this.on[c] = true;
+      this.on[c as CheckerName] = true;
     }
     this.strict = opts.mode === 'strict';
     this.maxViolations = opts.maxViolations ?? 10000;
@@ -481,6 +481,11 @@ export class InvariantChecker {
       this.aborting = true;
       throw new InvariantViolationError(v);
     }
+  }
+
+  /** Another checker stopped the syscall (strict mode): the unwinding that follows is no finding. */
+  abortSyscall(): void {
+    this.aborting = true;
   }
 
   /** Check what is left (events outside any span); call at the end of a log. */

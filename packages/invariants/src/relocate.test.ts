@@ -22,7 +22,7 @@ const SCENARIOS: Record<string, unknown[]> = {
   swapped: [...MAP, { op: 'swapout', page: 2, pages: 1 }, MOVE, { op: 'touch', page: 1002, pages: 1 }],
 };
 
-function run(variant: string, scenario: string): Set<CheckerName> {
+function run(variant: string, scenario: string): Set<string> {
   const s = parseScenario(JSON.stringify({ format: 'mmsim-scenario/1', name: scenario, arena: { pages: 4096 }, steps: SCENARIOS[scenario] }));
   let h: ReturnType<typeof attachCheckers> | undefined;
   try {

@@ -7,7 +7,8 @@ export type CheckerName = 'rmap' | 'rmap-race' | 'locking' | 'structure';
 export const ALL_CHECKERS: readonly CheckerName[] = ['rmap', 'rmap-race', 'locking', 'structure'];
 
 export interface Violation {
-  checker: CheckerName;
+  /** a built-in checker, or the name of a checker a plugin provides at CHECKER */
+  checker: CheckerName | (string & {});
   /** seq of the event at which it was found (a syscall-end check: the closing span_close) */
   seq: number;
   /** names of the open spans of the emitting task, outermost first */
@@ -19,8 +20,8 @@ export interface Violation {
 export interface CheckerOptions {
   /** 'report' (default) collects violations; 'strict' throws InvariantViolationError at the first */
   mode?: 'report' | 'strict';
-  /** which checkers run (default: all) */
-  checkers?: CheckerName[];
+  /** which checkers run, built-in or provided at CHECKER (default: all) */
+  checkers?: (CheckerName | (string & {}))[];
   /**
    * Seed the lock-order graph with the kernel's documented order (mm/rmap.c header:
    * mmap_lock > folio_lock > vma_start_write > anon_vma->rwsem > page_table_lock/PTL),

@@ -4,7 +4,7 @@
  * PMD and PUD level with need_rmap_locks as copy_vma decides, DONTUNMAP, and the 6.17+
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
-import { ACCESS, E, HPAGE_PUD_NR, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
+import { ACCESS, E, HPAGE_PUD_NR, PluginConflictError, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
 import { MREMAP_FLAG_BITS } from '@mmsim/scenario';
 import { EFAULT, EINVAL, ENOMEM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
@@ -47,6 +47,16 @@ function strategies(k: Kernel): { impl: MremapStrategy; plugin: string }[] {
   return k.eng.plugins.all(MREMAP_STRATEGY);
 }
 
+/** "strategies A (plugin a) and B (plugin b) both claim MREMAP_RELOCATE_ANON (0x20)" */
+function flagConflict(before: { impl: MremapStrategy; plugin: string }[], s: { impl: MremapStrategy; plugin: string }, claimed: number): string {
+  const names = Object.entries(MREMAP_FLAG_BITS).filter(([, bit]) => claimed & bit).map(([n]) => `MREMAP_${n}`);
+  const flags = `${names.join(', ') || 'flag'} (0x${claimed.toString(16)})`;
+  const owner = before.find((o) => o.impl.extraFlags & claimed);
+  const who = (x: { impl: MremapStrategy; plugin: string }) => `${x.impl.name} (plugin ${x.plugin})`;
+  if (!owner) return `mremap strategy ${who(s)} claims ${flags}, which mremap() itself implements`;
+  return `mremap strategies ${who(owner)} and ${who(s)} both claim ${flags}: load only one of them`;
+}
+
 /** vrm_implies_new_addr() */
 function impliesNewAddr(v: Vrm): boolean {
   return (v.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
@@ -55,7 +65,14 @@ function impliesNewAddr(v: Vrm): boolean {
 /** check_mremap_params(): everything that needs no lock */
 function checkMremapParams(k: Kernel, v: Vrm): number {
   let known = MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
-  for (const s of strategies(k)) known |= s.impl.extraFlags;
+  const list = strategies(k);
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i];
+    // two strategies implementing one flag would run by registration order, silently
+    const claimed = s.impl.extraFlags & known;
+    if (claimed) throw new PluginConflictError(flagConflict(list.slice(0, i), s, claimed));
+    known |= s.impl.extraFlags;
+  }
   if (v.flags & ~known) return -EINVAL;
   if (!v.newLen) return -EINVAL;
   if (v.newLen > TASK_SIZE) return -EINVAL;

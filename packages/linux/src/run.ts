@@ -101,6 +101,8 @@ export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
     mmsimVersion: MMSIM_VERSION,
     config: {
       scenario: s.name,
+      // the steps with their arguments: `mmsim replay` describes them from the log alone
+      steps: s.steps,
       arenaPages: s.arena.pages,
       arenaBase: ARENA_BASE,
       kernel: opts.config ?? {},

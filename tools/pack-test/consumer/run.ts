@@ -3,10 +3,11 @@
  * VmaBench layout; prints one JSON object for the pack test to check.
  */
 import { newRawEvent, toEvent, type Engine, type EventOf } from '@mmsim/core';
+import { attachCheckers, type CheckerHandle } from '@mmsim/invariants';
 import { BENCH_BASE, MREMAP_FIXED, MREMAP_MAYMOVE, VmaBench, doMremap, errnoName, runScenario } from '@mmsim/linux';
 import { parseScenario } from '@mmsim/scenario';
 import maxMove from './max-move.js';
-import { vmaLimit, vmaLimitViolations } from './vma-limit.js';
+import { vmaLimit } from './vma-limit.js';
 import scenarioJson from './scenario.json' with { type: 'json' };
 
 /** Every `note` event of a run, with the name of the span it was emitted in. */
@@ -26,13 +27,16 @@ function notes(engine: Engine): { text: string; value: number; span: string }[] 
   return out;
 }
 
-// 1. a scenario, with the strategy and the checker (in report mode)
+// 1. a scenario, with the strategy and the checker (attachCheckers runs the built-in
+//    checkers and those the plugins provide at CHECKER, in report mode by default)
 const scenario = parseScenario(scenarioJson);
+let checkers: CheckerHandle | undefined;
 const { observation, engine } = runScenario(scenario, {
   plugins: [
     [maxMove, { maxPages: 16 }],
-    [vmaLimit, { maxPages: 16, mode: 'report' }],
+    [vmaLimit, { maxPages: 16 }],
   ],
+  onKernel: (k) => void (checkers = attachCheckers(k.eng)),
 });
 
 // 2. the strategy alone on a VmaBench layout: A (10 pages) may not move, B (2) may
@@ -54,7 +58,7 @@ console.log(
     plugins: engine.plugins.names(),
     steps: observation.steps,
     notes: notes(engine),
-    violations: vmaLimitViolations(engine),
+    violations: checkers!.violations(),
     bench: { moveA, moveB, layout: bench.draw(32) },
   }),
 );

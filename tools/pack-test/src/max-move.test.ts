@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { newRawEvent, toEvent, type Engine } from '@mmsim/core';
 import { BENCH_BASE, MREMAP_FIXED, MREMAP_MAYMOVE, VmaBench, doMremap, errnoName, runScenario } from '@mmsim/linux';
+import { attachCheckers, checkLog, checkersFromPlugins, type CheckerHandle } from '@mmsim/invariants';
 import { parseScenario } from '@mmsim/scenario';
 import maxMove from '../consumer/max-move.js';
-import { vmaLimit, vmaLimitViolations } from '../consumer/vma-limit.js';
+import { vmaLimit } from '../consumer/vma-limit.js';
 
 /** mremap(MAYMOVE|FIXED) of a whole layout VMA to page `to`: the new page, or the errno's name */
 function move(b: VmaBench, letter: string, to: number): number | string {
@@ -38,7 +39,7 @@ describe('max-move', () => {
     expect(notes(b.k.eng)).toHaveLength(1);
   });
 
-  it('runs in a scenario, next to a checker in report mode', () => {
+  it('runs in a scenario, next to the checker (with the built-in ones)', () => {
     const s = parseScenario({
       format: 'mmsim-scenario/1',
       name: 'big-and-small',
@@ -50,11 +51,13 @@ describe('max-move', () => {
         { op: 'mremap', page: 20, pages: 24, flags: ['MAYMOVE', 'FIXED'], to: 60 },
       ],
     });
+    let checkers: CheckerHandle | undefined;
     const { observation, engine } = runScenario(s, {
       plugins: [
         [maxMove, { maxPages: 16 }],
-        [vmaLimit, { maxPages: 16, mode: 'report' }],
+        [vmaLimit, { maxPages: 16 }],
       ],
+      onKernel: (k) => void (checkers = attachCheckers(k.eng)),
     });
     expect(observation.steps.map((st) => st.result)).toEqual([
       { ok: true, page: 0 },
@@ -63,16 +66,19 @@ describe('max-move', () => {
       { ok: false, errno: 'EPERM' },
     ]);
     expect(notes(engine)).toHaveLength(1);
-    expect(vmaLimitViolations(engine).map((v) => v.pages)).toEqual([24]);
+    expect(checkers!.violations().map((v) => [v.checker, v.message])).toEqual([['vma-limit', 'VMA 3 spans 24 pages (limit 16)']]);
+    // the same from the log alone
+    expect(checkLog(engine.log, { extra: checkersFromPlugins([vmaLimit]) })).toEqual(checkers!.violations());
   });
 
-  it('the strict checker fails the step that breaks the limit', () => {
+  it('in strict mode the first violation fails the step that breaks the limit', () => {
     const s = parseScenario({
       format: 'mmsim-scenario/1',
       name: 'too-big',
       arena: { pages: 64 },
       steps: [{ op: 'mmap', page: 0, pages: 32, prot: 'rw-' }],
     });
-    expect(() => runScenario(s, { plugins: [vmaLimit] })).toThrow(/step 0 \(mmap\).*VMA \d+ spans 32 pages \(limit 16\)/);
+    const strict = { plugins: [vmaLimit], onKernel: (k: { eng: Engine }) => void attachCheckers(k.eng, { mode: 'strict' }) };
+    expect(() => runScenario(s, strict)).toThrow(/step 0 \(mmap\).*\[vma-limit\] VMA \d+ spans 32 pages \(limit 16\)/);
   });
 });

@@ -4,13 +4,14 @@
  * in a mirror of the workspace: see packs.ts), the tarballs are installed into a fresh
  * npm project in the OS temp folder, and the files of ../consumer (a strategy plugin,
  * an invariant checker, a script using them; public imports only) are type-checked
- * against the published .d.ts and run with plain Node and through the packed CLI.
+ * against the published .d.ts and run with plain Node and through the packed CLI, also
+ * as .ts files from a folder outside any npm project.
  *
  * Needs the npm registry for the third-party dependencies (immer, rxjs, commander,
  * tsx). MMSIM_KEEP_PACK_TEST=1 keeps the temp folder.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +49,7 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     cpSync(CONSUMER_FILES, app, { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-mmsim-plugins', private: true, type: 'module' }, null, 2));
     ok(run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => p.tarball)]));
-  }, 300_000);
+  }, 900_000);
 
   afterAll(() => {
     if (tmp && process.env.MMSIM_KEEP_PACK_TEST !== '1') rmSync(tmp, { recursive: true, force: true });
@@ -90,9 +91,9 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ value: 4, span: 'max_move_after_move' });
     expect(JSON.parse(mine[0].text)).toMatchObject({ plugin: 'max-move', pages: 4 });
-    // the checker, in report mode: the 24-page mmap
+    // the checker, with the built-ins: the 24-page mmap, reported like theirs
     expect(out.violations).toHaveLength(1);
-    expect(out.violations[0]).toMatchObject({ pages: 24, message: expect.stringMatching(/spans 24 pages \(limit 16\)/) });
+    expect(out.violations[0]).toMatchObject({ checker: 'vma-limit', spanPath: expect.arrayContaining(['step:mmap']), message: 'VMA 3 spans 24 pages (limit 16)' });
     // the strategy on a VmaBench layout
     expect(out.bench.moveA).toBe('EPERM');
     expect(out.bench.moveB).toBe(0x1a);
@@ -116,10 +117,32 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     expect(JSON.parse(without.stdout).steps[5].result).toEqual({ ok: true, page: 60 });
   });
 
-  it('mmsim run --plugin with TypeScript sources: the strict checker stops the run naming itself', () => {
-    const r = mmsim('run', 'scenario.json', '--plugin', './max-move.ts', '--plugin', './vma-limit.ts');
-    expect(r.status).toBe(4); // a plugin failed (EXIT.PLUGIN)
-    expect(r.stderr).toMatch(/step 3 \(mmap\): plugin vma-limit failed .*VMA \d+ spans 24 pages \(limit 16\)/);
+  it('mmsim run --plugin with TypeScript sources and --check: the checker reports like the built-ins, exit 3', () => {
+    const r = mmsim('run', 'scenario.json', '--plugin', './max-move.ts', '--plugin', './vma-limit.ts', '--check', '-q');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/scenario\.json: 1 invariant violation:\n {2}\[vma-limit\] seq \d+ in step:mmap\b.*: VMA \d+ spans 24 pages \(limit 16\)/);
+    expect(r.stdout).toContain('1 scenario: 1 passed, 0 with failed expectations, 1 invariant violation');
+  });
+
+  it('from a folder outside any project: a .ts strategy and a .ts checker, run --check, check --plugin, bisect --plugin', () => {
+    // no package.json, no node_modules: @mmsim/* resolve from the CLI's installation
+    const outside = join(tmp, 'outside');
+    mkdirSync(outside);
+    for (const f of ['max-move.ts', 'vma-limit.ts', 'scenario.json']) cpSync(join(CONSUMER_FILES, f), join(outside, f));
+    const at = (...args: string[]) => run(process.execPath, [join(app, 'node_modules/@mmsim/cli/bin/mmsim.mjs'), ...args], { cwd: outside });
+    const r = at('run', 'scenario.json', '--plugin', './max-move.ts', '--plugin', './vma-limit.ts', '--check', '--json', '--log', 'run.mmlog');
+    expect(r.status).toBe(3);
+    expect(JSON.parse(r.stdout).steps[5].result).toEqual({ ok: false, errno: 'EPERM' });
+    expect(r.stderr).toMatch(/\[vma-limit\] seq (\d+) .*VMA \d+ spans 24 pages \(limit 16\)/);
+    const seq = Number(/\[vma-limit\] seq (\d+)/.exec(r.stderr)![1]);
+    // the log alone, with the checker given again
+    expect(at('check', 'run.mmlog').status).toBe(0);
+    const c = at('check', 'run.mmlog', '--plugin', './vma-limit.ts', '--json');
+    expect(c.status).toBe(3);
+    expect(c.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ checker: 'vma-limit', seq })]);
+    const b = at('bisect', 'run.mmlog', '--check', '--plugin', './vma-limit.ts');
+    expect(b.status).toBe(3);
+    expect(b.stdout).toContain(`first failing event: seq ${seq}`);
   });
 
   it('the installed CLI runs its compiled dist/, not the TypeScript sources', () => {

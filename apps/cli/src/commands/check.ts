@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { checkLogWith, formatOne, loadCheckerPlugins, warnViolations } from '../checking.js';
 import { readLog } from '../files.js';
-import { loadInvariants } from '../integrations.js';
-import { formatViolation } from '../sim.js';
+import { loadInvariants, type Violation } from '../integrations.js';
 
-type Checked = { checker: string; seq: number; spanPath: string[]; message: string; objects?: unknown };
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-async function checkLogFile(ctx: CliContext, file: string, salvage?: boolean): Promise<{ violations: Checked[]; events: number }> {
-  const { log } = readLog(ctx, file, { salvage });
-  const inv = (await loadInvariants()) as unknown as { checkLog?: (l: typeof log) => Checked[] };
+async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[] }): Promise<{ violations: Violation[]; events: number }> {
+  const { log } = readLog(ctx, file, { salvage: o.salvage });
+  const inv = (await loadInvariants()) as unknown as { checkLog?: unknown };
   if (typeof inv.checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
-  return { violations: inv.checkLog(log), events: log.length };
+  const plugins = await loadCheckerPlugins(ctx, o.plugin);
+  return { violations: await checkLogWith(log, plugins), events: log.length };
 }
+
+const PLUGIN_HELP = 'also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable';
 
 /** `mmsim check LOG`: replay a log through the invariant checkers. */
 export function register(program: Command, ctx: CliContext): void {
@@ -19,17 +22,19 @@ export function register(program: Command, ctx: CliContext): void {
     .command('check')
     .description('Replay a log through the invariant checkers (rmap, racing rmap walker, locking, structure); exit 3 on any violation')
     .argument('<log>', 'an .mmlog file')
-    .option('--json', 'one violation per line as JSON on stdout')
+    .option('--json', 'one violation per line as JSON on stdout (every one, ungrouped)')
+    .option('--plugin <module>', PLUGIN_HELP, collect)
     .option('--salvage', 'check the valid prefix of a damaged log');
   examples(cmd, [
     'mmsim run s.json --relocate-variant patch-v1 --log v1.mmlog && mmsim check v1.mmlog',
+    'mmsim check run.mmlog --plugin ./vma-limit.ts',
     'mmsim check run.mmlog --json | head',
   ]);
-  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean }) => {
-    const { violations, events } = await checkLogFile(ctx, file, o.salvage);
+  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[] }) => {
+    const { violations, events } = await checkLogFile(ctx, file, o);
     if (o.json) for (const v of violations) ctx.print(JSON.stringify(v));
     else {
-      for (const v of violations) ctx.warn(formatViolation(v as never));
+      await warnViolations(ctx, file, violations);
       ctx.print(`${file}: ${events} events checked, ${violations.length} violation${violations.length === 1 ? '' : 's'}`);
     }
     if (violations.length) ctx.fail(EXIT.VIOLATIONS);
@@ -42,10 +47,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--check', 'bisect on the invariant checkers (the only criterion so far)')
     .option('--context <n>', 'events to show before the failing one', '8')
     .option('--json', 'print {seq, violation} as JSON')
+    .option('--plugin <module>', PLUGIN_HELP, collect)
     .option('--salvage', 'use the valid prefix of a damaged log');
-  examples(bis, ['mmsim bisect v1.mmlog --check', 'mmsim bisect v1.mmlog --check --context 20']);
-  bis.action(async (file: string, o: { context: string; json?: boolean; salvage?: boolean }) => {
-    const { violations, events } = await checkLogFile(ctx, file, o.salvage);
+  examples(bis, ['mmsim bisect v1.mmlog --check', 'mmsim bisect v1.mmlog --check --context 20', 'mmsim bisect run.mmlog --check --plugin ./vma-limit.ts']);
+  bis.action(async (file: string, o: { context: string; json?: boolean; salvage?: boolean; plugin?: string[] }) => {
+    const { violations, events } = await checkLogFile(ctx, file, o);
     if (!violations.length) {
       ctx.print(o.json ? JSON.stringify({ seq: null, events }) : `${file}: no checker fails in ${events} events`);
       return;
@@ -56,13 +62,13 @@ export function register(program: Command, ctx: CliContext): void {
       const { log } = readLog(ctx, file, { salvage: o.salvage, quiet: true });
       const n = Math.max(0, Number(o.context) || 0);
       ctx.print(`first failing event: seq ${first.seq}`);
-      ctx.print(formatViolation(first as never));
+      ctx.print(await formatOne(first));
       ctx.print(`events ${Math.max(0, first.seq - n)}..${first.seq}:`);
       for (const ev of log.events(Math.max(0, first.seq - n), first.seq + 1)) {
         const { seq, task, span, type, ...rest } = ev as unknown as Record<string, unknown>;
         ctx.print(`  ${String(seq).padStart(8)}  t${task} s${span}  ${String(type).padEnd(18)} ${JSON.stringify(rest)}`);
       }
-      ctx.print(`state there: mmsim inspect ${file} --at ${first.seq + 1}`);
+      ctx.print(`state there: npx mmsim inspect ${file} --at ${first.seq + 1}`);
     }
     ctx.fail(EXIT.VIOLATIONS);
   });

@@ -156,8 +156,13 @@ async function demo(ctx: CliContext, logPath: string): Promise<void> {
   const rows: string[][] = [['', 'mainline 6.18', ...(reloc ? ['RELOCATE_ANON'] : [])]];
   const row = (label: string, x: number | undefined, y: number | undefined) =>
     rows.push([label, x === undefined ? '?' : String(x), ...(reloc ? [y === undefined ? '?' : String(y)] : [])]);
-  row('VMAs in the mapping', nBack, reloc ? proc0(reloc.res.observation, 'moved back')?.vmas.length : undefined);
-  row('VMAs', a?.vmas, b?.vmas);
+  // the mapping is the mm's only VMA range: one row unless other VMAs exist
+  const inMapping = reloc ? proc0(reloc.res.observation, 'moved back')?.vmas.length : undefined;
+  if (a?.vmas === nBack && (!reloc || b?.vmas === inMapping)) row('VMAs', a?.vmas, b?.vmas);
+  else {
+    row('VMAs in the mapping', nBack, inMapping);
+    row('VMAs in the mm', a?.vmas, b?.vmas);
+  }
   row('anon_vmas', a?.anonVmas, b?.anonVmas);
   row('anon_vma_chains (AVCs)', a?.avcs, b?.avcs);
   row('folios', a?.folios, b?.folios);
@@ -172,7 +177,8 @@ async function demo(ctx: CliContext, logPath: string): Promise<void> {
     p(`                 and with RELOCATE_ANON: ${rpath} (${reloc.res.engine.log.length} events)`);
   }
   p('Step through it:');
-  p(`  mmsim events ${logPath} --type vma_insert,vma_adjust,vma_remove,vma_merge,anon_vma_create`);
-  p(`  mmsim inspect ${logPath} --at <seq>`);
-  p(`  mmsim export ${logPath} --perfetto demo.trace.json   (open in https://ui.perfetto.dev)`);
+  p(`  npx mmsim events ${logPath} --type vma_insert,vma_adjust,vma_remove,vma_merge,anon_vma_create`);
+  p(`  npx mmsim inspect ${logPath} --at <seq>`);
+  p(`  npx mmsim serve ${logPath}                         (the debugger in the browser)`);
+  p(`  npx mmsim export ${logPath} --perfetto demo.trace.json   (open in https://ui.perfetto.dev)`);
 }

@@ -1,10 +1,24 @@
 import type { Command } from 'commander';
-import { diffObservations, formatDivergence, isOracleSafe, SIMULATOR_ONLY_OPS } from '@mmsim/scenario';
+import { diffObservations, formatDivergence, isOracleSafe, SIMULATOR_ONLY_OPS, type Observation } from '@mmsim/scenario';
 import { OracleUnavailableError, describeHostKernelConfig, hostKernelConfig, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
 import { progress } from '../progress.js';
+import { formatProc } from '../render.js';
 import { addSimOptions, resolvePlugins, simulate, type SimOptions } from '../sim.js';
+
+/** The VMA layouts of one snapshot (default: the last) on both sides, as bars. */
+function bothLayouts(sim: Observation, kernel: Observation, label?: string): string[] {
+  const pick = (o: Observation) => (label === undefined ? o.snapshots[o.snapshots.length - 1] : o.snapshots.find((x) => x.label === label));
+  const out: string[] = [];
+  for (const [side, o] of [['simulator', sim], [`kernel ${kernelVersion()}`, kernel]] as const) {
+    const snap = pick(o);
+    out.push(`${side}, snapshot ${JSON.stringify(snap?.label ?? label ?? 'final')}:`);
+    if (!snap || !snap.procs.length) out.push('  (no live processes)');
+    else for (const p of snap.procs) out.push(...formatProc(p, '  '));
+  }
+  return out;
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -57,10 +71,13 @@ export function register(program: Command, ctx: CliContext): void {
         differ++;
         ctx.print(`${file}: DIFFERS`);
         for (const line of formatDivergence(d, 'simulator', `kernel ${kernelVersion()}`).split('\n')) ctx.print(`  ${line}`);
+        // the table above is only there for a snapshot divergence in one process: show
+        // both layouts of the snapshot (the final one for a step divergence) as bars
+        if (d.where === 'step' || d.proc === null) for (const line of bothLayouts(sim, kernel, d.where === 'step' ? undefined : d.label)) ctx.print(`  ${line}`);
       }
     }
     bar.done();
-    if (scenarios.length > 1) ctx.print(`${scenarios.length} scenarios: ${same} same, ${differ} differ, ${skipped} skipped`);
+    ctx.print(`${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'}: ${same} same, ${differ} differ, ${skipped} skipped`);
     if (differ) ctx.fail(EXIT.MISMATCH);
   });
 }

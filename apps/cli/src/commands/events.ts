@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { EVENT_SCHEMA, E, newRawEvent, toEvent, type MmEvent } from '@mmsim/core';
+import { EVENT_SCHEMA, E, newRawEvent, toEvent } from '@mmsim/core';
+import { PAGE_SIZE, arenaOf, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { eventFields, matches, type EventFilter } from '../event-fields.js';
 import { readLog } from '../files.js';
 import { nonNegInt } from '../options.js';
 import { progress } from '../progress.js';
@@ -11,11 +13,33 @@ interface EventsOptions {
   type?: string;
   json?: boolean;
   salvage?: boolean;
+  vma?: string;
+  page?: string;
+  addr?: string;
+  pfn?: string;
+  lock?: string;
+  span?: string;
+  task?: string;
 }
 
 const KNOWN = EVENT_SCHEMA.map((e) => e.name as string);
-const HEX_FIELDS = new Set(['flags', 'set', 'clear']);
-const ENVELOPE = new Set(['seq', 'task', 'span', 'type']);
+
+/** The filter options, checked (an address: hex `0x...` or decimal bytes). */
+function filterOf(o: EventsOptions, arena: Arena | undefined): EventFilter {
+  const f: EventFilter = { vma: nonNegInt('--vma', o.vma), pfn: nonNegInt('--pfn', o.pfn), span: nonNegInt('--span', o.span), task: nonNegInt('--task', o.task), lock: o.lock };
+  if (o.page !== undefined && o.addr !== undefined) throw new CliError('--page and --addr: give one of them', EXIT.BAD_INPUT);
+  if (o.page !== undefined) {
+    if (!arena) throw new CliError('--page: this log has no scenario arena (its header names none); use --addr', EXIT.BAD_INPUT);
+    f.vpn = arena.base + nonNegInt('--page', o.page)!;
+  }
+  if (o.addr !== undefined) {
+    const a = o.addr.trim();
+    const n = /^0x[0-9a-f]+$/i.test(a) ? parseInt(a, 16) : /^\d+$/.test(a) ? Number(a) : NaN;
+    if (!Number.isSafeInteger(n)) throw new CliError(`--addr: expected a byte address (0x7f0000000000 or decimal), got "${o.addr}"`, EXIT.BAD_INPUT);
+    f.vpn = Math.floor(n / PAGE_SIZE);
+  }
+  return f;
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -28,13 +52,23 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--from <seq>', 'first event to show (inclusive, default 0)')
     .option('--to <seq>', 'stop before this event (exclusive, default the end)')
     .option('--type <types>', 'only these event types, comma separated (e.g. vma_insert,pte_set)')
-    .option('--json', 'one JSON object per line')
+    .option('--vma <id>', 'only events about this VMA (insert, adjust, split, merge, flags, anon_vma, AVCs, its vma_lock)')
+    .option('--page <n>', 'only events about this arena page (PTEs, faults, VMAs covering it, its page table and PTL)')
+    .option('--addr <address>', 'as --page, by virtual byte address (0x10000028000)')
+    .option('--pfn <n>', 'only events about this frame (folio events, PTEs/PMDs mapping it, its folio lock)')
+    .option('--lock <name>', 'only lock events of this lock (mmap_lock:1, ptl:1:0x10000000000) or class prefix (anon_vma)')
+    .option('--span <id>', 'only events inside this span (and the spans it opens)')
+    .option('--task <n>', 'only events of this task')
+    .option('--json', 'one JSON object per line (raw field values: vpns, codes)')
     .option('--salvage', 'read a damaged log up to the last valid chunk')
     .addHelpText('after', `\nEvent types:\n${EVENT_SCHEMA.map((e) => `  ${e.name.padEnd(20)} ${e.doc}`).join('\n')}\n`);
   examples(cmd, [
     'mmsim events my.mmlog',
     'mmsim events my.mmlog --type vma_insert,vma_remove,vma_adjust',
     'mmsim events my.mmlog --from 100 --to 200 --json | jq .type',
+    'mmsim events my.mmlog --page 40          # what touched arena page 40',
+    'mmsim events my.mmlog --lock mmap_lock:1 --task 1',
+    'mmsim events my.mmlog --span 17          # one syscall and everything it called',
   ]);
   cmd.action((file: string, o: EventsOptions) => events(ctx, file, o));
 }
@@ -49,7 +83,11 @@ function events(ctx: CliContext, file: string, o: EventsOptions): void {
     }
     types = new Set(names.map((n) => KNOWN.indexOf(n)));
   }
-  const { log } = readLog(ctx, file, { salvage: o.salvage });
+  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
+  const arena = arenaOf(header);
+  const filter = filterOf(o, arena);
+  const filtering = Object.values(filter).some((v) => v !== undefined);
+  const spanParents = new Map<number, number>();
   const from = nonNegInt('--from', o.from) ?? 0;
   const to = Math.min(nonNegInt('--to', o.to) ?? log.length, log.length);
   if (from > log.length) throw new CliError(`--from ${from}: the log has ${log.length} events`, EXIT.BAD_INPUT);
@@ -66,23 +104,16 @@ function events(ctx: CliContext, file: string, o: EventsOptions): void {
   if (!o.json) ctx.print(line('seq', 'task', 'span', 'type', 'fields'));
   while (cur.next(r)) {
     if (r.seq >= to) break;
-    if (r.type === E.SpanOpen) spanName.set(r.a, r.s);
+    if (r.type === E.SpanOpen) {
+      spanName.set(r.a, r.s);
+      spanParents.set(r.a, r.b);
+    }
     if ((r.seq & 0xffff) === 0) bar.update(r.seq);
     if (r.seq < from || (types && !types.has(r.type))) continue;
+    if (filtering && !matches(r, filter, spanParents)) continue;
     const ev = toEvent(r);
     if (o.json) ctx.print(JSON.stringify(ev));
-    else ctx.print(line(String(ev.seq), String(ev.task), ev.span ? `${ev.span}:${spanName.get(ev.span) ?? '?'}` : '-', ev.type, fields(ev)));
+    else ctx.print(line(String(ev.seq), String(ev.task), ev.span ? `${ev.span}:${spanName.get(ev.span) ?? '?'}` : '-', ev.type, eventFields(ev, arena)));
   }
   bar.done();
-}
-
-function fields(ev: MmEvent): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(ev)) {
-    if (ENVELOPE.has(k)) continue;
-    if (typeof v === 'string') parts.push(`${k}=${JSON.stringify(v)}`);
-    else if (HEX_FIELDS.has(k)) parts.push(`${k}=0x${(v as number).toString(16)}`);
-    else parts.push(`${k}=${v}`);
-  }
-  return parts.join(' ');
 }

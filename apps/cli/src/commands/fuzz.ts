@@ -1,4 +1,5 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { OracleUnavailableError, kernelVersion, runOnKernel } from '@mmsim/kernel-oracle';
 import { parseScenario } from '@mmsim/scenario';
@@ -13,7 +14,7 @@ type FuzzModule = typeof import('@mmsim/fuzz');
 interface FuzzCliOptions {
   seed: string;
   count: string;
-  out: string;
+  out?: string;
   shrink: boolean;
   json?: boolean;
   perClass: string;
@@ -37,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--seed <n>', 'seed of the run (same seed, same scenarios)', '1')
     .option('--count <n>', 'number of scenarios', '300')
-    .option('--out <dir>', 'directory for shrunk regression scenarios', 'scenarios/regress')
+    .option('--out <dir>', 'directory for shrunk regression scenarios (default: mmsim-fuzz-seed-<seed> in the OS temp folder, named at the start; in the mmsim repo pass --out scenarios/regress to keep them as tests)')
     .option('--no-shrink', 'do not shrink failures or save regressions')
     .option('--per-class <n>', 'shrink at most this many failures per kind of divergence', '1')
     .option('--concurrency <n>', 'kernel oracle processes in flight', '2')
@@ -56,7 +57,9 @@ export function register(program: Command, ctx: CliContext): void {
     const per = int('per-class', o.perClass, 1);
     const concurrency = int('concurrency', o.concurrency, 1);
     const shard = parseShard(o.shard);
-    const outDir = isAbsolute(o.out) ? o.out : resolve(ctx.cwd, o.out);
+    // a default that cannot litter whatever folder this runs in, and is always named
+    const outDir = o.out === undefined ? join(tmpdir(), `mmsim-fuzz-seed-${seed}`) : isAbsolute(o.out) ? o.out : resolve(ctx.cwd, o.out);
+    if (o.shrink) ctx.warn(`mmsim fuzz: shrunk regressions go to ${outDir}${o.out === undefined ? ' (--out DIR to choose)' : ''}`);
     // fail early (exit 2) when the kernel oracle cannot run here
     try {
       await runOnKernel(parseScenario({ format: 'mmsim-scenario/1', name: 'probe', arena: { pages: 1 }, steps: [] }));

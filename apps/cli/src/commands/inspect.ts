@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TimeTravel, type MmEvent } from '@mmsim/core';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { addr, arenaOf, arenaPage, lockNameAt, type Arena } from '../addr.js';
 import { hex } from '../decode.js';
 import { readLog } from '../files.js';
 import { nonNegInt } from '../options.js';
@@ -29,7 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 function inspect(ctx: CliContext, file: string, o: InspectOptions): void {
-  const { log } = readLog(ctx, file, { salvage: o.salvage });
+  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
   const at = nonNegInt('--at', o.at) ?? log.length;
   if (at > log.length) throw new CliError(`--at ${at}: the log has ${log.length} events (positions 0..${log.length})`, EXIT.BAD_INPUT);
   const tt = new TimeTravel(log);
@@ -40,18 +41,25 @@ function inspect(ctx: CliContext, file: string, o: InspectOptions): void {
     ctx.print(JSON.stringify({ at, events: log.length, last: prev, next, state: view }));
     return;
   }
-  for (const line of formatState(view, at, log.length, prev, next)) ctx.print(line);
+  for (const line of formatState(view, at, log.length, prev, next, arenaOf(header))) ctx.print(line);
 }
 
 const evLine = (e: MmEvent) => `#${e.seq} ${e.type} (task ${e.task}${e.span ? `, span ${e.span}` : ''})`;
 
-export function formatState(v: StateView, at: number, total: number, prev: MmEvent | null, next: MmEvent | null): string[] {
+/** `0x10000028000`, and ` (page 40)` in the scenario's arena */
+const pageCol = (vpn: number, arena: Arena | undefined) => {
+  const p = arenaPage(vpn, arena);
+  return p === null ? '-' : String(p);
+};
+
+export function formatState(v: StateView, at: number, total: number, prev: MmEvent | null, next: MmEvent | null, arena?: Arena): string[] {
   const out: string[] = [];
   out.push(`state after ${at} of ${total} events`);
   if (prev) out.push(`  last applied: ${evLine(prev)}`);
   if (next) out.push(`  next:         ${evLine(next)}`);
   const c = v.counts;
-  out.push(`  counts: ${c.mms} mms, ${c.vmas} VMAs, ${c.anonVmas} anon_vmas, ${c.avcs} AVCs, ${c.folios} folios${c.errors ? `, ${c.errors} errors` : ''}`);
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  out.push(`  counts: ${n(c.mms, 'mm')}, ${n(c.vmas, 'VMA')}, ${n(c.anonVmas, 'anon_vma')}, ${n(c.avcs, 'AVC')}, ${n(c.folios, 'folio')}${c.errors ? `, ${n(c.errors, 'error')}` : ''}`);
   for (const mm of v.mms) {
     out.push('', `mm ${mm.id}${mm.parent ? ` (forked from mm ${mm.parent})` : ''}: ${mm.vmas.length} VMA${mm.vmas.length === 1 ? '' : 's'}, ${mm.ptTables} PTE table${mm.ptTables === 1 ? '' : 's'}`);
     if (mm.vmas.length) {
@@ -59,11 +67,12 @@ export function formatState(v: StateView, at: number, total: number, prev: MmEve
       out.push(
         ...table(
           [
-            ['vma', 'start', 'end', 'pages', 'pgoff', 'perms', 'anon_vma', 'chain', 'flags'],
+            ['vma', 'start', 'end', ...(arena ? ['arena pages'] : []), 'pages', 'pgoff (page)', 'perms', 'anon_vma', 'chain', 'flags'],
             ...mm.vmas.map((x) => [
               `#${x.id}`,
-              hex(x.start),
-              hex(x.end),
+              addr(x.start),
+              addr(x.end),
+              ...(arena ? [arenaPage(x.start, arena) !== null && arenaPage(x.end, arena) !== null ? `[${arenaPage(x.start, arena)}, ${arenaPage(x.end, arena)})` : '-'] : []),
               String(x.pages),
               hex(x.pgoff),
               x.perms,
@@ -77,14 +86,14 @@ export function formatState(v: StateView, at: number, total: number, prev: MmEve
       );
     }
     out.push(`  page table: ${mm.ptes.length ? '' : '(no present or swap entries)'}`.trimEnd());
-    out.push(...table(pteRuns(mm.ptes), { indent: 4 }));
+    out.push(...table(pteRuns(mm.ptes, arena), { indent: 4 }));
   }
   if (v.folios.length) {
     out.push('', `folios (${v.folios.length}):`);
     out.push(
       ...table(
         [
-          ['pfn', 'order', 'index', 'mapping', 'mapcount', 'refcount', 'pincount', 'PAE', 'flags'],
+          ['pfn', 'order', 'index (page)', 'mapping', 'mapcount', 'refcount', 'pincount', 'PAE', 'flags'],
           ...v.folios.map((f) => [
             String(f.pfn),
             String(f.order),
@@ -122,7 +131,7 @@ export function formatState(v: StateView, at: number, total: number, prev: MmEve
     );
   }
   out.push('', v.locks.length ? 'locks held:' : 'locks held: none');
-  for (const l of v.locks) out.push(`  ${l.name}  ${l.mode} (${l.kind}) by task ${l.holders.join(', ')}`);
+  for (const l of v.locks) out.push(`  ${lockNameAt(l.name)}  ${l.mode} (${l.kind}) by task ${l.holders.join(', ')}`);
   out.push(v.spans.length ? 'open spans:' : 'open spans: none');
   for (const t of v.spans) out.push(`  task ${t.task}: ${t.spans.map((s) => `${s.name}#${s.id}`).join(' > ')}`);
   if (v.swap.length) out.push(`swap slots in use: ${v.swap.map((x) => `${x.slot}(${x.users})`).join(' ')}`);
@@ -130,7 +139,7 @@ export function formatState(v: StateView, at: number, total: number, prev: MmEve
 }
 
 /** Group consecutive PTEs (vpn and pfn both +1, same flags) into one row. */
-function pteRuns(ptes: PteView[]): string[][] {
+function pteRuns(ptes: PteView[], arena: Arena | undefined): string[][] {
   const rows: string[][] = [];
   let k = 0;
   while (k < ptes.length) {
@@ -145,7 +154,8 @@ function pteRuns(ptes: PteView[]): string[][] {
       (p.pfn === null ? ptes[k + n].pfn === null : ptes[k + n].pfn === p.pfn + n)
     )
       n++;
-    const vpn = n > 1 ? `${hex(p.vpn)}..${hex(p.vpn + n - 1)}` : hex(p.vpn);
+    const vpn = n > 1 ? `${addr(p.vpn)}..${addr(p.vpn + n - 1)}` : addr(p.vpn);
+    const page = arena ? [n > 1 && arenaPage(p.vpn, arena) !== null ? `page ${pageCol(p.vpn, arena)}..${pageCol(p.vpn + n - 1, arena)}` : arenaPage(p.vpn, arena) !== null ? `page ${pageCol(p.vpn, arena)}` : ''] : [];
     const target =
       p.pfn === null
         ? `swap slot ${p.swapSlot}${n > 1 ? '..' : ''}`
@@ -154,7 +164,7 @@ function pteRuns(ptes: PteView[]): string[][] {
           : n > 1
             ? `pfn ${p.pfn}..${p.pfn + n - 1}`
             : `pfn ${p.pfn}`;
-    rows.push([vpn, `(${p.huge ? 512 : n})`, '->', target, p.flagNames.join(' ')]);
+    rows.push([vpn, ...page, `(${p.huge ? 512 : n})`, '->', target, p.flagNames.join(' ')]);
     k += n;
   }
   return rows;

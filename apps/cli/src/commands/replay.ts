@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { stableStringify } from '@mmsim/scenario';
+import { stableStringify, type Scenario } from '@mmsim/scenario';
+import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
 import { loadLinux } from '../integrations.js';
@@ -27,6 +28,9 @@ export function register(program: Command, ctx: CliContext): void {
       return;
     }
     ctx.print(`${file}: ${log.length} events, written by mmsim ${header.mmsimVersion}`);
-    for (const line of formatObservation(obs, { width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
+    // a log written by runScenario carries the scenario's steps (arguments included)
+    const steps = (header.config as { steps?: unknown } | undefined)?.steps;
+    const scenario = Array.isArray(steps) ? ({ name: obs.scenario, steps } as unknown as Scenario) : undefined;
+    for (const line of formatObservation(obs, { scenario, arenaBase: arenaOf(header)?.base, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
   });
 }

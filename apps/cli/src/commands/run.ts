@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
+import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario } from '../files.js';
 import { watchSignals } from '../interrupt.js';
@@ -10,7 +11,8 @@ import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type Kern
 import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
-import { addSimOptions, formatViolation, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
+import { warnViolations } from '../checking.js';
+import { addSimOptions, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   schedule?: string;
@@ -31,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<file...>', 'scenario files')
     .option('--json', 'print one mmsim-observation/1 per line, in the order of the files')
     .option('--log <path>', 'write the binary event log (with several files: a directory, one <name>.mmlog each)')
-    .option('--check', 'run the invariant checkers (@mmsim/invariants); violations go to stderr, exit 3')
+    .option('--check', 'run the invariant checkers (@mmsim/invariants), with any a --plugin provides at CHECKER; violations go to stderr grouped by root cause, exit 3')
     .option('-q, --quiet', 'print only failures and the summary line')
     .option('--schedule <S>', 'run concurrent steps under this schedule: "decision:task,..." deviations from the default policy, as `mmsim explore` prints them ("" = default policy)')
     .option('--seed <n>', 'without --schedule: concurrent steps run under a random schedule drawn from this seed (default 0)');
@@ -103,7 +105,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     else if (!o.quiet) {
       if (k > 0) ctx.print();
       ctx.print(`${file}:`);
-      for (const line of formatObservation(obs, { scenario, failures, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
+      const arenaBase = arenaOf(res.header)?.base;
+      for (const line of formatObservation(obs, { scenario, failures, arenaBase, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
     } else if (failures.length) {
       ctx.print(`${file}: ${failures.length} expectation${failures.length > 1 ? 's' : ''} failed`);
       for (const f of failures) ctx.print(`  ${f}`);
@@ -111,11 +114,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
     if (checked) {
       const vs = checked.violations;
-      if (vs.length) {
-        violations += vs.length;
-        ctx.warn(`${file}: ${vs.length} invariant violation${vs.length > 1 ? 's' : ''}:`);
-        for (const v of vs) ctx.warn(formatViolation(v));
-      }
+      violations += vs.length;
+      await warnViolations(ctx, file, vs);
     }
     bar.update(++k);
   }
@@ -161,8 +161,7 @@ async function runOne(
   } catch (e) {
     const partial = writer?.abort();
     if (e instanceof RunFailedError && e.violations.length) {
-      ctx.warn(`${o.file}: ${e.violations.length} invariant violation${e.violations.length > 1 ? 's' : ''} before the failure:`);
-      for (const v of e.violations) ctx.warn(formatViolation(v));
+      await warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
     if (partial) {
       ctx.warn(

@@ -25,7 +25,9 @@ export function register(program: Command, ctx: CliContext): void {
     }
     ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
     const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1' });
+    // the real port (--port 0 picks one), written out now: stdout may be a pipe or a file
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
+    ctx.flush();
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);

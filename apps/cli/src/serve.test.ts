@@ -1,0 +1,62 @@
+/**
+ * `mmsim serve --port 0` as a script starts it: stdout is a pipe, the URL with the real
+ * port must arrive while the server runs (not at exit), and answer there. The debugger
+ * app itself is tested in apps/debugger; here its built files are a stand-in folder
+ * (MMSIM_DEBUGGER_DIST), so no vite build runs.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scenarioJson } from './testing/fixtures.js';
+import { files, tmp } from './testing/harness.js';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/mmsim.mjs');
+const dir = tmp('mmsim-serve-');
+const dist = join(dir, 'app');
+mkdirSync(dist);
+files(dir, { 's.json': scenarioJson([{ op: 'mmap', page: 0, pages: 4, prot: 'rw-' }, { op: 'touch', page: 0, pages: 2 }], { name: 's' }) });
+files(dist, { 'index.html': '<!doctype html><title>stand-in debugger</title>\n' });
+const children: ReturnType<typeof spawn>[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+});
+
+describe('mmsim serve --port 0', () => {
+  it('prints the URL with the real port at once on a pipe, and serves the log there', async () => {
+    expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 's.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'serve', 's.mmlog', '--port', '0'], {
+      cwd: dir,
+      env: { ...process.env, MMSIM_DEBUGGER_DIST: dist },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d) => void (err += d));
+    const url = await new Promise<string>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no URL within 60 s; stdout: ${out}; stderr: ${err}`)), 60_000);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /mmsim debugger on (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]);
+        }
+      });
+      child.on('exit', (code) => fail(new Error(`serve exited (${code}) before printing a URL; stderr: ${err}`)));
+    });
+    // still running: the URL came through the pipe before exit
+    expect(child.exitCode).toBe(null);
+    const port = Number(new URL(url).port);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(7411);
+    expect(await (await fetch(url)).text()).toContain('stand-in debugger');
+    const meta = (await (await fetch(`${url}api/meta`)).json()) as { name: string };
+    expect(meta.name).toBe('s.mmlog');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((ok) => child.on('exit', (c) => ok(c)));
+    expect(code).toBe(0);
+  }, 90_000);
+});
