@@ -448,7 +448,7 @@ export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy
     *afterMove(ctx, newVma) {
       if (!relocated.delete(newVma)) return;
       const k = ctx.k;
-      const nv = k.s.vmas[newVma];
+      const nv = k.s.vmas.get(newVma);
       if (!nv) return;
       // the relocated VMA can merge now: try (vma_merge_existing_range)
       const { prev } = findVmaPrev(k, nv.mm, nv.start);
