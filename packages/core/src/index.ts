@@ -21,7 +21,7 @@ export {
 export type { EventEnvelope, EventOf, EventTypeName, LockKind, MmEvent, RawEvent } from './events.js';
 
 export * from './state.js';
-export { MapleTree, MapleNode, MAPLE_NODE_SLOTS } from './maple.js';
+export { MapleTree, MapleNode, MAPLE_NODE_SLOTS, mapleWork } from './maple.js';
 export { IdTable, IdNode } from './idtable.js';
 export {
   findVmaRank,

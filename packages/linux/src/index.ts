@@ -94,3 +94,7 @@ export { observeMm, observeProcs, vmaPerms } from './observe.js';
 
 // test helpers for plugin authors: layouts drawn as ASCII, random scenarios
 export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from './testing.js';
+
+// scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
+export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
+export type { MaxMapLayout } from './scale.js';

@@ -103,6 +103,7 @@ export class Kernel {
     if (hit) return hit;
     const v = this.eng.s.vmas.get(id);
     if (!v) throw new Error(`no vma ${id}`);
+    this.vmaReads++;
     const copy = copyVma(v);
     this.vmaCache.set(id, copy);
     return copy;
@@ -114,15 +115,18 @@ export class Kernel {
    * proxies otherwise. Shared between readers: treat them as frozen.
    */
   private vmaCache = new Map<number, Vma>();
+  /** VMA records read from the state (cache misses of vma()): a work counter for tests */
+  vmaReads = 0;
   private avCache = new Map<number, AnonVma>();
   private lastLookup = new Map<number, Vma>();
   private cacheGen = -1;
   private syncCaches(): void {
     if (this.cacheGen === this.eng.structureGen) return;
     this.cacheGen = this.eng.structureGen;
-    this.vmaCache.clear();
-    this.avCache.clear();
-    this.lastLookup.clear();
+    // Map.clear() allocates a fresh table: skip the empty ones (most, on most events)
+    if (this.vmaCache.size) this.vmaCache.clear();
+    if (this.avCache.size) this.avCache.clear();
+    if (this.lastLookup.size) this.lastLookup.clear();
   }
 
   /** vma_lookup() with a one-entry cache per mm (faults walk a VMA page by page). */
