@@ -325,11 +325,25 @@ function anonVmaOf(d: D, id: number): WAnonVma | undefined {
     refcount: a.refcount,
     numChildren: a.numChildren,
     numActiveVmas: a.numActiveVmas,
-    vmas: a.vmas.slice(),
+    // shared until an AVC event writes it (avVmasForWrite): a count change does not copy k ids
+    vmas: a.vmas as number[],
   };
   b.owned.add(c);
   t.anonVmas = t.anonVmas.set(id, c, b.owned);
   return c;
+}
+
+/**
+ * An anon_vma's VMA list, writable: copied on its first write in the batch, then changed
+ * in place. A list in a committed state is never written again, so readers may share it
+ * (shareAnonVma) until the next event.
+ */
+function avVmasForWrite(b: Batch, av: WAnonVma): number[] {
+  if (!b.owned.has(av.vmas)) {
+    av.vmas = av.vmas.slice();
+    b.owned.add(av.vmas);
+  }
+  return av.vmas;
 }
 
 type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[] ? number[] : Folio[K] };
@@ -641,6 +655,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (t.anonVmas.get(r.a)) fail(r, `anon_vma ${r.a} exists`);
       const av: WAnonVma = { id: r.a, root: r.b || r.a, parent: r.c, refcount: 1, numChildren: 0, numActiveVmas: 0, vmas: [] };
       b.owned.add(av);
+      b.owned.add(av.vmas);
       t.anonVmas = t.anonVmas.set(r.a, av, b.owned);
       b.counts.anonVmas++;
       return;
@@ -667,14 +682,14 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const av = anonVmaOf(d, r.b);
       if (!av) fail(r, `no anon_vma ${r.b}`);
       v.chain.push(r.b);
-      av.vmas.push(r.a);
+      avVmasForWrite(b, av).push(r.a);
       b.counts.avcs++;
       return;
     }
     case E.AvcUnlink: {
       const v = vmaOf(d, r, r.a);
       const av = anonVmaOf(d, r.b);
-      if (!av || !removeId(v.chain, r.b) || !removeId(av.vmas, r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
+      if (!av || !removeId(v.chain, r.b) || !removeId(avVmasForWrite(b, av), r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
       b.counts.avcs--;
       return;
     }

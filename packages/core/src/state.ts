@@ -448,6 +448,23 @@ export function vmaReader(s: State): (id: number) => Vma {
   };
 }
 
+/**
+ * A plain copy of an anon_vma that shares its VMA list (O(1), where copyAnonVma copies
+ * k ids): for readers that drop it at the next event (the kernel's and the checkers'
+ * caches). The list may change in place while the batch that wrote it is open.
+ */
+export function shareAnonVma(a: AnonVma): AnonVma {
+  return {
+    id: a.id,
+    root: a.root,
+    parent: a.parent,
+    refcount: a.refcount,
+    numChildren: a.numChildren,
+    numActiveVmas: a.numActiveVmas,
+    vmas: a.vmas,
+  };
+}
+
 /** find_vma(): the first VMA with end > vpn, in mm (O(log n)) */
 export function findVma(s: State, mm: Mm, vpn: number): Vma | undefined {
   return mtFindVma(mm.vmas, vmaReader(s), vpn);

@@ -28,7 +28,7 @@ import {
   MappingKind,
   PTE_SPECIAL,
   STRUCTURE_EVENT,
-  copyAnonVma,
+  shareAnonVma,
   copyVma,
   forEachFolio,
   pageFolio,
@@ -1165,7 +1165,7 @@ export class InvariantChecker {
     if (a) return a;
     const d = s.anonVmas.get(id);
     if (!d) return undefined;
-    a = copyAnonVma(d);
+    a = shareAnonVma(d);
     this.avCopies.set(id, a);
     return a;
   }

@@ -4,7 +4,7 @@
  */
 import {
   Engine,
-  copyAnonVma,
+  shareAnonVma,
   copyVma,
   findVmaRank,
   mtFindVma,
@@ -197,14 +197,15 @@ export class Kernel {
 
 
 
-  /** An anon_vma as it is now (a copy, like vma()). */
+  /** An anon_vma as it is now (a copy sharing its VMA list: read it before the next event). */
   anonVma(id: number): AnonVma {
     this.syncCaches();
     const hit = this.avCache.get(id);
     if (hit) return hit;
     const a = this.eng.s.anonVmas.get(id);
     if (!a) throw new Error(`no anon_vma ${id}`);
-    const copy = copyAnonVma(a);
+    // its VMA list is shared (O(1)): the cache is dropped at the next VMA/AVC event
+    const copy = shareAnonVma(a);
     this.avCache.set(id, copy);
     return copy;
   }
