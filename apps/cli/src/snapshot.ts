@@ -166,7 +166,7 @@ export function stateView(s: State): StateView {
   });
   const folios: FolioView[] = [];
   forEachFolio(s, (f) => folios.push(folioView(f)));
-  const anonVmas = keys(s.anonVmas).map((id) => {
+  const anonVmas = s.anonVmas.keys().map((id) => {
     const a = s.anonVmas.get(id)!;
     return {
       id,

@@ -165,7 +165,7 @@ export function vmaMaybeHasSharedAnonFolios(k: Kernel, vma: Vma, b: Behaviour = 
   const av = k.anonVma(vma.anonVma);
   if (b.directChildrenOnly) {
     // the bug: only children that map something themselves count; a grandchild behind an exited child is missed
-    return Object.values(k.s.anonVmas).some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
+    return k.s.anonVmas.values().some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
   }
   /* If the root has children other than itself, folios may be mapped elsewhere. */
   const root = k.anonVma(av.root);
