@@ -145,8 +145,8 @@ export function stateView(s: State): StateView {
       id,
       parent: mm.parent,
       ptTables: mm.ptTables,
-      vmas: mm.vmas.map((vid) => {
-        const v = s.vmas[vid];
+      vmas: mm.vmas.ids().map((vid) => {
+        const v = s.vmas.get(vid)!;
         return {
           id: v.id,
           start: v.start,
@@ -166,8 +166,8 @@ export function stateView(s: State): StateView {
   });
   const folios: FolioView[] = [];
   forEachFolio(s, (f) => folios.push(folioView(f)));
-  const anonVmas = keys(s.anonVmas).map((id) => {
-    const a = s.anonVmas[id];
+  const anonVmas = s.anonVmas.keys().map((id) => {
+    const a = s.anonVmas.get(id)!;
     return {
       id,
       root: a.root,

@@ -65,12 +65,12 @@ async function checkViews(s: State): Promise<void> {
   for (const id of Object.keys(s.mms)) {
     const mm = s.mms[+id];
     const bars = page.locator(`[data-testid=mm-track][data-mm="${id}"] [data-testid=vma-bar]`);
-    expect(await bars.count()).toBe(mm.vmas.length);
+    expect(await bars.count()).toBe(mm.vmas.size);
     const labels = await bars.locator('.vlabel').allTextContents();
-    expect(labels.map((l) => l.replace(/ · .*/, ''))).toEqual(mm.vmas.map((v) => `#${v} pgoff ${s.vmas[v].pgoff}`));
+    expect(labels.map((l) => l.replace(/ · .*/, ''))).toEqual(mm.vmas.ids().map((v) => `#${v} pgoff ${s.vmas.get(v)!.pgoff}`));
   }
   expect(await page.locator('[data-testid=mm-track]').count()).toBe(Object.keys(s.mms).length);
-  expect(await page.locator('[data-testid=av-node]').count()).toBe(Object.keys(s.anonVmas).length);
+  expect(await page.locator('[data-testid=av-node]').count()).toBe(s.anonVmas.size);
   const held = Object.entries(s.locks).flatMap(([name, l]) => l.holders.map((t) => `${t}:${name}`));
   const shown = await page.locator('[data-testid=held-lock]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-task')}:${e.getAttribute('data-lock')}`));
   expect(shown.sort()).toEqual(held.sort());
@@ -78,7 +78,7 @@ async function checkViews(s: State): Promise<void> {
   const rows = await page.locator('[data-testid=pte-row]').evaluateAll((els) =>
     els.map((e) => ({ vma: +e.getAttribute('data-vma')!, vpn: +e.getAttribute('data-vpn')!, pfn: +e.getAttribute('data-pfn')! })),
   );
-  for (const r of rows) expect(r.pfn).toBe(ptePfn(lookupPte(s.mms[s.vmas[r.vma].mm], r.vpn)));
+  for (const r of rows) expect(r.pfn).toBe(ptePfn(lookupPte(s.mms[s.vmas.get(r.vma)!.mm], r.vpn)));
 }
 
 beforeAll(async () => {

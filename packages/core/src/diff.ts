@@ -2,6 +2,7 @@
  * Diff of two states: what changed between two points of a log. Structural sharing
  * makes it cheap: identical subtrees are the same object and are skipped whole.
  */
+import type { IdTable } from './idtable.js';
 import { forEachFolio, lookupPmd, type Mm, type State, type PmdEntry } from './state.js';
 
 export interface StateDiff {
@@ -25,6 +26,12 @@ function keyDiff<T>(a: Readonly<Record<number, T>>, b: Readonly<Record<number, T
   }
   for (const k of Object.keys(b)) if (!(k in a)) added.push(+k);
   return { added, removed, changed };
+}
+
+function tableRecord<T>(t: IdTable<T>): Record<number, T> {
+  const o: Record<number, T> = {};
+  t.forEach((v, id) => (o[id] = v));
+  return o;
 }
 
 function pteDiff(mm: number, a: Mm | undefined, b: Mm | undefined, out: [number, number][]): void {
@@ -65,8 +72,8 @@ export function diffStates(a: State, b: State): StateDiff {
   };
   const mmd = keyDiff(a.mms, b.mms);
   return {
-    vmas: keyDiff(a.vmas, b.vmas),
-    anonVmas: keyDiff(a.anonVmas, b.anonVmas),
+    vmas: a.vmas === b.vmas ? { added: [], removed: [], changed: [] } : keyDiff(tableRecord(a.vmas), tableRecord(b.vmas)),
+    anonVmas: a.anonVmas === b.anonVmas ? { added: [], removed: [], changed: [] } : keyDiff(tableRecord(a.anonVmas), tableRecord(b.anonVmas)),
     folios: a.folios === b.folios ? { added: [], removed: [], changed: [] } : keyDiff(flat(a), flat(b)),
     ptes,
     mms: { added: mmd.added, removed: mmd.removed },

@@ -21,6 +21,19 @@ export {
 export type { EventEnvelope, EventOf, EventTypeName, LockKind, MmEvent, RawEvent } from './events.js';
 
 export * from './state.js';
+export { MapleTree, MapleNode, MAPLE_NODE_SLOTS, mapleWork } from './maple.js';
+export { IdTable, IdNode } from './idtable.js';
+export {
+  findVmaRank,
+  mtFindVma,
+  mtFindVmaPrev,
+  mtForEachVmaInRange,
+  mtVmaIdsInRange,
+  mtVmaNext,
+  mtVmaPrev,
+  mtVmaStartingFrom,
+} from './vmaiter.js';
+export type { VmaById } from './vmaiter.js';
 
 export { apply, applyMany, applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, ReplayError } from './reducer.js';
 export type { Batch } from './reducer.js';

@@ -33,7 +33,10 @@ import {
   radixCopy,
   type State,
   type Vma,
+  type AnonVma,
 } from './state.js';
+import type { IdTable } from './idtable.js';
+import { MapleTree } from './maple.js';
 
 type D = Draft<State>;
 /** an mm record the batch owns (copied on its first change) */
@@ -239,7 +242,8 @@ function mmOf(d: D, r: RawEvent, id: number): DMm {
   if (cached) return cached;
   const m = cached === null ? undefined : (d.mms[id] as Mm | undefined);
   if (!m) fail(r, `no mm ${id}`);
-  const copy = new MmRecord(m.id, m.parent, m.vmas.slice(), m.pgd, m.ptTables) as DMm;
+  // the VMA tree is persistent: the record shares it until a VMA event changes it
+  const copy = new MmRecord(m.id, m.parent, m.vmas, m.pgd, m.ptTables) as DMm;
   d.mms[id] = copy as Draft<Mm>;
   b.mms.set(id, copy);
   return copy;
@@ -266,10 +270,80 @@ function chunkForWrite(d: D, b: Batch, ch: number): Radix<Folio> {
   return c;
 }
 
-function vmaOf(d: D, r: RawEvent, id: number): Draft<Vma> {
-  const v = d.vmas[id];
+/*
+ * The VMA and anon_vma tables are persistent IdTables (not immer drafts): the draft's
+ * property holds the batch's current table, replaced on each change. A record is copied
+ * on its first change in the batch (then owned: changed in place).
+ */
+type Tables = { vmas: IdTable<Vma>; anonVmas: IdTable<AnonVma> };
+type WVma = { -readonly [K in keyof Vma]: Vma[K] extends readonly number[] ? number[] : Vma[K] };
+type WAnonVma = { -readonly [K in keyof AnonVma]: AnonVma[K] extends readonly number[] ? number[] : AnonVma[K] };
+
+function tables(d: D): Tables {
+  return d as unknown as Tables;
+}
+
+/** A VMA as the batch sees it (read-only; undefined: none). */
+function vmaNow(d: D, id: number): Vma | undefined {
+  return tables(d).vmas.get(id);
+}
+
+/** A writable VMA (copied on its first change in the batch). */
+function vmaOf(d: D, r: RawEvent, id: number): WVma {
+  const b = curBatch!;
+  const t = tables(d);
+  const v = t.vmas.get(id);
   if (!v) fail(r, `no vma ${id}`);
-  return v;
+  if (b.owned.has(v)) return v as WVma;
+  const c: WVma = {
+    id: v.id,
+    mm: v.mm,
+    start: v.start,
+    end: v.end,
+    pgoff: v.pgoff,
+    flags: v.flags,
+    anonVma: v.anonVma,
+    chain: v.chain.slice(),
+    file: v.file,
+  };
+  b.owned.add(c);
+  t.vmas = t.vmas.set(id, c, b.owned);
+  return c;
+}
+
+/** A writable anon_vma (copied on its first change in the batch), or undefined. */
+function anonVmaOf(d: D, id: number): WAnonVma | undefined {
+  const b = curBatch!;
+  const t = tables(d);
+  const a = t.anonVmas.get(id);
+  if (!a) return undefined;
+  if (b.owned.has(a)) return a as WAnonVma;
+  const c: WAnonVma = {
+    id: a.id,
+    root: a.root,
+    parent: a.parent,
+    refcount: a.refcount,
+    numChildren: a.numChildren,
+    numActiveVmas: a.numActiveVmas,
+    // shared until an AVC event writes it (avVmasForWrite): a count change does not copy k ids
+    vmas: a.vmas as number[],
+  };
+  b.owned.add(c);
+  t.anonVmas = t.anonVmas.set(id, c, b.owned);
+  return c;
+}
+
+/**
+ * An anon_vma's VMA list, writable: copied on its first write in the batch, then changed
+ * in place. A list in a committed state is never written again, so readers may share it
+ * (shareAnonVma) until the next event.
+ */
+function avVmasForWrite(b: Batch, av: WAnonVma): number[] {
+  if (!b.owned.has(av.vmas)) {
+    av.vmas = av.vmas.slice();
+    b.owned.add(av.vmas);
+  }
+  return av.vmas;
 }
 
 type WFolio = { -readonly [K in keyof Folio]: Folio[K] extends readonly number[] ? number[] : Folio[K] };
@@ -403,18 +477,6 @@ function getPte(b: Batch, mm: DMm, vpn: number): number {
   return e.ptes[pteIndex(vpn)];
 }
 
-function insertSorted(d: D, mm: DMm, id: number, start: number): void {
-  const ids = mm.vmas;
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (d.vmas[ids[mid]].start < start) lo = mid + 1;
-    else hi = mid;
-  }
-  ids.splice(lo, 0, id);
-}
-
 function removeId(arr: number[], id: number): boolean {
   const i = arr.indexOf(id);
   if (i < 0) return false;
@@ -485,7 +547,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     case E.MmCreate: {
       if (batchMm(d, b, r.a)) fail(r, `mm ${r.a} exists`);
-      const m = new MmRecord(r.a, r.b, [], new Radix<PudTable>(), 0) as DMm;
+      const m = new MmRecord(r.a, r.b, MapleTree.EMPTY, new Radix<PudTable>(), 0) as DMm;
       d.mms[r.a] = m as Draft<Mm>;
       b.mms.set(r.a, m);
       b.counts.mms++;
@@ -496,7 +558,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       b.mms.set(r.a, null);
       b.tables.clear();
       b.pmdts.clear();
-      if (mm.vmas.length) fail(r, `mm ${r.a} exits with ${mm.vmas.length} VMAs`);
+      if (mm.vmas.size) fail(r, `mm ${r.a} exits with ${mm.vmas.size} VMAs`);
       delete d.mms[r.a];
       b.counts.mms--;
       return;
@@ -528,32 +590,38 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.LockTryFail:
       return;
     case E.VmaInsert: {
-      if (d.vmas[r.a]) fail(r, `vma ${r.a} exists`);
+      const t = tables(d);
+      if (t.vmas.get(r.a)) fail(r, `vma ${r.a} exists`);
       const mm = mmOf(d, r, r.b);
-      d.vmas[r.a] = { id: r.a, mm: r.b, start: r.c, end: r.d, pgoff: r.e, flags: r.f, anonVma: 0, chain: [], file: 0 };
-      insertSorted(d, mm, r.a, r.c);
+      const v: WVma = { id: r.a, mm: r.b, start: r.c, end: r.d, pgoff: r.e, flags: r.f, anonVma: 0, chain: [], file: 0 };
+      b.owned.add(v);
+      t.vmas = t.vmas.set(r.a, v, b.owned);
+      // vma_iter_store(): before any VMA with the same start (as a sorted array's insert)
+      mm.vmas = mm.vmas.insert(r.c, r.a, b.owned);
       b.counts.vmas++;
       return;
     }
     case E.VmaRemove: {
-      const v = vmaOf(d, r, r.a);
+      const v = vmaNow(d, r.a);
+      if (!v) fail(r, `no vma ${r.a}`);
       if (v.chain.length) fail(r, `vma ${r.a} removed with ${v.chain.length} AVCs linked`);
       const mm = mmOf(d, r, v.mm);
-      removeId(mm.vmas, r.a);
-      delete d.vmas[r.a];
+      mm.vmas = mm.vmas.erase(v.start, r.a, b.owned);
+      const t = tables(d);
+      t.vmas = t.vmas.delete(r.a, b.owned);
       b.counts.vmas--;
       return;
     }
     case E.VmaAdjust: {
       const v = vmaOf(d, r, r.a);
-      const moved = v.start !== r.b;
+      const old = v.start;
       v.start = r.b;
       v.end = r.c;
       v.pgoff = r.d;
-      if (moved) {
+      if (old !== r.b) {
+        // a new vm_start is a new key: erase and store again (vma_iter_store)
         const mm = mmOf(d, r, v.mm);
-        removeId(mm.vmas, r.a);
-        insertSorted(d, mm, r.a, r.b);
+        mm.vmas = mm.vmas.erase(old, r.a, b.owned).insert(r.b, r.a, b.owned);
       }
       return;
     }
@@ -582,21 +650,27 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.Note:
     case E.PudMove:
       return;
-    case E.AnonVmaCreate:
-      if (d.anonVmas[r.a]) fail(r, `anon_vma ${r.a} exists`);
-      d.anonVmas[r.a] = { id: r.a, root: r.b || r.a, parent: r.c, refcount: 1, numChildren: 0, numActiveVmas: 0, vmas: [] };
+    case E.AnonVmaCreate: {
+      const t = tables(d);
+      if (t.anonVmas.get(r.a)) fail(r, `anon_vma ${r.a} exists`);
+      const av: WAnonVma = { id: r.a, root: r.b || r.a, parent: r.c, refcount: 1, numChildren: 0, numActiveVmas: 0, vmas: [] };
+      b.owned.add(av);
+      b.owned.add(av.vmas);
+      t.anonVmas = t.anonVmas.set(r.a, av, b.owned);
       b.counts.anonVmas++;
       return;
+    }
     case E.AnonVmaFree: {
-      const av = d.anonVmas[r.a];
+      const t = tables(d);
+      const av = t.anonVmas.get(r.a);
       if (!av) fail(r, `no anon_vma ${r.a}`);
       if (av.vmas.length) fail(r, `anon_vma ${r.a} freed with ${av.vmas.length} AVCs`);
-      delete d.anonVmas[r.a];
+      t.anonVmas = t.anonVmas.delete(r.a, b.owned);
       b.counts.anonVmas--;
       return;
     }
     case E.AnonVmaCount: {
-      const av = d.anonVmas[r.a];
+      const av = anonVmaOf(d, r.a);
       if (!av) fail(r, `no anon_vma ${r.a}`);
       if (r.b === 0) av.refcount += r.c;
       else if (r.b === 1) av.numChildren += r.c;
@@ -605,17 +679,17 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.AvcLink: {
       const v = vmaOf(d, r, r.a);
-      const av = d.anonVmas[r.b];
+      const av = anonVmaOf(d, r.b);
       if (!av) fail(r, `no anon_vma ${r.b}`);
       v.chain.push(r.b);
-      av.vmas.push(r.a);
+      avVmasForWrite(b, av).push(r.a);
       b.counts.avcs++;
       return;
     }
     case E.AvcUnlink: {
       const v = vmaOf(d, r, r.a);
-      const av = d.anonVmas[r.b];
-      if (!av || !removeId(v.chain, r.b) || !removeId(av.vmas, r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
+      const av = anonVmaOf(d, r.b);
+      if (!av || !removeId(v.chain, r.b) || !removeId(avVmasForWrite(b, av), r.a)) fail(r, `no AVC between vma ${r.a} and anon_vma ${r.b}`);
       b.counts.avcs--;
       return;
     }

@@ -7,6 +7,10 @@
  * table and the path to it, never a whole table of the machine.
  */
 
+import { IdTable } from './idtable.js';
+import { MapleTree } from './maple.js';
+import { mtFindVma, mtForEachVmaInRange } from './vmaiter.js';
+
 export const PAGE_SHIFT = 12;
 export const PTRS_PER_TABLE = 512;
 /** pages mapped by one PMD entry (2 MiB) */
@@ -146,7 +150,7 @@ export class MmRecord implements Mm {
   constructor(
     readonly id: number,
     readonly parent: number,
-    readonly vmas: readonly number[],
+    readonly vmas: MapleTree,
     readonly pgd: Pgd,
     readonly ptTables: number,
   ) {}
@@ -156,8 +160,8 @@ export interface Mm {
   readonly id: number;
   /** mm this one was forked from (0: none) */
   readonly parent: number;
-  /** VMA ids sorted by vm_start (the maple tree, flattened) */
-  readonly vmas: readonly number[];
+  /** the mm's VMAs: vm_start -> VMA id, ascending (mm->mm_mt, the maple tree); `.size` is map_count */
+  readonly vmas: MapleTree;
   readonly pgd: Pgd;
   /** number of PTE tables allocated (mm->pgtables_bytes / PAGE_SIZE) */
   readonly ptTables: number;
@@ -302,8 +306,10 @@ export interface State {
   /** seq of the next event to apply (= events applied so far) */
   readonly seq: number;
   readonly mms: Readonly<Record<number, Mm>>;
-  readonly vmas: Readonly<Record<number, Vma>>;
-  readonly anonVmas: Readonly<Record<number, AnonVma>>;
+  /** every VMA by id (a persistent table: a change copies a path, not the table) */
+  readonly vmas: IdTable<Vma>;
+  /** every anon_vma by id (as vmas) */
+  readonly anonVmas: IdTable<AnonVma>;
   readonly folios: FolioTable;
   readonly shmems: Readonly<Record<number, Shmem>>;
   /** swap slot -> users */
@@ -332,8 +338,8 @@ export function emptyState(): State {
   return {
     seq: 0,
     mms: {},
-    vmas: {},
-    anonVmas: {},
+    vmas: IdTable.empty<Vma>(),
+    anonVmas: IdTable.empty<AnonVma>(),
     folios: new Radix(),
     shmems: {},
     swap: {},
@@ -432,17 +438,36 @@ export function copyAnonVma(a: AnonVma): AnonVma {
   };
 }
 
-/** find_vma(): the first VMA with end > vpn, in mm */
+/** A reader of a state's VMAs by id (for the vmaiter lookups). */
+export function vmaReader(s: State): (id: number) => Vma {
+  const t = s.vmas;
+  return (id) => {
+    const v = t.get(id);
+    if (!v) throw new Error(`no vma ${id}`);
+    return v;
+  };
+}
+
+/**
+ * A plain copy of an anon_vma that shares its VMA list (O(1), where copyAnonVma copies
+ * k ids): for readers that drop it at the next event (the kernel's and the checkers'
+ * caches). The list may change in place while the batch that wrote it is open.
+ */
+export function shareAnonVma(a: AnonVma): AnonVma {
+  return {
+    id: a.id,
+    root: a.root,
+    parent: a.parent,
+    refcount: a.refcount,
+    numChildren: a.numChildren,
+    numActiveVmas: a.numActiveVmas,
+    vmas: a.vmas,
+  };
+}
+
+/** find_vma(): the first VMA with end > vpn, in mm (O(log n)) */
 export function findVma(s: State, mm: Mm, vpn: number): Vma | undefined {
-  const ids = mm.vmas;
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (s.vmas[ids[mid]].end <= vpn) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < ids.length ? s.vmas[ids[lo]] : undefined;
+  return mtFindVma(mm.vmas, vmaReader(s), vpn);
 }
 
 /** vma_lookup(): the VMA containing vpn */
@@ -451,16 +476,19 @@ export function vmaLookup(s: State, mm: Mm, vpn: number): Vma | undefined {
   return v && v.start <= vpn ? v : undefined;
 }
 
-/** VMAs of mm overlapping [start, end), ascending. */
+/** VMAs of mm overlapping [start, end), ascending (O(log n + k)). */
 export function vmasInRange(s: State, mm: Mm, start: number, end: number): Vma[] {
   const out: Vma[] = [];
-  for (const id of mm.vmas) {
-    const v = s.vmas[id];
-    if (v.end <= start) continue;
-    if (v.start >= end) break;
+  mtForEachVmaInRange(mm.vmas, vmaReader(s), start, end, (v) => {
     out.push(v);
-  }
+  });
   return out;
+}
+
+/** Every VMA of mm, ascending (O(n): for views and whole-state checks). */
+export function mmVmas(s: State, mm: Mm): Vma[] {
+  const get = vmaReader(s);
+  return mm.vmas.ids().map(get);
 }
 
 /** Iterate present/swap PTE entries of mm in [start, end) (skips empty tables fast). */

@@ -78,7 +78,7 @@ function fault(eng: Engine, vma: number, vpn: number, pfn: number, o: FaultOpts 
     mmapLocked(
       eng,
       function* () {
-        if (!eng.s.vmas[vma].anonVma) {
+        if (!eng.s.vmas.get(vma)!.anonVma) {
           eng.emit(E.AnonVmaCreate, 1, 1, 1);
           eng.emit(E.AnonVmaCount, 1, AvCounter.NumChildren, 1);
           yield* eng.lock('anon_vma:1', 0, 'sleep');
@@ -89,7 +89,7 @@ function fault(eng: Engine, vma: number, vpn: number, pfn: number, o: FaultOpts 
           yield* eng.unlock(`page_table_lock:${MM}`, 0, 'spin');
           yield* eng.unlock('anon_vma:1', 0, 'sleep');
         }
-        const v = eng.s.vmas[vma];
+        const v = eng.s.vmas.get(vma)!;
         if (!eng.s.mms[MM].pgd[0]?.[0]?.[Math.floor(vpn / 512) % 512]) eng.emit(E.PtAlloc, MM, vpn - (vpn % 512));
         eng.emit(E.FolioAlloc, pfn, 0);
         const usePtl = o.ptl ?? true;
@@ -113,7 +113,7 @@ function munmap(eng: Engine, vma: number): void {
   const r = eng.syscall('munmap', () =>
     mmapLocked(eng, function* () {
       yield* eng.lock(`vma_lock:${vma}`, 0, 'sleep');
-      const v = eng.s.vmas[vma];
+      const v = eng.s.vmas.get(vma)!;
       for (let vpn = v.start; vpn < v.end; vpn++) {
         const e = eng.s.mms[MM].pgd[0]?.[0]?.[Math.floor(vpn / 512) % 512];
         if (!e || e.kind !== 'table' || e.ptes[vpn % 512] <= 0) continue;
@@ -125,16 +125,16 @@ function munmap(eng: Engine, vma: number): void {
         eng.emit(E.FolioFree, pfn);
         yield* eng.unlock(ptl(MM, vpn), 0, 'spin');
       }
-      for (const av of eng.s.vmas[vma].chain.slice()) {
-        yield* eng.lock(`anon_vma:${eng.s.anonVmas[av].root}`, 0, 'sleep');
+      for (const av of eng.s.vmas.get(vma)!.chain.slice()) {
+        yield* eng.lock(`anon_vma:${eng.s.anonVmas.get(av)!.root}`, 0, 'sleep');
         eng.emit(E.AvcUnlink, vma, av);
-        const left = eng.s.anonVmas[av].vmas.length;
-        if (!left) eng.emit(E.AnonVmaCount, eng.s.anonVmas[av].parent, AvCounter.NumChildren, -1);
-        if (eng.s.vmas[vma].anonVma === av) {
+        const left = eng.s.anonVmas.get(av)!.vmas.length;
+        if (!left) eng.emit(E.AnonVmaCount, eng.s.anonVmas.get(av)!.parent, AvCounter.NumChildren, -1);
+        if (eng.s.vmas.get(vma)!.anonVma === av) {
           eng.emit(E.AnonVmaCount, av, AvCounter.NumActiveVmas, -1);
           eng.emit(E.VmaSetAnonVma, vma, 0);
         }
-        yield* eng.unlock(`anon_vma:${eng.s.anonVmas[av].root}`, 0, 'sleep');
+        yield* eng.unlock(`anon_vma:${eng.s.anonVmas.get(av)!.root}`, 0, 'sleep');
         if (!left) {
           eng.emit(E.AnonVmaCount, av, AvCounter.Refcount, -1);
           eng.emit(E.AnonVmaFree, av);

@@ -29,7 +29,7 @@ import {
   MappingKind,
   PTE_SPECIAL,
   STRUCTURE_EVENT,
-  copyAnonVma,
+  shareAnonVma,
   copyVma,
   forEachFolio,
   pageFolio,
@@ -812,7 +812,7 @@ export class InvariantChecker {
         lock: [`anon_vma:${root}`],
       });
     }
-    const av = this.getState().anonVmas[r.b];
+    const av = this.getState().anonVmas.get(r.b);
     if (av && a) {
       const n = av.vmas.length;
       if (r.type === E.AvcLink ? n === 1 : n === 0) {
@@ -1166,7 +1166,7 @@ export class InvariantChecker {
     this.syncCache();
     let v = this.vmaCopies.get(id);
     if (v) return v;
-    const d = s.vmas[id];
+    const d = s.vmas.get(id);
     if (!d) return undefined;
     v = copyVma(d);
     this.vmaCopies.set(id, v);
@@ -1176,9 +1176,9 @@ export class InvariantChecker {
     this.syncCache();
     let a = this.avCopies.get(id);
     if (a) return a;
-    const d = s.anonVmas[id];
+    const d = s.anonVmas.get(id);
     if (!d) return undefined;
-    a = copyAnonVma(d);
+    a = shareAnonVma(d);
     this.avCopies.set(id, a);
     return a;
   }
@@ -1475,7 +1475,7 @@ export class InvariantChecker {
   }
 
   private checkVmaOrder(r: Readonly<RawEvent>, path: readonly string[], s: State, id: number): void {
-    const v = s.vmas[id];
+    const v = s.vmas.get(id);
     if (!v) return;
     const mm = s.mms[v.mm];
     if (!mm) return;
@@ -1483,14 +1483,15 @@ export class InvariantChecker {
       this.report('structure', r, path, `vma ${id} of mm ${v.mm} is empty or inverted: [${v.start}, ${v.end})`, { vma: [id], mm: [v.mm] });
       return;
     }
+    // its neighbours in the tree: O(log n), not a scan of the mm's VMAs
     const ids = mm.vmas;
-    const i = ids.indexOf(id);
+    const i = ids.rankOf(v.start, id);
     if (i < 0) {
       this.report('structure', r, path, `vma ${id} is not in the VMA tree of mm ${v.mm}`, { vma: [id], mm: [v.mm] });
       return;
     }
     if (i > 0) {
-      const p = s.vmas[ids[i - 1]];
+      const p = s.vmas.get(ids.idAt(i - 1)!)!;
       if (p.end > v.start) {
         this.report('structure', r, path, `VMAs of mm ${v.mm} overlap or are out of order: vma ${p.id} [${p.start}, ${p.end}) then vma ${id} [${v.start}, ${v.end})`, {
           vma: [p.id, id],
@@ -1498,8 +1499,8 @@ export class InvariantChecker {
         });
       }
     }
-    if (i + 1 < ids.length) {
-      const n = s.vmas[ids[i + 1]];
+    if (i + 1 < ids.size) {
+      const n = s.vmas.get(ids.idAt(i + 1)!)!;
       if (v.end > n.start) {
         this.report('structure', r, path, `VMAs of mm ${v.mm} overlap or are out of order: vma ${id} [${v.start}, ${v.end}) then vma ${n.id} [${n.start}, ${n.end})`, {
           vma: [id, n.id],
@@ -1510,7 +1511,7 @@ export class InvariantChecker {
   }
 
   private checkAnonVma(r: Readonly<RawEvent>, path: readonly string[], s: State, id: number): void {
-    const a = s.anonVmas[id];
+    const a = s.anonVmas.get(id);
     if (!a) return;
     const children = this.nonEmptyChildren.get(id) ?? 0;
     const active = this.activeVmas.get(id) ?? 0;
@@ -1581,17 +1582,15 @@ export class InvariantChecker {
       this.folioOrder.set(f.pfn, f.order + 1);
       if (f.mappingKind !== MappingKind.None || f.mapping) this.folioMapping.set(f.pfn, f.mappingKind + 4 * f.mapping);
     });
-    for (const k of Object.keys(s.vmas)) {
-      const v = s.vmas[+k];
+    s.vmas.forEach((v) => {
       this.vmas.set(v.id, { mm: v.mm, start: v.start, end: v.end, pgoff: v.pgoff, anonVma: v.anonVma });
       if (v.anonVma) bump(this.activeVmas, v.anonVma, 1);
-    }
-    for (const k of Object.keys(s.anonVmas)) {
-      const a = s.anonVmas[+k];
+    });
+    s.anonVmas.forEach((a) => {
       this.avs.set(a.id, { root: a.root, parent: a.parent });
       if (a.root !== a.id) bump(this.rootChildren, a.root, 1);
       if (a.vmas.length > 0) bump(this.nonEmptyChildren, a.parent, 1);
-    }
+    });
     // tasks: spans and held locks (acquisition order is not in the state)
     this.tasks.clear();
     this.lastTask = null;

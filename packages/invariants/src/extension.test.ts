@@ -33,7 +33,7 @@ const vmaLimit: Plugin = definePlugin({
           if (r.type === E.VmaInsert && r.d - r.c > 16) ctx.report(`VMA ${r.a} spans ${r.d - r.c} pages (limit 16)`, { vma: [r.a] });
         },
         onSyscallEnd() {
-          if (Object.keys(ctx.state.vmas).length > 2) ctx.report('more than 2 VMAs');
+          if (ctx.state.vmas.size > 2) ctx.report('more than 2 VMAs');
         },
       }),
     });

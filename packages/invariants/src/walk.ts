@@ -25,13 +25,13 @@ export interface RmapWalkResult {
 export function rmapWalk(s: State, pfn: number): RmapWalkResult | null {
   const f = pageFolio(s, pfn);
   if (!f || f.mappingKind !== MappingKind.Anon) return null;
-  const av = s.anonVmas[f.mapping];
+  const av = s.anonVmas.get(f.mapping);
   if (!av) return null;
   const n = f.pageMapcount.length;
   const counts = new Array<number>(n).fill(0);
   const found: RmapWalkResult['found'] = [];
   for (const id of av.vmas) {
-    const v = s.vmas[id];
+    const v = s.vmas.get(id);
     const mm = v && s.mms[v.mm];
     if (!v || !mm) continue;
     for (let i = Math.max(0, v.pgoff - f.index); i < Math.min(n, v.pgoff + (v.end - v.start) - f.index); i++) {

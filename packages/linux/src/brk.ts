@@ -22,7 +22,7 @@ export function* doBrkFlags(k: Kernel, mm: number, addr: number, pages: number):
 
 function* doBrkFlagsBody(k: Kernel, mm: number, addr: number, pages: number): KGen<number> {
   if (pages <= 0) return 0;
-  if (k.mm(mm).vmas.length > k.config.maxMapCount) return -ENOMEM;
+  if (k.mm(mm).vmas.size > k.config.maxMapCount) return -ENOMEM;
   const flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT;
   yield* mmapWriteLock(k, mm);
   const { prev, vma } = findVmaPrev(k, mm, addr);

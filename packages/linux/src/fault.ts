@@ -178,13 +178,19 @@ function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: bool
   return 'ok' as FaultOutcome;
 }
 
-/** Mappings of folio f in mm (a PTE walk of the folio's range in the VMAs that could map it). */
+/**
+ * Mappings of folio f in mm (a PTE walk of the folio's range in the VMAs that could map
+ * it: those linked to its anon_vma, found through the anon_vma as an rmap walk does,
+ * not by a walk over every VMA of the mm).
+ */
 function mappingsInMm(k: Kernel, f: Folio, vma: Vma): number {
   let n = 0;
-  const mm = k.mm(vma.mm);
-  for (const id of mm.vmas) {
+  const av = k.s.anonVmas.get(f.mapping);
+  const ids = av ? av.vmas.slice() : [];
+  if (vma.anonVma === f.mapping && !ids.includes(vma.id)) ids.push(vma.id);
+  for (const id of ids) {
     const v = k.vma(id);
-    if (!v.chain.includes(f.mapping) && v.anonVma !== f.mapping) continue;
+    if (v.mm !== vma.mm) continue;
     const first = v.start + (f.index - v.pgoff);
     for (let i = 0; i < 2 ** f.order; i++) {
       const a = first + i;

@@ -112,7 +112,7 @@ export function* dupMmap(k: Kernel, oldMm: number, newMm: number): KGen<void> {
 function* dupMmapBody(k: Kernel, oldMm: number, newMm: number): KGen<void> {
   yield* mmapWriteLock(k, oldMm);
   yield* mmapWriteLock(k, newMm);
-  for (const id of k.mm(oldMm).vmas.slice()) {
+  for (const id of k.vmaIds(oldMm)) {
     yield* vmaStartWrite(k, id);
     const mpnt = k.vma(id);
     if (mpnt.flags & VM_DONTCOPY) continue;
@@ -136,7 +136,7 @@ export function* exitMmap(k: Kernel, mm: number): KGen<void> {
 /** body of exitMmap, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
 function* exitMmapBody(k: Kernel, mm: number): KGen<void> {
   yield* mmapWriteLock(k, mm);
-  const ids = k.mm(mm).vmas.slice();
+  const ids = k.vmaIds(mm);
   for (const id of ids) {
     const v = k.vma(id);
     yield* zapPageRange(k, v, v.start, v.end);

@@ -2,7 +2,25 @@
  * The simulated kernel: an Engine plus the configuration the model reads (THP mode,
  * mTHP orders) and the helpers every mm file shares (lock names, allocators).
  */
-import { Engine, copyAnonVma, copyVma, vmaLookup, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
+import {
+  Engine,
+  shareAnonVma,
+  copyVma,
+  findVmaRank,
+  mtFindVma,
+  mtFindVmaPrev,
+  mtForEachVmaInRange,
+  mtVmaIdsInRange,
+  mtVmaNext,
+  mtVmaPrev,
+  mtVmaStartingFrom,
+  type EngineOptions,
+  type Mm,
+  type Plugin,
+  type State,
+  type Vma,
+  type AnonVma,
+} from '@mmsim/core';
 import { defaultMergePolicy } from '@mmsim/merge-policy';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
@@ -83,8 +101,9 @@ export class Kernel {
     this.syncCaches();
     const hit = this.vmaCache.get(id);
     if (hit) return hit;
-    const v = this.eng.s.vmas[id];
+    const v = this.eng.s.vmas.get(id);
     if (!v) throw new Error(`no vma ${id}`);
+    this.vmaReads++;
     const copy = copyVma(v);
     this.vmaCache.set(id, copy);
     return copy;
@@ -96,15 +115,18 @@ export class Kernel {
    * proxies otherwise. Shared between readers: treat them as frozen.
    */
   private vmaCache = new Map<number, Vma>();
+  /** VMA records read from the state (cache misses of vma()): a work counter for tests */
+  vmaReads = 0;
   private avCache = new Map<number, AnonVma>();
   private lastLookup = new Map<number, Vma>();
   private cacheGen = -1;
   private syncCaches(): void {
     if (this.cacheGen === this.eng.structureGen) return;
     this.cacheGen = this.eng.structureGen;
-    this.vmaCache.clear();
-    this.avCache.clear();
-    this.lastLookup.clear();
+    // Map.clear() allocates a fresh table: skip the empty ones (most, on most events)
+    if (this.vmaCache.size) this.vmaCache.clear();
+    if (this.avCache.size) this.avCache.clear();
+    if (this.lastLookup.size) this.lastLookup.clear();
   }
 
   /** vma_lookup() with a one-entry cache per mm (faults walk a VMA page by page). */
@@ -112,23 +134,78 @@ export class Kernel {
     this.syncCaches();
     const last = this.lastLookup.get(mm);
     if (last && last.start <= vpn && vpn < last.end) return last;
-    const found = vmaLookup(this.eng.s, this.mm(mm), vpn);
-    if (!found) return undefined;
-    const v = this.vma(found.id);
+    const v = this.findVma(mm, vpn);
+    if (!v || v.start > vpn) return undefined;
     this.lastLookup.set(mm, v);
     return v;
   }
 
+  /* ----- the mm's VMA tree (mm->mm_mt): every lookup O(log n) in its VMAs ----- */
+
+  /** this.vma as a function, for the vmaiter lookups */
+  private readonly byId = (id: number): Vma => this.vma(id);
+
+  /** map_count: the mm's VMAs (O(1)) */
+  mapCount(mm: number): number {
+    return this.mm(mm).vmas.size;
+  }
+
+  /** find_vma(): the first VMA with vm_end > vpn */
+  findVma(mm: number, vpn: number): Vma | undefined {
+    return mtFindVma(this.mm(mm).vmas, this.byId, vpn);
+  }
+
+  /** find_vma_prev(): find_vma(vpn) and the VMA before it */
+  findVmaPrev(mm: number, vpn: number): { vma: Vma | null; prev: Vma | null } {
+    return mtFindVmaPrev(this.mm(mm).vmas, this.byId, vpn);
+  }
+
+  /** The first VMA with vm_start >= vpn (vma_iter_next_range) */
+  vmaStartingFrom(mm: number, vpn: number): Vma | null {
+    return mtVmaStartingFrom(this.mm(mm).vmas, this.byId, vpn);
+  }
+
+  /** vma_prev(): the VMA before v in its mm (null: none) */
+  vmaPrev(v: Vma): Vma | null {
+    return mtVmaPrev(this.mm(v.mm).vmas, this.byId, v);
+  }
+
+  /** vma_next(): the VMA after v in its mm (null: none) */
+  vmaNext(v: Vma): Vma | null {
+    return mtVmaNext(this.mm(v.mm).vmas, this.byId, v);
+  }
+
+  /** for_each_vma_range(): VMAs overlapping [start, end), ascending, until fn returns true */
+  forEachVmaInRange(mm: number, start: number, end: number, fn: (v: Vma) => boolean | void): void {
+    mtForEachVmaInRange(this.mm(mm).vmas, this.byId, start, end, fn);
+  }
+
+  /** Ids of the VMAs overlapping [start, end), ascending: a snapshot to change them by */
+  vmaIdsInRange(mm: number, start: number, end: number): number[] {
+    return mtVmaIdsInRange(this.mm(mm).vmas, this.byId, start, end);
+  }
+
+  /** Every VMA id of mm, ascending (O(n): fork, exit and whole-mm walks only) */
+  vmaIds(mm: number): number[] {
+    return this.mm(mm).vmas.ids();
+  }
+
+  /** Rank of find_vma(vpn) in the mm's tree (its index in vm_start order) */
+  findVmaRank(mm: number, vpn: number): number {
+    return findVmaRank(this.mm(mm).vmas, this.byId, vpn);
+  }
 
 
-  /** An anon_vma as it is now (a copy, like vma()). */
+
+  /** An anon_vma as it is now (a copy sharing its VMA list: read it before the next event). */
   anonVma(id: number): AnonVma {
     this.syncCaches();
     const hit = this.avCache.get(id);
     if (hit) return hit;
-    const a = this.eng.s.anonVmas[id];
+    const a = this.eng.s.anonVmas.get(id);
     if (!a) throw new Error(`no anon_vma ${id}`);
-    const copy = copyAnonVma(a);
+    // its VMA list is shared (O(1)): the cache is dropped at the next VMA/AVC event
+    const copy = shareAnonVma(a);
     this.avCache.set(id, copy);
     return copy;
   }

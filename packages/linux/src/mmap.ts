@@ -89,7 +89,8 @@ export function* doMmap(k: Kernel, mm: number, vpn: number, pages: number, a: Mm
 function* doMmapBody(k: Kernel, mm: number, vpn: number, pages: number, a: MmapArgs): KGen<number> {
   if (pages <= 0) return -EINVAL;
   if (vpn + pages > TASK_SIZE) return -ENOMEM;
-  if (k.mm(mm).vmas.length > k.config.maxMapCount) return -ENOMEM;
+  // do_mmap(): "Too many mappings?" is map_count > max: one mapping past the limit is let in
+  if (k.mapCount(mm) > k.config.maxMapCount) return -ENOMEM;
   yield* mmapWriteLock(k, mm);
   const r = yield* mmapRegion(k, mm, vpn, pages, a);
   yield* mmapWriteUnlock(k, mm);
@@ -229,6 +230,7 @@ function* mprotectFixup(k: Kernel, vmaId: number, prevId: number, start: number,
   }
   const prev = prevId ? k.vma(prevId) : null;
   const id = yield* vmaModifyFlags(k, prev, k.vma(vmaId), start, end, newflags);
+  if (id < 0) return { err: id, vma: vmaId };
   yield* vmaStartWrite(k, id);
   if (k.vma(id).flags !== newflags) k.eng.emit(E.VmaFlags, id, newflags);
   yield* changeProtection(k, id, start, end);
@@ -338,6 +340,7 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
   if (newFlags === vma.flags) return { err: 0, vma: vmaId };
   const prev = prevId ? k.vma(prevId) : null;
   const id = yield* vmaModifyFlags(k, prev, vma, start, end, newFlags);
+  if (id < 0) return { err: id, vma: vmaId };
   yield* vmaStartWrite(k, id);
   if (k.vma(id).flags !== newFlags) k.eng.emit(E.VmaFlags, id, newFlags);
   return { err: 0, vma: id };

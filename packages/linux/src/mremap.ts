@@ -86,7 +86,7 @@ function checkMremapParams(k: Kernel, v: Vrm): number {
   if (v.flags & MREMAP_DONTUNMAP && v.oldLen !== v.newLen) return -EINVAL;
   // the ranges may not overlap
   if (v.addr + v.oldLen > v.newAddr && v.newAddr + v.newLen > v.addr) return -EINVAL;
-  if (k.mm(v.mm).vmas.length + 2 >= k.config.maxMapCount - 3) return -ENOMEM;
+  if (k.mapCount(v.mm) + 2 >= k.config.maxMapCount - 3) return -ENOMEM;
   return 0;
 }
 
@@ -130,23 +130,24 @@ function prepVma(k: Kernel, v: Vrm): number {
 export function getUnmappedArea(k: Kernel, mm: number, hint: number, len: number): number {
   const free = (a: number) => {
     if (a < 16 || a + len > TASK_SIZE) return false;
-    for (const id of k.mm(mm).vmas) {
-      const x = k.vma(id);
-      if (x.start < a + len && x.end > a) return false;
-    }
-    return true;
+    const x = k.findVma(mm, a);
+    return !x || x.start >= a + len;
   };
   if (hint && free(hint)) return hint;
   const align = !hint && len % 512 === 0 ? 512 : 1;
   let top = MMAP_BASE;
-  const vmas = k.mm(mm).vmas.map((id) => k.vma(id)).filter((x) => x.start < MMAP_BASE);
-  for (let i = vmas.length; i >= 0; i--) {
-    const lo = i > 0 ? vmas[i - 1].end : 16;
-    const hi = Math.min(top, i < vmas.length ? vmas[i].start : MMAP_BASE);
+  // the gaps below mmap_base, top-down (unmapped_area_topdown(); a linear walk over
+  // the gaps where the kernel's maple tree keeps the largest gap per node)
+  const t = k.mm(mm).vmas;
+  const below = t.lowerRank(MMAP_BASE); // VMAs starting below mmap_base
+  for (let i = below; i >= 0; i--) {
+    const prev = i > 0 ? k.vma(t.idAt(i - 1)!) : null;
+    const lo = prev ? prev.end : 16;
+    const hi = Math.min(top, i < below ? k.vma(t.idAt(i)!).start : MMAP_BASE);
     let a = hi - len;
     a -= a % align;
     if (a >= lo) return a;
-    if (i > 0) top = vmas[i - 1].start;
+    if (prev) top = prev.start;
   }
   return -ENOMEM;
 }
@@ -249,11 +250,9 @@ function canAlignDown(k: Kernel, vmaId: number, addr: number): boolean {
   const vma = k.vma(vmaId);
   if (vma.start !== addr) return false;
   const masked = pmdBase(addr);
-  for (const id of k.mm(vma.mm).vmas) {
-    const v = k.vma(id);
-    if (v.start < vma.start && v.end > masked) return false;
-  }
-  return true;
+  // the VMA before it is the only one that can reach into [masked, vma.start)
+  const prev = k.vmaPrev(vma);
+  return !(prev && prev.end > masked);
 }
 
 /** try_realign_addr(): move the first partial PMD whole when both ends can be aligned down */
@@ -396,7 +395,7 @@ export function* moveVma(k: Kernel, v: Vrm): KGen<number> {
 
 /** moveVma's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
 function* moveVmaBody(k: Kernel, v: Vrm): KGen<number> {
-  if (k.mm(v.mm).vmas.length >= k.config.maxMapCount - 3) return -ENOMEM;
+  if (k.mapCount(v.mm) >= k.config.maxMapCount - 3) return -ENOMEM;
   yield* vmaStartWrite(k, v.vma);
   let res: CopyResult | null = null;
   for (const s of strategies(k)) {
@@ -469,10 +468,8 @@ function* mremapAt(k: Kernel, v: Vrm): KGen<number> {
       // vrm_can_expand_in_place(): the range ends at vm_end and the space after is free
       if (vma.end - v.addr === v.oldLen) {
         const end = vma.end + v.delta;
-        const clash = k.mm(v.mm).vmas.some((id) => {
-          const x = k.vma(id);
-          return x.start < end && x.end > vma.end;
-        });
+        const after = k.findVma(v.mm, vma.end);
+        const clash = !!after && after.start < end;
         if (!clash && end <= TASK_SIZE) {
           const id = yield* vmaMergeExtend(k, vma.id, v.delta);
           return id ? v.addr : -ENOMEM;

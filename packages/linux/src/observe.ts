@@ -13,6 +13,7 @@ import {
   pageFolio,
   pagePreciseMapcount,
   ptePfn,
+  vmasInRange,
   type State,
 } from '@mmsim/core';
 import { canonicalizeSnapshot, type ProcSnapshot, type RawPage, type VmaObservation } from '@mmsim/scenario';
@@ -31,11 +32,8 @@ export function observeMm(s: State, mmId: number, proc: number, base: number, pa
   const raw: RawPage[] = [];
   if (!mm) return { proc, vmas, pages: raw };
   const end = base + pages;
-  for (const id of mm.vmas) {
-    const v = s.vmas[id];
-    if (v.end <= base || v.start >= end) continue;
-    vmas.push({ start: v.start - base, end: v.end - base, perms: vmaPerms(v.flags) });
-  }
+  // only the arena's VMAs: O(log n + k) in the mm's VMAs
+  for (const v of vmasInRange(s, mm, base, end)) vmas.push({ start: v.start - base, end: v.end - base, perms: vmaPerms(v.flags) });
   forEachPte(mm, base, end, (vpn, pte, huge) => {
     const page = vpn - base;
     if (pte < 0) {

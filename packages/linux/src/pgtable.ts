@@ -167,15 +167,10 @@ export function freePgtables(k: Kernel, mm: number, start: number, end: number, 
 
 /** The VMAs right before and after [start, end) in mm: floor and ceiling for free_pgtables. */
 export function gapBounds(k: Kernel, mm: number, start: number, end: number): { floor: number; ceiling: number } {
-  let floor = 0;
-  let ceiling = Number.MAX_SAFE_INTEGER;
-  for (const id of k.mm(mm).vmas) {
-    const v = k.vma(id);
-    if (v.end <= start) floor = Math.max(floor, v.end);
-    else if (v.start >= end) {
-      ceiling = v.start;
-      break;
-    }
-  }
-  return { floor, ceiling };
+  // the last VMA ending at or below start, and the first starting at or above end
+  const t = k.mm(mm).vmas;
+  const r = k.findVmaRank(mm, start);
+  const floor = r > 0 ? k.vma(t.idAt(r - 1)!).end : 0;
+  const next = k.vmaStartingFrom(mm, end);
+  return { floor, ceiling: next ? next.start : Number.MAX_SAFE_INTEGER };
 }

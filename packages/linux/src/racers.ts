@@ -41,7 +41,7 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
     yield* k.eng.lockless(ACCESS.Folio, pfn);
     const f = folioOf(k, pfn);
     const av = f.mapping;
-    if (!av || f.mappingKind !== MappingKind.Anon || !k.s.anonVmas[av]) return 0;
+    if (!av || f.mappingKind !== MappingKind.Anon || !k.s.anonVmas.get(av)) return 0;
     const root = k.anonVma(av).root;
     yield* k.eng.lock(Kernel.anonVmaLock(root), 1, 'sleep');
     if (folioOf(k, pfn).mapping === av) return av;
@@ -69,7 +69,7 @@ function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<Referenc
   const index = g.index + (pfn - g.pfn);
   let found = 0;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
-    const v = k.s.vmas[vmaId];
+    const v = k.s.vmas.get(vmaId);
     if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
@@ -166,7 +166,7 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
   const g = folioOf(k, pfn);
   let unmapped = false;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
-    const v = k.s.vmas[vmaId];
+    const v = k.s.vmas.get(vmaId);
     if (!v || g.index < v.pgoff || g.index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (g.index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
@@ -216,7 +216,7 @@ export function* userAccessPerVma(k: Kernel, mm: number, vpn: number, write: boo
     const name = Kernel.vmaLock(vma.id);
     if (k.eng.trylock(name, 1, 'sleep')) {
       // vma_start_read() succeeded: is it still the VMA covering vpn?
-      const again = k.s.vmas[vma.id];
+      const again = k.s.vmas.get(vma.id);
       if (again && again.start <= vpn && vpn < again.end && again.anonVma) {
         const out = yield* k.eng.span(write ? 'lock_vma_under_rcu:write' : 'lock_vma_under_rcu:read', () => handleMmFault(k, vma.id, vpn, write), vpn, write ? 1 : 0);
         yield* k.eng.unlock(name, 1, 'sleep');

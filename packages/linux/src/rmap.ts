@@ -91,14 +91,12 @@ function reusableAnonVma(k: Kernel, old: Vma, a: Vma, b: Vma): number {
  * VMA being moved away).
  */
 export function findMergeableAnonVma(k: Kernel, vma: Vma, exclude = 0): number {
-  const mm = k.mm(vma.mm);
-  const i = mm.vmas.indexOf(vma.id);
-  const next = i + 1 < mm.vmas.length ? k.vma(mm.vmas[i + 1]) : undefined;
+  const next = k.vmaNext(vma);
   if (next && next.start === vma.end && next.id !== exclude) {
     const av = reusableAnonVma(k, next, vma, next);
     if (av) return av;
   }
-  const prev = i > 0 ? k.vma(mm.vmas[i - 1]) : undefined;
+  const prev = k.vmaPrev(vma);
   if (prev && prev.id !== exclude) return reusableAnonVma(k, prev, prev, vma);
   return 0;
 }
@@ -343,7 +341,7 @@ function* rmapWalkAnonBody(k: Kernel, pfn: number): KGen<RmapWalkResult> {
     const index = g.index + (pfn - g.pfn);
     const found: [number, number][] = [];
     for (const vmaId of k.anonVma(av).vmas) {
-      const v = k.s.vmas[vmaId];
+      const v = k.s.vmas.get(vmaId);
       if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
       const vpn = v.start + (index - v.pgoff);
       const mm = k.s.mms[v.mm];
@@ -367,7 +365,7 @@ export function folioMaybeMappedShared(k: Kernel, f: Folio): boolean {
   if (f.order === 0) return total > 1;
   if (total <= 1) return false;
   if (f.entireMapcount || total > 2 ** f.order) return true;
-  if (f.mappingKind !== MappingKind.Anon || !f.mapping || !k.s.anonVmas[f.mapping]) return false;
+  if (f.mappingKind !== MappingKind.Anon || !f.mapping || !k.s.anonVmas.get(f.mapping)) return false;
   const mms = new Set<number>();
   for (const vmaId of k.anonVma(f.mapping).vmas) {
     const v = k.vma(vmaId);

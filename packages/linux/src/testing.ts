@@ -79,7 +79,7 @@ export class VmaBench {
     const names = new Map<number, string>();
     for (const [l, id] of this.ids) names.set(id, l);
     const row = new Array<string>(width).fill(' ');
-    for (const id of this.k.mm(this.mm).vmas) {
+    for (const id of this.k.vmaIds(this.mm)) {
       const v = this.k.vma(id);
       const name = names.get(id) ?? '#';
       for (let p = v.start - BENCH_BASE; p < v.end - BENCH_BASE; p++) if (p >= 0 && p < width) row[p] = name;
@@ -94,7 +94,7 @@ export class VmaBench {
   }
 
   get count(): number {
-    return this.k.mm(this.mm).vmas.length;
+    return this.k.mapCount(this.mm);
   }
 }
 

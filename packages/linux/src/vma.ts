@@ -27,23 +27,12 @@ export function vmaIsAnonymous(v: Vma): boolean {
 
 /** find_vma_prev(): the VMA at or after addr, and the one before it */
 export function findVmaPrev(k: Kernel, mm: number, addr: number): { vma: Vma | null; prev: Vma | null } {
-  const ids = k.mm(mm).vmas;
-  let prev: Vma | null = null;
-  for (const id of ids) {
-    const v = k.vma(id);
-    if (v.end > addr) return { vma: v, prev };
-    prev = v;
-  }
-  return { vma: null, prev };
+  return k.findVmaPrev(mm, addr);
 }
 
 /** The first VMA starting at or after addr (vma_iter_next_range) */
 export function vmaNextFrom(k: Kernel, mm: number, addr: number): Vma | null {
-  for (const id of k.mm(mm).vmas) {
-    const v = k.vma(id);
-    if (v.start >= addr) return v;
-  }
-  return null;
+  return k.vmaStartingFrom(mm, addr);
 }
 
 /** VMG_VMA_STATE(): a merge of [start, end) of an existing vma */
@@ -346,18 +335,33 @@ function* vmaMergeExistingRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
 
 /**
  * vma_modify(): merge [start, end) of vma with its neighbours if the new flags allow,
- * else split so that exactly [start, end) can change. Returns the VMA to change.
+ * else split so that exactly [start, end) can change. Returns the VMA to change, or
+ * -ENOMEM when a split would pass vm.max_map_count (a first split that succeeded stays,
+ * as in the kernel).
  */
 export function* vmaModify(k: Kernel, vmg: Vmg): KGen<number> {
   const vmaId = vmg.middle!.id;
   const merged = yield* vmaMergeExistingRange(k, vmg);
   if (merged) return merged.id;
-  if (k.vma(vmaId).start < vmg.start) yield* splitVma(k, vmaId, vmg.start, true);
-  if (k.vma(vmaId).end > vmg.end) yield* splitVma(k, vmaId, vmg.end, false);
+  if (k.vma(vmaId).start < vmg.start) {
+    const err = yield* splitVmaChecked(k, vmaId, vmg.start, true);
+    if (err) return err;
+  }
+  if (k.vma(vmaId).end > vmg.end) {
+    const err = yield* splitVmaChecked(k, vmaId, vmg.end, false);
+    if (err) return err;
+  }
   return vmaId;
 }
 
-/** vma_modify_flags() */
+/** split_vma(): __split_vma unless the mm is at vm.max_map_count (then -ENOMEM) */
+function* splitVmaChecked(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
+  if (k.mapCount(k.vma(id).mm) >= k.config.maxMapCount) return -ENOMEM;
+  yield* splitVma(k, id, addr, newBelow);
+  return 0;
+}
+
+/** vma_modify_flags(): the VMA to change, or -ENOMEM (see vmaModify) */
 export function* vmaModifyFlags(k: Kernel, prev: Vma | null, vma: Vma, start: number, end: number, flags: number): KGen<number> {
   const vmg = vmgVmaState(prev, vma, start, end);
   vmg.flags = flags;
@@ -429,15 +433,13 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
   const { vma } = findVmaPrev(k, mm, start);
   if (!vma || vma.start >= end) return 0;
   if (start > vma.start) {
-    if (end < vma.end && k.mm(mm).vmas.length >= k.config.maxMapCount) return -ENOMEM;
+    if (end < vma.end && k.mapCount(mm) >= k.config.maxMapCount) return -ENOMEM;
     yield* splitVma(k, vma.id, start, true);
   }
   // gather
   const victims: number[] = [];
-  for (const id of k.mm(mm).vmas.slice()) {
+  for (const id of k.vmaIdsInRange(mm, start, end)) {
     const v = k.vma(id);
-    if (v.end <= start) continue;
-    if (v.start >= end) break;
     if (v.end > end) yield* splitVma(k, id, end, false);
     victims.push(id);
   }
@@ -456,10 +458,8 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
 /** The accounted pages of the VMAs in [start, end) (vms->nr_accounted) */
 export function accountedPages(k: Kernel, mm: number, start: number, end: number): number {
   let n = 0;
-  for (const id of k.mm(mm).vmas) {
-    const v = k.vma(id);
-    if (v.end <= start || v.start >= end) continue;
+  k.forEachVmaInRange(mm, start, end, (v) => {
     if (v.flags & VM_ACCOUNT) n += Math.min(v.end, end) - Math.max(v.start, start);
-  }
+  });
   return n;
 }

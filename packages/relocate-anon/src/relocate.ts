@@ -166,7 +166,7 @@ export function vmaMaybeHasSharedAnonFolios(k: Kernel, vma: Vma, b: Behaviour = 
   const av = k.anonVma(vma.anonVma);
   if (b.directChildrenOnly) {
     // the bug: only children that map something themselves count; a grandchild behind an exited child is missed
-    return Object.values(k.s.anonVmas).some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
+    return k.s.anonVmas.values().some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
   }
   /* If the root has children other than itself, folios may be mapped elsewhere. */
   const root = k.anonVma(av.root);
@@ -463,7 +463,7 @@ export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy
     *afterMove(ctx, newVma) {
       if (!relocated.delete(newVma)) return;
       const k = ctx.k;
-      const nv = k.s.vmas[newVma];
+      const nv = k.s.vmas.get(newVma);
       if (!nv) return;
       // the relocated VMA can merge now: try (vma_merge_existing_range)
       const { prev } = findVmaPrev(k, nv.mm, nv.start);

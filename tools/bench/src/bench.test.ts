@@ -48,7 +48,7 @@ describe('C helper', () => {
 describe('mmsim bench', () => {
   it('runs end to end at a tiny size and reports every key', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmsim-bench-'));
-    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--warmup', '1', '--json', '--out', 'res'], dir);
+    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--warmup', '1', '--split-vmas', '16,256', '--json', '--out', 'res'], dir);
     expect(r.err).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as BenchResult;
@@ -70,6 +70,13 @@ describe('mmsim bench', () => {
     expect(res.log.timeTravel.seeks).toBe(20);
     expect(res.seekP99Ms).toBeGreaterThanOrEqual(res.seekP50Ms);
     expect(res.sweep.map((s) => s.mib)).toEqual([2, 4]);
+    // splitGrowth: a window of 16 splits timed at 16 and at 256 VMAs, every split really made
+    expect(res.splits.points.map((p) => [p.vmas, p.splits])).toEqual([
+      [16, 16],
+      [256, 16],
+    ]);
+    for (const p of res.splits.points) expect(p.events).toBeGreaterThan(16 * 10);
+    expect(res.splits.violations).toBe(0);
     expect(res.notes.join('\n')).toMatch(/after two 1 MiB warm-up sessions/);
     for (const s of res.sweep) {
       expect(Number.isFinite(s.faultInRatio) && s.faultInRatio > 0).toBe(true);
@@ -92,6 +99,9 @@ describe('mmsim bench', () => {
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/--quick/);
     expect(h.out).toMatch(/Examples:\n\s+\$ mmsim bench --quick/);
+    const one = await mmsimBench(['--split-vmas', '1024'], tmpdir());
+    expect(one.code).toBe(2);
+    expect(one.err).toMatch(/--split-vmas needs two different VMA counts/);
     const bad = await mmsimBench(['--sizes', '4,x'], tmpdir());
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--sizes must be a positive integer/);

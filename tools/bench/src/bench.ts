@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureHelper, runKernel, type KernelMeasurement, type Timing } from './helper.js';
-import { runSimChild } from './child.js';
+import { runSimChild, runSplitChild } from './child.js';
+import type { SplitResult } from './splits.js';
 import { PAGES_PER_MIB, type LogResult, type SimResult } from './sim.js';
 import { round } from './stats.js';
 import { benchExplore, type ExploreBench } from './explore.js';
@@ -38,6 +39,8 @@ export interface BenchOptions {
   helperDir?: string;
   /** directory for the temporary log file (default the OS temp dir) */
   tmpDir?: string;
+  /** VMA counts splitGrowth compares, smallest and largest (default 1024 and 32768) */
+  splitVmas?: number[];
 }
 
 export interface BenchHooks {
@@ -81,6 +84,8 @@ export interface BenchResult {
   /** the explorer on the seed's race (relocate 8 pages vs one rmap walk): schedules per CPU second */
   exploreSchedulesPerSec: number;
   explore: ExploreBench;
+  /** time per one-page mprotect split at the largest VMA count ÷ at the smallest (splits.ts) */
+  splitGrowth: number;
   targets: Record<string, Target>;
   sim: {
     checkers: string;
@@ -95,6 +100,8 @@ export interface BenchResult {
   /** the same two ratios on the other clock */
   otherClock: { clock: Clock; faultInRatio: number; relocateRatio: number };
   log: LogResult;
+  /** the splitGrowth measurement: µs per split at each VMA count */
+  splits: SplitResult;
   sweep: SweepRow[];
   machine: { cpus: number; model: string; kernel: string; node: string; memMiB: number };
   notes: string[];
@@ -114,6 +121,7 @@ export const TARGETS: Record<string, Target> = {
   memBytesPerEvent: { op: 'report' },
   naiveReplaySlowdown: { op: 'report' },
   exploreSchedulesPerSec: { op: '>=', value: 2000 },
+  splitGrowth: { op: '<=', value: 2 },
 };
 
 export const HEADLINE_KEYS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
@@ -173,6 +181,25 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     hooks.done?.(`fault-in ${fmtTiming(res.fault, clock)}, relocate ${fmtTiming(res.relocate, clock)}${res.log ? `, log of ${fmtCount(res.log.events)} events` : ''}`);
   }
 
+  const splitVmas = [...new Set(opts.splitVmas ?? [1024, 32768])].sort((a, b) => a - b);
+  if (splitVmas.length < 2 || splitVmas.some((n) => !Number.isInteger(n) || n < 4)) throw new Error(`splitVmas must be two or more VMA counts of at least 4, got ${splitVmas.join(',')}`);
+  hooks.phase?.(`splitGrowth: one-page mprotect splits at ${splitVmas.map(fmtCount).join(' and ')} VMAs`);
+  let splitPhase = '';
+  const splits = await runSplitChild(
+    { kind: 'splits', at: splitVmas, window: Math.min(1024, splitVmas[0]), checkers: opts.checkers ?? true },
+    {
+      maxOldSpaceMiB: 4096,
+      onProgress: (p, done, total) => {
+        if (p !== splitPhase) {
+          splitPhase = p;
+          hooks.sub?.(p);
+        }
+        hooks.progress?.(done, total);
+      },
+    },
+  );
+  hooks.done?.(splits.points.map((p) => `${fmtCount(p.vmas)} VMAs ${p.usPerSplit[clock]} µs`).join(', ') + ` a split (${clock})`);
+
   const sweep: SweepRow[] = sizes.map((mib) => {
     const s = sims.get(mib)!;
     const k = kernel.get(mib)!;
@@ -205,6 +232,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     naiveReplaySlowdown: log.naive.slowdown,
     exploreSchedulesPerSec: ex.schedulesPerSec,
     explore: ex,
+    splitGrowth: clock === 'cpu' ? splits.splitGrowth : splits.splitGrowthWall,
     targets: {},
     sim: {
       checkers: hs.checkers,
@@ -222,6 +250,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       relocateRatio: round(pick(hs.relocate, other) / pick(hk.mremap.best, other), 1),
     },
     log,
+    splits,
     sweep,
     machine: {
       cpus: cpus().length,
@@ -237,6 +266,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       `log keys are measured on the ${head} MiB session grown to ${fmtCount(log.events)} events; seeks are TimeTravel.stateAt at ${log.timeTravel.seeks} seeded random positions (keyframes every 16384 events)`,
       `naiveReplaySlowdown: core apply(state, event) (one immer produce per event) on the first ${fmtCount(log.naive.prefixEvents)} events ÷ the batched replay of the same prefix; the naive whole-log time is extrapolated linearly (${fmtMs(log.naive.extrapolatedFullReplayMs)})`,
       `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the warm-up and the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
+      `splitGrowth: µs per one-page mprotect that splits a VMA in three, at ${splitVmas.map(fmtCount).join(' and ')} VMAs in the mm (best of ${3} windows of ${Math.min(1024, splitVmas[0])} splits, checkers ${splits.checkers}) — largest ÷ smallest`,
     ],
   };
   for (const key of HEADLINE_KEYS) {
@@ -269,7 +299,7 @@ function fmtValue(key: string, v: number): string {
   if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec') return `${fmtCount(v)}/s`;
   if (key.endsWith('Ms')) return `${v} ms`;
   if (key.endsWith('MiB')) return `${v} MiB`;
-  if (key.endsWith('Ratio') || key.endsWith('Slowdown')) return `${v}×`;
+  if (key.endsWith('Ratio') || key.endsWith('Slowdown') || key.endsWith('Growth')) return `${v}×`;
   return String(v);
 }
 
@@ -298,6 +328,7 @@ export function formatReport(r: BenchResult): string[] {
     `  log: ${fmtCount(r.log.events)} events, ${r.log.file.bytes} bytes on disk; replay ${fmtMs(r.log.replay.wallMs)}; TimeTravel build ${fmtMs(r.log.timeTravel.buildMs)}, seek p90 ${r.log.timeTravel.p90Ms} ms, max ${r.log.timeTravel.maxMs} ms`,
   );
   out.push(`  naive reducer: ${fmtCount(r.log.naive.prefixEvents)}-event prefix in ${fmtMs(r.log.naive.naiveMs)} vs ${fmtMs(r.log.naive.batchedMs)} batched (whole log extrapolated: ${fmtMs(r.log.naive.extrapolatedFullReplayMs)})`);
+  out.push(`  VMA splits: ${r.splits.points.map((p) => `${fmtMs(p.usPerSplit[r.clock] / 1000)} a split at ${fmtCount(p.vmas)} VMAs`).join(', ')} (${r.clock} time)`);
   out.push('');
   out.push(`  size sweep (${r.clock} time):`);
   const sw = [['MiB', 'sim fault-in', 'kernel fault-in', 'ratio', 'sim relocate', 'kernel mremap', 'ratio']];

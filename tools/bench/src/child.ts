@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SimJob, SimResult } from './sim.js';
+import type { SplitJob, SplitResult } from './splits.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const WORKER = join(HERE, 'worker.ts');
@@ -28,6 +29,15 @@ export interface ChildOptions {
 }
 
 export function runSimChild(job: SimJob, opts: ChildOptions = {}): Promise<SimResult> {
+  return runWorker<SimResult>(job, `simulator session (${job.mib} MiB)`, opts);
+}
+
+/** The splitGrowth measurement (splits.ts) in a fresh Node process. */
+export function runSplitChild(job: SplitJob, opts: ChildOptions = {}): Promise<SplitResult> {
+  return runWorker<SplitResult>(job, 'splitGrowth session', opts);
+}
+
+function runWorker<T>(job: SimJob | SplitJob, what: string, opts: ChildOptions): Promise<T> {
   const args = [
     '--expose-gc',
     `--max-old-space-size=${opts.maxOldSpaceMiB ?? 8192}`,
@@ -63,13 +73,13 @@ export function runSimChild(job: SimJob, opts: ChildOptions = {}): Promise<SimRe
     p.on('error', reject);
     p.on('close', (code, signal) => {
       if (code !== 0) {
-        reject(new Error(`simulator session (${job.mib} MiB) failed (${signal ?? `exit ${code}`}):\n${errLines.slice(-30).join('\n')}${errBuf}`));
+        reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${errLines.slice(-30).join('\n')}${errBuf}`));
         return;
       }
       try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as SimResult);
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as T);
       } catch (e) {
-        reject(new Error(`simulator session printed no result: ${(e as Error).message}\n${out.slice(-2000)}`));
+        reject(new Error(`${what} printed no result: ${(e as Error).message}\n${out.slice(-2000)}`));
       }
     });
   });

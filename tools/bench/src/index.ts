@@ -18,7 +18,9 @@ export {
 export type { BenchHooks, BenchOptions, BenchResult, Clock, SweepRow, Target } from './bench.js';
 export { DEFAULT_HELPER_DIR, HELPER_SOURCE, HelperUnavailableError, ensureHelper, runKernel } from './helper.js';
 export type { HelperBuildOptions, KernelMeasurement, KernelOp, Timing } from './helper.js';
-export { runSimChild } from './child.js';
+export { runSimChild, runSplitChild } from './child.js';
+export { runSplitGrowth } from './splits.js';
+export type { SplitJob, SplitPoint, SplitResult } from './splits.js';
 export type { ChildOptions } from './child.js';
 export { runSimSession, relocateTarget } from './sim.js';
 export type { LogJob, LogResult, PhaseResult, SimJob, SimResult } from './sim.js';

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   E,
+  vmaLookup,
   MMSIM_VERSION,
   TimeTravel,
   apply,
@@ -229,7 +230,8 @@ async function loadCheckers(): Promise<CheckerFn | string> {
 function relocatedAt(eng: Engine, mm: number, dst: number, pages: number): boolean {
   const s = eng.state;
   const m = s.mms[mm];
-  const v = m.vmas.map((id) => s.vmas[id]).find((x) => x.start === dst);
+  const v = vmaLookup(s, m, dst);
+  if (v && v.start !== dst) return false;
   if (!v || v.end !== dst + pages || v.pgoff !== dst) return false;
   const last = dst + pages - 1;
   const f = folioAtHead(s, ptePfn(lookupPte(m, last)));

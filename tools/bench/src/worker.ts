@@ -3,9 +3,11 @@
  * Progress goes to stderr as `@@progress {...}` lines, the SimResult to stdout as JSON.
  */
 import { runSimSession, type SimJob } from './sim.js';
+import { runSplitGrowth, type SplitJob } from './splits.js';
 
-const job = JSON.parse(process.argv[2] ?? '{}') as SimJob;
-const res = await runSimSession(job, (phase, done, total) => {
+const job = JSON.parse(process.argv[2] ?? '{}') as SimJob | SplitJob;
+const progress = (phase: string, done: number, total: number) => {
   process.stderr.write(`@@progress ${JSON.stringify({ phase, done, total })}\n`);
-});
+};
+const res = 'kind' in job && job.kind === 'splits' ? await runSplitGrowth(job, progress) : await runSimSession(job as SimJob, progress);
 process.stdout.write(JSON.stringify(res) + '\n');

@@ -489,7 +489,7 @@ export class Replayer {
   compare(mm: number, snap: Snapshot): void {
     const info = this.mms.get(mm);
     const k = this.k;
-    const vmas = k.mm(mm).vmas.map((id) => k.vma(id));
+    const vmas = k.mm(mm).vmas.ids().map((id) => k.vma(id));
     const rec = snap.maps;
     const hex = (vpn: number) => '0x' + (vpn * PAGE).toString(16);
     let first: string | null = null;

@@ -53,9 +53,9 @@ export function countAnon(k: Kernel, mm: number): { vmas: number; anonVmas: numb
   const avs = new Set<number>();
   let avcs = 0;
   for (const id of ids) {
-    const v = k.s.vmas[id];
+    const v = k.s.vmas.get(id)!;
     avcs += v.chain.length;
     for (const a of v.chain) avs.add(a);
   }
-  return { vmas: ids.length, anonVmas: avs.size, avcs };
+  return { vmas: ids.size, anonVmas: avs.size, avcs };
 }

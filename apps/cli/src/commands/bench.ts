@@ -15,6 +15,7 @@ interface BenchCliOptions {
   clock: Clock;
   checkers: boolean;
   warmup: number;
+  splitVmas?: number[];
 }
 
 type BenchModule = typeof import('@mmsim/bench');
@@ -37,6 +38,12 @@ function nonNegativeInt(what: string) {
 
 function sizeList(v: string): number[] {
   return v.split(',').map((x) => positiveInt('--sizes')(x.trim()));
+}
+
+function vmaCounts(v: string): number[] {
+  const ns = v.split(',').map((x) => positiveInt('--split-vmas')(x.trim()));
+  if (new Set(ns).size < 2 || ns.some((n) => n < 4)) throw new CliError(`--split-vmas needs two different VMA counts of at least 4, got "${v}"`, EXIT.BAD_INPUT);
+  return ns;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -62,12 +69,18 @@ export function register(program: Command, ctx: CliContext): void {
       'MiB of each of two throwaway sessions run before the timed phases in the same process, so they measure optimized code as the kernel side is a best of --reps (0: measure cold)',
       nonNegativeInt('--warmup'),
       32,
+    )
+    .option(
+      '--split-vmas <list>',
+      'VMA counts splitGrowth compares, comma-separated: µs per one-page mprotect split at the largest ÷ at the smallest (default 1024,32768)',
+      vmaCounts,
     );
   examples(cmd, [
     'mmsim bench --quick',
     'mmsim bench --json --out bench-out/ | jq .faultInRatio',
     'mmsim bench --sizes 4,16 --events 100000 --json',
     'mmsim bench --quick --clock wall --out results/quick.json',
+    'mmsim bench --quick --json | jq .splitGrowth',
   ]);
   cmd.action(async (o: BenchCliOptions) => {
     if (o.clock !== 'cpu' && o.clock !== 'wall') throw new CliError(`--clock must be cpu or wall, got "${o.clock}"`, EXIT.BAD_INPUT);
@@ -84,6 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
       clock: o.clock,
       checkers: o.checkers,
       warmupMiB: o.warmup,
+      splitVmas: o.splitVmas,
     };
     const rep = b.stderrReporter(ctx.err, ctx.progress);
     let res: BenchResult;

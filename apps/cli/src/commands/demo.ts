@@ -65,7 +65,7 @@ function whyLines(t: Told, label: string): string[] {
   const s = t.final;
   const mmIds = Object.keys(s.mms).map(Number).sort((a, b) => a - b);
   if (!p || !mmIds.length) return [];
-  const vmas = s.mms[mmIds[0]].vmas.map((id) => s.vmas[id]);
+  const vmas = s.mms[mmIds[0]].vmas.ids().map((id) => s.vmas.get(id)!);
   if (vmas.length !== p.vmas.length) return [];
   const base = vmas[0].start - p.vmas[0].start;
   return vmas.map((v, k) => {

@@ -5,6 +5,7 @@
  * real engine logs without the model. It knows mmap, munmap, touch and snapshot.
  */
 import {
+  vmaLookup,
   E,
   Engine,
   TimeTravel,
@@ -35,10 +36,10 @@ function protFlags(p: string): number {
 function snapshotOf(s: State, label: string): SnapshotObservation {
   const mm = s.mms[MM];
   if (!mm) return { label, procs: [] };
-  const vmas = mm.vmas.map((id) => s.vmas[id]).map((v) => ({ start: v.start - BASE, end: v.end - BASE, perms: vmPerms(v.flags) }));
+  const vmas = mm.vmas.ids().map((id) => s.vmas.get(id)!).map((v) => ({ start: v.start - BASE, end: v.end - BASE, perms: vmPerms(v.flags) }));
   const pages = [];
   for (const id of mm.vmas) {
-    const v = s.vmas[id];
+    const v = s.vmas.get(id)!;
     for (let vpn = v.start; vpn < v.end; vpn++) {
       const pte = lookupPte(mm, vpn);
       if (pte > 0) pages.push({ page: vpn - BASE, present: true, swapped: false, rawFrame: ptePfn(pte), compound: null, exclusive: true });
@@ -56,8 +57,8 @@ function* mmap(eng: Engine, start: number, pages: number, prot: string): KGen<nu
 
 function* munmap(eng: Engine, start: number, pages: number): KGen<number> {
   yield* eng.lock(`mmap_lock:${MM}`, 0, 'sleep');
-  for (const id of [...eng.s.mms[MM].vmas]) {
-    const v = eng.s.vmas[id];
+  for (const id of eng.s.mms[MM].vmas.ids()) {
+    const v = eng.s.vmas.get(id)!;
     if (v.start >= start && v.end <= start + pages) {
       for (let vpn = v.start; vpn < v.end; vpn++) {
         const pte = lookupPte(eng.s.mms[MM], vpn);
@@ -79,13 +80,13 @@ function* touch(eng: Engine, start: number, pages: number): KGen<number> {
   for (let vpn = start; vpn < start + pages; vpn++) {
     yield* eng.lock(`mmap_lock:${MM}`, 1, 'sleep');
     const mm = eng.s.mms[MM];
-    const vid = mm.vmas.find((id) => eng.s.vmas[id].start <= vpn && vpn < eng.s.vmas[id].end);
+    const vid = vmaLookup(eng.s, mm, vpn)?.id;
     if (vid === undefined) {
       yield* eng.unlock(`mmap_lock:${MM}`, 1, 'sleep');
       return -(vpn - BASE) - 1;
     }
     yield* eng.span('handle_mm_fault', function* () {
-      const v = eng.s.vmas[vid];
+      const v = eng.s.vmas.get(vid)!;
       if (!v.anonVma) {
         const av = eng.ids.anonVma++;
         eng.emit(E.AnonVmaCreate, av, 0, 0);
@@ -97,7 +98,7 @@ function* touch(eng: Engine, start: number, pages: number): KGen<number> {
         if (!hasTable(eng.s, vpn)) eng.emit(E.PtAlloc, MM, vpn);
         const pfn = eng.ids.pfn++;
         eng.emit(E.FolioAlloc, pfn, 0);
-        eng.emit(E.FolioMapping, pfn, 1, eng.s.vmas[vid].anonVma);
+        eng.emit(E.FolioMapping, pfn, 1, eng.s.vmas.get(vid)!.anonVma);
         eng.emit(E.FolioIndex, pfn, vpn);
         eng.emit(E.FolioCount, pfn, 2, 1);
         eng.emit(E.PageAnonExclusive, pfn, 1);

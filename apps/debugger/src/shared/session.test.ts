@@ -44,7 +44,7 @@ describe('DebugSession on the demo log', () => {
     expect(bad.find((r) => r.pfn === demo.facts.badMappingPfn)!.problems[0]).toMatch(/anon_vma 2 not in vma 1's chain/);
     const good = p1.rows.find((r) => !r.problems.length)!;
     expect(good.pfn).toBe(ptePfn(lookupPte(st.mms[1], good.vpn)));
-    expect(good.pageIndex).toBe(linearPageIndex(st.vmas[1], good.vpn));
+    expect(good.pageIndex).toBe(linearPageIndex(st.vmas.get(1)!, good.vpn));
     expect(v.anonVmas.map((a) => [a.id, a.parent])).toEqual([
       [1, 0],
       [2, 1],

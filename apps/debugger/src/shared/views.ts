@@ -33,7 +33,7 @@ import {
 } from './protocol.js';
 
 export function vmaLite(s: State, v: Vma): VmaLite {
-  const av = v.anonVma ? s.anonVmas[v.anonVma] : undefined;
+  const av = v.anonVma ? s.anonVmas.get(v.anonVma)! : undefined;
   return { ...copyVma(v), root: av ? av.root : 0 };
 }
 
@@ -42,13 +42,15 @@ export function mmViews(s: State): MmView[] {
   const out: MmView[] = [];
   for (const k of Object.keys(s.mms)) {
     const mm = s.mms[+k];
-    const ids = mm.vmas.length > MAX_VMAS_PER_MM ? mm.vmas.slice(0, MAX_VMAS_PER_MM) : mm.vmas;
+    // the first MAX_VMAS_PER_MM in address order: a walk of that many, not of all of them
+    const ids: number[] = [];
+    mm.vmas.forEachFrom(0, (_start, id) => ids.push(id) >= MAX_VMAS_PER_MM);
     out.push({
       id: mm.id,
       parent: mm.parent,
       ptTables: mm.ptTables,
-      vmas: ids.map((id) => vmaLite(s, s.vmas[id])),
-      vmaTotal: mm.vmas.length,
+      vmas: ids.map((id) => vmaLite(s, s.vmas.get(id)!)),
+      vmaTotal: mm.vmas.size,
     });
   }
   return out.sort((a, b) => a.id - b.id);
@@ -137,7 +139,7 @@ export function vmaPages(s: State): VmaPages[] {
     const mm = s.mms[+k];
     const entries = pmdEntries(s, mm.id);
     for (const id of mm.vmas) {
-      const v = s.vmas[id];
+      const v = s.vmas.get(id)!;
       let present = 0;
       let swapped = 0;
       let stale = 0;
@@ -201,11 +203,11 @@ export function vmaPages(s: State): VmaPages[] {
 
 /** The anon_vma forest: every anon_vma, roots first, children after their parent. */
 export function anonVmaForest(s: State): { nodes: AvNode[]; total: number } {
-  const all = Object.keys(s.anonVmas).map((k) => s.anonVmas[+k]);
+  const all = s.anonVmas.values();
   const kids = new Map<number, number[]>();
   const roots: number[] = [];
   for (const a of all) {
-    if (a.parent && s.anonVmas[a.parent]) {
+    if (a.parent && s.anonVmas.has(a.parent)) {
       const l = kids.get(a.parent) ?? [];
       l.push(a.id);
       kids.set(a.parent, l);
@@ -217,7 +219,7 @@ export function anonVmaForest(s: State): { nodes: AvNode[]; total: number } {
   const visit = (id: number) => {
     if (seen.has(id) || nodes.length >= MAX_ANON_VMAS) return;
     seen.add(id);
-    nodes.push(copyAnonVma(s.anonVmas[id]));
+    nodes.push(copyAnonVma(s.anonVmas.get(id)!));
     for (const c of (kids.get(id) ?? []).sort((x, y) => x - y)) visit(c);
   };
   for (const r of roots) visit(r);
@@ -274,10 +276,10 @@ function sameRange(a: VmaLite, b: VmaLite): boolean {
 export function vmaSetDiff(a: State, b: State, notes: Map<number, string[]>): VmaDiffEntry[] {
   const out: VmaDiffEntry[] = [];
   if (a.vmas === b.vmas && notes.size === 0) return out;
-  const ids = new Set<number>([...Object.keys(a.vmas), ...Object.keys(b.vmas)].map(Number));
+  const ids = new Set<number>([...a.vmas.keys(), ...b.vmas.keys()]);
   for (const id of [...ids].sort((x, y) => x - y)) {
-    const va = a.vmas[id];
-    const vb = b.vmas[id];
+    const va = a.vmas.get(id);
+    const vb = b.vmas.get(id);
     const n = notes.get(id) ?? [];
     if (va && vb && va === vb) continue;
     if (!va && vb) out.push({ id, kind: 'added', notes: n, after: vmaLite(b, vb) });

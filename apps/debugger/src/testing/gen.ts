@@ -27,7 +27,7 @@ export interface DemoFacts {
 
 function* fault(eng: Engine, mm: number, vma: number, vpn0: number, n: number, av: number): KGen<number> {
   yield* eng.lock(`mmap_lock:${mm}`, 1, 'sleep');
-  const v = eng.s.vmas[vma];
+  const v = eng.s.vmas.get(vma)!;
   if (!v.anonVma) {
     yield* eng.lock(`anon_vma:${av}`, 0, 'sleep');
     eng.emit(E.VmaSetAnonVma, vma, av);
