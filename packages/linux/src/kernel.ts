@@ -3,7 +3,7 @@
  * mTHP orders) and the helpers every mm file shares (lock names, allocators).
  */
 import { Engine, copyAnonVma, copyVma, vmaLookup, type EngineOptions, type Mm, type Plugin, type State, type Vma, type AnonVma } from '@mmsim/core';
-import { defaultMergePolicy } from '@mmsim/merge-policy';
+import { defaultMergePolicy } from './merge_policy.js';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
 export interface KernelConfig {

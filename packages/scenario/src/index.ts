@@ -38,6 +38,7 @@ export {
   ALL_OPS,
   MAX_ARENA_PAGES,
   MAX_PROCS,
+  MAX_PROC_ID,
   MREMAP_FLAGS,
   OBSERVATION_FORMAT,
   ORACLE_OPS,
@@ -45,6 +46,8 @@ export {
   SIMULATOR_ONLY_OPS,
 } from './types.js';
 export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
+export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from './kernel.js';
+export { KERNEL_BLOCK_FIELDS, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_SETTINGS, RELOCATE_ANON_VARIANTS, THP_MODES, parseKernelBlock } from './kernel.js';
 export type { RawPage, RawProcSnapshot } from './canonical.js';
 export { canonicalizeSnapshot } from './canonical.js';
 export { checkExpectations } from './expect.js';
