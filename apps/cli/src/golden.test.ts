@@ -23,12 +23,12 @@ describe('goldens on @mmsim/linux', () => {
     expect(r.code).toBe(0);
   });
 
-  it('the relocate-anon goldens pass with --relocate-variant fixed', async () => {
+  it('the relocate-anon goldens pass with no flag (the default profile has the series)', async () => {
     const dirR = join(ROOT, 'scenarios/golden/relocate-anon');
     const rel = readdirSync(dirR)
       .filter((f) => f.endsWith('.json'))
       .map((f) => join(dirR, f));
-    const r = await cli(['run', ...rel, '-q', '--relocate-variant', 'fixed'], dir);
+    const r = await cli(['run', ...rel, '-q'], dir);
     expect(r.out).toContain(`${rel.length} scenarios: ${rel.length} passed`);
     expect(r.code).toBe(0);
   });

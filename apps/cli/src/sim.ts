@@ -2,71 +2,95 @@
  * Running scenarios on the simulator with the plugins the options ask for, and
  * checking a finished log with the invariant checkers.
  */
-import { Engine, E, PluginConflictError, PluginError, type EventLog, newRawEvent } from '@mmsim/core';
-import type { Scenario } from '@mmsim/scenario';
+import { Engine, E, PluginConflictError, PluginError, type EventLog, type LogHeader, newRawEvent } from '@mmsim/core';
+import type { KernelBlock, Scenario } from '@mmsim/scenario';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
 import {
-  RELOCATE_VARIANTS,
-  largeFolioPlugin,
+  loadImplementations,
   loadInvariants,
   loadLinux,
   loadPluginModule,
-  relocateAnonPlugin,
+  type Implementations,
   type LinuxRunResult,
   type PluginSpec,
-  type RelocateVariant,
   type Violation,
 } from './integrations.js';
+import { addProfileOptions, kernelOptionsFrom, type ProfileCliOptions } from './profile.js';
 
-export interface SimOptions {
+export interface SimOptions extends ProfileCliOptions {
   plugin?: string[];
-  relocateVariant?: RelocateVariant;
-  largeFolio?: 'on' | 'off';
+}
+
+/** Everything a command needs to run scenarios: the options' kernel block, the implementations, the user's plugins. */
+export interface SimSetup {
+  kernelOptions: KernelBlock;
+  implementations: Implementations;
+  /** --plugin modules, in order */
+  plugins: PluginSpec[];
+  /** plugin name -> the module it was loaded from (an absolute path or a package name), for the log header */
+  modules: Map<string, string>;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Add --plugin, --relocate-variant and --large-folio to a command. */
+/** Add --plugin and the profile options (--relocate-variant, --large-folio, --thp, --mthp) to a command. */
 export function addSimOptions(cmd: Command): Command {
-  return cmd
-    .option('--plugin <module>', 'load a plugin: a path (relative to cwd) or package whose default export (or export "plugin") is an mmsim Plugin; repeatable', collect)
-    .option('--relocate-variant <variant>', `enable MREMAP_RELOCATE_ANON via @mmsim/relocate-anon (${RELOCATE_VARIANTS.join(' | ')})`)
-    .option('--large-folio <on|off>', 'large folios via @mmsim/large-folio (default: on when the package is installed)');
+  cmd.option(
+    '--plugin <module>',
+    'load a plugin: a path (relative to cwd) or package whose default export (or export "plugin") is an mmsim Plugin; repeatable; one that provides the merge policy or the large-folio handler replaces the profile\'s',
+    collect,
+  );
+  return addProfileOptions(cmd);
 }
 
-/** Validate the option values and load every plugin (once per command). */
-export async function resolvePlugins(ctx: CliContext, o: SimOptions): Promise<PluginSpec[]> {
-  if (o.relocateVariant !== undefined && !(RELOCATE_VARIANTS as readonly string[]).includes(o.relocateVariant)) {
-    throw new CliError(`--relocate-variant must be one of ${RELOCATE_VARIANTS.join(', ')}, got "${o.relocateVariant}"`, EXIT.BAD_INPUT);
-  }
-  if (o.largeFolio !== undefined && o.largeFolio !== 'on' && o.largeFolio !== 'off') {
-    throw new CliError(`--large-folio must be "on" or "off", got "${String(o.largeFolio)}"`, EXIT.BAD_INPUT);
-  }
+/** Validate the option values and load the implementations and plugins (once per command). */
+export async function resolveSim(ctx: CliContext, o: SimOptions): Promise<SimSetup> {
+  const kernelOptions = kernelOptionsFrom(o);
+  const implementations = await loadImplementations();
+  const modules = new Map<string, string>();
+  if (implementations.relocateAnon) modules.set(implementations.relocateAnon.name, '@mmsim/relocate-anon');
+  if (implementations.largeFolio) modules.set(implementations.largeFolio.name, '@mmsim/large-folio');
   const plugins: PluginSpec[] = [];
-  const lf = await largeFolioPlugin(o.largeFolio);
-  if (lf) plugins.push(lf);
-  if (o.relocateVariant) plugins.push(await relocateAnonPlugin(o.relocateVariant));
-  for (const m of o.plugin ?? []) plugins.push(await loadPluginModule(m, ctx.cwd));
-  return plugins;
+  for (const m of o.plugin ?? []) {
+    const p = await loadPluginModule(m, ctx.cwd);
+    plugins.push(p);
+    modules.set(p.name, /^[./]/.test(m) || /\.(m?[jt]s|cjs|cts|mts)$/.test(m) ? resolve(ctx.cwd, m) : m);
+  }
+  return { kernelOptions, implementations, plugins, modules };
 }
 
-/** Names (and options) of what ran, for headers and messages. */
-export function pluginNames(plugins: readonly PluginSpec[]): string[] {
-  return plugins.map((p) => (Array.isArray(p) ? `${p[0].name}${p[1] !== undefined ? ' ' + JSON.stringify(p[1]) : ''}` : p.name));
+/** The header with the module every plugin came from (what `readLog` checks is installed). */
+function withModules(header: LogHeader, sim: SimSetup): LogHeader {
+  const plugins = header.config.plugins;
+  if (!Array.isArray(plugins)) return header;
+  const recs = plugins.map((p: { name?: string }) => {
+    const m = typeof p?.name === 'string' ? sim.modules.get(p.name) : undefined;
+    return m ? { ...p, module: m } : p;
+  });
+  return { ...header, config: { ...header.config, plugins: recs } };
 }
 
-/** Run one scenario on the simulator. */
+/** Run one scenario on the simulator, under the default profile, the scenario's kernel block and the options. */
 export async function simulate(
   scenario: Scenario,
-  plugins: PluginSpec[],
+  sim: SimSetup,
   onStep?: (i: number, n: number) => void,
   onKernel?: (k: { eng: Engine }) => void,
   config?: Record<string, unknown>,
 ): Promise<LinuxRunResult> {
   const linux = await loadLinux();
   try {
-    return await linux.runScenario(scenario, { plugins, onStep, onKernel, config });
+    const res = await linux.runScenario(scenario, {
+      kernelOptions: sim.kernelOptions,
+      implementations: sim.implementations,
+      plugins: sim.plugins,
+      onStep,
+      onKernel,
+      config,
+    });
+    return { ...res, header: withModules(res.header, sim) };
   } catch (e) {
     throw simulatorFailure(scenario, e);
   }
@@ -75,6 +99,7 @@ export async function simulate(
 /** A plugin's failure is the user's input (exit 2, plugin named); anything else a model bug (exit 70). */
 function simulatorFailure(scenario: Scenario, e: unknown): Error {
   if (e instanceof CliError) return e;
+  if ((e as Error)?.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
     if (c instanceof PluginError || c instanceof PluginConflictError) {
       return new CliError(`scenario ${scenario.name}: ${(e as Error).message === c.message ? c.message : `${(e as Error).message} (${c.message})`}`, EXIT.BAD_INPUT);
@@ -91,7 +116,7 @@ function simulatorFailure(scenario: Scenario, e: unknown): Error {
  */
 export async function simulateChecked(
   scenario: Scenario,
-  plugins: PluginSpec[],
+  plugins: SimSetup,
   onStep?: (i: number, n: number) => void,
   config?: Record<string, unknown>,
 ): Promise<{ res: LinuxRunResult; violations: Violation[] }> {

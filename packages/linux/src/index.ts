@@ -89,8 +89,21 @@ export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable
 export { vmaLookupIn } from './lookup.js';
 
 // scenarios
-export { runScenario, observationFromLog, logHeaderFor, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
-export type { RunOptions, RunResult } from './run.js';
+export { runScenario, observationFromLog, logHeaderFor, resolveRun, pluginRecords, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
+export type { RunOptions, RunResult, ResolvedRun, PluginRecord } from './run.js';
+export {
+  DEFAULT_PROFILE,
+  STOCK_PROFILE,
+  DEFAULT_IMPLEMENTATIONS,
+  ProfileError,
+  effectiveProfile,
+  profileConfig,
+  profilePlugins,
+  providedPoints,
+} from './profile.js';
+export type { KernelProfile, EffectiveProfile, ProfileImplementations, ProfileSource, PluginSpec } from './profile.js';
+export { RELOCATE_ANON_VARIANTS, RELOCATE_ANON_SETTINGS } from '@mmsim/scenario';
+export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from '@mmsim/scenario';
 export { observeMm, observeProcs, vmaPerms } from './observe.js';
 
 // test helpers for plugin authors: layouts drawn as ASCII, random scenarios

@@ -2,7 +2,7 @@
  * The VMA merge rules of Linux 6.18.y mm/vma.c: the model's own implementation of the
  * MERGE_POLICY extension point, which every profile chooses unless a plugin replaces it.
  */
-import { VM_SOFTDIRTY, definePlugin, type Plugin, type Vma } from '@mmsim/core';
+import { MMSIM_VERSION, VM_SOFTDIRTY, definePlugin, type Plugin, type Vma } from '@mmsim/core';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
 /** VM_READ | VM_WRITE | VM_EXEC */
@@ -80,9 +80,10 @@ export const linuxMergePolicy: MergePolicy = {
 export const defaultMergePolicy = linuxMergePolicy;
 
 /** Wrap a policy as a plugin that replaces the default. */
-export function definePolicyPlugin(name: string, policy: MergePolicy): Plugin {
+export function definePolicyPlugin(name: string, policy: MergePolicy, version?: string): Plugin {
   return definePlugin({
     name,
+    ...(version !== undefined ? { version } : {}),
     setup(host) {
       host.provide(MERGE_POLICY, policy, { replace: true });
     },
@@ -93,4 +94,4 @@ export function definePolicyPlugin(name: string, policy: MergePolicy): Plugin {
  * The 6.18.y rules as a plugin: what a profile's `mergePolicy` slot holds by default. Its
  * name says the package it comes from (a log records it; this one is always installed).
  */
-export const linuxMergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/linux/merge-policy', linuxMergePolicy);
+export const linuxMergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/linux/merge-policy', linuxMergePolicy, MMSIM_VERSION);

@@ -43,11 +43,38 @@ import { observeProcs } from './observe.js';
 import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
+import {
+  DEFAULT_PROFILE,
+  effectiveProfile,
+  profileConfig,
+  profilePlugins,
+  type EffectiveProfile,
+  type KernelProfile,
+  type PluginSpec,
+  type ProfileImplementations,
+} from './profile.js';
+import type { KernelBlock } from '@mmsim/scenario';
 
 export { MREMAP_FLAG_BITS };
 
 export interface RunOptions {
+  /**
+   * Plugins. Under a profile (below) they come after the profile's and take over the
+   * single points they provide; without one they are all the run has.
+   */
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+  /**
+   * Run under a kernel profile: this one (DEFAULT_PROFILE: 6.18.y + the series), then the
+   * scenario's kernel block, then `kernelOptions`. A scenario with a kernel block always
+   * runs under a profile (DEFAULT_PROFILE when none is given); one without, and without
+   * these options, runs on `plugins` and `config` alone.
+   */
+  profile?: Readonly<KernelProfile>;
+  /** settings that override the scenario's kernel block (a command line's options) */
+  kernelOptions?: KernelBlock;
+  /** the plugins a profile chooses from (relocate-anon, large-folio, a merge policy) */
+  implementations?: Partial<ProfileImplementations>;
+  /** KernelConfig fields; they win over the profile's thp and mthp */
   config?: Partial<KernelConfig>;
   engine?: EngineOptions;
   /** called before each step (progress bars) */
@@ -61,6 +88,42 @@ export interface RunResult {
   engine: Engine;
   kernel: Kernel;
   header: LogHeader;
+  /** the profile the run had (null: plugins and config only) */
+  profile: EffectiveProfile | null;
+}
+
+/** What a run is made of once its profile is resolved. */
+export interface ResolvedRun {
+  profile: EffectiveProfile | null;
+  plugins: PluginSpec[];
+  config: Partial<KernelConfig>;
+}
+
+/** Resolve the profile of a run: its plugins (in registration order) and its config. */
+export function resolveRun(s: Scenario, opts: RunOptions = {}): ResolvedRun {
+  const usesProfile = opts.profile !== undefined || opts.kernelOptions !== undefined || s.kernel !== undefined;
+  if (!usesProfile) return { profile: null, plugins: [...(opts.plugins ?? [])], config: { ...(opts.config ?? {}) } };
+  const profile = effectiveProfile(s, opts.kernelOptions ?? {}, opts.profile ?? DEFAULT_PROFILE);
+  return {
+    profile,
+    plugins: profilePlugins(profile.profile, opts.implementations, opts.plugins ?? []),
+    config: { ...profileConfig(profile.profile), ...(opts.config ?? {}) },
+  };
+}
+
+/** What a log header says of one plugin. */
+export interface PluginRecord {
+  name: string;
+  version: string | null;
+  options: unknown;
+}
+
+/** name, version and options of every plugin, in registration order */
+export function pluginRecords(plugins: readonly PluginSpec[]): PluginRecord[] {
+  return plugins.map((p) => {
+    const [plugin, options] = Array.isArray(p) ? p : [p, undefined];
+    return { name: plugin.name, version: plugin.version ?? null, options: options ?? null };
+  });
 }
 
 function parseProt(p: string): number {
@@ -73,16 +136,24 @@ function arenaPage(vpn: number, pages: number): number | null {
   return p >= 0 && p < pages ? p : null;
 }
 
-/** The header a run's log carries: enough to know what produced it. */
-export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
+/**
+ * The header a run's log carries: the run described whole, so that a log needs no
+ * options to be read: the scenario's name and arena (observationFromLog), the effective
+ * profile and where each setting came from, the KernelConfig, every plugin with its
+ * version and options, and the scenario itself.
+ */
+export function logHeaderFor(s: Scenario, opts: RunOptions = {}, resolved: ResolvedRun = resolveRun(s, opts)): LogHeader {
   return {
     mmsimVersion: MMSIM_VERSION,
     config: {
       scenario: s.name,
       arenaPages: s.arena.pages,
       arenaBase: ARENA_BASE,
-      kernel: opts.config ?? {},
-      plugins: (opts.plugins ?? []).map((p) => (Array.isArray(p) ? { name: p[0].name, options: p[1] ?? null } : { name: p.name })),
+      profile: resolved.profile?.profile ?? null,
+      profileFrom: resolved.profile?.from ?? null,
+      kernel: resolved.config,
+      plugins: pluginRecords(resolved.plugins),
+      scenarioSpec: s,
     },
     seed: opts.engine?.seed ?? 0,
   };
@@ -235,7 +306,8 @@ function* stepSyscallBody(k: Kernel, eng: Engine, s: Scenario, procs: Procs, ste
 
 /** Run a validated scenario. */
 export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
-  const k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
+  const resolved = resolveRun(s, opts);
+  const k = new Kernel({ ...(opts.engine ?? {}), config: resolved.config, plugins: resolved.plugins });
   const eng = k.eng;
   opts.onKernel?.(k);
   const procs = new Procs();
@@ -274,7 +346,8 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
     observation: { format: OBSERVATION_FORMAT, scenario: s.name, steps, snapshots },
     engine: eng,
     kernel: k,
-    header: logHeaderFor(s, opts),
+    header: logHeaderFor(s, opts, resolved),
+    profile: resolved.profile,
   };
 }
 

@@ -4,6 +4,7 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
 import { loadLinux } from '../integrations.js';
 import { formatObservation } from '../render.js';
+import { headerLines } from '../profile.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -27,6 +28,7 @@ export function register(program: Command, ctx: CliContext): void {
       return;
     }
     ctx.print(`${file}: ${log.length} events, written by mmsim ${header.mmsimVersion}`);
+    for (const line of headerLines(header)) ctx.print(`  ${line}`);
     for (const line of formatObservation(obs, { width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
   });
 }

@@ -5,7 +5,8 @@ import { isDir, logPathIn, readScenario, writeLog } from '../files.js';
 import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
-import { addSimOptions, formatViolation, resolvePlugins, simulate, simulateChecked, type SimOptions } from '../sim.js';
+import { profileLines, relocateHints } from '../profile.js';
+import { addSimOptions, formatViolation, resolveSim, simulate, simulateChecked, type SimOptions } from '../sim.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
@@ -33,7 +34,9 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run my.json --kernel-config stock     # Linux 6.18 defaults, not this machine\'s',
     'mmsim run scenarios/golden/merge/*.json --json > observations.ndjson',
     'mmsim run my.json --log my.mmlog --check',
-    'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant fixed --log logs/',
+    'mmsim run scenarios/golden/relocate-anon/*.json --log logs/',
+    'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant none   # the stock kernel: EINVAL',
+    'mmsim run s.json --relocate-variant bug-skip-swap --check',
     'mmsim run my.json --plugin ./my-merge-policy.ts',
   ]);
   cmd.action(async (files: string[], o: RunOptions) => run(ctx, files, o));
@@ -49,7 +52,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
       throw new CliError(`--log ${o.log}: with ${files.length} scenario files --log names a directory (one <name>.mmlog per scenario)`);
     }
   }
-  const plugins = await resolvePlugins(ctx, o);
+  const plugins = await resolveSim(ctx, o);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
   const bar = progress(ctx, 'run', scenarios.length, 2);
@@ -69,16 +72,20 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
     const failures = checkExpectations(scenario, obs);
     if (failures.length) failedExpect++;
+    const about = [...profileLines(res.profile), ...relocateHints(scenario, obs, res.profile)];
     if (o.json) ctx.print(stableStringify(obs));
     else if (!o.quiet) {
       if (k > 0) ctx.print();
       ctx.print(`${file}:`);
+      for (const line of about) ctx.print(`  ${line}`);
       for (const line of formatObservation(obs, { scenario, failures, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
     } else if (failures.length) {
       ctx.print(`${file}: ${failures.length} expectation${failures.length > 1 ? 's' : ''} failed`);
       for (const f of failures) ctx.print(`  ${f}`);
+      for (const line of about) ctx.print(`  ${line}`);
     }
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
+    if (o.json) for (const line of about) ctx.warn(`${file}: ${line}`);
     if (checked) {
       const vs = checked.violations;
       if (vs.length) {
