@@ -107,7 +107,7 @@ export function providedPoints(p: PluginSpec): Set<string> {
 
 /**
  * The plugins a profile runs with: its merge policy, relocate-anon with the variant
- * (unless "none"), large-folio (when on), then `extra` (a user's). A user's plugin
+ * (unless "none"), large-folio (when on, with relocate-anon), then `extra` (a user's). A user's plugin
  * that provides MERGE_POLICY or LARGE_FOLIO takes that slot: the profile's choice for
  * it is left out.
  */
@@ -127,7 +127,8 @@ export function profilePlugins(profile: KernelProfile, impls: Partial<ProfileImp
       );
     out.push([all.relocateAnon as Plugin<unknown>, { variant: profile.relocateAnon }]);
   }
-  if (profile.largeFolio && !taken.has(LARGE_FOLIO.id)) {
+  // the large-folio extension is the series': only MREMAP_RELOCATE_ANON's walk calls it
+  if (profile.largeFolio && profile.relocateAnon !== 'none' && !taken.has(LARGE_FOLIO.id)) {
     if (!all.largeFolio)
       throw new ProfileError('the profile asks for large folios (largeFolio true), which needs @mmsim/large-folio; install it, or turn it off (largeFolio false)', '@mmsim/large-folio');
     out.push(all.largeFolio);
