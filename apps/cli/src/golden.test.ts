@@ -33,6 +33,17 @@ describe('goldens on @mmsim/linux', () => {
     expect(r.code).toBe(0);
   });
 
+  it('the large-folio goldens pass with no flag, under the checkers: their kernel blocks decide', async () => {
+    const dirL = join(ROOT, 'scenarios/golden/large-folio');
+    const lf = readdirSync(dirL)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(dirL, f));
+    expect(lf.length).toBeGreaterThanOrEqual(3);
+    const r = await cli(['run', ...lf, '-q', '--check'], dir);
+    expect(r.out).toContain(`${lf.length} scenarios: ${lf.length} passed, 0 with failed expectations, 0 invariant violations`);
+    expect(r.code).toBe(0);
+  });
+
   it('run --log twice gives byte-identical files', async () => {
     const a = await cli(['run', ...goldens, '--log', 'one', '--json'], dir);
     const b = await cli(['run', ...goldens, '--log', 'two', '--json'], dir);
