@@ -92,6 +92,7 @@ describe('diff', () => {
     const s = await cli(['diff', 'reloc-stock.json'], dir);
     expect(s.out).toContain('reloc-stock.json: same, but 1 expectation failed');
     expect(s.out).toMatch(/expectation failed \(simulator\): expect\[0\]: step 2 \(mremap\) result is \{"ok":false,"errno":"EINVAL"\}/);
+    expect(s.out).toContain('hint: step 2: EINVAL because the scenario\'s "kernel": {"relocateAnon": "none"} runs the stock kernel');
     expect(s.code).toBe(1);
     const o = await cli(['oracle', 'reloc.json'], dir);
     expect(o.out).toContain("not comparable: this machine's kernel lacks MREMAP_RELOCATE_ANON; the expectations are not checked");

@@ -61,7 +61,9 @@ export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader
   const plugins = (header.config as { plugins?: unknown }).plugins;
   if (!Array.isArray(plugins)) return;
   const missing: string[] = [];
-  for (const p of plugins as { name?: unknown; version?: unknown; module?: unknown }[]) {
+  for (const raw of plugins as unknown[]) {
+    // older logs list bare names
+    const p = (typeof raw === 'string' ? { name: raw } : raw) as { name?: unknown; version?: unknown; module?: unknown } | null;
     if (typeof p?.name !== 'string') continue;
     const spec = typeof p.module === 'string' ? p.module : packageOf(p.name);
     if (spec && !moduleInstalled(spec, ctx.cwd)) missing.push(`${spec}${typeof p.version === 'string' ? ` (plugin ${p.name} ${p.version})` : ` (plugin ${p.name})`}`);

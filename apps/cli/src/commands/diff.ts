@@ -4,7 +4,7 @@ import { OracleUnavailableError, describeHostKernelConfig, hostKernelConfig, ker
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
 import { progress } from '../progress.js';
-import { profileLines, usesRelocateFlags } from '../profile.js';
+import { profileLines, relocateHints, usesRelocateFlags } from '../profile.js';
 import { addSimOptions, resolveSim, simulate, type SimOptions } from '../sim.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -47,7 +47,10 @@ export function register(program: Command, ctx: CliContext): void {
       const res = await simulate(scenario, sim, undefined, undefined, { ...hostKernelConfig() });
       // what run reports too: diff never passes a scenario whose expectations fail
       const failures = checkExpectations(scenario, res.observation);
-      const expectLines = failures.map((f) => `  expectation failed (simulator): ${f}`);
+      const expectLines = [
+        ...failures.map((f) => `  expectation failed (simulator): ${f}`),
+        ...(failures.length ? relocateHints(scenario, res.observation, res.profile).map((h) => `  ${h}`) : []),
+      ];
       if (failures.length) failedExpect++;
       const why = res.profile ? notComparableReason(usesRelocateFlags(scenario), res.profile.profile, machine) : null;
       if (why) {
