@@ -97,6 +97,17 @@ describe('a scenario with a kernel block runs under a profile; its log header sa
     expect(runScenario(parseScenario(back.config.scenarioSpec)).observation).toEqual(r.observation);
   });
 
+  it("config (this machine's settings) replaces the profile's defaults, not the kernel block's choices", () => {
+    const host = { thp: 'always' as const, mthpOrders: [3] };
+    const a = resolveRun(scenario({ relocateAnon: 'none' }), { config: host });
+    expect(a.config).toMatchObject({ thp: 'always', mthpOrders: [3] });
+    expect(a.profile?.profile).toMatchObject({ thp: 'always', mthp: [3] });
+    const b = resolveRun(scenario({ relocateAnon: 'none', thp: 'never' }), { config: host });
+    expect(b.config).toMatchObject({ thp: 'never', mthpOrders: [3] });
+    const c = resolveRun(scenario({ relocateAnon: 'none' }), { config: host, kernelOptions: { mthp: [] } });
+    expect(c.config.mthpOrders).toEqual([]);
+  });
+
   it('without a block or profile options a run has the given plugins only (profile null)', () => {
     const r = resolveRun(scenario());
     expect(r.profile).toBeNull();

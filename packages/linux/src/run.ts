@@ -74,7 +74,7 @@ export interface RunOptions {
   kernelOptions?: KernelBlock;
   /** the plugins a profile chooses from (relocate-anon, large-folio, a merge policy) */
   implementations?: Partial<ProfileImplementations>;
-  /** KernelConfig fields; they win over the profile's thp and mthp */
+  /** KernelConfig fields; they win over the profile's default thp and mthp, not over a kernel block's or kernelOptions' */
   config?: Partial<KernelConfig>;
   engine?: EngineOptions;
   /** called before each step (progress bars) */
@@ -104,11 +104,17 @@ export function resolveRun(s: Scenario, opts: RunOptions = {}): ResolvedRun {
   const usesProfile = opts.profile !== undefined || opts.kernelOptions !== undefined || s.kernel !== undefined;
   if (!usesProfile) return { profile: null, plugins: [...(opts.plugins ?? [])], config: { ...(opts.config ?? {}) } };
   const profile = effectiveProfile(s, opts.kernelOptions ?? {}, opts.profile ?? DEFAULT_PROFILE);
-  return {
-    profile,
-    plugins: profilePlugins(profile.profile, opts.implementations, opts.plugins ?? []),
-    config: { ...profileConfig(profile.profile), ...(opts.config ?? {}) },
-  };
+  // `config` (e.g. this machine's settings) replaces the profile's defaults, but not what
+  // the scenario's kernel block or an option chose: those decide
+  const p = profile.profile;
+  const chosen: Partial<KernelConfig> = {};
+  if (profile.from.thp !== 'default') chosen.thp = p.thp;
+  if (profile.from.mthp !== 'default') chosen.mthpOrders = [...p.mthp];
+  const config: Partial<KernelConfig> = { ...profileConfig(p), ...(opts.config ?? {}), ...chosen };
+  // the recorded profile is what ran
+  if (config.thp !== undefined) p.thp = config.thp;
+  if (config.mthpOrders !== undefined) p.mthp = [...config.mthpOrders];
+  return { profile, plugins: profilePlugins(p, opts.implementations, opts.plugins ?? []), config };
 }
 
 /** What a log header says of one plugin. */
