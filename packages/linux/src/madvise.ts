@@ -20,7 +20,7 @@ import {
 } from '@mmsim/core';
 import { EINVAL } from './errno.js';
 import { Kernel } from './kernel.js';
-import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut, zapPageRange } from './pgtable.js';
 import { splitFolio } from './huge_memory.js';
 import { folioMaybeDmaPinned, folioMaybeMappedShared } from './rmap.js';
 
@@ -109,7 +109,25 @@ export function* madviseColdOrPageout(k: Kernel, vmaId: number, start: number, e
   const vma = k.vma(vmaId);
   if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
   yield* splitLargeFolios(k, vmaId, start, end, { reclaim: pageout });
+  if (pageout && vma.flags & VM_SHARED) yield* reclaimShmemPtes(k, vmaId, start, end);
   return 0;
+}
+
+/**
+ * MADV_PAGEOUT of a shared anonymous (shmem) range: shrink_folio_list() unmaps each folio
+ * the walk isolated (try_to_unmap), then shmem_writeout() finds no swap and the folio
+ * stays in the page cache, unmapped: its PTE is gone and the next access faults it back.
+ * A folio mapped elsewhere too is left alone (folio_maybe_mapped_shared), as is a pinned one.
+ */
+function* reclaimShmemPtes(k: Kernel, vmaId: number, start: number, end: number): KGen<void> {
+  const vma = k.vma(vmaId);
+  for (let vpn = start; vpn < end; vpn++) {
+    const pte = getPte(k, vma.mm, vpn);
+    if (pte <= 0 || isZeroPte(pte)) continue;
+    const f = k.eng.pageFolio(ptePfn(pte))!;
+    if (folioMaybeMappedShared(k, f) || folioMaybeDmaPinned(f)) continue;
+    yield* zapPageRange(k, k.vma(vmaId), vpn, vpn + 1);
+  }
 }
 
 /**
