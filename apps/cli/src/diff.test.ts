@@ -31,7 +31,7 @@ beforeAll(async () => {
       ],
       { name: 'moves' },
     ),
-    'bad.json': scenarioJson([{ op: 'mmap', page: 0, pages: 0, prot: 'rw-' }]),
+    'bad.json': scenarioJson([{ op: 'mmap', page: 0, pages: -1, prot: 'rw-' }]),
   });
   try {
     await runOnKernel(parseScenario(simple));
@@ -59,7 +59,7 @@ describe('diff', () => {
   it('reports "same" when the simulator agrees with the kernel', async () => {
     const r = await cli(['diff', 'simple.json', 'simonly.json'], dir);
     expect(r.out).toContain('simple.json: same');
-    expect(r.out).toContain('2 scenarios: 1 same, 0 differ, 1 skipped');
+    expect(r.out).toContain('2 scenarios: 1 same, 0 differ, 0 not comparable, 1 skipped; 0 with failed expectations');
     expect(r.err).toMatch(/kernel: Linux \S+/);
     expect(r.code).toBe(0);
   });
@@ -77,6 +77,30 @@ describe('diff', () => {
     expect(r.out).toMatch(/ {2}kernel \S+, snapshot "final":\n {4}proc 0: /);
     expect(r.out).toMatch(/VMAs {2}[A-Z]/);
     expect(r.out).toContain('1 scenario: 0 same, 1 differ, 0 skipped');
+  });
+
+  it('a RELOCATE scenario under the series is "not comparable", counted apart; its failed expectations are reported', async () => {
+    const steps = [
+      { op: 'mmap', page: 0, pages: 10, prot: 'rw-' },
+      { op: 'touch', page: 0, pages: 10 },
+      { op: 'mremap', page: 5, pages: 5, flags: ['MAYMOVE', 'FIXED', 'MUST_RELOCATE_ANON'], to: 20 },
+    ];
+    files(dir, {
+      'reloc.json': scenarioJson(steps, { name: 'reloc', expect: [{ step: 2, result: { ok: true, page: 20 } }] }),
+      'reloc-stock.json': scenarioJson(steps, { name: 'reloc-stock', kernel: { relocateAnon: 'none' }, expect: [{ step: 2, result: { ok: true, page: 20 } }] }),
+    });
+    const r = await cli(['diff', 'reloc.json', 'simple.json'], dir);
+    expect(r.out).toContain("reloc.json: not comparable: this machine's kernel lacks MREMAP_RELOCATE_ANON");
+    expect(r.out).toContain('2 scenarios: 1 same, 0 differ, 1 not comparable, 0 skipped; 0 with failed expectations');
+    expect(r.code).toBe(0);
+    // under the stock kernel both sides say EINVAL: same, but the expectation fails, as in `run`
+    const s = await cli(['diff', 'reloc-stock.json'], dir);
+    expect(s.out).toContain('reloc-stock.json: same, but 1 expectation failed');
+    expect(s.out).toMatch(/expectation failed \(simulator\): expect\[0\]: step 2 \(mremap\) result is \{"ok":false,"errno":"EINVAL"\}/);
+    expect(s.out).toContain('hint: step 2: EINVAL because the scenario\'s "kernel": {"relocateAnon": "none"} runs the stock kernel');
+    expect(s.code).toBe(1);
+    const o = await cli(['oracle', 'reloc.json'], dir);
+    expect(o.out).toContain("not comparable: this machine's kernel lacks MREMAP_RELOCATE_ANON; the expectations are not checked");
   });
 
   it('shows both VMA layouts side by side for a snapshot divergence', async () => {

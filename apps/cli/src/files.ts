@@ -7,6 +7,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { LOG_MAGIC, decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
+import { moduleInstalled } from './integrations.js';
 
 function readBytes(ctx: CliContext, file: string, what: string): Buffer {
   try {
@@ -52,6 +53,7 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
   }
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
   if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
+  checkLogPlugins(ctx, file, r.header);
   if (r.damage && !opts.quiet) {
     const d = r.damage;
     const lost = d.eventsLost !== undefined ? `${d.eventsLost} events` : 'an unknown number of events (no trailer says how many there were)';
@@ -62,6 +64,35 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
     ctx.warn(`${file}: the log is intact (${r.log.length} events${r.version === 1 ? ', format 1: unverified' : ''}); --salvage had nothing to do`);
   }
   return { ...r, file };
+}
+
+/** The npm package a plugin name belongs to: "@mmsim/linux/merge-policy" -> "@mmsim/linux". */
+function packageOf(name: string): string | null {
+  const m = /^(@[^/\s]+\/[^/\s]+)/.exec(name);
+  return m ? m[1] : null;
+}
+
+/**
+ * A log names the plugins it ran with (and the module each came from); one whose
+ * plugins are not installed here is refused, the missing package named, since its
+ * events mean what those plugins made them mean.
+ */
+export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader): void {
+  const plugins = (header.config as { plugins?: unknown }).plugins;
+  if (!Array.isArray(plugins)) return;
+  const missing: string[] = [];
+  for (const raw of plugins as unknown[]) {
+    // older logs list bare names
+    const p = (typeof raw === 'string' ? { name: raw } : raw) as { name?: unknown; version?: unknown; module?: unknown } | null;
+    if (typeof p?.name !== 'string') continue;
+    const spec = typeof p.module === 'string' ? p.module : packageOf(p.name);
+    if (spec && !moduleInstalled(spec, ctx.cwd)) missing.push(`${spec}${typeof p.version === 'string' ? ` (plugin ${p.name} ${p.version})` : ` (plugin ${p.name})`}`);
+  }
+  if (missing.length)
+    throw new CliError(
+      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log`,
+      EXIT.BAD_INPUT,
+    );
 }
 
 /**

@@ -23,13 +23,24 @@ describe('goldens on @mmsim/linux', () => {
     expect(r.code).toBe(0);
   });
 
-  it('the relocate-anon goldens pass with --relocate-variant fixed', async () => {
+  it('the relocate-anon goldens pass with no flag (the default profile has the series)', async () => {
     const dirR = join(ROOT, 'scenarios/golden/relocate-anon');
     const rel = readdirSync(dirR)
       .filter((f) => f.endsWith('.json'))
       .map((f) => join(dirR, f));
-    const r = await cli(['run', ...rel, '-q', '--relocate-variant', 'fixed'], dir);
+    const r = await cli(['run', ...rel, '-q'], dir);
     expect(r.out).toContain(`${rel.length} scenarios: ${rel.length} passed`);
+    expect(r.code).toBe(0);
+  });
+
+  it('the large-folio goldens pass with no flag, under the checkers: their kernel blocks decide', async () => {
+    const dirL = join(ROOT, 'scenarios/golden/large-folio');
+    const lf = readdirSync(dirL)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(dirL, f));
+    expect(lf.length).toBeGreaterThanOrEqual(3);
+    const r = await cli(['run', ...lf, '-q', '--check'], dir);
+    expect(r.out).toContain(`${lf.length} scenarios: ${lf.length} passed, 0 with failed expectations, 0 invariant violations`);
     expect(r.code).toBe(0);
   });
 

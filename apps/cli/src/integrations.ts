@@ -3,19 +3,20 @@
  * missing one gives one clear message instead of a crash at start-up:
  *
  *  - `@mmsim/linux`          the kernel model (runScenario, observationFromLog)
- *  - `@mmsim/relocate-anon`  MREMAP_RELOCATE_ANON plugin   (--relocate-variant)
- *  - `@mmsim/large-folio`    large-folio plugin            (--large-folio)
+ *  - `@mmsim/relocate-anon`  MREMAP_RELOCATE_ANON plugin   (the default profile; --relocate-variant)
+ *  - `@mmsim/large-folio`    large-folio plugin            (the default profile; --large-folio)
  *  - `@mmsim/invariants`     invariant checkers            (--check)
  *  - `--plugin MODULE`       any module exporting a core Plugin
  *
  * The types below mirror those packages' public APIs structurally, so this file
  * type-checks whether or not they are installed.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MMSIM_VERSION, definePlugin, type Engine, type EngineOptions, type EventLog, type LogHeader, type Plugin } from '@mmsim/core';
-import type { Observation, Scenario } from '@mmsim/scenario';
+import type { KernelBlock, Observation, Scenario } from '@mmsim/scenario';
 import { CliError, EXIT } from './context.js';
 import { registerPluginHooks } from './plugin-loader.js';
 
@@ -23,8 +24,31 @@ import { registerPluginHooks } from './plugin-loader.js';
 
 export type PluginSpec = Plugin | [Plugin, unknown];
 
+/** A profile, as @mmsim/linux's KernelProfile. */
+export interface ProfileLike {
+  relocateAnon: string;
+  largeFolio: boolean;
+  mthp: number[];
+  thp: string;
+}
+
+export interface EffectiveProfileLike {
+  profile: ProfileLike;
+  from: Record<keyof ProfileLike, 'default' | 'scenario' | 'option'>;
+  overridden: { field: keyof ProfileLike; scenario: unknown; option: unknown }[];
+}
+
+/** The implementations a profile chooses from (@mmsim/linux's ProfileImplementations). */
+export interface Implementations {
+  relocateAnon?: Plugin<{ variant: string }>;
+  largeFolio?: Plugin;
+}
+
 export interface LinuxRunOptions {
   plugins?: PluginSpec[];
+  /** run under the default profile with these settings over the scenario's kernel block */
+  kernelOptions?: KernelBlock;
+  implementations?: Implementations;
   config?: Record<string, unknown>;
   engine?: EngineOptions;
   onStep?: (i: number, n: number) => void;
@@ -45,6 +69,8 @@ export interface LinuxRunResult {
   stopped?: { step: number; reason: string; message: string } | null;
   /** the schedule concurrent steps ran under (newer versions) */
   schedule?: string;
+  /** the profile the run had (older models: undefined) */
+  profile?: EffectiveProfileLike | null;
 }
 
 export interface LinuxModel {
@@ -164,34 +190,40 @@ function pluginFrom(mod: Record<string, unknown>, what: string): Plugin {
   }
 }
 
-export const RELOCATE_VARIANTS = [
-  'fixed',
-  'patch-v1',
-  'bug-folio-lock',
-  'bug-unbalanced-rmap-lock',
-  'bug-fork-parent',
-  'bug-grandchildren',
-  'bug-skip-swap',
-  'bug-undo-all',
-  'bug-unlocked-new-anon-vma',
-  'bug-skip-pinned',
-] as const;
-export type RelocateVariant = (typeof RELOCATE_VARIANTS)[number];
-
-/** `@mmsim/relocate-anon`'s plugin with `{ variant }`. */
-export async function relocateAnonPlugin(variant: RelocateVariant): Promise<PluginSpec> {
-  const mod = await required('@mmsim/relocate-anon', '--relocate-variant (MREMAP_RELOCATE_ANON)');
-  return [pluginFrom(mod, '@mmsim/relocate-anon'), { variant }];
+/** The default export (or export `plugin`) of an installed package, or undefined when it is not installed. */
+async function optionalPlugin(spec: string): Promise<Plugin | undefined> {
+  const r = await load(spec);
+  return 'mod' in r ? pluginFrom(r.mod, spec) : undefined;
 }
 
-/** `@mmsim/large-folio`'s plugin, or null when it is not installed and not asked for. */
-export async function largeFolioPlugin(mode: 'on' | 'off' | undefined): Promise<PluginSpec | null> {
-  if (mode === 'off') return null;
-  if (mode === undefined) {
-    const r = await load('@mmsim/large-folio');
-    return 'mod' in r ? pluginFrom(r.mod, '@mmsim/large-folio') : null;
+/** The profile's implementations that are installed: @mmsim/relocate-anon and @mmsim/large-folio. */
+export async function loadImplementations(): Promise<Implementations> {
+  const [relocateAnon, largeFolio] = await Promise.all([optionalPlugin('@mmsim/relocate-anon'), optionalPlugin('@mmsim/large-folio')]);
+  return { relocateAnon: relocateAnon as Plugin<{ variant: string }> | undefined, largeFolio };
+}
+
+/**
+ * Is a package (or a module file) there to be loaded, without loading it? Resolved from
+ * `cwd`, then from mmsim's own install; test overrides count (null: not installed).
+ */
+export function moduleInstalled(spec: string, cwd: string): boolean {
+  if (overrides.has(spec)) return overrides.get(spec) !== null;
+  if (looksLikePath(spec)) return existsSync(resolve(cwd, spec));
+  for (const from of [join(cwd, 'noop.js'), import.meta.url]) {
+    try {
+      createRequire(from).resolve(spec);
+      return true;
+    } catch (e) {
+      // an ESM-only package without a "require" condition still resolves its package.json
+      try {
+        createRequire(from).resolve(`${spec}/package.json`);
+        return true;
+      } catch {
+        void e;
+      }
+    }
   }
-  return pluginFrom(await required('@mmsim/large-folio', '--large-folio on'), '@mmsim/large-folio');
+  return false;
 }
 
 export async function loadInvariants(): Promise<InvariantsModule> {

@@ -136,35 +136,6 @@ describe('run', () => {
     expect(c.err).toContain('--plugin @mmsim/no-such-package: cannot load the module');
   });
 
-  it('--relocate-variant and --large-folio: clear errors for bad values and missing packages', async () => {
-    overrideModule('@mmsim/relocate-anon', null);
-    const a = await cli(['run', 'ok.json', '--relocate-variant', 'fixed'], dir);
-    expect(a.code).toBe(2);
-    expect(a.err).toContain('--relocate-variant (MREMAP_RELOCATE_ANON) needs the package @mmsim/relocate-anon, which is not available');
-    const b = await cli(['run', 'ok.json', '--relocate-variant', 'v9'], dir);
-    expect(b.code).toBe(2);
-    expect(b.err).toContain('--relocate-variant must be one of fixed, patch-v1, bug-folio-lock, bug-unbalanced-rmap-lock, bug-fork-parent, bug-grandchildren, bug-skip-swap, bug-undo-all, bug-unlocked-new-anon-vma, bug-skip-pinned, got "v9"');
-    const c = await cli(['run', 'ok.json', '--large-folio', 'maybe'], dir);
-    expect(c.code).toBe(2);
-    expect(c.err).toContain('--large-folio must be "on" or "off"');
-    const d = await cli(['run', 'ok.json', '--large-folio', 'on'], dir);
-    expect(d.code).toBe(2);
-    expect(d.err).toContain('--large-folio on needs the package @mmsim/large-folio');
-    expect((await cli(['run', 'ok.json', '--large-folio', 'off', '-q'], dir)).code).toBe(0);
-  });
-
-  it('--relocate-variant passes { variant } to the plugin; large folios default on when installed', async () => {
-    let seen: unknown;
-    overrideModule('@mmsim/relocate-anon', { default: { name: '@mmsim/relocate-anon', setup: (_h: unknown, o: unknown) => void (seen = o) } });
-    overrideModule('@mmsim/large-folio', { default: { name: '@mmsim/large-folio', setup() {} } });
-    const r = await cli(['run', 'ok.json', '--relocate-variant', 'patch-v1', '--log', 'r.mmlog', '-q'], dir);
-    overrideModule('@mmsim/large-folio', null);
-    expect(r.code).toBe(0);
-    expect(seen).toEqual({ variant: 'patch-v1' });
-    const { header } = decodeLogFile(new Uint8Array(readFileSync(join(dir, 'r.mmlog'))));
-    expect(header.config.plugins).toEqual(['@mmsim/large-folio', '@mmsim/relocate-anon']);
-  });
-
   it('--check prints invariant violations to stderr and exits 3', async () => {
     overrideModule('@mmsim/invariants', fakeInvariants as unknown as Record<string, unknown>);
     const ok = await cli(['run', 'ok.json', '--check', '-q'], dir);

@@ -3,53 +3,80 @@
  * checking a finished log with the invariant checkers.
  */
 import { Engine, E, PluginConflictError, PluginError, type EventLog, type LogHeader, newRawEvent } from '@mmsim/core';
-import type { Scenario } from '@mmsim/scenario';
+import type { KernelBlock, Scenario } from '@mmsim/scenario';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
 import {
-  RELOCATE_VARIANTS,
-  largeFolioPlugin,
+  loadImplementations,
   loadInvariants,
   loadLinux,
   loadPluginModule,
-  relocateAnonPlugin,
+  type Implementations,
   type LinuxRunOptions,
   type LinuxRunResult,
   type PluginSpec,
-  type RelocateVariant,
   type Violation,
 } from './integrations.js';
+import { addProfileOptions, kernelOptionsFrom, type ProfileCliOptions } from './profile.js';
 
-export interface SimOptions {
+export interface SimOptions extends ProfileCliOptions {
   plugin?: string[];
-  relocateVariant?: RelocateVariant;
-  largeFolio?: 'on' | 'off';
+}
+
+/** Everything a command needs to run scenarios: the options' kernel block, the implementations, the user's plugins. */
+export interface SimSetup {
+  kernelOptions: KernelBlock;
+  implementations: Implementations;
+  /** --plugin modules, in order */
+  plugins: PluginSpec[];
+  /** plugin name -> the module it was loaded from (an absolute path or a package name), for the log header */
+  modules: Map<string, string>;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Add --plugin, --relocate-variant and --large-folio to a command. */
+/** Add --plugin and the profile options (--relocate-variant, --large-folio, --thp, --mthp) to a command. */
 export function addSimOptions(cmd: Command): Command {
-  return cmd
-    .option('--plugin <module>', 'load a plugin: a path (relative to cwd) or package whose default export (or export "plugin") is an mmsim Plugin; repeatable', collect)
-    .option('--relocate-variant <variant>', `enable MREMAP_RELOCATE_ANON via @mmsim/relocate-anon (${RELOCATE_VARIANTS.join(' | ')})`)
-    .option('--large-folio <on|off>', 'large folios via @mmsim/large-folio (default: on when the package is installed)');
+  cmd.option(
+    '--plugin <module>',
+    'load a plugin: a path (relative to cwd) or package whose default export (or export "plugin") is an mmsim Plugin; repeatable; one that provides the merge policy or the large-folio handler replaces the profile\'s',
+    collect,
+  );
+  return addProfileOptions(cmd);
 }
 
-/** Validate the option values and load every plugin (once per command). */
-export async function resolvePlugins(ctx: CliContext, o: SimOptions): Promise<PluginSpec[]> {
-  if (o.relocateVariant !== undefined && !(RELOCATE_VARIANTS as readonly string[]).includes(o.relocateVariant)) {
-    throw new CliError(`--relocate-variant must be one of ${RELOCATE_VARIANTS.join(', ')}, got "${o.relocateVariant}"`, EXIT.BAD_INPUT);
-  }
-  if (o.largeFolio !== undefined && o.largeFolio !== 'on' && o.largeFolio !== 'off') {
-    throw new CliError(`--large-folio must be "on" or "off", got "${String(o.largeFolio)}"`, EXIT.BAD_INPUT);
-  }
+/** Validate the option values and load the implementations and plugins (once per command). */
+export async function resolveSim(ctx: CliContext, o: SimOptions): Promise<SimSetup> {
+  const kernelOptions = kernelOptionsFrom(o);
+  const implementations = await loadImplementations();
+  const modules = new Map<string, string>();
+  if (implementations.relocateAnon) modules.set(implementations.relocateAnon.name, '@mmsim/relocate-anon');
+  if (implementations.largeFolio) modules.set(implementations.largeFolio.name, '@mmsim/large-folio');
   const plugins: PluginSpec[] = [];
-  const lf = await largeFolioPlugin(o.largeFolio);
-  if (lf) plugins.push(lf);
-  if (o.relocateVariant) plugins.push(await relocateAnonPlugin(o.relocateVariant));
-  for (const m of o.plugin ?? []) plugins.push(await loadPluginModule(m, ctx.cwd));
-  return plugins;
+  for (const m of o.plugin ?? []) {
+    const p = await loadPluginModule(m, ctx.cwd);
+    plugins.push(p);
+    const name = Array.isArray(p) ? p[0].name : p.name;
+    modules.set(name, /^[./]/.test(m) || /\.(m?[jt]s|cjs|cts|mts)$/.test(m) ? resolve(ctx.cwd, m) : m);
+  }
+  return { kernelOptions, implementations, plugins, modules };
+}
+
+/** The runScenario options a SimSetup stands for. */
+export function runOptionsOf(sim: SimSetup): Pick<LinuxRunOptions, 'plugins' | 'kernelOptions' | 'implementations'> {
+  return { plugins: sim.plugins, kernelOptions: sim.kernelOptions, implementations: sim.implementations };
+}
+
+/** The header with the module every plugin came from (what `readLog` checks is installed). */
+export function withModules(header: LogHeader, sim: SimSetup): LogHeader {
+  const plugins = header.config.plugins;
+  if (!Array.isArray(plugins)) return header;
+  const recs = plugins.map((p: { name?: string }) => {
+    const m = typeof p?.name === 'string' ? sim.modules.get(p.name) : undefined;
+    return m ? { ...p, module: m } : p;
+  });
+  return { ...header, config: { ...header.config, plugins: recs } };
 }
 
 /** Names (and options) of what ran, for headers and messages. */
@@ -60,7 +87,7 @@ export function pluginNames(plugins: readonly PluginSpec[]): string[] {
 /** Run one scenario on the simulator. */
 export async function simulate(
   scenario: Scenario,
-  plugins: PluginSpec[],
+  plugins: SimSetup,
   onStep?: (i: number, n: number) => void,
   onKernel?: (k: { eng: Engine }) => void,
   config?: Record<string, unknown>,
@@ -120,20 +147,21 @@ export class RunFailedError extends CliError {
 /** Run one scenario: checkers attached when asked, the event loop given turns (signals), failures classified. */
 export async function simulateRun(
   scenario: Scenario,
-  plugins: PluginSpec[],
+  plugins: SimSetup,
   hooks: SimulateHooks = {},
 ): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
   const linux = await loadLinux();
   const inv = hooks.check ? await loadInvariants() : null;
   let handle: { violations(): Violation[] } | null = null;
-  const opts: LinuxRunOptions = { plugins, onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
+  const opts: LinuxRunOptions = { ...runOptionsOf(plugins), onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
   opts.onKernel = (k) => {
     if (inv) handle = inv.attachCheckers(k.eng, { mode: 'report' });
-    hooks.onKernel?.(k, linux.logHeaderFor ? linux.logHeaderFor(scenario, opts) : null);
+    hooks.onKernel?.(k, linux.logHeaderFor ? withModules(linux.logHeaderFor(scenario, opts), plugins) : null);
   };
   let res: LinuxRunResult;
   try {
     res = linux.runScenarioAsync ? await linux.runScenarioAsync(scenario, opts) : await linux.runScenario(scenario, opts);
+    res = { ...res, header: withModules(res.header, plugins) };
   } catch (e) {
     if (e instanceof Error && e.name === 'ScheduleError') throw new CliError(`scenario ${scenario.name}: ${e.message}`, EXIT.BAD_INPUT);
     const h = handle as { violations(): Violation[] } | null;
@@ -153,6 +181,7 @@ export async function simulateRun(
 /** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
 function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   if (e instanceof CliError) return e;
+  if ((e as Error)?.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
     if (c instanceof CliError) return c;
     if (c instanceof PluginError || c instanceof PluginConflictError) {
@@ -171,7 +200,7 @@ function simulatorFailure(scenario: Scenario, e: unknown): CliError {
  */
 export async function simulateChecked(
   scenario: Scenario,
-  plugins: PluginSpec[],
+  plugins: SimSetup,
   onStep?: (i: number, n: number) => void,
   config?: Record<string, unknown>,
   sched: ScheduleOptions = {},

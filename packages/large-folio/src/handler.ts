@@ -12,7 +12,8 @@
  */
 import { pmdBase, ptePfn, type Folio, type KGen } from '@mmsim/core';
 import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, isHugeZeroPmd, isZeroPte, pmdEntry, splitFolio, splitHugePmd } from '@mmsim/linux';
-import { rewriteFolio, type LargeFolioHandler, type RelocateWalk } from '@mmsim/relocate-anon';
+import type { LargeFolioHandler, RelocateWalk } from '@mmsim/linux';
+import { rewriteFolio } from '@mmsim/relocate-anon';
 
 /** Where the folio's first page sits in the old VMA, and whether the range maps all of it there. */
 function span(w: RelocateWalk, f: Folio): { first: number; whole: boolean; mappedHere: number } {

@@ -5,8 +5,9 @@
 export { Kernel, ARENA_BASE, MMAP_BASE, TASK_SIZE, DEFAULT_CONFIG } from './kernel.js';
 export type { KernelConfig, KernelOptions } from './kernel.js';
 export { EPERM, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, errnoName } from './errno.js';
-export { MERGE_POLICY, MREMAP_STRATEGY } from './points.js';
-export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy } from './points.js';
+export { MERGE_POLICY, MREMAP_STRATEGY, LARGE_FOLIO } from './points.js';
+export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy, LargeFolioHandler, RelocateWalk } from './points.js';
+export { linuxMergePolicy, defaultMergePolicy, linuxMergePolicyPlugin, definePolicyPlugin, vmaIsForkChild } from './merge_policy.js';
 
 // syscalls
 export { doMmap, doMunmap, doMprotect, doMadvise, calcVmProtBits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';
@@ -89,8 +90,8 @@ export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable
 export { vmaLookupIn } from './lookup.js';
 
 // scenarios
-export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, ScenarioRun, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
-export type { RunOptions, RunResult, RunStop, ScenarioMark } from './run.js';
+export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, resolveRun, pluginRecords, ScenarioRun, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
+export type { RunOptions, RunResult, RunStop, ScenarioMark, ResolvedRun, PluginRecord } from './run.js';
 
 // concurrent steps: schedules and the kernel paths that race
 export {
@@ -108,6 +109,19 @@ export {
 export type { Deviations, TaskViolation } from './concurrent.js';
 export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
 export type { ReferencedResult } from './racers.js';
+export {
+  DEFAULT_PROFILE,
+  STOCK_PROFILE,
+  DEFAULT_IMPLEMENTATIONS,
+  ProfileError,
+  effectiveProfile,
+  profileConfig,
+  profilePlugins,
+  providedPoints,
+} from './profile.js';
+export type { KernelProfile, EffectiveProfile, ProfileImplementations, ProfileSource, PluginSpec } from './profile.js';
+export { RELOCATE_ANON_VARIANTS, RELOCATE_ANON_SETTINGS } from '@mmsim/scenario';
+export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from '@mmsim/scenario';
 export { observeMm, observeProcs, vmaPerms } from './observe.js';
 
 // test helpers for plugin authors: layouts drawn as ASCII, random scenarios

@@ -21,7 +21,7 @@ import {
   type Vma,
   type AnonVma,
 } from '@mmsim/core';
-import { defaultMergePolicy } from '@mmsim/merge-policy';
+import { defaultMergePolicy } from './merge_policy.js';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
 
 export interface KernelConfig {

@@ -4,7 +4,6 @@
  */
 import {
   E,
-  HUGE_ZERO_PFN,
   PTE_WRITE,
   VM_ACCOUNT,
   VM_DONTCOPY,
@@ -46,9 +45,9 @@ import {
   vmgState,
   vmaStartWrite,
 } from './vma.js';
-import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut, zapPageRange } from './pgtable.js';
-import { madviseCollapse, splitFolio, splitHugePmd } from './huge_memory.js';
-import { folioMaybeMappedShared } from './rmap.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+import { madviseCollapse, splitHugePmd } from './huge_memory.js';
+import { ksmMadvise, madviseColdOrPageout, madviseFree } from './madvise.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -316,6 +315,13 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
     }
     case 'COLLAPSE':
       return { err: yield* madviseCollapse(k, vmaId, start, end), vma: vmaId };
+    case 'COLD':
+    case 'PAGEOUT':
+      return { err: yield* madviseColdOrPageout(k, vmaId, start, end, advice === 'PAGEOUT'), vma: vmaId };
+    case 'MERGEABLE':
+    case 'UNMERGEABLE':
+      newFlags = ksmMadvise(newFlags, advice);
+      break;
     case 'DONTFORK':
       newFlags |= VM_DONTCOPY;
       break;
@@ -347,52 +353,6 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
 }
 
 
-/**
- * MADV_FREE (madvise_free_single_vma): exclusive anon pages become lazily freeable.
- * With no memory pressure in the model nothing is reclaimed, so mappings stay; what is
- * observable: swap entries in the range are dropped, and a large folio the range covers
- * only in part is split (madvise_free_huge_pmd / madvise_free_pte_range) — its zero
- * subpages then map the zero page.
- */
-function* madviseFree(k: Kernel, vmaId: number, start: number, end: number): KGen<void> {
-  const mm = k.vma(vmaId).mm;
-  let vpn = start;
-  while (vpn < end) {
-    const base = vpn - (vpn % 512);
-    const next = Math.min(end, base + 512);
-    const e = pmdEntry(k, mm, vpn);
-    if (e && e.kind === 'huge' && e.pfn !== HUGE_ZERO_PFN && next - vpn !== 512) {
-      const f = k.eng.pageFolio(e.pfn)!;
-      if (!folioMaybeMappedShared(k, f) && k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) {
-        yield* splitFolio(k, f.pfn);
-        yield* k.eng.unlock(Kernel.folioLock(f.pfn), 0, 'sleep');
-      }
-    }
-    for (let v = vpn; v < next; v++) {
-      const pte = getPte(k, mm, v);
-      if (pte < 0) {
-        yield* ptlLock(k, mm, v);
-        k.eng.emit(E.PteClear, mm, v);
-        swapPut(k, Math.floor(-pte / 256));
-        yield* ptlUnlock(k, mm, v);
-        continue;
-      }
-      if (pte <= 0 || isZeroPte(pte)) continue;
-      const f = k.eng.pageFolio(ptePfn(pte))!;
-      if (f.order === 0) continue;
-      // the part of the folio this range maps: split when it is not all of it
-      const vma = k.vma(vmaId);
-      const first = vma.start + (f.index - vma.pgoff);
-      if (first >= start && first + 2 ** f.order <= end) continue;
-      if (folioMaybeMappedShared(k, f) || !k.eng.trylock(Kernel.folioLock(f.pfn), 0, 'sleep')) continue;
-      const head = f.pfn;
-      yield* splitFolio(k, head);
-      yield* k.eng.unlock(Kernel.folioLock(head), 0, 'sleep');
-    }
-    vpn = next;
-  }
-}
-
 /** do_madvise(): per VMA over the range; holes give ENOMEM after the mapped parts are done */
 export function* doMadvise(k: Kernel, mm: number, start: number, pages: number, advice: string): KGen<number> {
   return yield* k.eng.span('do_madvise', () => doMadviseBody(k, mm, start, pages, advice), start, pages);
@@ -403,7 +363,8 @@ function* doMadviseBody(k: Kernel, mm: number, start: number, pages: number, adv
   if (!(advice in MADVISE_ADVICE)) return -EINVAL;
   if (pages === 0) return 0;
   const end = start + pages;
-  const write = !['DONTNEED', 'FREE', 'COLLAPSE'].includes(advice);
+  // madvise_need_mmap_write(): these only walk the page tables, under mmap_read_lock()
+  const write = !['DONTNEED', 'FREE', 'COLLAPSE', 'COLD', 'PAGEOUT'].includes(advice);
   if (write) yield* mmapWriteLock(k, mm);
   else yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
   let unmappedError = 0;

@@ -45,11 +45,38 @@ import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
 import { parseSchedule, replayDriver, runConcurrentStep, seededDriver, type ScheduleDriver } from './concurrent.js';
+import {
+  DEFAULT_PROFILE,
+  effectiveProfile,
+  profileConfig,
+  profilePlugins,
+  type EffectiveProfile,
+  type KernelProfile,
+  type PluginSpec,
+  type ProfileImplementations,
+} from './profile.js';
+import type { KernelBlock } from '@mmsim/scenario';
 
 export { MREMAP_FLAG_BITS };
 
 export interface RunOptions {
+  /**
+   * Plugins. Under a profile (below) they come after the profile's and take over the
+   * single points they provide; without one they are all the run has.
+   */
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+  /**
+   * Run under a kernel profile: this one (DEFAULT_PROFILE: 6.18.y + the series), then the
+   * scenario's kernel block, then `kernelOptions`. A scenario with a kernel block always
+   * runs under a profile (DEFAULT_PROFILE when none is given); one without, and without
+   * these options, runs on `plugins` and `config` alone.
+   */
+  profile?: Readonly<KernelProfile>;
+  /** settings that override the scenario's kernel block (a command line's options) */
+  kernelOptions?: KernelBlock;
+  /** the plugins a profile chooses from (relocate-anon, large-folio, a merge policy) */
+  implementations?: Partial<ProfileImplementations>;
+  /** KernelConfig fields; they win over the profile's default thp and mthp, not over a kernel block's or kernelOptions' */
   config?: Partial<KernelConfig>;
   engine?: EngineOptions;
   /** called before each step (progress bars) */
@@ -76,6 +103,8 @@ export interface RunResult {
   stopped: RunStop | null;
   /** the schedule its concurrent steps ran under ("" when none, or the default policy) */
   schedule: string;
+  /** the profile the run had (null: plugins and config only) */
+  profile: EffectiveProfile | null;
 }
 
 /** Why a run stopped at a concurrent step. */
@@ -83,6 +112,46 @@ export interface RunStop {
   step: number;
   reason: 'deadlock' | 'error';
   message: string;
+}
+
+/** What a run is made of once its profile is resolved. */
+export interface ResolvedRun {
+  profile: EffectiveProfile | null;
+  plugins: PluginSpec[];
+  config: Partial<KernelConfig>;
+}
+
+/** Resolve the profile of a run: its plugins (in registration order) and its config. */
+export function resolveRun(s: Scenario, opts: RunOptions = {}): ResolvedRun {
+  const usesProfile = opts.profile !== undefined || opts.kernelOptions !== undefined || s.kernel !== undefined;
+  if (!usesProfile) return { profile: null, plugins: [...(opts.plugins ?? [])], config: { ...(opts.config ?? {}) } };
+  const profile = effectiveProfile(s, opts.kernelOptions ?? {}, opts.profile ?? DEFAULT_PROFILE);
+  // `config` (e.g. this machine's settings) replaces the profile's defaults, but not what
+  // the scenario's kernel block or an option chose: those decide
+  const p = profile.profile;
+  const chosen: Partial<KernelConfig> = {};
+  if (profile.from.thp !== 'default') chosen.thp = p.thp;
+  if (profile.from.mthp !== 'default') chosen.mthpOrders = [...p.mthp];
+  const config: Partial<KernelConfig> = { ...profileConfig(p), ...(opts.config ?? {}), ...chosen };
+  // the recorded profile is what ran
+  if (config.thp !== undefined) p.thp = config.thp;
+  if (config.mthpOrders !== undefined) p.mthp = [...config.mthpOrders];
+  return { profile, plugins: profilePlugins(p, opts.implementations, opts.plugins ?? []), config };
+}
+
+/** What a log header says of one plugin. */
+export interface PluginRecord {
+  name: string;
+  version: string | null;
+  options: unknown;
+}
+
+/** name, version and options of every plugin, in registration order */
+export function pluginRecords(plugins: readonly PluginSpec[]): PluginRecord[] {
+  return plugins.map((p) => {
+    const [plugin, options] = Array.isArray(p) ? p : [p, undefined];
+    return { name: plugin.name, version: plugin.version ?? null, options: options ?? null };
+  });
 }
 
 function parseProt(p: string): number {
@@ -95,8 +164,13 @@ function arenaPage(vpn: number, pages: number): number | null {
   return p >= 0 && p < pages ? p : null;
 }
 
-/** The header a run's log carries: enough to know what produced it. */
-export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
+/**
+ * The header a run's log carries: the run described whole, so that a log needs no
+ * options to be read: the scenario's name and arena (observationFromLog), the effective
+ * profile and where each setting came from, the KernelConfig, every plugin with its
+ * version and options, and the scenario itself.
+ */
+export function logHeaderFor(s: Scenario, opts: RunOptions = {}, resolved: ResolvedRun = resolveRun(s, opts)): LogHeader {
   return {
     mmsimVersion: MMSIM_VERSION,
     config: {
@@ -105,8 +179,11 @@ export function logHeaderFor(s: Scenario, opts: RunOptions = {}): LogHeader {
       steps: s.steps,
       arenaPages: s.arena.pages,
       arenaBase: ARENA_BASE,
-      kernel: opts.config ?? {},
-      plugins: (opts.plugins ?? []).map((p) => (Array.isArray(p) ? { name: p[0].name, options: p[1] ?? null } : { name: p.name })),
+      profile: resolved.profile?.profile ?? null,
+      profileFrom: resolved.profile?.from ?? null,
+      kernel: resolved.config,
+      plugins: pluginRecords(resolved.plugins),
+      scenarioSpec: s,
       ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
     },
     seed: opts.seed ?? opts.engine?.seed ?? 0,
@@ -327,12 +404,15 @@ export class ScenarioRun {
   aborted = false;
   /** picks the task at each scheduling point of concurrent steps (default: seeded, RunOptions.seed) */
   driver: ScheduleDriver;
+  /** the profile, plugins and config the run has */
+  readonly resolved: ResolvedRun;
 
   constructor(
     readonly s: Scenario,
     readonly opts: RunOptions = {},
   ) {
-    this.k = new Kernel({ ...(opts.engine ?? {}), config: opts.config, plugins: opts.plugins });
+    this.resolved = resolveRun(s, opts);
+    this.k = new Kernel({ ...(opts.engine ?? {}), config: this.resolved.config, plugins: this.resolved.plugins });
     this.eng = this.k.eng;
     this.driver = opts.schedule !== undefined ? replayDriver(parseSchedule(opts.schedule)) : seededDriver(opts.seed ?? 0);
     opts.onKernel?.(this.k);
@@ -415,9 +495,10 @@ export class ScenarioRun {
       observation: { format: OBSERVATION_FORMAT, scenario: s.name, steps: this.steps, snapshots: this.snapshots },
       engine: eng,
       kernel: this.k,
-      header: logHeaderFor(s, this.opts),
+      header: logHeaderFor(s, this.opts, this.resolved),
       stopped: this.stopped,
       schedule: this.driver.schedule(),
+      profile: this.resolved.profile,
     };
   }
 

@@ -4,7 +4,7 @@
  * *rules* come from the merge policy plugin; the *mechanics* are here.
  */
 import { E, VM_ACCOUNT, VM_SPECIAL, type KGen, type Vma } from '@mmsim/core';
-import type { VmaMergeStruct } from '@mmsim/merge-policy';
+import type { VmaMergeStruct } from './points.js';
 import { ENOMEM } from './errno.js';
 import { Kernel } from './kernel.js';
 import { anonVmaClone, unlinkAnonVmas } from './rmap.js';

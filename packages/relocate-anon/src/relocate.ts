@@ -43,7 +43,9 @@ import {
   vmaNextFrom,
   vmgVmaState,
   MREMAP_FLAG_BITS,
+  RELOCATE_ANON_VARIANTS,
   type CopyResult,
+  type RelocateAnonVariant,
   type MoveContext,
   type MremapStrategy,
 } from '@mmsim/linux';
@@ -56,32 +58,12 @@ export const MREMAP_MUST_RELOCATE_ANON = MREMAP_FLAG_BITS.MUST_RELOCATE_ANON;
 /**
  * Which code runs. `fixed` is what the series converged on; `patch-v1` is the seed's
  * text to the letter; the `bug-*` variants reproduce what review found, so that the
- * invariant checkers can be shown to catch each one.
+ * invariant checkers can be shown to catch each one. The names and their one-line
+ * descriptions are the scenario format's (RELOCATE_ANON_VARIANTS, the kernel block).
  */
-export type RelocateVariant =
-  | 'fixed'
-  | 'patch-v1'
-  | 'bug-folio-lock'
-  | 'bug-unbalanced-rmap-lock'
-  | 'bug-fork-parent'
-  | 'bug-grandchildren'
-  | 'bug-skip-swap'
-  | 'bug-undo-all'
-  | 'bug-unlocked-new-anon-vma'
-  | 'bug-skip-pinned';
+export type RelocateVariant = RelocateAnonVariant;
 
-export const RELOCATE_VARIANTS: readonly RelocateVariant[] = [
-  'fixed',
-  'patch-v1',
-  'bug-folio-lock',
-  'bug-unbalanced-rmap-lock',
-  'bug-fork-parent',
-  'bug-grandchildren',
-  'bug-skip-swap',
-  'bug-undo-all',
-  'bug-unlocked-new-anon-vma',
-  'bug-skip-pinned',
-];
+export const RELOCATE_VARIANTS: readonly RelocateVariant[] = Object.keys(RELOCATE_ANON_VARIANTS) as RelocateVariant[];
 
 interface Behaviour {
   /** folio_lock() (sleeps) instead of folio_trylock() under the PTE lock */

@@ -50,6 +50,7 @@ export {
   TASK_OPS,
   MAX_ARENA_PAGES,
   MAX_PROCS,
+  MAX_PROC_ID,
   MREMAP_FLAGS,
   OBSERVATION_FORMAT,
   ORACLE_OPS,
@@ -59,6 +60,8 @@ export {
 export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
 export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
 export type { JsonProblem, JsonScan } from './hostile.js';
+export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from './kernel.js';
+export { KERNEL_BLOCK_FIELDS, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_SETTINGS, RELOCATE_ANON_VARIANTS, THP_MODES, parseKernelBlock } from './kernel.js';
 export type { RawPage, RawProcSnapshot } from './canonical.js';
 export { canonicalizeSnapshot } from './canonical.js';
 export { checkExpectations } from './expect.js';

@@ -4,6 +4,7 @@ import {
   ALL_OPS,
   MAX_ARENA_PAGES,
   MAX_PROCS,
+  MAX_PROC_ID,
   MREMAP_FLAGS,
   SCENARIO_FORMAT,
   SIMULATOR_ONLY_OPS,
@@ -16,6 +17,7 @@ import {
   type StepResult,
 } from './types.js';
 import { MAX_SCENARIO_BYTES, describeValue, hasOwnKey, quote, scanJson } from './hostile.js';
+import { parseKernelBlock } from './kernel.js';
 
 /** A scenario that breaks the `mmsim-scenario/1` contract. */
 export class ScenarioError extends Error {
@@ -145,7 +147,7 @@ class Validator {
 
   scenario(raw: unknown): Scenario {
     if (!isObj(raw)) this.fail(`a scenario must be a JSON object, got ${describe(raw)}`);
-    const known = ['format', 'name', 'description', 'arena', 'steps', 'expect'];
+    const known = ['format', 'name', 'description', 'arena', 'kernel', 'steps', 'expect'];
     for (const k of Object.keys(raw)) if (!known.includes(k)) this.fail('unknown field', k);
     if (raw.format === undefined) this.fail('missing', 'format');
     if (raw.format !== SCENARIO_FORMAT) this.fail(`must be "${SCENARIO_FORMAT}", got ${describe(raw.format)}`, 'format');
@@ -172,8 +174,8 @@ class Validator {
     raw.steps.forEach((rs: unknown, i: number) => {
       const st = this.step(rs, i, arena, live);
       if (st.op === 'fork') {
-        if (nextProc >= MAX_PROCS)
-          this.fail(`too many processes: at most ${MAX_PROCS} (process 0 and ${MAX_PROCS - 1} forks)`, undefined, i, 'fork');
+        // the limit counts live processes (as RLIMIT_NPROC does), not forks
+        if (live.size >= MAX_PROCS) this.fail(`too many live processes: at most ${MAX_PROCS} at a time`, undefined, i, 'fork');
         live.add(nextProc++);
       } else if (st.op === 'exit') {
         live.delete(st.proc);
@@ -196,6 +198,7 @@ class Validator {
   }
 
   private finish(out: Scenario, raw: Obj, steps: Step[], labels: Map<string, Set<number>>, arena: number): Scenario {
+    if (raw.kernel !== undefined) out.kernel = parseKernelBlock(raw.kernel, (reason, field) => this.fail(reason, field));
     if (raw.expect !== undefined) {
       if (!Array.isArray(raw.expect)) this.fail(`must be an array, got ${describe(raw.expect)}`, 'expect');
       out.expect = raw.expect.map((e: unknown, k: number) => this.expectation(e, k, steps, labels, arena));
@@ -240,8 +243,9 @@ class Validator {
     for (const [k, req] of Object.entries(fields)) if (req && rs[k] === undefined) this.fail('missing', k, i, op);
 
     let proc = 0;
-    if (rs.proc !== undefined) proc = this.int(rs, 'proc', 0, MAX_PROCS, i, op);
-    if (!live.has(proc)) {
+    if (rs.proc !== undefined) proc = this.int(rs, 'proc', 0, MAX_PROC_ID, i, op, true);
+    // a snapshot records every live process, so it needs none of its own (process 0 may be gone)
+    if (!live.has(proc) && !(op === 'snapshot' && rs.proc === undefined)) {
       const l = [...live].sort((a, b) => a - b);
       this.fail(
         `process ${proc} does not exist at this step (live: ${l.length ? l.join(', ') : 'none'})`,
@@ -256,7 +260,8 @@ class Validator {
     if (hasOwnKey(fields, 'page')) {
       page = this.int(rs, 'page', 0, arena, i, op);
       if (hasOwnKey(fields, 'pages')) {
-        pages = this.int(rs, 'pages', 1, arena, i, op, true);
+        // 0 pages is in range: the kernel's answer (EINVAL or success) is the result
+        pages = this.int(rs, 'pages', 0, arena, i, op, true);
         if (page + pages > arena)
           this.fail(`page + pages = ${page + pages} exceeds arena.pages ${arena}`, 'pages', i, op);
       }
@@ -296,7 +301,7 @@ class Validator {
       }
       case 'mremap': {
         let newPages = pages;
-        if (rs.newPages !== undefined) newPages = this.int(rs, 'newPages', 1, arena, i, op, true);
+        if (rs.newPages !== undefined) newPages = this.int(rs, 'newPages', 0, arena, i, op, true);
         const flags: MremapFlag[] = [];
         if (rs.flags !== undefined) {
           if (!Array.isArray(rs.flags)) this.fail(`must be an array of flag names, got ${describe(rs.flags)}`, 'flags', i, op);

@@ -3,14 +3,17 @@
  * (see shared/spec/scenario-format.md). A `Scenario` as returned by `parseScenario`
  * is validated and has every default filled in.
  */
+import type { KernelBlock } from './kernel.js';
 
 export const SCENARIO_FORMAT = 'mmsim-scenario/1' as const;
 export const OBSERVATION_FORMAT = 'mmsim-observation/1' as const;
 
 /** Largest `arena.pages` accepted (1 GiB of 4 KiB pages). */
 export const MAX_ARENA_PAGES = 262144;
-/** Largest number of processes (process 0 plus forks) one scenario may create. */
+/** Largest number of processes alive at once (process 0 and its descendants). */
 export const MAX_PROCS = 64;
+/** Largest process id (ids are not reused: the n-th fork's child is n). */
+export const MAX_PROC_ID = 100000;
 
 export const ADVICES = [
   'DONTNEED',
@@ -21,6 +24,10 @@ export const ADVICES = [
   'DONTFORK',
   'DOFORK',
   'WIPEONFORK',
+  'COLD',
+  'PAGEOUT',
+  'MERGEABLE',
+  'UNMERGEABLE',
 ] as const;
 export type Advice = (typeof ADVICES)[number];
 
@@ -189,6 +196,8 @@ export interface Scenario {
   name: string;
   description?: string;
   arena: { pages: number };
+  /** the kernel the scenario is meant for (optional; see kernel.ts) */
+  kernel?: KernelBlock;
   steps: Step[];
   expect?: Expectation[];
 }

@@ -6,9 +6,13 @@ export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = {
   FREE: 8,
   DONTFORK: 10,
   DOFORK: 11,
+  MERGEABLE: 12,
+  UNMERGEABLE: 13,
   HUGEPAGE: 14,
   NOHUGEPAGE: 15,
   WIPEONFORK: 18,
+  COLD: 20,
+  PAGEOUT: 21,
   COLLAPSE: 25,
 };
 

@@ -44,7 +44,7 @@ const WIPE = 16;
 const NORESERVE = 32;
 
 const PROTS = ['rw-', 'r--', '---', 'rwx'] as const;
-const ADVICES = ['DONTNEED', 'FREE', 'HUGEPAGE', 'NOHUGEPAGE', 'COLLAPSE', 'DONTFORK', 'DOFORK', 'WIPEONFORK'] as const;
+const ADVICES = ['DONTNEED', 'FREE', 'HUGEPAGE', 'NOHUGEPAGE', 'COLLAPSE', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'COLD', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE'] as const;
 
 function protBits(p: string): number {
   return (p[0] === 'r' ? R : 0) | (p[1] === 'w' ? W : 0) | (p[2] === 'x' ? X : 0);

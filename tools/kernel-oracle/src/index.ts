@@ -6,3 +6,5 @@ export { OracleUnavailableError, OracleError } from './errors.js';
 export type { OracleUnavailableReason } from './errors.js';
 export { hostKernelConfig, parseHostKernelConfig, describeHostKernelConfig } from './host.js';
 export type { HostKernelConfig } from './host.js';
+export { machineKernel, notComparableReason } from './machine.js';
+export type { MachineKernel, ProfileSettings } from './machine.js';

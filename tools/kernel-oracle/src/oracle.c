@@ -3,11 +3,12 @@
  *
  * Input (stdin), written by the TypeScript driver from a validated scenario:
  *   arena PAGES
- *   procs N                         (process ids 0..N-1 may exist)
+ *   procs N                         (process slots 0..N-1; the driver maps scenario ids to
+ *                                    slots, an exited process's slot goes to a later child)
  *   mmap I PROC PAGE PAGES PROT SHARED FIXED NORESERVE   (PROT: bit0 r, bit1 w, bit2 x)
  *   munmap I PROC PAGE PAGES
  *   mprotect I PROC PAGE PAGES PROT
- *   madvise I PROC PAGE PAGES ADVICE                     (raw MADV_* number)
+ *   madvise I PROC PAGE PAGES ADVICE                     (raw MADV_* number, one of KNOWN_ADVICE)
  *   mremap I PROC PAGE PAGES NEWPAGES FLAGS TO           (raw MREMAP_* bits, TO -1 = none)
  *   touch I PROC PAGE PAGES WRITE                        (WRITE 1 = write, 0 = read)
  *   fork I PROC CHILD
@@ -65,6 +66,14 @@
 #define PAGE_SZ 4096UL
 #define GUARD (2UL << 20)
 #define MAX_PROCS 64
+
+/*
+ * The madvise() advice values a scenario may use (include/uapi/asm-generic/mman-common.h):
+ * DONTNEED 4, FREE 8, DONTFORK 10, DOFORK 11, MERGEABLE 12, UNMERGEABLE 13, HUGEPAGE 14,
+ * NOHUGEPAGE 15, WIPEONFORK 18, COLD 20, PAGEOUT 21, COLLAPSE 25. Anything else is a
+ * driver bug, refused before a process starts.
+ */
+static const int KNOWN_ADVICE[] = { 4, 8, 10, 11, 12, 13, 14, 15, 18, 20, 21, 25 };
 #define MAX_ARENA_PAGES 262144UL
 #define MAX_CMDS 200000
 #define IN_MAX (16UL << 20)
@@ -632,6 +641,13 @@ static void parse_script(size_t len)
 				c->proc = (int)next_long(&p);
 			for (k = 0; k < na; k++)
 				c->a[k] = next_long(&p);
+			if (c->op == C_MADVISE) {
+				size_t j, n = sizeof(KNOWN_ADVICE) / sizeof(KNOWN_ADVICE[0]);
+				for (j = 0; j < n && KNOWN_ADVICE[j] != c->a[2]; j++)
+					;
+				if (j == n)
+					die("unknown madvise advice in script", 0);
+			}
 		}
 		p = eol + 1;
 	}

@@ -10,7 +10,8 @@ import {
   type ProcSnapshot,
   type Scenario,
 } from '@mmsim/scenario';
-import { OracleError, OracleUnavailableError, hostKernelConfig, kernelVersion, oracleAvailable, runOnKernel, toScript } from './index.js';
+import { OracleError, OracleUnavailableError, hostKernelConfig, kernelVersion, machineKernel, notComparableReason, oracleAvailable, runOnKernel, toScript } from './index.js';
+import { procSlots } from './oracle.js';
 
 /** Read faults map the shared zero page here (false where the kernel was booted with pvm_no_zero_page=1). */
 const faultZeroPage = hostKernelConfig().faultZeroPage !== false;
@@ -47,6 +48,45 @@ function snap(o: Observation, label: string, proc: number): ProcSnapshot {
   if (!p) throw new Error(`no snapshot ${label} proc ${proc}`);
   return p;
 }
+
+describe('process slots: scenario ids are never reused, oracle slots are', () => {
+  it('an exited process gives its slot to the next child; snapshots map slots back', () => {
+    const s = scenario(8, [{ op: 'fork' }, { op: 'fork' }, { op: 'exit', proc: 1 }, { op: 'fork' }, { op: 'snapshot', label: 'a' }, { op: 'exit', proc: 0 }, { op: 'fork', proc: 2 }]);
+    const { slots, slotOf, procOf } = procSlots(s);
+    expect(slots).toBe(3);
+    expect([...slotOf[4]]).toEqual([[0, 0], [2, 2], [3, 1]]);
+    expect(procOf[4].get(1)).toBe(3);
+    const script = toScript(s).split('\n');
+    expect(script[1]).toBe('procs 3');
+    expect(script).toContain('fork 3 0 1'); // process 3 takes slot 1 of the exited process 1
+    expect(script).toContain('fork 6 2 0'); // process 4 takes slot 0 of process 0
+  });
+
+  it('200 fork/exit pairs with two alive need two slots besides process 0', () => {
+    const steps: unknown[] = [{ op: 'fork' }];
+    for (let n = 2; n < 202; n++) steps.push({ op: 'fork' }, { op: 'exit', proc: n });
+    expect(procSlots(scenario(8, steps)).slots).toBe(3);
+  });
+});
+
+describe('comparability with this machine', () => {
+  const machine = { thp: 'madvise', mthp: [], relocateAnon: false as const };
+  it('RELOCATE flags are comparable only under "none"; THP settings must match', () => {
+    const p = { relocateAnon: 'fixed', mthp: [], thp: 'madvise' };
+    expect(notComparableReason(true, p, machine)).toBe("this machine's kernel lacks MREMAP_RELOCATE_ANON");
+    expect(notComparableReason(false, p, machine)).toBeNull();
+    expect(notComparableReason(true, { ...p, relocateAnon: 'none' }, machine)).toBeNull();
+    expect(notComparableReason(false, { ...p, thp: 'always' }, machine)).toMatch(/runs THP "madvise", the profile "always"/);
+    expect(notComparableReason(false, { ...p, mthp: [4] }, machine)).toMatch(/mTHP orders \[\], the profile \[4\]/);
+  });
+
+  it('machineKernel reads the THP mode of this machine', () => {
+    const m = machineKernel();
+    if (existsSync('/sys/kernel/mm/transparent_hugepage/enabled'))
+      expect(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')).toContain(`[${m.thp}]`);
+    expect(m.mthp.every((o) => o >= 1 && o <= 8)).toBe(true);
+  });
+});
 
 describe('toScript (no kernel needed)', () => {
   it('translates every oracle op into the line protocol', () => {

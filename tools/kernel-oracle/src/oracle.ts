@@ -39,13 +39,47 @@ function protBits(p: string): number {
   return (p[0] === 'r' ? 1 : 0) | (p[1] === 'w' ? 2 : 0) | (p[2] === 'x' ? 4 : 0);
 }
 
+/**
+ * Process slots of the oracle: scenario process ids are never reused (the n-th fork's
+ * child is n), but only the live ones need a slot (a command pipe), so an exited
+ * process's slot goes to the next child. `slotOf[i]` maps the scenario ids live at step
+ * i to slots; `procOf[i]` the other way (for snapshots).
+ */
+export function procSlots(s: Scenario): { slots: number; slotOf: Map<number, number>[]; procOf: Map<number, number>[] } {
+  const cur = new Map<number, number>([[0, 0]]);
+  const free: number[] = [];
+  let slots = 1;
+  let nextProc = 1;
+  const slotOf: Map<number, number>[] = [];
+  const procOf: Map<number, number>[] = [];
+  const record = () => {
+    slotOf.push(new Map(cur));
+    procOf.push(new Map([...cur].map(([p, k]) => [k, p])));
+  };
+  for (const st of s.steps) {
+    record();
+    if (st.op === 'fork') {
+      free.sort((a, b) => a - b);
+      cur.set(nextProc++, free.length ? free.shift()! : slots++);
+    } else if (st.op === 'exit') {
+      const k = cur.get(st.proc);
+      if (k !== undefined) free.push(k);
+      cur.delete(st.proc);
+    }
+  }
+  record(); // the final snapshot
+  return { slots, slotOf, procOf };
+}
+
 /** The line-oriented command script the C oracle reads on stdin (see oracle.c). */
 export function toScript(s: Scenario): string {
-  const forks = s.steps.filter((x) => x.op === 'fork').length;
-  const lines = [`arena ${s.arena.pages}`, `procs ${forks + 1}`];
-  let nextProc = 1;
-  s.steps.forEach((st, i) => {
+  const { slots, slotOf } = procSlots(s);
+  const lines = [`arena ${s.arena.pages}`, `procs ${slots}`];
+  let forks = 0;
+  s.steps.forEach((step, i) => {
     const b = (x: boolean) => (x ? 1 : 0);
+    // the oracle sees slots, not scenario ids
+    const st = { ...step, proc: slotOf[i].get(step.proc) ?? step.proc };
     switch (st.op) {
       case 'mmap':
         lines.push(`mmap ${i} ${st.proc} ${st.page} ${st.pages} ${protBits(st.prot)} ${b(st.shared)} ${b(st.fixed)} ${b(st.noreserve)}`);
@@ -68,7 +102,7 @@ export function toScript(s: Scenario): string {
         lines.push(`touch ${i} ${st.proc} ${st.page} ${st.pages} ${st.access === 'write' ? 1 : 0}`);
         break;
       case 'fork':
-        lines.push(`fork ${i} ${st.proc} ${nextProc++}`);
+        lines.push(`fork ${i} ${st.proc} ${slotOf[i + 1].get(++forks)}`);
         break;
       case 'exit':
         lines.push(`exit ${i} ${st.proc}`);
@@ -103,6 +137,7 @@ function checkRunnable(s: Scenario): void {
 
 /** Assembles the observation from the oracle's stdout (see the protocol in oracle.c). */
 export function parseOracleOutput(s: Scenario, out: string): Observation {
+  const { procOf } = procSlots(s);
   const results = new Map<number, StepResult>();
   const snapshots: SnapshotObservation[] = [];
   let snap: { i: number; procs: RawProcSnapshot[] } | null = null;
@@ -131,7 +166,7 @@ export function parseOracleOutput(s: Scenario, out: string): Observation {
         break;
       case 'P':
         if (!snap) return bad(line);
-        cur = { proc: Number(w[1]), vmas: [], pages: [] };
+        cur = { proc: procOf[snap.i]?.get(Number(w[1])) ?? Number(w[1]), vmas: [], pages: [] };
         snap.procs.push(cur);
         break;
       case 'V':

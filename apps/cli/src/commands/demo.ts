@@ -4,9 +4,9 @@ import type { Observation, ProcSnapshot, Scenario } from '@mmsim/scenario';
 import { examples, type CliContext } from '../context.js';
 import { DEMO_MAINLINE, DEMO_PAGES, DEMO_RELOCATE } from '../demo.js';
 import { writeLog } from '../files.js';
-import { isAvailable, relocateAnonPlugin, type LinuxRunResult } from '../integrations.js';
+import type { LinuxRunResult } from '../integrations.js';
 import { describeResult, describeStep, formatProc, table } from '../render.js';
-import { resolvePlugins, simulate } from '../sim.js';
+import { resolveSim, simulate, type SimSetup } from '../sim.js';
 
 const DEFAULT_LOG = 'mmsim-demo.mmlog';
 
@@ -46,8 +46,8 @@ function snapshotCounts(log: EventLog): { counts: Map<string, Counts>; final: St
   return { counts, final };
 }
 
-async function tell(s: Scenario, plugins: Parameters<typeof simulate>[1]): Promise<Told> {
-  const res = await simulate(s, plugins);
+async function tell(s: Scenario, sim: SimSetup): Promise<Told> {
+  const res = await simulate(s, sim);
   return { res, ...snapshotCounts(res.engine.log) };
 }
 
@@ -78,8 +78,10 @@ function whyLines(t: Told, label: string): string[] {
 async function demo(ctx: CliContext, logPath: string): Promise<void> {
   const p = ctx.print;
   const width = Math.min(100, ctx.columns) - 16;
-  const basePlugins = await resolvePlugins(ctx, {});
-  const main = await tell(DEMO_MAINLINE, basePlugins);
+  // the mainline run is the stock kernel; the second one the default profile's series
+  const stock = await resolveSim(ctx, { relocateVariant: 'none' });
+  const series = await resolveSim(ctx, {});
+  const main = await tell(DEMO_MAINLINE, stock);
   const steps = DEMO_MAINLINE.steps;
   const res = (i: number) => main.res.observation.steps.find((x) => x.i === i);
   const show = (label: string, indent = '     ') => {
@@ -126,8 +128,8 @@ async function demo(ctx: CliContext, logPath: string): Promise<void> {
   let reloc: Told | null = null;
   p();
   p('4. The same with MREMAP_RELOCATE_ANON on the move back');
-  if (await isAvailable('@mmsim/relocate-anon')) {
-    reloc = await tell(DEMO_RELOCATE, [...basePlugins, await relocateAnonPlugin('fixed')]);
+  if (series.implementations.relocateAnon) {
+    reloc = await tell(DEMO_RELOCATE, series);
     const r6 = reloc.res.observation.steps.find((x) => x.i === 6);
     p(`     $ ${describeStep(DEMO_RELOCATE.steps[6])}  ->  ${r6 ? describeResult(r6.result) : '?'}`);
     const proc = proc0(reloc.res.observation, 'moved back');

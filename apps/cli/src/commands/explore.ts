@@ -8,7 +8,7 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
-import { addSimOptions, resolvePlugins, type SimOptions } from '../sim.js';
+import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
 
@@ -66,7 +66,8 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const shard = parseShard(o.shard);
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
-  const plugins = await resolvePlugins(ctx, o);
+  const sim = await resolveSim(ctx, o);
+  const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
   const config = kernelConfigFor(o);
   const linux = (await loadLinux()) as unknown as LinuxExplore;
@@ -81,7 +82,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
       budget,
       seed,
       shard,
-      run: { plugins, config },
+      run: { ...plugins, config },
       checkers: (eng) => attachScheduleCheckers(inv, eng),
       por: o.por,
       report: only ? (c) => only.has(c) : undefined,
@@ -96,8 +97,8 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const res: ExploreResult = res0;
   if (o.out !== undefined) {
     res.violations.forEach((v, n) => {
-      const r = linux.runScenario(scenario, { plugins, config, schedule: v.schedule });
-      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, r.header);
+      const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
+      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim));
     });
     writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
   }

@@ -5,6 +5,7 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
 import { loadLinux } from '../integrations.js';
 import { formatObservation } from '../render.js';
+import { headerLines } from '../profile.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -28,8 +29,10 @@ export function register(program: Command, ctx: CliContext): void {
       return;
     }
     ctx.print(`${file}: ${log.length} events, written by mmsim ${header.mmsimVersion}`);
-    // a log written by runScenario carries the scenario's steps (arguments included)
-    const steps = (header.config as { steps?: unknown } | undefined)?.steps;
+    for (const line of headerLines(header)) ctx.print(`  ${line}`);
+    // a log written by runScenario carries the scenario (its steps with their arguments)
+    const spec = (header.config as { scenarioSpec?: { steps?: unknown } } | undefined)?.scenarioSpec;
+    const steps = spec?.steps;
     const scenario = Array.isArray(steps) ? ({ name: obs.scenario, steps } as unknown as Scenario) : undefined;
     for (const line of formatObservation(obs, { scenario, arenaBase: arenaOf(header)?.base, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
   });

@@ -12,7 +12,8 @@ import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
-import { addSimOptions, resolvePlugins, RunFailedError, simulateRun, type SimOptions } from '../sim.js';
+import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
+import { profileLines, relocateHints } from '../profile.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   schedule?: string;
@@ -44,7 +45,9 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run my.json --kernel-config stock     # Linux 6.18 defaults, not this machine\'s',
     'mmsim run scenarios/golden/merge/*.json --json > observations.ndjson',
     'mmsim run my.json --log my.mmlog --check',
-    'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant fixed --log logs/',
+    'mmsim run scenarios/golden/relocate-anon/*.json --log logs/',
+    'mmsim run scenarios/golden/relocate-anon/*.json --relocate-variant none   # the stock kernel: EINVAL',
+    'mmsim run s.json --relocate-variant bug-skip-swap --check',
     'mmsim run my.json --plugin ./my-merge-policy.ts',
     "mmsim run scenarios/races/relocate-vs-rmap-walk.json --relocate-variant bug-unlocked-new-anon-vma --schedule '3:1' --check",
     'mmsim run scenarios/races/relocate-vs-gup-fast.json --seed 7 --log race.mmlog',
@@ -72,7 +75,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
       throw new CliError(`--log ${o.log}: with ${files.length} scenario files --log names a directory (one <name>.mmlog per scenario)`);
     }
   }
-  const plugins = await resolvePlugins(ctx, o);
+  const plugins = await resolveSim(ctx, o);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
   const sched = { schedule: o.schedule, seed: nonNegInt('--seed', o.seed) };
@@ -101,17 +104,21 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     const checked = o.check ? { violations: run.violations } : null;
     const failures = checkExpectations(scenario, obs);
     if (failures.length) failedExpect++;
+    const about = [...profileLines(res.profile), ...relocateHints(scenario, obs, res.profile)];
     if (o.json) ctx.print(stableStringify(obs));
     else if (!o.quiet) {
       if (k > 0) ctx.print();
       ctx.print(`${file}:`);
+      for (const line of about) ctx.print(`  ${line}`);
       const arenaBase = arenaOf(res.header)?.base;
       for (const line of formatObservation(obs, { scenario, failures, arenaBase, width: Math.min(100, ctx.columns) - 12 })) ctx.print(line);
     } else if (failures.length) {
       ctx.print(`${file}: ${failures.length} expectation${failures.length > 1 ? 's' : ''} failed`);
       for (const f of failures) ctx.print(`  ${f}`);
+      for (const line of about) ctx.print(`  ${line}`);
     }
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
+    if (o.json) for (const line of about) ctx.warn(`${file}: ${line}`);
     if (checked) {
       const vs = checked.violations;
       violations += vs.length;
@@ -138,7 +145,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
 async function runOne(
   ctx: CliContext,
   scenario: Scenario,
-  plugins: PluginSpec[],
+  plugins: SimSetup,
   o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown>; schedule?: string; seed?: number },
 ): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);

@@ -1,53 +1,12 @@
-import { VM_SOFTDIRTY, definePlugin, defineExtensionPoint, type Plugin, type Vma } from '@mmsim/core';
+/**
+ * The VMA merge rules of Linux 6.18.y mm/vma.c: the model's own implementation of the
+ * MERGE_POLICY extension point, which every profile chooses unless a plugin replaces it.
+ */
+import { MMSIM_VERSION, VM_SOFTDIRTY, definePlugin, type Plugin, type Vma } from '@mmsim/core';
+import { MERGE_POLICY, type MergePolicy } from './points.js';
 
 /** VM_READ | VM_WRITE | VM_EXEC */
 const VM_ACCESS_FLAGS = 0x7;
-
-/**
- * struct vma_merge_struct, the part a policy reads. `middle` is the VMA being modified
- * (NULL for a new range); `copiedFrom` the VMA mremap() copies (vmg->copied_from).
- */
-export interface VmaMergeStruct {
-  mm: number;
-  prev: Vma | null;
-  middle: Vma | null;
-  next: Vma | null;
-  target: Vma | null;
-  start: number;
-  end: number;
-  pgoff: number;
-  flags: number;
-  /** shmem object of a shared anonymous mapping (vm_file), 0 for private anonymous */
-  file: number;
-  /** anon_vma of the range (vmg->anon_vma) */
-  anonVma: number;
-  copiedFrom: Vma | null;
-  /** vma_merge_extend / brk: never merge right */
-  justExpand: boolean;
-}
-
-export interface MergePolicy {
-  readonly name: string;
-  /** is_mergeable_vma(): everything but the anon_vma */
-  isMergeableVma(vmg: VmaMergeStruct, mergeNext: boolean): boolean;
-  /** is_mergeable_anon_vma() */
-  isMergeableAnonVma(vmg: VmaMergeStruct, mergeNext: boolean): boolean;
-  /** can_vma_merge_before(): the range may join vmg.next */
-  canVmaMergeBefore(vmg: VmaMergeStruct): boolean;
-  /** can_vma_merge_after(): the range may join vmg.prev */
-  canVmaMergeAfter(vmg: VmaMergeStruct): boolean;
-  /** can_vma_merge_right()'s check that prev and next agree when both merge */
-  canMergePrevAndNext(prev: Vma, next: Vma): boolean;
-  /** anon_vma_compatible(): may b reuse a's anon_vma (find_mergeable_anon_vma) */
-  anonVmaCompatible(a: Vma, b: Vma): boolean;
-}
-
-/** The merge-policy extension point: one implementation. */
-export const MERGE_POLICY = defineExtensionPoint<MergePolicy>(
-  'merge-policy',
-  'single',
-  'decides whether VMAs merge (mm/vma.c is_mergeable_vma, is_mergeable_anon_vma, can_vma_merge_*)',
-);
 
 /** vma_is_fork_child(): was this VMA forked from a parent (maybe contains CoW mappings)? */
 export function vmaIsForkChild(vma: Vma | null): boolean {
@@ -121,14 +80,18 @@ export const linuxMergePolicy: MergePolicy = {
 export const defaultMergePolicy = linuxMergePolicy;
 
 /** Wrap a policy as a plugin that replaces the default. */
-export function definePolicyPlugin(name: string, policy: MergePolicy): Plugin {
+export function definePolicyPlugin(name: string, policy: MergePolicy, version?: string): Plugin {
   return definePlugin({
     name,
+    ...(version !== undefined ? { version } : {}),
     setup(host) {
       host.provide(MERGE_POLICY, policy, { replace: true });
     },
   });
 }
 
-/** The default policy as a plugin (for explicit registration). */
-export const mergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/merge-policy', linuxMergePolicy);
+/**
+ * The 6.18.y rules as a plugin: what a profile's `mergePolicy` slot holds by default. Its
+ * name says the package it comes from (a log records it; this one is always installed).
+ */
+export const linuxMergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/linux/merge-policy', linuxMergePolicy, MMSIM_VERSION);
