@@ -76,7 +76,7 @@ describe('diff', () => {
     expect(r.out).toMatch(/ {2}simulator, snapshot "final":\n {4}proc 0: /);
     expect(r.out).toMatch(/ {2}kernel \S+, snapshot "final":\n {4}proc 0: /);
     expect(r.out).toMatch(/VMAs {2}[A-Z]/);
-    expect(r.out).toContain('1 scenario: 0 same, 1 differ, 0 skipped');
+    expect(r.out).toContain('1 scenario: 0 same, 1 differ, 0 not comparable, 0 skipped; 0 with failed expectations');
   });
 
   it('a RELOCATE scenario under the series is "not comparable", counted apart; its failed expectations are reported', async () => {

@@ -122,11 +122,11 @@ export default {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ENOSPC on a 64 KiB tmpfs: exit 74 with a message, no stack; the old log intact, the partial one salvageable', () => {
+  it('ENOSPC on a 256 KiB tmpfs (the header, which holds the scenario, fits; the log does not): exit 74 with a message, no stack; the old log intact, the partial one salvageable', () => {
     // mounting needs root (the test machine runs as root); this test is the reason it must
     expect(root).toBe(true);
     mkdirSync(mnt, { recursive: true });
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { encoding: 'utf8' });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { encoding: 'utf8' });
     expect(m.status, m.stderr).toBe(0);
     copyFileSync(OLD_LOG, join(mnt, 'full.mmlog'));
     const r = mmsim(['run', join(dir, 'medium.json'), '--log', 'full.mmlog', '-q'], mnt);

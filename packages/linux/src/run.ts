@@ -175,14 +175,13 @@ export function logHeaderFor(s: Scenario, opts: RunOptions = {}, resolved: Resol
     mmsimVersion: MMSIM_VERSION,
     config: {
       scenario: s.name,
-      // the steps with their arguments: `mmsim replay` describes them from the log alone
-      steps: s.steps,
       arenaPages: s.arena.pages,
       arenaBase: ARENA_BASE,
       profile: resolved.profile?.profile ?? null,
       profileFrom: resolved.profile?.from ?? null,
       kernel: resolved.config,
       plugins: pluginRecords(resolved.plugins),
+      // the scenario itself (steps with their arguments): `mmsim replay` describes them from the log alone
       scenarioSpec: s,
       ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
     },
