@@ -16,7 +16,10 @@ export function register(program: Command, ctx: CliContext): void {
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: not a port number: ${o.port}`, EXIT.BAD_INPUT);
     // refuse a damaged log here, with the offset, rather than in the browser
-    const { log } = readLog(ctx, file, { salvage: o.salvage });
+    const { log, damage } = readLog(ctx, file, { salvage: o.salvage });
+    if (log.length === 0) {
+      throw new CliError(`${file}: ${damage ? `salvaged to 0 events (damage at byte ${damage.offset}: ${damage.message})` : 'the log holds no events'}: nothing to debug`, EXIT.BAD_INPUT);
+    }
     let mod: typeof import('@mmsim/debugger');
     try {
       mod = await import('@mmsim/debugger');
@@ -24,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
       throw new CliError(`mmsim serve needs the @mmsim/debugger package: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
     ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
-    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1' });
+    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage });
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
     await new Promise<void>((done) => {
       const stop = () => {
