@@ -114,6 +114,27 @@ export function ensureAppBuilt(opts: BuildOptions = {}): Promise<string> {
 async function build(out: string, opts: BuildOptions): Promise<string> {
   const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
   const vite = await import('vite');
+  // the JSX transform follows NODE_ENV, not the mode: under NODE_ENV=test (vitest) it would emit
+  // jsxDEV calls that the production React lacks. The build runs as production, whatever the caller's.
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = BUILD_MODE;
+  try {
+    await viteBuild(vite, tmp, opts);
+  } finally {
+    if (env === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = env;
+  }
+  try {
+    renameSync(tmp, out);
+  } catch (e) {
+    // another process finished first: keep its build
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(out, 'index.html'))) throw e;
+  }
+  return out;
+}
+
+async function viteBuild(vite: typeof import('vite'), tmp: string, opts: BuildOptions): Promise<void> {
   await vite.build({
     configFile: join(APP_ROOT, 'vite.config.ts'),
     root: APP_ROOT,
@@ -123,12 +144,4 @@ async function build(out: string, opts: BuildOptions): Promise<string> {
     logLevel: opts.verbose ? 'info' : 'error',
     build: { outDir: tmp, emptyOutDir: true, minify: true },
   });
-  try {
-    renameSync(tmp, out);
-  } catch (e) {
-    // another process finished first: keep its build
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(join(out, 'index.html'))) throw e;
-  }
-  return out;
 }

@@ -34,6 +34,7 @@ const relocTruth = DebugSession.fromBytes(reloc.bytes);
 const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
 const consoleAll: string[] = [];
+const failedRequests: string[] = [];
 
 async function serve(name: string, bytes: Uint8Array, opts: { salvage?: boolean } = {}): Promise<DebuggerServer> {
   const p = join(dir, name);
@@ -46,7 +47,11 @@ async function serve(name: string, bytes: Uint8Array, opts: { salvage?: boolean 
 async function open(log: EngineLog | { name: string; bytes: Uint8Array }): Promise<number> {
   const srv = await serve(`${log.name}.mmlog`, log.bytes);
   await page.goto(srv.url);
-  await page.waitForSelector('[data-testid=event-count]', { timeout: 60_000 });
+  await page.waitForSelector('[data-testid=event-count]', { timeout: 60_000 }).catch(async (e: unknown) => {
+    // say what the page saw: its console, errors, failed requests and text
+    const text = (await page.textContent('body').catch(() => '')) ?? '';
+    throw new Error(`${(e as Error).message}\nconsole: ${JSON.stringify(consoleAll.slice(-20))}\nerrors: ${JSON.stringify(pageErrors)}\nfailed: ${JSON.stringify(failedRequests)}\npage: ${text.slice(0, 600)}`);
+  });
   return Number((await page.textContent('[data-testid=event-count]'))!.replace(/,/g, ''));
 }
 
@@ -107,6 +112,7 @@ beforeAll(async () => {
   ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1500, height: 1700 } });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('requestfailed', (r) => failedRequests.push(`${r.url()}: ${r.failure()?.errorText ?? ''}`));
   page.on('console', (m) => {
     consoleAll.push(m.text());
     if (m.type() === 'error') consoleErrors.push(m.text());
@@ -125,6 +131,7 @@ describe('debugger in headless chromium, on engine-made logs', () => {
     const js = readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dist, 'assets', f), 'utf8')).join('\n');
     expect(js).not.toContain('react-dom.development');
     expect(js).not.toContain('Download the React DevTools');
+    expect(js).not.toContain('jsxDEV');
     const N = await open(golden);
     expect(N).toBe(truth.length);
     expect(await page.textContent('[data-testid=log-name]')).toBe(`${golden.name}.mmlog`);
@@ -303,6 +310,44 @@ describe('debugger in headless chromium, on engine-made logs', () => {
     expect(await page.locator('.forest ul [data-testid=av-node]').count()).toBe(children);
     expect(await page.locator('[data-testid=merge-why]').count()).toBeGreaterThan(0);
     await shot('09-fork-cow');
+  });
+
+  it('compares two logs side by side at matching syscalls: stock mremap vs MREMAP_RELOCATE_ANON', async () => {
+    const stock = relocationLog(64, 1, false);
+    const pa = join(dir, 'stock.mmlog');
+    const pb = join(dir, 'reloc.mmlog');
+    writeFileSync(pa, stock.bytes);
+    writeFileSync(pb, reloc.bytes);
+    const srv = await serveDebugger({ logPath: pa, port: 0, comparePath: pb });
+    servers.push(srv);
+    await page.goto(srv.url);
+    await page.waitForSelector('[data-testid=panel-compare]', { timeout: 60_000 });
+    const sa = DebugSession.fromBytes(stock.bytes);
+    await viewAt(sa.length);
+    await page.waitForSelector(`[data-testid=panel-compare][data-other-pos="${relocTruth.length}"]`, { timeout: 30_000 });
+    const here = await page.locator('[data-testid=compare-here] [data-testid=vma-row]').allTextContents();
+    const there = await page.locator('[data-testid=compare-other] [data-testid=vma-row]').allTextContents();
+    const va = Object.values(sa.stateAt(sa.length).vmas);
+    const vb = Object.values(relocTruth.stateAt(relocTruth.length).vmas);
+    expect(va).toHaveLength(1);
+    expect(vb).toHaveLength(1);
+    // same place, but the stock move keeps the old pgoff and the relocation rewrites it
+    expect(va[0].start).toBe(vb[0].start);
+    expect(va[0].pgoff).toBe(268435456);
+    expect(vb[0].pgoff).toBe(vb[0].start);
+    expect(here[0]).toContain(String(va[0].pgoff));
+    expect(there[0]).toContain(String(vb[0].pgoff));
+    // the matching syscalls: the last mremap, without and with RELOCATE_ANON
+    const calls = await page.textContent('[data-testid=compare-syscalls]');
+    expect(calls).toMatch(/here step:mremap mremap\(page 0 → 576, 64 pages, new 64 pages, MREMAP_MAYMOVE\|MREMAP_FIXED = 0x3\)/);
+    expect(calls).toMatch(/there step:mremap mremap\(.*MREMAP_RELOCATE_ANON = 0xb\)/);
+    // back into the mremap: the other side follows to its own mremap
+    const ix = sa.tt.spanIndex();
+    const start = ix.syscalls[ix.syscalls.length - 1];
+    await jumpTo(start + 3);
+    const rb = relocTruth.tt.spanIndex();
+    await page.waitForSelector(`[data-testid=panel-compare][data-other-pos="${rb.syscalls[rb.syscalls.length - 1] + 3}"]`);
+    await shot('13-compare-stock-vs-relocate');
   });
 
   it('shows a corrupt log as a visible LogFileError; salvage keeps the prefix; serve --salvage reaches the page; 0 events is flagged', async () => {

@@ -27,6 +27,8 @@ export interface ServeOptions {
   violations?: ViolationSource | (() => ViolationSource | Promise<ViolationSource>);
   /** the page loads the log keeping its valid prefix when the tail is damaged (`mmsim serve --salvage`) */
   salvage?: boolean;
+  /** a second log shown side by side at matching syscalls (`mmsim serve A --compare B`) */
+  comparePath?: string;
 }
 
 export interface DebuggerServer {
@@ -72,6 +74,8 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
   if (!isLoopback(host)) throw new Error(`mmsim serve binds only to 127.0.0.1 (asked for ${String(host)})`);
   const logPath = resolve(opts.logPath);
   if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new Error(`no such log file: ${opts.logPath}`);
+  const comparePath = opts.comparePath ? resolve(opts.comparePath) : null;
+  if (comparePath && (!existsSync(comparePath) || !statSync(comparePath).isFile())) throw new Error(`no such log file to compare with: ${opts.comparePath}`);
   const distArg = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? (await ensureAppBuilt(opts.build)));
   if (!existsSync(join(distArg, 'index.html'))) throw new Error(`no built debugger app in ${distArg} (index.html missing)`);
   // files are checked by their real path: a symlink inside the app pointing out of it is not served
@@ -103,8 +107,9 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
       return send(res, 400, 'text/plain; charset=utf-8', 'bad request: malformed %-escape in the path', req.method === 'HEAD');
     }
     if (path.includes('\0')) return send(res, 400, 'text/plain; charset=utf-8', 'bad request: NUL in the path', req.method === 'HEAD');
-    if (path === '/log.mmlog') {
-      const st = statSync(logPath);
+    if (path === '/log.mmlog' || (path === '/compare.mmlog' && comparePath)) {
+      const file = path === '/log.mmlog' ? logPath : comparePath!;
+      const st = statSync(file);
       res.writeHead(200, {
         ...common(),
         'content-type': 'application/octet-stream',
@@ -112,7 +117,7 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
         'cache-control': 'no-store',
       });
       if (req.method === 'HEAD') return void res.end();
-      createReadStream(logPath).pipe(res);
+      createReadStream(file).pipe(res);
       return;
     }
     if (path === '/api/violations') {
@@ -127,7 +132,7 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     }
     if (path === '/api/meta') {
       const st = statSync(logPath);
-      return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs, salvage: !!opts.salvage }), req.method === 'HEAD');
+      return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs, salvage: !!opts.salvage, compare: comparePath ? basename(comparePath) : null }), req.method === 'HEAD');
     }
     const rel = path === '/' ? 'index.html' : path.replace(/^\/+/, '');
     const file = realFileIn(dist, rel);

@@ -30,6 +30,31 @@ const { values: o } = parseArgs({
   },
 });
 
+/** In the page: n seeks to random positions, each timed until its view is in the DOM and painted. */
+const SEEK_SCRIPT = `async (N, n) => {
+  const el = document.querySelector('[data-testid=scrubber]');
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  const views = document.querySelector('[data-testid=views]');
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const p = Math.floor(rnd() * N);
+    const t0 = performance.now();
+    setValue.call(el, String(p));
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    await new Promise((resolve) => {
+      const check = () => (views.getAttribute('data-view-pos') === String(p) ? resolve() : requestAnimationFrame(check));
+      check();
+    });
+    await new Promise((r) => requestAnimationFrame(() => r()));
+    out.push(performance.now() - t0);
+    // a user looks before the next seek
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return out;
+}`;
+
 function pct(xs: number[], p: number): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
@@ -63,37 +88,13 @@ async function main(): Promise<void> {
     const summaryMs = Date.now() - t0;
     await page.waitForSelector(`[data-testid=views][data-view-pos="${events}"]`, { timeout: 300_000 });
     // usable: the final state is drawn and the next frame has painted
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     const usableMs = Date.now() - t0;
     const workerTiming = await page.textContent('.stats .muted');
     // seeks: a position set, then the time until the view of it is in the DOM and painted
     const n = Number(o.seeks);
-    const seeks = await page.evaluate(
-      async ({ N, n }) => {
-        const el = document.querySelector('[data-testid=scrubber]') as HTMLInputElement;
-        const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
-        const views = document.querySelector('[data-testid=views]')!;
-        let seed = 12345;
-        const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-        const out: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const p = Math.floor(rnd() * N);
-          const t0 = performance.now();
-          setValue.call(el, String(p));
-          el.dispatchEvent(new Event('input', { bubbles: true }));
-          await new Promise<void>((resolve) => {
-            const check = () => (views.getAttribute('data-view-pos') === String(p) ? resolve() : requestAnimationFrame(check));
-            check();
-          });
-          await new Promise((r) => requestAnimationFrame(() => r(null)));
-          out.push(performance.now() - t0);
-          // a user looks before the next seek
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        return out;
-      },
-      { N: events, n },
-    );
+    // (a string: tsx's transform would wrap a function's inner closures in a __name helper the page lacks)
+    const seeks = (await page.evaluate(`(${SEEK_SCRIPT})(${events}, ${n})`)) as number[];
     const t1 = Date.now();
     await page.waitForSelector('[data-testid=checks-status][data-finished="1"]', { timeout: 900_000 });
     const checkersDoneMs = Date.now() - t0;

@@ -66,6 +66,8 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
         return session.history(req.target, req.pos);
       case 'search':
         return session.search(req.query, req.pos, req.dir);
+      case 'syscalls':
+        return session.syscalls();
     }
   }
 

@@ -300,7 +300,8 @@ export type Request =
   | { kind: 'diff'; a: number; b: number }
   | { kind: 'violations'; source: ViolationSource }
   | { kind: 'history'; target: HistoryTarget; pos: number }
-  | { kind: 'search'; query: SearchQuery; pos: number; dir: 1 | -1 };
+  | { kind: 'search'; query: SearchQuery; pos: number; dir: 1 | -1 }
+  | { kind: 'syscalls' };
 
 export interface ResultMap {
   load: LogSummary;
@@ -312,6 +313,16 @@ export interface ResultMap {
   violations: LogSummary;
   history: HistoryResult;
   search: SearchResult;
+  syscalls: SyscallList;
+}
+
+/** Every top-level span (syscall) of the log: open and close seqs, name, decoded arguments. */
+export interface SyscallList {
+  readonly open: number[];
+  /** seq of the span_close (N when never closed) */
+  readonly close: number[];
+  readonly names: string[];
+  readonly args: string[];
 }
 
 export type RequestKind = Request['kind'];

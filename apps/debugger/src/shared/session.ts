@@ -29,6 +29,7 @@ import {
   type SearchQuery,
   type SearchResult,
   type SpanBar,
+  type SyscallList,
   type TaskTracks,
   type VmaPages,
   type LockLanes,
@@ -528,6 +529,20 @@ export class DebugSession {
       vmaDiff,
       ms: performance.now() - t0,
     };
+  }
+
+  /** the top-level spans, for matching two logs syscall by syscall */
+  syscalls(): SyscallList {
+    const S = this.index.spans;
+    const out: { open: number[]; close: number[]; names: string[]; args: string[] } = { open: [], close: [], names: [], args: [] };
+    for (let i = 0; i < S.id.length; i++) {
+      if (S.depth[i] !== 0) continue;
+      out.open.push(S.open[i]);
+      out.close.push(S.close[i]);
+      out.names.push(this.index.spanNames.get(S.id[i]) ?? '');
+      out.args.push(this.index.callArgs.get(S.id[i]) ?? '');
+    }
+    return out;
   }
 
   private spanOpenSeq(id: number): number {

@@ -3,6 +3,7 @@ import { Subject } from 'rxjs';
 import { DebuggerClient, WorkerRequestError } from '../client.js';
 import type { ChecksStatus, DiffSummary, HistoryResult, HistoryTarget, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
 import { AddressSpace } from './AddressSpace.js';
+import { ComparePanel } from './ComparePanel.js';
 import { CountsChart } from './CountsChart.js';
 import { DiffPanel } from './DiffPanel.js';
 import { EventsList } from './EventsList.js';
@@ -60,6 +61,10 @@ export function App() {
   const [selectedVma, setSelectedVma] = useState<number | null>(null);
   const [history, setHistory] = useState<HistoryResult | null>(null);
   const [historyLoading, setHistoryLoading] = useState('');
+  /** the server's second log, shown side by side (serve --compare) */
+  const [compare, setCompare] = useState<string | null>(null);
+  const otherClient = useMemo(() => (compare ? newWorkerClient() : null), [compare]);
+  useEffect(() => () => otherClient?.dispose(), [otherClient]);
   const viewReq$ = useMemo(() => new Subject<ViewReq>(), []);
   const diffReq$ = useMemo(() => new Subject<DiffReq>(), []);
   const posRef = useRef(0);
@@ -133,9 +138,10 @@ export function App() {
       try {
         const r = await fetch('api/meta', { cache: 'no-store' });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const meta = (await r.json()) as { name?: unknown; salvage?: unknown };
+        const meta = (await r.json()) as { name?: unknown; salvage?: unknown; compare?: unknown };
         name = String(meta.name ?? name);
         salvage = meta.salvage === true;
+        if (typeof meta.compare === 'string' && !cancelled) setCompare(meta.compare);
       } catch {
         if (!cancelled) setLoad({ phase: 'idle', name: '' });
         return;
@@ -276,6 +282,7 @@ export function App() {
           />
           <main className="grid" data-testid="views" data-view-pos={view?.pos ?? -1} data-pinned={pinned ?? ""}>
             <HistoryPanel history={history} loading={historyLoading} pos={pos} onPos={setPos} onClose={() => (setHistory(null), setHistoryLoading(''))} />
+            {compare && otherClient && <ComparePanel client={client} other={otherClient} name={compare} pos={pos} summary={summary} here={view} />}
             <section className="panel wide" data-testid="panel-address-space">
               <AddressSpace view={view} pinned={pinned} selected={selectedVma} onSelect={setSelectedVma} onHistory={askHistory} arenaBase={summary.arenaBase} />
             </section>
