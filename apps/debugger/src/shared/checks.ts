@@ -76,10 +76,15 @@ export class CheckJob {
     this.draft = null;
   }
 
-  /** Check up to `events` more events; true once the whole log is checked. */
-  step(events: number): boolean {
+  /**
+   * Check up to `events` more events, stopping early once `budgetMs` has passed (a slice
+   * must not hold up a seek); true once the whole log is checked.
+   */
+  step(events: number, budgetMs = Infinity): boolean {
     if (this.finished) return true;
+    const t0 = budgetMs === Infinity ? 0 : performance.now();
     for (let i = 0; i < events; i++) {
+      if ((i & 255) === 255 && budgetMs !== Infinity && performance.now() - t0 > budgetMs) return false;
       if (!this.cur.next(this.r)) {
         this.commit();
         this.chk.flush(this.log.length - 1, true);

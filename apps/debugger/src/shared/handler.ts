@@ -13,8 +13,9 @@ import {
 import { CheckJob } from './checks.js';
 import { DebugSession, describeError } from './session.js';
 
-/** events the checkers look at between two requests (a few tens of ms) */
+/** events the checkers look at between two requests, at most, and for at most this long */
 const CHECK_SLICE = 20_000;
+const CHECK_SLICE_MS = 8;
 
 export type Post = (msg: ResponseEnvelope) => void;
 
@@ -30,6 +31,7 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
   /** the checkers' run over the loaded log, advanced whenever no request waits */
   let checks: CheckJob | null = null;
   let checkFor: DebugSession | null = null;
+  let lastChecksPost = 0;
   const queue: RequestEnvelope[] = [];
   let running = false;
   let idleWaiters: (() => void)[] = [];
@@ -75,12 +77,14 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
   function checkSlice(): void {
     if (!checks || !checkFor || checkFor !== session) return;
     const total = checkFor.length;
-    const finished = checks.step(CHECK_SLICE);
+    const finished = checks.step(CHECK_SLICE, CHECK_SLICE_MS);
     if (finished) {
       const summary = checkFor.setFindings(checks.findings(), checks.count());
       post({ id: -1, checks: { done: total, total, finished: true, count: checks.count() }, summary });
       checks = null;
-    } else {
+    } else if (performance.now() - lastChecksPost > 250) {
+      // progress a few times a second, not once a slice: each one re-renders the page
+      lastChecksPost = performance.now();
       post({ id: -1, checks: { done: checks.done, total, finished: false, count: checks.count() } });
     }
   }

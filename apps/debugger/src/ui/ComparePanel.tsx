@@ -30,8 +30,8 @@ function syscallAt(l: SyscallList, pos: number): number {
 
 /**
  * The main log beside another one (stock vs MREMAP_RELOCATE_ANON of one scenario) at
- * matching syscalls: the k-th syscall of one matches the k-th of the other. Past the end of
- * syscall k in A, B is shown past the end of its syscall k; inside it, as far into B's.
+ * matching syscalls: the k-th syscall of one matches the k-th of the other. Inside syscall k
+ * of A, B is shown as far into its syscall k; past its end, as far past the end of B's.
  */
 export function ComparePanel({ client, other, name, pos, summary, here }: Props) {
   const [mine, setMine] = useState<SyscallList | null>(null);
@@ -61,7 +61,9 @@ export function ComparePanel({ client, other, name, pos, summary, here }: Props)
   let bpos = 0;
   if (mine && theirs && k >= 0 && k < theirs.open.length) {
     const inside = pos <= mine.close[k];
-    bpos = inside ? Math.min(theirs.close[k], theirs.open[k] + (pos - mine.open[k])) : theirs.close[k] + 1;
+    const nextB = k + 1 < theirs.open.length ? theirs.open[k + 1] : (otherSum?.events ?? theirs.close[k] + 1);
+    // as far into B's syscall k, or as far past its end (never into B's next one)
+    bpos = inside ? Math.min(theirs.close[k], theirs.open[k] + (pos - mine.open[k])) : Math.min(nextB, theirs.close[k] + 1 + (pos - mine.close[k] - 1));
   } else if (theirs && k >= theirs.open.length) bpos = otherSum?.events ?? 0;
   useEffect(() => {
     if (otherSum) req$.next({ kind: 'view', pos: bpos, pinned: null });
