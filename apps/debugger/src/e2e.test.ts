@@ -80,9 +80,9 @@ async function checkViews(s: State): Promise<void> {
   for (const id of Object.keys(s.mms)) {
     const mm = s.mms[+id];
     const bars = page.locator(`[data-testid=mm-track][data-mm="${id}"] [data-testid=vma-bar]`);
-    expect(await attrs(`[data-testid=mm-track][data-mm="${id}"] [data-testid=vma-bar]`, 'data-vma')).toEqual(mm.vmas.map(String));
+    expect(await attrs(`[data-testid=mm-track][data-mm="${id}"] [data-testid=vma-bar]`, 'data-vma')).toEqual(mm.vmas.ids().map(String));
     const labels = await bars.locator('.vlabel').allTextContents();
-    expect(labels.map((l) => l.replace(/ · .*/, ''))).toEqual(mm.vmas.map((v) => `#${v} pgoff ${s.vmas[v].pgoff}`));
+    expect(labels.map((l) => l.replace(/ · .*/, ''))).toEqual(mm.vmas.ids().map((v) => `#${v} pgoff ${s.vmas.get(v)!.pgoff}`));
   }
   expect(await page.locator('[data-testid=mm-track]').count()).toBe(Object.keys(s.mms).length);
   expect(await page.locator('[data-testid=av-node]').count()).toBe(Object.keys(s.anonVmas).length);
@@ -92,7 +92,7 @@ async function checkViews(s: State): Promise<void> {
   const rows = await page.locator('[data-testid=pte-row]').evaluateAll((els) =>
     els.map((e) => ({ vma: +e.getAttribute('data-vma')!, vpn: +e.getAttribute('data-vpn')!, pfn: +e.getAttribute('data-pfn')! })),
   );
-  for (const r of rows) expect(r.pfn).toBe(ptePfn(lookupPte(s.mms[s.vmas[r.vma].mm], r.vpn)));
+  for (const r of rows) expect(r.pfn).toBe(ptePfn(lookupPte(s.mms[s.vmas.get(r.vma)!.mm], r.vpn)));
 }
 
 /** the first position with a stale page (the relocation's intermediate state) */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn } from '@mmsim/core';
+import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type Vma } from '@mmsim/core';
 import { checkLog } from '@mmsim/invariants';
 import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
 import { CheckJob } from './checks.js';
@@ -58,7 +58,7 @@ describe('DebugSession on engine-made logs', () => {
     expect(rows.length).toBe(3);
     for (const r of rows) {
       expect(r.pfn).toBe(ptePfn(lookupPte(st.mms[1], r.vpn)));
-      expect(r.pageIndex).toBe(linearPageIndex(st.vmas[r.vma], r.vpn));
+      expect(r.pageIndex).toBe(linearPageIndex(st.vmas.get(r.vma)!, r.vpn));
       expect(r.problems).toEqual([]);
     }
   });
@@ -101,7 +101,10 @@ describe('DebugSession on engine-made logs', () => {
     expect(h.rows.map((r) => r.type)).toEqual(['folio_alloc', 'folio_index', 'folio_index']);
     expect(h.rows[2].spanName).toBe('relocate_anon_folios');
     expect(h.lastBefore).toBe(h.rows[2].seq);
-    expect(h.rows[2].fields).toContain(`index=${st.vmas[Object.values(st.vmas).find((v) => v.start <= 268435462 && v.end > 268435462)!.id].pgoff + 268435462 - Object.values(st.vmas).find((v) => v.start <= 268435462 && v.end > 268435462)!.start}`);
+    const all: Vma[] = [];
+    st.vmas.forEach((v) => all.push(v));
+    const at = all.find((v) => v.start <= 268435462 && v.end > 268435462)!;
+    expect(h.rows[2].fields).toContain(`index=${at.pgoff + 268435462 - at.start}`);
     const before = s.history({ kind: 'folio-index', pfn: row.folio }, h.rows[2].seq);
     expect(before.lastBefore).toBe(h.rows[1].seq);
     expect(before.firstAfter).toBe(h.rows[2].seq);

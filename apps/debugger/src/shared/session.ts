@@ -565,12 +565,12 @@ export class DebugSession {
   private pagesWithCover(s: State, pos: number): VmaPages[] {
     return vmaPages(s).map((p) => {
       if (!p.stale) return p;
-      const v = s.vmas[p.vma];
-      const vroot = v?.anonVma ? (s.anonVmas[v.anonVma]?.root ?? 0) : 0;
+      const v = s.vmas.get(p.vma);
+      const vroot = v?.anonVma ? (s.anonVmas.get(v.anonVma)?.root ?? 0) : 0;
       const rows = p.rows.map((r): PteRow => {
         if (!r.problems.length) return r;
         const names = [`folio:${r.folio}`, `ptl:${p.mm}:${r.vpn - (r.vpn % 512)}`, `mmap_lock:${p.mm}`, `vma_lock:${p.vma}`];
-        if (r.mappingKind === 1 && s.anonVmas[r.mapping]) names.unshift(`anon_vma:${s.anonVmas[r.mapping].root}`);
+        if (r.mappingKind === 1 && s.anonVmas.get(r.mapping)) names.unshift(`anon_vma:${s.anonVmas.get(r.mapping)!.root}`);
         if (vroot) names.unshift(`anon_vma:${vroot}`);
         const covered: string[] = [];
         for (const n of new Set(names)) {
@@ -690,8 +690,8 @@ export function mergePairs(s: State, max = 200): MergeWhy[] {
   for (const k of Object.keys(s.mms)) {
     const ids = mmVmaIds(s.mms[+k]);
     for (let i = 1; i < ids.length && out.length < max; i++) {
-      const a = s.vmas[ids[i - 1]];
-      const b = s.vmas[ids[i]];
+      const a = s.vmas.get(ids[i - 1]);
+      const b = s.vmas.get(ids[i]);
       if (a && b && a.end === b.start) out.push(mergeWhy(a, b));
     }
   }

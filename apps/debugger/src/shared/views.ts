@@ -39,7 +39,7 @@ export function vmaLite(s: State, v: Vma): VmaLite {
 
 /** An mm's VMA ids in address order (the one place that knows how the mm keeps them). */
 export function mmVmaIds(mm: State['mms'][number]): readonly number[] {
-  return mm.vmas;
+  return mm.vmas.ids();
 }
 
 /** The address spaces: every mm with its VMAs in address order. */
