@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type Vma } from '@mmsim/core';
+import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type AnonVma, type Vma } from '@mmsim/core';
 import { checkLog } from '@mmsim/invariants';
 import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
 import { CheckJob } from './checks.js';
@@ -31,11 +31,13 @@ describe('DebugSession on engine-made logs', () => {
 
   it('builds the anon_vma forest of real logs, whose roots are their own parent', () => {
     const st = sf.stateAt(sf.length);
-    const roots = Object.values(st.anonVmas).filter((a) => a.root === a.id);
+    const avs: AnonVma[] = [];
+    st.anonVmas.forEach((a) => avs.push(a));
+    const roots = avs.filter((a) => a.root === a.id);
     expect(roots.length).toBeGreaterThan(0);
     expect(roots.every((a) => a.parent === a.id || a.parent === 0)).toBe(true);
     const v = sf.view(sf.length, null);
-    expect(v.anonVmas.map((a) => a.id).sort()).toEqual(Object.keys(st.anonVmas).map(Number).sort());
+    expect(v.anonVmas.map((a) => a.id).sort()).toEqual(st.anonVmas.keys().sort());
     // children come after their parent, in tree order
     const at = new Map(v.anonVmas.map((a, i) => [a.id, i]));
     for (const a of v.anonVmas) if (a.parent !== a.id && a.parent) expect(at.get(a.parent)!).toBeLessThan(at.get(a.id)!);
