@@ -1,17 +1,28 @@
 /**
- * Build the debugger app with Vite on demand, into a cache directory keyed by a hash
- * of its sources (and core's, which it bundles). A second `mmsim serve` with the same
- * sources starts at once; concurrent builds each write a private directory and the
- * first rename wins.
+ * Build the debugger app with Vite on demand, in production mode, into a per-user cache
+ * keyed by everything that shapes the bundle: the app's and the bundled workspace
+ * packages' sources, the lock file, the installed versions of the bundled and building
+ * packages, the Vite config and the mode. A second `mmsim serve` with the same inputs
+ * starts at once; concurrent builds each write a private directory and the first
+ * rename wins.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** apps/debugger */
 export const APP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The build mode: always production (a development React bundle is slow and noisy). */
+export const BUILD_MODE = 'production';
+
+/** Workspace packages the page or its worker bundle (their sources are part of the key). */
+const BUNDLED_WORKSPACE = ['packages/core/src', 'packages/invariants/src', 'packages/merge-policy/src'];
+/** npm packages that are bundled or that build the bundle (their installed versions are part of the key). */
+const BUNDLED_NPM = ['react', 'react-dom', 'scheduler', 'uplot', 'rxjs', 'immer', 'vite', '@vitejs/plugin-react', 'rolldown', 'esbuild'];
 
 function listSources(dir: string, out: string[]): void {
   if (!existsSync(dir)) return;
@@ -23,17 +34,33 @@ function listSources(dir: string, out: string[]): void {
   }
 }
 
+/** name@version of each bundled or building npm package as installed (missing: name@-). */
+export function installedVersions(appRoot = APP_ROOT): string[] {
+  const req = createRequire(join(appRoot, 'package.json'));
+  return BUNDLED_NPM.map((name) => {
+    try {
+      const pj = req.resolve(`${name}/package.json`);
+      return `${name}@${(JSON.parse(readFileSync(pj, 'utf8')) as { version?: string }).version ?? '?'}`;
+    } catch {
+      return `${name}@-`;
+    }
+  });
+}
+
 /** Hash of everything that goes into the bundle. */
 export function sourceHash(appRoot = APP_ROOT): string {
   const files: string[] = [];
   listSources(join(appRoot, 'src'), files);
-  const coreDir = resolve(appRoot, '../../packages/core/src');
-  listSources(coreDir, files);
+  const repo = resolve(appRoot, '../..');
+  for (const d of BUNDLED_WORKSPACE) listSources(resolve(repo, d), files);
   for (const f of ['index.html', 'vite.config.ts', 'package.json']) files.push(join(appRoot, f));
+  files.push(join(repo, 'package-lock.json'));
   const h = createHash('sha256');
+  h.update(`mode=${BUILD_MODE}\0`);
+  for (const v of installedVersions(appRoot)) h.update(`${v}\0`);
   for (const f of files) {
     if (!existsSync(f)) continue;
-    h.update(f.slice(appRoot.length));
+    h.update(f.startsWith(repo) ? f.slice(repo.length) : f);
     h.update('\0');
     h.update(readFileSync(f));
     h.update('\0');
@@ -41,18 +68,38 @@ export function sourceHash(appRoot = APP_ROOT): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * The user's own cache directory: $XDG_CACHE_HOME/mmsim-debugger, else ~/.cache/mmsim-debugger,
+ * else (no home) $TMPDIR/mmsim-debugger-<uid>. Never a shared, predictable directory of another
+ * user: an existing one must be a real directory owned by us and not writable by others.
+ */
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : '');
+  return base ? join(base, 'mmsim-debugger') : join(tmpdir(), `mmsim-debugger-${userInfo().uid}`);
+}
+
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new Error(`debugger build cache ${dir} is not a directory`);
+  if (uid !== undefined && st.uid !== uid) throw new Error(`debugger build cache ${dir} belongs to uid ${st.uid}, not to you (uid ${uid}): refusing to serve its files`);
+  if (st.mode & 0o022) throw new Error(`debugger build cache ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): refusing to serve its files`);
+}
+
 const inProcess = new Map<string, Promise<string>>();
 
 export interface BuildOptions {
-  /** where built apps are cached (default: $TMPDIR/mmsim-debugger) */
+  /** where built apps are cached (default: defaultCacheDir()) */
   cacheDir?: string;
   /** log Vite's output */
   verbose?: boolean;
 }
 
-/** The directory of a built app for the current sources: reused, or built now. */
+/** The directory of a built app for the current inputs: reused, or built now. */
 export function ensureAppBuilt(opts: BuildOptions = {}): Promise<string> {
-  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'mmsim-debugger');
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  ensurePrivateDir(cacheDir);
   const hash = sourceHash();
   const out = join(cacheDir, hash);
   if (existsSync(join(out, 'index.html'))) return Promise.resolve(out);
@@ -67,12 +114,16 @@ export function ensureAppBuilt(opts: BuildOptions = {}): Promise<string> {
 async function build(out: string, opts: BuildOptions): Promise<string> {
   const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
   const vite = await import('vite');
-  await vite.build({
-    configFile: join(APP_ROOT, 'vite.config.ts'),
-    root: APP_ROOT,
-    logLevel: opts.verbose ? 'info' : 'error',
-    build: { outDir: tmp, emptyOutDir: true },
-  });
+  // the JSX transform follows NODE_ENV, not the mode: under NODE_ENV=test (vitest) it would emit
+  // jsxDEV calls that the production React lacks. The build runs as production, whatever the caller's.
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = BUILD_MODE;
+  try {
+    await viteBuild(vite, tmp, opts);
+  } finally {
+    if (env === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = env;
+  }
   try {
     renameSync(tmp, out);
   } catch (e) {
@@ -81,4 +132,16 @@ async function build(out: string, opts: BuildOptions): Promise<string> {
     if (!existsSync(join(out, 'index.html'))) throw e;
   }
   return out;
+}
+
+async function viteBuild(vite: typeof import('vite'), tmp: string, opts: BuildOptions): Promise<void> {
+  await vite.build({
+    configFile: join(APP_ROOT, 'vite.config.ts'),
+    root: APP_ROOT,
+    mode: BUILD_MODE,
+    // whatever NODE_ENV the caller runs under (vitest sets "test"), React gets its production build
+    define: { 'process.env.NODE_ENV': JSON.stringify(BUILD_MODE) },
+    logLevel: opts.verbose ? 'info' : 'error',
+    build: { outDir: tmp, emptyOutDir: true, minify: true },
+  });
 }

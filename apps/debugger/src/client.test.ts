@@ -3,7 +3,8 @@ import { Subject } from 'rxjs';
 import { DebuggerClient, SupersededError, WorkerRequestError, type PortLike } from './client.js';
 import { createHandler } from './shared/handler.js';
 import type { Request, RequestEnvelope, ResponseEnvelope } from './shared/protocol.js';
-import { buildDemoLog, corruptLog, buildLargeLog } from './testing/gen.js';
+import { corruptLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from './testing/engine-logs.js';
+import { DebugSession } from './shared/session.js';
 
 /** A client wired to the worker's handler in-process (structured clone stands in for postMessage). */
 function pair(files: Record<string, Uint8Array> = {}) {
@@ -27,33 +28,37 @@ function pair(files: Record<string, Uint8Array> = {}) {
 }
 
 describe('worker protocol', () => {
-  const demo = buildDemoLog();
+  const demo = relocateGoldenLog();
+  const events = DebugSession.fromBytes(demo.bytes).length;
 
   it('loads by url, answers views, events and steps', async () => {
     const { client } = pair({ '/log.mmlog': demo.bytes });
     const progress: string[] = [];
     client.progress$.subscribe((p) => progress.push(p));
     const sum = await client.request({ kind: 'load', url: '/log.mmlog' });
-    expect(sum.events).toBe(demo.facts.events);
+    expect(sum.events).toBe(events);
     expect(progress.join('|')).toMatch(/fetching\|decoding/);
     const v = await client.request({ kind: 'view', pos: sum.events, pinned: null });
-    expect(v.mms).toHaveLength(2);
+    expect(v.mms).toHaveLength(1);
+    expect(v.anonVmas.map((a) => a.id)).toEqual([1, 2]);
     const rows = await client.request({ kind: 'events', from: 10, count: 3 });
     expect(rows.map((r) => r.seq)).toEqual([10, 11, 12]);
-    expect(await client.request({ kind: 'step', pos: 0, dir: 1, unit: 'violation' })).toBe(demo.facts.errorSeq + 1);
+    expect(await client.request({ kind: 'step', pos: 0, dir: 1, unit: 'syscall' })).toBeGreaterThan(0);
     const d = await client.request({ kind: 'diff', a: 0, b: sum.events });
-    expect(d.vmas.added.length).toBe(4);
+    expect(d.vmas.added.length).toBe(v.mms[0].vmaTotal);
+    const h = await client.request({ kind: 'history', target: { kind: 'lock', name: 'mmap_lock:1' }, pos: 10 });
+    expect(h.total).toBeGreaterThan(0);
   });
 
   it('loads bytes given by the page (file picker, drag and drop)', async () => {
     const { client } = pair();
     const buf = demo.bytes.slice().buffer;
     const sum = await client.request({ kind: 'loadBytes', bytes: buf, name: 'x.mmlog' });
-    expect(sum.events).toBe(demo.facts.events);
+    expect(sum.events).toBe(events);
   });
 
   it('reports a corrupt log as a LogFileError with its message', async () => {
-    const { client } = pair({ '/bad': corruptLog(buildLargeLog(12_000)) });
+    const { client } = pair({ '/bad': corruptLog(relocationLog(512, 1).bytes) });
     const err = await client.request({ kind: 'load', url: '/bad' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkerRequestError);
     expect((err as WorkerRequestError).errorName).toBe('LogFileError');
@@ -63,6 +68,24 @@ describe('worker protocol', () => {
     expect((err2 as Error).message).toBe('no log loaded');
     const err3 = await client.request({ kind: 'load', url: '/missing' }).catch((e: unknown) => e);
     expect((err3 as Error).message).toMatch(/HTTP 404/);
+  });
+
+  it('runs the checkers between requests and posts their findings with the summary', async () => {
+    const bad = relocatePatchV1Log();
+    const { client, handler } = pair({ '/log.mmlog': bad.bytes });
+    const statuses: { finished: boolean; count: number; violations?: number[] }[] = [];
+    client.checks$.subscribe(({ status, summary }) => statuses.push({ finished: status.finished, count: status.count, violations: summary?.violations }));
+    const sum = await client.request({ kind: 'load', url: '/log.mmlog' });
+    expect(sum.checked).toBeNull();
+    // a view is answered while the checkers still run
+    const v = await client.request({ kind: 'view', pos: 5, pinned: null });
+    expect(v.pos).toBe(5);
+    await handler.idle();
+    const last = statuses[statuses.length - 1];
+    expect(last.finished).toBe(true);
+    expect(last.count).toBeGreaterThan(0);
+    expect(last.violations!.length).toBeGreaterThan(0);
+    expect(await client.request({ kind: 'step', pos: 0, dir: 1, unit: 'violation' })).toBe(last.violations![0] + 1);
   });
 
   it('drops superseded views: only the newest queued view runs', async () => {

@@ -4,7 +4,7 @@
  */
 import { BehaviorSubject, EMPTY, Observable, Subject, asyncScheduler, from, throttleTime } from 'rxjs';
 import { catchError, switchMap } from 'rxjs/operators';
-import type { Request, RequestEnvelope, ResponseEnvelope, ResultMap } from './shared/protocol.js';
+import type { ChecksStatus, LogSummary, Request, RequestEnvelope, ResponseEnvelope, ResultMap } from './shared/protocol.js';
 
 /** What the client needs of a Worker (a real one, or an in-process pair in tests). */
 export interface PortLike {
@@ -35,6 +35,8 @@ export class DebuggerClient {
   private pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   /** progress notices while a log loads */
   readonly progress$ = new BehaviorSubject<string>('');
+  /** the worker's checker run: progress, and the summary with the findings at the end */
+  readonly checks$ = new Subject<{ status: ChecksStatus; summary?: LogSummary }>();
   /** requests in flight (for a busy indicator) */
   readonly busy$ = new BehaviorSubject<number>(0);
 
@@ -45,6 +47,10 @@ export class DebuggerClient {
   private receive(m: ResponseEnvelope): void {
     if ('progress' in m) {
       this.progress$.next(m.progress);
+      return;
+    }
+    if ('checks' in m) {
+      this.checks$.next({ status: m.checks, summary: m.summary });
       return;
     }
     const p = this.pending.get(m.id);

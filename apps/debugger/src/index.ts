@@ -4,8 +4,7 @@
  */
 export { serveDebugger, CSP } from './server.js';
 export type { DebuggerServer, ServeOptions } from './server.js';
-export { ensureAppBuilt, sourceHash } from './build.js';
+export { BUILD_MODE, defaultCacheDir, ensureAppBuilt, installedVersions, sourceHash } from './build.js';
 export type { BuildOptions } from './build.js';
 export { register } from './cli-command.js';
 export type { ViolationSource } from './shared/protocol.js';
-export { buildDemoLog, buildLargeLog, corruptLog } from './testing/gen.js';

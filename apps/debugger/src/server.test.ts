@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,11 +6,12 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from './cli-command.js';
 import { CSP, serveDebugger, type DebuggerServer } from './server.js';
-import { buildDemoLog } from './testing/gen.js';
+import { relocateGoldenLog } from './testing/engine-logs.js';
+import { BUILD_MODE, defaultCacheDir, installedVersions, sourceHash } from './build.js';
 
 let dir: string;
 let srv: DebuggerServer;
-const demo = buildDemoLog();
+const demo = relocateGoldenLog();
 
 /** raw GET with a chosen Host header (fetch would not let us lie about it) */
 function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
@@ -32,6 +33,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'app', 'index.html'), '<!doctype html><title>x</title>');
   writeFileSync(join(dir, 'demo.mmlog'), demo.bytes);
   writeFileSync(join(dir, 'secret.txt'), 'outside the app');
+  // a symlink inside the app that points out of it: must not be followed
+  symlinkSync(join(dir, 'secret.txt'), join(dir, 'app', 'leak.js'));
+  writeFileSync(join(dir, 'app', 'ok.js'), 'export {};');
   srv = await serveDebugger({ logPath: join(dir, 'demo.mmlog'), port: 0, distDir: join(dir, 'app') });
 });
 
@@ -63,10 +67,48 @@ describe('serveDebugger', () => {
     expect((await get(srv.port, '/%2e%2e/secret.txt')).status).toBe(404);
     expect((await get(srv.port, '/..%2fsecret.txt')).status).toBe(404);
     expect((await get(srv.port, '/%2e%2e/%2e%2e/etc/passwd')).status).toBe(404);
+    // the real path is checked: a symlink out of the app is not served
+    const leak = await get(srv.port, '/leak.js');
+    expect(leak.status).toBe(404);
+    expect(leak.body.toString()).not.toContain('outside the app');
+    expect((await get(srv.port, '/ok.js')).status).toBe(200);
+    // a malformed %-escape is the client's error
+    expect((await get(srv.port, '/%E0%A4%A')).status).toBe(400);
+    expect((await get(srv.port, '/%zz')).status).toBe(400);
   });
 
-  it('serves checker violations when given, 404 otherwise', async () => {
-    expect((await get(srv.port, '/api/violations')).status).toBe(404);
+  it('says in /api/meta whether the page should salvage', async () => {
+    const meta = JSON.parse((await get(srv.port, '/api/meta')).body.toString()) as { salvage: boolean };
+    expect(meta.salvage).toBe(false);
+    const s2 = await serveDebugger({ logPath: join(dir, 'demo.mmlog'), distDir: join(dir, 'app'), salvage: true });
+    try {
+      expect(JSON.parse((await get(s2.port, '/api/meta')).body.toString())).toMatchObject({ salvage: true });
+    } finally {
+      await s2.close();
+    }
+  });
+
+  it('keys the build cache by sources, lock file, installed versions and mode, in a per-user directory', () => {
+    const vs = installedVersions();
+    expect(vs.find((v) => v.startsWith('react@'))).toMatch(/^react@\d+\.\d+/);
+    expect(vs.find((v) => v.startsWith('vite@'))).toMatch(/^vite@\d+/);
+    expect(BUILD_MODE).toBe('production');
+    expect(sourceHash()).toMatch(/^[0-9a-f]{16}$/);
+    expect(sourceHash()).toBe(sourceHash());
+    const old = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = join(dir, 'xdg');
+    try {
+      expect(defaultCacheDir()).toBe(join(dir, 'xdg', 'mmsim-debugger'));
+    } finally {
+      if (old === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = old;
+    }
+  });
+
+  it('serves checker violations when given, an empty list otherwise (never a 404 on load)', async () => {
+    const none = await get(srv.port, '/api/violations');
+    expect(none.status).toBe(200);
+    expect(JSON.parse(none.body.toString())).toEqual({ violations: [], reasons: {} });
     const s2 = await serveDebugger({
       logPath: join(dir, 'demo.mmlog'),
       distDir: join(dir, 'app'),

@@ -3,10 +3,10 @@
  * debugger app and the log's bytes at /log.mmlog. The page decodes the log itself (in a
  * Web Worker); the server never interprets it.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { ensureAppBuilt, type BuildOptions } from './build.js';
 import type { ViolationSource } from './shared/protocol.js';
 
@@ -25,6 +25,10 @@ export interface ServeOptions {
    * /api/violations (a function is asked on every page load).
    */
   violations?: ViolationSource | (() => ViolationSource | Promise<ViolationSource>);
+  /** the page loads the log keeping its valid prefix when the tail is damaged (`mmsim serve --salvage`) */
+  salvage?: boolean;
+  /** a second log shown side by side at matching syscalls (`mmsim serve A --compare B`) */
+  comparePath?: string;
 }
 
 export interface DebuggerServer {
@@ -70,8 +74,12 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
   if (!isLoopback(host)) throw new Error(`mmsim serve binds only to 127.0.0.1 (asked for ${String(host)})`);
   const logPath = resolve(opts.logPath);
   if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new Error(`no such log file: ${opts.logPath}`);
-  const dist = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? (await ensureAppBuilt(opts.build)));
-  if (!existsSync(join(dist, 'index.html'))) throw new Error(`no built debugger app in ${dist} (index.html missing)`);
+  const comparePath = opts.comparePath ? resolve(opts.comparePath) : null;
+  if (comparePath && (!existsSync(comparePath) || !statSync(comparePath).isFile())) throw new Error(`no such log file to compare with: ${opts.comparePath}`);
+  const distArg = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? (await ensureAppBuilt(opts.build)));
+  if (!existsSync(join(distArg, 'index.html'))) throw new Error(`no built debugger app in ${distArg} (index.html missing)`);
+  // files are checked by their real path: a symlink inside the app pointing out of it is not served
+  const dist = realpathSync(distArg);
 
   let port = 0;
   const server = createServer((req, res) => {
@@ -92,9 +100,16 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     if (!allowedHost(req.headers.host)) return send(res, 403, 'text/plain; charset=utf-8', 'forbidden host');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const path = decodeURIComponent(url.pathname);
-    if (path === '/log.mmlog') {
-      const st = statSync(logPath);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return send(res, 400, 'text/plain; charset=utf-8', 'bad request: malformed %-escape in the path', req.method === 'HEAD');
+    }
+    if (path.includes('\0')) return send(res, 400, 'text/plain; charset=utf-8', 'bad request: NUL in the path', req.method === 'HEAD');
+    if (path === '/log.mmlog' || (path === '/compare.mmlog' && comparePath)) {
+      const file = path === '/log.mmlog' ? logPath : comparePath!;
+      const st = statSync(file);
       res.writeHead(200, {
         ...common(),
         'content-type': 'application/octet-stream',
@@ -102,12 +117,13 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
         'cache-control': 'no-store',
       });
       if (req.method === 'HEAD') return void res.end();
-      createReadStream(logPath).pipe(res);
+      createReadStream(file).pipe(res);
       return;
     }
     if (path === '/api/violations') {
       const v = opts.violations;
-      if (!v) return send(res, 404, 'text/plain; charset=utf-8', 'no violations source', req.method === 'HEAD');
+      // no outside source: an empty list (the page runs the checkers itself, in its worker)
+      if (!v) return send(res, 200, TYPES['.json'], JSON.stringify({ violations: [], reasons: {} }), req.method === 'HEAD');
       void Promise.resolve(typeof v === 'function' ? v() : v).then(
         (src) => send(res, 200, TYPES['.json'], JSON.stringify({ violations: src.violations, reasons: src.reasons ?? {} }), req.method === 'HEAD'),
         (e: unknown) => send(res, 500, 'text/plain; charset=utf-8', `violations source failed: ${(e as Error).message}`),
@@ -116,13 +132,11 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     }
     if (path === '/api/meta') {
       const st = statSync(logPath);
-      return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs }), req.method === 'HEAD');
+      return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs, salvage: !!opts.salvage, compare: comparePath ? basename(comparePath) : null }), req.method === 'HEAD');
     }
     const rel = path === '/' ? 'index.html' : path.replace(/^\/+/, '');
-    const file = normalize(join(dist, rel));
-    if (!file.startsWith(dist + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      return send(res, 404, 'text/plain; charset=utf-8', 'not found', req.method === 'HEAD');
-    }
+    const file = realFileIn(dist, rel);
+    if (!file) return send(res, 404, 'text/plain; charset=utf-8', 'not found', req.method === 'HEAD');
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
     res.writeHead(200, {
       ...common(),
@@ -151,6 +165,18 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** The real path of dist/rel when it is a regular file inside dist (symlinks resolved), else null. */
+function realFileIn(dist: string, rel: string): string | null {
+  let real: string;
+  try {
+    real = realpathSync(join(dist, rel));
+  } catch {
+    return null;
+  }
+  if (!real.startsWith(dist + sep)) return null;
+  return statSync(real).isFile() ? real : null;
 }
 
 function common(): Record<string, string> {

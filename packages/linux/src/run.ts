@@ -2,7 +2,8 @@
  * Run an mmsim-scenario/1 on the model and observe it as the spec says. Every step is a
  * top-level span `step:<op>` (arg0 = step index, arg1 = proc) that ends with a `note`
  * event holding the step's observation entry as JSON; a snapshot is a note
- * `{"snapshot": label, "procs": [[proc, mm], ...]}`. The log alone thus rebuilds the
+ * `{"snapshot": label, "procs": [[proc, mm], ...]}`; the step's first event is a note
+ * `{"call": step}` with the step as the scenario gives it. The log alone thus rebuilds the
  * observation (observationFromLog).
  */
 import {
@@ -329,6 +330,8 @@ interface StepOut {
  * closure costs ~1 µs to create): the step, then its observation note.
  */
 function* stepSyscallBody(k: Kernel, eng: Engine, s: Scenario, procs: Procs, step: Step, i: number, out: StepOut): KGen<number> {
+  // the call as made, flags by name: the log alone tells what was asked (the debugger shows it)
+  eng.emit(E.Note, i, 0, 0, 0, 0, 0, JSON.stringify({ call: step }));
   out.result = yield* runStep(k, s, procs, step);
   const entry: StepObservation = { i, op: step.op, result: out.result };
   eng.emit(E.Note, i, 0, 0, 0, 0, 0, JSON.stringify(entry));

@@ -10,13 +10,22 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Open the time-travel debugger on a log in the browser: timeline, VMAs, page tables, anon_vmas, locks (127.0.0.1 only)')
     .argument('<log>', 'an .mmlog file written by `mmsim run --log` or `mmsim demo`')
     .option('-p, --port <n>', 'port to listen on (0: any free port)', '7411')
-    .option('--salvage', 'serve the valid prefix of a damaged log');
-  examples(cmd, ['mmsim demo && mmsim serve mmsim-demo.mmlog', 'mmsim run s.json --log s.mmlog && mmsim serve s.mmlog --port 0']);
-  cmd.action(async (file: string, o: { port: string; salvage?: boolean }) => {
+    .option('--salvage', 'serve the valid prefix of a damaged log')
+    .option('--compare <log>', 'a second log shown side by side at matching syscalls (e.g. the same scenario stock and with --relocate-variant)');
+  examples(cmd, [
+    'mmsim demo && mmsim serve mmsim-demo.mmlog',
+    'mmsim run s.json --log s.mmlog && mmsim serve s.mmlog --port 0',
+    'mmsim run s.json --log stock.mmlog && mmsim run s.json --relocate-variant fixed --log reloc.mmlog && mmsim serve stock.mmlog --compare reloc.mmlog',
+  ]);
+  cmd.action(async (file: string, o: { port: string; salvage?: boolean; compare?: string }) => {
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: not a port number: ${o.port}`, EXIT.BAD_INPUT);
     // refuse a damaged log here, with the offset, rather than in the browser
-    const { log } = readLog(ctx, file, { salvage: o.salvage });
+    const { log, damage } = readLog(ctx, file, { salvage: o.salvage });
+    if (o.compare) readLog(ctx, o.compare, { salvage: o.salvage });
+    if (log.length === 0) {
+      throw new CliError(`${file}: ${damage ? `salvaged to 0 events (damage at byte ${damage.offset}: ${damage.message})` : 'the log holds no events'}: nothing to debug`, EXIT.BAD_INPUT);
+    }
     let mod: typeof import('@mmsim/debugger');
     try {
       mod = await import('@mmsim/debugger');
@@ -24,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
       throw new CliError(`mmsim serve needs the @mmsim/debugger package: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
     ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
-    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1' });
+    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage, comparePath: o.compare ? resolve(ctx.cwd, o.compare) : undefined });
     // the real port (--port 0 picks one), written out now: stdout may be a pipe or a file
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
     ctx.flush();

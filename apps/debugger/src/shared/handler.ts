@@ -10,7 +10,12 @@ import {
   type RequestEnvelope,
   type ResponseEnvelope,
 } from './protocol.js';
+import { CheckJob } from './checks.js';
 import { DebugSession, describeError } from './session.js';
+
+/** events the checkers look at between two requests, at most, and for at most this long */
+const CHECK_SLICE = 20_000;
+const CHECK_SLICE_MS = 8;
 
 export type Post = (msg: ResponseEnvelope) => void;
 
@@ -23,6 +28,10 @@ export interface Handler {
 
 export function createHandler(post: Post, fetchBytes: (url: string) => Promise<Uint8Array> = defaultFetch): Handler {
   let session: DebugSession | null = null;
+  /** the checkers' run over the loaded log, advanced whenever no request waits */
+  let checks: CheckJob | null = null;
+  let checkFor: DebugSession | null = null;
+  let lastChecksPost = 0;
   const queue: RequestEnvelope[] = [];
   let running = false;
   let idleWaiters: (() => void)[] = [];
@@ -36,6 +45,8 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
         const bytes = req.kind === 'load' ? await fetchBytes(req.url) : new Uint8Array(req.bytes);
         post({ id: -1, progress: `decoding ${bytes.length} bytes` });
         session = DebugSession.fromBytes(bytes, { salvage: req.salvage, file: req.name });
+        checks = new CheckJob(session.tt.log);
+        checkFor = session;
         return session.summary();
       }
       default:
@@ -53,29 +64,57 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
         return session.diff(req.a, req.b);
       case 'violations':
         return session.setViolations(req.source);
+      case 'history':
+        return session.history(req.target, req.pos);
+      case 'search':
+        return session.search(req.query, req.pos, req.dir);
+      case 'syscalls':
+        return session.syscalls();
+    }
+  }
+
+  /** One slice of the checkers; posts their progress, and the findings once done. */
+  function checkSlice(): void {
+    if (!checks || !checkFor || checkFor !== session) return;
+    const total = checkFor.length;
+    const finished = checks.step(CHECK_SLICE, CHECK_SLICE_MS);
+    if (finished) {
+      const summary = checkFor.setFindings(checks.findings(), checks.count());
+      post({ id: -1, checks: { done: total, total, finished: true, count: checks.count() }, summary });
+      checks = null;
+    } else if (performance.now() - lastChecksPost > 250) {
+      // progress a few times a second, not once a slice: each one re-renders the page
+      lastChecksPost = performance.now();
+      post({ id: -1, checks: { done: checks.done, total, finished: false, count: checks.count() } });
     }
   }
 
   async function drain(): Promise<void> {
     running = true;
     try {
-      while (queue.length) {
-        const batch = queue.splice(0);
-        const newest = new Map<string, number>();
-        for (const e of batch) if (LATEST_ONLY.has(e.req.kind)) newest.set(e.req.kind, e.id);
-        for (const e of batch) {
-          if (LATEST_ONLY.has(e.req.kind) && (newest.get(e.req.kind) !== e.id || queue.some((q) => q.req.kind === e.req.kind))) {
-            post({ id: e.id, ok: false, superseded: true });
-            continue;
+      for (;;) {
+        if (queue.length) {
+          const batch = queue.splice(0);
+          const newest = new Map<string, number>();
+          for (const e of batch) if (LATEST_ONLY.has(e.req.kind)) newest.set(e.req.kind, e.id);
+          for (const e of batch) {
+            if (LATEST_ONLY.has(e.req.kind) && (newest.get(e.req.kind) !== e.id || queue.some((q) => q.req.kind === e.req.kind))) {
+              post({ id: e.id, ok: false, superseded: true });
+              continue;
+            }
+            try {
+              post({ id: e.id, ok: true, result: await run(e.req) });
+            } catch (err) {
+              post({ id: e.id, ok: false, error: describeError(err) });
+            }
+            // let messages that arrived meanwhile join the queue before the next one runs
+            await tick();
           }
-          try {
-            post({ id: e.id, ok: true, result: await run(e.req) });
-          } catch (err) {
-            post({ id: e.id, ok: false, error: describeError(err) });
-          }
-          // let messages that arrived meanwhile join the queue before the next one runs
-          await new Promise<void>((r) => setTimeout(r, 0));
-        }
+        } else if (checks) {
+          // nothing waits: the checkers advance by one slice
+          checkSlice();
+          await tick();
+        } else break;
       }
     } finally {
       running = false;
@@ -101,6 +140,10 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
       return session;
     },
   };
+}
+
+function tick(): Promise<void> {
+  return new Promise<void>((r) => setTimeout(r, 0));
 }
 
 async function defaultFetch(url: string): Promise<Uint8Array> {

@@ -8,6 +8,9 @@
  */
 
 import type { AnonVma, Vma } from '@mmsim/core';
+import type { CheckerFinding } from './checks.js';
+
+export type { CheckerFinding };
 
 export type StepUnit = 'event' | 'span' | 'syscall' | 'violation';
 
@@ -39,6 +42,12 @@ export interface LogSummary {
   /** seqs the timeline marks (error events, plus any checker's) */
   readonly violations: number[];
   readonly violationReasons: Record<number, string>;
+  /** the worker's checkers: null while they run */
+  readonly checked: { count: number } | null;
+  /** scenario arena start (vpn), from the header (0: unknown) */
+  readonly arenaBase: number;
+  /** event type names, for the events filter */
+  readonly eventTypes: string[];
   readonly counts: CountsSeries;
   readonly lockNames: string[];
   /** milliseconds spent decoding and indexing */
@@ -90,6 +99,14 @@ export interface PteRow {
   readonly mapcount: number;
   /** why the page is stale; empty when fine */
   readonly problems: string[];
+  /**
+   * for a stale page: the locks held now that cover it (the folio lock, the anon_vma root's
+   * rwsem, the PTE lock, mmap_lock), as "name (mode, task N)": an expected intermediate state
+   * of a relocation while they are held
+   */
+  readonly covered: string[];
+  /** a checker's finding about this folio at or before this point (only these are red) */
+  readonly flagged: string;
 }
 
 export interface VmaPages {
@@ -119,11 +136,44 @@ export interface HeldLock {
 
 export interface TaskView {
   readonly task: number;
-  readonly spans: { id: number; name: string }[];
+  /** open spans, outermost first; args: the syscall's decoded arguments (top-level spans) */
+  readonly spans: { id: number; name: string; args?: string }[];
   readonly locks: { lock: string; mode: number; kind: number }[];
 }
 
+/** One span of a task in the window of the task tracks: nested by depth. */
+export interface SpanBar {
+  readonly task: number;
+  readonly id: number;
+  readonly name: string;
+  readonly depth: number;
+  /** seq of the open and of the close (N when still open) */
+  readonly start: number;
+  readonly end: number;
+  readonly result?: number;
+}
+
+export interface TaskTracks {
+  readonly from: number;
+  readonly to: number;
+  readonly tasks: number[];
+  readonly bars: SpanBar[];
+  /** the window was too long to scan: only top-level spans are drawn */
+  readonly topOnly: boolean;
+}
+
+export interface LockLane {
+  /** the lane's key: a lock name, or "folio:*" for all folio locks */
+  readonly key: string;
+  /** lock class: the name up to its first ':' (mmap_lock, vma_lock, anon_vma, ptl, folio) */
+  readonly cls: string;
+  /** locks in the lane (folio:* collapses many) */
+  readonly count: number;
+}
+
 export interface LockInterval {
+  /** the lane it is drawn in */
+  readonly lane: string;
   readonly lock: string;
   readonly task: number;
   readonly mode: number;
@@ -136,7 +186,8 @@ export interface LockLanes {
   /** the window of positions the chart shows */
   readonly from: number;
   readonly to: number;
-  readonly lanes: string[];
+  /** grouped by class; classes and lanes in order of first use in the log */
+  readonly lanes: LockLane[];
   readonly intervals: LockInterval[];
   readonly truncated: boolean;
 }
@@ -165,6 +216,14 @@ export interface ViewData {
   readonly locks: HeldLock[];
   readonly tasks: TaskView[];
   readonly lanes: LockLanes;
+  /** the task tracks: spans per task around this point */
+  readonly tracks: TaskTracks;
+  /** for every two adjacent VMAs of an mm: would the policy merge them, and why (not) */
+  readonly merges: MergeWhy[];
+  /** the syscall being run at this point, with its arguments (null between syscalls) */
+  readonly syscall: { task: number; span: number; name: string; args: string; seq: number } | null;
+  /** checker findings at or before this point, nearest first (a few) */
+  readonly findings: CheckerFinding[];
   /** VMA changes since the pinned point (when one is pinned) */
   readonly vmaDiff: { pinned: number; entries: VmaDiffEntry[] } | null;
   /** milliseconds the worker spent */
@@ -182,6 +241,54 @@ export interface DiffSummary {
   readonly ms: number;
 }
 
+export interface MergeWhy {
+  readonly left: number;
+  readonly right: number;
+  /** vpn where they meet */
+  readonly at: number;
+  readonly merge: boolean;
+  readonly reason: string;
+  readonly policy: string;
+}
+
+/** A value whose writers the provenance view lists. */
+export type HistoryTarget =
+  | { kind: 'folio-index'; pfn: number }
+  | { kind: 'folio-mapping'; pfn: number }
+  | { kind: 'folio'; pfn: number }
+  | { kind: 'pte'; mm: number; vpn: number }
+  | { kind: 'vma'; id: number }
+  | { kind: 'vma-range'; id: number }
+  | { kind: 'vma-anon'; id: number }
+  | { kind: 'anon-vma'; id: number }
+  | { kind: 'lock'; name: string };
+
+export interface HistoryResult {
+  readonly target: HistoryTarget;
+  readonly label: string;
+  /** the writers, in log order (at most MAX_HISTORY_ROWS) */
+  readonly rows: EventRow[];
+  readonly total: number;
+  /** the last writer before the asked position, and the first at or after it (-1: none) */
+  readonly lastBefore: number;
+  readonly firstAfter: number;
+  readonly ms: number;
+}
+
+export interface SearchQuery {
+  /** an event type name (exact) */
+  readonly type?: string;
+  readonly task?: number;
+  /** words that must all occur in the decoded row (fields, addresses, lock names, span) */
+  readonly text?: string;
+}
+
+export interface SearchResult {
+  readonly rows: EventRow[];
+  readonly scanned: number;
+  readonly ms: number;
+}
+
 /* ---------- messages ---------- */
 
 export type Request =
@@ -191,7 +298,10 @@ export type Request =
   | { kind: 'events'; from: number; count: number }
   | { kind: 'step'; pos: number; dir: 1 | -1; unit: StepUnit }
   | { kind: 'diff'; a: number; b: number }
-  | { kind: 'violations'; source: ViolationSource };
+  | { kind: 'violations'; source: ViolationSource }
+  | { kind: 'history'; target: HistoryTarget; pos: number }
+  | { kind: 'search'; query: SearchQuery; pos: number; dir: 1 | -1 }
+  | { kind: 'syscalls' };
 
 export interface ResultMap {
   load: LogSummary;
@@ -201,6 +311,18 @@ export interface ResultMap {
   step: number;
   diff: DiffSummary;
   violations: LogSummary;
+  history: HistoryResult;
+  search: SearchResult;
+  syscalls: SyscallList;
+}
+
+/** Every top-level span (syscall) of the log: open and close seqs, name, decoded arguments. */
+export interface SyscallList {
+  readonly open: number[];
+  /** seq of the span_close (N when never closed) */
+  readonly close: number[];
+  readonly names: string[];
+  readonly args: string[];
 }
 
 export type RequestKind = Request['kind'];
@@ -215,7 +337,18 @@ export type ResponseEnvelope =
   | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string } }
   /** a newer request of the same channel arrived first: this one was dropped */
   | { readonly id: number; readonly ok: false; readonly superseded: true }
-  | { readonly id: -1; readonly progress: string };
+  | { readonly id: -1; readonly progress: string }
+  /** the checkers' progress in the worker; once finished, the summary with their findings */
+  | { readonly id: -1; readonly checks: ChecksStatus; readonly summary?: LogSummary };
+
+export interface ChecksStatus {
+  /** events checked, of total */
+  readonly done: number;
+  readonly total: number;
+  readonly finished: boolean;
+  /** violations found so far */
+  readonly count: number;
+}
 
 /** Requests where only the latest one matters (scrubbing). */
 export const LATEST_ONLY: ReadonlySet<RequestKind> = new Set(['view', 'diff']);

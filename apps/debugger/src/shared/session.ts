@@ -4,6 +4,7 @@
  */
 import {
   E,
+  EVENT_SCHEMA,
   LogFileError,
   TimeTravel,
   decodeLogFile,
@@ -19,14 +20,40 @@ import {
   type CountsSeries,
   type DiffSummary,
   type EventRow,
+  type HistoryResult,
+  type HistoryTarget,
   type LockInterval,
+  type LockLane,
+  type MergeWhy,
+  type PteRow,
+  type SearchQuery,
+  type SearchResult,
+  type SpanBar,
+  type SyscallList,
+  type TaskTracks,
+  type VmaPages,
   type LockLanes,
   type LogSummary,
   type StepUnit,
   type ViewData,
   type ViolationSource,
 } from './protocol.js';
-import { anonVmaForest, eventRow, heldLocks, mmViews, taskViews, vmaPages, vmaSetDiff } from './views.js';
+import type { CheckerFinding } from './checks.js';
+import { mergeWhy } from './merge.js';
+import { history, search } from './provenance.js';
+import { callArgs } from './calls.js';
+import {
+  anonVmaForest,
+  decodeContext,
+  eventRow,
+  heldLocks,
+  mmVmaIds,
+  mmViews,
+  taskViews,
+  vmaPages,
+  vmaSetDiff,
+  type DecodeContext,
+} from './views.js';
 
 /** What one pass over the log learns. */
 export interface LogIndex {
@@ -42,6 +69,14 @@ export interface LogIndex {
   locks: { lock: Int32Array; task: Int32Array; mode: Uint8Array; start: Float64Array; end: Float64Array; maxDur: number };
   /** vma_split / vma_merge annotations: seq, type, a, b, c */
   vmaNotes: { seq: number; type: number; a: number; b: number; c: number }[];
+  /** every span in order of opening: task, depth, open and close seq (N: never closed), result */
+  spans: { id: Int32Array; task: Int32Array; depth: Uint8Array; open: Float64Array; close: Float64Array; result: Int32Array };
+  /** span indexes in order of closing */
+  closeOrder: Int32Array;
+  /** span id -> index in spans */
+  spanIdx: Map<number, number>;
+  /** the decoded arguments of a top-level span (a `{"call": ...}` note of runScenario), by span id */
+  callArgs: Map<number, string>;
 }
 
 function binFirstGE(a: ArrayLike<number>, x: number): number {
@@ -89,6 +124,15 @@ export function indexLog(log: EventLog): LogIndex {
   const lEnd: number[] = [];
   const open = new Map<string, number>();
   const vmaNotes: LogIndex['vmaNotes'] = [];
+  const spId: number[] = [];
+  const spTask: number[] = [];
+  const spDepth: number[] = [];
+  const spOpen: number[] = [];
+  const spClose: number[] = [];
+  const spResult: number[] = [];
+  const closeOrder: number[] = [];
+  const spanIdx = new Map<number, number>();
+  const calls = new Map<number, string>();
 
   while (cur.next(r)) {
     tasks.add(r.task);
@@ -99,12 +143,32 @@ export function indexLog(log: EventLog): LogIndex {
         const d = depth.get(r.task) ?? 0;
         if (d === 0) syscalls++;
         depth.set(r.task, d + 1);
+        spanIdx.set(r.a, spId.length);
+        spId.push(r.a);
+        spTask.push(r.task);
+        spDepth.push(Math.min(255, d));
+        spOpen.push(r.seq);
+        spClose.push(N);
+        spResult.push(0);
         boundary = true;
         break;
       }
-      case E.SpanClose:
+      case E.SpanClose: {
         depth.set(r.task, Math.max(0, (depth.get(r.task) ?? 1) - 1));
+        const i = spanIdx.get(r.a);
+        if (i !== undefined) {
+          spClose[i] = r.seq;
+          spResult[i] = r.b;
+          closeOrder.push(i);
+        }
         boundary = true;
+        break;
+      }
+      case E.Note:
+        if (r.s.startsWith('{"call"')) {
+          const a = callArgs(r.s);
+          if (a) calls.set(r.span, a);
+        }
         break;
       case E.Error:
         errors.push(r.seq);
@@ -217,6 +281,17 @@ export function indexLog(log: EventLog): LogIndex {
       maxDur,
     },
     vmaNotes,
+    spans: {
+      id: Int32Array.from(spId),
+      task: Int32Array.from(spTask),
+      depth: Uint8Array.from(spDepth),
+      open: Float64Array.from(spOpen),
+      close: Float64Array.from(spClose),
+      result: Int32Array.from(spResult),
+    },
+    closeOrder: Int32Array.from(closeOrder),
+    spanIdx,
+    callArgs: calls,
   };
 }
 
@@ -230,6 +305,12 @@ export class DebugSession {
   private violationReasons: Record<number, string> = {};
   private readonly timing: LogSummary['timing'];
   private readonly noteSeqs: Float64Array;
+  private findings: CheckerFinding[] = [];
+  private findingSeqs = new Float64Array(0);
+  /** folio pfn -> seqs of the findings naming it, ascending */
+  private findingsByFolio = new Map<number, number[]>();
+  private checked: { count: number } | null = null;
+  readonly ctx: DecodeContext;
 
   constructor(
     readonly result: ReadLogResult,
@@ -240,6 +321,8 @@ export class DebugSession {
     this.tt.spanIndex();
     this.index = indexLog(result.log);
     this.noteSeqs = Float64Array.from(this.index.vmaNotes, (n) => n.seq);
+    const cfg = result.header.config as { arenaBase?: unknown };
+    this.ctx = decodeContext(typeof cfg.arenaBase === 'number' ? cfg.arenaBase : 0);
     const index = performance.now() - t0;
     this.timing = { decode: decodeMs, index, total: decodeMs + index };
     this.mergeViolations();
@@ -258,11 +341,43 @@ export class DebugSession {
 
   private mergeViolations(): void {
     const set = new Set<number>([...this.index.errors, ...this.extra.violations.filter((s) => s >= 0 && s < this.length)]);
-    this.violations = [...set].sort((a, b) => a - b);
     const reasons: Record<number, string> = {};
     for (const s of this.index.errors) reasons[s] = `error: ${this.index.errorMessages[s]}`;
     for (const [k, v] of Object.entries(this.extra.reasons ?? {})) reasons[+k] = reasons[+k] ? `${reasons[+k]}; ${v}` : v;
+    for (const f of this.findings) {
+      set.add(f.seq);
+      const t = `[${f.checker}] ${f.message}`;
+      reasons[f.seq] = reasons[f.seq] ? `${reasons[f.seq]}; ${t}` : t;
+    }
+    this.violations = [...set].sort((a, b) => a - b);
     this.violationReasons = reasons;
+  }
+
+  /** The worker's checkers finished: their findings join the marks. */
+  setFindings(findings: CheckerFinding[], count = findings.length): LogSummary {
+    this.findings = findings.slice().sort((a, b) => a.seq - b.seq);
+    this.findingSeqs = Float64Array.from(this.findings, (f) => f.seq);
+    this.findingsByFolio = new Map();
+    for (const f of this.findings) {
+      for (const pfn of f.folios) {
+        const l = this.findingsByFolio.get(pfn) ?? [];
+        l.push(f.seq);
+        this.findingsByFolio.set(pfn, l);
+      }
+    }
+    this.checked = { count };
+    this.mergeViolations();
+    return this.summary();
+  }
+
+  /** Every event that wrote a value, with the last writer before pos. */
+  history(target: HistoryTarget, pos: number): HistoryResult {
+    return history(this.tt.log, target, this.clamp(pos), this.index.spanNames, this.ctx);
+  }
+
+  /** Events matching a query from pos forward (or backward). */
+  search(query: SearchQuery, pos: number, dir: 1 | -1): SearchResult {
+    return search(this.tt.log, query, this.clamp(pos), dir, this.index.spanNames, this.ctx);
   }
 
   /** Add a checker's violations to the error events the timeline marks. */
@@ -282,6 +397,9 @@ export class DebugSession {
       tasks: this.index.tasks,
       violations: this.violations,
       violationReasons: this.violationReasons,
+      checked: this.checked,
+      arenaBase: this.ctx.arenaBase,
+      eventTypes: EVENT_SCHEMA.map((e) => e.name),
       counts: this.index.counts,
       lockNames: this.index.lockNames,
       timing: this.timing,
@@ -315,7 +433,7 @@ export class DebugSession {
     if (n === 0) return out;
     const cur = this.tt.log.cursor(from);
     const r = newRawEvent();
-    for (let i = 0; i < n && cur.next(r); i++) out.push(eventRow(r, this.index.spanNames.get(r.span) ?? ''));
+    for (let i = 0; i < n && cur.next(r); i++) out.push(eventRow(r, this.index.spanNames.get(r.span) ?? '', this.ctx));
     return out;
   }
 
@@ -327,7 +445,8 @@ export class DebugSession {
     from = Math.max(0, to - w);
     const L = this.index.locks;
     const out: LockInterval[] = [];
-    const lanes = new Set<string>();
+    // lane key -> [first use (lock id: ids are given in order of first acquire), locks in it]
+    const lanes = new Map<string, { first: number; locks: Set<number> }>();
     let truncated = false;
     // holds start in order; none is longer than maxDur
     const i0 = binFirstGE(L.start, from - L.maxDur - 1);
@@ -338,10 +457,23 @@ export class DebugSession {
         break;
       }
       const lock = this.index.lockNames[L.lock[i]];
-      lanes.add(lock);
-      out.push({ lock, task: L.task[i], mode: L.mode[i], start: L.start[i], end: L.end[i] });
+      const lane = lockLaneKey(lock);
+      const l = lanes.get(lane) ?? { first: L.lock[i], locks: new Set<number>() };
+      l.first = Math.min(l.first, L.lock[i]);
+      l.locks.add(L.lock[i]);
+      lanes.set(lane, l);
+      out.push({ lane, lock, task: L.task[i], mode: L.mode[i], start: L.start[i], end: L.end[i] });
     }
-    return { from, to, lanes: [...lanes].sort(), intervals: out, truncated };
+    // classes by their first use, lanes within a class by theirs
+    const clsFirst = new Map<string, number>();
+    for (const [k, l] of lanes) {
+      const c = lockClass(k);
+      clsFirst.set(c, Math.min(clsFirst.get(c) ?? Infinity, l.first));
+    }
+    const laneList: LockLane[] = [...lanes.entries()]
+      .sort((a, b) => clsFirst.get(lockClass(a[0]))! - clsFirst.get(lockClass(b[0]))! || a[1].first - b[1].first)
+      .map(([key, l]) => ({ key, cls: lockClass(key), count: l.locks.size }));
+    return { from, to, lanes: laneList, intervals: out, truncated };
   }
 
   view(pos: number, pinned: number | null, laneWindow?: number): ViewData {
@@ -376,21 +508,128 @@ export class DebugSession {
       vmaDiff = { pinned: pin, entries: vmaSetDiff(a, s, notes) };
     }
     const lastRows = pos > 0 ? this.events(pos - 1, 1) : [];
+    const open = s.spans[s.task]?.[0];
+    const syscall = open ? { task: s.task, span: open.id, name: open.name, args: this.index.callArgs.get(open.id) ?? '', seq: this.spanOpenSeq(open.id) } : null;
     return {
       pos,
       last: lastRows[0] ?? null,
       task: s.task,
       counts: { ...s.counts },
       mms: mmViews(s),
-      pages: vmaPages(s),
+      pages: this.pagesWithCover(s, pos),
       anonVmas: forest.nodes,
       anonVmaTotal: forest.total,
       locks: heldLocks(s),
-      tasks: taskViews(s, this.index.tasks),
+      tasks: taskViews(s, this.index.tasks).map((t) => ({ ...t, spans: t.spans.map((sp) => ({ ...sp, args: this.index.callArgs.get(sp.id) })) })),
       lanes: this.lockLanes(pos, laneWindow),
+      tracks: this.taskTracks(pos, laneWindow),
+      merges: mergePairs(s),
+      syscall,
+      findings: this.findingsBefore(pos, 5),
       vmaDiff,
       ms: performance.now() - t0,
     };
+  }
+
+  /** the top-level spans, for matching two logs syscall by syscall */
+  syscalls(): SyscallList {
+    const S = this.index.spans;
+    const out: { open: number[]; close: number[]; names: string[]; args: string[] } = { open: [], close: [], names: [], args: [] };
+    for (let i = 0; i < S.id.length; i++) {
+      if (S.depth[i] !== 0) continue;
+      out.open.push(S.open[i]);
+      out.close.push(S.close[i]);
+      out.names.push(this.index.spanNames.get(S.id[i]) ?? '');
+      out.args.push(this.index.callArgs.get(S.id[i]) ?? '');
+    }
+    return out;
+  }
+
+  private spanOpenSeq(id: number): number {
+    const i = this.index.spanIdx.get(id);
+    return i === undefined ? -1 : this.index.spans.open[i];
+  }
+
+  /** the last `n` checker findings before pos, nearest first */
+  findingsBefore(pos: number, n: number): CheckerFinding[] {
+    const out: CheckerFinding[] = [];
+    for (let i = binFirstGE(this.findingSeqs, pos) - 1; i >= 0 && out.length < n; i--) out.push(this.findings[i]);
+    return out;
+  }
+
+  /**
+   * Page rows, each stale one with the locks that cover it now (an expected intermediate
+   * state while they are held) and a checker's finding about its folio, if any: only
+   * findings are shown red.
+   */
+  private pagesWithCover(s: State, pos: number): VmaPages[] {
+    return vmaPages(s).map((p) => {
+      if (!p.stale) return p;
+      const v = s.vmas.get(p.vma);
+      const vroot = v?.anonVma ? (s.anonVmas.get(v.anonVma)?.root ?? 0) : 0;
+      const rows = p.rows.map((r): PteRow => {
+        if (!r.problems.length) return r;
+        const names = [`folio:${r.folio}`, `ptl:${p.mm}:${r.vpn - (r.vpn % 512)}`, `mmap_lock:${p.mm}`, `vma_lock:${p.vma}`];
+        if (r.mappingKind === 1 && s.anonVmas.get(r.mapping)) names.unshift(`anon_vma:${s.anonVmas.get(r.mapping)!.root}`);
+        if (vroot) names.unshift(`anon_vma:${vroot}`);
+        const covered: string[] = [];
+        for (const n of new Set(names)) {
+          const l = s.locks[n];
+          if (l && l.holders.length) covered.push(`${n} (${l.mode === 0 ? 'write' : 'read'}, task ${l.holders.join(',')})`);
+        }
+        const seqs = this.findingsByFolio.get(r.folio) ?? this.findingsByFolio.get(r.pfn);
+        let flagged = '';
+        if (seqs) {
+          const k = binFirstGE(seqs, pos) - 1;
+          if (k >= 0) {
+            const f = this.findings[binFirstGE(this.findingSeqs, seqs[k])];
+            flagged = f ? `[${f.checker}] ${f.message} (seq ${f.seq})` : `checker finding at seq ${seqs[k]}`;
+          }
+        }
+        return { ...r, covered, flagged };
+      });
+      return { ...p, rows };
+    });
+  }
+
+  /** Spans per task in the window around pos, nested by depth (bounded). */
+  taskTracks(pos: number, window = 240): TaskTracks {
+    const N = this.length;
+    const w = Math.max(16, Math.min(window, N || 16));
+    let from = Math.max(0, pos - Math.floor(w / 2));
+    const to = Math.min(N, from + w);
+    from = Math.max(0, to - w);
+    const S = this.index.spans;
+    const seen = new Set<number>();
+    const bars: SpanBar[] = [];
+    const MAX = 400;
+    const add = (i: number) => {
+      if (seen.has(i) || bars.length >= MAX) return;
+      if (S.open[i] >= to || S.close[i] < from) return;
+      seen.add(i);
+      const id = S.id[i];
+      bars.push({ task: S.task[i], id, name: this.index.spanNames.get(id) ?? '', depth: S.depth[i], start: S.open[i], end: S.close[i], result: S.result[i] });
+    };
+    // spans open at `to` or `from` that started earlier: the stacks at those points
+    const s = this.stateAt(pos);
+    for (const k of Object.keys(s.spans)) for (const f of s.spans[+k]) {
+      const i = this.index.spanIdx.get(f.id);
+      if (i !== undefined) add(i);
+    }
+    // spans opened in the window
+    for (let i = binFirstGE(S.open, from); i < S.open.length && S.open[i] < to && bars.length < MAX; i++) add(i);
+    // spans closed in the window (opened before it)
+    const co = this.index.closeOrder;
+    let lo = 0;
+    let hi = co.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (S.close[co[mid]] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < co.length && S.close[co[k]] < to && bars.length < MAX; k++) add(co[k]);
+    const tasks = [...new Set([...this.index.tasks.filter((t) => t !== 0 || bars.some((b) => b.task === 0)), ...bars.map((b) => b.task)])].sort((a, b) => a - b);
+    return { from, to, tasks, bars, topOnly: false };
   }
 
   step(pos: number, dir: 1 | -1, unit: StepUnit): number {
@@ -432,6 +671,31 @@ export class DebugSession {
       ms: performance.now() - t0,
     };
   }
+}
+
+/** The lock class: the name up to its first ':' (ptl:1:512 -> ptl). */
+export function lockClass(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/** The lane a lock is drawn in: folio locks (one per folio, thousands) share one. */
+export function lockLaneKey(name: string): string {
+  return name.startsWith('folio:') ? 'folio:*' : name;
+}
+
+/** Why (not) merged, for every two adjacent VMAs of each mm (bounded). */
+export function mergePairs(s: State, max = 200): MergeWhy[] {
+  const out: MergeWhy[] = [];
+  for (const k of Object.keys(s.mms)) {
+    const ids = mmVmaIds(s.mms[+k]);
+    for (let i = 1; i < ids.length && out.length < max; i++) {
+      const a = s.vmas.get(ids[i - 1]);
+      const b = s.vmas.get(ids[i]);
+      if (a && b && a.end === b.start) out.push(mergeWhy(a, b));
+    }
+  }
+  return out;
 }
 
 /** The message an error shows: a LogFileError's own message, else name: message. */

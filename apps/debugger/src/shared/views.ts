@@ -37,6 +37,11 @@ export function vmaLite(s: State, v: Vma): VmaLite {
   return { ...copyVma(v), root: av ? av.root : 0 };
 }
 
+/** An mm's VMA ids in address order (the one place that knows how the mm keeps them). */
+export function mmVmaIds(mm: State['mms'][number]): readonly number[] {
+  return mm.vmas.ids();
+}
+
 /** The address spaces: every mm with its VMAs in address order. */
 export function mmViews(s: State): MmView[] {
   const out: MmView[] = [];
@@ -95,6 +100,8 @@ export function pteRow(s: State, v: Vma, vpn: number, pte: number, huge: boolean
       mapping: 0,
       mapcount: 0,
       problems: [],
+      covered: [],
+      flagged: '',
     };
   }
   const pfn = ptePfn(pte);
@@ -128,6 +135,8 @@ export function pteRow(s: State, v: Vma, vpn: number, pte: number, huge: boolean
     mapping: f ? f.mapping : 0,
     mapcount: f ? f.pageMapcount[pfn - f.pfn] + f.entireMapcount : 0,
     problems,
+    covered: [],
+    flagged: '',
   };
 }
 
@@ -207,7 +216,8 @@ export function anonVmaForest(s: State): { nodes: AvNode[]; total: number } {
   const kids = new Map<number, number[]>();
   const roots: number[] = [];
   for (const a of all) {
-    if (a.parent && s.anonVmas.has(a.parent)) {
+    // a root anon_vma is its own parent (anon_vma_alloc: anon_vma->parent = anon_vma), as in the kernel
+    if (a.parent && a.parent !== a.id && s.anonVmas.has(a.parent)) {
       const l = kids.get(a.parent) ?? [];
       l.push(a.id);
       kids.set(a.parent, l);
@@ -254,12 +264,57 @@ export function taskViews(s: State, knownTasks: readonly number[]): TaskView[] {
 
 const SLOT_KEYS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 
-/** A raw event as a row of the events list. */
-export function eventRow(r: RawEvent, spanName: string): EventRow {
+/** How rows are decoded: addresses as hex bytes (and the arena page), type names to ids. */
+export interface DecodeContext {
+  /** first vpn of the scenario's arena (0: none) */
+  readonly arenaBase: number;
+  /** `0x…` of vpn*4096, with the arena page when inside it */
+  addr(vpn: number): string;
+  typeId(name: string): number;
+}
+
+/** `0x` + lowercase hex of the byte address (vpn * 4096), as the CLI prints addresses. */
+export function hexAddr(vpn: number): string {
+  return `0x${(vpn * 4096).toString(16)}`;
+}
+
+export function decodeContext(arenaBase = 0): DecodeContext {
+  const ids = new Map<string, number>();
+  EVENT_SCHEMA.forEach((e, i) => ids.set(e.name, i));
+  return {
+    arenaBase,
+    addr: (vpn) => (arenaBase && vpn >= arenaBase && vpn - arenaBase < 1 << 24 ? `${hexAddr(vpn)} (page ${vpn - arenaBase})` : hexAddr(vpn)),
+    typeId: (name) => ids.get(name) ?? -1,
+  };
+}
+
+const PLAIN = decodeContext(0);
+
+/** fields that hold a page number of the address space (shown as byte addresses) */
+const ADDR_FIELDS = new Set(['vpn', 'start', 'end', 'from', 'to', 'at']);
+/** events whose from/to are page numbers (pte_move and friends), not something else */
+const ADDR_EVENTS = new Set([
+  'vma_insert', 'vma_adjust', 'vma_split', 'pte_set', 'pte_clear', 'pte_move', 'pte_flags', 'pte_swap', 'pt_alloc', 'pt_free', 'pt_move',
+  'pmd_set', 'pmd_clear', 'pmd_move', 'pmd_split', 'pmd_flags', 'fault', 'pud_move',
+]);
+const LOCK_EVENTS = new Set(['lock_acquire', 'lock_release', 'lock_try_fail']);
+
+/** A raw event as a row of the events list, its fields decoded. */
+export function eventRow(r: RawEvent, spanName: string, ctx: DecodeContext = PLAIN): EventRow {
   const sch = EVENT_SCHEMA[r.type] as { name: string; fields: readonly string[]; str?: string } | undefined;
   if (!sch) return { seq: r.seq, task: r.task, span: r.span, spanName, type: `type#${r.type}`, fields: '' };
   const parts: string[] = [];
-  for (let i = 0; i < sch.fields.length; i++) parts.push(`${sch.fields[i]}=${r[SLOT_KEYS[i]]}`);
+  const addrs = ADDR_EVENTS.has(sch.name);
+  const lock = LOCK_EVENTS.has(sch.name);
+  for (let i = 0; i < sch.fields.length; i++) {
+    const f = sch.fields[i];
+    const v = r[SLOT_KEYS[i]];
+    if (addrs && ADDR_FIELDS.has(f)) parts.push(`${f}=${ctx.addr(v)}`);
+    else if (lock && f === 'mode') parts.push(`mode=${v === 0 ? 'write' : 'read'}`);
+    else if (lock && f === 'kind') parts.push(`kind=${v === 1 ? 'spin' : 'sleep'}`);
+    else if (lock && f === 'try') parts.push(`try=${v ? 'yes' : 'no'}`);
+    else parts.push(`${f}=${v}`);
+  }
   if (sch.str) parts.push(`${sch.str}=${JSON.stringify(r.s)}`);
   return { seq: r.seq, task: r.task, span: r.span, spanName, type: sch.name, fields: parts.join(' ') };
 }

@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Subject } from 'rxjs';
 import { DebuggerClient, WorkerRequestError } from '../client.js';
-import type { DiffSummary, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
+import type { ChecksStatus, DiffSummary, HistoryResult, HistoryTarget, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
 import { AddressSpace } from './AddressSpace.js';
+import { ComparePanel } from './ComparePanel.js';
 import { CountsChart } from './CountsChart.js';
 import { DiffPanel } from './DiffPanel.js';
 import { EventsList } from './EventsList.js';
 import { Forest } from './Forest.js';
+import { HistoryPanel } from './HistoryPanel.js';
 import { Locks } from './Locks.js';
 import { PageTables } from './PageTables.js';
 import { Timeline } from './Timeline.js';
@@ -55,6 +57,14 @@ export function App() {
   const [laneWindow, setLaneWindow] = useState(240);
   const [progress, setProgress] = useState('');
   const [dragging, setDragging] = useState(false);
+  const [checks, setChecks] = useState<ChecksStatus | null>(null);
+  const [selectedVma, setSelectedVma] = useState<number | null>(null);
+  const [history, setHistory] = useState<HistoryResult | null>(null);
+  const [historyLoading, setHistoryLoading] = useState('');
+  /** the server's second log, shown side by side (serve --compare) */
+  const [compare, setCompare] = useState<string | null>(null);
+  const otherClient = useMemo(() => (compare ? newWorkerClient() : null), [compare]);
+  useEffect(() => () => otherClient?.dispose(), [otherClient]);
   const viewReq$ = useMemo(() => new Subject<ViewReq>(), []);
   const diffReq$ = useMemo(() => new Subject<DiffReq>(), []);
   const posRef = useRef(0);
@@ -65,10 +75,15 @@ export function App() {
     const a = client.latest(viewReq$, 30).subscribe((v) => setView(v));
     const b = client.latest(diffReq$, 120).subscribe((d) => setDiff(d));
     const c = client.progress$.subscribe(setProgress);
+    const d = client.checks$.subscribe(({ status, summary: sum }) => {
+      setChecks(status);
+      if (sum) setSummary(sum);
+    });
     return () => {
       a.unsubscribe();
       b.unsubscribe();
       c.unsubscribe();
+      d.unsubscribe();
     };
   }, [client, viewReq$, diffReq$]);
 
@@ -95,6 +110,9 @@ export function App() {
       setSummary(null);
       setView(null);
       setPinned(null);
+      setChecks(null);
+      setHistory(null);
+      setSelectedVma(null);
       try {
         let sum = (await client.request(req as Extract<Request, { kind: 'load' }>, transfer)) as LogSummary;
         if (req.kind === 'load') sum = await withViolations(client, sum);
@@ -116,16 +134,20 @@ export function App() {
     let cancelled = false;
     (async () => {
       let name = 'log.mmlog';
+      let salvage = false;
       try {
         const r = await fetch('api/meta', { cache: 'no-store' });
-        if (r.ok) name = String(((await r.json()) as { name?: unknown }).name ?? name);
-        else throw new Error(`HTTP ${r.status}`);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        const meta = (await r.json()) as { name?: unknown; salvage?: unknown; compare?: unknown };
+        name = String(meta.name ?? name);
+        salvage = meta.salvage === true;
+        if (typeof meta.compare === 'string' && !cancelled) setCompare(meta.compare);
       } catch {
         if (!cancelled) setLoad({ phase: 'idle', name: '' });
         return;
       }
       if (cancelled) return;
-      await startLoad({ kind: 'load', url: new URL('log.mmlog', location.href).href, name }, name);
+      await startLoad({ kind: 'load', url: new URL('log.mmlog', location.href).href, name, salvage }, name);
     })();
     return () => {
       cancelled = true;
@@ -152,6 +174,21 @@ export function App() {
   );
 
   const togglePin = useCallback(() => setPinned((p) => (p === null ? posRef.current : null)), []);
+
+  const askHistory = useCallback(
+    (target: HistoryTarget) => {
+      setHistory(null);
+      setHistoryLoading(`scanning the log for the writers of ${JSON.stringify(target)}…`);
+      client
+        .request({ kind: 'history', target, pos: posRef.current })
+        .then((h) => {
+          setHistory(h);
+          setHistoryLoading('');
+        })
+        .catch((e: unknown) => setHistoryLoading(`history failed: ${(e as Error).message}`));
+    },
+    [client],
+  );
 
   return (
     <div
@@ -218,6 +255,12 @@ export function App() {
           Drop an .mmlog file here, or use “Open log…”. (<code>mmsim serve LOG</code> opens one directly.)
         </div>
       )}
+      {summary && summary.events === 0 && (
+        <div className="banner error" role="alert" data-testid="empty-log">
+          <strong>{load.name} holds no events</strong>
+          {summary.damage ? ` — salvaged to 0 events: the damage starts at byte ${summary.damage.offset} (${summary.damage.message}), before the first event` : ''}. Nothing to debug.
+        </div>
+      )}
       {summary?.damage && (
         <div className="banner warn" role="status">
           Damaged log: kept {summary.damage.eventsKept} events; dropped the tail at byte {summary.damage.offset}: {summary.damage.message}
@@ -228,6 +271,8 @@ export function App() {
         <>
           <Timeline
             summary={summary}
+            view={view?.pos === pos ? view : null}
+            checks={checks}
             pos={pos}
             pinned={pinned}
             last={view?.pos === pos ? view.last : null}
@@ -236,17 +281,19 @@ export function App() {
             onPin={togglePin}
           />
           <main className="grid" data-testid="views" data-view-pos={view?.pos ?? -1} data-pinned={pinned ?? ""}>
+            <HistoryPanel history={history} loading={historyLoading} pos={pos} onPos={setPos} onClose={() => (setHistory(null), setHistoryLoading(''))} />
+            {compare && otherClient && <ComparePanel client={client} other={otherClient} name={compare} pos={pos} summary={summary} here={view} />}
             <section className="panel wide" data-testid="panel-address-space">
-              <AddressSpace view={view} pinned={pinned} />
+              <AddressSpace view={view} pinned={pinned} selected={selectedVma} onSelect={setSelectedVma} onHistory={askHistory} arenaBase={summary.arenaBase} />
             </section>
-            <section className="panel" data-testid="panel-pages">
-              <PageTables view={view} />
+            <section className="panel wide" data-testid="panel-pages">
+              <PageTables view={view} onHistory={askHistory} arenaBase={summary.arenaBase} />
             </section>
             <section className="panel" data-testid="panel-forest">
-              <Forest view={view} />
+              <Forest view={view} onHistory={askHistory} />
             </section>
-            <section className="panel" data-testid="panel-locks">
-              <Locks view={view} pos={pos} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} />
+            <section className="panel wide" data-testid="panel-locks">
+              <Locks view={view} pos={pos} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} onHistory={askHistory} />
             </section>
             <section className="panel" data-testid="panel-counts">
               <CountsChart summary={summary} pos={pos} onPos={setPos} />

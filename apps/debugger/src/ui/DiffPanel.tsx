@@ -1,12 +1,15 @@
 import { memo } from 'react';
 import type { DiffSummary } from '../shared/protocol.js';
+import { hexAddr } from './format.js';
 
-function Ids({ ids, label }: { ids: number[]; label: string }) {
-  if (!ids.length) return null;
+/** Ids (a sample of at most 40 shown) of a set of `total` objects: "… (+k)" counts the real rest. */
+function Ids({ ids, label, total = ids.length }: { ids: number[]; label: string; total?: number }) {
+  if (!total) return null;
+  const shown = ids.slice(0, 40);
   return (
-    <span className="ids">
-      {label}: {ids.slice(0, 40).join(', ')}
-      {ids.length > 40 ? ` … (+${ids.length - 40})` : ''}
+    <span className="ids" data-testid={`ids-${label}`} data-total={total}>
+      {label}: {shown.join(', ')}
+      {total > shown.length ? ` … (+${(total - shown.length).toLocaleString('en-US')})` : ''}
     </span>
   );
 }
@@ -50,8 +53,9 @@ export const DiffPanel = memo(function DiffPanel({ diff, pinned, pos, onPin }: {
               <td className="rem">−{diff.folios.removed}</td>
               <td className="chg">~{diff.folios.changed}</td>
               <td>
-                <Ids ids={diff.folios.sample.added} label="added" /> <Ids ids={diff.folios.sample.removed} label="removed" />{' '}
-                <Ids ids={diff.folios.sample.changed} label="changed" />
+                <Ids ids={diff.folios.sample.added} total={diff.folios.added} label="added" />{' '}
+                <Ids ids={diff.folios.sample.removed} total={diff.folios.removed} label="removed" />{' '}
+                <Ids ids={diff.folios.sample.changed} total={diff.folios.changed} label="changed" />
               </td>
             </tr>
             <tr data-testid="diff-ptes">
@@ -62,9 +66,9 @@ export const DiffPanel = memo(function DiffPanel({ diff, pinned, pos, onPin }: {
               <td className="ids">
                 {diff.ptes.sample
                   .slice(0, 24)
-                  .map(([mm, vpn]) => `mm${mm}:${vpn}`)
+                  .map(([mm, vpn]) => `mm${mm}:${hexAddr(vpn)}`)
                   .join(', ')}
-                {diff.ptes.count > 24 ? ' …' : ''}
+                {diff.ptes.count > 24 ? ` … (+${(diff.ptes.count - 24).toLocaleString('en-US')})` : ''}
               </td>
             </tr>
             <tr data-testid="diff-mms">

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import type { DebuggerClient } from '../client.js';
-import type { EventRow, LogSummary } from '../shared/protocol.js';
+import type { EventRow, LogSummary, SearchQuery, SearchResult } from '../shared/protocol.js';
 import { taskColour } from './format.js';
 
 const ROW = 20;
@@ -14,6 +14,35 @@ interface Props {
   summary: LogSummary;
   pos: number;
   onPos(p: number): void;
+}
+
+function EventHead() {
+  return (
+    <div className="ehead">
+      <span className="c-seq">seq</span>
+      <span className="c-task">task</span>
+      <span className="c-span">span</span>
+      <span className="c-type">type</span>
+      <span className="c-fields">fields</span>
+    </div>
+  );
+}
+
+/** an event's task, span, type and decoded fields */
+function EventCells({ r }: { r: EventRow }) {
+  return (
+    <>
+      <span className="c-task">
+        <span className="swatch" style={{ background: taskColour(r.task) }} />
+        {r.task}
+      </span>
+      <span className="c-span" title={r.span ? `span ${r.span} ${r.spanName}` : ''}>
+        {r.span ? `${r.span} ${r.spanName}` : ''}
+      </span>
+      <span className="c-type">{r.type}</span>
+      <span className="c-fields">{r.fields}</span>
+    </>
+  );
 }
 
 /**
@@ -101,6 +130,34 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [pos, follow]);
 
+  // filter / search: matching events from the current point on (or before it)
+  const [fType, setFType] = useState('');
+  const [fText, setFText] = useState('');
+  const [fTask, setFTask] = useState('');
+  const [dir, setDir] = useState<1 | -1>(1);
+  const [found, setFound] = useState<SearchResult | null>(null);
+  const [searchErr, setSearchErr] = useState('');
+  const filtering = fType !== '' || fText.trim() !== '' || fTask.trim() !== '';
+  const [anchor, setAnchor] = useState(pos);
+  useEffect(() => {
+    if (!filtering) {
+      setFound(null);
+      return;
+    }
+    const q: SearchQuery = { type: fType || undefined, text: fText.trim() || undefined, task: fTask.trim() === '' ? undefined : Number(fTask) };
+    let live = true;
+    const t = setTimeout(() => {
+      client
+        .request({ kind: 'search', query: q, pos: anchor, dir })
+        .then((r) => live && (setFound(r), setSearchErr('')))
+        .catch((e: unknown) => live && setSearchErr(String((e as Error).message ?? e)));
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [client, filtering, fType, fText, fTask, anchor, dir, summary]);
+
   const rows: ReactNode[] = [];
   const offset = (firstF - first) * ROW;
   for (let i = first; i < last; i++) {
@@ -112,21 +169,73 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
       <div key={i} className={cls} style={{ top }} data-testid="event-row" data-seq={i} onClick={() => onPos(i + 1)}>
         <span className="c-seq">{i}</span>
         {r ? (
-          <>
-            <span className="c-task">
-              <span className="swatch" style={{ background: taskColour(r.task) }} />
-              {r.task}
-            </span>
-            <span className="c-span" title={r.span ? `span ${r.span} ${r.spanName}` : ''}>
-              {r.span ? `${r.span} ${r.spanName}` : ''}
-            </span>
-            <span className="c-type">{r.type}</span>
-            <span className="c-fields">{r.fields}</span>
-          </>
+          <EventCells r={r} />
         ) : (
           <span className="muted">…</span>
         )}
       </div>,
+    );
+  }
+
+  const filterBar = (
+    <div className="filterbar" data-testid="events-filter">
+      <select value={fType} onChange={(e) => setFType(e.target.value)} data-testid="filter-type" aria-label="event type">
+        <option value="">any type</option>
+        {summary.eventTypes.map((t) => (
+          <option key={t} value={t}>
+            {t}
+          </option>
+        ))}
+      </select>
+      <input
+        type="search"
+        value={fText}
+        placeholder="search: vma=3  0x10000000  pfn=1024  mmap_lock:1  relocate_anon …"
+        onChange={(e) => setFText(e.target.value)}
+        data-testid="filter-text"
+        aria-label="search the events"
+      />
+      <input type="number" min={0} value={fTask} placeholder="task" onChange={(e) => setFTask(e.target.value)} data-testid="filter-task" aria-label="task" />
+      {filtering && (
+        <>
+          <button type="button" data-testid="filter-before" onClick={() => (setAnchor(pos), setDir(-1))} title="matches before the current point, nearest first">
+            ◀ before here
+          </button>
+          <button type="button" data-testid="filter-after" onClick={() => (setAnchor(pos), setDir(1))} title="matches from the current point on">
+            from here ▶
+          </button>
+          <button type="button" onClick={() => (setFType(''), setFText(''), setFTask(''))}>
+            clear
+          </button>
+        </>
+      )}
+    </div>
+  );
+
+  if (filtering) {
+    return (
+      <>
+        <h2>
+          Events{' '}
+          <span className="muted" data-testid="filter-status">
+            {searchErr
+              ? searchErr
+              : found
+                ? `${found.rows.length}${found.rows.length >= 200 ? '+' : ''} matching ${dir > 0 ? 'from' : 'before'} pos ${anchor} · ${found.scanned.toLocaleString('en-US')} events scanned in ${Math.round(found.ms)} ms`
+                : 'searching…'}
+          </span>
+        </h2>
+        {filterBar}
+        <EventHead />
+        <div className="elist results" data-testid="filter-results">
+          {(found?.rows ?? []).map((r) => (
+            <div key={r.seq} className={`erow static${r.seq === pos - 1 ? ' current' : ''}${r.seq >= pos ? ' future' : ''}`} data-testid="filter-row" data-seq={r.seq} onClick={() => onPos(r.seq + 1)}>
+              <span className="c-seq">{r.seq}</span>
+              <EventCells r={r} />
+            </div>
+          ))}
+        </div>
+      </>
     );
   }
 
@@ -138,13 +247,8 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} data-testid="follow" /> follow
         </label>
       </h2>
-      <div className="ehead">
-        <span className="c-seq">seq</span>
-        <span className="c-task">task</span>
-        <span className="c-span">span</span>
-        <span className="c-type">type</span>
-        <span className="c-fields">fields</span>
-      </div>
+      {filterBar}
+      <EventHead />
       <div
         ref={box}
         className="elist"

@@ -1,5 +1,7 @@
-import type { ViewData } from '../shared/protocol.js';
+import { Fragment } from 'react';
+import type { HistoryTarget, LockInterval, ViewData } from '../shared/protocol.js';
 import { lockMode, taskColour } from './format.js';
+import { Val } from './Val.js';
 
 interface Props {
   view: ViewData | null;
@@ -7,15 +9,73 @@ interface Props {
   window: number;
   onWindow(w: number): void;
   onPos(p: number): void;
+  onHistory(t: HistoryTarget): void;
 }
 
+/** The window's positions -> percent of the track. */
+function scaleOf(from: number, to: number) {
+  const span = Math.max(1, to - from);
+  return (p: number) => ((p - from) / span) * 100;
+}
 
-/** Locks held per task now, and a lane chart of lock holds around this point. */
-export function Locks({ view, pos, window: win, onWindow, onPos }: Props) {
+/** One track per task: its spans in the window, nested by depth (a row per depth). */
+function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void }) {
+  const t = view.tracks;
+  const pct = scaleOf(t.from, t.to);
+  return (
+    <div className="tracks" data-testid="task-tracks">
+      {t.tasks.map((task) => {
+        const bars = t.bars.filter((b) => b.task === task);
+        const depth = bars.reduce((d, b) => Math.max(d, b.depth + 1), 1);
+        return (
+          <div key={task} className="lane tasktrack" data-testid="task-track" data-task={task}>
+            <div className="lanelabel">
+              <span className="swatch" style={{ background: taskColour(task) }} />
+              task {task}
+            </div>
+            <div className="lanetrack" style={{ height: `${Math.min(8, depth) * 13 + 2}px` }}>
+              {bars.map((b) => {
+                const a = Math.max(0, pct(b.start));
+                const e = Math.min(100, pct(b.end + 1));
+                return (
+                  <div
+                    key={b.id}
+                    className={`spanbar${b.result && b.result < 0 ? ' failed' : ''}`}
+                    style={{ left: `${a}%`, width: `max(2px, ${Math.max(0, e - a)}%)`, top: `${Math.min(7, b.depth) * 13}px`, borderColor: taskColour(task) }}
+                    title={`${b.name} (span ${b.id}, task ${task}) seq ${b.start}–${b.end}${b.result ? ` → ${b.result}` : ''}`}
+                    data-testid="span-bar"
+                    data-span={b.id}
+                    data-depth={b.depth}
+                    onClick={(ev) => {
+                      ev.stopPropagation();
+                      onPos(b.start + 1);
+                    }}
+                  >
+                    {b.name}
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Locks held per task now, task tracks, and a lane chart of lock holds around this point. */
+export function Locks({ view, pos, window: win, onWindow, onPos, onHistory }: Props) {
   const lanes = view?.lanes;
+  const pct = scaleOf(lanes?.from ?? 0, lanes?.to ?? 1);
   const span = lanes ? Math.max(1, lanes.to - lanes.from) : 1;
-  const pct = (p: number) => ((p - (lanes?.from ?? 0)) / span) * 100;
   const tasks = view?.tasks ?? [];
+  const byLane = new Map<string, LockInterval[]>();
+  for (const iv of lanes?.intervals ?? []) {
+    const l = byLane.get(iv.lane) ?? [];
+    l.push(iv);
+    byLane.set(iv.lane, l);
+  }
+  let lastCls = '';
   return (
     <>
       <h2>
@@ -37,12 +97,27 @@ export function Locks({ view, pos, window: win, onWindow, onPos }: Props) {
                 {t.task}
                 {view?.task === t.task ? <span className="tag">running</span> : null}
               </td>
-              <td className="mono">{t.spans.length ? t.spans.map((s) => s.name).join(' › ') : <span className="muted">idle</span>}</td>
+              <td className="mono">
+                {t.spans.length ? (
+                  t.spans.map((s, i) => (
+                    <Fragment key={s.id}>
+                      {i ? ' › ' : ''}
+                      {s.name}
+                      {s.args ? <span className="args" data-testid="span-args"> {s.args}</span> : null}
+                    </Fragment>
+                  ))
+                ) : (
+                  <span className="muted">idle</span>
+                )}
+              </td>
               <td>
                 {t.locks.length === 0 && <span className="muted">none</span>}
                 {t.locks.map((l) => (
                   <span key={l.lock} className="chip lock" data-testid="held-lock" data-lock={l.lock} data-task={t.task}>
-                    {l.lock} <span className="muted">{lockMode(l.mode, l.kind)}</span>
+                    <Val onClick={() => onHistory({ kind: 'lock', name: l.lock })} title={`every acquire and release of ${l.lock}`} testid="val-lock">
+                      {l.lock}
+                    </Val>{' '}
+                    <span className="muted">{lockMode(l.mode, l.kind)}</span>
                   </span>
                 ))}
               </td>
@@ -51,11 +126,11 @@ export function Locks({ view, pos, window: win, onWindow, onPos }: Props) {
         </tbody>
       </table>
       <div className="lanehead">
-        lock holds, positions {lanes?.from ?? 0}–{lanes?.to ?? 0}
-        <button type="button" onClick={() => onWindow(Math.max(16, Math.floor(win / 2)))} title="zoom in">
+        spans and lock holds, positions {lanes?.from ?? 0}–{lanes?.to ?? 0}
+        <button type="button" onClick={() => onWindow(Math.max(16, Math.floor(win / 2)))} title="zoom in" data-testid="lanes-zoom-in">
           +
         </button>
-        <button type="button" onClick={() => onWindow(Math.min(1 << 24, win * 2))} title="zoom out">
+        <button type="button" onClick={() => onWindow(Math.min(1 << 24, win * 2))} title="zoom out" data-testid="lanes-zoom-out">
           −
         </button>
         {lanes?.truncated ? <span className="muted"> (truncated)</span> : null}
@@ -72,32 +147,44 @@ export function Locks({ view, pos, window: win, onWindow, onPos }: Props) {
           onPos(Math.round(lanes.from + ((e.clientX - r.left) / r.width) * span));
         }}
       >
+        {view && <TaskTracks view={view} onPos={onPos} />}
         {lanes && lanes.lanes.length === 0 && <div className="muted lanenone">no lock held in this window</div>}
-        {lanes?.lanes.map((name) => (
-          <div key={name} className="lane">
-            <div className="lanelabel" title={name}>
-              {name}
-            </div>
-            <div className="lanetrack">
-              {lanes.intervals
-                .filter((iv) => iv.lock === name)
-                .map((iv, k) => {
-                  const a = Math.max(0, pct(iv.start + 1));
-                  const b = Math.min(100, pct(iv.end + 1));
-                  return (
-                    <div
-                      key={k}
-                      className={`hold${iv.mode === 1 ? ' shared' : ''}`}
-                      style={{ left: `${a}%`, width: `max(2px, ${Math.max(0, b - a)}%)`, background: taskColour(iv.task) }}
-                      title={`${iv.lock} held by task ${iv.task} (${iv.mode === 1 ? 'read' : 'write'}), seq ${iv.start}–${iv.end}`}
-                      data-testid="lane-hold"
-                      data-task={iv.task}
-                    />
-                  );
-                })}
-            </div>
-          </div>
-        ))}
+        {lanes?.lanes.map((lane) => {
+          const head = lane.cls !== lastCls;
+          lastCls = lane.cls;
+          const n = lanes.lanes.filter((l) => l.cls === lane.cls).length;
+          return (
+            <Fragment key={lane.key}>
+              {head && (
+                <div className="lanecls" data-testid="lock-class" data-cls={lane.cls}>
+                  {lane.cls} <span className="muted">({n} lane{n === 1 ? '' : 's'})</span>
+                </div>
+              )}
+              <div className="lane" data-testid="lock-lane" data-lane={lane.key}>
+                <div className="lanelabel" title={lane.key}>
+                  {lane.key}
+                  {lane.count > 1 ? <span className="muted" data-testid="lane-count"> ×{lane.count}</span> : null}
+                </div>
+                <div className="lanetrack">
+                  {(byLane.get(lane.key) ?? []).map((iv, k) => {
+                    const a = Math.max(0, pct(iv.start + 1));
+                    const b = Math.min(100, pct(iv.end + 1));
+                    return (
+                      <div
+                        key={k}
+                        className={`hold${iv.mode === 1 ? ' shared' : ''}`}
+                        style={{ left: `${a}%`, width: `max(2px, ${Math.max(0, b - a)}%)`, background: taskColour(iv.task) }}
+                        title={`${iv.lock} held by task ${iv.task} (${iv.mode === 1 ? 'read' : 'write'}), seq ${iv.start}–${iv.end}`}
+                        data-testid="lane-hold"
+                        data-task={iv.task}
+                      />
+                    );
+                  })}
+                </div>
+              </div>
+            </Fragment>
+          );
+        })}
         {lanes && (
           <div className="lane axisrow">
             <div className="lanelabel muted">{lanes.from}</div>

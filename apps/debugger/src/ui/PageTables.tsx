@@ -1,23 +1,30 @@
 import { memo, useState } from 'react';
-import type { ViewData } from '../shared/protocol.js';
+import type { HistoryTarget, ViewData } from '../shared/protocol.js';
 import { hexAddr, mappingStr, pteFlagStr } from './format.js';
+import { Val } from './Val.js';
 
 /** VMA groups rendered at most (the DOM stays small while scrubbing) */
 const MAX_GROUPS = 24;
 
 /** Present pages per VMA with their folio; stale ones (index or mapping wrong) flagged. */
-export const PageTables = memo(function PageTables({ view }: { view: ViewData | null }) {
+export const PageTables = memo(function PageTables({ view, onHistory, arenaBase }: { view: ViewData | null; onHistory(t: HistoryTarget): void; arenaBase: number }) {
   const [onlyStale, setOnlyStale] = useState(false);
   const all = (view?.pages ?? []).filter((p) => p.present + p.swapped > 0 && (!onlyStale || p.stale > 0));
   const pages = all.slice(0, MAX_GROUPS);
   const totalStale = (view?.pages ?? []).reduce((n, p) => n + p.stale, 0);
+  const flagged = (view?.pages ?? []).reduce((n, p) => n + p.rows.filter((r) => r.flagged).length, 0);
   return (
     <>
       <h2>
         Page tables &amp; folios{' '}
-        <span className={totalStale ? 'bad' : 'muted'} data-testid="stale-total">
+        <span className={totalStale ? 'warnt' : 'muted'} data-testid="stale-total" title="index or mapping not what linear_page_index / the VMA's chain says: a relocation's intermediate state while its locks are held">
           {totalStale} stale
         </span>
+        {flagged > 0 && (
+          <span className="bad" data-testid="flagged-total">
+            {flagged} flagged by a checker
+          </span>
+        )}
         <label className="opt">
           <input type="checkbox" checked={onlyStale} onChange={(e) => setOnlyStale(e.target.checked)} /> only VMAs with stale pages
         </label>
@@ -29,14 +36,13 @@ export const PageTables = memo(function PageTables({ view }: { view: ViewData | 
             <div className="ptgroup-head">
               vma <b>#{p.vma}</b> <span className="muted">mm {p.mm}</span> [{hexAddr(p.start)}, {hexAddr(p.end)}) · {p.present} present
               {p.swapped ? ` · ${p.swapped} swapped` : ''}
-              {p.stale ? <span className="bad"> · {p.stale} stale</span> : null}
+              {p.stale ? <span className="warnt"> · {p.stale} stale</span> : null}
               {p.truncated ? <span className="muted"> · first {p.rows.length} rows</span> : null}
             </div>
             <table className="pt">
               <thead>
                 <tr>
                   <th>address</th>
-                  <th>vpn</th>
                   <th>pfn</th>
                   <th>pte</th>
                   <th>folio</th>
@@ -51,23 +57,71 @@ export const PageTables = memo(function PageTables({ view }: { view: ViewData | 
                 {p.rows.map((r) => (
                   <tr
                     key={r.vpn}
-                    className={r.problems.length ? 'stale' : ''}
+                    className={r.flagged ? 'flagged' : r.problems.length ? 'stale' : ''}
                     data-testid="pte-row"
                     data-vma={p.vma}
                     data-vpn={r.vpn}
                     data-pfn={r.pfn}
                     data-stale={r.problems.length ? '1' : '0'}
+                    data-flagged={r.flagged ? '1' : '0'}
                   >
-                    <td className="mono">{hexAddr(r.vpn)}</td>
-                    <td>{r.vpn}</td>
-                    <td data-testid="pte-pfn">{r.swapSlot ? `swap ${r.swapSlot}` : r.pfn}</td>
+                    <td className="mono nowrap">
+                      {hexAddr(r.vpn)}
+                      {arenaBase && r.vpn >= arenaBase ? <span className="muted"> p{r.vpn - arenaBase}</span> : null}
+                    </td>
+                    <td data-testid="pte-pfn">
+                      <Val onClick={() => onHistory({ kind: 'pte', mm: p.mm, vpn: r.vpn })} title="every write of this PTE" testid="val-pte">
+                        {r.swapSlot ? `swap ${r.swapSlot}` : r.pfn}
+                      </Val>
+                    </td>
                     <td>{pteFlagStr(r.flags, r.swapSlot > 0) + (r.huge ? ' PMD' : '')}</td>
-                    <td>{r.folio ? `${r.folio}${r.order ? ` (order ${r.order})` : ''}` : '—'}</td>
-                    <td>{r.folio ? r.pageIndex : '—'}</td>
+                    <td>
+                      {r.folio ? (
+                        <Val onClick={() => onHistory({ kind: 'folio', pfn: r.folio })} title="every event of this folio" testid="val-folio">
+                          {`${r.folio}${r.order ? ` (order ${r.order})` : ''}`}
+                        </Val>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                    <td>
+                      {r.folio ? (
+                        <Val onClick={() => onHistory({ kind: 'folio-index', pfn: r.folio })} title="every write of folio->index" testid="val-index">
+                          {r.pageIndex}
+                        </Val>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                     <td>{r.expectedIndex}</td>
-                    <td>{mappingStr(r.mappingKind, r.mapping)}</td>
+                    <td>
+                      {r.folio ? (
+                        <Val onClick={() => onHistory({ kind: 'folio-mapping', pfn: r.folio })} title="every write of folio->mapping" testid="val-mapping">
+                          {mappingStr(r.mappingKind, r.mapping)}
+                        </Val>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                     <td>{r.folio ? r.mapcount : ''}</td>
-                    <td className="problems">{r.problems.length ? `⚠ ${r.problems.join('; ')}` : ''}</td>
+                    <td className="problems">
+                      {r.flagged ? <span className="bad" data-testid="pte-flagged">✖ {r.flagged}; </span> : null}
+                      {r.problems.length ? (
+                        <span data-testid="pte-problem">
+                          {r.problems.join('; ')}
+                          {r.covered.length ? (
+                            <span className="cover" data-testid="pte-covered">
+                              {' '}
+                              — transient, covered by {r.covered.join(', ')}
+                            </span>
+                          ) : (
+                            <span className="warnt"> — no covering lock held</span>
+                          )}
+                        </span>
+                      ) : (
+                        ''
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1,8 +1,11 @@
 import { useEffect, useState } from 'react';
-import type { EventRow, LogSummary, StepUnit } from '../shared/protocol.js';
+import type { ChecksStatus, EventRow, LogSummary, StepUnit, ViewData } from '../shared/protocol.js';
 
 interface Props {
   summary: LogSummary;
+  /** the syscall at this point, with its arguments, and the last checker findings */
+  view: ViewData | null;
+  checks: ChecksStatus | null;
   pos: number;
   pinned: number | null;
   last: EventRow | null;
@@ -14,7 +17,7 @@ interface Props {
 const MAX_TICKS = 400;
 
 /** The scrubber, step buttons and keys, jump to seq, violation marks. */
-export function Timeline({ summary, pos, pinned, last, onPos, onStep, onPin }: Props) {
+export function Timeline({ summary, view, checks, pos, pinned, last, onPos, onStep, onPin }: Props) {
   const N = summary.events;
   const [seqText, setSeqText] = useState('');
 
@@ -103,6 +106,13 @@ export function Timeline({ summary, pos, pinned, last, onPos, onStep, onPin }: P
           </button>
         </div>
         <div className="group">
+          <span className="muted" data-testid="checks-status" data-finished={checks?.finished ? '1' : '0'}>
+            {checks
+              ? checks.finished
+                ? `checkers: ${checks.count} violation${checks.count === 1 ? '' : 's'}`
+                : `checkers: ${Math.floor((checks.done / Math.max(1, checks.total)) * 100)}%…`
+              : 'checkers: starting…'}
+          </span>
           <button type="button" onClick={() => onStep(-1, 'violation')} title="previous violation (p)" data-testid="prev-violation" disabled={!summary.violations.length}>
             ◀ violation
           </button>
@@ -149,6 +159,24 @@ export function Timeline({ summary, pos, pinned, last, onPos, onStep, onPin }: P
             <span className="last muted"> · empty state (no event applied)</span>
           ) : null}
         </div>
+      </div>
+      <div className="syscall" data-testid="current-syscall">
+        {view?.syscall ? (
+          <>
+            in <b>{view.syscall.name}</b> <span className="muted">(task {view.syscall.task}, span {view.syscall.span}, from seq {view.syscall.seq})</span>{' '}
+            <span className="mono args" data-testid="syscall-args">
+              {view.syscall.args || 'no recorded arguments'}
+            </span>
+          </>
+        ) : (
+          <span className="muted">between syscalls</span>
+        )}
+        {view && view.findings.length > 0 && view.findings[0].seq === pos - 1 && (
+          <span className="bad" data-testid="finding-here">
+            {' '}
+            ✖ [{view.findings[0].checker}] {view.findings[0].message}
+          </span>
+        )}
       </div>
     </section>
   );

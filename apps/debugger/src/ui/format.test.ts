@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressScale, hexAddr, pteFlagStr, vmFlags } from './format.js';
+import { MIN_GAP, MIN_VMA, addressScale, hexAddr, pteFlagStr, vmFlags } from './format.js';
 
 describe('view formatting', () => {
   it('scales addresses linearly inside islands and caps long gaps', () => {
@@ -21,6 +21,17 @@ describe('view formatting', () => {
       last = s.x(v);
     }
     expect(addressScale([]).x(5)).toBe(0);
+  });
+
+  it('keeps a minimum width for small VMAs and for gaps', () => {
+    // a 1-page VMA, a 1-page gap, then a 100000-page VMA
+    const s = addressScale([
+      { start: 0, end: 1 },
+      { start: 2, end: 100_002 },
+    ]);
+    expect(s.x(1) - s.x(0)).toBeGreaterThanOrEqual(MIN_VMA - 1e-9);
+    expect(s.x(2) - s.x(1)).toBeGreaterThanOrEqual(MIN_GAP - 1e-9);
+    expect(s.x(100_002)).toBe(1);
   });
 
   it('formats addresses and flags', () => {

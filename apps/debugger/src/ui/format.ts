@@ -2,8 +2,14 @@
 
 export const PAGE_SIZE = 4096;
 
+/** `0x` + lowercase hex of the byte address vpn * 4096 (as the CLI prints addresses). */
 export function hexAddr(vpn: number): string {
   return `0x${(vpn * PAGE_SIZE).toString(16)}`;
+}
+
+/** the address with the arena page beside it when the log names its arena */
+export function addrWithPage(vpn: number, arenaBase: number): string {
+  return arenaBase && vpn >= arenaBase ? `${hexAddr(vpn)} (page ${vpn - arenaBase})` : hexAddr(vpn);
 }
 
 export function vmFlags(f: number): string {
@@ -52,7 +58,11 @@ export function lockMode(mode: number, kind: number): string {
   return `${mode === 0 ? 'write' : 'read'}${kind === 1 ? ' spin' : ''}`;
 }
 
-/** Piecewise-linear address scale: islands of VMAs linear, long gaps between them capped. */
+/**
+ * Piecewise-linear address scale over the boundaries of the ranges: covered stretches
+ * linear but never narrower than MIN_VMA of the bar (a 1-page VMA beside a 1 GiB one stays
+ * visible and clickable), gaps at least MIN_GAP and long ones capped (a break is drawn).
+ */
 export interface AddrScale {
   /** vpn -> [0, 1] */
   x(vpn: number): number;
@@ -60,34 +70,55 @@ export interface AddrScale {
   breaks: number[];
 }
 
+export const MIN_VMA = 0.03;
+export const MIN_GAP = 0.012;
+
 export function addressScale(ranges: readonly { start: number; end: number }[]): AddrScale {
   const rs = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
   if (rs.length === 0) return { x: () => 0, breaks: [] };
-  const islands: [number, number][] = [];
+  const cuts = [...new Set(rs.flatMap((r) => [r.start, r.end]))].sort((a, b) => a - b);
+  // covered[i]: is [cuts[i], cuts[i+1]) inside some range
+  const covered: boolean[] = [];
+  let coveredLen = 0;
+  let segs = 0;
+  // sweep: how many ranges cover each stretch
+  const delta = new Map<number, number>();
   for (const r of rs) {
-    const last = islands[islands.length - 1];
-    if (last && r.start <= last[1]) last[1] = Math.max(last[1], r.end);
-    else islands.push([r.start, r.end]);
+    delta.set(r.start, (delta.get(r.start) ?? 0) + 1);
+    delta.set(r.end, (delta.get(r.end) ?? 0) - 1);
   }
-  const covered = islands.reduce((n, [s, e]) => n + (e - s), 0);
-  const cap = Math.max(1, (covered / islands.length) * 0.35);
-  // knots: [vpn, display]
-  const kv: number[] = [];
-  const kd: number[] = [];
+  let depth = 0;
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const a = cuts[i];
+    depth += delta.get(a) ?? 0;
+    const c = depth > 0;
+    covered.push(c);
+    if (c) {
+      coveredLen += cuts[i + 1] - a;
+      segs++;
+    }
+  }
+  const unit = coveredLen || 1;
+  // display lengths in vpn units: floors relative to the covered total
+  const minV = (unit * MIN_VMA) / Math.max(0.2, 1 - MIN_VMA * segs);
+  const minG = minV * (MIN_GAP / MIN_VMA);
+  const cap = Math.max(minG, (unit / Math.max(1, segs)) * 0.35);
+  const kd: number[] = [0];
   const breakAt: number[] = [];
   let d = 0;
-  for (let i = 0; i < islands.length; i++) {
-    const [s, e] = islands[i];
-    if (i > 0) {
-      const gap = s - islands[i - 1][1];
-      if (gap > cap) breakAt.push(d + cap / 2);
-      d += Math.min(gap, cap);
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const len = cuts[i + 1] - cuts[i];
+    let w: number;
+    if (covered[i]) w = Math.max(len, minV);
+    else {
+      w = Math.min(Math.max(len, minG), cap);
+      if (len > cap) breakAt.push(d + w / 2);
     }
-    kv.push(s, e);
-    kd.push(d, d + (e - s));
-    d += e - s;
+    d += w;
+    kd.push(d);
   }
   const total = d || 1;
+  const kv = cuts;
   return {
     x(vpn: number): number {
       if (vpn <= kv[0]) return 0;
