@@ -253,8 +253,9 @@ describe('debugger in headless chromium, on engine-made logs', () => {
 
   it('filters and searches the events list by type, address and task, fields decoded', async () => {
     await page.selectOption('[data-testid=filter-type]', 'folio_index');
-    await page.waitForSelector('[data-testid=filter-row]');
+    // at the end of the log: the matches are before here
     await page.click('[data-testid=filter-before]');
+    await page.waitForSelector('[data-testid=filter-row]');
     await expect.poll(async () => (await page.textContent('[data-testid=filter-status]')) ?? '').toMatch(/matching before pos/);
     const types = await page.locator('[data-testid=filter-row] .c-type').allTextContents();
     expect(types.length).toBe(128);
