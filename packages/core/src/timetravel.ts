@@ -46,8 +46,18 @@ export class Keyframes {
   }
 }
 
-/** Replay events [from.seq, to) of a log onto a state, in batches of `batch` events. */
-export function replayRange(log: EventLog, from: State, to: number, batch = 65536, onBatch?: (s: State) => void): State {
+/**
+ * Replay events [from.seq, to) of a log onto a state, in batches of `batch` events.
+ * `observe` sees every event applied (one decode serves the caller's own index too).
+ */
+export function replayRange(
+  log: EventLog,
+  from: State,
+  to: number,
+  batch = 65536,
+  onBatch?: (s: State) => void,
+  observe?: (r: RawEvent) => void,
+): State {
   let s = from;
   if (to <= s.seq) return s;
   const cur = log.cursor(s.seq);
@@ -57,9 +67,17 @@ export function replayRange(log: EventLog, from: State, to: number, batch = 6553
     const b = newBatch();
     const stop = Math.min(to, s.seq + batch);
     let n = s.seq;
-    while (n < stop && cur.next(r)) {
-      applyToDraft(d, r, b);
-      n++;
+    if (observe) {
+      while (n < stop && cur.next(r)) {
+        applyToDraft(d, r, b);
+        observe(r);
+        n++;
+      }
+    } else {
+      while (n < stop && cur.next(r)) {
+        applyToDraft(d, r, b);
+        n++;
+      }
     }
     finishBatch(d, b);
     s = finishDraft(d) as State;
@@ -84,27 +102,37 @@ export interface SpanIndex {
   readonly errors: Int32Array;
 }
 
+/** Builds a SpanIndex from the events in order (buildSpanIndex, or a replay's observer). */
+export class SpanIndexBuilder {
+  private b: number[] = [];
+  private sc: number[] = [];
+  private er: number[] = [];
+  private depth = new Map<number, number>();
+  private task = 0;
+  observe(r: RawEvent): void {
+    const t = r.type;
+    if (t === E.TaskSwitch) this.task = r.a;
+    else if (t === E.SpanOpen) {
+      const dpt = this.depth.get(this.task) ?? 0;
+      if (dpt === 0) this.sc.push(r.seq);
+      this.depth.set(this.task, dpt + 1);
+      this.b.push(r.seq);
+    } else if (t === E.SpanClose) {
+      this.depth.set(this.task, (this.depth.get(this.task) ?? 1) - 1);
+      this.b.push(r.seq);
+    } else if (t === E.Error) this.er.push(r.seq);
+  }
+  finish(): SpanIndex {
+    return { boundaries: Int32Array.from(this.b), syscalls: Int32Array.from(this.sc), errors: Int32Array.from(this.er) };
+  }
+}
+
 export function buildSpanIndex(log: EventLog): SpanIndex {
-  const b: number[] = [];
-  const sc: number[] = [];
-  const er: number[] = [];
+  const ix = new SpanIndexBuilder();
   const cur = log.cursor(0);
   const r = newRawEvent();
-  const depth = new Map<number, number>();
-  let task = 0;
-  while (cur.next(r)) {
-    if (r.type === E.TaskSwitch) task = r.a;
-    else if (r.type === E.SpanOpen) {
-      const dpt = depth.get(task) ?? 0;
-      if (dpt === 0) sc.push(r.seq);
-      depth.set(task, dpt + 1);
-      b.push(r.seq);
-    } else if (r.type === E.SpanClose) {
-      depth.set(task, (depth.get(task) ?? 1) - 1);
-      b.push(r.seq);
-    } else if (r.type === E.Error) er.push(r.seq);
-  }
-  return { boundaries: Int32Array.from(b), syscalls: Int32Array.from(sc), errors: Int32Array.from(er) };
+  while (cur.next(r)) ix.observe(r);
+  return ix.finish();
 }
 
 function nextIn(a: Int32Array, seq: number): number | null {
@@ -139,14 +167,26 @@ export class TimeTravel {
   private index: SpanIndex | null = null;
   private cache: State | null = null;
 
+  /**
+   * `observe`, if given, sees every event of the one replay pass that builds the keyframes
+   * and the span index, so a consumer indexes the log without decoding it again.
+   */
   constructor(
     readonly log: EventLog,
     every = 16384,
+    observe?: (r: RawEvent) => void,
   ) {
     this.keyframes = new Keyframes(every);
-    // one replay pass builds the keyframes
     this.keyframes.add(emptyState());
-    replayRange(log, emptyState(), log.length, every, (s) => this.keyframes.add(s));
+    const spans = new SpanIndexBuilder();
+    const see = observe
+      ? (r: RawEvent) => {
+          spans.observe(r);
+          observe(r);
+        }
+      : (r: RawEvent) => spans.observe(r);
+    replayRange(log, emptyState(), log.length, every, (s) => this.keyframes.add(s), see);
+    this.index = spans.finish();
   }
 
   get length(): number {

@@ -5,6 +5,7 @@
  * over random positions), and writes the figures as JSON.
  *
  *   npx tsx apps/debugger/src/bench/bench-cli.ts [--log X.mmlog] [--pages 120000 --moves 14] [--seeks 100] [--out F.json]
+ *     [--profile F.cpuprofile]   (the page's main thread during the seeks, for chrome devtools or tools/bench's aggregator)
  *
  * Without --log it builds a relocation log with @mmsim/linux (120000 pages moved 14 times with
  * MREMAP_RELOCATE_ANON: about 10.6M events, a minute to generate) and caches it in $TMPDIR.
@@ -26,6 +27,7 @@ const { values: o } = parseArgs({
     moves: { type: 'string', default: '14' },
     seeks: { type: 'string', default: '100' },
     out: { type: 'string' },
+    profile: { type: 'string' },
     chromium: { type: 'string', default: process.env.MMSIM_CHROMIUM ?? '/usr/bin/chromium' },
   },
 });
@@ -94,7 +96,13 @@ async function main(): Promise<void> {
     // seeks: a position set, then the time until the view of it is in the DOM and painted
     const n = Number(o.seeks);
     // (a string: tsx's transform would wrap a function's inner closures in a __name helper the page lacks)
+    const cdp = o.profile ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const seeks = (await page.evaluate(`(${SEEK_SCRIPT})(${events}, ${n})`)) as number[];
+    if (cdp && o.profile) writeFileSync(o.profile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const t1 = Date.now();
     await page.waitForSelector('[data-testid=checks-status][data-finished="1"]', { timeout: 900_000 });
     const checkersDoneMs = Date.now() - t0;

@@ -3,7 +3,8 @@ import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type An
 import { checkLog } from '@mmsim/invariants';
 import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
 import { CheckJob } from './checks.js';
-import { DebugSession, indexLog, lockLaneKey, mergePairs } from './session.js';
+import { DebugSession, lockLaneKey, mergePairs } from './session.js';
+import { indexLog } from './log-index.js';
 import { linearPageIndex } from './views.js';
 
 const golden = relocateGoldenLog();

@@ -10,14 +10,11 @@ import {
   decodeLogFile,
   diffStates,
   newRawEvent,
-  type EventLog,
   type ReadLogResult,
   type State,
 } from '@mmsim/core';
 import {
-  MAX_COUNT_SAMPLES,
   MAX_LANE_INTERVALS,
-  type CountsSeries,
   type DiffSummary,
   type EventRow,
   type HistoryResult,
@@ -41,7 +38,7 @@ import {
 import type { CheckerFinding } from './checks.js';
 import { mergeWhy } from './merge.js';
 import { history, search } from './provenance.js';
-import { callArgs } from './calls.js';
+import { LogIndexer, type LogIndex } from './log-index.js';
 import {
   anonVmaForest,
   decodeContext,
@@ -55,30 +52,6 @@ import {
   type DecodeContext,
 } from './views.js';
 
-/** What one pass over the log learns. */
-export interface LogIndex {
-  spanNames: Map<number, string>;
-  spanCount: number;
-  syscalls: number;
-  tasks: number[];
-  errors: number[];
-  errorMessages: Record<number, string>;
-  counts: CountsSeries;
-  lockNames: string[];
-  /** lock holds, sorted by start */
-  locks: { lock: Int32Array; task: Int32Array; mode: Uint8Array; start: Float64Array; end: Float64Array; maxDur: number };
-  /** vma_split / vma_merge annotations: seq, type, a, b, c */
-  vmaNotes: { seq: number; type: number; a: number; b: number; c: number }[];
-  /** every span in order of opening: task, depth, open and close seq (N: never closed), result */
-  spans: { id: Int32Array; task: Int32Array; depth: Uint8Array; open: Float64Array; close: Float64Array; result: Int32Array };
-  /** span indexes in order of closing */
-  closeOrder: Int32Array;
-  /** span id -> index in spans */
-  spanIdx: Map<number, number>;
-  /** the decoded arguments of a top-level span (a `{"call": ...}` note of runScenario), by span id */
-  callArgs: Map<number, string>;
-}
-
 function binFirstGE(a: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = a.length;
@@ -88,211 +61,6 @@ function binFirstGE(a: ArrayLike<number>, x: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** One decode pass: span names, syscalls, tasks, errors, counts samples, lock holds. */
-export function indexLog(log: EventLog): LogIndex {
-  const N = log.length;
-  const cur = log.cursor(0);
-  const r = newRawEvent();
-  const spanNames = new Map<number, string>();
-  const depth = new Map<number, number>();
-  const tasks = new Set<number>();
-  const errors: number[] = [];
-  const errorMessages: Record<number, string> = {};
-  let syscalls = 0;
-  // counts, kept from events alone (the reducer's bookkeeping, without the state)
-  let vmas = 0;
-  let anonVmas = 0;
-  let avcs = 0;
-  let folios = 0;
-  const order = new Map<number, number>();
-  const sPos: number[] = [0];
-  const sV: number[] = [0];
-  const sA: number[] = [0];
-  const sC: number[] = [0];
-  const sF: number[] = [0];
-  const stride = Math.max(1, Math.ceil(N / MAX_COUNT_SAMPLES));
-  let lastSample = 0;
-  // locks
-  const lockIds = new Map<string, number>();
-  const lockNames: string[] = [];
-  const lLock: number[] = [];
-  const lTask: number[] = [];
-  const lMode: number[] = [];
-  const lStart: number[] = [];
-  const lEnd: number[] = [];
-  const open = new Map<string, number>();
-  const vmaNotes: LogIndex['vmaNotes'] = [];
-  const spId: number[] = [];
-  const spTask: number[] = [];
-  const spDepth: number[] = [];
-  const spOpen: number[] = [];
-  const spClose: number[] = [];
-  const spResult: number[] = [];
-  const closeOrder: number[] = [];
-  const spanIdx = new Map<number, number>();
-  const calls = new Map<number, string>();
-
-  while (cur.next(r)) {
-    tasks.add(r.task);
-    let boundary = false;
-    switch (r.type) {
-      case E.SpanOpen: {
-        spanNames.set(r.a, r.s);
-        const d = depth.get(r.task) ?? 0;
-        if (d === 0) syscalls++;
-        depth.set(r.task, d + 1);
-        spanIdx.set(r.a, spId.length);
-        spId.push(r.a);
-        spTask.push(r.task);
-        spDepth.push(Math.min(255, d));
-        spOpen.push(r.seq);
-        spClose.push(N);
-        spResult.push(0);
-        boundary = true;
-        break;
-      }
-      case E.SpanClose: {
-        depth.set(r.task, Math.max(0, (depth.get(r.task) ?? 1) - 1));
-        const i = spanIdx.get(r.a);
-        if (i !== undefined) {
-          spClose[i] = r.seq;
-          spResult[i] = r.b;
-          closeOrder.push(i);
-        }
-        boundary = true;
-        break;
-      }
-      case E.Note:
-        if (r.s.startsWith('{"call"')) {
-          const a = callArgs(r.s);
-          if (a) calls.set(r.span, a);
-        }
-        break;
-      case E.Error:
-        errors.push(r.seq);
-        errorMessages[r.seq] = r.s;
-        boundary = true;
-        break;
-      case E.VmaInsert:
-        vmas++;
-        break;
-      case E.VmaRemove:
-        vmas--;
-        break;
-      case E.AnonVmaCreate:
-        anonVmas++;
-        break;
-      case E.AnonVmaFree:
-        anonVmas--;
-        break;
-      case E.AvcLink:
-        avcs++;
-        break;
-      case E.AvcUnlink:
-        avcs--;
-        break;
-      case E.FolioAlloc:
-        folios++;
-        order.set(r.a, r.b);
-        break;
-      case E.FolioFree:
-        folios--;
-        order.delete(r.a);
-        break;
-      case E.FolioSplit: {
-        const o = order.get(r.a) ?? r.b;
-        const n = 2 ** (o - r.b);
-        folios += n - 1;
-        for (let k = 0; k < n; k++) order.set(r.a + k * 2 ** r.b, r.b);
-        break;
-      }
-      case E.VmaSplit:
-      case E.VmaMerge:
-        vmaNotes.push({ seq: r.seq, type: r.type, a: r.a, b: r.b, c: r.c });
-        break;
-      case E.LockAcquire: {
-        let id = lockIds.get(r.s);
-        if (id === undefined) {
-          id = lockNames.length;
-          lockIds.set(r.s, id);
-          lockNames.push(r.s);
-        }
-        open.set(`${id}:${r.task}`, lStart.length);
-        lLock.push(id);
-        lTask.push(r.task);
-        lMode.push(r.a);
-        lStart.push(r.seq);
-        lEnd.push(N);
-        break;
-      }
-      case E.LockRelease: {
-        const id = lockIds.get(r.s);
-        if (id === undefined) break;
-        const key = `${id}:${r.task}`;
-        const i = open.get(key);
-        if (i !== undefined) {
-          lEnd[i] = r.seq;
-          open.delete(key);
-        }
-        break;
-      }
-    }
-    if (boundary && r.seq + 1 - lastSample >= stride) {
-      lastSample = r.seq + 1;
-      sPos.push(r.seq + 1);
-      sV.push(vmas);
-      sA.push(anonVmas);
-      sC.push(avcs);
-      sF.push(folios);
-    }
-  }
-  if (sPos[sPos.length - 1] !== N) {
-    sPos.push(N);
-    sV.push(vmas);
-    sA.push(anonVmas);
-    sC.push(avcs);
-    sF.push(folios);
-  }
-  let maxDur = 0;
-  for (let i = 0; i < lStart.length; i++) maxDur = Math.max(maxDur, lEnd[i] - lStart[i]);
-  return {
-    spanNames,
-    spanCount: spanNames.size,
-    syscalls,
-    tasks: [...tasks].sort((a, b) => a - b),
-    errors,
-    errorMessages,
-    counts: {
-      pos: Float64Array.from(sPos),
-      vmas: Float64Array.from(sV),
-      anonVmas: Float64Array.from(sA),
-      avcs: Float64Array.from(sC),
-      folios: Float64Array.from(sF),
-    },
-    lockNames,
-    locks: {
-      lock: Int32Array.from(lLock),
-      task: Int32Array.from(lTask),
-      mode: Uint8Array.from(lMode),
-      start: Float64Array.from(lStart),
-      end: Float64Array.from(lEnd),
-      maxDur,
-    },
-    vmaNotes,
-    spans: {
-      id: Int32Array.from(spId),
-      task: Int32Array.from(spTask),
-      depth: Uint8Array.from(spDepth),
-      open: Float64Array.from(spOpen),
-      close: Float64Array.from(spClose),
-      result: Int32Array.from(spResult),
-    },
-    closeOrder: Int32Array.from(closeOrder),
-    spanIdx,
-    callArgs: calls,
-  };
 }
 
 export class DebugSession {
@@ -317,9 +85,10 @@ export class DebugSession {
     decodeMs = 0,
   ) {
     const t0 = performance.now();
-    this.tt = new TimeTravel(result.log, 16384);
-    this.tt.spanIndex();
-    this.index = indexLog(result.log);
+    // one replay builds the keyframes, the span index and the debugger's own index
+    const indexer = new LogIndexer(result.log.length);
+    this.tt = new TimeTravel(result.log, 16384, (r) => indexer.observe(r));
+    this.index = indexer.finish();
     this.noteSeqs = Float64Array.from(this.index.vmaNotes, (n) => n.seq);
     const cfg = result.header.config as { arenaBase?: unknown };
     this.ctx = decodeContext(typeof cfg.arenaBase === 'number' ? cfg.arenaBase : 0);

@@ -81,6 +81,21 @@ export function linearPageIndex(v: { pgoff: number; start: number }, vpn: number
   return v.pgoff + vpn - v.start;
 }
 
+/**
+ * Whether pteRow would report a problem for this page, without building the row: the
+ * view checks every page of a VMA (its counts must be right) but keeps few rows.
+ */
+export function pteHasProblem(s: State, v: Vma, vpn: number, pte: number): boolean {
+  if (pte < 0) return false;
+  const f = pageFolio(s, ptePfn(pte));
+  const special = (pteFlags(pte) & PTE_SPECIAL) !== 0;
+  if (!f) return !special;
+  if (special) return false;
+  const k = f.mappingKind;
+  if ((k === 1 || k === 2) && f.index + (ptePfn(pte) - f.pfn) !== linearPageIndex(v, vpn)) return true;
+  return k === 1 && !v.chain.includes(f.mapping);
+}
+
 /** One mapped page of a VMA, checked: stale index, mapping outside the chain, no folio. */
 export function pteRow(s: State, v: Vma, vpn: number, pte: number, huge: boolean): PteRow {
   const expectedIndex = linearPageIndex(v, vpn);
@@ -169,7 +184,15 @@ export function vmaPages(s: State): VmaPages[] {
         if (e.kind === 'huge') {
           for (let vpn = a; vpn < b; vpn++) {
             present++;
-            const row = pteRow(s, v, vpn, (e.pfn + (vpn - base)) * 256 + (e.flags & 255), true);
+            const pte = (e.pfn + (vpn - base)) * 256 + (e.flags & 255);
+            if (ok.length >= MAX_ROWS_PER_VMA) {
+              if (!pteHasProblem(s, v, vpn, pte)) continue;
+              if (bad.length >= MAX_ROWS_PER_VMA) {
+                stale++;
+                continue;
+              }
+            }
+            const row = pteRow(s, v, vpn, pte, true);
             if (row.problems.length) {
               stale++;
               if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
@@ -182,7 +205,15 @@ export function vmaPages(s: State): VmaPages[] {
             if (p === 0) continue;
             if (p < 0) swapped++;
             else present++;
-            // check every page (the counts must be right) but keep few rows
+            // check every page (the counts must be right) but build few rows
+            if (ok.length >= MAX_ROWS_PER_VMA) {
+              const problem = pteHasProblem(s, v, vpn, p);
+              if (!problem) continue;
+              if (bad.length >= MAX_ROWS_PER_VMA) {
+                stale++;
+                continue;
+              }
+            }
             const row = pteRow(s, v, vpn, p, false);
             if (row.problems.length) {
               stale++;

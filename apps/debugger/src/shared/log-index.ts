@@ -1,0 +1,277 @@
+/**
+ * What the debugger learns from one pass over a log: span names and nesting, syscalls,
+ * tasks, errors, the counts series and every lock hold. Built as an observer of the
+ * replay that builds the time-travel keyframes (one decode of the log, not three).
+ */
+import { E, newRawEvent, type EventLog, type RawEvent } from '@mmsim/core';
+import { MAX_COUNT_SAMPLES, type CountsSeries } from './protocol.js';
+import { callArgs } from './calls.js';
+
+export interface LogIndex {
+  spanNames: Map<number, string>;
+  spanCount: number;
+  syscalls: number;
+  tasks: number[];
+  errors: number[];
+  errorMessages: Record<number, string>;
+  counts: CountsSeries;
+  lockNames: string[];
+  /** lock holds, sorted by start */
+  locks: { lock: Int32Array; task: Int32Array; mode: Uint8Array; start: Float64Array; end: Float64Array; maxDur: number };
+  /** vma_split / vma_merge annotations: seq, type, a, b, c */
+  vmaNotes: { seq: number; type: number; a: number; b: number; c: number }[];
+  /** every span in order of opening: task, depth, open and close seq (N: never closed), result */
+  spans: { id: Int32Array; task: Int32Array; depth: Uint8Array; open: Float64Array; close: Float64Array; result: Int32Array };
+  /** span indexes in order of closing */
+  closeOrder: Int32Array;
+  /** span id -> index in spans */
+  spanIdx: Map<number, number>;
+  /** the decoded arguments of a top-level span (a `{"call": ...}` note of runScenario), by span id */
+  callArgs: Map<number, string>;
+}
+
+/** A growable column of numbers (a typed array doubled on demand: no boxed JS array). */
+class Column<T extends Float64Array | Int32Array | Uint8Array> {
+  n = 0;
+  constructor(
+    public a: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(x: number): number {
+    if (this.n === this.a.length) {
+      const b = this.make(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n] = x;
+    return this.n++;
+  }
+  done(): T {
+    return this.a.slice(0, this.n) as T;
+  }
+}
+const f64 = (): Column<Float64Array> => new Column(new Float64Array(1024), (n) => new Float64Array(n));
+const i32 = (): Column<Int32Array> => new Column(new Int32Array(1024), (n) => new Int32Array(n));
+const u8 = (): Column<Uint8Array> => new Column(new Uint8Array(1024), (n) => new Uint8Array(n));
+
+/** Task ids are small: a lock-hold key packs the lock id above them (a string past that). */
+const TASK_SPAN = 2 ** 20;
+const holdKey = (lock: number, task: number): number | string =>
+  task >= 0 && task < TASK_SPAN ? lock * TASK_SPAN + task : `${lock}:${task}`;
+
+export class LogIndexer {
+  private readonly spanNames = new Map<number, string>();
+  private readonly depth = new Map<number, number>();
+  private readonly tasks = new Set<number>();
+  private lastTask = -1;
+  private readonly errors: number[] = [];
+  private readonly errorMessages: Record<number, string> = {};
+  private syscalls = 0;
+  // counts, kept from events alone (the reducer's bookkeeping, without the state)
+  private vmas = 0;
+  private anonVmas = 0;
+  private avcs = 0;
+  private folios = 0;
+  private readonly order = new Map<number, number>();
+  private readonly sPos = f64();
+  private readonly sV = f64();
+  private readonly sA = f64();
+  private readonly sC = f64();
+  private readonly sF = f64();
+  private readonly stride: number;
+  private lastSample = 0;
+  // locks
+  private readonly lockIds = new Map<string, number>();
+  private readonly lockNames: string[] = [];
+  private readonly lLock = i32();
+  private readonly lTask = i32();
+  private readonly lMode = u8();
+  private readonly lStart = f64();
+  private readonly lEnd = f64();
+  /** (lock id * TASK_SPAN + task) -> index of its open hold */
+  private readonly open = new Map<number | string, number>();
+  private readonly vmaNotes: LogIndex['vmaNotes'] = [];
+  private readonly spId = i32();
+  private readonly spTask = i32();
+  private readonly spDepth = u8();
+  private readonly spOpen = f64();
+  private readonly spClose = f64();
+  private readonly spResult = i32();
+  private readonly closeOrder = i32();
+  private readonly spanIdx = new Map<number, number>();
+  private readonly calls = new Map<number, string>();
+
+  /** N: the log's length (an unclosed span or lock hold ends there) */
+  constructor(private readonly N: number) {
+    this.stride = Math.max(1, Math.ceil(N / MAX_COUNT_SAMPLES));
+    this.sample(0);
+  }
+
+  private sample(pos: number): void {
+    this.sPos.push(pos);
+    this.sV.push(this.vmas);
+    this.sA.push(this.anonVmas);
+    this.sC.push(this.avcs);
+    this.sF.push(this.folios);
+  }
+
+  observe(r: RawEvent): void {
+    if (r.task !== this.lastTask) {
+      this.lastTask = r.task;
+      this.tasks.add(r.task);
+    }
+    let boundary = false;
+    switch (r.type) {
+      case E.SpanOpen: {
+        this.spanNames.set(r.a, r.s);
+        const d = this.depth.get(r.task) ?? 0;
+        if (d === 0) this.syscalls++;
+        this.depth.set(r.task, d + 1);
+        this.spanIdx.set(r.a, this.spId.n);
+        this.spId.push(r.a);
+        this.spTask.push(r.task);
+        this.spDepth.push(Math.min(255, d));
+        this.spOpen.push(r.seq);
+        this.spClose.push(this.N);
+        this.spResult.push(0);
+        boundary = true;
+        break;
+      }
+      case E.SpanClose: {
+        this.depth.set(r.task, Math.max(0, (this.depth.get(r.task) ?? 1) - 1));
+        const i = this.spanIdx.get(r.a);
+        if (i !== undefined) {
+          this.spClose.a[i] = r.seq;
+          this.spResult.a[i] = r.b;
+          this.closeOrder.push(i);
+        }
+        boundary = true;
+        break;
+      }
+      case E.Note:
+        if (r.s.startsWith('{"call"')) {
+          const a = callArgs(r.s);
+          if (a) this.calls.set(r.span, a);
+        }
+        break;
+      case E.Error:
+        this.errors.push(r.seq);
+        this.errorMessages[r.seq] = r.s;
+        boundary = true;
+        break;
+      case E.VmaInsert:
+        this.vmas++;
+        break;
+      case E.VmaRemove:
+        this.vmas--;
+        break;
+      case E.AnonVmaCreate:
+        this.anonVmas++;
+        break;
+      case E.AnonVmaFree:
+        this.anonVmas--;
+        break;
+      case E.AvcLink:
+        this.avcs++;
+        break;
+      case E.AvcUnlink:
+        this.avcs--;
+        break;
+      case E.FolioAlloc:
+        this.folios++;
+        this.order.set(r.a, r.b);
+        break;
+      case E.FolioFree:
+        this.folios--;
+        this.order.delete(r.a);
+        break;
+      case E.FolioSplit: {
+        const o = this.order.get(r.a) ?? r.b;
+        const n = 2 ** (o - r.b);
+        this.folios += n - 1;
+        for (let k = 0; k < n; k++) this.order.set(r.a + k * 2 ** r.b, r.b);
+        break;
+      }
+      case E.VmaSplit:
+      case E.VmaMerge:
+        this.vmaNotes.push({ seq: r.seq, type: r.type, a: r.a, b: r.b, c: r.c });
+        break;
+      case E.LockAcquire: {
+        let id = this.lockIds.get(r.s);
+        if (id === undefined) {
+          id = this.lockNames.length;
+          this.lockIds.set(r.s, id);
+          this.lockNames.push(r.s);
+        }
+        this.open.set(holdKey(id, r.task), this.lStart.n);
+        this.lLock.push(id);
+        this.lTask.push(r.task);
+        this.lMode.push(r.a);
+        this.lStart.push(r.seq);
+        this.lEnd.push(this.N);
+        break;
+      }
+      case E.LockRelease: {
+        const id = this.lockIds.get(r.s);
+        if (id === undefined) break;
+        const key = holdKey(id, r.task);
+        const i = this.open.get(key);
+        if (i !== undefined) {
+          this.lEnd.a[i] = r.seq;
+          this.open.delete(key);
+        }
+        break;
+      }
+    }
+    if (boundary && r.seq + 1 - this.lastSample >= this.stride) {
+      this.lastSample = r.seq + 1;
+      this.sample(r.seq + 1);
+    }
+  }
+
+  finish(): LogIndex {
+    if (this.sPos.a[this.sPos.n - 1] !== this.N) this.sample(this.N);
+    const start = this.lStart.done();
+    const end = this.lEnd.done();
+    let maxDur = 0;
+    for (let i = 0; i < start.length; i++) maxDur = Math.max(maxDur, end[i] - start[i]);
+    return {
+      spanNames: this.spanNames,
+      spanCount: this.spanNames.size,
+      syscalls: this.syscalls,
+      tasks: [...this.tasks].sort((a, b) => a - b),
+      errors: this.errors,
+      errorMessages: this.errorMessages,
+      counts: {
+        pos: this.sPos.done(),
+        vmas: this.sV.done(),
+        anonVmas: this.sA.done(),
+        avcs: this.sC.done(),
+        folios: this.sF.done(),
+      },
+      lockNames: this.lockNames,
+      locks: { lock: this.lLock.done(), task: this.lTask.done(), mode: this.lMode.done(), start, end, maxDur },
+      vmaNotes: this.vmaNotes,
+      spans: {
+        id: this.spId.done(),
+        task: this.spTask.done(),
+        depth: this.spDepth.done(),
+        open: this.spOpen.done(),
+        close: this.spClose.done(),
+        result: this.spResult.done(),
+      },
+      closeOrder: this.closeOrder.done(),
+      spanIdx: this.spanIdx,
+      callArgs: this.calls,
+    };
+  }
+}
+
+/** One decode pass over a log, for callers without a replay to ride on. */
+export function indexLog(log: EventLog): LogIndex {
+  const ix = new LogIndexer(log.length);
+  const cur = log.cursor(0);
+  const r = newRawEvent();
+  while (cur.next(r)) ix.observe(r);
+  return ix.finish();
+}
