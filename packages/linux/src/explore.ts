@@ -347,7 +347,13 @@ export class Explorer {
         });
         // footprints only feed the reduction: without it the hook is not installed at all
         const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
-        if (last) (last as Node).fp = takeFp();
+        if (last) {
+          const fp = takeFp();
+          // the segment that stopped the run (a deadlock, a model error) commutes with
+          // nothing: running another task first lets that task finish, a different final
+          // state (so its alternatives must not sleep on it)
+          (last as Node).fp = this.run.stopped && this.opts.por !== false ? new Set([...fp, '*']) : fp;
+        }
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
         if (out.aborted) onPruned();
         else if (mine) record(out);
