@@ -119,9 +119,17 @@ function writeString(out: ByteSink, s: string): void {
 export class ChunkEncoder {
   readonly pred = new Predictors();
   strings = new Map<string, number>();
+  /** the table's strings in the order they were added (to cut it back: truncateStrings) */
+  private readonly added: string[] = [];
   reset(): void {
     this.pred.reset();
     this.strings.clear();
+    this.added.length = 0;
+  }
+  /** Forget the strings added after the first n (an encoder put back to an earlier event). */
+  truncateStrings(n: number): void {
+    for (let i = this.added.length - 1; i >= n; i--) this.strings.delete(this.added[i]);
+    if (n < this.added.length) this.added.length = n;
   }
   encode(out: ByteSink, r: RawEvent): void {
     const t = r.type;
@@ -146,6 +154,7 @@ export class ChunkEncoder {
       else {
         writeString(out, r.s);
         this.strings.set(r.s, this.strings.size);
+        this.added.push(r.s);
       }
     }
   }

@@ -7,7 +7,7 @@
 import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable, type Observer, type Subscription } from 'rxjs';
 import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
-import { EventLog } from './log.js';
+import { EventLog, type LogMark } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
 import { BLOCKED, DeadlockError, POINT, runTask, interleave, schedule, type Chooser, type KGen } from './sched.js';
@@ -58,6 +58,8 @@ export interface EngineMark {
   readonly nextSpan: number;
   readonly ids: Readonly<Engine['ids']>;
   readonly task: number;
+  /** the log's point (cut back to without re-encoding) */
+  readonly log: LogMark;
 }
 
 
@@ -435,10 +437,11 @@ export class Engine {
     }
   }
 
-  private rollback(seq: number, state: State, nextSpan: number): void {
+  private rollback(seq: number, state: State, nextSpan: number, logMark?: LogMark): void {
     this.draft = null;
     this.structureGen++;
-    this.log.truncate(seq);
+    if (logMark) this.log.truncateToMark(logMark);
+    else this.log.truncate(seq);
     this.committed = state;
     this.keyframes.dropAfter(seq);
     this.nextSpan = nextSpan;
@@ -510,7 +513,7 @@ export class Engine {
   /** Remember this point (committed first), to come back to it with restore(). */
   mark(): EngineMark {
     this.commit();
-    return { seq: this.log.length, state: this.committed, nextSpan: this.nextSpan, ids: { ...this.ids }, task: this.task };
+    return { seq: this.log.length, state: this.committed, nextSpan: this.nextSpan, ids: { ...this.ids }, task: this.task, log: this.log.mark() };
   }
 
   /**
@@ -521,7 +524,7 @@ export class Engine {
   restore(m: EngineMark): void {
     this.inSyscall = false;
     this.solo = false;
-    this.rollback(m.seq, m.state, m.nextSpan);
+    this.rollback(m.seq, m.state, m.nextSpan, m.log);
     Object.assign(this.ids, m.ids);
     this.task = m.task;
   }

@@ -41,6 +41,7 @@ export type { Batch } from './reducer.js';
 export { CHUNK_EVENTS, CodecError, crc32 } from './codec.js';
 export type { Registers } from './codec.js';
 export { EventLog, LogCursor, decodeChunk } from './log.js';
+export type { LogMark } from './log.js';
 export type { SealedChunk } from './log.js';
 export {
   LOG_FORMAT_OLDEST,

@@ -23,6 +23,22 @@ export interface SealedChunk {
   readonly regs: Registers;
 }
 
+/**
+ * A point of the log to come back to cheaply (EventLog.mark / truncateToMark): the open
+ * chunk's byte length and encoder state there, so that cutting back does not re-encode
+ * the chunk's kept prefix (the explorer cuts back to one point once per schedule).
+ */
+export interface LogMark {
+  readonly seq: number;
+  /** sealed chunks then */
+  readonly sealed: number;
+  /** bytes of the open chunk then */
+  readonly bytes: number;
+  readonly pred: Float64Array;
+  readonly strings: number;
+  readonly regs: Registers;
+}
+
 export class EventLog {
   private sealed: SealedChunk[] = [];
   private cur = new ByteSink(1 << 12);
@@ -121,6 +137,33 @@ export class EventLog {
     };
   }
   private truncListeners: ((n: number) => void)[] = [];
+
+  /** Remember this point of the log (see LogMark). */
+  mark(): LogMark {
+    return { seq: this.length, sealed: this.sealed.length, bytes: this.cur.len, pred: this.enc.pred.v.slice(), strings: this.enc.strings.size, regs: cloneRegisters(this.regs) };
+  }
+
+  /**
+   * Drop the events after a mark: truncate(m.seq), without re-encoding when no chunk was
+   * sealed since (the open chunk is cut at its byte length then, its encoder state put
+   * back). The open chunk's buffer is reused: views of it taken before are not kept.
+   */
+  truncateToMark(m: LogMark): void {
+    if (m.seq > this.length) throw new RangeError(`truncateToMark(${m.seq}) of a log of ${this.length}`);
+    if (this.sealed.length !== m.sealed || this.curFirst + this.curCount < m.seq || this.curFirst > m.seq) {
+      this.truncate(m.seq);
+      return;
+    }
+    if (m.seq === this.length) return;
+    this.cur.len = m.bytes;
+    this.curCount = m.seq - this.curFirst;
+    this.enc.pred.v.set(m.pred);
+    this.enc.truncateStrings(m.strings);
+    const regs = cloneRegisters(m.regs);
+    this.regs.task = regs.task;
+    this.regs.spans = regs.spans;
+    for (const fn of this.truncListeners) fn(m.seq);
+  }
 
   /** Drop events from seq n on (rollback of an aborted syscall). */
   truncate(n: number): void {

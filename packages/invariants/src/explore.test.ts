@@ -52,7 +52,8 @@ describe('explore: relocation against a racing rmap walk', () => {
 
   it('the partial-order reduction loses no final state and no violation, and runs fewer schedules', () => {
     const s = race('relocate-vs-rmap-walk');
-    for (const variant of ['bug-unlocked-new-anon-vma'] as const) {
+    // bug-unbalanced-rmap-lock deadlocks: a run a deadlock stops is no sequence of commuting segments
+    for (const variant of ['bug-unlocked-new-anon-vma', 'bug-unbalanced-rmap-lock'] as const) {
       const shard = { index: 0, count: 1 };
       const por = explorer(s, variant, { shard }).explore();
       const all = explorer(s, variant, { shard, por: false }).explore();

@@ -48,8 +48,10 @@ export class GrowI32 {
     }
     this.a[i] = v;
   }
+  /** All zero again (the explorer resets once per schedule: keep the array, no garbage). */
   reset(): void {
-    this.a = new Int32Array(1 << 12);
+    if (this.a.length > 1 << 16) this.a = new Int32Array(1 << 12);
+    else this.a.fill(0);
   }
 }
 

@@ -121,16 +121,25 @@ export function seededDriver(seed: number): ScheduleDriver {
   return new SeededDriver(seed);
 }
 
+/** A driver from functions: one class for every call (a class per driver would be a new shape each schedule). */
+class FnDriver extends ScheduleDriver {
+  constructor(
+    private readonly pickFn: (runnable: readonly number[], current: number, decision: number) => number,
+    private readonly beginFn: ((n: number) => void) | undefined,
+  ) {
+    super();
+  }
+  override begin(n: number): void {
+    this.beginFn?.(n);
+  }
+  protected pick(runnable: readonly number[], current: number): number {
+    return this.pickFn(runnable, current, this.decision);
+  }
+}
+
 /** A driver from a function (the explorer's strategies). */
 export function driverOf(pick: (runnable: readonly number[], current: number, decision: number) => number, begin?: (n: number) => void): ScheduleDriver {
-  return new (class extends ScheduleDriver {
-    override begin(n: number): void {
-      begin?.(n);
-    }
-    protected pick(runnable: readonly number[], current: number): number {
-      return pick(runnable, current, this.decision);
-    }
-  })();
+  return new FnDriver(pick, begin);
 }
 
 /** How a concurrent step ended. */

@@ -98,14 +98,26 @@ interface Outcome {
   preemptions: number;
 }
 
-/** One decision of a dfs run: what could run, what ran, what it touched. */
+/** One decision of a dfs run: what could run (a bit per task), what ran, what it touched. */
 interface Node {
-  runnable: number[];
+  runnable: number;
   current: number;
   chosen: number;
   cost: number;
   sleep: Map<number, Footprint>;
   fp: Footprint;
+}
+
+/** The footprint of a run without the reduction (never filled: nothing reads it then). */
+const NO_FOOTPRINT: Footprint = new Set();
+/** An empty sleep set, shared (sleep sets are copied before they are added to) */
+const NO_SLEEP = new Map<number, Footprint>();
+
+/** The runnable tasks as a bit mask (at most 8 tasks; ascending order is bit order). */
+function maskOf(runnable: readonly number[]): number {
+  let m = 0;
+  for (let i = 0; i < runnable.length; i++) m |= 1 << runnable[i];
+  return m;
 }
 
 interface Item {
@@ -304,7 +316,7 @@ export class Explorer {
         const item = q.pop()!;
         const nodes: Node[] = [];
         const L = item.prefix.length;
-        let takeFp: () => Footprint = () => new Set();
+        let takeFp: () => Footprint = () => NO_FOOTPRINT;
         let cost = item.cost;
         let sleep = item.sleep;
         let last: Node | null = null;
@@ -312,21 +324,22 @@ export class Explorer {
           const fp = takeFp();
           if (last) last.fp = fp;
           if (d < L) {
-            if (d === L - 1) last = { runnable: [], current, chosen: item.prefix[d], cost, sleep: new Map(), fp: new Set() };
+            if (d === L - 1) last = { runnable: 0, current, chosen: item.prefix[d], cost, sleep: NO_SLEEP, fp: NO_FOOTPRINT };
             return item.prefix[d];
           }
           // the sleep set here: what slept before and commutes with what just ran
-          if (last) {
+          if (last && sleep.size) {
             const next = new Map<number, Footprint>();
             for (const [t, f] of sleep) if (t !== last.chosen && independent(f, last.fp)) next.set(t, f);
-            sleep = next;
+            sleep = next.size ? next : NO_SLEEP;
           }
-          const awake = runnable.filter((t) => !sleep.has(t));
+          const awake = sleep.size ? runnable.filter((t) => !sleep.has(t)) : runnable;
           if (!awake.length) return ABORT;
           const c = defaultChoice(awake, current);
-          const preempt = current >= 0 && c !== current && runnable.includes(current);
+          const mask = maskOf(runnable);
+          const preempt = current >= 0 && c !== current && (mask & (1 << current)) !== 0;
           if (preempt && cost + 1 > bound) return ABORT;
-          const node: Node = { runnable: runnable.slice(), current, chosen: c, cost, sleep, fp: new Set() };
+          const node: Node = { runnable: mask, current, chosen: c, cost, sleep, fp: NO_FOOTPRINT };
           if (preempt) cost++;
           nodes.push(node);
           last = node;
@@ -334,7 +347,13 @@ export class Explorer {
         });
         // footprints only feed the reduction: without it the hook is not installed at all
         const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
-        if (last) (last as Node).fp = takeFp();
+        if (last) {
+          const fp = takeFp();
+          // the segment that stopped the run (a deadlock, a model error) commutes with
+          // nothing: running another task first lets that task finish, a different final
+          // state (so its alternatives must not sleep on it)
+          (last as Node).fp = this.run.stopped && this.opts.por !== false ? new Set([...fp, '*']) : fp;
+        }
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
         if (out.aborted) onPruned();
         else if (mine) record(out);
@@ -342,9 +361,9 @@ export class Explorer {
         // the alternatives at every node this run decided
         nodes.forEach((n, k) => {
           const d = L + k;
-          for (const t of n.runnable) {
-            if (t === n.chosen || n.sleep.has(t)) continue;
-            const c = n.cost + (n.current >= 0 && t !== n.current && n.runnable.includes(n.current) ? 1 : 0);
+          for (let t = 0, m = n.runnable; m !== 0; t++, m >>>= 1) {
+            if ((m & 1) === 0 || t === n.chosen || n.sleep.has(t)) continue;
+            const c = n.cost + (n.current >= 0 && t !== n.current && (n.runnable & (1 << n.current)) !== 0 ? 1 : 0);
             if (c > bound) continue;
             const owner = item.owner < 0 ? rootAlternatives++ : item.owner;
             if (owner % shard.count === shard.index) {

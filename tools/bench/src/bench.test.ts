@@ -77,6 +77,10 @@ describe('mmsim bench', () => {
     ]);
     for (const p of res.splits.points) expect(p.events).toBeGreaterThan(16 * 10);
     expect(res.splits.violations).toBe(0);
+    // exploreSchedulesPerSec: the seed's race explored whole (bound 2, no reduction), in a
+    // child process, the best of 3 explorations
+    expect(res.explore).toMatchObject({ schedules: 1152, complete: true, violations: 0, reps: 3 });
+    expect(res.exploreSchedulesPerSec).toBe(res.explore.schedulesPerSec);
     expect(res.notes.join('\n')).toMatch(/after two 1 MiB warm-up sessions/);
     for (const s of res.sweep) {
       expect(Number.isFinite(s.faultInRatio) && s.faultInRatio > 0).toBe(true);

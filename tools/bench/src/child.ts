@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SimJob, SimResult } from './sim.js';
 import type { SplitJob, SplitResult } from './splits.js';
+import type { ExploreBench, ExploreJob } from './explore.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const WORKER = join(HERE, 'worker.ts');
@@ -37,7 +38,12 @@ export function runSplitChild(job: SplitJob, opts: ChildOptions = {}): Promise<S
   return runWorker<SplitResult>(job, 'splitGrowth session', opts);
 }
 
-function runWorker<T>(job: SimJob | SplitJob, what: string, opts: ChildOptions): Promise<T> {
+/** The exploreSchedulesPerSec measurement (explore.ts) in a fresh Node process. */
+export function runExploreChild(job: ExploreJob, opts: ChildOptions = {}): Promise<ExploreBench> {
+  return runWorker<ExploreBench>(job, 'explore session', opts);
+}
+
+function runWorker<T>(job: SimJob | SplitJob | ExploreJob, what: string, opts: ChildOptions): Promise<T> {
   const args = [
     '--expose-gc',
     `--max-old-space-size=${opts.maxOldSpaceMiB ?? 8192}`,

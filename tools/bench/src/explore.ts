@@ -4,7 +4,9 @@
  * being moved: every schedule with at most 2 preemptions (dfs without the partial-order
  * reduction, so the count is the whole bounded space), each under every checker,
  * restarted from the state before the concurrent step. Schedules per second of CPU time,
- * after one warm-up exploration.
+ * after one warm-up exploration: the best of `reps` explorations (as the kernel side is
+ * a best of --reps), in a fresh process of its own (runExploreChild), as `mmsim explore`
+ * runs: not in a heap the other phases filled.
  */
 import { Explorer } from '@mmsim/linux';
 import { attachCheckers } from '@mmsim/invariants';
@@ -18,6 +20,14 @@ export interface ExploreBench {
   schedulesPerSec: number;
   complete: boolean;
   violations: number;
+  /** measured explorations (the best is reported) */
+  reps: number;
+}
+
+/** The job of the child process (worker.ts). */
+export interface ExploreJob {
+  kind: 'explore';
+  reps: number;
 }
 
 export const SEED_RACE = parseScenario({
@@ -37,7 +47,7 @@ export const SEED_RACE = parseScenario({
   ],
 });
 
-export function benchExplore(): ExploreBench {
+export function benchExplore(reps = 3): ExploreBench {
   const make = () =>
     new Explorer(SEED_RACE, {
       strategy: 'dfs',
@@ -50,12 +60,25 @@ export function benchExplore(): ExploreBench {
       },
     });
   make().explore(); // warm-up: the JIT sees every path once
-  const ex = make();
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = ex.explore();
-  const wallMs = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  const cpuMs = (c.user + c.system) / 1000;
-  return { schedules: r.schedules, cpuMs: Math.round(cpuMs), wallMs: Math.round(wallMs), schedulesPerSec: Math.round((r.schedules / cpuMs) * 1000), complete: r.complete, violations: r.violations.length };
+  let best: ExploreBench | null = null;
+  for (let i = 0; i < Math.max(1, reps); i++) {
+    const ex = make();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = ex.explore();
+    const wallMs = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const cpuMs = (c.user + c.system) / 1000;
+    const m: ExploreBench = {
+      schedules: r.schedules,
+      cpuMs: Math.round(cpuMs),
+      wallMs: Math.round(wallMs),
+      schedulesPerSec: Math.round((r.schedules / cpuMs) * 1000),
+      complete: r.complete,
+      violations: r.violations.length,
+      reps: Math.max(1, reps),
+    };
+    if (!best || m.schedulesPerSec > best.schedulesPerSec) best = m;
+  }
+  return best!;
 }
