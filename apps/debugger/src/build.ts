@@ -56,7 +56,7 @@ export function sourceHash(appRoot = APP_ROOT): string {
   for (const f of ['index.html', 'vite.config.ts', 'package.json']) files.push(join(appRoot, f));
   files.push(join(repo, 'package-lock.json'));
   const h = createHash('sha256');
-  h.update(`mode=${BUILD_MODE}\0`);
+  h.update(`mode=${BUILD_MODE}\0nominify=${process.env.MMSIM_DEBUGGER_NOMINIFY ?? ''}\0`);
   for (const v of installedVersions(appRoot)) h.update(`${v}\0`);
   for (const f of files) {
     if (!existsSync(f)) continue;
@@ -142,6 +142,6 @@ async function viteBuild(vite: typeof import('vite'), tmp: string, opts: BuildOp
     // whatever NODE_ENV the caller runs under (vitest sets "test"), React gets its production build
     define: { 'process.env.NODE_ENV': JSON.stringify(BUILD_MODE) },
     logLevel: opts.verbose ? 'info' : 'error',
-    build: { outDir: tmp, emptyOutDir: true, minify: true },
+    build: { outDir: tmp, emptyOutDir: true, minify: process.env.MMSIM_DEBUGGER_NOMINIFY ? false : true },
   });
 }

@@ -11,9 +11,9 @@ function pair(files: Record<string, Uint8Array> = {}) {
   const sent: Request[] = [];
   const port: PortLike = {
     onmessage: null,
-    postMessage(msg: RequestEnvelope) {
+    postMessage(msg: RequestEnvelope, transfer?: Transferable[]) {
       sent.push(msg.req);
-      handler.onMessage(structuredClone(msg));
+      handler.onMessage(structuredClone(msg, { transfer: transfer as Transferable[] }));
     },
   };
   const handler = createHandler(
@@ -114,5 +114,53 @@ describe('worker protocol', () => {
     expect(views[views.length - 1]).toBe(200);
     // throttling: far fewer requests than positions
     expect(sent.filter((r) => r.kind === 'view').length).toBeLessThan(20);
+  });
+
+  describe('two workers: the checkers\' worker indexes the log for the session\'s worker', () => {
+    const bad = relocatePatchV1Log();
+    const files = { '/log.mmlog': bad.bytes };
+    const { timing: _t, ...alone } = new DebugSession(DebugSession.fromBytes(bad.bytes).result).summary();
+
+    it('gives the summary and views of one worker, then the findings join the marks', async () => {
+      const a = pair(files);
+      const b = pair(files);
+      const ch = new MessageChannel();
+      const loading = a.client.request({ kind: 'load', url: '/log.mmlog', checks: false, indexPort: ch.port1 }, [ch.port1]);
+      const progress: number[] = [];
+      b.client.checks$.subscribe(({ status }) => progress.push(status.done));
+      const checked = b.client.request({ kind: 'check', url: '/log.mmlog', indexPort: ch.port2 }, [ch.port2]);
+      const { timing, ...sum } = await loading;
+      expect(a.handler.session!.indexedBy).toBe('other worker');
+      expect(sum).toEqual(alone);
+      expect(timing.total).toBeGreaterThan(0);
+      const one = DebugSession.fromBytes(bad.bytes);
+      for (const pos of [0, 7, Math.floor(sum.events / 2), sum.events]) {
+        const { ms: _m1, ...v } = await a.client.request({ kind: 'view', pos, pinned: null });
+        const { ms: _m2, ...w } = one.view(pos, null);
+        expect(v).toEqual(structuredClone(w));
+      }
+      const r = await checked;
+      expect(r.events).toBe(sum.events);
+      expect(r.count).toBeGreaterThan(0);
+      expect(r.findings.length).toBeGreaterThan(0);
+      // the session's worker ran no checker of its own
+      await a.handler.idle();
+      expect(a.handler.session!.summary().checked).toBeNull();
+      const after = await a.client.request({ kind: 'findings', findings: r.findings, count: r.count });
+      expect(after.checked).toEqual({ count: r.count });
+      expect(after.violations).toEqual(expect.arrayContaining([...new Set(r.findings.map((f) => f.seq))]));
+      expect(Object.keys(after.violationReasons).length).toBeGreaterThan(0);
+    });
+
+    it('indexes here when the other worker sends no index (its file did not decode)', async () => {
+      const a = pair(files);
+      const b = pair({ '/log.mmlog': corruptLog(bad.bytes) });
+      const ch = new MessageChannel();
+      const loading = a.client.request({ kind: 'load', url: '/log.mmlog', checks: false, indexPort: ch.port1 }, [ch.port1]);
+      await expect(b.client.request({ kind: 'check', url: '/log.mmlog', indexPort: ch.port2 }, [ch.port2])).rejects.toThrow(WorkerRequestError);
+      const { timing: _t2, ...sum } = await loading;
+      expect(a.handler.session!.indexedBy).toBe('fallback');
+      expect(sum).toEqual(alone);
+    });
   });
 });

@@ -139,6 +139,8 @@ describe('debugger in headless chromium, on engine-made logs', () => {
     await checkViews(truth.stateAt(N));
     await page.waitForSelector('[data-testid=checks-status][data-finished="1"]', { timeout: 60_000 });
     expect(await page.textContent('[data-testid=checks-status]')).toBe('checkers: 0 violations');
+    // the checkers' worker built the index while this one replayed the keyframes
+    expect(await page.getAttribute('[data-testid=indexed]', 'data-indexed-by')).toBe('other worker');
     // the forest is the real one: two roots, each its own parent
     expect(await attrs('[data-testid=av-node]', 'data-av')).toEqual(['1', '2']);
     expect(await page.textContent('[data-testid=av-count]')).toContain('2 trees');

@@ -5,7 +5,8 @@
  * over random positions), and writes the figures as JSON.
  *
  *   npx tsx apps/debugger/src/bench/bench-cli.ts [--log X.mmlog] [--pages 120000 --moves 14] [--seeks 100] [--out F.json]
- *     [--profile F.cpuprofile]   (the page's main thread during the seeks, for chrome devtools or tools/bench's aggregator)
+ *     [--profile F.cpuprofile]   (the page's main thread during the seeks, for chrome devtools or tools/bench's aggregator;
+ *                                 MMSIM_DEBUGGER_NOMINIFY=1 builds an unminified bundle, cached apart, so it names functions)
  *
  * Without --log it builds a relocation log with @mmsim/linux (120000 pages moved 14 times with
  * MREMAP_RELOCATE_ANON: about 10.6M events, a minute to generate) and caches it in $TMPDIR.

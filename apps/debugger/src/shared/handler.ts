@@ -10,12 +10,16 @@ import {
   type RequestEnvelope,
   type ResponseEnvelope,
 } from './protocol.js';
+import { decodeLogFile, type EventLog } from '@mmsim/core';
+import { indexLog, type LogIndex } from './log-index.js';
 import { CheckJob } from './checks.js';
 import { DebugSession, describeError } from './session.js';
 
 /** events the checkers look at between two requests, at most, and for at most this long */
 const CHECK_SLICE = 20_000;
 const CHECK_SLICE_MS = 8;
+/** events between two progress checks of a whole-log run (runChecks) */
+const CHECK_RUN = 50_000;
 
 export type Post = (msg: ResponseEnvelope) => void;
 
@@ -41,14 +45,19 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
       case 'load':
       case 'loadBytes': {
         session = null;
+        checks = null;
         post({ id: -1, progress: 'fetching' });
         const bytes = req.kind === 'load' ? await fetchBytes(req.url) : new Uint8Array(req.bytes);
         post({ id: -1, progress: `decoding ${bytes.length} bytes` });
-        session = DebugSession.fromBytes(bytes, { salvage: req.salvage, file: req.name });
-        checks = new CheckJob(session.tt.log);
+        session = req.indexPort
+          ? await DebugSession.fromBytesWithIndex(bytes, { salvage: req.salvage, file: req.name }, receiveIndex(req.indexPort))
+          : DebugSession.fromBytes(bytes, { salvage: req.salvage, file: req.name });
+        if (req.checks !== false) checks = new CheckJob(session.tt.log);
         checkFor = session;
         return session.summary();
       }
+      case 'check':
+        return runChecks(req, post, fetchBytes);
       default:
         break;
     }
@@ -70,6 +79,8 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
         return session.search(req.query, req.pos, req.dir);
       case 'syscalls':
         return session.syscalls();
+      case 'findings':
+        return session.setFindings(req.findings, req.count);
     }
   }
 
@@ -140,6 +151,62 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
       return session;
     },
   };
+}
+
+/**
+ * The checkers over a whole log in one go, for a worker of their own (the page's second
+ * worker): with no session to answer, nothing waits for slices, and the session's worker
+ * answers seeks on the other core meanwhile. Progress a few times a second.
+ */
+async function runChecks(req: Extract<Request, { kind: 'check' }>, post: Post, fetchBytes: (url: string) => Promise<Uint8Array>) {
+  const t0 = performance.now();
+  let bytes: Uint8Array;
+  if (req.bytes) bytes = new Uint8Array(req.bytes);
+  else if (req.url) bytes = await fetchBytes(req.url);
+  else throw new Error('check: neither url nor bytes given');
+  let log: EventLog;
+  try {
+    log = decodeLogFile(bytes, { salvage: req.salvage, file: req.name }).log;
+    // the session's worker waits for this index (it replays the keyframes meanwhile)
+    if (req.indexPort) {
+      const index = indexLog(log);
+      // its columns move, not copy (tens of MB on a large log)
+      req.indexPort.postMessage({ index }, indexBuffers(index));
+    }
+  } catch (e) {
+    // the session then indexes the log itself
+    req.indexPort?.postMessage({ index: null });
+    throw e;
+  } finally {
+    req.indexPort?.close();
+  }
+  const job = new CheckJob(log);
+  const total = log.length;
+  let last = performance.now();
+  while (!job.step(CHECK_RUN)) {
+    if (performance.now() - last > 250) {
+      last = performance.now();
+      post({ id: -1, checks: { done: job.done, total, finished: false, count: job.count() } });
+    }
+  }
+  return { findings: job.findings(), count: job.count(), events: total, ms: Math.round(performance.now() - t0) };
+}
+
+/** The buffers of an index's typed-array columns (each its own: Column.done() slices). */
+function indexBuffers(ix: LogIndex): ArrayBuffer[] {
+  const cols = [...Object.values(ix.counts), ix.locks.lock, ix.locks.task, ix.locks.mode, ix.locks.start, ix.locks.end, ...Object.values(ix.spans), ix.closeOrder];
+  return [...new Set(cols.map((c) => c.buffer as ArrayBuffer))];
+}
+
+/** The index another worker sends on `port` (null: it could not build one). */
+function receiveIndex(port: MessagePort): Promise<LogIndex | null> {
+  return new Promise((resolve) => {
+    port.onmessage = (ev: MessageEvent<{ index: LogIndex | null }>) => {
+      resolve(ev.data.index);
+      port.close();
+    };
+    port.onmessageerror = () => resolve(null);
+  });
 }
 
 function tick(): Promise<void> {

@@ -8,6 +8,8 @@ import { MAX_COUNT_SAMPLES, type CountsSeries } from './protocol.js';
 import { callArgs } from './calls.js';
 
 export interface LogIndex {
+  /** events indexed (the log's length) */
+  events: number;
   spanNames: Map<number, string>;
   spanCount: number;
   syscalls: number;
@@ -236,6 +238,7 @@ export class LogIndexer {
     let maxDur = 0;
     for (let i = 0; i < start.length; i++) maxDur = Math.max(maxDur, end[i] - start[i]);
     return {
+      events: this.N,
       spanNames: this.spanNames,
       spanCount: this.spanNames.size,
       syscalls: this.syscalls,

@@ -51,7 +51,8 @@ export interface LogSummary {
   readonly counts: CountsSeries;
   readonly lockNames: string[];
   /** milliseconds spent decoding and indexing */
-  readonly timing: { decode: number; index: number; total: number };
+  /** ms; `indexedBy`: who built the debugger's index (the replay here, the checkers' worker, or here after it sent none) */
+  readonly timing: { decode: number; index: number; total: number; indexedBy: 'replay' | 'other worker' | 'fallback' };
 }
 
 export interface EventRow {
@@ -292,8 +293,21 @@ export interface SearchResult {
 /* ---------- messages ---------- */
 
 export type Request =
-  | { kind: 'load'; url: string; salvage?: boolean; name?: string }
-  | { kind: 'loadBytes'; bytes: ArrayBuffer; salvage?: boolean; name?: string }
+  /**
+   * `checks: false`: the session's worker does not run the checkers (the page runs them in a
+   * worker of their own with `check` and hands the findings back with `findings`);
+   * `indexPort`: the debugger's index of the log comes on this port (from the worker that
+   * runs `check` with the other end), built there while the keyframes replay here
+   */
+  | { kind: 'load'; url: string; salvage?: boolean; name?: string; checks?: boolean; indexPort?: MessagePort }
+  | { kind: 'loadBytes'; bytes: ArrayBuffer; salvage?: boolean; name?: string; checks?: boolean; indexPort?: MessagePort }
+  /**
+   * run every checker over a log (no session): progress as `checks` messages, the findings
+   * at the end; with `indexPort`, first index the log and send the index on it
+   */
+  | { kind: 'check'; url?: string; bytes?: ArrayBuffer; salvage?: boolean; name?: string; indexPort?: MessagePort }
+  /** the checkers' findings (of `check` in another worker) join the loaded session's marks */
+  | { kind: 'findings'; findings: CheckerFinding[]; count: number }
   | { kind: 'view'; pos: number; pinned: number | null; laneWindow?: number }
   | { kind: 'events'; from: number; count: number }
   | { kind: 'step'; pos: number; dir: 1 | -1; unit: StepUnit }
@@ -314,6 +328,17 @@ export interface ResultMap {
   history: HistoryResult;
   search: SearchResult;
   syscalls: SyscallList;
+  check: CheckResult;
+  findings: LogSummary;
+}
+
+/** What a `check` run found: every finding (up to the checkers' recording limit) and the count. */
+export interface CheckResult {
+  readonly findings: CheckerFinding[];
+  readonly count: number;
+  /** events checked */
+  readonly events: number;
+  readonly ms: number;
 }
 
 /** Every top-level span (syscall) of the log: open and close seqs, name, decoded arguments. */

@@ -38,7 +38,12 @@ import {
 import type { CheckerFinding } from './checks.js';
 import { mergeWhy } from './merge.js';
 import { history, search } from './provenance.js';
-import { LogIndexer, type LogIndex } from './log-index.js';
+import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
+
+/** a keyframe every this many events: a seek replays at most this many */
+const KEYFRAME_EVERY = 16384;
+/** how long the keyframes' worker waits, once replayed, for the index from the other worker */
+const INDEX_WAIT_MS = 30_000;
 import {
   anonVmaForest,
   decodeContext,
@@ -66,6 +71,8 @@ function binFirstGE(a: ArrayLike<number>, x: number): number {
 export class DebugSession {
   readonly tt: TimeTravel;
   readonly index: LogIndex;
+  /** who built the index: this replay, the other worker, or here after it sent none */
+  readonly indexedBy: 'replay' | 'other worker' | 'fallback';
   private pinnedPos: number | null = null;
   private pinnedState: State | null = null;
   private extra: ViolationSource = { violations: [] };
@@ -80,20 +87,32 @@ export class DebugSession {
   private checked: { count: number } | null = null;
   readonly ctx: DecodeContext;
 
+  /**
+   * `prebuilt`: the keyframes and the debugger's index, built by fromBytesWithIndex (the
+   * index in another worker, in parallel) in `ms`; without it one replay here builds the
+   * keyframes, the span index and the debugger's own index.
+   */
   constructor(
     readonly result: ReadLogResult,
     decodeMs = 0,
+    prebuilt?: { tt: TimeTravel; index: LogIndex; ms: number; by: 'other worker' | 'fallback' },
   ) {
     const t0 = performance.now();
-    // one replay builds the keyframes, the span index and the debugger's own index
-    const indexer = new LogIndexer(result.log.length);
-    this.tt = new TimeTravel(result.log, 16384, (r) => indexer.observe(r));
-    this.index = indexer.finish();
+    if (prebuilt) {
+      this.tt = prebuilt.tt;
+      this.index = prebuilt.index;
+      this.indexedBy = prebuilt.by;
+    } else {
+      this.indexedBy = 'replay';
+      const indexer = new LogIndexer(result.log.length);
+      this.tt = new TimeTravel(result.log, KEYFRAME_EVERY, (r) => indexer.observe(r));
+      this.index = indexer.finish();
+    }
     this.noteSeqs = Float64Array.from(this.index.vmaNotes, (n) => n.seq);
     const cfg = result.header.config as { arenaBase?: unknown };
     this.ctx = decodeContext(typeof cfg.arenaBase === 'number' ? cfg.arenaBase : 0);
-    const index = performance.now() - t0;
-    this.timing = { decode: decodeMs, index, total: decodeMs + index };
+    const index = (prebuilt?.ms ?? 0) + performance.now() - t0;
+    this.timing = { decode: decodeMs, index, total: decodeMs + index, indexedBy: this.indexedBy };
     this.mergeViolations();
   }
 
@@ -102,6 +121,28 @@ export class DebugSession {
     const t0 = performance.now();
     const res = decodeLogFile(bytes, { salvage: opts.salvage, file: opts.file });
     return new DebugSession(res, performance.now() - t0);
+  }
+
+  /**
+   * As fromBytes, while another worker indexes the same file (indexLog): the keyframes
+   * replay here, then the index it sent is taken, if it is of this log (same length);
+   * when it is not, or none came, the index is built here after all.
+   */
+  static async fromBytesWithIndex(bytes: Uint8Array, opts: { salvage?: boolean; file?: string }, index: Promise<LogIndex | null>): Promise<DebugSession> {
+    const t0 = performance.now();
+    const res = decodeLogFile(bytes, { salvage: opts.salvage, file: opts.file });
+    const decodeMs = performance.now() - t0;
+    // the keyframes first (the other worker indexes meanwhile), then its index
+    const t1 = performance.now();
+    const tt = new TimeTravel(res.log, KEYFRAME_EVERY);
+    // a worker that died sends nothing: then index here after a while
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), INDEX_WAIT_MS)));
+    const got = await Promise.race([index.catch(() => null), late]);
+    clearTimeout(timer);
+    const fits = got !== null && got.events === res.log.length;
+    const ix = fits ? got : indexLog(res.log);
+    return new DebugSession(res, decodeMs, { tt, index: ix, ms: performance.now() - t1, by: fits ? 'other worker' : 'fallback' });
   }
 
   get length(): number {

@@ -24,8 +24,8 @@ interface LoadState {
   retry?: Request;
 }
 
-function newWorkerClient(): DebuggerClient {
-  const w = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module', name: 'mmsim-debugger' });
+function newWorkerClient(name = 'mmsim-debugger'): DebuggerClient {
+  const w = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module', name });
   return new DebuggerClient(w as unknown as ConstructorParameters<typeof DebuggerClient>[0]);
 }
 
@@ -47,7 +47,10 @@ async function withViolations(client: DebuggerClient, sum: LogSummary): Promise<
 }
 
 export function App() {
-  const client = useMemo(newWorkerClient, []);
+  const client = useMemo(() => newWorkerClient(), []);
+  /** the checkers run in a worker of their own: seeks never wait behind a checker slice */
+  const checkClient = useMemo(() => newWorkerClient('mmsim-debugger-checks'), []);
+  const loadGen = useRef(0);
   const [load, setLoad] = useState<LoadState>({ phase: 'idle', name: '' });
   const [summary, setSummary] = useState<LogSummary | null>(null);
   const [pos, setPosState] = useState(0);
@@ -79,13 +82,33 @@ export function App() {
       setChecks(status);
       if (sum) setSummary(sum);
     });
+    const e = checkClient.checks$.subscribe(({ status }) => setChecks(status));
     return () => {
       a.unsubscribe();
       b.unsubscribe();
       c.unsubscribe();
       d.unsubscribe();
+      e.unsubscribe();
     };
-  }, [client, viewReq$, diffReq$]);
+  }, [client, checkClient, viewReq$, diffReq$]);
+
+  /** The checkers over the loaded log, in their worker; their findings then join the session's marks. */
+  const runCheckers = useCallback(
+    async (req: Extract<Request, { kind: 'check' }>, gen: number, transfer: Transferable[], shown: Promise<boolean>) => {
+      try {
+        const r = await checkClient.request(req, transfer);
+        // the findings' summary must land after the load's (a small log checks faster than it loads)
+        if (!(await shown) || gen !== loadGen.current) return;
+        const sum = await client.request({ kind: 'findings', findings: r.findings, count: r.count });
+        if (gen !== loadGen.current) return;
+        setSummary(sum);
+        setChecks({ done: r.events, total: r.events, finished: true, count: r.count });
+      } catch (e) {
+        if (gen === loadGen.current) setProgress(`checkers failed: ${(e as Error).message}`);
+      }
+    },
+    [client, checkClient],
+  );
 
 
   const setPos = useCallback(
@@ -105,7 +128,8 @@ export function App() {
   }, [pos, pinned, laneWindow, load.phase, viewReq$, diffReq$]);
 
   const startLoad = useCallback(
-    async (req: Request, name: string, transfer?: Transferable[]) => {
+    async (req: Extract<Request, { kind: 'load' | 'loadBytes' }>, name: string, transfer?: Transferable[], copy?: ArrayBuffer) => {
+      const gen = ++loadGen.current;
       setLoad({ phase: 'loading', name });
       setSummary(null);
       setView(null);
@@ -114,19 +138,34 @@ export function App() {
       setHistory(null);
       setSelectedVma(null);
       try {
-        let sum = (await client.request(req as Extract<Request, { kind: 'load' }>, transfer)) as LogSummary;
+        // the checkers' worker indexes the log first and sends the index straight to the
+        // session's worker (a channel between the two), which replays the keyframes meanwhile
+        const ch = new MessageChannel();
+        let markShown: (ok: boolean) => void = () => {};
+        const shown = new Promise<boolean>((r) => (markShown = r));
+        const loading = client.request({ ...req, checks: false, indexPort: ch.port1 } as Extract<Request, { kind: 'load' }>, [...(transfer ?? []), ch.port1]);
+        if (req.kind === 'load') void runCheckers({ kind: 'check', url: req.url, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [ch.port2], shown);
+        else if (copy) void runCheckers({ kind: 'check', bytes: copy, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [copy, ch.port2], shown);
+        else ch.port2.postMessage({ index: null });
+        let sum = (await loading.catch((e: unknown) => {
+          markShown(false);
+          throw e;
+        })) as LogSummary;
         if (req.kind === 'load') sum = await withViolations(client, sum);
+        if (gen !== loadGen.current) return markShown(false);
         setSummary(sum);
+        markShown(true);
         setLoad({ phase: 'ready', name });
         posRef.current = sum.events;
         setPosState(sum.events);
+        setChecks((c) => c ?? { done: 0, total: sum.events, finished: false, count: 0 });
       } catch (e) {
         const err = e instanceof WorkerRequestError ? { name: e.errorName, message: e.message } : { name: 'Error', message: String((e as Error).message ?? e) };
         const retry = req.kind === 'load' ? { ...req, salvage: true } : null;
         setLoad({ phase: 'error', name, error: err, retry: err.name === 'LogFileError' && retry ? retry : undefined });
       }
     },
-    [client],
+    [client, runCheckers],
   );
 
   // the server's log, at start
@@ -157,7 +196,9 @@ export function App() {
   const openFile = useCallback(
     async (f: File) => {
       const buf = await f.arrayBuffer();
-      await startLoad({ kind: 'loadBytes', bytes: buf, name: f.name }, f.name, [buf]);
+      // the session's worker takes the buffer; the checkers' worker its copy
+      const copy = buf.slice(0);
+      await startLoad({ kind: 'loadBytes', bytes: buf, name: f.name }, f.name, [buf], copy);
     },
     [startLoad],
   );
@@ -217,7 +258,10 @@ export function App() {
             <span data-testid="event-count">{summary.events.toLocaleString('en-US')}</span> events ·{' '}
             <span data-testid="syscall-count">{summary.syscalls.toLocaleString('en-US')}</span> syscalls · {summary.spans.toLocaleString('en-US')} spans ·{' '}
             {summary.tasks.length} tasks · <span className={summary.violations.length ? 'bad' : ''}>{summary.violations.length} violations</span>
-            <span className="muted"> · indexed in {Math.round(summary.timing.total)} ms</span>
+            <span className="muted" data-testid="indexed" data-indexed-by={summary.timing.indexedBy}>
+              {' '}
+              · indexed in {Math.round(summary.timing.total)} ms{summary.timing.indexedBy === 'other worker' ? ' (in parallel by the checkers\' worker)' : ''}
+            </span>
           </div>
         )}
         <label className="button file">
