@@ -169,6 +169,14 @@ export function vmaPages(s: State): VmaPages[] {
       let stale = 0;
       const ok: PteRow[] = [];
       const bad: PteRow[] = [];
+      // every page is checked (the counts must be right), a row is built only for the
+      // first MAX_ROWS_PER_VMA of each kind: a VMA of 60,000 stale pages builds 64 rows
+      const pick = (vpn: number, pte: number, huge: boolean): void => {
+        if (pteHasProblem(s, v, vpn, pte)) {
+          stale++;
+          if (bad.length < MAX_ROWS_PER_VMA) bad.push(pteRow(s, v, vpn, pte, huge));
+        } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(pteRow(s, v, vpn, pte, huge));
+      };
       // first PMD entry that can overlap the VMA
       let lo = 0;
       let hi = entries.length;
@@ -185,18 +193,7 @@ export function vmaPages(s: State): VmaPages[] {
           for (let vpn = a; vpn < b; vpn++) {
             present++;
             const pte = (e.pfn + (vpn - base)) * 256 + (e.flags & 255);
-            if (ok.length >= MAX_ROWS_PER_VMA) {
-              if (!pteHasProblem(s, v, vpn, pte)) continue;
-              if (bad.length >= MAX_ROWS_PER_VMA) {
-                stale++;
-                continue;
-              }
-            }
-            const row = pteRow(s, v, vpn, pte, true);
-            if (row.problems.length) {
-              stale++;
-              if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
-            } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(row);
+            pick(vpn, pte, true);
           }
         } else if (e.ptes[512] > 0) {
           const t = e.ptes;
@@ -205,20 +202,7 @@ export function vmaPages(s: State): VmaPages[] {
             if (p === 0) continue;
             if (p < 0) swapped++;
             else present++;
-            // check every page (the counts must be right) but build few rows
-            if (ok.length >= MAX_ROWS_PER_VMA) {
-              const problem = pteHasProblem(s, v, vpn, p);
-              if (!problem) continue;
-              if (bad.length >= MAX_ROWS_PER_VMA) {
-                stale++;
-                continue;
-              }
-            }
-            const row = pteRow(s, v, vpn, p, false);
-            if (row.problems.length) {
-              stale++;
-              if (bad.length < MAX_ROWS_PER_VMA) bad.push(row);
-            } else if (ok.length < MAX_ROWS_PER_VMA) ok.push(row);
+            pick(vpn, p, false);
           }
         }
       }
