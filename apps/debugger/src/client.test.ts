@@ -37,7 +37,7 @@ describe('worker protocol', () => {
     client.progress$.subscribe((p) => progress.push(p));
     const sum = await client.request({ kind: 'load', url: '/log.mmlog' });
     expect(sum.events).toBe(events);
-    expect(progress.join('|')).toMatch(/fetching\|decoding/);
+    expect(progress.join('|')).toMatch(/fetching and decoding\|replaying \d+ events/);
     const v = await client.request({ kind: 'view', pos: sum.events, pinned: null });
     expect(v.mms).toHaveLength(1);
     expect(v.anonVmas.map((a) => a.id)).toEqual([1, 2]);

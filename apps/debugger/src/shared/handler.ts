@@ -12,6 +12,7 @@ import {
 } from './protocol.js';
 import { decodeLogFile, type EventLog } from '@mmsim/core';
 import { indexLog, type LogIndex } from './log-index.js';
+import { fetchLog, type FetchedLog, type ReadOptions } from './fetch-log.js';
 import { CheckJob } from './checks.js';
 import { DebugSession, describeError } from './session.js';
 
@@ -30,7 +31,18 @@ export interface Handler {
   readonly session: DebugSession | null;
 }
 
-export function createHandler(post: Post, fetchBytes: (url: string) => Promise<Uint8Array> = defaultFetch): Handler {
+/**
+ * `fetchBytes`: how a `load`/`check` url is read (tests give files); without it, fetch()
+ * with the log decoded as it downloads (fetchLog).
+ */
+export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<Uint8Array>): Handler {
+  /** a url's log, decoded: while it downloads, or (given bytes) at once */
+  const openUrl = async (url: string, opts: ReadOptions): Promise<FetchedLog> => {
+    if (!fetchBytes) return fetchLog(url, opts);
+    const bytes = await fetchBytes(url);
+    const t0 = performance.now();
+    return { result: decodeLogFile(bytes, opts), decodeMs: performance.now() - t0, bytes: bytes.length };
+  };
   let session: DebugSession | null = null;
   /** the checkers' run over the loaded log, advanced whenever no request waits */
   let checks: CheckJob | null = null;
@@ -46,18 +58,26 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
       case 'loadBytes': {
         session = null;
         checks = null;
-        post({ id: -1, progress: 'fetching' });
-        const bytes = req.kind === 'load' ? await fetchBytes(req.url) : new Uint8Array(req.bytes);
-        post({ id: -1, progress: `decoding ${bytes.length} bytes` });
-        session = req.indexPort
-          ? await DebugSession.fromBytesWithIndex(bytes, { salvage: req.salvage, file: req.name }, receiveIndex(req.indexPort))
-          : DebugSession.fromBytes(bytes, { salvage: req.salvage, file: req.name });
+        const opts = { salvage: req.salvage, file: req.name };
+        // listen before the replay: the other worker's index may come meanwhile
+        const index = req.indexPort ? receiveIndex(req.indexPort) : null;
+        let log: FetchedLog;
+        if (req.kind === 'load') {
+          post({ id: -1, progress: 'fetching and decoding' });
+          log = await openUrl(req.url, opts);
+        } else {
+          post({ id: -1, progress: `decoding ${req.bytes.byteLength} bytes` });
+          const t0 = performance.now();
+          log = { result: decodeLogFile(new Uint8Array(req.bytes), opts), decodeMs: performance.now() - t0, bytes: req.bytes.byteLength };
+        }
+        post({ id: -1, progress: `replaying ${log.result.log.length} events` });
+        session = index ? await DebugSession.withIndex(log.result, log.decodeMs, index) : new DebugSession(log.result, log.decodeMs);
         if (req.checks !== false) checks = new CheckJob(session.tt.log);
         checkFor = session;
         return session.summary();
       }
       case 'check':
-        return runChecks(req, post, fetchBytes);
+        return runChecks(req, post, openUrl);
       default:
         break;
     }
@@ -158,15 +178,14 @@ export function createHandler(post: Post, fetchBytes: (url: string) => Promise<U
  * worker): with no session to answer, nothing waits for slices, and the session's worker
  * answers seeks on the other core meanwhile. Progress a few times a second.
  */
-async function runChecks(req: Extract<Request, { kind: 'check' }>, post: Post, fetchBytes: (url: string) => Promise<Uint8Array>) {
+async function runChecks(req: Extract<Request, { kind: 'check' }>, post: Post, openUrl: (url: string, opts: ReadOptions) => Promise<FetchedLog>) {
   const t0 = performance.now();
-  let bytes: Uint8Array;
-  if (req.bytes) bytes = new Uint8Array(req.bytes);
-  else if (req.url) bytes = await fetchBytes(req.url);
-  else throw new Error('check: neither url nor bytes given');
+  const opts = { salvage: req.salvage, file: req.name };
   let log: EventLog;
   try {
-    log = decodeLogFile(bytes, { salvage: req.salvage, file: req.name }).log;
+    if (req.bytes) log = decodeLogFile(new Uint8Array(req.bytes), opts).log;
+    else if (req.url) log = (await openUrl(req.url, opts)).result.log;
+    else throw new Error('check: neither url nor bytes given');
     // the session's worker waits for this index (it replays the keyframes meanwhile)
     if (req.indexPort) {
       const index = indexLog(log);
@@ -211,10 +230,4 @@ function receiveIndex(port: MessagePort): Promise<LogIndex | null> {
 
 function tick(): Promise<void> {
   return new Promise<void>((r) => setTimeout(r, 0));
-}
-
-async function defaultFetch(url: string): Promise<Uint8Array> {
-  const res = await fetch(url, { cache: 'no-store' });
-  if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status} ${res.statusText}`);
-  return new Uint8Array(await res.arrayBuffer());
 }

@@ -131,7 +131,11 @@ export class DebugSession {
   static async fromBytesWithIndex(bytes: Uint8Array, opts: { salvage?: boolean; file?: string }, index: Promise<LogIndex | null>): Promise<DebugSession> {
     const t0 = performance.now();
     const res = decodeLogFile(bytes, { salvage: opts.salvage, file: opts.file });
-    const decodeMs = performance.now() - t0;
+    return DebugSession.withIndex(res, performance.now() - t0, index);
+  }
+
+  /** As fromBytesWithIndex, of a log already decoded (fetchLog: while it downloaded). */
+  static async withIndex(res: ReadLogResult, decodeMs: number, index: Promise<LogIndex | null>): Promise<DebugSession> {
     // the keyframes first (the other worker indexes meanwhile), then its index
     const t1 = performance.now();
     const tt = new TimeTravel(res.log, KEYFRAME_EVERY);
