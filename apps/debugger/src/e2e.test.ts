@@ -17,6 +17,7 @@ import { ensureAppBuilt } from './build.js';
 import { serveDebugger, type DebuggerServer } from './server.js';
 import { CheckJob } from './shared/checks.js';
 import { DebugSession } from './shared/session.js';
+import type { ViolationSource } from './shared/protocol.js';
 import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog, type EngineLog } from './testing/engine-logs.js';
 
 const CHROMIUM = process.env.MMSIM_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,10 +37,10 @@ const consoleErrors: string[] = [];
 const consoleAll: string[] = [];
 const failedRequests: string[] = [];
 
-async function serve(name: string, bytes: Uint8Array, opts: { salvage?: boolean } = {}): Promise<DebuggerServer> {
+async function serve(name: string, bytes: Uint8Array, opts: { salvage?: boolean; violations?: ViolationSource } = {}): Promise<DebuggerServer> {
   const p = join(dir, name);
   writeFileSync(p, bytes);
-  const s = await serveDebugger({ logPath: p, port: 0, host: '127.0.0.1', salvage: opts.salvage });
+  const s = await serveDebugger({ logPath: p, port: 0, host: '127.0.0.1', salvage: opts.salvage, violations: opts.violations });
   servers.push(s);
   return s;
 }
@@ -299,6 +300,16 @@ describe('debugger in headless chromium, on engine-made logs', () => {
       await page.click('[data-testid=prev-violation]');
       await viewAt(seqs[0] + 1);
     }
+  });
+
+  it('marks the violations the server was given (/api/violations) beside the checkers\' own', async () => {
+    const srv = await serve('golden-outside.mmlog', golden.bytes, { violations: { violations: [5], reasons: { 5: 'an outside checker says so' } } });
+    await page.goto(srv.url);
+    await page.waitForSelector('[data-testid=event-count]', { timeout: 60_000 });
+    await expect.poll(async () => (await attrs('[data-testid=violation-tick]', 'title')).some((t) => t.includes('an outside checker says so'))).toBe(true);
+    await page.waitForSelector('[data-testid=checks-status][data-finished="1"]', { timeout: 60_000 });
+    // the checkers' findings (none on the golden log) did not drop the server's mark
+    expect((await attrs('[data-testid=violation-tick]', 'title')).filter((t) => t.includes('an outside checker says so'))).toHaveLength(1);
   });
 
   it('shows the fork-cow run: several mms and anon_vma trees with children', async () => {

@@ -29,20 +29,24 @@ function newWorkerClient(name = 'mmsim-debugger'): DebuggerClient {
   return new DebuggerClient(w as unknown as ConstructorParameters<typeof DebuggerClient>[0]);
 }
 
-/** Checker violations the server offers (/api/violations), merged into the timeline's marks. */
-async function withViolations(client: DebuggerClient, sum: LogSummary): Promise<LogSummary> {
+/**
+ * Checker violations the server offers (/api/violations), merged into the timeline's marks:
+ * the session's summary with them, or null when the server has none to give.
+ */
+async function withViolations(client: DebuggerClient): Promise<LogSummary | null> {
   try {
     const r = await fetch('api/violations', { cache: 'no-store' });
-    if (!r.ok) return sum;
+    if (!r.ok) return null;
     const body = (await r.json()) as { violations?: unknown; reasons?: unknown };
     const violations = Array.isArray(body.violations) ? body.violations.filter((x): x is number => Number.isInteger(x)) : [];
     const reasons: Record<number, string> = {};
     if (body.reasons && typeof body.reasons === 'object') {
       for (const [k, v] of Object.entries(body.reasons as Record<string, unknown>)) if (Number.isInteger(+k)) reasons[+k] = String(v);
     }
+    if (violations.length === 0 && Object.keys(reasons).length === 0) return null;
     return await client.request({ kind: 'violations', source: { violations, reasons } });
   } catch {
-    return sum;
+    return null;
   }
 }
 
@@ -147,11 +151,10 @@ export function App() {
         if (req.kind === 'load') void runCheckers({ kind: 'check', url: req.url, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [ch.port2], shown);
         else if (copy) void runCheckers({ kind: 'check', bytes: copy, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [copy, ch.port2], shown);
         else ch.port2.postMessage({ index: null });
-        let sum = (await loading.catch((e: unknown) => {
+        const sum = (await loading.catch((e: unknown) => {
           markShown(false);
           throw e;
         })) as LogSummary;
-        if (req.kind === 'load') sum = await withViolations(client, sum);
         if (gen !== loadGen.current) return markShown(false);
         setSummary(sum);
         markShown(true);
@@ -159,6 +162,11 @@ export function App() {
         posRef.current = sum.events;
         setPosState(sum.events);
         setChecks((c) => c ?? { done: 0, total: sum.events, finished: false, count: 0 });
+        // the server's violations join the marks once they are here (the page does not wait)
+        if (req.kind === 'load') {
+          const withV = await withViolations(client);
+          if (withV && gen === loadGen.current) setSummary(withV);
+        }
       } catch (e) {
         const err = e instanceof WorkerRequestError ? { name: e.errorName, message: e.message } : { name: 'Error', message: String((e as Error).message ?? e) };
         const retry = req.kind === 'load' ? { ...req, salvage: true } : null;
