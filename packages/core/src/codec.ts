@@ -30,11 +30,19 @@ const utf8d = new TextDecoder();
  * them (`folio:1234`, `mmap_lock:1`), without TextDecoder, whose per-call cost dominates
  * for a few bytes (browsers' workers most of all: a large log holds millions of them).
  */
+const CODES: number[] = [];
 function decodeString(buf: Uint8Array, pos: number, len: number): string {
   if (len <= 48) {
-    for (let i = pos; i < pos + len; i++) if (buf[i] >= 0x80) return utf8d.decode(buf.subarray(pos, pos + len));
-    // one flat string (a concatenation would build a rope, flattened again on each Map lookup)
-    return String.fromCharCode.apply(null, buf.subarray(pos, pos + len) as unknown as number[]);
+    // the codes in a reused array: one flat string and nothing else allocated (a
+    // concatenation builds a rope, flattened again on each Map lookup; a subarray is an object)
+    const codes = CODES;
+    codes.length = len;
+    for (let i = 0; i < len; i++) {
+      const c = buf[pos + i];
+      if (c >= 0x80) return utf8d.decode(buf.subarray(pos, pos + len));
+      codes[i] = c;
+    }
+    return String.fromCharCode.apply(null, codes);
   }
   return utf8d.decode(buf.subarray(pos, pos + len));
 }
