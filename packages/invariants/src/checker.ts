@@ -93,6 +93,25 @@ interface ShadowAv {
   parent: number;
 }
 
+/** The shadows built from one state (InvariantChecker.rebuild): copies, restored by copying. */
+interface SavedShadows {
+  /** per mm: its PTE tables (a copy, and the array the shadow uses, refilled on restore) and huge leaves */
+  mms: { id: number; tables: { key: number; saved: Float64Array; live: Float64Array }[]; huge: [number, number][] }[];
+  pteMaps: Int32Array;
+  pmdMaps: Int32Array;
+  folioOrder: Int32Array;
+  folioMapping: Int32Array;
+  vmas: [number, ShadowVma][];
+  avs: [number, ShadowAv][];
+  nonEmptyChildren: [number, number][];
+  rootChildren: [number, number][];
+  activeVmas: [number, number][];
+  tasks: TaskInfo[];
+  openTasks: number;
+  spinTotal: number;
+  anonWriteHeld: number;
+}
+
 interface Edge {
   seq: number;
   from: string;
@@ -1529,20 +1548,20 @@ export class InvariantChecker {
 
   /* =============================== rebuild ====================================== */
 
-  /** Rebuild every shadow from a state (attach, rollback). O(state), rare. */
+  /** the state the shadows were last rebuilt from */
+  private rebuiltFrom: State | null = null;
+  /** the shadows built from `rebuiltFrom`, kept once it is rebuilt from a second time */
+  private saved: SavedShadows | null = null;
+
+  /**
+   * Rebuild every shadow from a state (attach, rollback). O(state), rare, except in
+   * the explorer: it restores the same marked state before every schedule, so the
+   * shadows of a state rebuilt from twice are kept and copied back from then on (the
+   * shadows are a function of the immutable state alone).
+   */
   private rebuild(s: State): void {
-    this.mms.clear();
     this.lastMmId = -1;
     this.lastMm = undefined;
-    this.pteMaps.reset();
-    this.pmdMaps.reset();
-    this.folioOrder.reset();
-    this.folioMapping.clear();
-    this.vmas.clear();
-    this.avs.clear();
-    this.nonEmptyChildren.clear();
-    this.rootChildren.clear();
-    this.activeVmas.clear();
     this.dPtes.clear();
     this.dRanges.length = 0;
     this.dPfns.clear();
@@ -1553,6 +1572,85 @@ export class InvariantChecker {
     this.rRanges.length = 0;
     this.rPfns.clear();
     this.deferred.clear();
+    this.lastTask = null;
+    if (s === this.rebuiltFrom && this.saved) {
+      this.restoreShadows(this.saved);
+      return;
+    }
+    this.buildShadows(s);
+    if (s === this.rebuiltFrom) this.saved = this.saveShadows();
+    else {
+      this.rebuiltFrom = s;
+      this.saved = null;
+    }
+  }
+
+  private saveShadows(): SavedShadows {
+    const pairs = (m: Map<number, number>): [number, number][] => [...m];
+    return {
+      mms: [...this.mms].map(([id, m]) => ({ id, tables: [...m.tables].map(([k, t]) => ({ key: k, saved: t.slice(), live: t })), huge: pairs(m.huge) })),
+      pteMaps: this.pteMaps.save(),
+      pmdMaps: this.pmdMaps.save(),
+      folioOrder: this.folioOrder.save(),
+      folioMapping: this.folioMapping.save(),
+      vmas: [...this.vmas].map(([id, v]) => [id, { ...v }]),
+      avs: [...this.avs].map(([id, a]) => [id, { ...a }]),
+      nonEmptyChildren: pairs(this.nonEmptyChildren),
+      rootChildren: pairs(this.rootChildren),
+      activeVmas: pairs(this.activeVmas),
+      tasks: [...this.tasks.values()].map((t) => ({ id: t.id, spans: t.spans.slice(), held: t.held.map((h) => ({ ...h })), spin: t.spin })),
+      openTasks: this.openTasks,
+      spinTotal: this.spinTotal,
+      anonWriteHeld: this.anonWriteHeld,
+    };
+  }
+
+  /** The shadows as saveShadows() saw them (every mutable part copied, the tables' arrays reused). */
+  private restoreShadows(sv: SavedShadows): void {
+    const fill = (m: Map<number, number>, from: readonly (readonly [number, number])[]): void => {
+      m.clear();
+      for (const [k, v] of from) m.set(k, v);
+    };
+    this.mms.clear();
+    for (const m of sv.mms) {
+      const sh = new MmShadow();
+      for (const t of m.tables) {
+        t.live.set(t.saved);
+        sh.tables.set(t.key, t.live);
+      }
+      for (const [k, v] of m.huge) sh.huge.set(k, v);
+      this.mms.set(m.id, sh);
+    }
+    this.pteMaps.restore(sv.pteMaps);
+    this.pmdMaps.restore(sv.pmdMaps);
+    this.folioOrder.restore(sv.folioOrder);
+    this.folioMapping.restore(sv.folioMapping);
+    this.vmas.clear();
+    for (const [id, v] of sv.vmas) this.vmas.set(id, { ...v });
+    this.avs.clear();
+    for (const [id, a] of sv.avs) this.avs.set(id, { ...a });
+    fill(this.nonEmptyChildren, sv.nonEmptyChildren);
+    fill(this.rootChildren, sv.rootChildren);
+    fill(this.activeVmas, sv.activeVmas);
+    this.tasks.clear();
+    for (const t of sv.tasks) this.tasks.set(t.id, { id: t.id, spans: t.spans.slice(), held: t.held.map((h) => ({ ...h })), spin: t.spin });
+    this.openTasks = sv.openTasks;
+    this.spinTotal = sv.spinTotal;
+    this.anonWriteHeld = sv.anonWriteHeld;
+  }
+
+  /** Every shadow from the state, from scratch. */
+  private buildShadows(s: State): void {
+    this.mms.clear();
+    this.pteMaps.reset();
+    this.pmdMaps.reset();
+    this.folioOrder.reset();
+    this.folioMapping.clear();
+    this.vmas.clear();
+    this.avs.clear();
+    this.nonEmptyChildren.clear();
+    this.rootChildren.clear();
+    this.activeVmas.clear();
     for (const k of Object.keys(s.mms)) {
       const m = s.mms[+k];
       const sh = new MmShadow();

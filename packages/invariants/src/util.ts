@@ -53,6 +53,15 @@ export class GrowI32 {
     if (this.a.length > 1 << 16) this.a = new Int32Array(1 << 12);
     else this.a.fill(0);
   }
+  /** A copy of the contents (see restore). */
+  save(): Int32Array {
+    return this.a.slice();
+  }
+  /** The contents `save` returned, again (the array is kept when it has that length). */
+  restore(saved: Int32Array): void {
+    if (this.a.length === saved.length) this.a.set(saved);
+    else this.a = saved.slice();
+  }
 }
 
 /** Map<number, number> counter helpers. */
@@ -80,6 +89,12 @@ export class MappingTable {
   }
   clear(): void {
     this.t.reset();
+  }
+  save(): Int32Array {
+    return this.t.save();
+  }
+  restore(saved: Int32Array): void {
+    this.t.restore(saved);
   }
 }
 
