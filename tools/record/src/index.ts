@@ -16,3 +16,5 @@ export { TRACE_REPORT_FORMAT, countAnon } from './report.js';
 export type { ProcessReport, TraceReport } from './report.js';
 export { WORKLOADS, buildWorkload } from './workloads.js';
 export type { Workload } from './workloads.js';
+export { writeSyntheticTrace } from './synthetic.js';
+export type { SyntheticTraceOptions, SyntheticTraceResult } from './synthetic.js';
