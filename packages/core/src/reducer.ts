@@ -92,6 +92,8 @@ export interface Batch {
   /** the last chunk made writable (runs of folio events stay in one chunk) */
   lastChunk: number;
   lastChunkObj: Radix<Folio> | null;
+  /** chunks a folio_free emptied a slot of: finishBatch drops those left empty */
+  freedChunks: number[];
 }
 
 export function newBatch(): Batch {
@@ -111,6 +113,7 @@ export function newBatch(): Batch {
     pagesOwned: new Set(),
     lastChunk: -1,
     lastChunkObj: null,
+    freedChunks: [],
   };
 }
 
@@ -158,6 +161,7 @@ export function batchPageFolio(d: D, b: Batch, pfn: number): Folio | undefined {
  */
 export function finishBatch(d: D, b: Batch): void {
   if (b.seq >= 0) d.seq = b.seq;
+  if (b.freedChunks.length) dropEmptyChunks(b);
   if (b.locks) {
     const o: Record<string, LockState> = {};
     for (const [k, v] of b.locks) o[k] = v;
@@ -177,7 +181,29 @@ export function finishBatch(d: D, b: Batch): void {
   }
 }
 
-/** The batch's writable locks table (copied once per batch from the base state). */
+/**
+ * A chunk of the folio table whose last folio was freed goes too: pfns are never reused
+ * (the allocator counts up), so a long run would otherwise keep an empty chunk per 256
+ * folios it ever allocated, and copy the table's whole key list once per batch. Done
+ * at the end of the batch, so the state is the same however the events were batched: a
+ * committed folio table holds no empty chunk.
+ */
+function dropEmptyChunks(b: Batch): void {
+  const top = b.ftop!;
+  for (const ch of b.freedChunks) {
+    const c = top[ch];
+    if (c !== undefined && isEmptyRadix(c)) delete top[ch];
+  }
+  b.freedChunks.length = 0;
+  b.lastChunk = -1;
+  b.lastChunkObj = null;
+}
+
+function isEmptyRadix(c: Radix<unknown>): boolean {
+  for (const k in c) if (k !== undefined) return false;
+  return true;
+}
+
 /**
  * The batch's writable lock table: a Map, written back to the draft as a plain object by
  * finishBatch. (Most locks are taken and dropped inside one batch; a Map does not intern
@@ -705,7 +731,9 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.FolioFree: {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
-      delete chunkForWrite(d, b, folioChunk(r.a))[folioSlot(r.a)];
+      const ch = folioChunk(r.a);
+      delete chunkForWrite(d, b, ch)[folioSlot(r.a)];
+      if (b.freedChunks[b.freedChunks.length - 1] !== ch) b.freedChunks.push(ch);
       b.counts.folios--;
       return;
     }
