@@ -69,6 +69,12 @@ export interface Batch {
   owned: Set<object>;
   /** writable PTE arrays by (mm, PMD) */
   tables: Map<number, Float64Array>;
+  /**
+   * the last of them and its key: runs of PTE events stay in one table, and the keys of
+   * a high mm id are not small integers (a Map lookup would box each one)
+   */
+  lastTableKey: number;
+  lastTable: Float64Array | null;
   /** writable PMD tables by (mm, PUD) */
   pmdts: Map<number, Radix<PmdEntry>>;
   /** mm records this batch copied or made (its to mutate); null: exited in this batch */
@@ -100,6 +106,8 @@ export function newBatch(): Batch {
   return {
     owned: new Set(),
     tables: new Map(),
+    lastTableKey: -1,
+    lastTable: null,
     pmdts: new Map(),
     mms: new Map(),
     ftop: null,
@@ -471,8 +479,13 @@ function pmdSlot(b: Batch, mm: DMm, vpn: number, create: boolean): Radix<PmdEntr
 /** A writable PTE array for the table covering vpn (copy on first write in a batch). */
 function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array {
   const key = mm.id * 67108864 + Math.floor(vpn / 512);
+  if (key === b.lastTableKey) return b.lastTable!;
   const hit = b.tables.get(key);
-  if (hit) return hit;
+  if (hit) {
+    b.lastTableKey = key;
+    b.lastTable = hit;
+    return hit;
+  }
   const i = pmdIndex(vpn);
   const cur = pmdtAt(mm, vpn)?.[i];
   if (!cur || cur.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
@@ -483,7 +496,16 @@ function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array
     pmdSlot(b, mm, vpn, false)![i] = { kind: 'table', ptes: t };
   }
   b.tables.set(key, t);
+  b.lastTableKey = key;
+  b.lastTable = t;
   return t;
+}
+
+/** A structural page-table event: the cached PTE arrays may no longer be where they were. */
+function clearTables(b: Batch): void {
+  b.tables.clear();
+  b.lastTableKey = -1;
+  b.lastTable = null;
 }
 
 function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
@@ -496,7 +518,8 @@ function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
 }
 
 function getPte(b: Batch, mm: DMm, vpn: number): number {
-  const hit = b.tables.get(mm.id * 67108864 + Math.floor(vpn / 512));
+  const key = mm.id * 67108864 + Math.floor(vpn / 512);
+  const hit = key === b.lastTableKey ? b.lastTable : b.tables.get(key);
   if (hit) return hit[pteIndex(vpn)];
   const e = pmdtAt(mm, vpn)?.[pmdIndex(vpn)];
   if (!e || e.kind !== 'table') return 0;
@@ -582,7 +605,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.MmExit: {
       const mm = mmOf(d, r, r.a);
       b.mms.set(r.a, null);
-      b.tables.clear();
+      clearTables(b);
       b.pmdts.clear();
       if (mm.vmas.size) fail(r, `mm ${r.a} exits with ${mm.vmas.size} VMAs`);
       delete d.mms[r.a];
@@ -827,7 +850,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       setPte(b, mmOf(d, r, r.a), r, r.b, -(r.c * 256 + (r.d & 255)));
       return;
     case E.PtAlloc: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
@@ -839,7 +862,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PtFree: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -850,7 +873,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PtMove: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       if (r.d === 1) {
         const src = pmdSlot(b, mm, r.b, false);
@@ -871,7 +894,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdSet: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
@@ -882,7 +905,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdClear: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -891,7 +914,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdMove: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const src = pmdSlot(b, mm, r.b, false);
       const e = src && src[pmdIndex(r.b)];
@@ -905,7 +928,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdSplit: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);

@@ -1,30 +1,39 @@
 /** A trace file's lines without the event loop (readTraceSync and the replay's scanTrace). */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 
-/** Every line of a file, without its '\n', in 1 MiB reads: one array of lines per read. */
+/**
+ * Every line of a file, without its '\n', in 1 MiB reads: one array of lines per read.
+ * Each read is cut at its last newline byte and decoded once (a '\n' byte is never part
+ * of a multi-byte UTF-8 character, so no character is split); the unfinished line moves
+ * to the front of the buffer for the next read.
+ */
 export function* lineBatches(path: string): Generator<string[]> {
   const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const utf8 = new StringDecoder('utf8'); // keeps a multi-byte character split by a read
-  let rest = '';
+  let buf = Buffer.allocUnsafe(1 << 20);
+  /** bytes of an unfinished line at the front of buf */
+  let kept = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      if (kept === buf.length) {
+        // a line longer than the buffer (a big exit snapshot): grow it
+        const nb = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(nb, 0, 0, kept);
+        buf = nb;
+      }
+      const n = readSync(fd, buf, kept, buf.length - kept, null);
       if (n <= 0) {
-        if (rest !== '') yield [rest]; // a last line without its newline
+        if (kept > 0) yield [buf.toString('utf8', 0, kept)]; // a last line without its newline
         return;
       }
-      const text = rest + utf8.write(buf.subarray(0, n));
-      const last = text.lastIndexOf('\n');
-      const lines: string[] = [];
-      let from = 0;
-      while (from <= last) {
-        const nl = text.indexOf('\n', from);
-        lines.push(text.slice(from, nl));
-        from = nl + 1;
+      const end = kept + n;
+      const last = buf.lastIndexOf(10, end - 1);
+      if (last < 0) {
+        kept = end;
+        continue;
       }
-      rest = text.slice(last + 1);
+      const lines = buf.toString('utf8', 0, last).split('\n');
+      buf.copyWithin(0, last + 1, end);
+      kept = end - last - 1;
       yield lines;
     }
   } finally {
