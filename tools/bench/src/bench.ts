@@ -224,14 +224,16 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
   });
   const traceFaults = opts.traceFaults ?? (quick ? 200_000 : 1_000_000);
   if (!Number.isInteger(traceFaults) || traceFaults < 1) throw new Error(`traceFaults must be a positive integer, got ${traceFaults}`);
-  hooks.phase?.(`mmsim trace: replay a synthetic trace of ${fmtCount(traceFaults)} faults`);
+  const traceReps = quick ? 2 : 3;
+  hooks.phase?.(`mmsim trace: replay a synthetic trace of ${fmtCount(traceFaults)} faults (best of ${traceReps}, own process)`);
   const trace = await benchTraceReplay(
     traceFaults,
     (job) => runTraceChild(job, { maxOldSpaceMiB: 4096, onProgress: (_p, done, total) => hooks.progress?.(done, total) }),
     opts.tmpDir,
+    traceReps,
   );
   if (!trace.agree) throw new Error('the synthetic trace did not replay in agreement (a bug in the generator or in the replay)');
-  hooks.done?.(`${fmtCount(trace.faults)} faults, ${fmtCount(trace.events)} events in ${fmtMs(trace.cpuMs)} CPU: ${fmtCount(trace.faultsPerSec)} faults/s, peak RSS ${trace.peakRssMiB} MiB`);
+  hooks.done?.(`${fmtCount(trace.faults)} faults, ${fmtCount(trace.events)} events in ${fmtMs(trace.cpuMs)} CPU: ${fmtCount(trace.faultsPerSec)} faults/s (first replay ${fmtCount(trace.firstFaultsPerSec)}/s), peak RSS ${trace.peakRssMiB} MiB`);
   hooks.phase?.('explore the seed\'s race (dfs, bound 2, every checker; best of 3, own process)');
   const ex = await runExploreChild({ kind: 'explore', reps: 3 }, { maxOldSpaceMiB: 1024 });
   hooks.done?.(`${ex.schedules} schedules in ${ex.cpuMs} ms CPU: ${ex.schedulesPerSec}/s`);
@@ -292,7 +294,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       `naiveReplaySlowdown: core apply(state, event) (one immer produce per event) on the first ${fmtCount(log.naive.prefixEvents)} events ÷ the batched replay of the same prefix; the naive whole-log time is extrapolated linearly (${fmtMs(log.naive.extrapolatedFullReplayMs)})`,
       `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the warm-up and the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
       `exploreSchedulesPerSec: mmsim explore (dfs, bound 2, no partial-order reduction: the whole bounded space, ${fmtCount(ex.schedules)} schedules, every checker) on the seed's race (MREMAP_RELOCATE_ANON of 8 pages, variant fixed, against one rmap walk), schedules ÷ process CPU time; best of ${ex.reps} explorations after a warm-up one, in a fresh process`,
-      `traceReplayFaultsPerSec: replayTrace (what \`mmsim trace FILE\` runs; stock policy, no --log) of a synthetic mmsim-trace/1 (${fmtCount(trace.records)} records, ${fmtCount(trace.faults)} faults, ${trace.processes} processes) in a fresh process, faults ÷ ${clock === 'cpu' ? 'CPU' : 'wall-clock'} seconds; traceReplayPeakRssMiB: that process's ru_maxrss (RSS at a quarter of the trace ${trace.rssQuarterMiB} MiB, at the end ${trace.rssEndMiB} MiB)`,
+      `traceReplayFaultsPerSec: replayTrace (what \`mmsim trace FILE\` runs; stock policy, no --log) of a synthetic mmsim-trace/1 (${fmtCount(trace.records)} records, ${fmtCount(trace.faults)} faults, ${trace.processes} processes) in a fresh process, faults ÷ ${clock === 'cpu' ? 'CPU' : 'wall-clock'} seconds, the best of ${trace.reps} replays after a 50k-fault warm-up (the first: ${fmtCount(trace.firstFaultsPerSec)}/s); traceReplayPeakRssMiB: that process's ru_maxrss (RSS at a quarter of the trace ${trace.rssQuarterMiB} MiB, at the end ${trace.rssEndMiB} MiB)`,
       `splitGrowth: µs per one-page mprotect that splits a VMA in three, at ${splitVmas.map(fmtCount).join(' and ')} VMAs in the mm (best of ${3} windows of ${Math.min(1024, splitVmas[0])} splits, checkers ${splits.checkers}) — largest ÷ smallest`,
     ],
   };
@@ -355,7 +357,7 @@ export function formatReport(r: BenchResult): string[] {
     `  log: ${fmtCount(r.log.events)} events, ${r.log.file.bytes} bytes on disk; replay ${fmtMs(r.log.replay.wallMs)}; TimeTravel build ${fmtMs(r.log.timeTravel.buildMs)}, seek p90 ${r.log.timeTravel.p90Ms} ms, max ${r.log.timeTravel.maxMs} ms`,
   );
   out.push(`  naive reducer: ${fmtCount(r.log.naive.prefixEvents)}-event prefix in ${fmtMs(r.log.naive.naiveMs)} vs ${fmtMs(r.log.naive.batchedMs)} batched (whole log extrapolated: ${fmtMs(r.log.naive.extrapolatedFullReplayMs)})`);
-  out.push(`  trace replay: ${fmtCount(r.trace.faults)} faults (${fmtCount(r.trace.events)} events) in ${fmtMs(r.trace.cpuMs)} CPU, ${fmtMs(r.trace.wallMs)} wall; RSS ${r.trace.rssQuarterMiB} MiB at a quarter, ${r.trace.rssEndMiB} MiB at the end`);
+  out.push(`  trace replay: ${fmtCount(r.trace.faults)} faults (${fmtCount(r.trace.events)} events) in ${fmtMs(r.trace.cpuMs)} CPU, ${fmtMs(r.trace.wallMs)} wall (best of ${r.trace.reps}; the first ${fmtCount(r.trace.firstFaultsPerSec)} faults/s); RSS ${r.trace.rssQuarterMiB} MiB at a quarter, ${r.trace.rssEndMiB} MiB at the end`);
   out.push(`  VMA splits: ${r.splits.points.map((p) => `${fmtMs(p.usPerSplit[r.clock] / 1000)} a split at ${fmtCount(p.vmas)} VMAs`).join(', ')} (${r.clock} time)`);
   out.push('');
   out.push(`  size sweep (${r.clock} time):`);

@@ -11,6 +11,8 @@ export type { ConvertStats } from './perf.js';
 export { parseTracerLog, parseMapsLine } from './tracerlog.js';
 export type { TracerLog, CloneInfo } from './tracerlog.js';
 export { Replayer, replayTrace, isAnonEntry } from './replay.js';
+export { scanTrace } from './scan.js';
+export type { TraceSink } from './scan.js';
 export type { Policy, Difference, ReplayOptions } from './replay.js';
 export { TRACE_REPORT_FORMAT, countAnon } from './report.js';
 export type { ProcessReport, TraceReport } from './report.js';
