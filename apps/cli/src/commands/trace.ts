@@ -19,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<file>', 'a trace written by `mmsim record`')
     .option('--policy <p>', `mremap policy: ${POLICIES.join(', ')}`, 'stock')
     .option('--json', 'print the mmsim-trace-report/1')
-    .option('--log <path>', 'write the replay\'s event log (for inspect, check, serve)');
+    .option('--log <path>', 'write the replay\'s event log, streamed as it grows (the replay itself keeps only its last chunk: a trace of any length replays in bounded memory); for inspect, check, serve');
   examples(cmd, ['mmsim trace ls.trace', 'mmsim trace heap.trace --policy auto --json', 'mmsim trace heap.trace --policy relocate --log heap.mmlog && mmsim stats heap.mmlog']);
   cmd.action(async (file: string, o: { policy: string; json?: boolean; log?: string }) => {
     if (!(POLICIES as readonly string[]).includes(o.policy)) throw new CliError(`--policy: "${o.policy}" is not one of ${POLICIES.join(', ')}`);
