@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeLogFile, replay } from '@mmsim/core';
 import { cli, tmp } from './testing/harness.js';
 
 describe('mmsim record / mmsim trace', () => {
@@ -19,6 +20,22 @@ describe('mmsim record / mmsim trace', () => {
     expect(rep.agree).toBe(true);
     expect(rep.processes.length).toBeGreaterThanOrEqual(3); // sh, ls, wc
     expect(rep.processes.every((p: { vmas: number }) => p.vmas > 5)).toBe(true);
+  });
+
+  it('--log streams the whole replay log to the file (the replay itself keeps only the open chunk)', async () => {
+    const log = join(dir, 'sh.mmlog');
+    const r = await cli(['trace', trace, '--json', '--log', log]);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.out);
+    const file = decodeLogFile(readFileSync(log), { file: log });
+    expect(file.damage).toBeUndefined();
+    expect(file.log.length).toBe(rep.events);
+    expect(file.header.config).toEqual({ trace, policy: 'stock' });
+    // the streamed events replay to the state the simulator ended in: every mm torn down at exit
+    const s = replay(file.log);
+    expect(s.seq).toBe(rep.events);
+    expect(s.counts.mms).toBe(0);
+    expect(s.counts.vmas).toBe(0);
   });
 
   it('prints the first difference and exits 1 when the recording disagrees', async () => {

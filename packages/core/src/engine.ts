@@ -19,6 +19,14 @@ export interface EngineOptions {
   batchEvents?: number;
   /** keep a keyframe state every K events (default 16384) */
   keyframeEvery?: number;
+  /**
+   * Keep the whole log and keyframes (default true: time travel, mark/restore, files
+   * written at the end). False for a run whose log streams or is not wanted (a long
+   * trace replay): after each syscall the log lets go of its sealed chunks (a streaming
+   * writer attached before the first event has them) and no keyframes are kept, so
+   * memory does not grow with the run.
+   */
+  retainLog?: boolean;
   /** free-form configuration recorded in the log header */
   config?: Record<string, unknown>;
   seed?: number;
@@ -175,6 +183,7 @@ export class Engine {
     this.options = {
       batchEvents: opts.batchEvents ?? 65536,
       keyframeEvery: opts.keyframeEvery ?? 16384,
+      retainLog: opts.retainLog ?? true,
       config: opts.config ?? {},
       seed: opts.seed ?? 0,
     };
@@ -335,8 +344,10 @@ export class Engine {
       finishBatch(this.draft, this.batch);
       this.committed = finishDraft(this.draft) as State;
       this.draft = null;
-      this.keyframes.maybeAdd(this.committed);
+      if (this.options.retainLog) this.keyframes.maybeAdd(this.committed);
     }
+    // nothing can roll back behind a commit outside a syscall: the sealed chunks may go
+    if (!this.options.retainLog && !this.inSyscall) this.log.discardSealed();
     return this.committed;
   }
 

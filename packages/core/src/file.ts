@@ -184,6 +184,7 @@ export function streamLog(log: EventLog, h: LogHeader, sink: LogSink | ((b: Uint
     written.push({ first: c.first, count: c.count, end: size, crc: chunkCrcOf(b) });
   };
   put(head.bytes);
+  if (log.retainedFrom > 0) throw new RangeError(`streamLog: the log discarded its events before ${log.retainedFrom}; attach the writer before the first event`);
   // every chunk sealed so far (a flush() may have sealed a short one), then each as it seals
   for (const c of log.sealedChunks()) putChunk(c);
   const offSeal = log.onSeal(putChunk);

@@ -2,6 +2,10 @@
  * The event log: the only truth. Append-only, compact (a few bytes per event), in
  * chunks of CHUNK_EVENTS that decode on their own, so reading event N costs at most
  * one chunk's decode.
+ *
+ * A log that streams (a long trace replay) may let go of its sealed chunks once their
+ * listeners have them (discardSealed): its memory then stays one chunk however long it
+ * grows, and reading or truncating behind what it still holds is refused.
  */
 import {
   ByteSink,
@@ -48,10 +52,32 @@ export class EventLog {
   private readonly enc = new ChunkEncoder();
   private readonly regs: Registers = { task: 0, spans: {} };
   private sealListeners: ((c: SealedChunk) => void)[] = [];
+  /** events before this seq were discarded (discardSealed) */
+  private from = 0;
 
   /** number of events */
   get length(): number {
     return this.curFirst + this.curCount;
+  }
+
+  /** The first event the log still holds (0 unless discardSealed() let go of some). */
+  get retainedFrom(): number {
+    return this.from;
+  }
+
+  /**
+   * Let go of every sealed chunk (its seal listeners, e.g. a streaming writer, had it
+   * when it sealed): the open chunk is all the log keeps. Events before `retainedFrom`
+   * can no longer be read, truncated to or written whole (each of those throws).
+   */
+  discardSealed(): void {
+    if (!this.sealed.length) return;
+    this.from = this.curFirst;
+    this.sealed = [];
+  }
+
+  private refuseDiscarded(seq: number, what: string): void {
+    if (seq < this.from) throw new RangeError(`${what} ${seq}: the log discarded the events before ${this.from} (it streams and keeps only its open chunk)`);
   }
 
   /** bytes the events take in memory (chunks as encoded) */
@@ -103,6 +129,7 @@ export class EventLog {
 
   /** All chunks, the open one included (a snapshot; cheap). */
   chunks(): SealedChunk[] {
+    this.refuseDiscarded(0, 'all chunks from event');
     const out = this.sealed.slice();
     if (this.curCount > 0) out.push({ first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs });
     return out;
@@ -169,6 +196,7 @@ export class EventLog {
   truncate(n: number): void {
     if (n > this.length || n < 0) throw new RangeError(`truncate(${n}) of a log of ${this.length}`);
     if (n === this.length) return;
+    this.refuseDiscarded(n, 'truncate to event');
     // reopen the chunk that holds event n
     let bytes = this.cur.view();
     while (n < this.curFirst) {
@@ -219,6 +247,7 @@ export class EventLog {
 
   /** @internal chunk lookup for cursors */
   chunkFor(seq: number): SealedChunk | null {
+    this.refuseDiscarded(seq, 'event');
     if (seq >= this.curFirst) {
       if (seq >= this.length) return null;
       return { first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs };

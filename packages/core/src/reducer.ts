@@ -69,6 +69,12 @@ export interface Batch {
   owned: Set<object>;
   /** writable PTE arrays by (mm, PMD) */
   tables: Map<number, Float64Array>;
+  /**
+   * the last of them and its key: runs of PTE events stay in one table, and the keys of
+   * a high mm id are not small integers (a Map lookup would box each one)
+   */
+  lastTableKey: number;
+  lastTable: Float64Array | null;
   /** writable PMD tables by (mm, PUD) */
   pmdts: Map<number, Radix<PmdEntry>>;
   /** mm records this batch copied or made (its to mutate); null: exited in this batch */
@@ -92,12 +98,16 @@ export interface Batch {
   /** the last chunk made writable (runs of folio events stay in one chunk) */
   lastChunk: number;
   lastChunkObj: Radix<Folio> | null;
+  /** chunks a folio_free emptied a slot of: finishBatch drops those left empty */
+  freedChunks: number[];
 }
 
 export function newBatch(): Batch {
   return {
     owned: new Set(),
     tables: new Map(),
+    lastTableKey: -1,
+    lastTable: null,
     pmdts: new Map(),
     mms: new Map(),
     ftop: null,
@@ -111,6 +121,7 @@ export function newBatch(): Batch {
     pagesOwned: new Set(),
     lastChunk: -1,
     lastChunkObj: null,
+    freedChunks: [],
   };
 }
 
@@ -158,6 +169,7 @@ export function batchPageFolio(d: D, b: Batch, pfn: number): Folio | undefined {
  */
 export function finishBatch(d: D, b: Batch): void {
   if (b.seq >= 0) d.seq = b.seq;
+  if (b.freedChunks.length) dropEmptyChunks(b);
   if (b.locks) {
     const o: Record<string, LockState> = {};
     for (const [k, v] of b.locks) o[k] = v;
@@ -177,7 +189,29 @@ export function finishBatch(d: D, b: Batch): void {
   }
 }
 
-/** The batch's writable locks table (copied once per batch from the base state). */
+/**
+ * A chunk of the folio table whose last folio was freed goes too: pfns are never reused
+ * (the allocator counts up), so a long run would otherwise keep an empty chunk per 256
+ * folios it ever allocated, and copy the table's whole key list once per batch. Done
+ * at the end of the batch, so the state is the same however the events were batched: a
+ * committed folio table holds no empty chunk.
+ */
+function dropEmptyChunks(b: Batch): void {
+  const top = b.ftop!;
+  for (const ch of b.freedChunks) {
+    const c = top[ch];
+    if (c !== undefined && isEmptyRadix(c)) delete top[ch];
+  }
+  b.freedChunks.length = 0;
+  b.lastChunk = -1;
+  b.lastChunkObj = null;
+}
+
+function isEmptyRadix(c: Radix<unknown>): boolean {
+  for (const k in c) if (k !== undefined) return false;
+  return true;
+}
+
 /**
  * The batch's writable lock table: a Map, written back to the draft as a plain object by
  * finishBatch. (Most locks are taken and dropped inside one batch; a Map does not intern
@@ -445,8 +479,13 @@ function pmdSlot(b: Batch, mm: DMm, vpn: number, create: boolean): Radix<PmdEntr
 /** A writable PTE array for the table covering vpn (copy on first write in a batch). */
 function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array {
   const key = mm.id * 67108864 + Math.floor(vpn / 512);
+  if (key === b.lastTableKey) return b.lastTable!;
   const hit = b.tables.get(key);
-  if (hit) return hit;
+  if (hit) {
+    b.lastTableKey = key;
+    b.lastTable = hit;
+    return hit;
+  }
   const i = pmdIndex(vpn);
   const cur = pmdtAt(mm, vpn)?.[i];
   if (!cur || cur.kind !== 'table') fail(r, `no PTE table at vpn ${vpn} in mm ${mm.id}`);
@@ -457,7 +496,16 @@ function ptesForWrite(b: Batch, mm: DMm, r: RawEvent, vpn: number): Float64Array
     pmdSlot(b, mm, vpn, false)![i] = { kind: 'table', ptes: t };
   }
   b.tables.set(key, t);
+  b.lastTableKey = key;
+  b.lastTable = t;
   return t;
+}
+
+/** A structural page-table event: the cached PTE arrays may no longer be where they were. */
+function clearTables(b: Batch): void {
+  b.tables.clear();
+  b.lastTableKey = -1;
+  b.lastTable = null;
 }
 
 function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
@@ -470,7 +518,8 @@ function setPte(b: Batch, mm: DMm, r: RawEvent, vpn: number, v: number): void {
 }
 
 function getPte(b: Batch, mm: DMm, vpn: number): number {
-  const hit = b.tables.get(mm.id * 67108864 + Math.floor(vpn / 512));
+  const key = mm.id * 67108864 + Math.floor(vpn / 512);
+  const hit = key === b.lastTableKey ? b.lastTable : b.tables.get(key);
   if (hit) return hit[pteIndex(vpn)];
   const e = pmdtAt(mm, vpn)?.[pmdIndex(vpn)];
   if (!e || e.kind !== 'table') return 0;
@@ -556,7 +605,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.MmExit: {
       const mm = mmOf(d, r, r.a);
       b.mms.set(r.a, null);
-      b.tables.clear();
+      clearTables(b);
       b.pmdts.clear();
       if (mm.vmas.size) fail(r, `mm ${r.a} exits with ${mm.vmas.size} VMAs`);
       delete d.mms[r.a];
@@ -705,7 +754,9 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.FolioFree: {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
-      delete chunkForWrite(d, b, folioChunk(r.a))[folioSlot(r.a)];
+      const ch = folioChunk(r.a);
+      delete chunkForWrite(d, b, ch)[folioSlot(r.a)];
+      if (b.freedChunks[b.freedChunks.length - 1] !== ch) b.freedChunks.push(ch);
       b.counts.folios--;
       return;
     }
@@ -799,7 +850,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       setPte(b, mmOf(d, r, r.a), r, r.b, -(r.c * 256 + (r.d & 255)));
       return;
     case E.PtAlloc: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
@@ -811,7 +862,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PtFree: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -822,7 +873,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PtMove: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       if (r.d === 1) {
         const src = pmdSlot(b, mm, r.b, false);
@@ -843,7 +894,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdSet: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, true)!;
       const i = pmdIndex(r.b);
@@ -854,7 +905,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdClear: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);
@@ -863,7 +914,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdMove: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const src = pmdSlot(b, mm, r.b, false);
       const e = src && src[pmdIndex(r.b)];
@@ -877,7 +928,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     case E.PmdSplit: {
-      b.tables.clear();
+      clearTables(b);
       const mm = mmOf(d, r, r.a);
       const pmdt = pmdSlot(b, mm, r.b, false);
       const i = pmdIndex(r.b);

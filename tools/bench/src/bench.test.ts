@@ -48,7 +48,7 @@ describe('C helper', () => {
 describe('mmsim bench', () => {
   it('runs end to end at a tiny size and reports every key', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmsim-bench-'));
-    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--warmup', '1', '--split-vmas', '16,256', '--json', '--out', 'res'], dir);
+    const r = await mmsimBench(['--sizes', '2,4', '--events', '40000', '--seeks', '20', '--naive', '3000', '--reps', '2', '--warmup', '1', '--split-vmas', '16,256', '--trace-faults', '20000', '--json', '--out', 'res'], dir);
     expect(r.err).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as BenchResult;
@@ -81,6 +81,14 @@ describe('mmsim bench', () => {
     // child process, the best of 3 explorations
     expect(res.explore).toMatchObject({ schedules: 1152, complete: true, violations: 0, reps: 3 });
     expect(res.exploreSchedulesPerSec).toBe(res.explore.schedulesPerSec);
+    // the trace replay: a synthetic trace of at least 20k faults replayed in agreement, in bounded memory
+    expect(res.trace.faults).toBeGreaterThanOrEqual(20_000);
+    expect(res.trace.agree).toBe(true);
+    expect(res.trace.reps).toBe(2);
+    expect(res.trace.firstFaultsPerSec).toBeGreaterThan(0);
+    expect(res.traceReplayFaultsPerSec).toBeGreaterThanOrEqual(res.clock === 'cpu' ? res.trace.firstFaultsPerSec : 0);
+    expect(res.trace.events).toBeGreaterThan(res.trace.faults * 10);
+    expect(res.traceReplayPeakRssMiB).toBeGreaterThanOrEqual(res.trace.rssEndMiB);
     expect(res.notes.join('\n')).toMatch(/after two 1 MiB warm-up sessions/);
     for (const s of res.sweep) {
       expect(Number.isFinite(s.faultInRatio) && s.faultInRatio > 0).toBe(true);

@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureHelper, runKernel, type KernelMeasurement, type Timing } from './helper.js';
-import { runExploreChild, runSimChild, runSplitChild } from './child.js';
+import { runExploreChild, runSimChild, runSplitChild, runTraceChild } from './child.js';
+import { benchTraceReplay, type TraceReplayResult } from './trace.js';
 import type { SplitResult } from './splits.js';
 import { PAGES_PER_MIB, type LogResult, type SimResult } from './sim.js';
 import { round } from './stats.js';
@@ -41,6 +42,8 @@ export interface BenchOptions {
   tmpDir?: string;
   /** VMA counts splitGrowth compares, smallest and largest (default 1024 and 32768) */
   splitVmas?: number[];
+  /** faults in the synthetic trace traceReplayFaultsPerSec replays (default 1M; quick 200k) */
+  traceFaults?: number;
 }
 
 export interface BenchHooks {
@@ -86,6 +89,11 @@ export interface BenchResult {
   explore: ExploreBench;
   /** time per one-page mprotect split at the largest VMA count ÷ at the smallest (splits.ts) */
   splitGrowth: number;
+  /** `mmsim trace` (replayTrace, stock, no --log) of a synthetic trace of `trace.faults` faults: faults per CPU second */
+  traceReplayFaultsPerSec: number;
+  /** peak RSS of the process replaying it (ru_maxrss) */
+  traceReplayPeakRssMiB: number;
+  trace: TraceReplayResult;
   targets: Record<string, Target>;
   sim: {
     checkers: string;
@@ -122,6 +130,8 @@ export const TARGETS: Record<string, Target> = {
   naiveReplaySlowdown: { op: 'report' },
   exploreSchedulesPerSec: { op: '>=', value: 2000 },
   splitGrowth: { op: '<=', value: 2 },
+  traceReplayFaultsPerSec: { op: '>=', value: 200_000 },
+  traceReplayPeakRssMiB: { op: 'report' },
 };
 
 export const HEADLINE_KEYS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
@@ -212,6 +222,18 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       relocateRatio: round(pick(s.relocate, clock) / pick(k.mremap.best, clock), 1),
     };
   });
+  const traceFaults = opts.traceFaults ?? (quick ? 200_000 : 1_000_000);
+  if (!Number.isInteger(traceFaults) || traceFaults < 1) throw new Error(`traceFaults must be a positive integer, got ${traceFaults}`);
+  const traceReps = quick ? 2 : 3;
+  hooks.phase?.(`mmsim trace: replay a synthetic trace of ${fmtCount(traceFaults)} faults (best of ${traceReps}, own process)`);
+  const trace = await benchTraceReplay(
+    traceFaults,
+    (job) => runTraceChild(job, { maxOldSpaceMiB: 4096, onProgress: (_p, done, total) => hooks.progress?.(done, total) }),
+    opts.tmpDir,
+    traceReps,
+  );
+  if (!trace.agree) throw new Error('the synthetic trace did not replay in agreement (a bug in the generator or in the replay)');
+  hooks.done?.(`${fmtCount(trace.faults)} faults, ${fmtCount(trace.events)} events in ${fmtMs(trace.cpuMs)} CPU: ${fmtCount(trace.faultsPerSec)} faults/s (first replay ${fmtCount(trace.firstFaultsPerSec)}/s), peak RSS ${trace.peakRssMiB} MiB`);
   hooks.phase?.('explore the seed\'s race (dfs, bound 2, every checker; best of 3, own process)');
   const ex = await runExploreChild({ kind: 'explore', reps: 3 }, { maxOldSpaceMiB: 1024 });
   hooks.done?.(`${ex.schedules} schedules in ${ex.cpuMs} ms CPU: ${ex.schedulesPerSec}/s`);
@@ -235,6 +257,9 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     exploreSchedulesPerSec: ex.schedulesPerSec,
     explore: ex,
     splitGrowth: clock === 'cpu' ? splits.splitGrowth : splits.splitGrowthWall,
+    traceReplayFaultsPerSec: clock === 'cpu' ? trace.faultsPerSec : trace.faultsPerSecWall,
+    traceReplayPeakRssMiB: trace.peakRssMiB,
+    trace,
     targets: {},
     sim: {
       checkers: hs.checkers,
@@ -269,6 +294,7 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       `naiveReplaySlowdown: core apply(state, event) (one immer produce per event) on the first ${fmtCount(log.naive.prefixEvents)} events ÷ the batched replay of the same prefix; the naive whole-log time is extrapolated linearly (${fmtMs(log.naive.extrapolatedFullReplayMs)})`,
       `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the warm-up and the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
       `exploreSchedulesPerSec: mmsim explore (dfs, bound 2, no partial-order reduction: the whole bounded space, ${fmtCount(ex.schedules)} schedules, every checker) on the seed's race (MREMAP_RELOCATE_ANON of 8 pages, variant fixed, against one rmap walk), schedules ÷ process CPU time; best of ${ex.reps} explorations after a warm-up one, in a fresh process`,
+      `traceReplayFaultsPerSec: replayTrace (what \`mmsim trace FILE\` runs; stock policy, no --log) of a synthetic mmsim-trace/1 (${fmtCount(trace.records)} records, ${fmtCount(trace.faults)} faults, ${trace.processes} processes) in a fresh process, faults ÷ ${clock === 'cpu' ? 'CPU' : 'wall-clock'} seconds, the best of ${trace.reps} replays after a 50k-fault warm-up (the first: ${fmtCount(trace.firstFaultsPerSec)}/s); traceReplayPeakRssMiB: that process's ru_maxrss (RSS at a quarter of the trace ${trace.rssQuarterMiB} MiB, at the end ${trace.rssEndMiB} MiB)`,
       `splitGrowth: µs per one-page mprotect that splits a VMA in three, at ${splitVmas.map(fmtCount).join(' and ')} VMAs in the mm (best of ${3} windows of ${Math.min(1024, splitVmas[0])} splits, checkers ${splits.checkers}) — largest ÷ smallest`,
     ],
   };
@@ -299,7 +325,7 @@ function fmtTiming(t: Timing, clock: Clock): string {
 }
 
 function fmtValue(key: string, v: number): string {
-  if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec') return `${fmtCount(v)}/s`;
+  if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec' || key === 'traceReplayFaultsPerSec') return `${fmtCount(v)}/s`;
   if (key.endsWith('Ms')) return `${v} ms`;
   if (key.endsWith('MiB')) return `${v} MiB`;
   if (key.endsWith('Ratio') || key.endsWith('Slowdown') || key.endsWith('Growth')) return `${v}×`;
@@ -320,7 +346,7 @@ export function formatReport(r: BenchResult): string[] {
   for (const key of HEADLINE_KEYS) {
     const t = r.targets[key];
     const v = (r as unknown as Record<string, number>)[key];
-    rows.push([key, fmtValue(key, v), t.op === 'report' ? 'report' : `${t.op === '<=' ? '≤' : '≥'} ${key === 'replayEventsPerSec' ? fmtCount(t.value!) : t.value}`, t.pass === undefined ? '' : t.pass ? 'ok' : 'MISS']);
+    rows.push([key, fmtValue(key, v), t.op === 'report' ? 'report' : `${t.op === '<=' ? '≤' : '≥'} ${key === 'replayEventsPerSec' || key === 'traceReplayFaultsPerSec' ? fmtCount(t.value!) : t.value}`, t.pass === undefined ? '' : t.pass ? 'ok' : 'MISS']);
   }
   out.push(...pad(rows).map((l) => '  ' + l));
   out.push('');
@@ -331,6 +357,7 @@ export function formatReport(r: BenchResult): string[] {
     `  log: ${fmtCount(r.log.events)} events, ${r.log.file.bytes} bytes on disk; replay ${fmtMs(r.log.replay.wallMs)}; TimeTravel build ${fmtMs(r.log.timeTravel.buildMs)}, seek p90 ${r.log.timeTravel.p90Ms} ms, max ${r.log.timeTravel.maxMs} ms`,
   );
   out.push(`  naive reducer: ${fmtCount(r.log.naive.prefixEvents)}-event prefix in ${fmtMs(r.log.naive.naiveMs)} vs ${fmtMs(r.log.naive.batchedMs)} batched (whole log extrapolated: ${fmtMs(r.log.naive.extrapolatedFullReplayMs)})`);
+  out.push(`  trace replay: ${fmtCount(r.trace.faults)} faults (${fmtCount(r.trace.events)} events) in ${fmtMs(r.trace.cpuMs)} CPU, ${fmtMs(r.trace.wallMs)} wall (best of ${r.trace.reps}; the first ${fmtCount(r.trace.firstFaultsPerSec)} faults/s); RSS ${r.trace.rssQuarterMiB} MiB at a quarter, ${r.trace.rssEndMiB} MiB at the end`);
   out.push(`  VMA splits: ${r.splits.points.map((p) => `${fmtMs(p.usPerSplit[r.clock] / 1000)} a split at ${fmtCount(p.vmas)} VMAs`).join(', ')} (${r.clock} time)`);
   out.push('');
   out.push(`  size sweep (${r.clock} time):`);

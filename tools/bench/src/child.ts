@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SimJob, SimResult } from './sim.js';
 import type { SplitJob, SplitResult } from './splits.js';
 import type { ExploreBench, ExploreJob } from './explore.js';
+import type { TraceJob, TraceReplayResult } from './trace.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const WORKER = join(HERE, 'worker.ts');
@@ -43,7 +44,12 @@ export function runExploreChild(job: ExploreJob, opts: ChildOptions = {}): Promi
   return runWorker<ExploreBench>(job, 'explore session', opts);
 }
 
-function runWorker<T>(job: SimJob | SplitJob | ExploreJob, what: string, opts: ChildOptions): Promise<T> {
+/** The trace replay (trace.ts) in a fresh Node process: its peak RSS is the replay's alone. */
+export function runTraceChild(job: TraceJob, opts: ChildOptions = {}): Promise<Omit<TraceReplayResult, 'traceBytes' | 'processes'>> {
+  return runWorker(job, 'trace replay session', opts);
+}
+
+function runWorker<T>(job: SimJob | SplitJob | ExploreJob | TraceJob, what: string, opts: ChildOptions): Promise<T> {
   const args = [
     '--expose-gc',
     `--max-old-space-size=${opts.maxOldSpaceMiB ?? 8192}`,

@@ -4,9 +4,9 @@
  * Read and validated one line at a time (a million-fault trace never sits in memory);
  * every error names the line (= record number + 1) and the field.
  */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { StringDecoder } from 'node:string_decoder';
+import { lineBatches } from './lines.js';
 
 export const TRACE_FORMAT = 'mmsim-trace/1';
 
@@ -215,40 +215,19 @@ export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHe
 }
 
 /**
- * readTrace without the event loop: 1 MiB reads split into lines (the replay's path; an
- * async iteration per line costs more than replaying a fault's record).
+ * readTrace without the event loop: 1 MiB reads split into lines (an async iteration
+ * per line costs more than replaying a fault's record). The replay itself reads with
+ * scanTrace (scan.ts), which makes no object per fault record.
  */
 export function* readTraceSync(path: string): Generator<{ header: TraceHeader } | { record: TraceRecord; line: number }> {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const utf8 = new StringDecoder('utf8'); // keeps a multi-byte character split by a read
-  let rest = '';
   let line = 0;
-  const one = (l: string): { header: TraceHeader } | { record: TraceRecord; line: number } => {
-    line++;
-    if (line === 1) return { header: parseHeader(l, path) };
-    if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
-    return { record: parseRecordLine(l, path, line), line };
-  };
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) {
-        if (rest !== '') yield one(rest); // a last line without its newline
-        break;
-      }
-      const text = rest + utf8.write(buf.subarray(0, n));
-      const last = text.lastIndexOf('\n');
-      let from = 0;
-      while (from <= last) {
-        const nl = text.indexOf('\n', from);
-        yield one(text.slice(from, nl));
-        from = nl + 1;
-      }
-      rest = text.slice(last + 1);
+  for (const lines of lineBatches(path)) {
+    for (const l of lines) {
+      line++;
+      if (line === 1) yield { header: parseHeader(l, path) };
+      else if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
+      else yield { record: parseRecordLine(l, path, line), line };
     }
-  } finally {
-    closeSync(fd);
   }
   if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
 }

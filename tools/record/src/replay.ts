@@ -35,9 +35,12 @@ import {
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
 import { FAULT_WRITE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { scanTrace } from './scan.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
 
 const PAGE = 4096;
+/** consecutive faults replayed as one syscall (the engine copies a page table once per batch, not per fault) */
+const FAULT_BATCH = 1024;
 const MAP_SHARED = 0x01;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
@@ -78,7 +81,14 @@ export interface ReplayOptions {
   policy?: Policy;
   /** plugins for the policy (the caller loads them: relocate-anon, auto-relocate) */
   plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
-  /** called with the kernel before the first record (attach checkers or listeners) */
+  /**
+   * Keep the replay's whole event log in memory (default false: the log lets go of each
+   * chunk once it is sealed, so a trace of any length replays in bounded memory; attach
+   * a streaming writer in onKernel to keep the events: `mmsim trace --log`). True for
+   * callers that read the log afterwards (time travel, encodeLogFile).
+   */
+  retainLog?: boolean;
+  /** called with the kernel before the first record (attach checkers, listeners or a log writer) */
   onKernel?: (k: Kernel) => void;
   /** called at each exit snapshot, before the comparison (tests read the simulated pages here) */
   onSnapshot?: (k: Kernel, mm: number, snap: Snapshot) => void;
@@ -91,15 +101,6 @@ function protOf(perms: string): number {
 /** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
 export function isAnonEntry(e: MapsEntry): boolean {
   return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
-}
-
-/** A batch of consecutive faults as one syscall body (a top-level generator, not a closure over `this`). */
-function* faultBatchBody(r: Replayer, batch: TraceRecord[], lines: number[]): KGen<number> {
-  for (let i = 0; i < batch.length; i++) {
-    r.line = lines[i];
-    yield* r.body(batch[i]);
-  }
-  return 0;
 }
 
 export class Replayer {
@@ -125,7 +126,7 @@ export class Replayer {
   constructor(readonly header: TraceHeader, opts: ReplayOptions = {}) {
     this.policy = opts.policy ?? 'stock';
     this.onSnapshot = opts.onSnapshot;
-    this.k = new Kernel({ config: { thp: header.thp, ...(header.config ?? {}) }, plugins: opts.plugins });
+    this.k = new Kernel({ config: { thp: header.thp, ...(header.config ?? {}) }, plugins: opts.plugins, retainLog: opts.retainLog ?? false });
     opts.onKernel?.(this.k);
     // relocate_anon opens when a move relocates; its :undo child means it fell back
     // (stock never relocates: no listener, faults stay cheap)
@@ -171,34 +172,50 @@ export class Replayer {
     return p ? this.mms.get(p.mm) : undefined;
   }
 
-  private faultBatch: TraceRecord[] = [];
-  private faultLines: number[] = [];
+  /** the faults waiting to run as one syscall: tid, vpn, flags and line of each */
+  private readonly fTid = new Float64Array(FAULT_BATCH);
+  private readonly fVpn = new Float64Array(FAULT_BATCH);
+  private readonly fFlags = new Float64Array(FAULT_BATCH);
+  private readonly fLine = new Float64Array(FAULT_BATCH);
+  private fCount = 0;
 
   /**
    * Run one record as a syscall of its task. Consecutive faults are batched into one
-   * syscall (up to 1024): the engine copies a page table once per batch, not per fault.
+   * syscall (up to FAULT_BATCH, as the first fault's task).
    */
   apply(r: TraceRecord, line: number): void {
-    if (r[0] === 'f') {
-      this.faultBatch.push(r);
-      this.faultLines.push(line);
-      if (this.faultBatch.length >= 1024) this.flushFaults();
-      return;
-    }
+    if (r[0] === 'f') return this.fault(r[1], r[2], r[3], line);
     this.flushFaults();
     this.applyOne(r, line);
   }
 
+  /** A fault record (the reader's fast path: no record array). */
+  fault(tid: number, vpn: number, flags: number, line: number): void {
+    const i = this.fCount++;
+    this.fTid[i] = tid;
+    this.fVpn[i] = vpn;
+    this.fFlags[i] = flags;
+    this.fLine[i] = line;
+    if (this.fCount === FAULT_BATCH) this.flushFaults();
+  }
+
   private flushFaults(): void {
-    const batch = this.faultBatch;
-    if (!batch.length) return;
-    const lines = this.faultLines;
-    this.faultBatch = [];
-    this.faultLines = [];
+    const n = this.fCount;
+    if (!n) return;
+    this.fCount = 0;
     const eng = this.k.eng;
-    eng.setTask(batch[0][1] % 65536);
-    const res = eng.syscall('trace:faults', () => faultBatchBody(this, batch, lines));
+    eng.setTask(this.fTid[0] % 65536);
+    const res = eng.syscall('trace:faults', () => this.faultBatchBody(n));
     if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  }
+
+  /** The waiting faults as one syscall body: the 'f' case of body() for each, inline (one generator per batch). */
+  private *faultBatchBody(n: number): KGen<number> {
+    for (let i = 0; i < n; i++) {
+      this.line = this.fLine[i];
+      yield* this.faultBody(this.fTid[i], this.fVpn[i], this.fFlags[i]);
+    }
+    return 0;
   }
 
   private applyOne(r: TraceRecord, line: number): void {
@@ -210,33 +227,37 @@ export class Replayer {
     if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
   }
 
+  /** One fault record: the access, as the recording's task made it. */
+  private *faultBody(tid: number, vpn: number, flags: number): KGen<number> {
+    const k = this.k;
+    const p = this.procs.get(tid);
+    if (!p) return 0;
+    this.faults++;
+    let vma = k.vmaAt(p.mm, vpn);
+    if (!vma) {
+      vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
+      if (!vma) {
+        this.skip('fault outside every VMA');
+        return 0;
+      }
+    }
+    if (vma.file) {
+      this.skip('fault on a file or special mapping (page cache not modelled)');
+      return 0;
+    }
+    const before = vma.anonVma;
+    const out = yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
+    if (out !== 'ok') this.skip(`fault gave ${out} in the simulator`);
+    if (!before) this.track(p.mm);
+    return 0;
+  }
+
   /** one record as kernel code (internal: the syscall bodies call it) */
   *body(r: TraceRecord): KGen<number> {
     const k = this.k;
     switch (r[0]) {
-      case 'f': {
-        const [, tid, vpn, flags] = r;
-        const p = this.procs.get(tid);
-        if (!p) return 0;
-        this.faults++;
-        let vma = k.vmaAt(p.mm, vpn);
-        if (!vma) {
-          vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
-          if (!vma) {
-            this.skip('fault outside every VMA');
-            return 0;
-          }
-        }
-        if (vma.file) {
-          this.skip('fault on a file or special mapping (page cache not modelled)');
-          return 0;
-        }
-        const before = vma.anonVma;
-        const out = yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
-        if (out !== 'ok') this.skip(`fault gave ${out} in the simulator`);
-        if (!before) this.track(p.mm);
-        return 0;
-      }
+      case 'f':
+        return yield* this.faultBody(r[1], r[2], r[3]);
       case 'mmap': {
         const [, tid, , len, prot, flags, , off, ret, file] = r;
         const p = this.procs.get(tid);
@@ -526,19 +547,25 @@ export async function replayTrace(
   path: string,
   opts: ReplayOptions & { onProgress?: (records: number) => void } = {},
 ): Promise<{ report: TraceReport; replayer: Replayer }> {
-  const { readTraceSync } = await import('./format.js');
   let rp: Replayer | null = null;
   let records = 0;
   const t0 = process.hrtime.bigint();
-  for (const item of readTraceSync(path)) {
-    if ('header' in item) {
-      rp = new Replayer(item.header, opts);
-      continue;
-    }
-    rp!.apply(item.record, item.line);
-    if (++records % 65536 === 0) opts.onProgress?.(records);
-  }
-  const r = rp!;
+  const progress = opts.onProgress;
+  scanTrace(path, {
+    header: (h) => {
+      rp = new Replayer(h, opts);
+    },
+    fault: (tid, vpn, flags, line) => {
+      rp!.fault(tid, vpn, flags, line);
+      if (++records % 65536 === 0) progress?.(records);
+    },
+    record: (rec, line) => {
+      rp!.apply(rec, line);
+      if (++records % 65536 === 0) progress?.(records);
+    },
+  });
+  const r = rp as Replayer | null;
+  if (!r) throw new Error(`${path}: no header`); // scanTrace refuses a file without one
   r.finish();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const events = r.k.eng.log.length;

@@ -16,6 +16,7 @@ interface BenchCliOptions {
   checkers: boolean;
   warmup: number;
   splitVmas?: number[];
+  traceFaults?: number;
 }
 
 type BenchModule = typeof import('@mmsim/bench');
@@ -74,13 +75,15 @@ export function register(program: Command, ctx: CliContext): void {
       '--split-vmas <list>',
       'VMA counts splitGrowth compares, comma-separated: µs per one-page mprotect split at the largest ÷ at the smallest (default 1024,32768)',
       vmaCounts,
-    );
+    )
+    .option('--trace-faults <n>', 'faults in the synthetic trace traceReplayFaultsPerSec replays through `mmsim trace` (default 1M; quick 200k)', positiveInt('--trace-faults'));
   examples(cmd, [
     'mmsim bench --quick',
     'mmsim bench --json --out bench-out/ | jq .faultInRatio',
     'mmsim bench --sizes 4,16 --events 100000 --json',
     'mmsim bench --quick --clock wall --out results/quick.json',
     'mmsim bench --quick --json | jq .splitGrowth',
+    'mmsim bench --quick --trace-faults 1000000 --json | jq .traceReplayFaultsPerSec',
   ]);
   cmd.action(async (o: BenchCliOptions) => {
     if (o.clock !== 'cpu' && o.clock !== 'wall') throw new CliError(`--clock must be cpu or wall, got "${o.clock}"`, EXIT.BAD_INPUT);
@@ -98,6 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
       checkers: o.checkers,
       warmupMiB: o.warmup,
       splitVmas: o.splitVmas,
+      traceFaults: o.traceFaults,
     };
     const rep = b.stderrReporter(ctx.err, ctx.progress);
     let res: BenchResult;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { writeLog } from '../files.js';
+import { LogFileWriter } from '../logwriter.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
 
@@ -19,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<file>', 'a trace written by `mmsim record`')
     .option('--policy <p>', `mremap policy: ${POLICIES.join(', ')}`, 'stock')
     .option('--json', 'print the mmsim-trace-report/1')
-    .option('--log <path>', 'write the replay\'s event log (for inspect, check, serve)');
+    .option('--log <path>', 'write the replay\'s event log, streamed as it grows (the replay itself keeps only its last chunk: a trace of any length replays in bounded memory); for inspect, check, serve');
   examples(cmd, ['mmsim trace ls.trace', 'mmsim trace heap.trace --policy auto --json', 'mmsim trace heap.trace --policy relocate --log heap.mmlog && mmsim stats heap.mmlog']);
   cmd.action(async (file: string, o: { policy: string; json?: boolean; log?: string }) => {
     if (!(POLICIES as readonly string[]).includes(o.policy)) throw new CliError(`--policy: "${o.policy}" is not one of ${POLICIES.join(', ')}`);
@@ -29,18 +29,24 @@ export function register(program: Command, ctx: CliContext): void {
     const plugins = [];
     if (o.policy === 'relocate') plugins.push((await import('@mmsim/relocate-anon')).relocateAnonPlugin);
     if (o.policy === 'auto') plugins.push((await import('@mmsim/auto-relocate')).autoRelocatePlugin);
+    // the replay keeps only the open chunk of its log: --log streams it to the file as chunks seal
+    const writer = o.log ? LogFileWriter.open(ctx, o.log) : null;
+    const { MMSIM_VERSION } = await import('@mmsim/core');
     let result;
     try {
-      result = await rec.replayTrace(path, { policy: o.policy as 'stock', plugins, onProgress: ctx.progress ? (n) => ctx.warn(`  ${n} records`) : undefined });
+      result = await rec.replayTrace(path, {
+        policy: o.policy as 'stock',
+        plugins,
+        onKernel: writer ? (k) => writer.attach(k.eng.log, { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 }) : undefined,
+        onProgress: ctx.progress ? (n) => ctx.warn(`  ${n} records`) : undefined,
+      });
+      writer?.commit();
     } catch (e) {
+      writer?.abort();
       if (e instanceof rec.TraceFormatError) throw new CliError(`invalid trace: ${e.message}`, EXIT.BAD_INPUT);
       throw e;
     }
-    const { report, replayer } = result;
-    if (o.log) {
-      const { MMSIM_VERSION } = await import('@mmsim/core');
-      writeLog(ctx, o.log, replayer.k.eng.log, { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 });
-    }
+    const { report } = result;
     if (o.json) ctx.print(stableStringify(report));
     else {
       ctx.print(`${file}: ${report.records} records (${report.faults} faults), ${report.events} simulator events, ${report.faultsPerSec} faults/s; policy ${report.policy}`);
