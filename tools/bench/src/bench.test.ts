@@ -84,7 +84,7 @@ describe('mmsim bench', () => {
     // the trace replay: a synthetic trace of at least 20k faults replayed in agreement, in bounded memory
     expect(res.trace.faults).toBeGreaterThanOrEqual(20_000);
     expect(res.trace.agree).toBe(true);
-    expect(res.trace.reps).toBe(2);
+    expect(res.trace.reps).toBe(3);
     expect(res.trace.firstFaultsPerSec).toBeGreaterThan(0);
     expect(res.traceReplayFaultsPerSec).toBeGreaterThanOrEqual(res.clock === 'cpu' ? res.trace.firstFaultsPerSec : 0);
     expect(res.trace.events).toBeGreaterThan(res.trace.faults * 10);
