@@ -152,7 +152,8 @@ export class Replayer {
   private differ(pid: number, what: string): void {
     if (this.differences.length < 1000) this.differences.push({ line: this.line, pid, what });
   }
-  private skip(reason: string): void {
+  /** a record the replay does not model, counted by reason (the report's `unmodelled`) */
+  private countUnmodelled(reason: string): void {
     this.unmodelled.set(reason, (this.unmodelled.get(reason) ?? 0) + 1);
   }
 
@@ -237,17 +238,17 @@ export class Replayer {
     if (!vma) {
       vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
       if (!vma) {
-        this.skip('fault outside every VMA');
+        this.countUnmodelled('fault outside every VMA');
         return 0;
       }
     }
     if (vma.file) {
-      this.skip('fault on a file or special mapping (page cache not modelled)');
+      this.countUnmodelled('fault on a file or special mapping (page cache not modelled)');
       return 0;
     }
     const before = vma.anonVma;
     const out = yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
-    if (out !== 'ok') this.skip(`fault gave ${out} in the simulator`);
+    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
     if (!before) this.track(p.mm);
     return 0;
   }
@@ -263,7 +264,7 @@ export class Replayer {
         const p = this.procs.get(tid);
         if (!p || ret < 0) return 0;
         if (flags & 0x40000 /* MAP_HUGETLB */) {
-          this.skip('MAP_HUGETLB');
+          this.countUnmodelled('MAP_HUGETLB');
           return 0;
         }
         const vpn = ret / PAGE;
@@ -315,7 +316,7 @@ export class Replayer {
         }
         const name = ADVICE_BY_NUMBER.get(advice);
         if (!name) {
-          this.skip(`madvise advice ${advice} (no effect on the modelled state)`);
+          this.countUnmodelled(`madvise advice ${advice} (no effect on the modelled state)`);
           return 0;
         }
         const got = yield* doMadvise(k, p.mm, addr / PAGE, pages, name);
