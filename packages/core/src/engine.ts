@@ -634,7 +634,7 @@ export class Engine {
     const all = this.draft ? batchLocks(this.draft, this.batch) : this.committed.locks;
     const out: string[] = [];
     if (all instanceof Map) {
-      for (const [n, l] of all) if (l.holders.includes(task)) out.push(n);
+      for (const [n, l] of all) if (l !== undefined && l.holders.includes(task)) out.push(n);
     } else {
       const rec = all as Readonly<Record<string, LockState>>;
       for (const n of Object.keys(rec)) if (rec[n].holders.includes(task)) out.push(n);

@@ -62,7 +62,7 @@ export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
 export type { EngineMark, EngineOptions, RawListener, SpanNotice, TouchHook } from './engine.js';
 export { ACCESS } from './engine.js';
 
-export { ABORT, BLOCKED, POINT, DeadlockError, interleave, prng, runTask, schedule } from './sched.js';
+export { ABORT, BLOCKED, POINT, DeadlockError, finished, interleave, prng, runTask, schedule } from './sched.js';
 export type { Chooser, KGen, SchedTask } from './sched.js';
 
 export { Keyframes, TimeTravel, buildSpanIndex, replay, replayRange } from './timetravel.js';

@@ -85,8 +85,13 @@ export interface Batch {
   seq: number;
   /** the task events are applied for (-1: not read yet) */
   task: number;
-  /** the batch's own writable copies of `locks` and `spans` (transient, small) */
-  locks: Map<string, LockState> | null;
+  /**
+   * the batch's own writable copy of `locks` (transient, small). A released lock keeps
+   * its key with the value undefined: deleting from a small Map shrinks and regrows its
+   * table on every acquire/release pair
+   */
+  locks: Map<string, LockState | undefined> | null;
+  /** the batch's own writable copy of `spans` */
   spans: Record<number, SpanFrame[]> | null;
   spanOwned: Set<number>;
   /** count deltas, added to state.counts by finishBatch */
@@ -172,7 +177,7 @@ export function finishBatch(d: D, b: Batch): void {
   if (b.freedChunks.length) dropEmptyChunks(b);
   if (b.locks) {
     const o: Record<string, LockState> = {};
-    for (const [k, v] of b.locks) o[k] = v;
+    for (const [k, v] of b.locks) if (v !== undefined) o[k] = v;
     d.locks = o as Draft<Record<string, LockState>>;
     b.locks = null;
   }
@@ -218,17 +223,17 @@ function isEmptyRadix(c: Radix<unknown>): boolean {
  * its keys as an object's properties would: a folio lock name is new for every folio.)
  * Until finishBatch the draft's `locks` is stale: read locks with batchLock.
  */
-function ownLocks(d: D, b: Batch): Map<string, LockState> {
+function ownLocks(d: D, b: Batch): Map<string, LockState | undefined> {
   if (b.locks) return b.locks;
   const base = baseOf(d, b).locks;
-  const m = new Map<string, LockState>();
+  const m = new Map<string, LockState | undefined>();
   for (const k of Object.keys(base)) m.set(k, base[k]);
   b.locks = m;
   return m;
 }
 
-/** Every lock as the batch sees it, by name. */
-export function batchLocks(d: D, b: Batch): ReadonlyMap<string, LockState> | Readonly<Record<string, LockState>> {
+/** Every lock as the batch sees it, by name (in the Map form, undefined: released in this batch). */
+export function batchLocks(d: D, b: Batch): ReadonlyMap<string, LockState | undefined> | Readonly<Record<string, LockState>> {
   return b.locks ?? baseOf(d, b).locks;
 }
 
@@ -629,7 +634,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const locks = ownLocks(d, b);
       const l = locks.get(r.s);
       if (!l || !l.holders.includes(b.task)) fail(r, `lock ${r.s} released by task ${b.task} that does not hold it`);
-      if (l.holders.length === 1) locks.delete(r.s);
+      if (l.holders.length === 1) locks.set(r.s, undefined);
       else {
         const rest = l.holders.filter((t) => t !== b.task);
         locks.set(r.s, rest.length === 1 ? soleHolder(l.mode, l.kind, rest[0]) : { mode: l.mode, kind: l.kind, holders: rest });

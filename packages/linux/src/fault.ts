@@ -28,6 +28,7 @@ import {
   pteSwapSlot,
   type Folio,
   type KGen,
+  finished,
   type Vma,
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
@@ -104,28 +105,33 @@ function markWritten(k: Kernel, mm: number, vpn: number): void {
 }
 
 /** __handle_mm_fault(): PMD level first, then handle_pte_fault() */
-export function* handleMmFault(k: Kernel, vmaId: number, vpn: number, write: boolean, forceThp = false): KGen<FaultOutcome> {
+export function handleMmFault(k: Kernel, vmaId: number, vpn: number, write: boolean, forceThp = false): KGen<FaultOutcome> {
+  // a dispatcher, not a generator: the PTE-level path hands back its handler's own
+  // KGen (each generator in the chain costs an object of ~300 bytes per fault)
   const vma = k.vma(vmaId);
-  const mm = vma.mm;
-  const pmd = pmdEntry(k, mm, vpn);
-  if (!pmd && !vma.file && thpVmaAllowable(k, vma, forceThp)) {
+  const pmd = pmdEntry(k, vma.mm, vpn);
+  if (!pmd && !vma.file && thpVmaAllowable(k, vma, forceThp)) return hugePmdFault(k, vmaId, vpn, write, false);
+  if (pmd && pmd.kind === 'huge') return write && !(pmd.flags & PTE_WRITE) ? hugePmdFault(k, vmaId, vpn, write, true) : finished<FaultOutcome>('ok');
+  return handlePteFault(k, vmaId, vpn, write);
+}
+
+/** __handle_mm_fault()'s PMD level: a THP fault, or a write to a read-only huge PMD; PTE level if either falls back */
+function* hugePmdFault(k: Kernel, vmaId: number, vpn: number, write: boolean, wp: boolean): KGen<FaultOutcome> {
+  if (!wp) {
     if (yield* doHugePmdAnonymousPage(k, vmaId, vpn, write)) return 'ok';
-  } else if (pmd && pmd.kind === 'huge') {
-    if (write && !(pmd.flags & PTE_WRITE)) {
-      if (yield* doHugePmdWpPage(k, vmaId, vpn)) return 'ok';
-      // fell back: the PMD was split, COW at PTE level
-    } else return 'ok';
-  }
+  } else if (yield* doHugePmdWpPage(k, vmaId, vpn)) return 'ok';
+  // fell back (for a write fault: the PMD was split, COW at PTE level)
   return yield* handlePteFault(k, vmaId, vpn, write);
 }
 
-function* handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+/** handle_pte_fault() */
+function handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
   const vma = k.vma(vmaId);
   const pte = getPte(k, vma.mm, vpn);
-  if (pte === 0) return vma.file ? yield* shmemFault(k, vmaId, vpn, write) : yield* doAnonymousPage(k, vmaId, vpn, write);
-  if (pte < 0) return yield* doSwapPage(k, vmaId, vpn, write);
-  if (write && !(pteFlags(pte) & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
-  return 'ok';
+  if (pte === 0) return vma.file ? shmemFault(k, vmaId, vpn, write) : doAnonymousPage(k, vmaId, vpn, write);
+  if (pte < 0) return doSwapPage(k, vmaId, vpn, write);
+  if (write && !(pteFlags(pte) & PTE_WRITE)) return doWpPage(k, vmaId, vpn);
+  return finished<FaultOutcome>('ok');
 }
 
 /** The mTHP order alloc_anon_folio() picks: the highest enabled order whose block is free. */
@@ -149,8 +155,8 @@ function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
  * too where the zero page is forbidden (KernelConfig.faultZeroPage false): the folio path
  * makes the same PTE for both (writable and dirty when VM_WRITE).
  */
-function* doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_anonymous_page', () => doAnonymousPageBody(k, vmaId, vpn, write), vpn);
+function doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return k.eng.span('do_anonymous_page', () => doAnonymousPageBody(k, vmaId, vpn, write), vpn);
 }
 
 /** doAnonymousPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -220,8 +226,8 @@ function wpCanReuseAnonFolio(k: Kernel, f: Folio, vma: Vma): boolean {
 }
 
 /** do_wp_page(): write to a present read-only PTE */
-function* doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_wp_page', () => doWpPageBody(k, vmaId, vpn), vpn);
+function doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
+  return k.eng.span('do_wp_page', () => doWpPageBody(k, vmaId, vpn), vpn);
 }
 
 /** doWpPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -258,8 +264,8 @@ function* doWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome
 }
 
 /** wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE */
-function* wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
-  return yield* k.eng.span('wp_page_copy', () => wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
+function wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
+  return k.eng.span('wp_page_copy', () => wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
 }
 
 /** wpPageCopy's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -286,8 +292,8 @@ function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number)
  * is mapped again; exclusive if the swap PTE said so or no one else holds it. The last
  * swap reference frees the slot and takes the folio out of the swap cache.
  */
-function* doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('do_swap_page', () => doSwapPageBody(k, vmaId, vpn, write), vpn);
+function doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return k.eng.span('do_swap_page', () => doSwapPageBody(k, vmaId, vpn, write), vpn);
 }
 
 /** doSwapPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -353,8 +359,8 @@ function faultAround(k: Kernel, vma: Vma, vpn: number): void {
 }
 
 /** shmem_fault() + finish_fault(): the page of the shmem object at this offset, allocated on first use */
-function* shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return yield* k.eng.span('shmem_fault', () => shmemFaultBody(k, vmaId, vpn, write), vpn);
+function shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return k.eng.span('shmem_fault', () => shmemFaultBody(k, vmaId, vpn, write), vpn);
 }
 
 /** shmemFault's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */

@@ -103,8 +103,8 @@ function* doHugePmdAnonymousPageBody(k: Kernel, vmaId: number, haddr: number, wr
  * by a new THP; an exclusive THP is reused; a shared one has its PMD split and the
  * caller falls back to the PTE path (returns false), copying one 4 KiB page.
  */
-export function* doHugePmdWpPage(k: Kernel, vmaId: number, vpn: number): KGen<boolean> {
-  return yield* k.eng.span('do_huge_pmd_wp_page', () => doHugePmdWpPageBody(k, vmaId, vpn), vmaId, vpn);
+export function doHugePmdWpPage(k: Kernel, vmaId: number, vpn: number): KGen<boolean> {
+  return k.eng.span('do_huge_pmd_wp_page', () => doHugePmdWpPageBody(k, vmaId, vpn), vmaId, vpn);
 }
 
 /** body of doHugePmdWpPage, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -304,8 +304,8 @@ function* collapseBlock(k: Kernel, vmaId: number, haddr: number): KGen<Scan> {
 }
 
 /** madvise_collapse() over [start, end) of one VMA: 0 or -errno. */
-export function* madviseCollapse(k: Kernel, vmaId: number, start: number, end: number): KGen<number> {
-  return yield* k.eng.span('madvise_collapse', () => madviseCollapseBody(k, vmaId, start, end), start, end);
+export function madviseCollapse(k: Kernel, vmaId: number, start: number, end: number): KGen<number> {
+  return k.eng.span('madvise_collapse', () => madviseCollapseBody(k, vmaId, start, end), start, end);
 }
 
 /** body of madviseCollapse, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */

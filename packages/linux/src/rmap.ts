@@ -13,6 +13,7 @@ import {
   pageAnonExclusive,
   type Folio,
   type KGen,
+  finished,
   type Vma,
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
@@ -57,10 +58,17 @@ export function putAnonVma(k: Kernel, av: number): void {
  * __anon_vma_prepare(): give an unfaulted VMA an anon_vma, reusing a compatible
  * neighbour's (find_mergeable_anon_vma) or allocating a new root.
  */
-export function* anonVmaPrepare(k: Kernel, vmaId: number, exclude = 0): KGen<number> {
+export function anonVmaPrepare(k: Kernel, vmaId: number, exclude = 0): KGen<number> {
+  // anon_vma_prepare() (include/linux/rmap.h): likely(vma->anon_vma) returns at once,
+  // without a generator; else __anon_vma_prepare()
   const vma = k.vma(vmaId);
-  if (vma.anonVma) return vma.anonVma;
-  return yield* k.eng.span('__anon_vma_prepare', function* () {
+  if (vma.anonVma) return finished(vma.anonVma);
+  return anonVmaPrepareSlow(k, vma, vmaId, exclude);
+}
+
+/** __anon_vma_prepare() */
+function anonVmaPrepareSlow(k: Kernel, vma: Vma, vmaId: number, exclude: number): KGen<number> {
+  return k.eng.span('__anon_vma_prepare', function* () {
     let av = findMergeableAnonVma(k, vma, exclude);
     if (!av) {
       av = anonVmaAlloc(k);

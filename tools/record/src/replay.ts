@@ -212,11 +212,29 @@ export class Replayer {
 
   /** The waiting faults as one syscall body: the 'f' case of body() for each, inline (one generator per batch). */
   private *faultBatchBody(n: number): KGen<number> {
+    const k = this.k;
     for (let i = 0; i < n; i++) {
       this.line = this.fLine[i];
-      yield* this.faultBody(this.fTid[i], this.fVpn[i], this.fFlags[i]);
+      const tid = this.fTid[i];
+      const p = this.procs.get(tid);
+      const vma = p ? k.vmaAt(p.mm, this.fVpn[i]) : undefined;
+      // faultBody's common case inline (an anonymous VMA holds the address): one
+      // generator fewer per fault
+      if (!p || !vma || vma.file) {
+        yield* this.faultBody(tid, this.fVpn[i], this.fFlags[i]);
+        continue;
+      }
+      this.faults++;
+      const before = vma.anonVma;
+      this.faultDone(p, before, yield* userAccess(k, p.mm, this.fVpn[i], (this.fFlags[i] & FAULT_WRITE) !== 0));
     }
     return 0;
+  }
+
+  /** after a fault's access: what the simulator gave, and the mm's counts once it has an anon_vma */
+  private faultDone(p: Proc, before: number, out: string): void {
+    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
+    if (!before) this.track(p.mm);
   }
 
   private applyOne(r: TraceRecord, line: number): void {
@@ -247,9 +265,7 @@ export class Replayer {
       return 0;
     }
     const before = vma.anonVma;
-    const out = yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
-    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
-    if (!before) this.track(p.mm);
+    this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0));
     return 0;
   }
 
