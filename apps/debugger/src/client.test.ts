@@ -5,6 +5,7 @@ import { createHandler } from './shared/handler.js';
 import type { Request, RequestEnvelope, ResponseEnvelope } from './shared/protocol.js';
 import { corruptLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from './testing/engine-logs.js';
 import { DebugSession } from './shared/session.js';
+import { CheckJob } from './shared/checks.js';
 
 /** A client wired to the worker's handler in-process (structured clone stands in for postMessage). */
 function pair(files: Record<string, Uint8Array> = {}) {
@@ -162,5 +163,22 @@ describe('worker protocol', () => {
       expect(a.handler.session!.indexedBy).toBe('fallback');
       expect(sum).toEqual(alone);
     });
+  });
+
+  it('a seek pauses a whole-log checker run: `yield` is answered beside the queue, and no finding is lost', async () => {
+    const bad = relocatePatchV1Log();
+    const { client } = pair({ '/log.mmlog': bad.bytes });
+    const order: string[] = [];
+    const checked = client.request({ kind: 'check', url: '/log.mmlog' }).then((r) => (order.push('check'), r));
+    // the queue is running the check: a queued request would wait for it, a yield does not
+    await client.request({ kind: 'yield', ms: 200 }).then(() => order.push('yield'));
+    await client.request({ kind: 'yield', ms: 0 }).then(() => order.push('resume'));
+    const r = await checked;
+    expect(order).toEqual(['yield', 'resume', 'check']);
+    const alone = new CheckJob(DebugSession.fromBytes(bad.bytes).tt.log);
+    while (!alone.step(10_000));
+    expect(r.count).toBe(alone.count());
+    expect(r.count).toBeGreaterThan(0);
+    expect(r.events).toBe(DebugSession.fromBytes(bad.bytes).length);
   });
 });

@@ -117,6 +117,8 @@ async function main(): Promise<void> {
       usableMs,
       workerTiming,
       seeks: { n: seeks.length, p50: +pct(seeks, 50).toFixed(1), p95: +pct(seeks, 95).toFixed(1), max: +Math.max(...seeks).toFixed(1) },
+      /** each seek's time in ms, in order (the slow ones: cold code, the checkers still running, another process) */
+      seekTimes: seeks.map((x) => Math.round(x)),
       checkersDoneMs,
       checkersAfterSeeksMs: Date.now() - t1,
       checkers,

@@ -19,8 +19,11 @@ import { DebugSession, describeError } from './session.js';
 /** events the checkers look at between two requests, at most, and for at most this long */
 const CHECK_SLICE = 20_000;
 const CHECK_SLICE_MS = 8;
-/** events between two progress checks of a whole-log run (runChecks) */
+/** events between two progress checks of a whole-log run (runChecks), and its ms between two looks at its messages */
 const CHECK_RUN = 50_000;
+const CHECK_RUN_MS = 16;
+/** the longest a `yield` pauses the checkers (a page that never says resume does not stop them) */
+const MAX_YIELD_MS = 500;
 
 export type Post = (msg: ResponseEnvelope) => void;
 
@@ -50,6 +53,8 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
   let lastChecksPost = 0;
   const queue: RequestEnvelope[] = [];
   let running = false;
+  /** a whole-log checker run (`check`) waits until then: the page is seeking */
+  let pausedUntil = 0;
   let idleWaiters: (() => void)[] = [];
 
   async function run(req: Request): Promise<unknown> {
@@ -77,14 +82,14 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
         return session.summary();
       }
       case 'check':
-        return runChecks(req, post, openUrl);
+        return runChecks(req, post, openUrl, () => pausedUntil);
       default:
         break;
     }
     if (!session) throw new Error('no log loaded');
     switch (req.kind) {
       case 'view':
-        return session.view(req.pos, req.pinned, req.laneWindow);
+        return session.view(req.pos, req.pinned, req.laneWindow, req.around);
       case 'events':
         return session.events(req.from, req.count);
       case 'step':
@@ -157,6 +162,11 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
 
   return {
     onMessage(env) {
+      if (env.req.kind === 'yield') {
+        pausedUntil = performance.now() + Math.max(0, Math.min(MAX_YIELD_MS, env.req.ms));
+        post({ id: env.id, ok: true, result: null });
+        return;
+      }
       queue.push(env);
       if (!running) {
         running = true;
@@ -178,7 +188,12 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
  * worker): with no session to answer, nothing waits for slices, and the session's worker
  * answers seeks on the other core meanwhile. Progress a few times a second.
  */
-async function runChecks(req: Extract<Request, { kind: 'check' }>, post: Post, openUrl: (url: string, opts: ReadOptions) => Promise<FetchedLog>) {
+async function runChecks(
+  req: Extract<Request, { kind: 'check' }>,
+  post: Post,
+  openUrl: (url: string, opts: ReadOptions) => Promise<FetchedLog>,
+  pausedUntil: () => number,
+) {
   const t0 = performance.now();
   const opts = { salvage: req.salvage, file: req.name };
   let log: EventLog;
@@ -202,7 +217,11 @@ async function runChecks(req: Extract<Request, { kind: 'check' }>, post: Post, o
   const job = new CheckJob(log);
   const total = log.length;
   let last = performance.now();
-  while (!job.step(CHECK_RUN)) {
+  // a slice at a time, looking at its messages in between: the page's `yield` pauses the run
+  // while it seeks (two cores: the checkers would take the one the page renders on)
+  while (!job.step(CHECK_RUN, CHECK_RUN_MS)) {
+    await nextTask();
+    for (let wait = pausedUntil() - performance.now(); wait > 0; wait = pausedUntil() - performance.now()) await sleep(wait);
     if (performance.now() - last > 250) {
       last = performance.now();
       post({ id: -1, checks: { done: job.done, total, finished: false, count: job.count() } });
@@ -230,4 +249,27 @@ function receiveIndex(port: MessagePort): Promise<LogIndex | null> {
 
 function tick(): Promise<void> {
   return new Promise<void>((r) => setTimeout(r, 0));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise<void>((r) => setTimeout(r, ms));
+}
+
+/**
+ * The next task, after the messages that came meanwhile: a message to ourselves (a chain of
+ * setTimeout(0) is clamped to 4 ms, a fifth of the checkers' time at one look per 16 ms).
+ */
+const selfChannel = typeof MessageChannel === 'function' ? new MessageChannel() : null;
+const selfWaiters: (() => void)[] = [];
+if (selfChannel) {
+  selfChannel.port1.onmessage = () => selfWaiters.shift()?.();
+  // node: a port with a listener keeps the process alive; this one must not
+  (selfChannel.port1 as unknown as { unref?(): void }).unref?.();
+}
+function nextTask(): Promise<void> {
+  if (!selfChannel) return tick();
+  return new Promise<void>((r) => {
+    selfWaiters.push(r);
+    selfChannel.port2.postMessage(null);
+  });
 }

@@ -227,6 +227,11 @@ export interface ViewData {
   readonly findings: CheckerFinding[];
   /** VMA changes since the pinned point (when one is pinned) */
   readonly vmaDiff: { pinned: number; entries: VmaDiffEntry[] } | null;
+  /**
+   * the events list's rows around this point (when the request asks `around`): the list
+   * that follows the current event draws them with the view, no second round trip
+   */
+  readonly around: { from: number; rows: EventRow[] } | null;
   /** milliseconds the worker spent */
   readonly ms: number;
 }
@@ -308,14 +313,20 @@ export type Request =
   | { kind: 'check'; url?: string; bytes?: ArrayBuffer; salvage?: boolean; name?: string; indexPort?: MessagePort }
   /** the checkers' findings (of `check` in another worker) join the loaded session's marks */
   | { kind: 'findings'; findings: CheckerFinding[]; count: number }
-  | { kind: 'view'; pos: number; pinned: number | null; laneWindow?: number }
+  /** `around`: also the rows of this many events centred on the current one (seq pos-1) */
+  | { kind: 'view'; pos: number; pinned: number | null; laneWindow?: number; around?: number }
   | { kind: 'events'; from: number; count: number }
   | { kind: 'step'; pos: number; dir: 1 | -1; unit: StepUnit }
   | { kind: 'diff'; a: number; b: number }
   | { kind: 'violations'; source: ViolationSource }
   | { kind: 'history'; target: HistoryTarget; pos: number }
   | { kind: 'search'; query: SearchQuery; pos: number; dir: 1 | -1 }
-  | { kind: 'syscalls' };
+  | { kind: 'syscalls' }
+  /**
+   * seeks come first: a running `check` pauses for `ms` (0: resumes now). Answered at once,
+   * beside the queue (the `check` it pauses is what the queue is running).
+   */
+  | { kind: 'yield'; ms: number };
 
 export interface ResultMap {
   load: LogSummary;
@@ -328,6 +339,7 @@ export interface ResultMap {
   history: HistoryResult;
   search: SearchResult;
   syscalls: SyscallList;
+  yield: null;
   check: CheckResult;
   findings: LogSummary;
 }
@@ -384,3 +396,5 @@ export const MAX_PAGE_ROWS = 300;
 export const MAX_ANON_VMAS = 500;
 export const MAX_LANE_INTERVALS = 600;
 export const MAX_COUNT_SAMPLES = 4000;
+/** rows of `around` a view ships at most */
+export const MAX_AROUND_ROWS = 200;

@@ -224,4 +224,21 @@ describe('damaged and large logs', () => {
     expect(d.folios.changed).toBe(8192);
     expect(d.folios.sample.changed.length).toBeLessThanOrEqual(50);
   });
+
+  it('brings the events list\'s rows around the current event with a view, kept inside the log', () => {
+    const s = DebugSession.fromBytes(golden.bytes);
+    const mid = Math.floor(s.length / 2);
+    const v = s.view(mid, null, undefined, 48);
+    // centred on the current event (seq mid-1), the same rows as an `events` request
+    expect(v.around!.from).toBe(mid - 1 - 24);
+    expect(v.around!.rows).toEqual(s.events(mid - 1 - 24, 48));
+    expect(v.around!.rows[24].seq).toBe(mid - 1);
+    // at the ends the window slides inside the log instead of shrinking
+    expect(s.view(0, null, undefined, 48).around!.from).toBe(0);
+    const end = s.view(s.length, null, undefined, 48).around!;
+    expect(end.from).toBe(s.length - 48);
+    expect(end.rows.at(-1)!.seq).toBe(s.length - 1);
+    // not asked: none
+    expect(s.view(mid, null).around).toBeNull();
+  });
 });

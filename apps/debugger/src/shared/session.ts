@@ -14,6 +14,7 @@ import {
   type State,
 } from '@mmsim/core';
 import {
+  MAX_AROUND_ROWS,
   MAX_LANE_INTERVALS,
   type DiffSummary,
   type EventRow,
@@ -290,7 +291,17 @@ export class DebugSession {
     return { from, to, lanes: laneList, intervals: out, truncated };
   }
 
-  view(pos: number, pinned: number | null, laneWindow?: number): ViewData {
+  /**
+   * The rows of `n` events centred on the current one (seq pos-1), kept inside the log: what
+   * the events list shows when it follows the current event.
+   */
+  eventsAround(pos: number, n: number): { from: number; rows: EventRow[] } {
+    n = Math.max(0, Math.min(n, MAX_AROUND_ROWS, this.length));
+    const from = Math.max(0, Math.min(this.length - n, this.clamp(pos) - 1 - Math.floor(n / 2)));
+    return { from, rows: this.events(from, n) };
+  }
+
+  view(pos: number, pinned: number | null, laneWindow?: number, around = 0): ViewData {
     const t0 = performance.now();
     pos = this.clamp(pos);
     const pin = pinned === null ? null : this.clamp(pinned);
@@ -341,6 +352,7 @@ export class DebugSession {
       syscall,
       findings: this.findingsBefore(pos, 5),
       vmaDiff,
+      around: around > 0 ? this.eventsAround(pos, around) : null,
       ms: performance.now() - t0,
     };
   }

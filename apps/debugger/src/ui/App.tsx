@@ -14,6 +14,11 @@ import { PageTables } from './PageTables.js';
 import { Timeline } from './Timeline.js';
 
 type ViewReq = Extract<Request, { kind: 'view' }>;
+
+/** events rows a view brings for the events list (centred on the current one): more than it shows */
+const EVENTS_AROUND = 48;
+/** the checkers pause this long at most for a seek (resumed once its view is painted) */
+const SEEK_YIELD_MS = 250;
 type DiffReq = Extract<Request, { kind: 'diff' }>;
 
 interface LoadState {
@@ -21,7 +26,7 @@ interface LoadState {
   name: string;
   error?: { name: string; message: string };
   /** what to retry with salvage */
-  retry?: Request;
+  retry?: Extract<Request, { kind: 'load' | 'loadBytes' }>;
 }
 
 function newWorkerClient(name = 'mmsim-debugger'): DebuggerClient {
@@ -76,10 +81,23 @@ export function App() {
   const diffReq$ = useMemo(() => new Subject<DiffReq>(), []);
   const posRef = useRef(0);
   const N = summary?.events ?? 0;
+  /** the checkers' worker is running them: a seek asks it to pause (two cores, one for the page) */
+  const checking = useRef(false);
+  checking.current = load.phase === 'ready' && !checks?.finished;
+  const yieldChecks = useCallback(
+    (ms: number) => {
+      if (checking.current) checkClient.request({ kind: 'yield', ms }).catch(() => undefined);
+    },
+    [checkClient],
+  );
 
   // views and diffs: latest only, throttled, answered by the worker
   useEffect(() => {
-    const a = client.latest(viewReq$, 30).subscribe((v) => setView(v));
+    const a = client.latest(viewReq$, 30).subscribe((v) => {
+      setView(v);
+      // the checkers resume once the view is drawn (after the frame that paints it)
+      requestAnimationFrame(() => setTimeout(() => yieldChecks(0), 0));
+    });
     const b = client.latest(diffReq$, 120).subscribe((d) => setDiff(d));
     const c = client.progress$.subscribe(setProgress);
     const d = client.checks$.subscribe(({ status, summary: sum }) => {
@@ -94,7 +112,7 @@ export function App() {
       d.unsubscribe();
       e.unsubscribe();
     };
-  }, [client, checkClient, viewReq$, diffReq$]);
+  }, [client, checkClient, viewReq$, diffReq$, yieldChecks]);
 
   /** The checkers over the loaded log, in their worker; their findings then join the session's marks. */
   const runCheckers = useCallback(
@@ -126,10 +144,11 @@ export function App() {
 
   useEffect(() => {
     if (load.phase !== 'ready') return;
-    viewReq$.next({ kind: 'view', pos, pinned, laneWindow });
+    yieldChecks(SEEK_YIELD_MS);
+    viewReq$.next({ kind: 'view', pos, pinned, laneWindow, around: EVENTS_AROUND });
     if (pinned !== null) diffReq$.next({ kind: 'diff', a: pinned, b: pos });
     else setDiff(null);
-  }, [pos, pinned, laneWindow, load.phase, viewReq$, diffReq$]);
+  }, [pos, pinned, laneWindow, load.phase, viewReq$, diffReq$, yieldChecks]);
 
   const startLoad = useCallback(
     async (req: Extract<Request, { kind: 'load' | 'loadBytes' }>, name: string, transfer?: Transferable[], copy?: ArrayBuffer) => {
@@ -223,6 +242,15 @@ export function App() {
   );
 
   const togglePin = useCallback(() => setPinned((p) => (p === null ? posRef.current : null)), []);
+  const closeHistory = useCallback(() => {
+    setHistory(null);
+    setHistoryLoading('');
+  }, []);
+  /**
+   * The point the panels show: the view's. While a seek's view is on its way only the
+   * timeline moves; the panels re-render once, when the view of the new point is here.
+   */
+  const shown = view?.pos ?? pos;
 
   const askHistory = useCallback(
     (target: HistoryTarget) => {
@@ -333,7 +361,7 @@ export function App() {
             onPin={togglePin}
           />
           <main className="grid" data-testid="views" data-view-pos={view?.pos ?? -1} data-pinned={pinned ?? ""}>
-            <HistoryPanel history={history} loading={historyLoading} pos={pos} onPos={setPos} onClose={() => (setHistory(null), setHistoryLoading(''))} />
+            <HistoryPanel history={history} loading={historyLoading} pos={shown} onPos={setPos} onClose={closeHistory} />
             {compare && otherClient && <ComparePanel client={client} other={otherClient} name={compare} pos={pos} summary={summary} here={view} />}
             <section className="panel wide" data-testid="panel-address-space">
               <AddressSpace view={view} pinned={pinned} selected={selectedVma} onSelect={setSelectedVma} onHistory={askHistory} arenaBase={summary.arenaBase} />
@@ -345,16 +373,16 @@ export function App() {
               <Forest view={view} onHistory={askHistory} />
             </section>
             <section className="panel wide" data-testid="panel-locks">
-              <Locks view={view} pos={pos} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} onHistory={askHistory} />
+              <Locks view={view} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} onHistory={askHistory} />
             </section>
             <section className="panel" data-testid="panel-counts">
               <CountsChart summary={summary} pos={pos} onPos={setPos} />
             </section>
             <section className="panel wide" data-testid="panel-events">
-              <EventsList client={client} summary={summary} pos={pos} onPos={setPos} />
+              <EventsList client={client} summary={summary} view={view} onPos={setPos} />
             </section>
             <section className="panel wide" data-testid="panel-diff">
-              <DiffPanel diff={pinned === null ? null : diff} pinned={pinned} pos={pos} onPin={togglePin} />
+              <DiffPanel diff={pinned === null ? null : diff} pinned={pinned} pos={shown} onPin={togglePin} />
             </section>
           </main>
         </>

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { LogSummary } from '../shared/protocol.js';
@@ -32,7 +32,7 @@ function short(v: number): string {
  * boundaries): small multiples, one chart and one y scale per series (folios run to the
  * hundred thousands while VMAs stay in single digits), cursors in sync.
  */
-export function CountsChart({ summary, pos, onPos }: Props) {
+export const CountsChart = memo(function CountsChart({ summary, pos, onPos }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plots = useRef<uPlot[]>([]);
   const posRef = useRef(pos);
@@ -121,4 +121,4 @@ export function CountsChart({ summary, pos, onPos }: Props) {
       <div ref={box} className="chart" data-testid="counts-chart" />
     </>
   );
-}
+});

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { DebuggerClient } from '../client.js';
-import type { EventRow, LogSummary, SearchQuery, SearchResult } from '../shared/protocol.js';
+import type { EventRow, LogSummary, SearchQuery, SearchResult, ViewData } from '../shared/protocol.js';
 import { taskColour } from './format.js';
 
 const ROW = 20;
@@ -12,7 +12,8 @@ const MAX_PAGES = 300;
 interface Props {
   client: DebuggerClient;
   summary: LogSummary;
-  pos: number;
+  /** the view drawn: its pos is the current point, its `around` rows the ones around it */
+  view: ViewData | null;
   onPos(p: number): void;
 }
 
@@ -46,21 +47,29 @@ function EventCells({ r }: { r: EventRow }) {
 }
 
 /**
- * The events list, virtualised: only the visible rows exist in the DOM, and rows are
- * fetched from the worker a page at a time. A scrollbar longer than the browser allows
- * is scaled, so a log of any length scrolls end to end.
+ * The events list, virtualised: only the visible rows exist in the DOM. Following the
+ * current event, it draws the rows the view brought (`around`); scrolled elsewhere, rows
+ * are fetched from the worker a page at a time. A scrollbar longer than the browser allows
+ * is scaled, so a log of any length scrolls end to end. A seek renders it once, with its
+ * view: the scroll position that follows the current event is worked out in that render
+ * and written to the box before paint, never read back.
  */
-export function EventsList({ client, summary, pos, onPos }: Props) {
+export const EventsList = memo(function EventsList({ client, summary, view, onPos }: Props) {
   const N = summary.events;
+  const pos = view?.pos ?? N;
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
+  /** the scroll offset the box has (written by us or read in its scroll event) */
+  const boxTop = useRef(0);
   const [viewH, setViewH] = useState(360);
   const [follow, setFollow] = useState(true);
   const [, setVersion] = useState(0);
   const pages = useRef(new Map<number, EventRow[]>());
   const inflight = useRef(new Set<number>());
-  const violations = useRef(new Set<number>());
-  violations.current = new Set(summary.violations);
+  const violations = useMemo(() => new Set(summary.violations), [summary]);
+  const around = view?.around ?? null;
+  const rowAt = (i: number): EventRow | undefined =>
+    around && i >= around.from && i < around.from + around.rows.length ? around.rows[i - around.from] : pages.current.get(Math.floor(i / PAGE))?.[i % PAGE];
 
   useEffect(() => {
     pages.current.clear();
@@ -73,6 +82,28 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
   const visible = Math.ceil(viewH / ROW) + 1;
   const maxFirst = Math.max(0, N - visible + 1);
   const denom = Math.max(1, scrollH - viewH);
+  const firstOf = (top: number) => Math.floor(Math.min(maxFirst, (top / denom) * maxFirst));
+
+  // follow the current event (seq pos-1) when it leaves the visible rows: the new offset is
+  // state set while rendering (React re-runs this component at once, before any child)
+  const [followed, setFollowed] = useState({ pos: -1, follow });
+  if (followed.pos !== pos || followed.follow !== follow) {
+    setFollowed({ pos, follow });
+    const f = firstOf(scrollTop);
+    const cur = pos - 1;
+    if (follow && (cur < f + 1 || cur > Math.min(N, f + visible + 1) - 3)) {
+      const target = Math.max(0, Math.min(maxFirst, Math.max(0, cur) - Math.floor(visible / 2)));
+      setScrollTop(maxFirst ? Math.round((target / maxFirst) * denom) : 0);
+    }
+  }
+  // write the offset to the box before paint; reading it back would force a layout
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el || boxTop.current === scrollTop) return;
+    el.scrollTop = scrollTop;
+    boxTop.current = scrollTop;
+  }, [scrollTop]);
+
   const firstF = Math.min(maxFirst, (scrollTop / denom) * maxFirst);
   const first = Math.floor(firstF);
   const last = Math.min(N, first + visible + 1);
@@ -96,8 +127,9 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
     [client, N],
   );
 
+  // the pages of the rows in view the view did not bring
   useEffect(() => {
-    for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) need(p);
+    for (let i = first; i < last; i++) if (!rowAt(i)) need(Math.floor(i / PAGE));
   });
 
   useLayoutEffect(() => {
@@ -108,27 +140,6 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
     setViewH(el.clientHeight);
     return () => ro.disconnect();
   }, []);
-
-  const scrollToRow = useCallback(
-    (row: number) => {
-      const el = box.current;
-      if (!el) return;
-      const target = Math.max(0, Math.min(maxFirst, row - Math.floor(visible / 2)));
-      const top = maxFirst ? (target / maxFirst) * denom : 0;
-      // no read back: reading scrollTop here would force a layout of the whole page
-      el.scrollTop = top;
-      setScrollTop(top);
-    },
-    [maxFirst, visible, denom],
-  );
-
-  // follow the current event (seq pos-1) when it leaves the visible rows
-  useEffect(() => {
-    if (!follow) return;
-    const cur = pos - 1;
-    if (cur < first + 1 || cur > last - 3) scrollToRow(Math.max(0, cur));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [pos, follow]);
 
   // filter / search: matching events from the current point on (or before it)
   const [fType, setFType] = useState('');
@@ -161,12 +172,12 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
   const rows: ReactNode[] = [];
   const offset = (firstF - first) * ROW;
   for (let i = first; i < last; i++) {
-    const pg = pages.current.get(Math.floor(i / PAGE));
-    const r = pg?.[i % PAGE];
+    const r = rowAt(i);
     const top = scrollTop + (i - first) * ROW - offset;
-    const cls = `erow${i === pos - 1 ? ' current' : ''}${i >= pos ? ' future' : ''}${violations.current.has(i) ? ' violation' : ''}`;
+    const cls = `erow${i === pos - 1 ? ' current' : ''}${i >= pos ? ' future' : ''}${violations.has(i) ? ' violation' : ''}`;
+    // keyed by slot: a seek rewrites the rows' text, it does not replace them
     rows.push(
-      <div key={i} className={cls} style={{ top }} data-testid="event-row" data-seq={i} onClick={() => onPos(i + 1)}>
+      <div key={i - first} className={cls} style={{ top }} data-testid="event-row" data-seq={i} onClick={() => onPos(i + 1)}>
         <span className="c-seq">{i}</span>
         {r ? (
           <EventCells r={r} />
@@ -253,10 +264,14 @@ export function EventsList({ client, summary, pos, onPos }: Props) {
         ref={box}
         className="elist"
         data-testid="events-list"
-        onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
+        onScroll={(e) => {
+          const top = (e.currentTarget as HTMLDivElement).scrollTop;
+          boxTop.current = top;
+          setScrollTop(top);
+        }}
       >
         <div style={{ height: scrollH, position: 'relative', overflow: 'hidden' }}>{rows}</div>
       </div>
     </>
   );
-}
+});

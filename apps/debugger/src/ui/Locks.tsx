@@ -1,11 +1,11 @@
-import { Fragment } from 'react';
+import { Fragment, memo } from 'react';
 import type { HistoryTarget, LockInterval, ViewData } from '../shared/protocol.js';
 import { lockMode, taskColour } from './format.js';
 import { Val } from './Val.js';
 
 interface Props {
+  /** the view drawn (its pos is the cursor's) */
   view: ViewData | null;
-  pos: number;
   window: number;
   onWindow(w: number): void;
   onPos(p: number): void;
@@ -18,7 +18,11 @@ function scaleOf(from: number, to: number) {
   return (p: number) => ((p - from) / span) * 100;
 }
 
-/** One track per task: its spans in the window, nested by depth (a row per depth). */
+/**
+ * One track per task: its spans in the window, nested by depth (a row per depth). Bars are
+ * keyed by their slot, not their span: a seek rewrites a few attributes of the same
+ * elements instead of replacing them all.
+ */
 function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void }) {
   const t = view.tracks;
   const pct = scaleOf(t.from, t.to);
@@ -34,12 +38,12 @@ function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void })
               task {task}
             </div>
             <div className="lanetrack" style={{ height: `${Math.min(8, depth) * 13 + 2}px` }}>
-              {bars.map((b) => {
+              {bars.map((b, k) => {
                 const a = Math.max(0, pct(b.start));
                 const e = Math.min(100, pct(b.end + 1));
                 return (
                   <div
-                    key={b.id}
+                    key={k}
                     className={`spanbar${b.result && b.result < 0 ? ' failed' : ''}`}
                     style={{ left: `${a}%`, width: `max(2px, ${Math.max(0, e - a)}%)`, top: `${Math.min(7, b.depth) * 13}px`, borderColor: taskColour(task) }}
                     title={`${b.name} (span ${b.id}, task ${task}) seq ${b.start}–${b.end}${b.result ? ` → ${b.result}` : ''}`}
@@ -63,8 +67,12 @@ function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void })
   );
 }
 
-/** Locks held per task now, task tracks, and a lane chart of lock holds around this point. */
-export function Locks({ view, pos, window: win, onWindow, onPos, onHistory }: Props) {
+/**
+ * Locks held per task now, task tracks, and a lane chart of lock holds around this point.
+ * Memoised: it draws the view only, so a seek renders it once, when its view is here.
+ */
+export const Locks = memo(function Locks({ view, window: win, onWindow, onPos, onHistory }: Props) {
+  const pos = view?.pos ?? 0;
   const lanes = view?.lanes;
   const pct = scaleOf(lanes?.from ?? 0, lanes?.to ?? 1);
   const span = lanes ? Math.max(1, lanes.to - lanes.from) : 1;
@@ -197,4 +205,4 @@ export function Locks({ view, pos, window: win, onWindow, onPos, onHistory }: Pr
       </div>
     </>
   );
-}
+});

@@ -1,16 +1,31 @@
 import { memo, useCallback, useLayoutEffect, useRef, useState, type UIEvent } from 'react';
-import type { HistoryTarget, ViewData } from '../shared/protocol.js';
+import type { HistoryTarget, PteRow, ViewData } from '../shared/protocol.js';
 import { hexAddr, mappingStr, pteFlagStr } from './format.js';
 import { Val } from './Val.js';
 
 /** VMA groups rendered at most (the DOM stays small while scrubbing) */
 const MAX_GROUPS = 24;
 /**
- * Rows are drawn down to this many scroll-box heights below the top of what is in view,
- * the rest is one spacer of about their height: a seek re-lays out the rows one can see,
- * not the 64 per VMA the worker sent (layout and paint were most of a seek's time).
+ * Rows are drawn down to half a scroll-box height below what is in view (more as it
+ * scrolls), the rest is one spacer of about their height: a seek re-lays out the rows one
+ * can see, not the 64 per VMA the worker sent (layout and paint were most of a seek's time;
+ * drawing three screens of rows, the page tables alone were two thirds of a seek's layout).
  */
-const AHEAD_SCREENS = 2;
+const AHEAD_SCREENS = 0.5;
+/** characters of the problems column in one line (28em of 12px monospace, less what wrapping wastes) */
+const PROBLEM_CHARS_PER_LINE = 40;
+/** a line of the problems column, px (12px at line-height 1.4) */
+const LINE_PX = 16.8;
+
+/**
+ * Lines a row takes: a stale page's problems and covering locks wrap in their column (a
+ * mid-relocation row is 3-4 lines), so rows are not counted by a one-line height.
+ */
+function rowLines(r: PteRow): number {
+  if (!r.problems.length && !r.flagged) return 1;
+  const chars = (r.flagged ? r.flagged.length + 4 : 0) + r.problems.join('; ').length + 24 + r.covered.join(', ').length;
+  return Math.max(1, Math.ceil(chars / PROBLEM_CHARS_PER_LINE));
+}
 
 /** Present pages per VMA with their folio; stale ones (index or mapping wrong) flagged. */
 export const PageTables = memo(function PageTables({ view, onHistory, arenaBase }: { view: ViewData | null; onHistory(t: HistoryTarget): void; arenaBase: number }) {
@@ -20,8 +35,9 @@ export const PageTables = memo(function PageTables({ view, onHistory, arenaBase 
   const totalStale = (view?.pages ?? []).reduce((n, p) => n + p.stale, 0);
   const flagged = (view?.pages ?? []).reduce((n, p) => n + p.rows.filter((r) => r.flagged).length, 0);
   const box = useRef<HTMLDivElement>(null);
-  /** measured heights of a row and of a group's head (with its table header) */
+  /** measured heights of a one-line row and of a group's head (with its table header) */
   const size = useRef({ row: 20, head: 46, measured: false });
+  const rowPx = (r: PteRow) => size.current.row + (rowLines(r) - 1) * LINE_PX;
   const [limit, setLimit] = useState(340 * (AHEAD_SCREENS + 1));
   const onScroll = useCallback((e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
@@ -35,7 +51,8 @@ export const PageTables = memo(function PageTables({ view, onHistory, arenaBase 
     const row = el?.querySelector<HTMLElement>('[data-testid=pte-row]');
     const group = row?.closest<HTMLElement>('.ptgroup');
     if (!row || !group || row.offsetHeight === 0) return;
-    size.current.row = row.offsetHeight;
+    const first = view?.pages.find((p) => p.vma === Number(row.dataset.vma))?.rows[0];
+    size.current.row = row.offsetHeight - (first ? rowLines(first) - 1 : 0) * LINE_PX;
     // the group's head and table header above its first row, and its bottom margin
     size.current.head = row.getBoundingClientRect().top - group.getBoundingClientRect().top + 8;
     size.current.measured = true;
@@ -43,11 +60,26 @@ export const PageTables = memo(function PageTables({ view, onHistory, arenaBase 
   // how many rows of each group to draw, and the height of what is not drawn
   let acc = 0;
   let below = 0;
+  /** per group: rows drawn (-1: none, the group is below), and the height of the rows not drawn */
+  const undrawnPx: number[] = [];
   const drawn = pages.map((p) => {
-    const room = limit - acc - size.current.head;
-    const n = acc > limit ? -1 : Math.max(0, Math.min(p.rows.length, Math.ceil(room / size.current.row)));
-    acc += size.current.head + p.rows.length * size.current.row;
-    if (n < 0) below += size.current.head + p.rows.length * size.current.row;
+    if (acc > limit) {
+      let h = size.current.head;
+      for (const r of p.rows) h += rowPx(r);
+      below += h;
+      acc += h;
+      undrawnPx.push(0);
+      return -1;
+    }
+    acc += size.current.head;
+    let n = 0;
+    let rest = 0;
+    for (const r of p.rows) {
+      if (acc <= limit) n++;
+      else rest += rowPx(r);
+      acc += rowPx(r);
+    }
+    undrawnPx.push(rest);
     return n;
   });
   return (
@@ -91,9 +123,10 @@ export const PageTables = memo(function PageTables({ view, onHistory, arenaBase 
                 </tr>
               </thead>
               <tbody>
-                {p.rows.slice(0, drawn[gi]).map((r) => (
+                {p.rows.slice(0, drawn[gi]).map((r, ri) => (
+                  // keyed by slot: a seek rewrites the rows' cells, it does not replace the rows
                   <tr
-                    key={r.vpn}
+                    key={ri}
                     className={r.flagged ? 'flagged' : r.problems.length ? 'stale' : ''}
                     data-testid="pte-row"
                     data-vma={p.vma}
@@ -162,7 +195,7 @@ export const PageTables = memo(function PageTables({ view, onHistory, arenaBase 
                   </tr>
                 ))}
                 {drawn[gi] < p.rows.length && (
-                  <tr className="pt-spacer" aria-hidden="true" style={{ height: (p.rows.length - drawn[gi]) * size.current.row }}>
+                  <tr className="pt-spacer" aria-hidden="true" style={{ height: undrawnPx[gi] }}>
                     <td colSpan={9} />
                   </tr>
                 )}
