@@ -21,13 +21,17 @@ export function finished<T>(value: T): KGen<T> {
   return new Finished(value) as unknown as KGen<T>;
 }
 
+/** stateless (always done), so one instance may be shared: see the constants callers keep */
 class Finished<T> {
-  constructor(private readonly value: T) {}
+  private readonly result: IteratorReturnResult<T>;
+  constructor(value: T) {
+    this.result = Object.freeze({ done: true, value });
+  }
   [Symbol.iterator](): this {
     return this;
   }
   next(): IteratorReturnResult<T> {
-    return { done: true, value: this.value };
+    return this.result;
   }
   return(v: T): IteratorReturnResult<T> {
     return { done: true, value: v };

@@ -51,6 +51,9 @@ import { vmaLookupIn } from './lookup.js';
 
 export type FaultOutcome = 'ok' | 'SIGSEGV' | 'SIGBUS';
 
+/** a fault handled without kernel code to run (a finished KGen is stateless: one serves all) */
+const FAULT_OK = finished<FaultOutcome>('ok');
+
 /** Does the MMU let this access through without a fault? */
 function accessOk(k: Kernel, mm: number, vpn: number, write: boolean): boolean {
   const pte = getPte(k, mm, vpn);
@@ -111,7 +114,7 @@ export function handleMmFault(k: Kernel, vmaId: number, vpn: number, write: bool
   const vma = k.vma(vmaId);
   const pmd = pmdEntry(k, vma.mm, vpn);
   if (!pmd && !vma.file && thpVmaAllowable(k, vma, forceThp)) return hugePmdFault(k, vmaId, vpn, write, false);
-  if (pmd && pmd.kind === 'huge') return write && !(pmd.flags & PTE_WRITE) ? hugePmdFault(k, vmaId, vpn, write, true) : finished<FaultOutcome>('ok');
+  if (pmd && pmd.kind === 'huge') return write && !(pmd.flags & PTE_WRITE) ? hugePmdFault(k, vmaId, vpn, write, true) : FAULT_OK;
   return handlePteFault(k, vmaId, vpn, write);
 }
 
@@ -131,7 +134,7 @@ function handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean): 
   if (pte === 0) return vma.file ? shmemFault(k, vmaId, vpn, write) : doAnonymousPage(k, vmaId, vpn, write);
   if (pte < 0) return doSwapPage(k, vmaId, vpn, write);
   if (write && !(pteFlags(pte) & PTE_WRITE)) return doWpPage(k, vmaId, vpn);
-  return finished<FaultOutcome>('ok');
+  return FAULT_OK;
 }
 
 /** The mTHP order alloc_anon_folio() picks: the highest enabled order whose block is free. */
