@@ -273,7 +273,9 @@ export interface Registers {
 
 export function cloneRegisters(r: Registers): Registers {
   const spans: Record<number, number[]> = {};
-  for (const k of Object.keys(r.spans)) spans[+k] = r.spans[+k].slice();
+  // for-in, not Object.keys: between syscalls no span is open, and a key array per
+  // commit was most of what a streaming log allocated
+  for (const k in r.spans) spans[+k] = r.spans[+k].slice();
   return { task: r.task, spans };
 }
 

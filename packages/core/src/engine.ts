@@ -107,7 +107,7 @@ class SpanIter<T> {
   constructor(
     private readonly eng: Engine,
     private readonly name: string,
-    private readonly body: () => KGen<T>,
+    private readonly body: (() => KGen<T>) | KGen<T>,
     private readonly arg0: number,
     private readonly arg1: number,
   ) {}
@@ -124,7 +124,8 @@ class SpanIter<T> {
   next(): IteratorResult<number, T> {
     if (this.inner === null) {
       this.id = this.eng.spanOpen(this.name, this.arg0, this.arg1);
-      this.inner = this.body();
+      const b = this.body;
+      this.inner = typeof b === 'function' ? b() : b;
     }
     let r: IteratorResult<number, T>;
     try {
@@ -386,8 +387,11 @@ export class Engine {
   /**
    * Run a span around kernel code: `yield* eng.span('move_vma', function* () { ... })`.
    * The result (a number: 0 or -errno, or any value) is recorded on close when numeric.
+   * `body` may also be a generator not yet started (`eng.span('do_wp_page',
+   * doWpPageBody(k, vma, vpn))`): a generator runs nothing before its first resume, so
+   * it starts inside the span just the same, without a closure to make it.
    */
-  span<T>(name: string, body: () => KGen<T>, arg0 = 0, arg1 = 0): KGen<T> {
+  span<T>(name: string, body: (() => KGen<T>) | KGen<T>, arg0 = 0, arg1 = 0): KGen<T> {
     return new SpanIter(this, name, body, arg0, arg1) as unknown as KGen<T>;
   }
 

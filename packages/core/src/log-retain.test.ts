@@ -84,4 +84,56 @@ describe('Engine({ retainLog: false })', () => {
     expect(res.ok).toBe(false);
     expect(eng.log.length).toBe(before + 1); // the error event only
   });
+
+  it('with no writer it only counts: same length and state, no bytes, reads refused by name', () => {
+    const kept = run(true);
+    const lean = run(false);
+    expect(lean.log.isCounting).toBe(true);
+    expect(kept.log.isCounting).toBe(false);
+    expect(lean.log.length).toBe(kept.log.length);
+    expect(lean.state).toEqual(kept.state);
+    expect(lean.log.byteLength).toBe(0);
+    expect(() => lean.log.get(lean.log.length - 1)).toThrow(/discarded the events before \d+ \(it counts its events without keeping them/);
+    // events after the last commit exist as a number only
+    lean.emit(E.Note, 0, 0, 0, 0, 0, 0, 'x');
+    lean.emit(E.Note, 0, 0, 0, 0, 0, 0, 'y');
+    expect(() => lean.log.get(lean.log.length - 1)).toThrow(/only counts its events since/);
+    expect(() => lean.log.truncate(lean.log.length - 1)).toThrow(/rolls back to \d+ only/);
+  });
+
+  it('a counting log rolls a failed syscall back to its start, envelope registers too', () => {
+    const kept = run(true);
+    const lean = run(false);
+    for (const eng of [kept, lean]) {
+      eng.setTask(7);
+      const res = eng.syscall('bad', function* (): KGen<number> {
+        eng.emit(E.FolioAlloc, 999_000_000, 0);
+        eng.emit(E.FolioFree, 999_999_999);
+        return 0;
+      });
+      expect(res.ok).toBe(false);
+      eng.syscall('churn', () => churn(eng, 4096, 10));
+    }
+    expect(lean.log.length).toBe(kept.log.length);
+    expect(lean.log.registers).toEqual(kept.log.registers);
+    expect(lean.state).toEqual(kept.state);
+  });
+
+  it('a writer attached to a counting log gets the events from then on, encoded as a retaining log has them', () => {
+    const kept = run(true);
+    const lean = run(false);
+    const at = lean.log.length;
+    const chunks: { first: number; count: number }[] = [];
+    lean.log.onSeal((c) => chunks.push({ first: c.first, count: c.count }));
+    expect(lean.log.isCounting).toBe(false);
+    for (const eng of [kept, lean]) for (let t = 0; t < 20; t++) eng.syscall('churn', () => churn(eng, 4096, 300));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks[0].first).toBe(at);
+    // the open chunk of the lean log decodes to the retaining log's events
+    const last = lean.log.length - 1;
+    expect(lean.log.get(last)).toEqual(kept.log.get(last));
+    const from = lean.log.retainedFrom;
+    expect([...lean.log.events(from)]).toEqual([...kept.log.events(from)]);
+  });
 });
+

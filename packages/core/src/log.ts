@@ -5,7 +5,9 @@
  *
  * A log that streams (a long trace replay) may let go of its sealed chunks once their
  * listeners have them (discardSealed): its memory then stays one chunk however long it
- * grows, and reading or truncating behind what it still holds is refused.
+ * grows, and reading or truncating behind what it still holds is refused. A log that
+ * lets go and has no listener at all only counts from then on (nobody can ever read
+ * the bytes it would encode): see discardSealed.
  */
 import {
   ByteSink,
@@ -54,6 +56,13 @@ export class EventLog {
   private sealListeners: ((c: SealedChunk) => void)[] = [];
   /** events before this seq were discarded (discardSealed) */
   private from = 0;
+  /**
+   * Counting, not encoding (discardSealed with no seal listener): events since `from`
+   * exist as a number and their envelope registers only; a rollback can go back to
+   * `from` (the start of the syscall), whose registers are `fromRegs`.
+   */
+  private counting = false;
+  private fromRegs: Registers | null = null;
 
   /** number of events */
   get length(): number {
@@ -71,13 +80,37 @@ export class EventLog {
    * can no longer be read, truncated to or written whole (each of those throws).
    */
   discardSealed(): void {
+    if (!this.sealListeners.length) {
+      // nobody listens, and nobody may read behind this point: the events to come need
+      // no bytes (the open chunk goes too). Encoding is a third of a trace replay's time.
+      this.counting = true;
+      this.from = this.length;
+      this.fromRegs = cloneRegisters(this.regs);
+      this.sealed = [];
+      this.curFirst = this.from;
+      this.curCount = 0;
+      this.cur.len = 0;
+      return;
+    }
     if (!this.sealed.length) return;
     this.from = this.curFirst;
     this.sealed = [];
   }
 
+  /** True once the log only counts its events (see discardSealed). */
+  get isCounting(): boolean {
+    return this.counting;
+  }
+
   private refuseDiscarded(seq: number, what: string): void {
-    if (seq < this.from) throw new RangeError(`${what} ${seq}: the log discarded the events before ${this.from} (it streams and keeps only its open chunk)`);
+    if (seq < this.from) {
+      const why = this.counting ? 'it counts its events without keeping them: nobody streams it' : 'it streams and keeps only its open chunk';
+      throw new RangeError(`${what} ${seq}: the log discarded the events before ${this.from} (${why})`);
+    }
+  }
+  private refuseCounted(seq: number, what: string): void {
+    this.refuseDiscarded(seq, what);
+    if (this.counting) throw new RangeError(`${what} ${seq}: the log only counts its events since ${this.from} (it streams to nobody: attach a writer before the first event to keep them)`);
   }
 
   /** bytes the events take in memory (chunks as encoded) */
@@ -94,6 +127,16 @@ export class EventLog {
 
   /** Called with every chunk as it is sealed: streaming writers hang here. */
   onSeal(fn: (c: SealedChunk) => void): () => void {
+    if (this.counting) {
+      // it encodes again from here: the first chunk it seals starts at this event
+      this.counting = false;
+      this.from = this.length;
+      this.curFirst = this.from;
+      this.curCount = 0;
+      this.cur = new ByteSink(1 << 12);
+      this.curRegs = cloneRegisters(this.regs);
+      this.enc.reset();
+    }
     this.sealListeners.push(fn);
     return () => {
       this.sealListeners = this.sealListeners.filter((f) => f !== fn);
@@ -107,6 +150,10 @@ export class EventLog {
   append(r: RawEvent): void {
     r.seq = this.length;
     stepRegisters(this.regs, r);
+    if (this.counting) {
+      this.curCount++;
+      return;
+    }
     this.enc.encode(this.cur, r);
     if (++this.curCount === CHUNK_EVENTS) this.seal();
   }
@@ -124,12 +171,12 @@ export class EventLog {
 
   /** Seal the partial chunk too (before writing a complete file). */
   flush(): void {
-    if (this.curCount > 0) this.seal();
+    if (this.curCount > 0 && !this.counting) this.seal();
   }
 
   /** All chunks, the open one included (a snapshot; cheap). */
   chunks(): SealedChunk[] {
-    this.refuseDiscarded(0, 'all chunks from event');
+    this.refuseCounted(0, 'all chunks from event');
     const out = this.sealed.slice();
     if (this.curCount > 0) out.push({ first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs });
     return out;
@@ -177,6 +224,16 @@ export class EventLog {
    */
   truncateToMark(m: LogMark): void {
     if (m.seq > this.length) throw new RangeError(`truncateToMark(${m.seq}) of a log of ${this.length}`);
+    if (this.counting) {
+      this.refuseDiscarded(m.seq, 'truncate to event');
+      if (m.seq === this.length) return;
+      this.curCount = m.seq - this.curFirst;
+      const regs = cloneRegisters(m.regs);
+      this.regs.task = regs.task;
+      this.regs.spans = regs.spans;
+      for (const fn of this.truncListeners) fn(m.seq);
+      return;
+    }
     if (this.sealed.length !== m.sealed || this.curFirst + this.curCount < m.seq || this.curFirst > m.seq) {
       this.truncate(m.seq);
       return;
@@ -197,6 +254,16 @@ export class EventLog {
     if (n > this.length || n < 0) throw new RangeError(`truncate(${n}) of a log of ${this.length}`);
     if (n === this.length) return;
     this.refuseDiscarded(n, 'truncate to event');
+    if (this.counting) {
+      // no bytes to re-derive the registers from: only the start of the syscall has them
+      if (n !== this.from) throw new RangeError(`truncate to event ${n}: the log only counts its events since ${this.from} (it streams to nobody), so it rolls back to ${this.from} only (use truncateToMark)`);
+      this.curCount = n - this.curFirst;
+      const regs = cloneRegisters(this.fromRegs!);
+      this.regs.task = regs.task;
+      this.regs.spans = regs.spans;
+      for (const fn of this.truncListeners) fn(n);
+      return;
+    }
     // reopen the chunk that holds event n
     let bytes = this.cur.view();
     while (n < this.curFirst) {
@@ -247,7 +314,7 @@ export class EventLog {
 
   /** @internal chunk lookup for cursors */
   chunkFor(seq: number): SealedChunk | null {
-    this.refuseDiscarded(seq, 'event');
+    this.refuseCounted(seq, 'event');
     if (seq >= this.curFirst) {
       if (seq >= this.length) return null;
       return { first: this.curFirst, count: this.curCount, bytes: this.cur.view(), regs: this.curRegs };

@@ -105,6 +105,13 @@ export interface Batch {
   lastChunkObj: Radix<Folio> | null;
   /** chunks a folio_free emptied a slot of: finishBatch drops those left empty */
   freedChunks: number[];
+  /**
+   * The last folio an event wrote, owned (its head pfn, -1: none): a fault writes one
+   * folio five times in a row (flags, mapping, index, count, PageAnonExclusive), and a
+   * relocation two. folio_free and folio_split forget it.
+   */
+  wPfn: number;
+  wFolio: WFolio | null;
 }
 
 export function newBatch(): Batch {
@@ -127,6 +134,8 @@ export function newBatch(): Batch {
     lastChunk: -1,
     lastChunkObj: null,
     freedChunks: [],
+    wPfn: -1,
+    wFolio: null,
   };
 }
 
@@ -424,17 +433,30 @@ function own(d: D, b: Batch, f: Folio): WFolio {
 
 function folioOf(d: D, r: RawEvent, pfn: number): WFolio {
   const b = curBatch!;
+  if (b.wPfn === pfn) return b.wFolio!;
   const f = batchFolio(d, b, pfn);
   if (!f) fail(r, `no folio with head pfn ${pfn}`);
-  return own(d, b, f);
+  return remember(b, own(d, b, f));
+}
+
+function remember(b: Batch, f: WFolio): WFolio {
+  b.wPfn = f.pfn;
+  b.wFolio = f;
+  return f;
+}
+function forget(b: Batch): void {
+  b.wPfn = -1;
+  b.wFolio = null;
 }
 
 /** page_folio on a draft: the folio containing page pfn (writable) */
 function folioOfPage(d: D, r: RawEvent, pfn: number): WFolio {
   const b = curBatch!;
+  const w = b.wFolio;
+  if (w !== null && pfn >= w.pfn && pfn - w.pfn < 2 ** w.order) return w;
   const f = batchPageFolio(d, b, pfn);
   if (!f) fail(r, `no folio contains pfn ${pfn}`);
-  return own(d, b, f);
+  return remember(b, own(d, b, f));
 }
 
 /** The PMD table for vpn, read-only (undefined when an upper level is missing). */
@@ -754,6 +776,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       chunkForWrite(d, b, ch)[folioSlot(r.a)] = f;
       b.owned.add(f);
       b.pagesOwned.add(r.a);
+      remember(b, f as WFolio);
       b.counts.folios++;
       return;
     }
@@ -761,6 +784,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
       const ch = folioChunk(r.a);
       delete chunkForWrite(d, b, ch)[folioSlot(r.a)];
+      if (b.wPfn === r.a) forget(b);
       if (b.freedChunks[b.freedChunks.length - 1] !== ch) b.freedChunks.push(ch);
       b.counts.folios--;
       return;
@@ -770,6 +794,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       // references they hold (pins stay with the head); a piece left unmapped has no
       // reference and must be freed by a folio_free that follows.
       const f = folioOf(d, r, r.a);
+      forget(b);
       const n = 2 ** f.order;
       const m = 2 ** r.b;
       if (r.b >= f.order) fail(r, `split of order-${f.order} folio to order ${r.b}`);

@@ -71,31 +71,104 @@ function accessError(vma: Vma, write: boolean): boolean {
  * One user access of page vpn: nothing if the PTE allows it, else the fault. Returns
  * the signal the task would get, if any.
  */
-export function* userAccess(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
-  // leaves present PTEs that are not user-accessible (protnone)
-  const vma0 = k.vmaAt(mm, vpn);
-  let out: FaultOutcome = 'ok';
-  if (!(vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write))) {
-    out = yield* k.eng.span(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', () => doUserAddrFault(k, mm, vpn, write), vpn, write ? 1 : 0);
-  }
-  if (out === 'ok' && write) markWritten(k, mm, vpn);
-  return out;
+export function userAccess(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  return new UserAccess(k, mm, vpn, write) as unknown as KGen<FaultOutcome>;
 }
 
 /**
- * do_user_addr_fault(): under mmap_lock (read), find the VMA and handle the fault.
- * (A top-level generator, not an inline closure: creating a generator closure costs ~1 µs.)
+ * userAccess and do_user_addr_fault() as one hand-written iterator rather than two
+ * generators and a span closure: it runs once per replayed fault, and those were most
+ * of what a fault allocated. Like a generator it does nothing until first resumed (a
+ * task made now may run after others changed the page tables). Its steps:
+ *
+ *   the PTE and the VMA allow the access       -> done (a write marks the page written)
+ *   span handle_mm_fault:{read,write} {
+ *     do_user_addr_fault(): mmap_read_lock()    (LOCK: may block)
+ *       vma = lookup; bad access -> SIGSEGV
+ *       else handle_mm_fault()                  (FAULT: may block, inside)
+ *       fault event; mmap_read_unlock()         (UNLOCK: a scheduling point)
+ *   }
+ *   then the same mark of a written page
  */
-function* doUserAddrFault(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
-  const vma = vmaLookupIn(k, mm, vpn);
-  let o: FaultOutcome;
-  if (!vma || accessError(vma, write)) o = 'SIGSEGV';
-  else o = yield* handleMmFault(k, vma.id, vpn, write);
-  k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, o === 'ok' ? 0 : 1);
-  yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
-  return o;
+const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3 } as const;
+
+class UserAccess {
+  private step: number = Step.Start;
+  /** what the current step waits for (the lock, the fault's handler, the unlock) */
+  private cur: KGen<unknown> | null = null;
+  private out: FaultOutcome = 'ok';
+  /** the handle_mm_fault span (opened and closed here as Engine.span would) */
+  private span = 0;
+  constructor(
+    private readonly k: Kernel,
+    private readonly mm: number,
+    private readonly vpn: number,
+    private readonly write: boolean,
+  ) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(): IteratorResult<number, FaultOutcome> {
+    if (this.step === Step.Start) {
+      const { k, mm, vpn, write } = this;
+      // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
+      // leaves present PTEs that are not user-accessible (protnone)
+      const vma0 = k.vmaAt(mm, vpn);
+      if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return this.done('ok');
+      this.span = k.eng.spanOpen(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', vpn, write ? 1 : 0);
+      this.step = Step.Lock;
+      this.cur = k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+    }
+    return this.run(false, undefined);
+  }
+  throw(e: unknown): IteratorResult<number, FaultOutcome> {
+    if (this.step === Step.Start) throw e;
+    return this.run(true, e);
+  }
+  return(v: FaultOutcome): IteratorResult<number, FaultOutcome> {
+    this.cur?.return(undefined);
+    return { done: true, value: v };
+  }
+  /** Resume the current step (or throw into it), and go on through the steps that finish. */
+  private run(thrown: boolean, e: unknown): IteratorResult<number, FaultOutcome> {
+    const { k, mm, vpn, write } = this;
+    try {
+      for (;;) {
+        const r = thrown ? this.cur!.throw(e) : this.cur!.next();
+        thrown = false;
+        if (!r.done) return r as IteratorYieldResult<number>;
+        if (this.step === Step.Lock) {
+          const vma = vmaLookupIn(k, mm, vpn);
+          if (!vma || accessError(vma, write)) {
+            this.out = 'SIGSEGV';
+            this.unlock();
+          } else {
+            this.step = Step.Fault;
+            this.cur = handleMmFault(k, vma.id, vpn, write);
+          }
+        } else if (this.step === Step.Fault) {
+          this.out = r.value as FaultOutcome;
+          this.unlock();
+        } else break;
+      }
+    } catch (err) {
+      k.eng.abortSpan(this.span);
+      throw err;
+    }
+    k.eng.spanClose(this.span, 0);
+    return this.done(this.out);
+  }
+  /** the fault event, then mmap_read_unlock() */
+  private unlock(): void {
+    const { k, mm, vpn, write } = this;
+    k.eng.emit(E.Fault, mm, vpn, write ? 1 : 0, this.out === 'ok' ? 0 : 1);
+    this.step = Step.Unlock;
+    this.cur = k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+  }
+  private done(out: FaultOutcome): IteratorReturnResult<FaultOutcome> {
+    if (out === 'ok' && this.write) markWritten(this.k, this.mm, this.vpn);
+    return { done: true, value: out };
+  }
 }
 
 /** The user's store: the page now holds data (what a later folio split must keep). */
@@ -159,7 +232,7 @@ function anonFolioOrder(k: Kernel, vma: Vma, vpn: number): number {
  * makes the same PTE for both (writable and dirty when VM_WRITE).
  */
 function doAnonymousPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return k.eng.span('do_anonymous_page', () => doAnonymousPageBody(k, vmaId, vpn, write), vpn);
+  return k.eng.span('do_anonymous_page', doAnonymousPageBody(k, vmaId, vpn, write), vpn);
 }
 
 /** doAnonymousPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -230,7 +303,7 @@ function wpCanReuseAnonFolio(k: Kernel, f: Folio, vma: Vma): boolean {
 
 /** do_wp_page(): write to a present read-only PTE */
 function doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
-  return k.eng.span('do_wp_page', () => doWpPageBody(k, vmaId, vpn), vpn);
+  return k.eng.span('do_wp_page', doWpPageBody(k, vmaId, vpn), vpn);
 }
 
 /** doWpPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -268,7 +341,7 @@ function* doWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome
 
 /** wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE */
 function wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
-  return k.eng.span('wp_page_copy', () => wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
+  return k.eng.span('wp_page_copy', wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
 }
 
 /** wpPageCopy's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -296,7 +369,7 @@ function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number)
  * swap reference frees the slot and takes the folio out of the swap cache.
  */
 function doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return k.eng.span('do_swap_page', () => doSwapPageBody(k, vmaId, vpn, write), vpn);
+  return k.eng.span('do_swap_page', doSwapPageBody(k, vmaId, vpn, write), vpn);
 }
 
 /** doSwapPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
@@ -363,7 +436,7 @@ function faultAround(k: Kernel, vma: Vma, vpn: number): void {
 
 /** shmem_fault() + finish_fault(): the page of the shmem object at this offset, allocated on first use */
 function shmemFault(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return k.eng.span('shmem_fault', () => shmemFaultBody(k, vmaId, vpn, write), vpn);
+  return k.eng.span('shmem_fault', shmemFaultBody(k, vmaId, vpn, write), vpn);
 }
 
 /** shmemFault's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
