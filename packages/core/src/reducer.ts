@@ -241,6 +241,9 @@ function ownLocks(d: D, b: Batch): Map<string, LockState | undefined> {
   return m;
 }
 
+/** released locks a batch keeps as keys, at most (see LockRelease) */
+const LOCK_KEYS_KEPT = 4096;
+
 /** Every lock as the batch sees it, by name (in the Map form, undefined: released in this batch). */
 export function batchLocks(d: D, b: Batch): ReadonlyMap<string, LockState | undefined> | Readonly<Record<string, LockState>> {
   return b.locks ?? baseOf(d, b).locks;
@@ -656,7 +659,13 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       const locks = ownLocks(d, b);
       const l = locks.get(r.s);
       if (!l || !l.holders.includes(b.task)) fail(r, `lock ${r.s} released by task ${b.task} that does not hold it`);
-      if (l.holders.length === 1) locks.set(r.s, undefined);
+      // a released lock stays as a key (undefined): deleting from a small Map shrinks and
+      // regrows its table on every acquire/release pair; a batch of a whole log would
+      // keep every folio lock it ever saw, so a large one lets go of them
+      if (l.holders.length === 1) {
+        if (locks.size < LOCK_KEYS_KEPT) locks.set(r.s, undefined);
+        else locks.delete(r.s);
+      }
       else {
         const rest = l.holders.filter((t) => t !== b.task);
         locks.set(r.s, rest.length === 1 ? soleHolder(l.mode, l.kind, rest[0]) : { mode: l.mode, kind: l.kind, holders: rest });

@@ -166,15 +166,23 @@ export class TimeTravel {
   readonly keyframes: Keyframes;
   private index: SpanIndex | null = null;
   private cache: State | null = null;
+  /** the state after the whole log (finalFirst: known before the keyframes are) */
+  private final: State | null = null;
+  /** the last keyframe built: the keyframes cover [0, built.seq] (the whole log once complete) */
+  private built: State;
 
   /**
    * `observe`, if given, sees every event of the one replay pass that builds the keyframes
    * and the span index, so a consumer indexes the log without decoding it again.
+   * `lazy`: that pass only computes the final state (one batch: each folio is copied
+   * once, not once per keyframe it changed in); the keyframes are built later, by
+   * buildKeyframes() or by a seek past them (see finalFirst).
    */
   constructor(
     readonly log: EventLog,
     every = 16384,
     observe?: (r: RawEvent) => void,
+    lazy = false,
   ) {
     this.keyframes = new Keyframes(every);
     this.keyframes.add(emptyState());
@@ -185,17 +193,56 @@ export class TimeTravel {
           observe(r);
         }
       : (r: RawEvent) => spans.observe(r);
-    replayRange(log, emptyState(), log.length, every, (s) => this.keyframes.add(s), see);
+    if (lazy) {
+      this.built = emptyState();
+      this.final = replayRange(log, emptyState(), log.length, Infinity, undefined, see);
+    } else {
+      this.built = replayRange(log, emptyState(), log.length, every, (s) => this.keyframes.add(s), see);
+    }
     this.index = spans.finish();
+  }
+
+  /**
+   * The final state first, the keyframes after: a large log is seekable to its end at
+   * once (a viewer opens there), and its keyframes are built in slices meanwhile
+   * (buildKeyframes). A seek past the keyframes built so far builds them up to it.
+   */
+  static finalFirst(log: EventLog, every = 16384, observe?: (r: RawEvent) => void): TimeTravel {
+    return new TimeTravel(log, every, observe, true);
   }
 
   get length(): number {
     return this.log.length;
   }
 
+  /** Events the keyframes cover so far (the log's length once they are all built). */
+  get keyframesBuilt(): number {
+    return this.built.seq;
+  }
+
+  /**
+   * Build keyframes on from the last one, for at most `ms` milliseconds (at least one
+   * keyframe interval) or up to seq `until`. True once they cover the whole log.
+   */
+  buildKeyframes(ms = Infinity, until = this.log.length): boolean {
+    const end = Math.min(until, this.log.length);
+    const t0 = performance.now();
+    while (this.built.seq < end) {
+      const to = Math.min(end, this.built.seq + this.keyframes.every);
+      this.built = replayRange(this.log, this.built, to, this.keyframes.every);
+      this.keyframes.add(this.built);
+      if (performance.now() - t0 >= ms) break;
+    }
+    if (this.built.seq >= this.log.length) this.final = null;
+    return this.built.seq >= this.log.length;
+  }
+
   /** State after the first `pos` events. */
   stateAt(pos: number): State {
     if (pos < 0 || pos > this.log.length) throw new RangeError(`position ${pos} outside [0, ${this.log.length}]`);
+    if (this.final && pos === this.log.length) return this.final;
+    // keyframes up to pos first: what a seek there would replay from
+    if (pos > this.built.seq) this.buildKeyframes(Infinity, pos - (pos % this.keyframes.every));
     if (this.cache && this.cache.seq <= pos && pos - this.cache.seq < this.keyframes.every) {
       this.cache = replayRange(this.log, this.cache, pos);
       return this.cache;
