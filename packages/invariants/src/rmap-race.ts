@@ -30,7 +30,7 @@ export class RacingWalker {
     private readonly sh: Shadows,
     private readonly rmap: RmapChecker,
     private readonly classes: LockClasses,
-    private readonly lock: (name: string) => LockState | undefined,
+    private readonly reader: { lock(name: string): LockState | undefined },
   ) {}
 
   /** Nothing waits (a rebuild). */
@@ -40,11 +40,11 @@ export class RacingWalker {
 
   /** The anon_vma lock `name` of root `root` was released by a task: once free, what waited on it is due. */
   anonLockReleased(name: string, root: number): void {
-    if (this.deferred.size && !this.lock(name)) this.undefer(root);
+    if (this.deferred.size && !this.reader.lock(name)) this.undefer(root);
   }
 
   private rootHeldWrite(root: number): boolean {
-    const l = this.lock(this.classes.rootLockName(root));
+    const l = this.reader.lock(this.classes.rootLockName(root));
     return !!l && l.mode === 0;
   }
 
