@@ -12,6 +12,7 @@ import {
 } from './protocol.js';
 import { decodeLogFile, type EventLog } from '@mmsim/core';
 import { indexLog, type LogIndex } from './log-index.js';
+import { packIndex, unpackIndex, type WireIndex } from './index-wire.js';
 import { fetchLog, type FetchedLog, type ReadOptions } from './fetch-log.js';
 import { CheckJob } from './checks.js';
 import { DebugSession, describeError } from './session.js';
@@ -203,9 +204,9 @@ async function runChecks(
     else throw new Error('check: neither url nor bytes given');
     // the session's worker waits for this index (it replays the keyframes meanwhile)
     if (req.indexPort) {
-      const index = indexLog(log);
-      // its columns move, not copy (tens of MB on a large log)
-      req.indexPort.postMessage({ index }, indexBuffers(index));
+      // its columns move, not copy (tens of MB on a large log), its maps go as columns
+      const { wire, transfer } = packIndex(indexLog(log));
+      req.indexPort.postMessage({ index: wire }, transfer);
     }
   } catch (e) {
     // the session then indexes the log itself
@@ -230,17 +231,12 @@ async function runChecks(
   return { findings: job.findings(), count: job.count(), events: total, ms: Math.round(performance.now() - t0) };
 }
 
-/** The buffers of an index's typed-array columns (each its own: Column.done() slices). */
-function indexBuffers(ix: LogIndex): ArrayBuffer[] {
-  const cols = [...Object.values(ix.counts), ix.locks.lock, ix.locks.task, ix.locks.mode, ix.locks.start, ix.locks.end, ...Object.values(ix.spans), ix.closeOrder];
-  return [...new Set(cols.map((c) => c.buffer as ArrayBuffer))];
-}
-
 /** The index another worker sends on `port` (null: it could not build one). */
 function receiveIndex(port: MessagePort): Promise<LogIndex | null> {
   return new Promise((resolve) => {
-    port.onmessage = (ev: MessageEvent<{ index: LogIndex | null }>) => {
-      resolve(ev.data.index);
+    port.onmessage = (ev: MessageEvent<{ index: WireIndex | null }>) => {
+      const w = ev.data.index;
+      resolve(w ? unpackIndex(w) : null);
       port.close();
     };
     port.onmessageerror = () => resolve(null);
