@@ -150,6 +150,16 @@ class LogParser {
     return true;
   }
 
+  /** Bytes the item at buf[off..] takes, once its head is there (undefined: not yet, or not an item). */
+  itemLength(buf: Uint8Array, off: number): number | undefined {
+    if (off + 4 > buf.length) return undefined;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const magic = dv.getUint32(off, true);
+    if (magic === TRAILER_MAGIC && this.version >= 2) return TRAILER_BYTES;
+    if (magic !== CHUNK_MAGIC || off + CHUNK_HEAD_BYTES > buf.length) return undefined;
+    return CHUNK_HEAD_BYTES + dv.getUint32(off + 12, true) + dv.getUint32(off + 16, true);
+  }
+
   /** The item at buf[off..]; `final`: the file ends at buf.length. */
   item(buf: Uint8Array, off: number, final: boolean): Item {
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -209,6 +219,14 @@ class LogParser {
   }
 }
 
+/** a followed by b, in a new buffer */
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Events a trailer at the very end of a damaged file still names (to say how many were lost). */
 function trailerEvents(buf: Uint8Array, seed: number): number | undefined {
   if (buf.length < TRAILER_BYTES) return undefined;
@@ -263,11 +281,13 @@ export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadL
  * stops taking bytes and reports the damage from end().
  */
 export class LogStreamReader {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private off = 0;
   private consumed = 0;
   private readonly p: LogParser;
   private damage: LogDamage | undefined;
+  /** bytes of the piece being pushed that are not in `buf` yet (what damage found now loses too) */
+  private untaken = 0;
 
   constructor(private readonly opts: ReadLogOptions = {}) {
     this.p = new LogParser(opts.file);
@@ -281,16 +301,51 @@ export class LogStreamReader {
     return this.p.log;
   }
 
-  /** Add bytes; returns how many events became readable. */
+  /**
+   * Add bytes; returns how many events became readable. The bytes are read where they
+   * are, not copied onto what is left of the last piece (a download's pieces are MBs, and
+   * that copy was a fifth of the decode): only the item that straddles the two pieces is
+   * joined, and the tail left at the end is copied out (the caller may reuse its buffer).
+   */
   push(bytes: Uint8Array): number {
     if (this.damage) return 0;
-    const nb = new Uint8Array(this.buf.length - this.off + bytes.length);
-    nb.set(this.buf.subarray(this.off), 0);
-    nb.set(bytes, this.buf.length - this.off);
-    this.consumed += this.off;
-    this.buf = nb;
+    const before = this.p.log.length;
+    const rest = this.buf.subarray(this.off);
+    let from = 0;
+    if (rest.length || !this.p.header) {
+      // the leftover and as much of the new bytes as its item needs (all of them when
+      // that is not known yet: a head cut short, or no header read so far)
+      const want = this.p.header ? this.p.itemLength(rest, 0) : undefined;
+      const take = want === undefined ? bytes.length : Math.min(bytes.length, Math.max(0, want - rest.length));
+      this.consumed += this.off;
+      this.buf = join(rest, bytes.subarray(0, take));
+      this.off = 0;
+      this.untaken = bytes.length - take;
+      this.advance(false);
+      this.untaken = 0;
+      if (this.damage || take === bytes.length) return this.p.log.length - before;
+      if (this.off < this.buf.length) {
+        // the straddling item still wants more (not expected): join the rest the old way
+        this.consumed += this.off;
+        this.buf = join(this.buf.subarray(this.off), bytes.subarray(take));
+        this.off = 0;
+        this.advance(false);
+        return this.p.log.length - before;
+      }
+      from = take;
+    }
+    // all of buf is read: the new bytes follow it
+    this.consumed += this.buf.length;
+    this.buf = bytes.subarray(from);
     this.off = 0;
-    return this.advance(false);
+    this.advance(false);
+    if (!this.damage) {
+      // keep only what is left, in a buffer of our own
+      this.consumed += this.off;
+      this.buf = this.buf.slice(this.off);
+      this.off = 0;
+    }
+    return this.p.log.length - before;
   }
 
   private advance(final: boolean): number {
@@ -330,7 +385,7 @@ export class LogStreamReader {
     if (!this.opts.salvage) {
       throw new LogFileError(at, `${message}; the log is truncated or corrupt after event ${this.p.log.length} (use --salvage to keep the valid prefix)`, this.opts.file);
     }
-    this.damage = { offset: at, message, eventsKept: this.p.log.length, bytesLost: this.buf.length - this.off };
+    this.damage = { offset: at, message, eventsKept: this.p.log.length, bytesLost: this.buf.length - this.off + this.untaken };
   }
 
   /** The file is complete: anything left over is a truncated chunk, a missing trailer is a cut file. */

@@ -205,6 +205,30 @@ describe('streaming', () => {
       expect(rd.end().log.length).toBe(eng.log.length);
       expect(seen).toBe(eng.log.length);
     }
+    // pieces read into one buffer the caller reuses: what the reader keeps is its own
+    const events = (log: EventLog) => [...log.events()].map((e) => JSON.stringify(e));
+    const want = events(decodeLogFile(whole).log);
+    for (const step of [3, 24, 4099, 70_000]) {
+      const rd = new LogStreamReader();
+      const piece = new Uint8Array(step);
+      for (let i = 0; i < whole.length; i += step) {
+        const n = Math.min(step, whole.length - i);
+        piece.set(whole.subarray(i, i + n));
+        rd.push(piece.subarray(0, n));
+        piece.fill(0xee);
+      }
+      expect(events(rd.end().log)).toEqual(want);
+    }
+    // damage in a piece that also completes a chunk begun in the last one: the same offset and loss as the whole file
+    for (const step of [5000, 33_333]) {
+      const salvd = new LogStreamReader({ salvage: true });
+      const bent = whole.slice();
+      bent[whole.length - 100] ^= 1;
+      for (let i = 0; i < bent.length; i += step) salvd.push(bent.subarray(i, i + step));
+      // (the stream cannot look for the trailer past the damage to count the events lost)
+      const { eventsLost: _lost, ...fromFile } = decodeLogFile(bent, { salvage: true }).damage!;
+      expect(salvd.end().damage).toEqual(fromFile);
+    }
     const noTrailer = new LogStreamReader();
     noTrailer.push(whole.subarray(0, whole.length - 20));
     expect(() => noTrailer.end()).toThrow(/no trailer/);
