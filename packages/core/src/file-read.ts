@@ -104,7 +104,14 @@ class LogParser {
   private regs: Registers = { task: 0, spans: {} };
   done = false;
 
-  constructor(private readonly file?: string) {}
+  /**
+   * `views`: a chunk's bytes are a view of the buffer they were read from, not a copy
+   * (the buffer is the log's to keep: LogStreamReader's keepPieces).
+   */
+  constructor(
+    private readonly file?: string,
+    private readonly views = false,
+  ) {}
 
   /** Parse the header at buf[0..]: false = need more bytes; throws LogFileError. */
   parseHeader(buf: Uint8Array, final: boolean): boolean {
@@ -201,7 +208,8 @@ class LogParser {
     }
     if (!isRegisters(regs)) return { kind: 'bad', message: 'chunk registers are not {task, spans}' };
     if (!sameRegs(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
-    const chunk: SealedChunk = { first, count, regs, bytes: buf.slice(off + CHUNK_HEAD_BYTES + rlen, end) };
+    const body = off + CHUNK_HEAD_BYTES + rlen;
+    const chunk: SealedChunk = { first, count, regs, bytes: this.views ? buf.subarray(body, end) : buf.slice(body, end) };
     return { kind: 'chunk', chunk, crc, next: end };
   }
 
@@ -280,6 +288,16 @@ export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadL
  * (with its trailer). Damage is thrown at once (LogFileError) unless `salvage`, which
  * stops taking bytes and reports the damage from end().
  */
+export interface StreamReadOptions extends ReadLogOptions {
+  /**
+   * The pieces pushed are the reader's to keep (the caller never writes to them again, as
+   * with a fetch() body's): the chunks are views of them instead of copies. A 60 MB log
+   * then takes no second 60 MB of fresh memory, whose first touch was most of the time of
+   * the decode in a browser's worker.
+   */
+  keepPieces?: boolean;
+}
+
 export class LogStreamReader {
   private buf: Uint8Array = new Uint8Array(0);
   private off = 0;
@@ -289,8 +307,8 @@ export class LogStreamReader {
   /** bytes of the piece being pushed that are not in `buf` yet (what damage found now loses too) */
   private untaken = 0;
 
-  constructor(private readonly opts: ReadLogOptions = {}) {
-    this.p = new LogParser(opts.file);
+  constructor(private readonly opts: StreamReadOptions = {}) {
+    this.p = new LogParser(opts.file, opts.keepPieces);
   }
 
   get header(): LogHeader | null {
@@ -340,9 +358,9 @@ export class LogStreamReader {
     this.off = 0;
     this.advance(false);
     if (!this.damage) {
-      // keep only what is left, in a buffer of our own
+      // keep only what is left, in a buffer of our own (unless the pieces are ours)
       this.consumed += this.off;
-      this.buf = this.buf.slice(this.off);
+      this.buf = this.opts.keepPieces ? this.buf.subarray(this.off) : this.buf.slice(this.off);
       this.off = 0;
     }
     return this.p.log.length - before;

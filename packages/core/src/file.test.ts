@@ -219,6 +219,21 @@ describe('streaming', () => {
       }
       expect(events(rd.end().log)).toEqual(want);
     }
+    // pieces the reader may keep: its chunks are views of them (no copy), the events the same
+    {
+      const rd = new LogStreamReader({ keepPieces: true });
+      const pieces: Uint8Array[] = [];
+      const half = Math.ceil(whole.length / 2);
+      for (let i = 0; i < whole.length; i += half) pieces.push(whole.slice(i, i + half));
+      for (const p of pieces) rd.push(p);
+      const log = rd.end().log;
+      expect(events(log)).toEqual(want);
+      const bufs = new Set(pieces.map((p) => p.buffer));
+      const viewed = log.sealedChunks().filter((c) => bufs.has(c.bytes.buffer as ArrayBuffer)).length;
+      // only a chunk split between two pieces is joined into a buffer of its own
+      expect(viewed).toBeGreaterThan(0);
+      expect(log.sealedChunks().every((c) => c.bytes.byteLength < c.bytes.buffer.byteLength || !bufs.has(c.bytes.buffer as ArrayBuffer))).toBe(true);
+    }
     // damage in a piece that also completes a chunk begun in the last one: the same offset and loss as the whole file
     for (const step of [5000, 33_333]) {
       const salvd = new LogStreamReader({ salvage: true });

@@ -56,7 +56,7 @@ export {
 } from './file.js';
 export type { LogHeader, LogSink, LogStreamWriter } from './file.js';
 export { LogStreamReader, V1_WARNING, decodeLogFile } from './file-read.js';
-export type { LogDamage, ReadLogOptions, ReadLogResult } from './file-read.js';
+export type { LogDamage, ReadLogOptions, StreamReadOptions, ReadLogResult } from './file-read.js';
 
 export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
 export type { EngineMark, EngineOptions, RawListener, SpanNotice, TouchHook } from './engine.js';

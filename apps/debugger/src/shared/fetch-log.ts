@@ -20,7 +20,8 @@ export interface ReadOptions {
 
 /** Decode a log from its bytes in pieces (as a download delivers them). */
 export async function decodeStreamed(pieces: AsyncIterable<Uint8Array>, opts: ReadOptions = {}): Promise<FetchedLog> {
-  const reader = new LogStreamReader({ file: opts.file });
+  // a download's pieces are fresh buffers, never reused: the chunks are views of them
+  const reader = new LogStreamReader({ file: opts.file, keepPieces: true });
   const parts: Uint8Array[] = [];
   let size = 0;
   let streaming = !opts.salvage;
