@@ -7,10 +7,16 @@ import { E, newRawEvent, type EventLog, type RawEvent } from '@mmsim/core';
 import { MAX_COUNT_SAMPLES, type CountsSeries } from './protocol.js';
 import { callArgs } from './calls.js';
 
+/** What the index looks values up in by key: a Map, or the columns of one (index-wire.ts). */
+export interface Lookup<T> {
+  get(key: number): T | undefined;
+  readonly size: number;
+}
+
 export interface LogIndex {
   /** events indexed (the log's length) */
   events: number;
-  spanNames: Map<number, string>;
+  spanNames: Lookup<string>;
   spanCount: number;
   syscalls: number;
   tasks: number[];
@@ -27,10 +33,13 @@ export interface LogIndex {
   /** span indexes in order of closing */
   closeOrder: Int32Array;
   /** span id -> index in spans */
-  spanIdx: Map<number, number>;
+  spanIdx: Lookup<number>;
   /** the decoded arguments of a top-level span (a `{"call": ...}` note of runScenario), by span id */
   callArgs: Map<number, string>;
 }
+
+/** The index as built here: its lookups are Maps (packIndex sends them as columns). */
+export type BuiltIndex = Omit<LogIndex, 'spanNames' | 'spanIdx'> & { spanNames: Map<number, string>; spanIdx: Map<number, number> };
 
 /** A growable column of numbers (a typed array doubled on demand: no boxed JS array). */
 class Column<T extends Float64Array | Int32Array | Uint8Array> {
@@ -231,7 +240,7 @@ export class LogIndexer {
     }
   }
 
-  finish(): LogIndex {
+  finish(): BuiltIndex {
     if (this.sPos.a[this.sPos.n - 1] !== this.N) this.sample(this.N);
     const start = this.lStart.done();
     const end = this.lEnd.done();
@@ -271,7 +280,7 @@ export class LogIndexer {
 }
 
 /** One decode pass over a log, for callers without a replay to ride on. */
-export function indexLog(log: EventLog): LogIndex {
+export function indexLog(log: EventLog): BuiltIndex {
   const ix = new LogIndexer(log.length);
   const cur = log.cursor(0);
   const r = newRawEvent();

@@ -107,7 +107,7 @@ export function targetLabel(t: HistoryTarget, ctx: DecodeContext): string {
 }
 
 /** Every writer of the target in the log (at most MAX_HISTORY_ROWS rows, the total counted). */
-export function history(log: EventLog, t: HistoryTarget, pos: number, spanNames: Map<number, string>, ctx: DecodeContext): HistoryResult {
+export function history(log: EventLog, t: HistoryTarget, pos: number, spanNames: Lookup<string>, ctx: DecodeContext): HistoryResult {
   const t0 = performance.now();
   const cur = log.cursor(0);
   const r = newRawEvent();
@@ -139,7 +139,7 @@ export function rowMatches(row: EventRow, q: SearchQuery): boolean {
 }
 
 /** Matching events from pos on (dir 1) or before pos (dir -1), nearest first. */
-export function search(log: EventLog, q: SearchQuery, pos: number, dir: 1 | -1, spanNames: Map<number, string>, ctx: DecodeContext, limit = 200): SearchResult {
+export function search(log: EventLog, q: SearchQuery, pos: number, dir: 1 | -1, spanNames: Lookup<string>, ctx: DecodeContext, limit = 200): SearchResult {
   const t0 = performance.now();
   const rows: EventRow[] = [];
   const r = newRawEvent();
