@@ -51,6 +51,22 @@ describe('worker protocol', () => {
     expect(h.total).toBeGreaterThan(0);
   });
 
+  it('builds the keyframes after the load in idle slices, saying how far they go', async () => {
+    const big = relocationLog(8192, 2).bytes;
+    const { client, handler } = pair({ '/big.mmlog': big });
+    const seen: { built: number; total: number }[] = [];
+    client.keyframes$.subscribe((k) => k && seen.push(k));
+    const sum = await client.request({ kind: 'load', url: '/big.mmlog', checks: false });
+    // the final state is there before the keyframes are
+    const v = await client.request({ kind: 'view', pos: sum.events, pinned: null });
+    expect(v.pos).toBe(sum.events);
+    await handler.idle();
+    expect(handler.session!.keyframesPending).toBe(false);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[seen.length - 1]).toEqual({ built: sum.events, total: sum.events });
+    for (let i = 1; i < seen.length; i++) expect(seen[i].built).toBeGreaterThanOrEqual(seen[i - 1].built);
+  });
+
   it('loads bytes given by the page (file picker, drag and drop)', async () => {
     const { client } = pair();
     const buf = demo.bytes.slice().buffer;

@@ -37,6 +37,8 @@ export class DebuggerClient {
   readonly progress$ = new BehaviorSubject<string>('');
   /** the worker's checker run: progress, and the summary with the findings at the end */
   readonly checks$ = new Subject<{ status: ChecksStatus; summary?: LogSummary }>();
+  /** how far the worker's keyframes go (built of total events), after the load shows the final state */
+  readonly keyframes$ = new BehaviorSubject<{ built: number; total: number } | null>(null);
   /** requests in flight (for a busy indicator) */
   readonly busy$ = new BehaviorSubject<number>(0);
 
@@ -47,6 +49,10 @@ export class DebuggerClient {
   private receive(m: ResponseEnvelope): void {
     if ('progress' in m) {
       this.progress$.next(m.progress);
+      return;
+    }
+    if ('keyframes' in m) {
+      this.keyframes$.next(m.keyframes);
       return;
     }
     if ('checks' in m) {

@@ -20,6 +20,8 @@ import { DebugSession, describeError } from './session.js';
 /** events the checkers look at between two requests, at most, and for at most this long */
 const CHECK_SLICE = 20_000;
 const CHECK_SLICE_MS = 8;
+/** how long one idle slice builds keyframes (at least one interval of 16384 events) */
+const KEYFRAME_SLICE_MS = 12;
 /** events between two progress checks of a whole-log run (runChecks), and its ms between two looks at its messages */
 const CHECK_RUN = 50_000;
 const CHECK_RUN_MS = 16;
@@ -126,6 +128,9 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
     }
   }
 
+  /** when the keyframes' progress was last posted */
+  let keyframesPosted = 0;
+
   async function drain(): Promise<void> {
     running = true;
     try {
@@ -147,6 +152,14 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
             // let messages that arrived meanwhile join the queue before the next one runs
             await tick();
           }
+        } else if (session && session.keyframesPending) {
+          // nothing waits: the keyframes first (seeks need them), a slice at a time
+          const done = session.buildKeyframes(KEYFRAME_SLICE_MS);
+          if (done || performance.now() - keyframesPosted > 250) {
+            keyframesPosted = performance.now();
+            post({ id: -1, keyframes: { built: session.keyframesBuilt, total: session.length } });
+          }
+          await nextTask();
         } else if (checks) {
           // nothing waits: the checkers advance by one slice
           checkSlice();

@@ -375,6 +375,8 @@ export type ResponseEnvelope =
   /** a newer request of the same channel arrived first: this one was dropped */
   | { readonly id: number; readonly ok: false; readonly superseded: true }
   | { readonly id: -1; readonly progress: string }
+  /** keyframes built so far, of the log's events (a seek past them waits while they are built up to it) */
+  | { readonly id: -1; readonly keyframes: { readonly built: number; readonly total: number } }
   /** the checkers' progress in the worker; once finished, the summary with their findings */
   | { readonly id: -1; readonly checks: ChecksStatus; readonly summary?: LogSummary };
 

@@ -225,6 +225,25 @@ describe('damaged and large logs', () => {
     expect(d.folios.sample.changed.length).toBeLessThanOrEqual(50);
   });
 
+  it('opens on the final state before its keyframes exist; a view before or after they are built is the same', () => {
+    const bytes = relocationLog(8192, 2).bytes;
+    const a = DebugSession.fromBytes(bytes);
+    const b = DebugSession.fromBytes(bytes);
+    // a view without its timing
+    const view = (s: DebugSession, p: number) => ({ ...s.view(p, null), ms: 0 });
+    expect(a.keyframesPending).toBe(true);
+    const end = view(a, a.length);
+    expect(a.keyframesPending).toBe(true);
+    // b builds all of its keyframes in idle slices first, as the worker does
+    let slices = 0;
+    while (!b.buildKeyframes(1)) slices++;
+    expect(slices).toBeGreaterThan(2);
+    expect(b.keyframesPending).toBe(false);
+    expect(view(b, b.length)).toEqual(end);
+    // a seek past a's keyframes builds them up to it
+    for (const p of [Math.floor(a.length * 0.7), 17, Math.floor(a.length / 3), a.length - 1]) expect(view(a, p)).toEqual(view(b, p));
+  });
+
   it('brings the events list\'s rows around the current event with a view, kept inside the log', () => {
     const s = DebugSession.fromBytes(golden.bytes);
     const mid = Math.floor(s.length / 2);

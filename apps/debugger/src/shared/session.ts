@@ -106,7 +106,7 @@ export class DebugSession {
     } else {
       this.indexedBy = 'replay';
       const indexer = new LogIndexer(result.log.length);
-      this.tt = new TimeTravel(result.log, KEYFRAME_EVERY, (r) => indexer.observe(r));
+      this.tt = TimeTravel.finalFirst(result.log, KEYFRAME_EVERY, (r) => indexer.observe(r));
       this.index = indexer.finish();
     }
     this.noteSeqs = Float64Array.from(this.index.vmaNotes, (n) => n.seq);
@@ -139,7 +139,8 @@ export class DebugSession {
   static async withIndex(res: ReadLogResult, decodeMs: number, index: Promise<LogIndex | null>): Promise<DebugSession> {
     // the keyframes first (the other worker indexes meanwhile), then its index
     const t1 = performance.now();
-    const tt = new TimeTravel(res.log, KEYFRAME_EVERY);
+    // the final state first (the page opens there), the keyframes in the worker's idle slices
+    const tt = TimeTravel.finalFirst(res.log, KEYFRAME_EVERY);
     // a worker that died sends nothing: then index here after a while
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), INDEX_WAIT_MS)));
@@ -152,6 +153,21 @@ export class DebugSession {
 
   get length(): number {
     return this.tt.length;
+  }
+
+  /** Keyframes still to build (TimeTravel.finalFirst): a seek past them builds them up to it. */
+  get keyframesPending(): boolean {
+    return this.tt.keyframesBuilt < this.tt.length;
+  }
+
+  /** Events the keyframes cover so far. */
+  get keyframesBuilt(): number {
+    return this.tt.keyframesBuilt;
+  }
+
+  /** Build keyframes for about `ms` (the worker's idle slices); true once all are built. */
+  buildKeyframes(ms: number): boolean {
+    return this.tt.buildKeyframes(ms);
   }
 
   private mergeViolations(): void {

@@ -68,6 +68,7 @@ export function App() {
   const [diff, setDiff] = useState<DiffSummary | null>(null);
   const [laneWindow, setLaneWindow] = useState(240);
   const [progress, setProgress] = useState('');
+  const [keyframes, setKeyframes] = useState<{ built: number; total: number } | null>(null);
   const [dragging, setDragging] = useState(false);
   const [checks, setChecks] = useState<ChecksStatus | null>(null);
   const [selectedVma, setSelectedVma] = useState<number | null>(null);
@@ -105,7 +106,9 @@ export function App() {
       if (sum) setSummary(sum);
     });
     const e = checkClient.checks$.subscribe(({ status }) => setChecks(status));
+    const f = client.keyframes$.subscribe(setKeyframes);
     return () => {
+      f.unsubscribe();
       a.unsubscribe();
       b.unsubscribe();
       c.unsubscribe();
@@ -298,6 +301,12 @@ export function App() {
               {' '}
               · indexed in {Math.round(summary.timing.total)} ms{summary.timing.indexedBy === 'other worker' ? ' (in parallel by the checkers\' worker)' : ''}
             </span>
+            {keyframes && keyframes.built < keyframes.total && (
+              <span className="muted" data-testid="keyframes-progress" title="the final state is shown first; a seek past the keyframes built so far waits while they are built up to it">
+                {' '}
+                · keyframes {Math.floor((100 * keyframes.built) / Math.max(1, keyframes.total))}%
+              </span>
+            )}
           </div>
         )}
         <label className="button file">
