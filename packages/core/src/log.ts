@@ -128,12 +128,12 @@ export class EventLog {
   /** Called with every chunk as it is sealed: streaming writers hang here. */
   onSeal(fn: (c: SealedChunk) => void): () => void {
     if (this.counting) {
-      // it encodes again from here: the first chunk it seals starts at this event
+      // it encodes again from here (its open chunk is empty since discardSealed): the
+      // first chunk it seals starts at this event
       this.counting = false;
       this.from = this.length;
       this.curFirst = this.from;
       this.curCount = 0;
-      this.cur = new ByteSink(1 << 12);
       this.curRegs = cloneRegisters(this.regs);
       this.enc.reset();
     }
@@ -226,12 +226,7 @@ export class EventLog {
     if (m.seq > this.length) throw new RangeError(`truncateToMark(${m.seq}) of a log of ${this.length}`);
     if (this.counting) {
       this.refuseDiscarded(m.seq, 'truncate to event');
-      if (m.seq === this.length) return;
-      this.curCount = m.seq - this.curFirst;
-      const regs = cloneRegisters(m.regs);
-      this.regs.task = regs.task;
-      this.regs.spans = regs.spans;
-      for (const fn of this.truncListeners) fn(m.seq);
+      if (m.seq < this.length) this.cutCounted(m.seq, m.regs);
       return;
     }
     if (this.sealed.length !== m.sealed || this.curFirst + this.curCount < m.seq || this.curFirst > m.seq) {
@@ -257,11 +252,7 @@ export class EventLog {
     if (this.counting) {
       // no bytes to re-derive the registers from: only the start of the syscall has them
       if (n !== this.from) throw new RangeError(`truncate to event ${n}: the log only counts its events since ${this.from} (it streams to nobody), so it rolls back to ${this.from} only (use truncateToMark)`);
-      this.curCount = n - this.curFirst;
-      const regs = cloneRegisters(this.fromRegs!);
-      this.regs.task = regs.task;
-      this.regs.spans = regs.spans;
-      for (const fn of this.truncListeners) fn(n);
+      this.cutCounted(n, this.fromRegs!);
       return;
     }
     // reopen the chunk that holds event n
@@ -290,6 +281,15 @@ export class EventLog {
     this.curCount = keep;
     this.regs.task = regs.task;
     this.regs.spans = regs.spans;
+    for (const fn of this.truncListeners) fn(n);
+  }
+
+  /** A counting log's cut back to event n, whose envelope registers are `regs`. */
+  private cutCounted(n: number, regs: Registers): void {
+    this.curCount = n - this.curFirst;
+    const r = cloneRegisters(regs);
+    this.regs.task = r.task;
+    this.regs.spans = r.spans;
     for (const fn of this.truncListeners) fn(n);
   }
 

@@ -665,8 +665,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (l.holders.length === 1) {
         if (locks.size < LOCK_KEYS_KEPT) locks.set(r.s, undefined);
         else locks.delete(r.s);
-      }
-      else {
+      } else {
         const rest = l.holders.filter((t) => t !== b.task);
         locks.set(r.s, rest.length === 1 ? soleHolder(l.mode, l.kind, rest[0]) : { mode: l.mode, kind: l.kind, holders: rest });
       }

@@ -163,7 +163,7 @@ export class InvariantChecker {
         sh.mmCreate(r.a);
         break;
       case E.MmExit:
-        sh.mmExit(r.a);
+        sh.mmDrop(r.a);
         break;
       case E.VmaInsert:
         if (locking) this.locking.requireVmaWrite(r, t, r.b, r.a, 'vma_insert', false);

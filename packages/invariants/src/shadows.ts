@@ -408,7 +408,8 @@ export class Shadows {
     mm.invalidate();
   }
 
-  mmExit(id: number): void {
+  /** mm_exit: the mm is gone (mmdrop()): forget its shadow tables */
+  mmDrop(id: number): void {
     const mm = this.mms.get(id);
     if (!mm) return;
     for (const k of [...mm.tables.keys()]) this.dropTable(id, k);

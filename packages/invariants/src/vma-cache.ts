@@ -30,25 +30,23 @@ export class VmaCache {
   }
 
   vmaNow(s: State, id: number): Vma | undefined {
-    this.syncCache();
-    let v = this.vmaCopies.get(id);
-    if (v) return v;
-    const d = s.vmas.get(id);
-    if (!d) return undefined;
-    v = copyVma(d);
-    this.vmaCopies.set(id, v);
-    return v;
+    return this.cached(this.vmaCopies, s.vmas, copyVma, id);
   }
 
   avNow(s: State, id: number): AnonVma | undefined {
+    return this.cached(this.avCopies, s.anonVmas, shareAnonVma, id);
+  }
+
+  /** A record as of the state, copied once per structure generation into `cache`. */
+  private cached<T>(cache: Map<number, T>, table: { get(id: number): T | undefined }, copy: (x: T) => T, id: number): T | undefined {
     this.syncCache();
-    let a = this.avCopies.get(id);
-    if (a) return a;
-    const d = s.anonVmas.get(id);
+    const c = cache.get(id);
+    if (c) return c;
+    const d = table.get(id);
     if (!d) return undefined;
-    a = shareAnonVma(d);
-    this.avCopies.set(id, a);
-    return a;
+    const v = copy(d);
+    cache.set(id, v);
+    return v;
   }
 
   /** vma_lookup(), remembering the last VMA found per mm */

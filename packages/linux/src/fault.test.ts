@@ -43,6 +43,22 @@ describe('userAccess', () => {
     void it;
   });
 
+  it('resumed after it returned, it stays returned and does nothing more', () => {
+    const k = setup();
+    const r = k.eng.syscall('touch', () => {
+      const it = userAccess(k, 1, BASE + 2, true);
+      const first = it.next();
+      const n = k.eng.log.length;
+      const again = it.next();
+      expect(again).toEqual(first);
+      expect(first).toEqual({ done: true, value: 'ok' });
+      expect(k.eng.log.length).toBe(n);
+      return userAccess(k, 1, BASE + 2, false);
+    });
+    expect(r.ok).toBe(true);
+    expect(k.eng.log.registers.spans).toEqual({});
+  });
+
   it('a write to a fresh page: handle_mm_fault around do_user_addr_fault, then the page is written', () => {
     const k = setup();
     const { out, events } = access(k, BASE + 3, true);

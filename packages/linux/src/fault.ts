@@ -90,7 +90,7 @@ export function userAccess(k: Kernel, mm: number, vpn: number, write: boolean): 
  *   }
  *   then the same mark of a written page
  */
-const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3 } as const;
+const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4 } as const;
 
 class UserAccess {
   private step: number = Step.Start;
@@ -109,6 +109,8 @@ class UserAccess {
     return this;
   }
   next(): IteratorResult<number, FaultOutcome> {
+    // resumed after it returned, it stays returned (as a generator does)
+    if (this.step === Step.Done) return { done: true, value: this.out };
     if (this.step === Step.Start) {
       const { k, mm, vpn, write } = this;
       // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
@@ -122,7 +124,7 @@ class UserAccess {
     return this.run(false, undefined);
   }
   throw(e: unknown): IteratorResult<number, FaultOutcome> {
-    if (this.step === Step.Start) throw e;
+    if (this.step === Step.Start || this.step === Step.Done) throw e;
     return this.run(true, e);
   }
   return(v: FaultOutcome): IteratorResult<number, FaultOutcome> {
@@ -166,6 +168,8 @@ class UserAccess {
     this.cur = k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
   }
   private done(out: FaultOutcome): IteratorReturnResult<FaultOutcome> {
+    this.step = Step.Done;
+    this.out = out;
     if (out === 'ok' && this.write) markWritten(this.k, this.mm, this.vpn);
     return { done: true, value: out };
   }

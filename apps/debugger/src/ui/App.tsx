@@ -161,6 +161,7 @@ export function App() {
       setView(null);
       setPinned(null);
       setChecks(null);
+      setKeyframes(null);
       setHistory(null);
       setSelectedVma(null);
       try {
