@@ -6,6 +6,7 @@ import type { Request, RequestEnvelope, ResponseEnvelope } from './shared/protoc
 import { corruptLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from './testing/engine-logs.js';
 import { DebugSession } from './shared/session.js';
 import { CheckJob } from './shared/checks.js';
+import { decodeLogFile, sealLogFile, splitLogFile } from '@mmsim/core';
 
 /** A client wired to the worker's handler in-process (structured clone stands in for postMessage). */
 function pair(files: Record<string, Uint8Array> = {}) {
@@ -85,6 +86,33 @@ describe('worker protocol', () => {
     expect((err2 as Error).message).toBe('no log loaded');
     const err3 = await client.request({ kind: 'load', url: '/missing' }).catch((e: unknown) => e);
     expect((err3 as Error).message).toMatch(/HTTP 404/);
+  });
+
+  it('a chunk only its decode shows damaged (its checksums hold) fails the load of both workers as a full read would', async () => {
+    // the workers read with the decode checks deferred to their replay (verify 'checksums')
+    const { head, chunks } = splitLogFile(relocationLog(8192, 2).bytes);
+    expect(chunks.length).toBeGreaterThan(4);
+    const k = 2;
+    const body = chunks[k].body.slice();
+    body[0] = 0xfe; // no event type
+    const bad = sealLogFile({ head, chunks: chunks.map((c, i) => (i === k ? { ...c, body } : c)) });
+    let full: Error | undefined;
+    try {
+      decodeLogFile(bad);
+    } catch (e) {
+      full = e as Error;
+    }
+    expect(full?.name).toBe('LogFileError');
+    const a = pair({ '/log.mmlog': bad });
+    const b = pair({ '/log.mmlog': bad });
+    const ch = new MessageChannel();
+    const loading = a.client.request({ kind: 'load', url: '/log.mmlog', checks: false, indexPort: ch.port1 }, [ch.port1]).catch((e: unknown) => e);
+    const checking = b.client.request({ kind: 'check', url: '/log.mmlog', indexPort: ch.port2 }, [ch.port2]).catch((e: unknown) => e);
+    for (const err of [await loading, await checking]) {
+      expect(err).toBeInstanceOf(WorkerRequestError);
+      expect((err as WorkerRequestError).errorName).toBe('LogFileError');
+      expect((err as Error).message).toBe(full!.message);
+    }
   });
 
   it('runs the checkers between requests and posts their findings with the summary', async () => {

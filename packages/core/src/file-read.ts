@@ -20,12 +20,21 @@ import {
   headerCrc,
   type LogHeader,
 } from './file.js';
-import { EventLog, type SealedChunk } from './log.js';
+import { EventLog, type DeferredChecks, type SealedChunk } from './log.js';
 
 export interface ReadLogOptions {
   /** keep the valid prefix of a damaged file instead of refusing it */
   salvage?: boolean;
   file?: string;
+  /**
+   * 'full' (default): every chunk is decoded before it counts. 'checksums': a chunk
+   * counts once its checksum holds, and its decode check waits for the first cursor that
+   * reads it in order (EventLog's DeferredChecks), which throws the same LogFileError a
+   * full read would have: a consumer that replays the whole log at once (the debugger)
+   * then decodes it once, not twice. Version 2 logs without `salvage` only (salvage must
+   * know the valid prefix while it reads); others are read in full.
+   */
+  verify?: 'full' | 'checksums';
 }
 
 export interface LogDamage {
@@ -84,7 +93,7 @@ const sameRegs = (a: Registers, b: Registers) => JSON.stringify(a) === JSON.stri
 
 type Item =
   | { kind: 'more' }
-  | { kind: 'chunk'; chunk: SealedChunk; crc: number; next: number }
+  | { kind: 'chunk'; chunk: SealedChunk; crc: number; next: number; at: number }
   | { kind: 'trailer'; next: number }
   | { kind: 'bad'; message: string };
 
@@ -111,7 +120,25 @@ class LogParser {
   constructor(
     private readonly file?: string,
     private readonly views = false,
+    private readonly opts: ReadLogOptions = {},
   ) {}
+
+  /** chunks' decode checks deferred (ReadLogOptions.verify): a v2 log read without salvage */
+  private get deferred(): boolean {
+    return this.opts.verify === 'checksums' && !this.opts.salvage && this.version >= 2;
+  }
+  /** file offset of each deferred chunk, by its first seq (for the error a cursor raises) */
+  private readonly offsets = new Map<number, number>();
+  private readonly checks: DeferredChecks = {
+    fail: (first, problem) => {
+      throw new LogFileError(this.offsets.get(first) ?? 0, `${problem}; the log is truncated or corrupt after event ${first} (use --salvage to keep the valid prefix)`, this.file);
+    },
+  };
+
+  /** The file is read: a deferred log decodes its last chunk now (its registers are the log's). */
+  finish(): void {
+    if (this.deferred) this.log.endDeferred();
+  }
 
   /** Parse the header at buf[0..]: false = need more bytes; throws LogFileError. */
   parseHeader(buf: Uint8Array, final: boolean): boolean {
@@ -207,14 +234,21 @@ class LogParser {
       return { kind: 'bad', message: 'chunk registers are not valid JSON' };
     }
     if (!isRegisters(regs)) return { kind: 'bad', message: 'chunk registers are not {task, spans}' };
-    if (!sameRegs(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
+    // deferred: only the first chunk's are known here (the others: DeferredChecks)
+    if ((!this.deferred || this.log.length === 0) && !sameRegs(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
     const body = off + CHUNK_HEAD_BYTES + rlen;
     const chunk: SealedChunk = { first, count, regs, bytes: this.views ? buf.subarray(body, end) : buf.slice(body, end) };
-    return { kind: 'chunk', chunk, crc, next: end };
+    return { kind: 'chunk', chunk, crc, next: end, at: off };
   }
 
   /** Take a verified chunk: decoded in full before it counts. Returns an error message or null. */
-  take(it: { chunk: SealedChunk; crc: number }): string | null {
+  take(it: { chunk: SealedChunk; crc: number; at: number }, origin = 0): string | null {
+    if (this.deferred) {
+      this.offsets.set(it.chunk.first, origin + it.at);
+      this.log.appendChunkUnchecked(it.chunk, this.checks);
+      this.crcs.push(it.crc);
+      return null;
+    }
     try {
       // decodes the chunk in full before it counts (throws on a chunk whose count lies)
       this.log.appendChunk(it.chunk);
@@ -247,7 +281,7 @@ function trailerEvents(buf: Uint8Array, seed: number): number | undefined {
 
 /** Parse a log file image; throws LogFileError naming the offset unless `salvage` can keep a prefix. */
 export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadLogResult {
-  const p = new LogParser(opts.file);
+  const p = new LogParser(opts.file, false, opts);
   p.parseHeader(buf, true);
   const header = p.header!;
   const warnings = p.version === 1 ? [V1_WARNING] : [];
@@ -264,7 +298,10 @@ export function decodeLogFile(buf: Uint8Array, opts: ReadLogOptions = {}): ReadL
   let off = p.headerEnd;
   for (;;) {
     if (off === buf.length) {
-      if (p.version === 1 || p.done) return { header, log: p.log, version: p.version, warnings };
+      if (p.version === 1 || p.done) {
+        p.finish();
+        return { header, log: p.log, version: p.version, warnings };
+      }
       return damaged(off, `no trailer: the log ends after ${p.log.length} events without its closing trailer (a run that crashed or was interrupted)`);
     }
     if (p.done) return damaged(off, `${buf.length - off} bytes after the trailer`);
@@ -308,7 +345,7 @@ export class LogStreamReader {
   private untaken = 0;
 
   constructor(private readonly opts: StreamReadOptions = {}) {
-    this.p = new LogParser(opts.file, opts.keepPieces);
+    this.p = new LogParser(opts.file, opts.keepPieces, opts);
   }
 
   get header(): LogHeader | null {
@@ -388,7 +425,7 @@ export class LogStreamReader {
         this.off = it.next;
         continue;
       }
-      const err = this.p.take(it);
+      const err = this.p.take(it, this.consumed);
       if (err) {
         this.fail(err);
         break;
@@ -415,6 +452,7 @@ export class LogStreamReader {
     if (!this.damage && this.p.version >= 2 && !this.p.done) {
       this.fail(`no trailer: the log ends after ${this.p.log.length} events without its closing trailer (a run that crashed or was interrupted)`);
     }
+    if (!this.damage) this.p.finish();
     const res: ReadLogResult = { header, log: this.p.log, version: this.p.version, warnings };
     if (this.damage) res.damage = this.damage;
     return res;

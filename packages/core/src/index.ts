@@ -41,7 +41,7 @@ export type { Batch } from './reducer.js';
 export { CHUNK_EVENTS, CodecError, crc32 } from './codec.js';
 export type { Registers } from './codec.js';
 export { EventLog, LogCursor, decodeChunk } from './log.js';
-export type { LogMark } from './log.js';
+export type { DeferredChecks, LogMark } from './log.js';
 export type { SealedChunk } from './log.js';
 export {
   LOG_FORMAT_OLDEST,
@@ -57,6 +57,8 @@ export {
 export type { LogHeader, LogSink, LogStreamWriter } from './file.js';
 export { LogStreamReader, V1_WARNING, decodeLogFile } from './file-read.js';
 export type { LogDamage, ReadLogOptions, StreamReadOptions, ReadLogResult } from './file-read.js';
+export { sealLogFile, splitLogFile } from './file-edit.js';
+export type { LogFileChunk, LogFileParts } from './file-edit.js';
 
 export { Engine, ENGINE_SUBSCRIBER } from './engine.js';
 export type { EngineMark, EngineOptions, RawListener, SpanNotice, TouchHook } from './engine.js';

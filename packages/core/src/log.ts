@@ -45,8 +45,23 @@ export interface LogMark {
   readonly regs: Registers;
 }
 
+/**
+ * Chunks of a log read from a file whose decode check was deferred (ReadLogOptions
+ * `verify: 'checksums'`): their checksums held, but that they decode to exactly their
+ * count of events, and that each starts with the registers the events before it left,
+ * is checked by the first cursor that reads them in order (a replay of the whole log
+ * then decodes it once, not twice), or by EventLog.checkDeferred.
+ */
+export interface DeferredChecks {
+  /** throw the error a full read would have thrown for the chunk that starts at `first` */
+  fail(first: number, problem: string): never;
+}
+
 export class EventLog {
   private sealed: SealedChunk[] = [];
+  /** chunks from this seq on are not decode-checked yet (see DeferredChecks); Infinity: none */
+  private uncheckedFrom = Infinity;
+  private deferred: DeferredChecks | null = null;
   private cur = new ByteSink(1 << 12);
   private curFirst = 0;
   private curCount = 0;
@@ -203,6 +218,87 @@ export class EventLog {
     this.curRegs = cloneRegisters(regs);
   }
 
+  /**
+   * Add a chunk whose decode check is deferred (see DeferredChecks): O(1), nothing is
+   * decoded. The log's registers are the chunk's own until endDeferred().
+   */
+  appendChunkUnchecked(c: SealedChunk, checks: DeferredChecks): void {
+    if (this.curCount !== 0) throw new Error('appendChunk on a log with a partial chunk');
+    if (c.first !== this.length) throw new Error(`chunk starts at seq ${c.first}, log has ${this.length} events`);
+    if (this.deferred && this.deferred !== checks) throw new Error('chunks of two files deferred into one log');
+    this.deferred = checks;
+    if (this.uncheckedFrom === Infinity) this.uncheckedFrom = c.first;
+    this.sealed.push(c);
+    this.curFirst += c.count;
+    this.curRegs = c.regs;
+  }
+
+  /**
+   * The file is read: decode the last chunk now (its end registers are the log's) and
+   * check its start against the chunk before it, if that one is checked. The others wait
+   * for a cursor or checkDeferred.
+   */
+  endDeferred(): void {
+    const last = this.sealed[this.sealed.length - 1];
+    if (!this.deferred || !last || this.uncheckedFrom > last.first) return;
+    const regs = this.decodeOrFail(last);
+    this.regs.task = regs.task;
+    this.regs.spans = regs.spans;
+    this.curRegs = cloneRegisters(regs);
+    this.lastDecoded = last.first;
+    if (this.uncheckedFrom === last.first) this.uncheckedFrom = Infinity;
+  }
+  /** first seq of the last chunk, once endDeferred decoded it */
+  private lastDecoded = -1;
+
+  /** Events from this seq on are in chunks not decode-checked yet (Infinity: none). */
+  get uncheckedFromSeq(): number {
+    return this.uncheckedFrom;
+  }
+
+  /**
+   * Check the deferred chunks up to the one holding event `through` (default: all):
+   * throws the LogFileError a full read would have. A consumer whose replay failed on an
+   * unchecked event calls this first, to tell a damaged file from events that do not fit.
+   */
+  checkDeferred(through = this.length - 1): void {
+    while (this.uncheckedFrom <= through && this.uncheckedFrom < this.curFirst) {
+      const c = this.chunkFor(this.uncheckedFrom)!;
+      this.chunkChecked(c, this.decodeOrFail(c));
+    }
+  }
+
+  /** decodeChunk(c), a failure reported as the deferred chunk's damage */
+  private decodeOrFail(c: SealedChunk): Registers {
+    try {
+      return decodeChunk(c);
+    } catch (e) {
+      return this.deferredFail(c.first, `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`);
+    }
+  }
+
+  /** @internal a cursor found the chunk starting at `first` damaged */
+  deferredFail(first: number, problem: string): never {
+    return this.deferred!.fail(first, problem);
+  }
+
+  /**
+   * @internal A cursor decoded chunk c, the first unchecked one, in full from its start:
+   * `regs` are the registers after it. The next chunk must start with them.
+   */
+  chunkChecked(c: SealedChunk, regs: Registers): void {
+    if (c.first !== this.uncheckedFrom) return;
+    const end = c.first + c.count;
+    if (end >= this.curFirst) {
+      this.uncheckedFrom = Infinity;
+      return;
+    }
+    const next = this.chunkFor(end)!;
+    if (JSON.stringify(next.regs) !== JSON.stringify(regs)) this.deferred!.fail(next.first, 'chunk registers disagree with the events before it');
+    // the last chunk's decode was checked by endDeferred: its start was all that waited
+    this.uncheckedFrom = end === this.lastDecoded ? Infinity : end;
+  }
+
   /** Told when truncate() drops events: from seq n on they no longer exist (streaming writers). */
   onTruncate(fn: (n: number) => void): () => void {
     this.truncListeners.push(fn);
@@ -249,6 +345,8 @@ export class EventLog {
     if (n > this.length || n < 0) throw new RangeError(`truncate(${n}) of a log of ${this.length}`);
     if (n === this.length) return;
     this.refuseDiscarded(n, 'truncate to event');
+    // it re-decodes the chunk it cuts: that one must be sound
+    if (this.uncheckedFrom <= n) this.checkDeferred(n);
     if (this.counting) {
       // no bytes to re-derive the registers from: only the start of the syscall has them
       if (n !== this.from) throw new RangeError(`truncate to event ${n}: the log only counts its events since ${this.from} (it streams to nobody), so it rolls back to ${this.from} only (use truncateToMark)`);
@@ -353,6 +451,8 @@ export class LogCursor {
   private chunk: SealedChunk | null = null;
   private left = 0;
   private regs: Registers = { task: 0, spans: {} };
+  /** decoding the first unchecked chunk from its start (see DeferredChecks) */
+  private checking = false;
   seq: number;
 
   constructor(
@@ -370,23 +470,45 @@ export class LogCursor {
     this.dec.start(c.bytes, 0, c.bytes.length);
     this.regs = cloneRegisters(c.regs);
     this.left = c.count;
+    // the first unchecked chunk, decoded from its start: this cursor checks it (DeferredChecks)
+    this.checking = c.first === this.log.uncheckedFromSeq;
     const skip = seq - c.first;
     const r = newRawEvent();
     for (let i = 0; i < skip; i++) {
-      this.dec.next(r);
+      this.decode(r);
       stepRegisters(this.regs, r);
       this.left--;
     }
   }
 
+  private decode(r: RawEvent): void {
+    if (!this.checking) return this.dec.next(r);
+    try {
+      this.dec.next(r);
+    } catch (e) {
+      this.log.deferredFail(this.chunk!.first, `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`);
+    }
+  }
+
+  /** The chunk this cursor checks is decoded to its end: it used exactly its bytes, and the next one starts where it ended. */
+  private endCheck(): void {
+    const c = this.chunk!;
+    this.checking = false;
+    if (this.dec.pos !== c.bytes.length) {
+      this.log.deferredFail(c.first, `chunk does not decode: chunk of ${c.count} events leaves ${c.bytes.length - this.dec.pos} of its ${c.bytes.length} bytes undecoded`);
+    }
+    this.log.chunkChecked(c, this.regs);
+  }
+
   /** Decode the next event into r; false at the end of the log. */
   next(r: RawEvent): boolean {
     if (this.left === 0) {
+      if (this.checking) this.endCheck();
       if (this.seq >= this.log.length) return false;
       this.open(this.seq);
       if (!this.chunk) return false;
     }
-    this.dec.next(r);
+    this.decode(r);
     stepRegisters(this.regs, r);
     r.seq = this.seq++;
     this.left--;

@@ -6,7 +6,7 @@
 import { createDraft, finishDraft } from 'immer';
 import { E, newRawEvent, type RawEvent } from './events.js';
 import type { EventLog } from './log.js';
-import { applyToDraft, finishBatch, newBatch } from './reducer.js';
+import { applyToDraft, finishBatch, newBatch, ReplayError } from './reducer.js';
 import { emptyState, type State } from './state.js';
 
 export class Keyframes {
@@ -62,27 +62,34 @@ export function replayRange(
   if (to <= s.seq) return s;
   const cur = log.cursor(s.seq);
   const r = newRawEvent();
-  while (s.seq < to) {
-    const d = createDraft(s);
-    const b = newBatch();
-    const stop = Math.min(to, s.seq + batch);
-    let n = s.seq;
-    if (observe) {
-      while (n < stop && cur.next(r)) {
-        applyToDraft(d, r, b);
-        observe(r);
-        n++;
+  try {
+    while (s.seq < to) {
+      const d = createDraft(s);
+      const b = newBatch();
+      const stop = Math.min(to, s.seq + batch);
+      let n = s.seq;
+      if (observe) {
+        while (n < stop && cur.next(r)) {
+          applyToDraft(d, r, b);
+          observe(r);
+          n++;
+        }
+      } else {
+        while (n < stop && cur.next(r)) {
+          applyToDraft(d, r, b);
+          n++;
+        }
       }
-    } else {
-      while (n < stop && cur.next(r)) {
-        applyToDraft(d, r, b);
-        n++;
-      }
+      finishBatch(d, b);
+      s = finishDraft(d) as State;
+      onBatch?.(s);
+      if (n < stop) break;
     }
-    finishBatch(d, b);
-    s = finishDraft(d) as State;
-    onBatch?.(s);
-    if (n < stop) break;
+  } catch (e) {
+    // an event that does not fit, in a log whose decode checks were deferred: a damaged
+    // file says so first, as a full read would have before any replay (DeferredChecks)
+    if (e instanceof ReplayError && log.uncheckedFromSeq !== Infinity) log.checkDeferred();
+    throw e;
   }
   return s;
 }

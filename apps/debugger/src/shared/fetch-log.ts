@@ -16,12 +16,14 @@ export interface FetchedLog {
 export interface ReadOptions {
   salvage?: boolean;
   file?: string;
+  /** 'checksums': the chunks' decode checks wait for the first replay (ReadLogOptions.verify) */
+  verify?: 'full' | 'checksums';
 }
 
 /** Decode a log from its bytes in pieces (as a download delivers them). */
 export async function decodeStreamed(pieces: AsyncIterable<Uint8Array>, opts: ReadOptions = {}): Promise<FetchedLog> {
   // a download's pieces are fresh buffers, never reused: the chunks are views of them
-  const reader = new LogStreamReader({ file: opts.file, keepPieces: true });
+  const reader = new LogStreamReader({ file: opts.file, keepPieces: true, verify: opts.verify });
   const parts: Uint8Array[] = [];
   let size = 0;
   let streaming = !opts.salvage;
@@ -53,7 +55,7 @@ export async function decodeStreamed(pieces: AsyncIterable<Uint8Array>, opts: Re
     all.set(p, o);
     o += p.length;
   }
-  const result = decodeLogFile(all, { salvage: opts.salvage, file: opts.file });
+  const result = decodeLogFile(all, { salvage: opts.salvage, file: opts.file, verify: opts.verify });
   return { result, decodeMs: decodeMs + performance.now() - t, bytes: size };
 }
 

@@ -28,6 +28,13 @@ const CHECK_RUN_MS = 16;
 /** the longest a `yield` pauses the checkers (a page that never says resume does not stop them) */
 const MAX_YIELD_MS = 500;
 
+/**
+ * Both workers read the log with its chunks' decode checks deferred: each decodes the
+ * whole log at once anyway (the final-state replay, the index), and that decode checks
+ * the chunks, with the LogFileError a full read would give. Half the decode of a load.
+ */
+const VERIFY = 'checksums' as const;
+
 export type Post = (msg: ResponseEnvelope) => void;
 
 export interface Handler {
@@ -66,7 +73,8 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
       case 'loadBytes': {
         session = null;
         checks = null;
-        const opts = { salvage: req.salvage, file: req.name };
+        // the final-state replay decodes every chunk anyway: it checks them (ReadLogOptions.verify)
+        const opts = { salvage: req.salvage, file: req.name, verify: VERIFY };
         // listen before the replay: the other worker's index may come meanwhile
         const index = req.indexPort ? receiveIndex(req.indexPort) : null;
         let log: FetchedLog;
@@ -209,7 +217,8 @@ async function runChecks(
   pausedUntil: () => number,
 ) {
   const t0 = performance.now();
-  const opts = { salvage: req.salvage, file: req.name };
+  // indexLog decodes every chunk in order: it checks them (the session's worker does too)
+  const opts = { salvage: req.salvage, file: req.name, verify: VERIFY };
   let log: EventLog;
   try {
     if (req.bytes) log = decodeLogFile(new Uint8Array(req.bytes), opts).log;
