@@ -13,6 +13,7 @@ import {
   FOLIO_PAE,
   PTE_TABLE_SLOTS,
   emptyState,
+  FOLIO_CHUNK,
   folioChunk,
   folioSlot,
   pgdIndex,
@@ -62,7 +63,8 @@ export class ReplayError extends Error {
  */
 export interface Batch {
   /**
-   * PTE arrays, radix nodes and folios this batch copied or made: its to mutate. A Set,
+   * PTE arrays, radix nodes and records this batch copied or made: its to mutate (folios:
+   * chunkSlots). A Set,
    * not a WeakSet: the batch is short-lived, and a WeakSet of a million folios costs the
    * garbage collector (ephemeron tables) more than the whole fault-in.
    */
@@ -100,9 +102,16 @@ export interface Batch {
   base: State | null;
   /** head pfns of owned folios whose per-page arrays are the batch's too (writable) */
   pagesOwned: Set<number>;
-  /** the last chunk made writable (runs of folio events stay in one chunk) */
+  /**
+   * Per folio chunk this batch copied: which of its slots hold a folio the batch owns
+   * (copied or made). A bitmap by chunk, not the folios in `owned`: a million folios in
+   * a Set cost a hash entry each, and a relocation's runs of folio events stay in one chunk.
+   */
+  chunkSlots: Map<number, Uint8Array>;
+  /** the last chunk made writable, and its slots (runs of folio events stay in one chunk) */
   lastChunk: number;
   lastChunkObj: Radix<Folio> | null;
+  lastSlots: Uint8Array | null;
   /** chunks a folio_free emptied a slot of: finishBatch drops those left empty */
   freedChunks: number[];
   /**
@@ -131,8 +140,10 @@ export function newBatch(): Batch {
     counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
     base: null,
     pagesOwned: new Set(),
+    chunkSlots: new Map(),
     lastChunk: -1,
     lastChunkObj: null,
+    lastSlots: null,
     freedChunks: [],
     wPfn: -1,
     wFolio: null,
@@ -214,11 +225,15 @@ function dropEmptyChunks(b: Batch): void {
   const top = b.ftop!;
   for (const ch of b.freedChunks) {
     const c = top[ch];
-    if (c !== undefined && isEmptyRadix(c)) delete top[ch];
+    if (c !== undefined && isEmptyRadix(c)) {
+      delete top[ch];
+      b.chunkSlots.delete(ch);
+    }
   }
   b.freedChunks.length = 0;
   b.lastChunk = -1;
   b.lastChunkObj = null;
+  b.lastSlots = null;
 }
 
 function isEmptyRadix(c: Radix<unknown>): boolean {
@@ -311,13 +326,16 @@ function chunkForWrite(d: D, b: Batch, ch: number): Radix<Folio> {
   }
   b.ftop = top;
   let c = top[ch];
-  if (!c || !b.owned.has(c)) {
+  let slots = b.chunkSlots.get(ch);
+  if (!c || !slots) {
     c = radixCopy(c);
-    b.owned.add(c);
+    slots = new Uint8Array(FOLIO_CHUNK);
+    b.chunkSlots.set(ch, slots);
     top[ch] = c;
   }
   b.lastChunk = ch;
   b.lastChunkObj = c;
+  b.lastSlots = slots;
   return c;
 }
 
@@ -411,7 +429,10 @@ function ownPages(b: Batch, f: WFolio): WFolio {
 
 /** A writable folio owned by the batch: copied from the base on first change (arrays: see ownPages). */
 function own(d: D, b: Batch, f: Folio): WFolio {
-  if (b.owned.has(f)) return f as WFolio;
+  // f is what the table holds at its pfn: the batch's own once its slot says so
+  const c = chunkForWrite(d, b, folioChunk(f.pfn));
+  const slot = folioSlot(f.pfn);
+  if (b.lastSlots![slot] === 1) return f as WFolio;
   // field by field, in newFolio's order: one hidden class for every folio, no spread
   const copy: WFolio = {
     pfn: f.pfn,
@@ -429,8 +450,8 @@ function own(d: D, b: Batch, f: Folio): WFolio {
     pae: f.pae as number[],
     content: f.content as number[],
   };
-  chunkForWrite(d, b, folioChunk(f.pfn))[folioSlot(f.pfn)] = copy;
-  b.owned.add(copy);
+  c[slot] = copy;
+  b.lastSlots![slot] = 1;
   return copy;
 }
 
@@ -782,7 +803,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (batchFolio(d, b, r.a)) fail(r, `folio ${r.a} exists`);
       const f = newFolio(r.a, r.b);
       chunkForWrite(d, b, ch)[folioSlot(r.a)] = f;
-      b.owned.add(f);
+      b.lastSlots![folioSlot(r.a)] = 1;
       b.pagesOwned.add(r.a);
       remember(b, f as WFolio);
       b.counts.folios++;
@@ -792,6 +813,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (!batchFolio(d, b, r.a)) fail(r, `no folio with head pfn ${r.a}`);
       const ch = folioChunk(r.a);
       delete chunkForWrite(d, b, ch)[folioSlot(r.a)];
+      b.lastSlots![folioSlot(r.a)] = 0;
       if (b.wPfn === r.a) forget(b);
       if (b.freedChunks[b.freedChunks.length - 1] !== ch) b.freedChunks.push(ch);
       b.counts.folios--;
@@ -825,7 +847,7 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
           content: f.content.slice(off, off + m),
         };
         chunkForWrite(d, b, folioChunk(pfn))[folioSlot(pfn)] = nf;
-        b.owned.add(nf);
+        b.lastSlots![folioSlot(pfn)] = 1;
         b.pagesOwned.add(pfn);
         if (off > 0) b.counts.folios++;
       }
