@@ -70,6 +70,41 @@ const TASK_SPAN = 2 ** 20;
 const holdKey = (lock: number, task: number): number | string =>
   task >= 0 && task < TASK_SPAN ? lock * TASK_SPAN + task : `${lock}:${task}`;
 
+const FOLIO_PREFIX = 'folio:';
+/**
+ * The pfn of a folio lock's name (`folio:<pfn>`, as the model names them), -1 for any
+ * other name: folio locks are most of a log's locks (one per folio a page-table walk
+ * takes), so their ids are kept by pfn in an array, not hashed as strings.
+ */
+function folioLockPfn(s: string): number {
+  if (s.length <= 6 || s.length > 21 || !s.startsWith(FOLIO_PREFIX)) return -1;
+  let n = 0;
+  for (let i = 6; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9 || (c === 0 && i === 6 && s.length > 7)) return -1;
+    n = n * 10 + c;
+  }
+  return n <= 0x3fffffff ? n : -1;
+}
+
+/** A growable array of ints (0: none), indexed by a small key. */
+class IntSlots {
+  a = new Int32Array(1024);
+  get(k: number): number {
+    return k < this.a.length ? this.a[k] : 0;
+  }
+  set(k: number, v: number): void {
+    if (k >= this.a.length) {
+      let n = this.a.length * 2;
+      while (n <= k) n *= 2;
+      const b = new Int32Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[k] = v;
+  }
+}
+
 export class LogIndexer {
   private readonly spanNames = new Map<number, string>();
   private readonly depth = new Map<number, number>();
@@ -99,7 +134,15 @@ export class LogIndexer {
   private readonly lMode = u8();
   private readonly lStart = f64();
   private readonly lEnd = f64();
-  /** (lock id * TASK_SPAN + task) -> index of its open hold */
+  /** folio lock pfn -> its lock id + 1 (folioLockPfn) */
+  private readonly folioLockIds = new IntSlots();
+  /**
+   * lock id -> index + 1 of an open hold of it, and that hold's task (most locks have at
+   * most one holder at a time); the holds of further holders of a shared lock: `open`
+   */
+  private readonly openHold = new IntSlots();
+  private readonly openTask = new IntSlots();
+  /** (lock id * TASK_SPAN + task) -> index of its open hold, for holders past the first */
   private readonly open = new Map<number | string, number>();
   private readonly vmaNotes: LogIndex['vmaNotes'] = [];
   private readonly spId = i32();
@@ -208,13 +251,11 @@ export class LogIndexer {
         this.vmaNotes.push({ seq: r.seq, type: r.type, a: r.a, b: r.b, c: r.c });
         break;
       case E.LockAcquire: {
-        let id = this.lockIds.get(r.s);
-        if (id === undefined) {
-          id = this.lockNames.length;
-          this.lockIds.set(r.s, id);
-          this.lockNames.push(r.s);
-        }
-        this.open.set(holdKey(id, r.task), this.lStart.n);
+        const id = this.lockId(r.s, true);
+        if (this.openHold.get(id) === 0) {
+          this.openHold.set(id, this.lStart.n + 1);
+          this.openTask.set(id, r.task);
+        } else this.open.set(holdKey(id, r.task), this.lStart.n);
         this.lLock.push(id);
         this.lTask.push(r.task);
         this.lMode.push(r.a);
@@ -223,13 +264,22 @@ export class LogIndexer {
         break;
       }
       case E.LockRelease: {
-        const id = this.lockIds.get(r.s);
-        if (id === undefined) break;
-        const key = holdKey(id, r.task);
-        const i = this.open.get(key);
-        if (i !== undefined) {
-          this.lEnd.a[i] = r.seq;
-          this.open.delete(key);
+        const id = this.lockId(r.s, false);
+        if (id < 0) break;
+        // a later hold of the same task first (a shared lock taken twice), then the first holder's
+        if (this.open.size) {
+          const key = holdKey(id, r.task);
+          const i = this.open.get(key);
+          if (i !== undefined) {
+            this.lEnd.a[i] = r.seq;
+            this.open.delete(key);
+            break;
+          }
+        }
+        const h = this.openHold.get(id);
+        if (h !== 0 && this.openTask.get(id) === r.task) {
+          this.lEnd.a[h - 1] = r.seq;
+          this.openHold.set(id, 0);
         }
         break;
       }
@@ -238,6 +288,19 @@ export class LogIndexer {
       this.lastSample = r.seq + 1;
       this.sample(r.seq + 1);
     }
+  }
+
+  /** The id of lock name s (-1: never acquired; `add`: give it one). */
+  private lockId(s: string, add: boolean): number {
+    const pfn = folioLockPfn(s);
+    let id = pfn >= 0 ? this.folioLockIds.get(pfn) - 1 : (this.lockIds.get(s) ?? -1);
+    if (id < 0 && add) {
+      id = this.lockNames.length;
+      this.lockNames.push(s);
+      if (pfn >= 0) this.folioLockIds.set(pfn, id + 1);
+      else this.lockIds.set(s, id);
+    }
+    return id;
   }
 
   finish(): BuiltIndex {
