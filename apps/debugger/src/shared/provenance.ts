@@ -6,6 +6,7 @@
  */
 import { E, newRawEvent, type EventLog, type RawEvent } from '@mmsim/core';
 import type { EventRow, HistoryResult, HistoryTarget, SearchQuery, SearchResult } from './protocol.js';
+import type { Lookup } from './log-index.js';
 import { eventRow, type DecodeContext } from './views.js';
 
 /** rows a history or a search returns at most */
