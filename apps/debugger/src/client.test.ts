@@ -209,6 +209,29 @@ describe('worker protocol', () => {
     });
   });
 
+  it('a check with holdMs sends its index, then runs no checker until the page resumes it', async () => {
+    const bad = relocatePatchV1Log();
+    const { client } = pair({ '/log.mmlog': bad.bytes });
+    const ch = new MessageChannel();
+    const indexed = new Promise<void>((r) => (ch.port1.onmessage = () => r()));
+    const progress: number[] = [];
+    client.checks$.subscribe(({ status }) => progress.push(status.done));
+    let finished = false;
+    // held for at most 60 s: far past this test's timeout, so only the resume can end it
+    const checked = client.request({ kind: 'check', url: '/log.mmlog', indexPort: ch.port2, holdMs: 60_000 }, [ch.port2]).then((r) => ((finished = true), r));
+    await indexed;
+    ch.port1.close();
+    // a seek's pause while held does not shorten the hold
+    await client.request({ kind: 'yield', ms: 1 });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(finished).toBe(false);
+    expect(progress.filter((d) => d > 0)).toEqual([]);
+    await client.request({ kind: 'yield', ms: 0 });
+    const r = await checked;
+    expect(r.count).toBeGreaterThan(0);
+    expect(r.events).toBe(DebugSession.fromBytes(bad.bytes).length);
+  });
+
   it('a seek pauses a whole-log checker run: `yield` is answered beside the queue, and no finding is lost', async () => {
     const bad = relocatePatchV1Log();
     const { client } = pair({ '/log.mmlog': bad.bytes });

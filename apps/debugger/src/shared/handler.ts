@@ -27,6 +27,8 @@ const CHECK_RUN = 50_000;
 const CHECK_RUN_MS = 16;
 /** the longest a `yield` pauses the checkers (a page that never says resume does not stop them) */
 const MAX_YIELD_MS = 500;
+/** the longest a `check`'s holdMs holds them before their first slice */
+const MAX_HOLD_MS = 10_000;
 
 /**
  * Both workers read the log with its chunks' decode checks deferred: each decodes the
@@ -93,7 +95,7 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
         return session.summary();
       }
       case 'check':
-        return runChecks(req, post, openUrl, () => pausedUntil);
+        return runChecks(req, post, openUrl, () => pausedUntil, (ms) => (pausedUntil = performance.now() + ms));
       default:
         break;
     }
@@ -185,7 +187,9 @@ export function createHandler(post: Post, fetchBytes?: (url: string) => Promise<
   return {
     onMessage(env) {
       if (env.req.kind === 'yield') {
-        pausedUntil = performance.now() + Math.max(0, Math.min(MAX_YIELD_MS, env.req.ms));
+        // a pause never shortens one under way (the hold before the first slice); 0 ends it
+        const ms = Math.max(0, Math.min(MAX_YIELD_MS, env.req.ms));
+        pausedUntil = ms === 0 ? 0 : Math.max(pausedUntil, performance.now() + ms);
         post({ id: env.id, ok: true, result: null });
         return;
       }
@@ -215,6 +219,7 @@ async function runChecks(
   post: Post,
   openUrl: (url: string, opts: ReadOptions) => Promise<FetchedLog>,
   pausedUntil: () => number,
+  hold: (ms: number) => void,
 ) {
   const t0 = performance.now();
   // indexLog decodes every chunk in order: it checks them (the session's worker does too)
@@ -240,11 +245,16 @@ async function runChecks(
   const job = new CheckJob(log);
   const total = log.length;
   let last = performance.now();
+  // held until the page has drawn its first view (it resumes them then), or holdMs passed
+  if (req.holdMs) {
+    hold(Math.min(MAX_HOLD_MS, req.holdMs));
+    await paused(pausedUntil);
+  }
   // a slice at a time, looking at its messages in between: the page's `yield` pauses the run
   // while it seeks (two cores: the checkers would take the one the page renders on)
   while (!job.step(CHECK_RUN, CHECK_RUN_MS)) {
     await nextTask();
-    for (let wait = pausedUntil() - performance.now(); wait > 0; wait = pausedUntil() - performance.now()) await sleep(wait);
+    await paused(pausedUntil);
     if (performance.now() - last > 250) {
       last = performance.now();
       post({ id: -1, checks: { done: job.done, total, finished: false, count: job.count() } });
@@ -271,6 +281,11 @@ function tick(): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise<void>((r) => setTimeout(r, ms));
+}
+
+/** Until `until()` has passed; a resume (until moved back) is seen within 20 ms. */
+async function paused(until: () => number): Promise<void> {
+  for (let wait = until() - performance.now(); wait > 0; wait = until() - performance.now()) await sleep(Math.min(wait, 20));
 }
 
 /**

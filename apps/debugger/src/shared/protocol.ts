@@ -308,9 +308,12 @@ export type Request =
   | { kind: 'loadBytes'; bytes: ArrayBuffer; salvage?: boolean; name?: string; checks?: boolean; indexPort?: MessagePort }
   /**
    * run every checker over a log (no session): progress as `checks` messages, the findings
-   * at the end; with `indexPort`, first index the log and send the index on it
+   * at the end; with `indexPort`, first index the log and send the index on it. `holdMs`:
+   * once indexed, wait that long at most before the first checker slice, unless a `yield`
+   * (0: resume) comes sooner: the page resumes them once its first view is drawn (two
+   * cores: the session's replay and the page's first render come first)
    */
-  | { kind: 'check'; url?: string; bytes?: ArrayBuffer; salvage?: boolean; name?: string; indexPort?: MessagePort }
+  | { kind: 'check'; url?: string; bytes?: ArrayBuffer; salvage?: boolean; name?: string; indexPort?: MessagePort; holdMs?: number }
   /** the checkers' findings (of `check` in another worker) join the loaded session's marks */
   | { kind: 'findings'; findings: CheckerFinding[]; count: number }
   /** `around`: also the rows of this many events centred on the current one (seq pos-1) */

@@ -19,6 +19,12 @@ type ViewReq = Extract<Request, { kind: 'view' }>;
 const EVENTS_AROUND = 48;
 /** the checkers pause this long at most for a seek (resumed once its view is painted) */
 const SEEK_YIELD_MS = 250;
+/**
+ * the checkers' worker holds them this long at most once it has indexed the log: the
+ * page resumes them when the first view is drawn (the session's replay and the first
+ * render would share the two cores with them)
+ */
+const CHECKS_HOLD_MS = 5000;
 type DiffReq = Extract<Request, { kind: 'diff' }>;
 
 interface LoadState {
@@ -171,8 +177,9 @@ export function App() {
         let markShown: (ok: boolean) => void = () => {};
         const shown = new Promise<boolean>((r) => (markShown = r));
         const loading = client.request({ ...req, checks: false, indexPort: ch.port1 } as Extract<Request, { kind: 'load' }>, [...(transfer ?? []), ch.port1]);
-        if (req.kind === 'load') void runCheckers({ kind: 'check', url: req.url, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [ch.port2], shown);
-        else if (copy) void runCheckers({ kind: 'check', bytes: copy, salvage: req.salvage, name, indexPort: ch.port2 }, gen, [copy, ch.port2], shown);
+        const holdMs = CHECKS_HOLD_MS;
+        if (req.kind === 'load') void runCheckers({ kind: 'check', url: req.url, salvage: req.salvage, name, indexPort: ch.port2, holdMs }, gen, [ch.port2], shown);
+        else if (copy) void runCheckers({ kind: 'check', bytes: copy, salvage: req.salvage, name, indexPort: ch.port2, holdMs }, gen, [copy, ch.port2], shown);
         else ch.port2.postMessage({ index: null });
         const sum = (await loading.catch((e: unknown) => {
           markShown(false);
