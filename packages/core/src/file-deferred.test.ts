@@ -140,6 +140,16 @@ describe('a log read with its decode checks deferred', () => {
       });
     }
 
+    it('before a truncate (it re-decodes the chunk it cuts, and the log grows again after it)', () => {
+      const bad = cases[0][1];
+      const full = thrown(() => decodeLogFile(bad));
+      expect(thrown(() => decodeLogFile(bad, DEFER).log.truncate(5)).message).toBe(full.message);
+      const ok = decodeLogFile(good, DEFER).log;
+      ok.truncate(ok.sealedChunks()[2].first + 3);
+      expect(ok.uncheckedFromSeq).toBe(Infinity);
+      expect([...ok.events()]).toEqual([...decodeLogFile(good).log.events()].slice(0, ok.length));
+    });
+
     it('in a stream read in pieces too', () => {
       const bad = cases[0][1];
       const full = thrown(() => decodeLogFile(bad));

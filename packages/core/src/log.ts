@@ -345,8 +345,8 @@ export class EventLog {
     if (n > this.length || n < 0) throw new RangeError(`truncate(${n}) of a log of ${this.length}`);
     if (n === this.length) return;
     this.refuseDiscarded(n, 'truncate to event');
-    // it re-decodes the chunk it cuts: that one must be sound
-    if (this.uncheckedFrom <= n) this.checkDeferred(n);
+    // it re-decodes the chunk it cuts, and appends after: every chunk must be sound first
+    if (this.uncheckedFrom !== Infinity) this.checkDeferred();
     if (this.counting) {
       // no bytes to re-derive the registers from: only the start of the syscall has them
       if (n !== this.from) throw new RangeError(`truncate to event ${n}: the log only counts its events since ${this.from} (it streams to nobody), so it rolls back to ${this.from} only (use truncateToMark)`);
