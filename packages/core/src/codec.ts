@@ -185,10 +185,12 @@ export class ChunkEncoder {
 /** Thrown on bytes that do not decode: names the byte offset. */
 export class CodecError extends Error {
   constructor(
+    /** byte offset in the chunk's encoded events (plus the decoder's origin, 0 unless given) */
     readonly offset: number,
     message: string,
   ) {
-    super(`${message} at byte offset ${offset}`);
+    // not "byte offset": beside a LogFileError's file offset it would read as one
+    super(`${message} at byte ${offset} of the chunk's events`);
     this.name = 'CodecError';
   }
 }
