@@ -93,6 +93,13 @@ export interface Batch {
    * table on every acquire/release pair
    */
   locks: Map<string, LockState | undefined> | null;
+  /**
+   * The lock taken last by a sole holder, held outside `locks` until another lock is taken
+   * or someone reads the batch's locks (spillLock): a walk's lock folio / unlock folio pairs
+   * then cost one Map lookup each, not four Map operations. null: none.
+   */
+  slotName: string | null;
+  slotState: LockState | null;
   /** the batch's own writable copy of `spans` */
   spans: Record<number, SpanFrame[]> | null;
   spanOwned: Set<number>;
@@ -135,6 +142,8 @@ export function newBatch(): Batch {
     seq: -1,
     task: -1,
     locks: null,
+    slotName: null,
+    slotState: null,
     spans: null,
     spanOwned: new Set(),
     counts: { vmas: 0, anonVmas: 0, avcs: 0, folios: 0, mms: 0, errors: 0 },
@@ -170,6 +179,7 @@ export function batchMm(d: D, b: Batch, id: number): Mm | undefined {
 
 /** A lock as the batch sees it (no proxies). */
 export function batchLock(d: D, b: Batch, name: string): LockState | undefined {
+  if (b.slotName === name) return b.slotState!;
   return b.locks ? b.locks.get(name) : baseOf(d, b).locks[name];
 }
 
@@ -195,6 +205,7 @@ export function batchPageFolio(d: D, b: Batch, pfn: number): Folio | undefined {
 export function finishBatch(d: D, b: Batch): void {
   if (b.seq >= 0) d.seq = b.seq;
   if (b.freedChunks.length) dropEmptyChunks(b);
+  spillLock(b);
   if (b.locks) {
     const o: Record<string, LockState> = {};
     for (const [k, v] of b.locks) if (v !== undefined) o[k] = v;
@@ -247,6 +258,14 @@ function isEmptyRadix(c: Radix<unknown>): boolean {
  * its keys as an object's properties would: a folio lock name is new for every folio.)
  * Until finishBatch the draft's `locks` is stale: read locks with batchLock.
  */
+/** The slot's lock into `locks` (see Batch.slotName). */
+function spillLock(b: Batch): void {
+  if (b.slotName === null) return;
+  b.locks!.set(b.slotName, b.slotState!);
+  b.slotName = null;
+  b.slotState = null;
+}
+
 function ownLocks(d: D, b: Batch): Map<string, LockState | undefined> {
   if (b.locks) return b.locks;
   const base = baseOf(d, b).locks;
@@ -261,6 +280,7 @@ const LOCK_KEYS_KEPT = 4096;
 
 /** Every lock as the batch sees it, by name (in the Map form, undefined: released in this batch). */
 export function batchLocks(d: D, b: Batch): ReadonlyMap<string, LockState | undefined> | Readonly<Record<string, LockState>> {
+  spillLock(b);
   return b.locks ?? baseOf(d, b).locks;
 }
 
@@ -666,9 +686,12 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.LockAcquire: {
       if (b.task < 0) b.task = d.task;
       const locks = ownLocks(d, b);
+      spillLock(b);
       const l = locks.get(r.s);
       if (!l) {
-        locks.set(r.s, soleHolder(r.a, r.b, b.task));
+        // in the slot, not the Map, until another lock is taken (most are released first)
+        b.slotName = r.s;
+        b.slotState = soleHolder(r.a, r.b, b.task);
       } else {
         if (l.mode !== 1 || r.a !== 1) fail(r, `lock ${r.s} taken in mode ${r.a} while held in mode ${l.mode}`);
         locks.set(r.s, { mode: l.mode, kind: l.kind, holders: [...l.holders, b.task] });
@@ -677,7 +700,14 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     }
     case E.LockRelease: {
       if (b.task < 0) b.task = d.task;
+      if (b.slotName === r.s && b.slotState!.holders[0] === b.task) {
+        // the lock taken last, by this task alone: released without the Map ever seeing it
+        b.slotName = null;
+        b.slotState = null;
+        return;
+      }
       const locks = ownLocks(d, b);
+      spillLock(b);
       const l = locks.get(r.s);
       if (!l || !l.holders.includes(b.task)) fail(r, `lock ${r.s} released by task ${b.task} that does not hold it`);
       // a released lock stays as a key (undefined): deleting from a small Map shrinks and
