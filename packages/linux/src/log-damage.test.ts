@@ -4,12 +4,14 @@
  *   - refused by a strict read with a LogFileError (never another exception), or read
  *     back with exactly the original header and events (no damage changes meaning);
  *   - salvaged to exactly the valid prefix: the whole chunks before the first damaged
- *     byte, with the damage reported (a damaged header is refused even then).
+ *     byte, with the damage reported (a damaged header is refused even then);
+ *   - refused with the same LogFileError when read with its decode checks deferred
+ *     (verify 'checksums', as the debugger reads) and then read through in order.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LogFileError, decodeLogFile, encodeLogFile, prng, type EventLog, type LogHeader } from '@mmsim/core';
+import { LogFileError, decodeLogFile, encodeLogFile, newRawEvent, prng, type EventLog, type LogHeader } from '@mmsim/core';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { runScenario } from './run.js';
 
@@ -130,7 +132,7 @@ function damages(s: Sample, rnd: () => number, count: number): Damage[] {
 describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the valid prefix', () => {
   it('≥300 damages over logs of 4 scenarios: 0 accepted with changed meaning, 0 crashes, exact salvage', () => {
     const rnd = prng(20251115);
-    const tally = { damages: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0, salvageExact: 0, salvageWrong: 0, salvageRefusedHeader: 0 };
+    const tally = { damages: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0, deferredSame: 0, salvageExact: 0, salvageWrong: 0, salvageRefusedHeader: 0 };
     const wrong: string[] = [];
     const kinds = new Set<string>();
     for (const s of SAMPLES) {
@@ -139,6 +141,7 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
         tally.damages++;
         kinds.add(d.kind);
         // strict read
+        let strictError = '';
         try {
           const r = decodeLogFile(d.bytes);
           if (JSON.stringify(r.header) === JSON.stringify(s.header) && eventsText(r.log) === full) tally.acceptedSame++;
@@ -147,12 +150,26 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
             wrong.push(`${s.name}: ${d.kind}: accepted with changed meaning`);
           }
         } catch (e) {
-          if (e instanceof LogFileError) tally.refused++;
-          else {
+          if (e instanceof LogFileError) {
+            tally.refused++;
+            strictError = e.message;
+          } else {
             tally.crashes++;
             wrong.push(`${s.name}: ${d.kind}: crash ${String(e)}`);
           }
         }
+        // decode checks deferred to the first in-order read (the debugger's): the same refusal
+        let deferredError = '';
+        try {
+          const r = decodeLogFile(d.bytes, { verify: 'checksums' });
+          const cur = r.log.cursor(0);
+          const ev = newRawEvent();
+          while (cur.next(ev));
+        } catch (e) {
+          deferredError = e instanceof LogFileError ? e.message : `not a LogFileError: ${String(e)}`;
+        }
+        if (deferredError === strictError) tally.deferredSame++;
+        else wrong.push(`${s.name}: ${d.kind}: read with deferred checks: ${deferredError || 'accepted'}; strict: ${strictError || 'accepted'}`);
         // salvage
         const want = expectedPrefix(s, d.bytes);
         try {
@@ -188,6 +205,7 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
     // every damage changes bytes that matter: none may be read as the complete log
     expect(tally.acceptedSame).toBe(0);
     expect(tally.salvageExact + tally.salvageRefusedHeader).toBe(tally.damages);
+    expect(tally.deferredSame).toBe(tally.damages);
     // the samples really are multi-chunk, and every kind of damage occurred
     expect(SAMPLES.some((s) => s.ends.length >= 3)).toBe(true);
     for (const k of ['bit flip', 'cut at chunk boundary', 'cut at random offset', 'duplicated chunk', 'dropped chunk', 'swapped chunks', 'header digit edit']) expect(kinds).toContain(k);
