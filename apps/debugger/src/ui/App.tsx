@@ -12,6 +12,7 @@ import { HistoryPanel } from './HistoryPanel.js';
 import { Locks } from './Locks.js';
 import { PageTables } from './PageTables.js';
 import { Timeline } from './Timeline.js';
+import { seekWaitNote } from './format.js';
 
 type ViewReq = Extract<Request, { kind: 'view' }>;
 
@@ -262,6 +263,7 @@ export function App() {
    * timeline moves; the panels re-render once, when the view of the new point is here.
    */
   const shown = view?.pos ?? pos;
+  const seekWait = seekWaitNote(pos, view?.pos ?? null, keyframes);
 
   const askHistory = useCallback(
     (target: HistoryTarget) => {
@@ -313,6 +315,12 @@ export function App() {
               <span className="muted" data-testid="keyframes-progress" title="the final state is shown first; a seek past the keyframes built so far waits while they are built up to it">
                 {' '}
                 · keyframes {Math.floor((100 * keyframes.built) / Math.max(1, keyframes.total))}%
+              </span>
+            )}
+            {seekWait && (
+              <span className="muted" data-testid="seek-wait">
+                {' '}
+                · {seekWait}
               </span>
             )}
           </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_GAP, MIN_VMA, addressScale, hexAddr, pteFlagStr, vmFlags } from './format.js';
+import { MIN_GAP, MIN_VMA, addressScale, hexAddr, pteFlagStr, seekWaitNote, vmFlags } from './format.js';
 
 describe('view formatting', () => {
   it('scales addresses linearly inside islands and caps long gaps', () => {
@@ -40,5 +40,19 @@ describe('view formatting', () => {
     expect(vmFlags(0x8 | 0x1)).toBe('r--s');
     expect(pteFlagStr(1 | 2 | 4)).toBe('W D');
     expect(pteFlagStr(1)).toBe('RO');
+  });
+});
+
+describe('seekWaitNote', () => {
+  const kf = { built: 16384, total: 1_000_000 };
+  it('says a seek past the keyframes built so far waits for them', () => {
+    expect(seekWaitNote(500_000, 1_000_000, kf)).toBe('building keyframes up to seq 500,000…');
+  });
+  it('says nothing when no seek is pending, the keyframes reach it, or they are all built', () => {
+    expect(seekWaitNote(500_000, 500_000, kf)).toBeNull();
+    expect(seekWaitNote(10_000, 1_000_000, kf)).toBeNull();
+    expect(seekWaitNote(500_000, 1_000_000, { built: 1_000_000, total: 1_000_000 })).toBeNull();
+    expect(seekWaitNote(500_000, null, kf)).toBeNull();
+    expect(seekWaitNote(500_000, 1_000_000, null)).toBeNull();
   });
 });

@@ -137,3 +137,13 @@ export function addressScale(ranges: readonly { start: number; end: number }[]):
     breaks: breakAt.map((b) => b / total),
   };
 }
+
+/**
+ * What the page says while a seek's view is on its way: that the seek waits for the
+ * keyframes to be built up to it (the worker builds them in order, from the log's start),
+ * or null when it does not (no seek pending, or the keyframes reach that far).
+ */
+export function seekWaitNote(pos: number, viewPos: number | null, keyframes: { built: number; total: number } | null): string | null {
+  if (viewPos === null || viewPos === pos || !keyframes || keyframes.built >= keyframes.total || pos <= keyframes.built) return null;
+  return `building keyframes up to seq ${pos.toLocaleString('en-US')}…`;
+}
