@@ -62,7 +62,22 @@ async function withViolations(client: DebuggerClient): Promise<LogSummary | null
   }
 }
 
-export function App() {
+/** What the server says of its log (/api/meta). */
+export interface ServerMeta {
+  name?: unknown;
+  salvage?: unknown;
+  compare?: unknown;
+}
+
+/** GET api/meta (rejects when there is none: a page not served by `mmsim serve`). */
+export async function fetchMeta(): Promise<ServerMeta> {
+  const r = await fetch('api/meta', { cache: 'no-store' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return (await r.json()) as ServerMeta;
+}
+
+/** `meta`: the server's answer, asked for before the first render (main.tsx) so that the log's fetch starts sooner. */
+export function App(props: { meta?: Promise<ServerMeta> } = {}) {
   const client = useMemo(() => newWorkerClient(), []);
   /** the checkers run in a worker of their own: seeks never wait behind a checker slice */
   const checkClient = useMemo(() => newWorkerClient('mmsim-debugger-checks'), []);
@@ -214,9 +229,7 @@ export function App() {
       let name = 'log.mmlog';
       let salvage = false;
       try {
-        const r = await fetch('api/meta', { cache: 'no-store' });
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const meta = (await r.json()) as { name?: unknown; salvage?: unknown; compare?: unknown };
+        const meta = await (props.meta ?? fetchMeta());
         name = String(meta.name ?? name);
         salvage = meta.salvage === true;
         if (typeof meta.compare === 'string' && !cancelled) setCompare(meta.compare);
@@ -230,7 +243,7 @@ export function App() {
     return () => {
       cancelled = true;
     };
-  }, [startLoad]);
+  }, [startLoad, props.meta]);
 
   const openFile = useCallback(
     async (f: File) => {
