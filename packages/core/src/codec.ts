@@ -281,6 +281,11 @@ export function cloneRegisters(r: Registers): Registers {
   return { task: r.task, spans };
 }
 
+/** The same task and open spans (a chunk's stated registers against the events before it). */
+export function sameRegisters(a: Registers, b: Registers): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** Advance the envelope registers over one event and set r.task / r.span. */
 export function stepRegisters(reg: Registers, r: RawEvent): void {
   if (r.type === E.TaskSwitch) reg.task = r.a;

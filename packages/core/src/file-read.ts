@@ -4,7 +4,7 @@
  * valid prefix (whole verified chunks) of a damaged or truncated file and says what
  * was lost; a damaged header cannot be salvaged (nothing after it can be trusted).
  */
-import { CHUNK_EVENTS, cloneRegisters, crc32, type Registers } from './codec.js';
+import { CHUNK_EVENTS, cloneRegisters, crc32, sameRegisters, type Registers } from './codec.js';
 import {
   CHUNK_HEAD_BYTES,
   CHUNK_MAGIC,
@@ -20,7 +20,7 @@ import {
   headerCrc,
   type LogHeader,
 } from './file.js';
-import { EventLog, type DeferredChecks, type SealedChunk } from './log.js';
+import { EventLog, notDecodable, type DeferredChecks, type SealedChunk } from './log.js';
 
 export interface ReadLogOptions {
   /** keep the valid prefix of a damaged file instead of refusing it */
@@ -88,8 +88,6 @@ function isHeader(v: unknown): v is LogHeader {
   const o = v as Record<string, unknown>;
   return typeof o.mmsimVersion === 'string' && typeof o.config === 'object' && o.config !== null && !Array.isArray(o.config) && typeof o.seed === 'number';
 }
-
-const sameRegs = (a: Registers, b: Registers) => JSON.stringify(a) === JSON.stringify(b);
 
 type Item =
   | { kind: 'more' }
@@ -235,7 +233,7 @@ class LogParser {
     }
     if (!isRegisters(regs)) return { kind: 'bad', message: 'chunk registers are not {task, spans}' };
     // deferred: only the first chunk's are known here (the others: DeferredChecks)
-    if ((!this.deferred || this.log.length === 0) && !sameRegs(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
+    if ((!this.deferred || this.log.length === 0) && !sameRegisters(regs, this.regs)) return { kind: 'bad', message: 'chunk registers disagree with the events before it' };
     const body = off + CHUNK_HEAD_BYTES + rlen;
     const chunk: SealedChunk = { first, count, regs, bytes: this.views ? buf.subarray(body, end) : buf.slice(body, end) };
     return { kind: 'chunk', chunk, crc, next: end, at: off };
@@ -254,7 +252,7 @@ class LogParser {
       this.log.appendChunk(it.chunk);
       this.regs = cloneRegisters(this.log.registers);
     } catch (e) {
-      return `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`;
+      return notDecodable(e);
     }
     this.crcs.push(it.crc);
     return null;

@@ -15,6 +15,7 @@ import {
   ChunkDecoder,
   ChunkEncoder,
   cloneRegisters,
+  sameRegisters,
   stepRegisters,
   type Registers,
 } from './codec.js';
@@ -57,11 +58,23 @@ export interface DeferredChecks {
   fail(first: number, problem: string): never;
 }
 
+/** What a full read says of a chunk whose decode threw `e` (a deferred check says the same). */
+export function notDecodable(e: unknown): string {
+  return `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`;
+}
+
+/** A chunk whose events, all decoded, left `pos` of its bytes unread. */
+function leftover(c: SealedChunk, pos: number): string {
+  return `chunk of ${c.count} events leaves ${c.bytes.length - pos} of its ${c.bytes.length} bytes undecoded`;
+}
+
 export class EventLog {
   private sealed: SealedChunk[] = [];
   /** chunks from this seq on are not decode-checked yet (see DeferredChecks); Infinity: none */
   private uncheckedFrom = Infinity;
   private deferred: DeferredChecks | null = null;
+  /** first seq of the last chunk, once endDeferred decoded it */
+  private lastDecoded = -1;
   private cur = new ByteSink(1 << 12);
   private curFirst = 0;
   private curCount = 0;
@@ -234,9 +247,9 @@ export class EventLog {
   }
 
   /**
-   * The file is read: decode the last chunk now (its end registers are the log's) and
-   * check its start against the chunk before it, if that one is checked. The others wait
-   * for a cursor or checkDeferred.
+   * The file is read: decode the last chunk now (its end registers are the log's). Its
+   * start is checked with the chunk before it (chunkChecked); the others wait for a
+   * cursor or checkDeferred.
    */
   endDeferred(): void {
     const last = this.sealed[this.sealed.length - 1];
@@ -248,8 +261,6 @@ export class EventLog {
     this.lastDecoded = last.first;
     if (this.uncheckedFrom === last.first) this.uncheckedFrom = Infinity;
   }
-  /** first seq of the last chunk, once endDeferred decoded it */
-  private lastDecoded = -1;
 
   /** Events from this seq on are in chunks not decode-checked yet (Infinity: none). */
   get uncheckedFromSeq(): number {
@@ -273,7 +284,7 @@ export class EventLog {
     try {
       return decodeChunk(c);
     } catch (e) {
-      return this.deferredFail(c.first, `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`);
+      return this.deferredFail(c.first, notDecodable(e));
     }
   }
 
@@ -294,7 +305,7 @@ export class EventLog {
       return;
     }
     const next = this.chunkFor(end)!;
-    if (JSON.stringify(next.regs) !== JSON.stringify(regs)) this.deferred!.fail(next.first, 'chunk registers disagree with the events before it');
+    if (!sameRegisters(next.regs, regs)) this.deferred!.fail(next.first, 'chunk registers disagree with the events before it');
     // the last chunk's decode was checked by endDeferred: its start was all that waited
     this.uncheckedFrom = end === this.lastDecoded ? Infinity : end;
   }
@@ -441,7 +452,7 @@ export function decodeChunk(c: SealedChunk): Registers {
     dec.next(r);
     stepRegisters(regs, r);
   }
-  if (dec.pos !== c.bytes.length) throw new Error(`chunk of ${c.count} events leaves ${c.bytes.length - dec.pos} of its ${c.bytes.length} bytes undecoded`);
+  if (dec.pos !== c.bytes.length) throw new Error(leftover(c, dec.pos));
   return regs;
 }
 
@@ -486,7 +497,7 @@ export class LogCursor {
     try {
       this.dec.next(r);
     } catch (e) {
-      this.log.deferredFail(this.chunk!.first, `chunk does not decode: ${((e as Error).message ?? String(e)).slice(0, 200)}`);
+      this.log.deferredFail(this.chunk!.first, notDecodable(e));
     }
   }
 
@@ -495,7 +506,7 @@ export class LogCursor {
     const c = this.chunk!;
     this.checking = false;
     if (this.dec.pos !== c.bytes.length) {
-      this.log.deferredFail(c.first, `chunk does not decode: chunk of ${c.count} events leaves ${c.bytes.length - this.dec.pos} of its ${c.bytes.length} bytes undecoded`);
+      this.log.deferredFail(c.first, notDecodable(new Error(leftover(c, this.dec.pos))));
     }
     this.log.chunkChecked(c, this.regs);
   }
