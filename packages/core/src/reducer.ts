@@ -63,10 +63,10 @@ export class ReplayError extends Error {
  */
 export interface Batch {
   /**
-   * PTE arrays, radix nodes and records this batch copied or made: its to mutate (folios:
-   * chunkSlots). A Set,
-   * not a WeakSet: the batch is short-lived, and a WeakSet of a million folios costs the
-   * garbage collector (ephemeron tables) more than the whole fault-in.
+   * PTE arrays, radix nodes and records this batch copied or made: its to mutate (the
+   * folios it owns: chunkSlots). A Set, not a WeakSet: the batch is short-lived, and a
+   * WeakSet of a hundred thousand objects costs the garbage collector (ephemeron tables)
+   * more than a whole fault-in.
    */
   owned: Set<object>;
   /** writable PTE arrays by (mm, PMD) */
@@ -258,14 +258,6 @@ function isEmptyRadix(c: Radix<unknown>): boolean {
  * its keys as an object's properties would: a folio lock name is new for every folio.)
  * Until finishBatch the draft's `locks` is stale: read locks with batchLock.
  */
-/** The slot's lock into `locks` (see Batch.slotName). */
-function spillLock(b: Batch): void {
-  if (b.slotName === null) return;
-  b.locks!.set(b.slotName, b.slotState!);
-  b.slotName = null;
-  b.slotState = null;
-}
-
 function ownLocks(d: D, b: Batch): Map<string, LockState | undefined> {
   if (b.locks) return b.locks;
   const base = baseOf(d, b).locks;
@@ -273,6 +265,14 @@ function ownLocks(d: D, b: Batch): Map<string, LockState | undefined> {
   for (const k of Object.keys(base)) m.set(k, base[k]);
   b.locks = m;
   return m;
+}
+
+/** The slot's lock into `locks` (see Batch.slotName). */
+function spillLock(b: Batch): void {
+  if (b.slotName === null) return;
+  b.locks!.set(b.slotName, b.slotState!);
+  b.slotName = null;
+  b.slotState = null;
 }
 
 /** released locks a batch keeps as keys, at most (see LockRelease) */
