@@ -6,7 +6,8 @@
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable, type Observer, type Subscription } from 'rxjs';
-import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
+import { STRUCTURE_EVENT } from './touches.js';
+import { E, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog, type LogMark } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
