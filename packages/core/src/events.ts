@@ -296,6 +296,20 @@ type FieldsOf<N extends EventTypeName> = {
   readonly [K in Entry<N>['fields'][number]]: number;
 } & (Entry<N> extends { str: infer S extends string } ? { readonly [K in S]: string } : unknown);
 
+/** The schema entry of type id T. */
+export type EntryOf<T extends E> = Schema[T];
+type Numbers<F extends readonly unknown[]> = { -readonly [K in keyof F]: number };
+/** Zeros after the fields up to slot f (a type with a string passes it after slot f). */
+type FillSlots<T extends unknown[]> = T['length'] extends 6 ? T : FillSlots<[...T, 0]>;
+
+/**
+ * The arguments of `Engine.emit(type, ...)` for type id T: exactly its numeric fields in
+ * schema order; a type with a string slot then takes zeros up to slot f and the string.
+ * A call with too few or too many numbers does not compile.
+ */
+export type EmitArgs<T extends E> =
+  EntryOf<T> extends { readonly str: string } ? [...FillSlots<Numbers<EntryOf<T>['fields']>>, s: string] : Numbers<EntryOf<T>['fields']>;
+
 /** Envelope every event carries. */
 export interface EventEnvelope {
   /** strictly increasing position in the log, from 0 */

@@ -19,7 +19,7 @@ export {
   newRawEvent,
   toEvent,
 } from './events.js';
-export type { EventEnvelope, EventOf, EventTypeName, FieldRole, LockKind, MmEvent, RawEvent, StrRole } from './events.js';
+export type { EmitArgs, EventEnvelope, EventOf, EventTypeName, FieldRole, LockKind, MmEvent, RawEvent, StrRole } from './events.js';
 export { EVENT_TOUCHES, STRUCTURE_EVENT, TOUCH_BIT, TOUCH_NAMES, TOUCH_WRITES, slotValue, touchCoversVpn, touchPages, touchesId } from './touches.js';
 export type { Touch, TouchKind } from './touches.js';
 
