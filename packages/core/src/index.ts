@@ -20,7 +20,7 @@ export {
   toEvent,
 } from './events.js';
 export type { EmitArgs, EventEnvelope, EventOf, EventTypeName, FieldRole, LockKind, MmEvent, RawEvent, StrRole } from './events.js';
-export { EVENT_TOUCHES, STRUCTURE_EVENT, TOUCH_BIT, TOUCH_NAMES, TOUCH_WRITES, slotValue, touchCoversVpn, touchPages, touchesId } from './touches.js';
+export { EVENT_TOUCHES, STRUCTURE_EVENT, TOUCH_BIT, TOUCH_NAMES, TOUCH_WRITES, VPN_ROLE, slotValue, touchCoversVpn, touchPages, touchesId } from './touches.js';
 export type { Touch, TouchKind } from './touches.js';
 
 export * from './state.js';

@@ -145,6 +145,41 @@ export const STRUCTURE_EVENT: Uint8Array = (() => {
   return t;
 })();
 
+/**
+ * Roles whose value is a virtual page number (shown as a byte address): one entry per
+ * role, so a new role must say whether it is one.
+ */
+export const VPN_ROLE = {
+  span: false,
+  task: false,
+  mm: false,
+  mmRef: false,
+  vma: false,
+  anonVma: false,
+  anonVmaRef: false,
+  vpn: true,
+  pmd: true,
+  pud: true,
+  table: true,
+  level: false,
+  start: true,
+  end: true,
+  at: true,
+  pfn: false,
+  pfnRef: false,
+  shmem: false,
+  shmemRef: false,
+  slot: false,
+  slotRef: false,
+  pgoff: false,
+  vmFlags: false,
+  pteFlags: false,
+  folioFlags: false,
+  count: false,
+  code: false,
+  value: false,
+} as const satisfies Record<FieldRole, boolean>;
+
 /** Slot 0..5 (a..f) of a raw event. */
 export function slotValue(r: Readonly<RawEvent>, slot: number): number {
   switch (slot) {
@@ -185,19 +220,18 @@ export function touchPages(t: Touch, r: Readonly<RawEvent>): number {
 
 /** Does touch t of event r cover page vpn (of any mm)? false for kinds that are no address. */
 export function touchCoversVpn(t: Touch, r: Readonly<RawEvent>, vpn: number): boolean {
-  const v = slotValue(r, t.slot);
   switch (t.kind) {
     case 'pte':
     case 'at':
-      return v === vpn;
+      return slotValue(r, t.slot) === vpn;
     case 'pmd':
     case 'pud':
     case 'table': {
       const n = touchPages(t, r);
-      return Math.floor(v / n) === Math.floor(vpn / n);
+      return Math.floor(slotValue(r, t.slot) / n) === Math.floor(vpn / n);
     }
     case 'range':
-      return v <= vpn && vpn < slotValue(r, t.aux);
+      return slotValue(r, t.slot) <= vpn && vpn < slotValue(r, t.aux);
     default:
       return false;
   }
