@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './packs.js';
+import { readTsconfig } from './tsconfig.js';
 
 const EVENTS = 'packages/core/src/events.ts';
 /** consumers with a case or a table entry per event type */
@@ -34,14 +35,7 @@ let eventsText: string;
 let previous: ts.Program | undefined;
 
 beforeAll(() => {
-  const cfg = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    },
-  });
-  if (!cfg) throw new Error('cannot read tsconfig.json');
-  options = { ...cfg.options, noEmit: true };
+  options = { ...readTsconfig(join(ROOT, 'tsconfig.json')).options, noEmit: true };
   eventsText = ts.sys.readFile(join(ROOT, EVENTS)) ?? '';
   if (!eventsText.includes('export const EVENT_SCHEMA = [')) throw new Error(`${EVENTS}: no EVENT_SCHEMA array to edit`);
 });
