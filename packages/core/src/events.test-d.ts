@@ -44,13 +44,13 @@ const grownAgrees: Agrees<EnumSchemaMismatch<Grown, typeof E>> = true;
 void grownAgrees;
 
 /** An enum whose member has the wrong value (the old way: kept in step by hand). */
-enum Shifted {
+enum _Shifted {
   SpanOpen = 0,
   SpanClose = 2,
 }
-const shifted: Agrees<EnumSchemaMismatch<readonly [Schema[0], Schema[1]], typeof Shifted>> = false;
+const shifted: Agrees<EnumSchemaMismatch<readonly [Schema[0], Schema[1]], typeof _Shifted>> = false;
 void shifted;
-const shiftedWhy: EnumSchemaMismatch<readonly [Schema[0], Schema[1]], typeof Shifted> = "E.SpanClose = 2 is not the index of an entry 'span_close'";
+const shiftedWhy: EnumSchemaMismatch<readonly [Schema[0], Schema[1]], typeof _Shifted> = "E.SpanClose = 2 is not the index of an entry 'span_close'";
 void shiftedWhy;
 
 /* ---- entries: a role per field, strRole exactly with str ---- */
