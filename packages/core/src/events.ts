@@ -2,9 +2,10 @@
  * The event vocabulary: every mutation the simulated kernel makes is one of these.
  *
  * Events are stored compactly (see log.ts): a type id and up to six numeric slots
- * (`a`..`f`) plus, for a few types, one string. The schema below names the slots, so
- * the same table drives the encoder, the decoder, the reducer and the typed
- * discriminated union users see.
+ * (`a`..`f`) plus, for a few types, one string. The schema below names the slots and
+ * gives each a role, so the same table drives the encoder, the decoder, the typed
+ * discriminated union users see, emit's argument types, what each event touches
+ * (touches.ts) and how its fields are shown. Adding a type: CONTRIBUTING.md.
  *
  * Addresses are virtual page numbers (vpn = address >> PAGE_SHIFT) and physical
  * pages are pfns: a 48-bit address space stays well inside a double's integer range.
@@ -150,7 +151,11 @@ export const T = Object.fromEntries(EVENT_SCHEMA.map((e, i) => [e.name, i])) as 
   readonly [K in EventTypeName]: number;
 };
 
-/** Numeric type ids as constants (hot paths use these, never strings). */
+/**
+ * Numeric type ids as constants (hot paths use these, never strings). Each member is
+ * the PascalCase of its entry's name and its index; `EnumSchemaMismatch` below makes a
+ * disagreement either way a compile error.
+ */
 export enum E {
   SpanOpen = 0,
   SpanClose = 1,
