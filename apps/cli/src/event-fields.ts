@@ -3,13 +3,11 @@
  * names with addresses) and the filters (--vma, --page/--addr, --pfn, --lock, --span,
  * --task) that pick events by what they touch.
  */
-import { E, type MmEvent, type RawEvent } from '@mmsim/core';
+import { E, EVENT_SCHEMA, EVENT_TOUCHES, T, TOUCH_BIT, TOUCH_NAMES, touchCoversVpn, touchesId, type EventOf, type EventTypeName, type FieldRole, type MmEvent, type RawEvent } from '@mmsim/core';
 import { addrAt, lockNameAt, type Arena } from './addr.js';
 import { folioFlagNames, mappingName, pteFlagLetters, vmFlagNames, vmPerms } from './decode.js';
 
-/** Fields holding a virtual page number (shown as a byte address). */
-const VPN_FIELDS = new Set(['start', 'end', 'at', 'vpn', 'from', 'to']);
-const ENVELOPE = new Set(['seq', 'task', 'span', 'type']);
+const ENVELOPE: ReadonlySet<string> = new Set(['seq', 'task', 'span', 'type']);
 const AV_COUNTERS = ['refcount', 'num_children', 'num_active_vmas'];
 const FOLIO_COUNTERS = ['refcount', 'pincount', 'page_mapcount', 'entire_mapcount'];
 const PT_LEVELS = ['', 'pmd', 'pud'];
@@ -17,39 +15,77 @@ const PT_LEVELS = ['', 'pmd', 'pud'];
 const lockMode = (mode: number, kind: number) => `${mode === 0 ? 'write' : 'read'} ${kind === 1 ? 'spin' : 'sleep'}`;
 const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
 
+type FieldFormat = (name: string, v: number, arena: Arena | undefined) => string;
+const plain: FieldFormat = (k, v) => `${k}=${v}`;
+const address: FieldFormat = (k, v, arena) => `${k}=${addrAt(v, arena)}`;
+const anonVma: FieldFormat = (k, v) => `${k}=${v ? `av${v}` : '-'}`;
+const folioFlags: FieldFormat = (k, v) => (v ? `${k}=${folioFlagNames(v).join('|') || `0x${v.toString(16)}`}` : '');
+
+/**
+ * How a field is shown, by its role: every role has an entry, so a new event type's
+ * fields are decoded by its schema entry alone (vpns as byte addresses, flags by name).
+ * An empty string leaves the field out (folio flags nobody set or cleared).
+ */
+const ROLE_FORMAT: Record<FieldRole, FieldFormat> = {
+  span: plain,
+  task: plain,
+  mm: plain,
+  mmRef: plain,
+  vma: plain,
+  anonVma,
+  anonVmaRef: anonVma,
+  vpn: address,
+  pmd: address,
+  pud: address,
+  table: address,
+  level: (k, v) => `${k}=${PT_LEVELS[v] || v}`,
+  start: address,
+  end: address,
+  at: address,
+  pfn: plain,
+  pfnRef: plain,
+  shmem: plain,
+  shmemRef: plain,
+  slot: plain,
+  slotRef: plain,
+  pgoff: (k, v) => `${k}=0x${v.toString(16)} (page offset)`,
+  vmFlags: (k, v) => `${k}=${vmPerms(v)} ${vmFlagNames(v).filter((n) => !['READ', 'WRITE', 'EXEC', 'SHARED'].includes(n)).join('|')}`.trimEnd(),
+  pteFlags: (k, v) => `${k}=${pteFlagLetters(v)}`,
+  folioFlags,
+  count: plain,
+  // a fault's `write` reads as the access it was
+  code: (k, v) => (k === 'write' ? (v ? 'write' : 'read') : `${k}=${v}`),
+  value: plain,
+};
+
+/**
+ * Types shown in a form of their own (a lock's mode in words, a counter by name): an
+ * optional nicety over the role-driven form, which every type has.
+ */
+const TYPE_FORMAT: { readonly [N in EventTypeName]?: (ev: EventOf<N>) => string } = {
+  lock_acquire: (ev) => `${ev.lock && lockNameAt(ev.lock)} ${lockMode(ev.mode, ev.kind)}${ev.try ? ' trylock' : ''}`,
+  lock_release: (ev) => `${lockNameAt(ev.lock)} ${lockMode(ev.mode, ev.kind)}`,
+  lock_try_fail: (ev) => `${lockNameAt(ev.lock)} ${lockMode(ev.mode, ev.kind)}`,
+  anon_vma_count: (ev) => `anonVma=av${ev.anonVma} ${AV_COUNTERS[ev.counter] ?? `counter${ev.counter}`} ${signed(ev.delta)}`,
+  folio_count: (ev) => `pfn=${ev.pfn} ${FOLIO_COUNTERS[ev.counter] ?? `counter${ev.counter}`} ${signed(ev.delta)}`,
+  folio_mapping: (ev) => `pfn=${ev.pfn} mapping=${mappingName(ev.kind, ev.target)}`,
+};
+
 /** The fields of an event as `name=value` words, decoded. */
 export function eventFields(ev: MmEvent, arena?: Arena): string {
+  const own = TYPE_FORMAT[ev.type] as ((e: MmEvent) => string) | undefined;
+  if (own) return own(ev);
+  const sch = EVENT_SCHEMA[T[ev.type]];
   const f = ev as unknown as Record<string, number | string>;
-  switch (ev.type) {
-    case 'lock_acquire':
-      return `${ev.lock && lockNameAt(ev.lock)} ${lockMode(ev.mode, ev.kind)}${ev.try ? ' trylock' : ''}`;
-    case 'lock_release':
-    case 'lock_try_fail':
-      return `${lockNameAt(ev.lock)} ${lockMode(ev.mode, ev.kind)}`;
-    case 'anon_vma_count':
-      return `anonVma=av${ev.anonVma} ${AV_COUNTERS[ev.counter] ?? `counter${ev.counter}`} ${signed(ev.delta)}`;
-    case 'folio_count':
-      return `pfn=${ev.pfn} ${FOLIO_COUNTERS[ev.counter] ?? `counter${ev.counter}`} ${signed(ev.delta)}`;
-    case 'folio_mapping':
-      return `pfn=${ev.pfn} mapping=${mappingName(ev.kind, ev.target)}`;
-    case 'folio_flags':
-      return `pfn=${ev.pfn}${ev.set ? ` set=${folioFlagNames(ev.set).join('|') || `0x${ev.set.toString(16)}`}` : ''}${ev.clear ? ` clear=${folioFlagNames(ev.clear).join('|') || `0x${ev.clear.toString(16)}`}` : ''}`;
-    default:
-      break;
-  }
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(f)) {
-    if (ENVELOPE.has(k)) continue;
-    if (typeof v === 'string') parts.push(`${k}=${JSON.stringify(v)}`);
-    else if (VPN_FIELDS.has(k)) parts.push(`${k}=${addrAt(v, arena)}`);
-    else if (k === 'pgoff' || k === 'index') parts.push(`${k}=0x${v.toString(16)} (page offset)`);
-    else if (k === 'flags' && (ev.type === 'vma_insert' || ev.type === 'vma_flags')) parts.push(`flags=${vmPerms(v)} ${vmFlagNames(v).filter((n) => !['READ', 'WRITE', 'EXEC', 'SHARED'].includes(n)).join('|')}`.trimEnd());
-    else if (k === 'flags') parts.push(`flags=${pteFlagLetters(v)}`);
-    else if (k === 'level') parts.push(`level=${PT_LEVELS[v] || v}`);
-    else if (k === 'write' && ev.type === 'fault') parts.push(v ? 'write' : 'read');
-    else if (k === 'anonVma' || k === 'root' || (k === 'parent' && ev.type === 'anon_vma_create')) parts.push(`${k}=${v ? `av${v}` : '-'}`);
-    else parts.push(`${k}=${v}`);
-  }
+  sch.fields.forEach((k, i) => {
+    // a field named like an envelope key (span_open's span, task_switch's task) shares
+    // that key in the event object: left out, as it always was
+    if (ENVELOPE.has(k)) return;
+    const word = ROLE_FORMAT[sch.roles[i]](k, f[k] as number, arena);
+    if (word) parts.push(word);
+  });
+  if ('str' in sch) parts.push(`${sch.str}=${JSON.stringify(f[sch.str])}`);
   return parts.join(' ');
 }
 
@@ -86,94 +122,29 @@ export function matches(r: Readonly<RawEvent>, f: EventFilter, spanParents: Map<
   if (f.vpn !== undefined && !touchesVpn(r, f.vpn)) return false;
   if (f.pfn !== undefined && !touchesPfn(r, f.pfn)) return false;
   if (f.lock !== undefined) {
-    if (r.type !== E.LockAcquire && r.type !== E.LockRelease && r.type !== E.LockTryFail) return false;
+    if ((TOUCH_NAMES[r.type] & TOUCH_BIT.lock) === 0) return false;
     if (r.s !== f.lock && lockNameAt(r.s) !== f.lock && !r.s.startsWith(`${f.lock}:`)) return false;
   }
   return true;
 }
 
+/** The touches come from the schema's roles (core touches.ts); locks by the model's names. */
 function touchesVma(r: Readonly<RawEvent>, id: number): boolean {
-  switch (r.type) {
-    case E.VmaInsert:
-    case E.VmaRemove:
-    case E.VmaAdjust:
-    case E.VmaFlags:
-    case E.VmaSetAnonVma:
-    case E.VmaSetFile:
-    case E.AvcLink:
-    case E.AvcUnlink:
-      return r.a === id;
-    case E.VmaSplit:
-    case E.VmaMerge:
-      return r.a === id || r.b === id;
-    case E.LockAcquire:
-    case E.LockRelease:
-    case E.LockTryFail:
-      return r.s === `vma_lock:${id}`;
-    default:
-      return false;
-  }
+  return touchesId(r, 'vma', id) || namesLock(r, `vma_lock:${id}`);
 }
 
-const PMD_PAGES = 512;
-
+/** A PTE, the PMD or PUD around it, a table moved, a VMA's range or split point. */
 function touchesVpn(r: Readonly<RawEvent>, vpn: number): boolean {
-  switch (r.type) {
-    case E.VmaInsert:
-      return r.c <= vpn && vpn < r.d;
-    case E.VmaAdjust:
-      return r.b <= vpn && vpn < r.c;
-    case E.VmaSplit:
-      return r.c === vpn;
-    case E.PteSet:
-    case E.PteClear:
-    case E.PteFlags:
-    case E.PteSwap:
-    case E.Fault:
-      return r.b === vpn;
-    case E.PteMove:
-      return r.b === vpn || r.c === vpn;
-    case E.PtAlloc:
-    case E.PtFree:
-    case E.PmdSet:
-    case E.PmdClear:
-    case E.PmdSplit:
-    case E.PmdFlags:
-      return Math.floor(r.b / PMD_PAGES) === Math.floor(vpn / PMD_PAGES);
-    case E.PtMove:
-    case E.PmdMove:
-    case E.PudMove: {
-      const span = r.type === E.PtMove && r.d === 2 ? PMD_PAGES * PMD_PAGES : PMD_PAGES;
-      return Math.floor(r.b / span) === Math.floor(vpn / span) || Math.floor(r.c / span) === Math.floor(vpn / span);
-    }
-    default:
-      return false;
-  }
+  const ts = EVENT_TOUCHES[r.type];
+  if (ts === undefined) return false;
+  for (let i = 0; i < ts.length; i++) if (touchCoversVpn(ts[i], r, vpn)) return true;
+  return false;
 }
 
 function touchesPfn(r: Readonly<RawEvent>, pfn: number): boolean {
-  switch (r.type) {
-    case E.FolioAlloc:
-    case E.FolioFree:
-    case E.FolioSplit:
-    case E.FolioIndex:
-    case E.FolioMapping:
-    case E.FolioFlags:
-    case E.PageAnonExclusive:
-    case E.FolioCount:
-    case E.PageContent:
-      return r.a === pfn;
-    case E.PteSet:
-    case E.PmdSet:
-    case E.ShmemPage:
-      return r.c === pfn;
-    case E.SwapCache:
-      return r.b === pfn;
-    case E.LockAcquire:
-    case E.LockRelease:
-    case E.LockTryFail:
-      return r.s === `folio:${pfn}`;
-    default:
-      return false;
-  }
+  return touchesId(r, 'folio', pfn) || namesLock(r, `folio:${pfn}`);
+}
+
+function namesLock(r: Readonly<RawEvent>, name: string): boolean {
+  return (TOUCH_NAMES[r.type] & TOUCH_BIT.lock) !== 0 && r.s === name;
 }

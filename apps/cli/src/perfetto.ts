@@ -10,7 +10,7 @@
  *  - a process "machine" with counters VMAs, anon_vmas, AVCs, folios sampled at every
  *    span boundary
  */
-import { E, type EventLog } from '@mmsim/core';
+import { EVENT_SCHEMA, type Counts, type EventLog, type EventTypeName, type RawEvent } from '@mmsim/core';
 import { walkLog } from './walk.js';
 
 type TraceEvent = Record<string, unknown>;
@@ -52,60 +52,99 @@ export function toPerfetto(log: EventLog, meta: Record<string, unknown> = {}, on
   };
   sample(0, { vmas: 0, anonVmas: 0, avcs: 0, folios: 0 });
 
+  type Handler = (r: Readonly<RawEvent>, c: Readonly<Counts>, pid: number) => void;
+  const instant = (r: Readonly<RawEvent>, pid: number, name: string, cat: string, args?: Record<string, unknown>, s = 't') =>
+    ev.push({ ph: 'i', s, pid, tid: SPAN_TID, ts: r.seq, name, cat, ...(args ? { args } : {}) });
+  /**
+   * What each event type adds to the trace: every type has an entry (null: nothing, its
+   * effect shows in the counters or not at all), so a new type needs a decision here.
+   */
+  const HANDLERS: Record<EventTypeName, Handler | null> = {
+    span_open: (r, c, pid) => {
+      const st = open.get(r.task) ?? [];
+      st.push({ id: r.a, name: r.s });
+      open.set(r.task, st);
+      ev.push({ ph: 'B', pid, tid: SPAN_TID, ts: r.seq, name: r.s, cat: r.b ? 'span' : 'syscall', args: { span: r.a, arg0: r.c, arg1: r.d } });
+      sample(r.seq, c);
+    },
+    span_close: (r, c, pid) => {
+      const st = open.get(r.task) ?? [];
+      const k = st.map((f) => f.id).lastIndexOf(r.a);
+      // close anything opened inside it first (keeps B/E balanced)
+      while (k >= 0 && st.length > k) {
+        const f = st.pop()!;
+        ev.push({ ph: 'E', pid, tid: SPAN_TID, ts: r.seq, ...(f.id === r.a ? { args: { result: r.b } } : {}) });
+      }
+      sample(r.seq, c);
+    },
+    lock_acquire: (r) => {
+      const h: Hold = { task: r.task, lock: r.s, mode: r.a, kind: r.b, start: r.seq, end: -1, trylock: r.c === 1 };
+      holding.set(`${r.task}\u0000${r.s}`, h);
+      holds.push(h);
+    },
+    lock_release: (r) => {
+      const key = `${r.task}\u0000${r.s}`;
+      const h = holding.get(key);
+      if (h) {
+        h.end = r.seq;
+        holding.delete(key);
+      }
+    },
+    lock_try_fail: (r, _c, pid) => instant(r, pid, `trylock failed: ${r.s}`, 'lock'),
+    error: (r, _c, pid) => instant(r, pid, 'error', 'error', { message: r.s }, 'p'),
+    fault: (r, _c, pid) => instant(r, pid, 'fault', 'fault', { mm: r.a, vpn: r.b, write: r.c, outcome: r.d }),
+    note: (r, _c, pid) => instant(r, pid, 'note', 'note', { text: r.s, value: r.a }),
+    task_switch: null,
+    mm_create: null,
+    mm_exit: null,
+    vma_insert: null,
+    vma_remove: null,
+    vma_adjust: null,
+    vma_flags: null,
+    vma_set_anon_vma: null,
+    vma_set_file: null,
+    vma_split: null,
+    vma_merge: null,
+    anon_vma_create: null,
+    anon_vma_free: null,
+    anon_vma_count: null,
+    avc_link: null,
+    avc_unlink: null,
+    folio_alloc: null,
+    folio_free: null,
+    folio_split: null,
+    folio_index: null,
+    folio_mapping: null,
+    folio_flags: null,
+    page_anon_exclusive: null,
+    folio_count: null,
+    pte_set: null,
+    pte_clear: null,
+    pte_move: null,
+    pte_flags: null,
+    pte_swap: null,
+    pt_alloc: null,
+    pt_free: null,
+    pt_move: null,
+    pmd_set: null,
+    pmd_clear: null,
+    pmd_move: null,
+    pmd_split: null,
+    pmd_flags: null,
+    shmem_create: null,
+    shmem_page: null,
+    swap_count: null,
+    pud_move: null,
+    page_content: null,
+    swap_cache: null,
+  };
+  const byId = EVENT_SCHEMA.map((e) => HANDLERS[e.name]);
+
   walkLog(
     log,
     (r, c) => {
-      const t = r.task;
-      tasks.add(t);
-      const pid = taskPid(t);
-      switch (r.type) {
-        case E.SpanOpen: {
-          const st = open.get(t) ?? [];
-          st.push({ id: r.a, name: r.s });
-          open.set(t, st);
-          ev.push({ ph: 'B', pid, tid: SPAN_TID, ts: r.seq, name: r.s, cat: r.b ? 'span' : 'syscall', args: { span: r.a, arg0: r.c, arg1: r.d } });
-          sample(r.seq, c);
-          break;
-        }
-        case E.SpanClose: {
-          const st = open.get(t) ?? [];
-          const k = st.map((f) => f.id).lastIndexOf(r.a);
-          // close anything opened inside it first (keeps B/E balanced)
-          while (k >= 0 && st.length > k) {
-            const f = st.pop()!;
-            ev.push({ ph: 'E', pid, tid: SPAN_TID, ts: r.seq, ...(f.id === r.a ? { args: { result: r.b } } : {}) });
-          }
-          sample(r.seq, c);
-          break;
-        }
-        case E.LockAcquire: {
-          const h: Hold = { task: t, lock: r.s, mode: r.a, kind: r.b, start: r.seq, end: -1, trylock: r.c === 1 };
-          holding.set(`${t}\u0000${r.s}`, h);
-          holds.push(h);
-          break;
-        }
-        case E.LockRelease: {
-          const key = `${t}\u0000${r.s}`;
-          const h = holding.get(key);
-          if (h) {
-            h.end = r.seq;
-            holding.delete(key);
-          }
-          break;
-        }
-        case E.LockTryFail:
-          ev.push({ ph: 'i', s: 't', pid, tid: SPAN_TID, ts: r.seq, name: `trylock failed: ${r.s}`, cat: 'lock' });
-          break;
-        case E.Error:
-          ev.push({ ph: 'i', s: 'p', pid, tid: SPAN_TID, ts: r.seq, name: 'error', cat: 'error', args: { message: r.s } });
-          break;
-        case E.Fault:
-          ev.push({ ph: 'i', s: 't', pid, tid: SPAN_TID, ts: r.seq, name: 'fault', cat: 'fault', args: { mm: r.a, vpn: r.b, write: r.c, outcome: r.d } });
-          break;
-        case E.Note:
-          ev.push({ ph: 'i', s: 't', pid, tid: SPAN_TID, ts: r.seq, name: 'note', cat: 'note', args: { text: r.s, value: r.a } });
-          break;
-      }
+      tasks.add(r.task);
+      byId[r.type]?.(r, c, taskPid(r.task));
     },
     { onProgress },
   );

@@ -222,7 +222,7 @@ export async function checkLog(log: EventLog): Promise<Violation[]> {
   const r = newRawEvent();
   while (cur.next(r)) {
     if (r.type === E.TaskSwitch) eng.setTask(r.a);
-    eng.emit(r.type, r.a, r.b, r.c, r.d, r.e, r.f, r.s);
+    eng.emitRaw(r);
     if (r.type === E.SpanClose && !(eng.s.spans[eng.currentTask]?.length)) eng.commit();
   }
   eng.close();

@@ -6,7 +6,8 @@
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
 import { Subject, Observable, type Observer, type Subscription } from 'rxjs';
-import { E, STRUCTURE_EVENT, newRawEvent, toEvent, type LockKind, type MmEvent, type RawEvent } from './events.js';
+import { STRUCTURE_EVENT } from './touches.js';
+import { E, newRawEvent, toEvent, type EmitArgs, type LockKind, type MmEvent, type RawEvent } from './events.js';
 import { EventLog, type LogMark } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
@@ -58,6 +59,9 @@ export const ACCESS = { Pte: -1, Folio: -2, Lock: -3, Structure: -4 } as const;
  * explorer builds each schedule segment's footprint from it. Not called otherwise.
  */
 export type TouchHook = (type: number, a: number, b: number, c: number, s: string) => void;
+
+/** emit's implementation signature: every slot, for events whose type is only known at run time. */
+type RawEmit = (type: number, a: number, b: number, c: number, d: number, e: number, f: number, s: string) => void;
 
 /** What Engine.mark() saves: enough to put the engine back exactly (restore()). */
 export interface EngineMark {
@@ -298,7 +302,12 @@ export class Engine {
     };
   }
 
-  /** Append one event and apply it. Numeric slots as the schema orders them. */
+  /**
+   * Append one event and apply it. Numeric slots as the schema orders them (EmitArgs:
+   * exactly the type's fields; a type with a string slot takes zeros up to slot f, then
+   * the string), so a call with the wrong number of numbers does not compile.
+   */
+  emit<T extends E>(type: T, ...args: EmitArgs<T>): void;
   emit(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, s = ''): void {
     if (this.log.registers.task !== this.task && type !== E.TaskSwitch) this.emit(E.TaskSwitch, this.task);
     const r = this.r;
@@ -327,6 +336,11 @@ export class Engine {
     // outside syscalls (setup, snapshots) a long batch is committed as it grows; inside
     // one the draft lives until the syscall ends: kernel code holds references into it
     if (++this.batchCount >= this.options.batchEvents && !this.inSyscall) this.commit();
+  }
+
+  /** Append a raw event of any type (replaying a log): its slots as they are, unchecked. */
+  emitRaw(r: Readonly<RawEvent>): void {
+    (this.emit as unknown as RawEmit).call(this, r.type, r.a, r.b, r.c, r.d, r.e, r.f, r.s);
   }
 
   private inSyscall = false;

@@ -10,7 +10,8 @@ export {
   AvCounter,
   FolioCounter,
   MappingKind,
-  STRUCTURE_EVENT,
+  ROLE_DOC,
+  STR_ROLE_DOC,
   eventSchema,
   eventTypeId,
   eventTypeName,
@@ -18,7 +19,9 @@ export {
   newRawEvent,
   toEvent,
 } from './events.js';
-export type { EventEnvelope, EventOf, EventTypeName, LockKind, MmEvent, RawEvent } from './events.js';
+export type { EmitArgs, EventEnvelope, EventOf, EventTypeName, FieldRole, LockKind, MmEvent, RawEvent, StrRole } from './events.js';
+export { EVENT_TOUCHES, STRUCTURE_EVENT, TOUCH_BIT, TOUCH_NAMES, TOUCH_WRITES, VPN_ROLE, slotValue, touchCoversVpn, touchPages, touchesId } from './touches.js';
+export type { Touch, TouchKind } from './touches.js';
 
 export * from './state.js';
 export { MapleTree, MapleNode, MAPLE_NODE_SLOTS, mapleWork } from './maple.js';

@@ -641,7 +641,10 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
   if (b.seq < 0) b.seq = d.seq;
   if (r.seq !== b.seq) fail(r, `out of order: state expects seq ${b.seq}`);
   b.seq = r.seq + 1;
-  switch (r.type) {
+  // every type id has a case: a new schema entry (and its E member) fails to compile
+  // here until it has one (the default's `never`)
+  const type = r.type as E;
+  switch (type) {
     case E.SpanOpen: {
       if (b.task < 0) b.task = d.task;
       ownSpans(d, b, b.task).push({ id: r.a, name: r.s });
@@ -1058,8 +1061,13 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       return;
     }
     default:
-      fail(r, `unknown event type id ${r.type}`);
+      unknownType(r, type);
   }
+}
+
+/** A type id no schema entry has (a corrupt log); `never`: every known id has a case. */
+function unknownType(r: RawEvent, _type: never): never {
+  fail(r, `unknown event type id ${r.type}`);
 }
 
 /** apply(state, event): the pure reducer on typed events (one produce per call). */

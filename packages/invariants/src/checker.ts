@@ -125,7 +125,10 @@ export class InvariantChecker {
     const sh = this.sh;
     const locking = this.on.locking;
     const t = sh.task(r.task);
-    switch (r.type) {
+    // a case per type id: a new event type fails to compile here (the default's `never`)
+    // until it is given a case, even one that keeps no shadow
+    const type = r.type as E;
+    switch (type) {
       case E.SpanOpen:
         if (t.spans.length === 0) {
           if (sh.openTasks === 0) this.aborting = false;
@@ -290,8 +293,28 @@ export class InvariantChecker {
         if (locking) this.locking.requirePmd(r, t, r.a, r.b, 'pmd_flags');
         sh.pmdFlags(r.a, Math.floor(r.b / 512), r.c);
         break;
-      default:
+      // no shadow follows these: annotations, the scheduler, errors, and state the checkers
+      // read from the committed State when they need it (swap, shmem, page content, PAE)
+      case E.TaskSwitch:
+      case E.Error:
+      case E.LockTryFail:
+      case E.VmaSetFile:
+      case E.VmaSplit:
+      case E.VmaMerge:
+      case E.PageAnonExclusive:
+      case E.ShmemCreate:
+      case E.ShmemPage:
+      case E.SwapCount:
+      case E.SwapCache:
+      case E.PageContent:
+      case E.Fault:
+      case E.Note:
+      case E.PudMove:
         break;
+      default: {
+        const unknown: never = type;
+        void unknown;
+      }
     }
     if (sh.spinTotal === 0 && this.on['rmap-race'] && sh.racePending()) this.race.process(r, t, this.getState());
     if (this.toThrow) {

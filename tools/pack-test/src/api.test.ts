@@ -16,6 +16,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, publishablePackages } from './packs.js';
+import { readTsconfig } from './tsconfig.js';
 
 const HERE = join(ROOT, 'tools/pack-test');
 const TYPE_TESTS = join(HERE, 'src/api.test-d.ts');
@@ -25,13 +26,7 @@ let program: ts.Program;
 let checker: ts.TypeChecker;
 
 beforeAll(() => {
-  const cfg = ts.getParsedCommandLineOfConfigFile(join(HERE, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    },
-  });
-  if (!cfg) throw new Error('cannot read tools/pack-test/tsconfig.json');
+  const cfg = readTsconfig(join(HERE, 'tsconfig.json'));
   const roots = [...cfg.fileNames, ...packages.map((p) => join(ROOT, p.rel, 'src/index.ts'))];
   program = ts.createProgram({ rootNames: roots, options: { ...cfg.options, noEmit: true } });
   checker = program.getTypeChecker();

@@ -4,7 +4,7 @@
  * gives that no live kernel can: the whole history of one field, with the task and the
  * span of each writer. Also the events search of the events list.
  */
-import { E, newRawEvent, type EventLog, type RawEvent } from '@mmsim/core';
+import { EVENT_SCHEMA, EVENT_TOUCHES, T, TOUCH_BIT, TOUCH_WRITES, newRawEvent, slotValue, touchCoversVpn, touchesId, type EventLog, type EventTypeName, type RawEvent } from '@mmsim/core';
 import type { EventRow, HistoryResult, HistoryTarget, SearchQuery, SearchResult } from './protocol.js';
 import type { Lookup } from './log-index.js';
 import { eventRow, type DecodeContext } from './views.js';
@@ -12,75 +12,64 @@ import { eventRow, type DecodeContext } from './views.js';
 /** rows a history or a search returns at most */
 export const MAX_HISTORY_ROWS = 500;
 
+/**
+ * Event types that write one field of an object (the history of that field); the
+ * other targets are what core's touch table (from the schema roles) says the event
+ * writes or names.
+ */
+const FIELD_WRITERS = {
+  // folio_alloc and folio_split give the folios their first index and mapping
+  'folio-index': ['folio_alloc', 'folio_split', 'folio_index'],
+  'folio-mapping': ['folio_alloc', 'folio_mapping'],
+  'vma-range': ['vma_insert', 'vma_adjust', 'vma_remove', 'vma_split', 'vma_merge'],
+  'vma-anon': ['vma_insert', 'vma_set_anon_vma', 'avc_link', 'avc_unlink'],
+} as const satisfies Partial<Record<HistoryTarget['kind'], readonly EventTypeName[]>>;
+
+/** FIELD_WRITERS as 1 at the type ids. */
+const writerIds = (names: readonly EventTypeName[]): Uint8Array => {
+  const m = new Uint8Array(EVENT_SCHEMA.length);
+  for (const n of names) m[T[n]] = 1;
+  return m;
+};
+const FOLIO_INDEX = writerIds(FIELD_WRITERS['folio-index']);
+const FOLIO_MAPPING = writerIds(FIELD_WRITERS['folio-mapping']);
+const VMA_RANGE = writerIds(FIELD_WRITERS['vma-range']);
+const VMA_ANON = writerIds(FIELD_WRITERS['vma-anon']);
+
+const PAGE_TABLE = TOUCH_BIT.pte | TOUCH_BIT.pmd | TOUCH_BIT.pud | TOUCH_BIT.table;
+
+/** Does r write a page-table entry of mm covering vpn (the PTE, its table or its PMD)? */
+function writesPte(r: Readonly<RawEvent>, mm: number, vpn: number): boolean {
+  if ((TOUCH_WRITES[r.type] & PAGE_TABLE) === 0) return false;
+  const ts = EVENT_TOUCHES[r.type];
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
+    if (t.writes && t.mm >= 0 && slotValue(r, t.mm) === mm && touchCoversVpn(t, r, vpn)) return true;
+  }
+  return false;
+}
+
 /** Does event r write the target? (vpn targets: the PTE of that page, also via its table or PMD) */
 export function writes(r: Readonly<RawEvent>, t: HistoryTarget): boolean {
   switch (t.kind) {
     case 'folio-index':
-      return (r.type === E.FolioIndex || r.type === E.FolioAlloc || r.type === E.FolioSplit) && r.a === t.pfn;
+      return FOLIO_INDEX[r.type] === 1 && touchesId(r, 'folio', t.pfn, true);
     case 'folio-mapping':
-      return (r.type === E.FolioMapping || r.type === E.FolioAlloc) && r.a === t.pfn;
+      return FOLIO_MAPPING[r.type] === 1 && touchesId(r, 'folio', t.pfn, true);
     case 'folio':
-      return r.type >= E.FolioAlloc && r.type <= E.FolioCount && r.a === t.pfn;
-    case 'pte': {
-      const base = t.vpn - (t.vpn % 512);
-      switch (r.type) {
-        case E.PteSet:
-        case E.PteClear:
-        case E.PteFlags:
-        case E.PteSwap:
-          return r.a === t.mm && r.b === t.vpn;
-        case E.PteMove:
-          return r.a === t.mm && (r.b === t.vpn || r.c === t.vpn);
-        case E.PmdSet:
-        case E.PmdClear:
-        case E.PmdSplit:
-        case E.PmdFlags:
-        case E.PtAlloc:
-        case E.PtFree:
-          return r.a === t.mm && r.b - (r.b % 512) === base;
-        case E.PmdMove:
-        case E.PtMove:
-          return r.a === t.mm && (r.b - (r.b % 512) === base || r.c - (r.c % 512) === base);
-        default:
-          return false;
-      }
-    }
+      return touchesId(r, 'folio', t.pfn, true);
+    case 'pte':
+      return writesPte(r, t.mm, t.vpn);
     case 'vma':
-      switch (r.type) {
-        case E.VmaInsert:
-        case E.VmaRemove:
-        case E.VmaAdjust:
-        case E.VmaFlags:
-        case E.VmaSetAnonVma:
-        case E.VmaSetFile:
-        case E.AvcLink:
-        case E.AvcUnlink:
-          return r.a === t.id;
-        case E.VmaSplit:
-        case E.VmaMerge:
-          return r.a === t.id || r.b === t.id;
-        default:
-          return false;
-      }
+      return touchesId(r, 'vma', t.id);
     case 'vma-range':
-      return ((r.type === E.VmaInsert || r.type === E.VmaAdjust || r.type === E.VmaRemove) && r.a === t.id) || ((r.type === E.VmaSplit || r.type === E.VmaMerge) && (r.a === t.id || r.b === t.id));
+      return VMA_RANGE[r.type] === 1 && touchesId(r, 'vma', t.id);
     case 'vma-anon':
-      return (r.type === E.VmaSetAnonVma || r.type === E.AvcLink || r.type === E.AvcUnlink || r.type === E.VmaInsert) && r.a === t.id;
+      return VMA_ANON[r.type] === 1 && touchesId(r, 'vma', t.id);
     case 'anon-vma':
-      switch (r.type) {
-        case E.AnonVmaCreate:
-        case E.AnonVmaFree:
-        case E.AnonVmaCount:
-          return r.a === t.id;
-        case E.AvcLink:
-        case E.AvcUnlink:
-        case E.VmaSetAnonVma:
-          return r.b === t.id;
-        default:
-          return false;
-      }
+      return touchesId(r, 'anonVma', t.id, true);
     case 'lock':
-      return (r.type === E.LockAcquire || r.type === E.LockRelease || r.type === E.LockTryFail) && r.s === t.name;
+      return (TOUCH_WRITES[r.type] & TOUCH_BIT.lock) !== 0 && r.s === t.name;
   }
 }
 

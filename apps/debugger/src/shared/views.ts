@@ -5,12 +5,16 @@
 import {
   EVENT_SCHEMA,
   PTE_SPECIAL,
+  TOUCH_BIT,
+  TOUCH_NAMES,
+  VPN_ROLE,
   copyAnonVma,
   copyVma,
   pageFolio,
   pteFlags,
   ptePfn,
   pteSwapSlot,
+  type FieldRole,
   type PmdEntry,
   type RawEvent,
   type State,
@@ -305,26 +309,17 @@ export function decodeContext(arenaBase = 0): DecodeContext {
 
 const PLAIN = decodeContext(0);
 
-/** fields that hold a page number of the address space (shown as byte addresses) */
-const ADDR_FIELDS = new Set(['vpn', 'start', 'end', 'from', 'to', 'at']);
-/** events whose from/to are page numbers (pte_move and friends), not something else */
-const ADDR_EVENTS = new Set([
-  'vma_insert', 'vma_adjust', 'vma_split', 'pte_set', 'pte_clear', 'pte_move', 'pte_flags', 'pte_swap', 'pt_alloc', 'pt_free', 'pt_move',
-  'pmd_set', 'pmd_clear', 'pmd_move', 'pmd_split', 'pmd_flags', 'fault', 'pud_move',
-]);
-const LOCK_EVENTS = new Set(['lock_acquire', 'lock_release', 'lock_try_fail']);
-
 /** A raw event as a row of the events list, its fields decoded. */
 export function eventRow(r: RawEvent, spanName: string, ctx: DecodeContext = PLAIN): EventRow {
-  const sch = EVENT_SCHEMA[r.type] as { name: string; fields: readonly string[]; str?: string } | undefined;
+  const sch = EVENT_SCHEMA[r.type] as { name: string; fields: readonly string[]; roles: readonly FieldRole[]; str?: string } | undefined;
   if (!sch) return { seq: r.seq, task: r.task, span: r.span, spanName, type: `type#${r.type}`, fields: '' };
   const parts: string[] = [];
-  const addrs = ADDR_EVENTS.has(sch.name);
-  const lock = LOCK_EVENTS.has(sch.name);
+  // a lock event's codes in words (the schema gives them role `code`)
+  const lock = (TOUCH_NAMES[r.type] & TOUCH_BIT.lock) !== 0;
   for (let i = 0; i < sch.fields.length; i++) {
     const f = sch.fields[i];
     const v = r[SLOT_KEYS[i]];
-    if (addrs && ADDR_FIELDS.has(f)) parts.push(`${f}=${ctx.addr(v)}`);
+    if (VPN_ROLE[sch.roles[i]]) parts.push(`${f}=${ctx.addr(v)}`);
     else if (lock && f === 'mode') parts.push(`mode=${v === 0 ? 'write' : 'read'}`);
     else if (lock && f === 'kind') parts.push(`kind=${v === 1 ? 'spin' : 'sleep'}`);
     else if (lock && f === 'try') parts.push(`try=${v ? 'yes' : 'no'}`);
