@@ -25,6 +25,8 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
+/** The largest --bound (documented in --help). */
+export const MAX_BOUND = 1000;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -37,7 +39,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .argument('<file>', 'a scenario (mmsim-scenario/1) with at least one concurrent step')
     .option('--strategy <s>', `dfs (every schedule up to --bound preemptions) | pct (probabilistic, depth bound+1) | random (uniform baseline)`, 'dfs')
-    .option('--bound <k>', 'dfs: most preemptions per schedule; pct: priority change points', '2')
+    .option('--bound <k>', `dfs: most preemptions per schedule; pct: priority change points (0-${MAX_BOUND})`, '2')
     .option('--budget <n>', 'most schedules to run (pct and random: default 1000; dfs: unlimited)')
     .option('--seed <n>', 'seed of pct and random', '0')
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
@@ -59,7 +61,9 @@ export function register(program: Command, ctx: CliContext): void {
 
 async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Promise<void> {
   if (!STRATEGIES.includes(o.strategy)) throw new CliError(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${o.strategy}"`, EXIT.BAD_INPUT);
-  const bound = nonNegInt('--bound', o.bound)!;
+  // a preemption bound past a few dozen explores nothing more (no scenario has that many
+  // decisions) and sizes the dfs queues and pct's change points
+  const bound = nonNegInt('--bound', o.bound, MAX_BOUND)!;
   const seed = nonNegInt('--seed', o.seed)!;
   const budget = nonNegInt('--budget', o.budget);
   if (budget === 0) throw new CliError('--budget must be at least 1', EXIT.BAD_INPUT);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { intOption } from '../options.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -22,8 +23,8 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.action(async (argv: string[], o: { output: string; buffer: string; quiet?: boolean }) => {
     const { record, RecordUnavailableError } = await import('@mmsim/record');
     const out = resolve(ctx.cwd, o.output);
-    const pages = Number(o.buffer);
-    if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
+    const pages = intOption('--buffer', o.buffer, { min: 1, max: 2 ** 30 });
+    if ((pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
     try {
       const r = await record(argv, out, {
         mmapPages: pages,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
+import { intOption } from '../options.js';
 
 /** `mmsim serve LOG`: the web time-travel debugger (apps/debugger), on 127.0.0.1 only. */
 export function register(program: Command, ctx: CliContext): void {
@@ -18,8 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run s.json --log stock.mmlog && mmsim run s.json --relocate-variant fixed --log reloc.mmlog && mmsim serve stock.mmlog --compare reloc.mmlog',
   ]);
   cmd.action(async (file: string, o: { port: string; salvage?: boolean; compare?: string }) => {
-    const port = Number(o.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: not a port number: ${o.port}`, EXIT.BAD_INPUT);
+    const port = intOption('--port', o.port, { max: 65535 });
     // refuse a damaged log here, with the offset, rather than in the browser
     const { log, damage } = readLog(ctx, file, { salvage: o.salvage });
     if (o.compare) readLog(ctx, o.compare, { salvage: o.salvage });

@@ -1,0 +1,29 @@
+/**
+ * Hostile input (issue 34): what used to crash (exit 70) or hang is refused with exit 2
+ * and a message naming the file, the option or the field.
+ */
+import { describe, expect, it } from 'vitest';
+import { cli, tmp } from './testing/harness.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const GUP = 'scenarios/races/relocate-vs-gup-fast.json';
+
+describe('integer options: decimal digits within a range', () => {
+  it('explore --bound 99999999999999999999 is refused naming the option and its range (was a RangeError, exit 70)', async () => {
+    const r = await cli(['explore', GUP, '--bound', '99999999999999999999'], ROOT);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--bound: expected an integer from 0 to 1000');
+    expect(r.err).not.toContain('internal error');
+  });
+
+  it.each(['1e3', '0x1F90', '', ' 80', '-1', '65536', '7411.0'])('serve --port %j is refused with exit 2', async (port) => {
+    const r = await cli(['serve', 'nosuch.mmlog', '--port', port], tmp());
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--port: expected an integer from 0 to 65535, got ${JSON.stringify(port)}`);
+  });
+
+  it('explore --seed and --budget take only decimal integers', async () => {
+    expect((await cli(['explore', GUP, '--seed', '1e2'], ROOT)).err).toContain('--seed: expected a non-negative integer');
+    expect((await cli(['explore', GUP, '--budget', '0x10'], ROOT)).err).toContain('--budget: expected a non-negative integer');
+  });
+});
