@@ -2,6 +2,9 @@
  * Hostile input (issue 34): what used to crash (exit 70) or hang is refused with exit 2
  * and a message naming the file, the option or the field.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './testing/harness.js';
 
@@ -26,4 +29,29 @@ describe('integer options: decimal digits within a range', () => {
     expect((await cli(['explore', GUP, '--seed', '1e2'], ROOT)).err).toContain('--seed: expected a non-negative integer');
     expect((await cli(['explore', GUP, '--budget', '0x10'], ROOT)).err).toContain('--budget: expected a non-negative integer');
   });
+});
+
+describe('reading what is not a regular file: refused at once, the file named', () => {
+  const dir = tmp();
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  mkdirSync(join(dir, 'folder'));
+  const cases: [string, string[]][] = [
+    ['run', ['run']],
+    ['replay', ['replay']],
+    ['events', ['events']],
+    ['check', ['check']],
+    ['stats', ['stats']],
+    ['inspect', ['inspect']],
+    ['serve', ['serve']],
+    ['trace', ['trace']],
+    ['merge', ['merge']],
+  ];
+  for (const [name, args] of cases) {
+    it.each(['/dev/zero', '/dev/urandom', fifo, join(dir, 'folder')])(`${name} %s`, async (file) => {
+      const r = await cli([...args, file], dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`^mmsim: ${file.replace(/[/.]/g, '\\$&')}: cannot read the [a-z ]+: (it is a (character device|FIFO|directory), not a regular file|is a directory)\\n$`));
+    });
+  }
 });

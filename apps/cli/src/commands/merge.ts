@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { readRegularFile } from '../files.js';
 import { loadLinux } from '../integrations.js';
 import { formatExplore } from './explore.js';
 
@@ -21,12 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
   ]);
   cmd.action(async (files: string[], o: { json?: boolean }) => {
     const parts = files.map((f) => {
-      let text: string;
-      try {
-        text = readFileSync(resolve(ctx.cwd, f), 'utf8');
-      } catch (e) {
-        throw new CliError(`${f}: ${(e as Error).message}`, EXIT.BAD_INPUT);
-      }
+      const text = readRegularFile(ctx, f, 'explore result').toString('utf8');
       try {
         return JSON.parse(text) as ExploreResult;
       } catch (e) {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { openRegularFile } from '../files.js';
 import { LogFileWriter } from '../logwriter.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
@@ -24,7 +25,8 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.action(async (file: string, o: { policy: string; json?: boolean; log?: string }) => {
     if (!(POLICIES as readonly string[]).includes(o.policy)) throw new CliError(`--policy: "${o.policy}" is not one of ${POLICIES.join(', ')}`);
     const path = resolve(ctx.cwd, file);
-    if (!existsSync(path)) throw new CliError(`${file}: no such file`);
+    // a folder, /dev/zero or a FIFO is refused here: the replay would read it forever
+    closeSync(openRegularFile(ctx, file, 'trace').fd);
     const rec = await import('@mmsim/record');
     const plugins = [];
     if (o.policy === 'relocate') plugins.push((await import('@mmsim/relocate-anon')).relocateAnonPlugin);
