@@ -33,7 +33,15 @@ export function register(program: Command, ctx: CliContext): void {
       throw new CliError(`mmsim serve needs the @mmsim/debugger package: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
     ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
-    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage, comparePath: o.compare ? resolve(ctx.cwd, o.compare) : undefined });
+    let srv: Awaited<ReturnType<typeof mod.serveDebugger>>;
+    try {
+      srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage, comparePath: o.compare ? resolve(ctx.cwd, o.compare) : undefined });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new CliError(`--port ${port}: the port is in use on 127.0.0.1 (another mmsim serve?); choose another, or --port 0 for any free one`, EXIT.BAD_INPUT);
+      if (code === 'EACCES') throw new CliError(`--port ${port}: not allowed to listen on this port (below 1024 needs privileges); choose another, or --port 0`, EXIT.BAD_INPUT);
+      throw e;
+    }
     // the real port (--port 0 picks one), written out now: stdout may be a pipe or a file
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
     ctx.flush();
