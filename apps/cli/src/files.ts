@@ -45,6 +45,17 @@ export function readRegularFile(ctx: CliContext, file: string, what: string, lim
   }
 }
 
+/**
+ * A trace's first line is its header, `{"format":"mmsim-trace/1",...}` (the rest is one
+ * record a line, so JSON.parse of the whole file fails at the second line): when `buf`
+ * starts so, the message that sends the user to `mmsim trace`.
+ */
+function traceRefusal(file: string, buf: Buffer, command: string): CliError | null {
+  const head = buf.subarray(0, 4096).toString('utf8');
+  if (!/^\s*\{\s*"format"\s*:\s*"mmsim-trace\//.test(head)) return null;
+  return new CliError(`${file}: this is a trace (mmsim-trace/1, from \`mmsim record\`), not ${command}: replay it with \`npx mmsim trace ${file}\``, EXIT.BAD_INPUT);
+}
+
 /** Read and validate a scenario file (throws ScenarioError naming file, step and field). */
 export function readScenario(ctx: CliContext, file: string): Scenario {
   // a huge file is refused before it is read into memory
@@ -55,6 +66,8 @@ export function readScenario(ctx: CliContext, file: string): Scenario {
   if (bytes.subarray(0, LOG_MAGIC.length).toString('latin1') === LOG_MAGIC) {
     throw new CliError(`${file} is an mmsim event log, not a scenario: use \`npx mmsim replay ${file}\` (or events, inspect, check)`, EXIT.BAD_INPUT);
   }
+  const trace = traceRefusal(file, bytes, 'a scenario');
+  if (trace) throw trace;
   return parseScenario(bytes.toString('utf8'), file);
 }
 
@@ -68,6 +81,8 @@ export interface LoadedLog extends ReadLogResult {
  */
 export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean; quiet?: boolean } = {}): LoadedLog {
   const buf = readRegularFile(ctx, file, 'log');
+  const trace = traceRefusal(file, buf, 'an mmsim event log');
+  if (trace) throw trace;
   if (/^\s*\{/.test(buf.subarray(0, 64).toString('latin1'))) {
     throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
   }

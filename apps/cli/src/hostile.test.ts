@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, tmp } from './testing/harness.js';
+import { cli, files, tmp } from './testing/harness.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const GUP = 'scenarios/races/relocate-vs-gup-fast.json';
@@ -54,4 +54,27 @@ describe('reading what is not a regular file: refused at once, the file named', 
       expect(r.err).toMatch(new RegExp(`^mmsim: ${file.replace(/[/.]/g, '\\$&')}: cannot read the [a-z ]+: (it is a (character device|FIFO|directory), not a regular file|is a directory)\\n$`));
     });
   }
+});
+
+describe('a file given to the wrong command', () => {
+  const dir = tmp();
+  files(dir, {
+    'x.trace': '{"format":"mmsim-trace/1","command":["ls"],"kernel":"6.18.2","thp":"never"}\n["mmap",1,0,4096,3,34,-1,0,140000000000000,0]\n["exit",1]\n',
+  });
+
+  it.each([
+    ['run', 'a scenario'],
+    ['replay', 'an mmsim event log'],
+    ['events', 'an mmsim event log'],
+  ])('%s x.trace says it is a trace for `mmsim trace` (was "invalid JSON at position ..." / "run it with mmsim run")', async (cmd, what) => {
+    const r = await cli([cmd, 'x.trace'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`mmsim: x.trace: this is a trace (mmsim-trace/1, from \`mmsim record\`), not ${what}: replay it with \`npx mmsim trace x.trace\`\n`);
+  });
+
+  it('merge nosuch.json names the file, no raw ENOENT', async () => {
+    const r = await cli(['merge', 'nosuch.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('mmsim: nosuch.json: cannot read the explore result: no such file\n');
+  });
 });
