@@ -78,3 +78,22 @@ describe('a file given to the wrong command', () => {
     expect(r.err).toBe('mmsim: nosuch.json: cannot read the explore result: no such file\n');
   });
 });
+
+describe('--schedule', () => {
+  it('on a scenario without a concurrent step is an error naming the option (was ignored)', async () => {
+    const file = 'scenarios/golden/merge/mremap_unfaulted_to_faulted.json';
+    const r = await cli(['run', file, '--schedule', '3:1'], ROOT);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`mmsim: ${file}: --schedule "3:1": the scenario has no concurrent step, so there is nothing to schedule\n`);
+    expect(r.out).toBe('');
+  });
+
+  it('a task that cannot run, and a schedule that does not parse, name the option', async () => {
+    const bad = await cli(['run', GUP, '--schedule', '0:7', '--quiet'], ROOT);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('mmsim: scenario relocate-vs-gup-fast: --schedule "0:7": at decision 0 task 7 cannot run (runnable: 0, 1)');
+    const garbled = await cli(['run', GUP, '--schedule', '0-7', '--quiet'], ROOT);
+    expect(garbled.code).toBe(2);
+    expect(garbled.err).toContain('--schedule "0-7": "0-7" is not decision:task');
+  });
+});

@@ -68,6 +68,11 @@ valid prefix with --salvage. Violations --check found before a failure are print
 async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<void> {
   // validate every scenario before running anything
   const scenarios = files.map((f) => ({ file: f, scenario: readScenario(ctx, f) }));
+  if (o.schedule !== undefined) {
+    // a schedule orders the tasks of concurrent steps: on a scenario without one it would be ignored
+    const none = scenarios.find(({ scenario }) => !scenario.steps.some((st) => st.op === 'concurrent'));
+    if (none) throw new CliError(`${none.file}: --schedule ${JSON.stringify(o.schedule)}: the scenario has no concurrent step, so there is nothing to schedule`, EXIT.BAD_INPUT);
+  }
   let logDir: string | null = null;
   if (o.log !== undefined && (files.length > 1 || isDir(ctx, o.log))) {
     logDir = o.log;
