@@ -97,3 +97,67 @@ describe('--schedule', () => {
     expect(garbled.err).toContain('--schedule "0-7": "0-7" is not decision:task');
   });
 });
+
+describe('mmsim trace of a hostile trace: exit 2 naming file:line, no crash, no hang', () => {
+  const dir = tmp();
+  const HEADER = '{"format":"mmsim-trace/1","command":["x"],"kernel":"6.18.2","thp":"never"}';
+  const snap = (maps: unknown[], present: unknown[]) => ({ pid: 1, startBrk: 0, maps, present });
+  const MAPS = [[4096, 4100, 'rw-p', 0, '', '']];
+  const trace = (name: string, records: unknown[]) => {
+    files(dir, { [name]: [HEADER, ...records.map((r) => JSON.stringify(r))].join('\n') + '\n' });
+    return name;
+  };
+  const exec = ['exec', 1, snap(MAPS, [[4096, 2]])];
+
+  it('a sound trace agrees (the cases below differ from it in one record)', async () => {
+    const r = await cli(['trace', trace('ok.trace', [exec, ['snap', 1, snap(MAPS, [[4096, 2]])], ['exit', 1]])], dir);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('agree: every process');
+  });
+
+  it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])('a record of kind %s is an unknown kind (was "fields.join is not a function" or ignored)', async (kind) => {
+    const r = await cli(['trace', trace(`${kind}.trace`, [exec, [kind, 1], ['exit', 1]])], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`mmsim: invalid trace: ${join(dir, `${kind}.trace`)}:3: unknown record kind "${kind}" (the kinds are f, mmap, munmap, mremap, mprotect, madvise, brk, fork, exec, snap, exit)\n`);
+  });
+
+  it('an exit snapshot with a present run of 2^34 pages is refused (was a Set maximum size crash)', async () => {
+    const r = await cli(['trace', trace('p34.trace', [exec, ['snap', 1, snap(MAPS, [[4096, 2 ** 34]])], ['exit', 1]])], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`p34.trace:3 (snapshot.present): ${2 ** 34} present pages, more than the replay's limit of 2^24 (16777216) per snapshot`);
+  });
+
+  it('an exec snapshot with a present run of 2^40 pages is refused (was a hang)', async () => {
+    const r = await cli(['trace', trace('p40.trace', [['exec', 1, snap(MAPS, [[4096, 2 ** 40]])], ['exit', 1]])], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`p40.trace:2 (snapshot.present[0]): pages [4096, ${4096 + 2 ** 40}) are not all below 2^35, the user address space`);
+  });
+
+  it('MAP_POPULATE of 2^46 bytes and MADV_POPULATE_WRITE over it are refused (were hangs)', async () => {
+    const addr = 2 ** 40;
+    const mmap = ['mmap', 1, 0, 2 ** 46, 3, 0x8022 /* MAP_POPULATE|MAP_ANONYMOUS|MAP_PRIVATE */, -1, 0, addr, 0];
+    const pop = await cli(['trace', trace('pop.trace', [exec, mmap, ['exit', 1]])], dir);
+    expect(pop.code).toBe(2);
+    expect(pop.err).toContain(`pop.trace:3 (mmap.len): populates ${2 ** 34} pages, more than the replay's limit of 2^24 (16777216) per record`);
+    const plain = ['mmap', 1, 0, 2 ** 46, 3, 0x22, -1, 0, addr, 0];
+    const madv = await cli(['trace', trace('madv.trace', [exec, plain, ['madvise', 1, addr, 2 ** 46, 23, 0], ['exit', 1]])], dir);
+    expect(madv.code).toBe(2);
+    expect(madv.err).toContain(`madv.trace:4 (madvise.len): populates ${2 ** 34} pages, more than the replay's limit`);
+  });
+
+  it('an anonymous VMA of 2^34 pages at exit is compared without a loop over its pages', async () => {
+    const maps = [[2 ** 20, 2 ** 34, '---p', 0, '', ''], [2 ** 34, 2 ** 34 + 4, 'rw-p', 0, '', '']];
+    const r = await cli(['trace', trace('wide.trace', [['exec', 1, snap(maps, [[2 ** 34, 1]])], ['snap', 1, snap(maps, [[2 ** 34, 2]])], ['exit', 1]])], dir);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('DISAGREE: line 3: process 1 at exit: page 0x400000001000 in 0x400000000000-0x400000004000: recorded present, simulated not present');
+  });
+
+  it('trace of a folder or /dev/zero is refused (were EISDIR and a 4 GB RangeError)', async () => {
+    for (const f of [dir, '/dev/zero']) {
+      const r = await cli(['trace', f], dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/cannot read the trace: it is a (directory|character device), not a regular file/);
+    }
+  });
+});
