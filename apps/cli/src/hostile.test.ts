@@ -161,3 +161,20 @@ describe('mmsim trace of a hostile trace: exit 2 naming file:line, no crash, no 
     }
   });
 });
+
+describe('explore --out', () => {
+  it('/proc/x is refused at once, before exploring (Node\'s recursive mkdir spun there forever)', async () => {
+    const r = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--out', '/proc/x'], ROOT);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('mmsim: --out /proc/x: cannot create the folder there (/proc does not exist or does not take folders)\n');
+    expect(r.out).toBe('');
+  });
+
+  it('a file where the folder should be is refused', async () => {
+    const dir = tmp();
+    files(dir, { taken: 'x' });
+    const r = await cli(['explore', join(ROOT, GUP), '--out', 'taken'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('mmsim: --out taken: it exists and is not a folder\n');
+  });
+});

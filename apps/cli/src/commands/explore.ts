@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
@@ -70,6 +71,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const shard = parseShard(o.shard);
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
+  if (o.out !== undefined) makeOutDir(ctx, o.out);
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
@@ -109,6 +111,27 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   if (o.json) ctx.print(JSON.stringify(res));
   else for (const line of formatExplore(res, file, o)) ctx.print(line);
   if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
+}
+
+/**
+ * `--out DIR` is made (or found) before exploring, so a bad folder is an error at once,
+ * not after the whole exploration. Without `recursive`: Node's recursive mkdir spins
+ * forever on /proc/x (procfs says ENOENT for a parent that exists), so the parent must exist.
+ */
+function makeOutDir(ctx: CliContext, dir: string): void {
+  const path = resolve(ctx.cwd, dir);
+  try {
+    mkdirSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
+    const why =
+      code === 'EEXIST' ? 'it exists and is not a folder'
+      : code === 'ENOENT' ? `cannot create the folder there (${dirname(dir)} does not exist or does not take folders)`
+      : code === 'EACCES' || code === 'EPERM' ? 'cannot create the folder: permission denied'
+      : `cannot create the folder: ${(e as Error).message}`;
+    throw new CliError(`--out ${dir}: ${why}`, EXIT.BAD_INPUT);
+  }
 }
 
 /** The human summary: what was explored, then each violation with its reproducer. */
