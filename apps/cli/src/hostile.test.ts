@@ -178,3 +178,14 @@ describe('explore --out', () => {
     expect(r.err).toBe('mmsim: --out taken: it exists and is not a folder\n');
   });
 });
+
+describe('run -q', () => {
+  it('the summary agrees with the exit code: a scenario with a violation has not passed (was "1 passed" with exit 3)', async () => {
+    const r = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', '20:1', '--check', '-q'], ROOT);
+    expect(r.code).toBe(3);
+    expect(r.out).toBe('1 scenario: 0 passed, 0 with failed expectations, 1 invariant violation\n');
+    const calm = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', '', '--check', '-q'], ROOT);
+    expect(calm.code).toBe(0);
+    expect(calm.out).toBe('1 scenario: 1 passed, 0 with failed expectations, 0 invariant violations\n');
+  });
+});

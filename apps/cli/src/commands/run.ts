@@ -87,6 +87,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   const bar = progress(ctx, 'run', scenarios.length, 2);
   let failedExpect = 0;
   let violations = 0;
+  /** scenarios with a failed expectation, a violation or a stopped concurrent step: not "passed" */
+  let failed = 0;
   let k = 0;
   for (const { file, scenario } of scenarios) {
     const single = scenarios.length === 1 ? progress(ctx, scenario.name, scenario.steps.length, 200) : null;
@@ -101,6 +103,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     const res = run.res;
     const obs = res.observation;
     if (res.schedule && !o.json && !o.quiet) ctx.warn(`${file}: concurrent steps ran under schedule "${res.schedule}"`);
+    const violationsBefore = violations;
     if (res.stopped && !o.check) {
       violations++;
       ctx.warn(`${file}: step ${res.stopped.step} (concurrent) stopped: ${res.stopped.reason}: ${res.stopped.message}`);
@@ -129,12 +132,13 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
       violations += vs.length;
       await warnViolations(ctx, file, vs);
     }
+    if (failures.length || violations > violationsBefore) failed++;
     bar.update(++k);
   }
   bar.done();
   if (!o.json && (scenarios.length > 1 || o.quiet)) {
     ctx.print(
-      `${scenarios.length} scenario${scenarios.length > 1 ? 's' : ''}: ${scenarios.length - failedExpect} passed, ${failedExpect} with failed expectations` +
+      `${scenarios.length} scenario${scenarios.length > 1 ? 's' : ''}: ${scenarios.length - failed} passed, ${failedExpect} with failed expectations` +
         (o.check ? `, ${violations} invariant violation${violations === 1 ? '' : 's'}` : ''),
     );
   }
