@@ -189,3 +189,20 @@ describe('run -q', () => {
     expect(calm.out).toBe('1 scenario: 1 passed, 0 with failed expectations, 0 invariant violations\n');
   });
 });
+
+describe('inspect --help', () => {
+  it('the jq example\'s path finds the VMAs in real inspect --json output (it printed null)', async () => {
+    const help = await cli(['inspect', '--help']);
+    const m = /mmsim inspect my\.mmlog --json \| jq "([^"]+)"/.exec(help.out);
+    expect(m, help.out).not.toBeNull();
+    const dir = tmp();
+    expect((await cli(['run', join(ROOT, 'scenarios/golden/merge/mremap_unfaulted_to_faulted.json'), '--log', 'my.mmlog', '-q'], dir)).code).toBe(0);
+    const out = JSON.parse((await cli(['inspect', 'my.mmlog', '--json'], dir)).out);
+    // the jq path (.key and [index] steps), applied as jq would
+    let v: unknown = out;
+    for (const [, key, index] of m![1].matchAll(/\.(\w+)|\[(\d+)\]/g)) v = (v as Record<string, unknown> | null)?.[key ?? Number(index)] ?? null;
+    expect(Array.isArray(v), `${m![1]} gives ${JSON.stringify(v)}`).toBe(true);
+    expect((v as { start: number }[]).length).toBeGreaterThan(0);
+    expect(v).toEqual(out.state.mms[0].vmas);
+  });
+});
