@@ -206,3 +206,68 @@ describe('inspect --help', () => {
     expect(v).toEqual(out.state.mms[0].vmas);
   });
 });
+
+describe('mmsim merge validates each result and the shards against each other', () => {
+  const dir = tmp();
+  const shards: Record<string, unknown>[] = [];
+  const shard = (i: number, edit: (j: Record<string, unknown>) => void = () => {}) => {
+    const j = structuredClone(shards[i]);
+    edit(j);
+    return JSON.stringify(j);
+  };
+  const merge = async (...texts: string[]) => {
+    const names = texts.map((_, i) => `m${i}.json`);
+    files(dir, Object.fromEntries(names.map((n, i) => [n, texts[i]])));
+    return cli(['merge', ...names], dir);
+  };
+
+  it('builds two shards (and they merge, carrying the scenario hash and options)', async () => {
+    for (const i of [0, 1]) {
+      const r = await cli(['explore', join(ROOT, GUP), '--relocate-variant', 'fixed', '--json', '--shard', `${i}/2`], dir);
+      shards.push(JSON.parse(r.out));
+    }
+    expect(shards[0].scenarioHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(shards[0].options).toMatchObject({ por: true, budget: null });
+    const ok = await merge(shard(0), shard(1));
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(3);
+    const j = await cli(['merge', 'm0.json', 'm1.json', '--json'], dir);
+    expect(JSON.parse(j.out)).toMatchObject({ complete: true, scenarioHash: shards[0].scenarioHash, options: shards[0].options });
+  });
+
+  it.each<[string, (j: Record<string, unknown>) => void, string]>([
+    ['a shard index outside its count', (j) => void ((j.shard as { index: number }).index = 5), 'm1.json: field "shard.index": must be an integer from 0 to 1 (the shard count), got 5'],
+    ['a zero count', (j) => void ((j.shard as { count: number }).count = 0), 'm1.json: field "shard.count": must be a positive integer, got 0'],
+    ['a negative count', (j) => void ((j.shard as { count: number }).count = -2), 'm1.json: field "shard.count": must be a positive integer, got -2'],
+    ['a string where a number belongs', (j) => void (j.bound = '2'), 'm1.json: field "bound": must be a non-negative integer, got "2"'],
+    ['negative schedules', (j) => void (j.schedules = -4), 'm1.json: field "schedules": must be a non-negative integer, got -4'],
+    ['schedules of 1e308', (j) => void (j.schedules = 1e308), 'm1.json: field "schedules": must be a non-negative integer, got 1e+308'],
+    ['complete: "no"', (j) => void (j.complete = 'no'), 'm1.json: field "complete": must be true or false, got "no"'],
+    ['violations not an array', (j) => void (j.violations = 3), 'm1.json: field "violations": must be an array'],
+    ['a violation without fields', (j) => void (j.violations = [{}]), 'm1.json: field "violations[0].schedule": must be a string'],
+    ['another seed', (j) => void (j.seed = 9), 'm1.json: field "seed" is 9, in m0.json 0: shards of different explorations do not merge'],
+    ['another count', (j) => void (j.shard = { index: 1, count: 3 }), 'm1.json: field "shard.count" is 3, in m0.json 2: shards of different explorations do not merge'],
+    ['another variant', (j) => void ((j.options as { kernel: unknown }).kernel = { relocateAnon: { variant: 'none' } }), 'm1.json: field "options" is'],
+    ['another scenario content', (j) => void (j.scenarioHash = '0123456789abcdef'), 'm1.json: field "scenarioHash" is "0123456789abcdef", in m0.json'],
+    ['the same index twice', (j) => void (j.shard = { index: 0, count: 2 }), 'm1.json: field "shard.index": shard 0 again (also m0.json)'],
+  ])('refuses %s, naming the file and the field', async (_, edit, msg) => {
+    const r = await merge(shard(0), shard(1, edit));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`mmsim: ${msg}`);
+  });
+
+  it('refuses a merged result merged again with its shards', async () => {
+    await merge(shard(0), shard(1));
+    const merged = (await cli(['merge', 'm0.json', 'm1.json', '--json'], dir)).out;
+    files(dir, { 'merged.json': merged });
+    const r = await cli(['merge', 'merged.json', 'm0.json', 'm1.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('mmsim: merged.json: field "shard.index": -1, a result of mmsim merge: merge the shards themselves, not a merged result with them\n');
+  });
+
+  it('schedules summing past 2^53 are refused', async () => {
+    const r = await merge(shard(0, (j) => void (j.schedules = Number.MAX_SAFE_INTEGER)), shard(1));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('the shards\' "schedules" sum to');
+  });
+});

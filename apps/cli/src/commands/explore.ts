@@ -9,7 +9,8 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
-import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { addSimOptions, pluginNames, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { exploreIdentity } from '../explore-result.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
 
@@ -100,7 +101,9 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   }
   const res0 = ex.explore();
   bar.done();
-  const res: ExploreResult = res0;
+  // what `mmsim merge` checks the shards of one exploration share
+  const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
+  const res: ExploreResult = { ...res0, ...identity };
   if (o.out !== undefined) {
     res.violations.forEach((v, n) => {
       const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
