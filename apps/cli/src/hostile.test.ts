@@ -2,13 +2,14 @@
  * Hostile input (issue 34): what used to crash (exit 70) or hang is refused with exit 2
  * and a message naming the file, the option or the field.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, files, tmp } from './testing/harness.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
+const BIN = new URL('../bin/mmsim.mjs', import.meta.url).pathname;
 const GUP = 'scenarios/races/relocate-vs-gup-fast.json';
 
 describe('integer options: decimal digits within a range', () => {
@@ -269,5 +270,59 @@ describe('mmsim merge validates each result and the shards against each other', 
     const r = await merge(shard(0, (j) => void (j.schedules = Number.MAX_SAFE_INTEGER)), shard(1));
     expect(r.code).toBe(2);
     expect(r.err).toContain('the shards\' "schedules" sum to');
+  });
+});
+
+describe('violations and bisect print hex addresses with the arena page', () => {
+  const dir = tmp();
+  // a checker that words its finding as the built-in ones do (rmap.ts: "vpn N in vma V [START, END)")
+  files(dir, {
+    'vpn-checker.ts': `import { E, definePlugin } from '@mmsim/core';
+import { CHECKER } from '@mmsim/invariants';
+export default definePlugin({
+  name: 'vpn-checker',
+  setup(host) {
+    host.provide(CHECKER, {
+      name: 'vpn-checker',
+      create: (ctx) => ({
+        onEvent(r) {
+          if (r.type === E.VmaInsert) ctx.report(\`vpn \${r.c + 2} in vma \${r.a} [\${r.c}, \${r.d}) (vma pgoff 0, start \${r.c})\`, { vma: [r.a] });
+        },
+      }),
+    });
+  },
+});
+`,
+    's.json': JSON.stringify({ format: 'mmsim-scenario/1', name: 's', arena: { pages: 64 }, steps: [{ op: 'mmap', page: 4, pages: 4, prot: 'rw-' }, { op: 'touch', page: 4, pages: 1 }] }),
+  });
+  // spawned: a .ts --plugin is loaded through the bin's tsx registration
+  const spawnCli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const FINDING = 'at 0x10000006000 (page 6) in vma 1 [0x10000004000, 0x10000008000) pages [4, 8) (vma pgoff 0, start 0x10000004000 (page 4))';
+
+  it('run --check: the message in hex with arena pages (was "vpn 268435462 in vma 1 [268435460, 268435464)")', async () => {
+    const r = spawnCli(['run', 's.json', '--plugin', './vpn-checker.ts', '--check', '-q', '--log', 's.mmlog']);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain(`[vpn-checker] seq`);
+    expect(r.err.replace(/\bvpn-checker\b/g, '')).not.toMatch(/\bvpn \d+|\b2684354\d\d\b/);
+    expect(r.err).toContain(FINDING.replace('at ', ''));
+    const c = spawnCli(['check', 's.mmlog', '--plugin', './vpn-checker.ts']);
+    expect(c.code).toBe(3);
+    expect(c.err).toContain(FINDING.replace('at ', ''));
+  });
+
+  it('bisect LOG checks by default (no --check needed) and decodes the events it shows', async () => {
+    const b = spawnCli(['bisect', 's.mmlog', '--plugin', './vpn-checker.ts', '--context', '2']);
+    expect(b.err).toBe('');
+    expect(b.code).toBe(3);
+    expect(b.out).toContain(FINDING.replace('at ', ''));
+    const shown = b.out.split('\n').filter((l) => /^ {2} +\d+ {2}t\d+ s\d+ {2}/.test(l));
+    expect(shown).toHaveLength(3);
+    // no raw JSON events, no decimal vpns: the vma_insert row reads like `mmsim events`
+    for (const row of shown) expect(row).not.toContain('{"');
+    expect(shown.at(-1)).toMatch(/vma_insert\s+.*0x10000004000/);
+    expect((await cli(['bisect', 's.mmlog', '--context', 'x'], dir)).err).toContain('--context: expected an integer from 0 to 1000000');
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
+import { addressesIn, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
@@ -112,7 +113,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
   }
   if (o.json) ctx.print(JSON.stringify(res));
-  else for (const line of formatExplore(res, file, o)) ctx.print(line);
+  else for (const line of formatExplore(res, file, o, { base: linux.ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
   if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
 }
 
@@ -138,7 +139,7 @@ function makeOutDir(ctx: CliContext, dir: string): void {
 }
 
 /** The human summary: what was explored, then each violation with its reproducer. */
-export function formatExplore(r: ExploreResult, file: string, o: SimOptions): string[] {
+export function formatExplore(r: ExploreResult, file: string, o: SimOptions, arena?: Arena): string[] {
   const variant = o.relocateVariant ? ` --relocate-variant ${o.relocateVariant}` : '';
   const out = [
     `${r.scenario}: ${r.strategy}${r.strategy === 'dfs' ? ` bound ${r.bound}` : ` seed ${r.seed}`}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'}` +
@@ -151,7 +152,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions): st
   }
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
-    out.push(`  [${v.checker}] ${v.message}`);
+    out.push(`  [${v.checker}] ${addressesIn(v.message, arena)}`);
     out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
   }
   return out;

@@ -130,7 +130,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (checked) {
       const vs = checked.violations;
       violations += vs.length;
-      await warnViolations(ctx, file, vs);
+      await warnViolations(ctx, file, vs, '', arenaOf(res.header));
     }
     if (failures.length || violations > violationsBefore) failed++;
     bar.update(++k);
