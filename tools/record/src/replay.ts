@@ -396,7 +396,7 @@ export class Replayer {
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, p.mm);
         yield* dupMmap(k, p.mm, mm);
-        this.newMm(mm, child, info.brk);
+        this.newMm(mm, child, info.brk, info.report.command);
         this.procs.set(child, { mm });
         this.track(mm);
         return 0;
@@ -406,7 +406,7 @@ export class Replayer {
         yield* this.leave(tid);
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, 0);
-        this.newMm(mm, tid, snap.startBrk);
+        this.newMm(mm, tid, snap.startBrk, snap.maps.find((e) => e[4] !== '' && e[5] !== '')?.[5] ?? this.header.command[0] ?? '?');
         this.procs.set(tid, { mm });
         yield* this.buildFromSnapshot(mm, snap, tid);
         this.track(mm);
@@ -426,9 +426,10 @@ export class Replayer {
     }
   }
 
-  private newMm(mm: number, pid: number, brk: number): void {
+  private newMm(mm: number, pid: number, brk: number, command: string): void {
     const report: ProcessReport = {
       pid,
+      command,
       vmas: 0,
       anonVmas: 0,
       avcs: 0,

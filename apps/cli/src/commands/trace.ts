@@ -53,11 +53,11 @@ export function register(program: Command, ctx: CliContext): void {
     else {
       ctx.print(`${file}: ${report.records} records (${report.faults} faults), ${report.events} simulator events, ${report.faultsPerSec} faults/s; policy ${report.policy}`);
       ctx.print(report.agree ? 'agree: every process\'s layout at exit matches the recording' : `DISAGREE: ${report.firstDifference}`);
-      ctx.print('pid      vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks');
+      ctx.print('pid      vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks  command');
       for (const p of report.processes) {
         const fb = Object.entries(p.fallbacks).map(([k, v]) => `${k}:${v}`).join(' ') || '-';
         ctx.print(
-          `${String(p.pid).padEnd(8)} ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb}`,
+          `${String(p.pid).padEnd(8)} ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb.padEnd(9)}  ${p.command ?? '?'}`,
         );
       }
       for (const [why, n] of Object.entries(report.unmodelled)) ctx.print(`not modelled: ${why}: ${n}`);
