@@ -28,7 +28,7 @@ export function openRegularFile(ctx: CliContext, file: string, what: string): { 
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'not a regular file';
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'a special file';
     throw new CliError(`${file}: cannot read the ${what}: it is ${kind}, not a regular file`, EXIT.BAD_INPUT);
   }
   return { fd, size: st.size };
