@@ -54,3 +54,16 @@ export function lockNameAt(name: string): string {
 export function lockNamesIn(text: string): string {
   return text.replace(/\b(ptl|pmd_lock):(\d+):(\d+)\b/g, (_, kind: string, mm: string, vpn: string) => `${kind}:${mm}:${addr(Number(vpn))}`);
 }
+
+/**
+ * A checker's message as the CLI prints addresses: the checkers (@mmsim/invariants) say
+ * `vpn N`, `vma V [START, END)` and `start N` in page numbers, and lock names with vpns;
+ * each becomes a hex address with its arena page (`0x10000006000 (page 6)`), so a
+ * violation reads like `mmsim events` and `inspect` and the debugger.
+ */
+export function addressesIn(text: string, arena: Arena | undefined): string {
+  return lockNamesIn(text)
+    .replace(/\bvpn (\d+)\b/g, (_, v: string) => addrAt(Number(v), arena))
+    .replace(/\b(vma \d+(?: of mm \d+)?(?: is empty or inverted:)? )\[(\d+), (\d+)\)/g, (_, head: string, a: string, b: string) => head + rangeAt(Number(a), Number(b), arena))
+    .replace(/\b(vma pgoff \d+, start )(\d+)\b/g, (_, head: string, v: string) => head + addrAt(Number(v), arena));
+}

@@ -4,7 +4,7 @@
  * violations printed grouped by root cause (one line per group, with a count).
  */
 import type { EventLog } from '@mmsim/core';
-import { lockNamesIn } from './addr.js';
+import { addressesIn, type Arena } from './addr.js';
 import type { CliContext } from './context.js';
 import { loadInvariants, loadPluginModule, type PluginSpec, type Violation } from './integrations.js';
 import { formatViolation } from './sim.js';
@@ -43,21 +43,21 @@ const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
  * `N invariant violations (K distinct):` and one line per group (@mmsim/invariants'
  * groupViolations: a root cause's repeats are one line with a count and the first seq).
  */
-export async function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[], when = ''): Promise<void> {
+export async function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[], when = '', arena?: Arena): Promise<void> {
   if (!vs.length) return;
   const inv = (await loadInvariants()) as unknown as InvariantsApi;
   if (!inv.groupViolations || !inv.formatViolationGroup) {
     ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}:`);
-    for (const v of vs) ctx.warn(lockNamesIn(formatViolation(v)));
+    for (const v of vs) ctx.warn(addressesIn(formatViolation(v), arena));
     return;
   }
   const groups = inv.groupViolations(vs);
   ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}${groups.length < vs.length ? ` (${groups.length} distinct)` : ''}:`);
-  for (const g of groups) ctx.warn(lockNamesIn(`  ${inv.formatViolationGroup(g)}`));
+  for (const g of groups) ctx.warn(addressesIn(`  ${inv.formatViolationGroup(g)}`, arena));
 }
 
 /** One violation, as a group of one. */
-export async function formatOne(v: Violation): Promise<string> {
+export async function formatOne(v: Violation, arena?: Arena): Promise<string> {
   const inv = (await loadInvariants()) as unknown as InvariantsApi;
-  return lockNamesIn(inv.formatViolationGroup ? `  ${inv.formatViolationGroup({ first: v, count: 1, lastSeq: v.seq })}` : formatViolation(v));
+  return addressesIn(inv.formatViolationGroup ? `  ${inv.formatViolationGroup({ first: v, count: 1, lastSeq: v.seq })}` : formatViolation(v), arena);
 }

@@ -26,11 +26,12 @@ export function buildProgram(ctx: CliContext): Command {
 Exit codes:
   0  ok
   1  mismatch: an expectation failed, the simulator and the kernel disagree
-  2  bad input: scenario (file, step, field), log file (offset), option, missing package
+  2  bad input: scenario (file, step, field), log file (offset), trace (file:line), option (its range),
+     a file that is not a regular file (a folder, /dev/zero, a FIFO), a port in use, missing package
   3  invariant violations (run --check)
   4  a plugin failed (the plugin and the extension point are named)
   70 internal error (a bug in the simulator or in mmsim)
-  74 I/O error: a log or the output could not be written (ENOSPC, EIO)
+  74 I/O error: a log or the output could not be written (ENOSPC, EIO), a recording perf lost events of
   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; the partial log is kept
 
 In the mmsim repository or a project that installed @mmsim/cli, run it as \`npx mmsim\`

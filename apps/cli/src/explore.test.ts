@@ -63,7 +63,7 @@ describe('mmsim explore', () => {
       [['explore', join(dir, 'seq.json')], /no concurrent step/],
       [['run', GUP, '--relocate-variant', 'fixed', '--schedule', 'nope'], /decision:task/],
       [['run', GUP, '--relocate-variant', 'fixed', '--schedule', '0:7'], /task 7 cannot run/],
-      [['merge', join(dir, 'seq.json')], /cannot merge/],
+      [['merge', join(dir, 'seq.json')], /seq\.json: field "format": expected "mmsim-explore\/1", got "mmsim-scenario\/1"/],
     ];
     for (const [args, msg] of cases) {
       const r = await cli(args, ROOT);

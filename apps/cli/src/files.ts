@@ -2,39 +2,72 @@
  * Reading scenarios and logs, writing logs. Errors carry the file name: a bad
  * scenario throws ScenarioError (file, step, field), a damaged log LogFileError (offset).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { LOG_MAGIC, decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
 import { moduleInstalled } from './integrations.js';
 
-function readBytes(ctx: CliContext, file: string, what: string): Buffer {
+/**
+ * Open `file` for reading if it is a regular file, else refuse naming it: /dev/zero,
+ * /dev/urandom and a FIFO never end (a read of them hung, or grew to 4 GB), a folder
+ * is EISDIR. O_NONBLOCK: opening a FIFO without a writer returns at once instead of
+ * waiting for one; it changes nothing for a regular file. Every reader of a log, a
+ * scenario, a trace or a result opens its file through this. The caller closes the fd.
+ */
+export function openRegularFile(ctx: CliContext, file: string, what: string): { fd: number; size: number } {
+  let fd: number;
   try {
-    return readFileSync(resolve(ctx.cwd, file));
+    fd = openSync(resolve(ctx.cwd, file), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new CliError(`${file}: cannot read the ${what}: ${why}`, EXIT.BAD_INPUT);
   }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'a special file';
+    throw new CliError(`${file}: cannot read the ${what}: it is ${kind}, not a regular file`, EXIT.BAD_INPUT);
+  }
+  return { fd, size: st.size };
+}
+
+/** The bytes of a regular file (openRegularFile's refusals), at most `limit` of them. */
+export function readRegularFile(ctx: CliContext, file: string, what: string, limit?: { bytes: number; error: (size: number) => Error }): Buffer {
+  const { fd, size } = openRegularFile(ctx, file, what);
+  try {
+    if (limit && size > limit.bytes) throw limit.error(size);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A trace's first line is its header, `{"format":"mmsim-trace/1",...}` (the rest is one
+ * record a line, so JSON.parse of the whole file fails at the second line): when `buf`
+ * starts so, the message that sends the user to `mmsim trace`.
+ */
+function traceRefusal(file: string, buf: Buffer, command: string): CliError | null {
+  const head = buf.subarray(0, 4096).toString('utf8');
+  if (!/^\s*\{\s*"format"\s*:\s*"mmsim-trace\//.test(head)) return null;
+  return new CliError(`${file}: this is a trace (mmsim-trace/1, from \`mmsim record\`), not ${command}: replay it with \`npx mmsim trace ${file}\``, EXIT.BAD_INPUT);
 }
 
 /** Read and validate a scenario file (throws ScenarioError naming file, step and field). */
 export function readScenario(ctx: CliContext, file: string): Scenario {
-  // refuse a huge file before reading it into memory
-  let size = 0;
-  try {
-    size = statSync(resolve(ctx.cwd, file)).size;
-  } catch {
-    // readBytes names the problem
-  }
-  if (size > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(`the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the limit of ${MAX_SCENARIO_BYTES / 2 ** 20} MiB for a scenario`, { file });
-  }
-  const bytes = readBytes(ctx, file, 'scenario');
+  // a huge file is refused before it is read into memory
+  const bytes = readRegularFile(ctx, file, 'scenario', {
+    bytes: MAX_SCENARIO_BYTES,
+    error: (size) => new ScenarioError(`the file is ${(size / 2 ** 20).toFixed(1)} MiB, more than the limit of ${MAX_SCENARIO_BYTES / 2 ** 20} MiB for a scenario`, { file }),
+  });
   if (bytes.subarray(0, LOG_MAGIC.length).toString('latin1') === LOG_MAGIC) {
     throw new CliError(`${file} is an mmsim event log, not a scenario: use \`npx mmsim replay ${file}\` (or events, inspect, check)`, EXIT.BAD_INPUT);
   }
+  const trace = traceRefusal(file, bytes, 'a scenario');
+  if (trace) throw trace;
   return parseScenario(bytes.toString('utf8'), file);
 }
 
@@ -47,7 +80,9 @@ export interface LoadedLog extends ReadLogResult {
  * with it the valid prefix is kept and a note says how many events survived.
  */
 export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean; quiet?: boolean } = {}): LoadedLog {
-  const buf = readBytes(ctx, file, 'log');
+  const buf = readRegularFile(ctx, file, 'log');
+  const trace = traceRefusal(file, buf, 'an mmsim event log');
+  if (trace) throw trace;
   if (/^\s*\{/.test(buf.subarray(0, 64).toString('latin1'))) {
     throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
   }

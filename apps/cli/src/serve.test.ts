@@ -5,7 +5,8 @@
  * (MMSIM_DEBUGGER_DIST), so no vite build runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,30 +24,38 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 });
 
+/** Spawn `mmsim serve ...args` and wait for the URL it prints. */
+async function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    cwd: dir,
+    env: { ...process.env, MMSIM_DEBUGGER_DIST: dist },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => void (err += d));
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no URL within 60 s; stdout: ${out}; stderr: ${err}`)), 60_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /mmsim debugger on (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`serve exited (${code}) before printing a URL; stderr: ${err}`)));
+  });
+  return { child, url };
+}
+
+const exited = (child: ReturnType<typeof spawn>) => new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.on('exit', (c) => ok(c))));
+
 describe('mmsim serve --port 0', () => {
   it('prints the URL with the real port at once on a pipe, and serves the log there', async () => {
     expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 's.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'serve', 's.mmlog', '--port', '0'], {
-      cwd: dir,
-      env: { ...process.env, MMSIM_DEBUGGER_DIST: dist },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d) => void (err += d));
-    const url = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no URL within 60 s; stdout: ${out}; stderr: ${err}`)), 60_000);
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /mmsim debugger on (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          ok(m[1]);
-        }
-      });
-      child.on('exit', (code) => fail(new Error(`serve exited (${code}) before printing a URL; stderr: ${err}`)));
-    });
+    const { child, url } = await startServe(['s.mmlog', '--port', '0']);
     // still running: the URL came through the pipe before exit
     expect(child.exitCode).toBe(null);
     const port = Number(new URL(url).port);
@@ -56,7 +65,36 @@ describe('mmsim serve --port 0', () => {
     const meta = (await (await fetch(`${url}api/meta`)).json()) as { name: string };
     expect(meta.name).toBe('s.mmlog');
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((ok) => child.on('exit', (c) => ok(c)));
-    expect(code).toBe(0);
+    expect(await exited(child)).toBe(0);
+  }, 90_000);
+
+  it('a port in use: a clear message naming it, exit 2, no stack (was exit 70 with a stack)', async () => {
+    expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 'busy.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'serve', 'busy.mmlog', '--port', String(port)], { cwd: dir, encoding: 'utf8', env: { ...process.env, MMSIM_DEBUGGER_DIST: dist }, timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`mmsim: --port ${port}: the port is in use on 127.0.0.1`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  }, 90_000);
+
+  it('survives its log being replaced by a folder: answers an error and keeps serving', async () => {
+    expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 'swap.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+    const { child, url } = await startServe(['swap.mmlog', '--port', '0']);
+    rmSync(join(dir, 'swap.mmlog'));
+    mkdirSync(join(dir, 'swap.mmlog'));
+    const log = await fetch(`${url}log.mmlog`);
+    expect(log.status).toBe(409);
+    expect(await log.text()).toContain('swap.mmlog is no longer a regular file');
+    // still up: the page and its meta answer
+    expect(await (await fetch(url)).text()).toContain('stand-in debugger');
+    expect(child.exitCode).toBe(null);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
   }, 90_000);
 });

@@ -163,7 +163,7 @@ export async function simulateRun(
     res = linux.runScenarioAsync ? await linux.runScenarioAsync(scenario, opts) : await linux.runScenario(scenario, opts);
     res = { ...res, header: withModules(res.header, plugins) };
   } catch (e) {
-    if (e instanceof Error && e.name === 'ScheduleError') throw new CliError(`scenario ${scenario.name}: ${e.message}`, EXIT.BAD_INPUT);
+    if (e instanceof Error && e.name === 'ScheduleError') throw new CliError(`scenario ${scenario.name}: ${scheduleMessage(e.message, hooks.schedule)}`, EXIT.BAD_INPUT);
     const h = handle as { violations(): Violation[] } | null;
     let found: Violation[] = [];
     try {
@@ -233,4 +233,13 @@ export function formatViolation(v: Violation): string {
   const path = Array.isArray(v.spanPath) ? v.spanPath.join(' > ') : String(v.spanPath ?? '');
   const objs = v.objects === undefined ? '' : ` ${JSON.stringify(v.objects)}`;
   return `  [${v.checker}] seq ${v.seq}${path ? ` in ${path}` : ''}: ${v.message}${objs}`;
+}
+
+/**
+ * A ScheduleError's message as the option it came from: the model says `schedule "S": ...`
+ * or `schedule: ...`; the user typed `--schedule S`.
+ */
+export function scheduleMessage(message: string, schedule: string | undefined): string {
+  const what = message.replace(/^schedule(?: "(?:[^"\\]|\\.)*")?: /, '');
+  return schedule === undefined ? message : `--schedule ${JSON.stringify(schedule)}: ${what}`;
 }

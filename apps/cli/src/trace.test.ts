@@ -60,3 +60,27 @@ describe('mmsim record / mmsim trace', () => {
     expect((await cli(['trace', trace, '--policy', 'fast'])).code).toBe(2);
   });
 });
+
+describe('mmsim record through a shell shim', () => {
+  it('names each row: one pid, the shim and the program it execs', async () => {
+    const dir = tmp();
+    // a shim as pyenv's python3 is: a shell script that execs the real program
+    writeFileSync(join(dir, 'shim'), '#!/bin/sh\nexec /bin/ls / > /dev/null\n', { mode: 0o755 });
+    const trace = join(dir, 'shim.trace');
+    const rec = await cli(['record', '-o', trace, '--quiet', '--', join(dir, 'shim')]);
+    expect(rec.code).toBe(0);
+    const rep = JSON.parse((await cli(['trace', trace, '--json'])).out);
+    const rows = rep.processes as { pid: number; command: string }[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0].pid).toBe(rows[1].pid);
+    expect(rows.map((p) => p.command.split('/').pop())).toEqual([expect.stringMatching(/^(dash|bash|sh|busybox)$/), 'ls']);
+    const human = await cli(['trace', trace]);
+    expect(human.out).toMatch(/ {2}command\n/);
+    expect(human.out).toMatch(new RegExp(`\\n${rows[1].pid} .* ${rows[1].command.replace(/[/.]/g, '\\$&')}\\n`));
+  });
+
+  it('documents its exit codes in --help', async () => {
+    const h = await cli(['record', '--help']);
+    for (const code of ['0  the command exited 0', '1  the command exited non-zero', '2  cannot record here', '74 the recording is incomplete']) expect(h.out).toContain(code);
+  });
+});

@@ -110,6 +110,9 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     if (path === '/log.mmlog' || (path === '/compare.mmlog' && comparePath)) {
       const file = path === '/log.mmlog' ? logPath : comparePath!;
       const st = statSync(file);
+      // the log may have been replaced since the server started: a folder or a FIFO is
+      // answered with an error, the server keeps running (a read stream of it would throw)
+      if (!st.isFile()) return send(res, 409, 'text/plain; charset=utf-8', `${basename(file)} is no longer a regular file (it was replaced)`, req.method === 'HEAD');
       res.writeHead(200, {
         ...common(),
         'content-type': 'application/octet-stream',
@@ -118,7 +121,10 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
       });
       if (req.method === 'HEAD') return void res.end();
       // 1 MiB reads: a 60 MB log in 64 KiB pieces took 1.6 s to reach the page
-      createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
+      // a read error after the headers went out (the file removed, EIO) ends the response
+      createReadStream(file, { highWaterMark: 1 << 20 })
+        .on('error', () => res.destroy())
+        .pipe(res);
       return;
     }
     if (path === '/api/violations') {

@@ -116,12 +116,12 @@ describe('mmsim bench', () => {
     expect(one.err).toMatch(/--split-vmas needs two different VMA counts/);
     const bad = await mmsimBench(['--sizes', '4,x'], tmpdir());
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--sizes must be a positive integer/);
+    expect(bad.err).toMatch(/--sizes: expected a positive integer/);
     const clock = await mmsimBench(['--clock', 'sundial'], tmpdir());
     expect(clock.code).toBe(2);
     const warm = await mmsimBench(['--warmup', '-3'], tmpdir());
     expect(warm.code).toBe(2);
-    expect(warm.err).toMatch(/--warmup must be a non-negative integer/);
+    expect(warm.err).toMatch(/--warmup: expected a non-negative integer/);
   });
 });
 

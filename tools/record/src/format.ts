@@ -67,8 +67,12 @@ export type TraceRecord =
   | ['snap', tid: number, snapshot: Snapshot]
   | ['exit', tid: number];
 
-/** field names per record kind, after the kind (what errors and the docs call them) */
-export const RECORD_FIELDS: Record<TraceRecord[0], readonly string[]> = {
+/**
+ * field names per record kind, after the kind (what errors and the docs call them). A
+ * table without a prototype: a record's kind comes from the file, and "__proto__",
+ * "toString" or "constructor" must be unknown kinds, not Object.prototype's members.
+ */
+export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> = Object.freeze(Object.assign(Object.create(null) as Record<TraceRecord[0], readonly string[]>, {
   f: ['tid', 'vpn', 'flags'],
   mmap: ['tid', 'addr', 'len', 'prot', 'flags', 'fd', 'off', 'ret', 'file'],
   munmap: ['tid', 'addr', 'len', 'ret'],
@@ -80,7 +84,7 @@ export const RECORD_FIELDS: Record<TraceRecord[0], readonly string[]> = {
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],
   exit: ['tid'],
-};
+}));
 
 /** A trace that does not follow mmsim-trace/1: `line` is 1-based (the header is line 1). */
 export class TraceFormatError extends Error {
@@ -97,6 +101,21 @@ export class TraceFormatError extends Error {
 
 /** user addresses are below 2^47: every number in a trace is an exact JS integer */
 const MAX_ADDR = 2 ** 47;
+/** pages of the user address space: every vpn is below this */
+const MAX_VPN = MAX_ADDR / 4096;
+
+/**
+ * The most pages one record may make present in the replay (docs/trace-format.md,
+ * "Limits"): a snapshot's present runs together, a MAP_POPULATE / MAP_LOCKED mmap, an
+ * MADV_POPULATE_READ / _WRITE range. 2^24 pages are 64 GiB of 4 KiB pages; each becomes
+ * a folio of the simulator, so more would not fit in its memory (and a hostile 2^40
+ * pages would loop for hours): such a record is refused, with its line.
+ */
+export const MAX_POPULATE_PAGES = 2 ** 24;
+export const MAP_LOCKED = 0x2000;
+export const MAP_POPULATE = 0x8000;
+export const MADV_POPULATE_READ = 22;
+export const MADV_POPULATE_WRITE = 23;
 
 function isInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x);
@@ -145,16 +164,20 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
   o.maps.forEach((m: unknown, i) => {
     if (!Array.isArray(m) || m.length !== 6) throw bad(`maps[${i}]`, 'must be [start, end, perms, pgoff, file, name]');
     const [a, b, perms, pgoff, f, name] = m as unknown[];
-    if (!isInt(a) || !isInt(b) || a < last || b <= a || b > MAX_ADDR / 4096) throw bad(`maps[${i}]`, 'start/end must be increasing page numbers below 2^35');
+    if (!isInt(a) || !isInt(b) || a < last || b <= a || b > MAX_VPN) throw bad(`maps[${i}]`, 'start/end must be increasing page numbers below 2^35');
     if (typeof perms !== 'string' || !/^[r-][w-][x-][ps]$/.test(perms)) throw bad(`maps[${i}].perms`, 'must look like "rw-p"');
     if (!isInt(pgoff) || pgoff < 0) throw bad(`maps[${i}].pgoff`, 'must be a page offset');
     if (typeof f !== 'string' || typeof name !== 'string') throw bad(`maps[${i}]`, 'file and name must be strings');
     last = b;
   });
   if (!Array.isArray(o.present)) throw bad('present', 'must be an array');
+  let pages = 0;
   o.present.forEach((r: unknown, i) => {
     if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`present[${i}]`, 'must be [firstVpn, pages]');
+    if (r[0] < 0 || r[0] + r[1] > MAX_VPN) throw bad(`present[${i}]`, `pages [${r[0]}, ${r[0] + r[1]}) are not all below 2^35, the user address space`);
+    pages += r[1];
   });
+  if (pages > MAX_POPULATE_PAGES) throw bad('present', `${pages} present pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per snapshot`);
   return o as unknown as Snapshot;
 }
 
@@ -163,7 +186,7 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
   if (!Array.isArray(v) || typeof v[0] !== 'string') throw new TraceFormatError(file, line, '', 'a record must be an array starting with its kind');
   const kind = v[0] as TraceRecord[0];
   const fields = RECORD_FIELDS[kind];
-  if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])}`);
+  if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])} (the kinds are ${Object.keys(RECORD_FIELDS).join(", ")})`);
   if (v.length !== fields.length + 1) throw new TraceFormatError(file, line, '', `a ${kind} record has ${fields.length} fields (${fields.join(', ')}), got ${v.length - 1}`);
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i];
@@ -173,11 +196,23 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
       if (x !== 'fork' && x !== 'vfork' && x !== 'clone') throw new TraceFormatError(file, line, `${kind}.kind`, 'must be "fork", "vfork" or "clone"');
     } else if (!isInt(x)) throw new TraceFormatError(file, line, `${kind}.${name}`, `must be an integer, got ${JSON.stringify(x)}`);
     else if ((name === 'tid' || name === 'parent' || name === 'child') && x <= 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be a positive tid');
-    else if ((name === 'vpn' && (x < 0 || x >= MAX_ADDR / 4096)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
+    else if ((name === 'vpn' && (x < 0 || x >= MAX_VPN)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
     else if ((name === 'len' || name === 'oldLen' || name === 'newLen') && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
     else if (name === 'sharedVm' && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
   }
-  return v as TraceRecord;
+  const r = v as TraceRecord;
+  if (populatePages(r) > MAX_POPULATE_PAGES) {
+    const len = r[0] === 'mmap' || r[0] === 'madvise' ? r[3] : 0;
+    throw new TraceFormatError(file, line, `${kind}.len`, `populates ${Math.ceil(len / 4096)} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
+  }
+  return r;
+}
+
+/** Pages a successful record asks to make present without faults (MAP_POPULATE, MADV_POPULATE_*); 0 for others. */
+function populatePages(r: TraceRecord): number {
+  if (r[0] === 'mmap' && r[8] >= 0 && r[5] & (MAP_POPULATE | MAP_LOCKED)) return Math.ceil(r[3] / 4096);
+  if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(r[3] / 4096);
+  return 0;
 }
 
 /** Parse one record line. */

@@ -20,6 +20,11 @@ export const TRACER_SOURCE = join(HERE, 'tracer.c');
 const BUILD_DIR = join(HERE, '..', 'build');
 const CFLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra'];
 
+/** The recording ran but its trace would be incomplete (perf lost events, perf script failed): nothing is written. */
+export class RecordIncompleteError extends Error {
+  override name = 'RecordIncompleteError';
+}
+
 /** Why recording cannot run here (no perf, not root, no compiler...). */
 export class RecordUnavailableError extends Error {
   constructor(message: string) {
@@ -130,9 +135,9 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
     const rc = await new Promise<number>((resolve) => (ps.exitCode !== null ? resolve(ps.exitCode) : ps.on('exit', (c) => resolve(c ?? 1))));
     flush();
     await new Promise<void>((resolve, reject) => w.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (rc !== 0) throw new Error(`perf script failed (exit ${rc}): ${err.trim()}`);
+    if (rc !== 0) throw new RecordIncompleteError(`perf script failed (exit ${rc}): ${err.trim()}`);
     if (conv.stats.lost > 0 || /lost \d+ (chunks|events)/i.test(err))
-      throw new Error(`perf lost events (${conv.stats.lost} LOST records): the trace would be incomplete; raise the buffer (-m) or record a shorter run`);
+      throw new RecordIncompleteError(`perf lost events (${conv.stats.lost} LOST records): the trace would be incomplete; raise the buffer (-m) or record a shorter run`);
     renameSync(tmp, out);
     const st = tlog.status ?? 0;
     const exitCode = (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);

@@ -27,14 +27,14 @@ import {
   dupMmap,
   exitMmap,
   expandDownwards,
-  getPte,
   userAccess,
   vmaPerms,
   MREMAP_FLAG_BITS,
 } from '@mmsim/linux';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
-import { FAULT_WRITE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
 import { scanTrace } from './scan.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
 
@@ -46,12 +46,8 @@ const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_GROWSDOWN = 0x100;
 const MAP_NORESERVE = 0x4000;
-const MAP_POPULATE = 0x8000;
-const MAP_LOCKED = 0x2000;
 const MAP_STACK = 0x20000;
 const MAP_FIXED_NOREPLACE = 0x100000;
-const MADV_POPULATE_READ = 22;
-const MADV_POPULATE_WRITE = 23;
 const ADVICE_BY_NUMBER = new Map(Object.entries(MADVISE_ADVICE).map(([name, n]) => [n, name]));
 
 export type Policy = 'stock' | 'relocate' | 'auto';
@@ -400,7 +396,7 @@ export class Replayer {
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, p.mm);
         yield* dupMmap(k, p.mm, mm);
-        this.newMm(mm, child, info.brk);
+        this.newMm(mm, child, info.brk, info.report.command);
         this.procs.set(child, { mm });
         this.track(mm);
         return 0;
@@ -410,7 +406,7 @@ export class Replayer {
         yield* this.leave(tid);
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, 0);
-        this.newMm(mm, tid, snap.startBrk);
+        this.newMm(mm, tid, snap.startBrk, snap.maps.find((e) => e[4] !== '' && e[5] !== '')?.[5] ?? this.header.command[0] ?? '?');
         this.procs.set(tid, { mm });
         yield* this.buildFromSnapshot(mm, snap, tid);
         this.track(mm);
@@ -430,9 +426,10 @@ export class Replayer {
     }
   }
 
-  private newMm(mm: number, pid: number, brk: number): void {
+  private newMm(mm: number, pid: number, brk: number, command: string): void {
     const report: ProcessReport = {
       pid,
+      command,
       vmas: 0,
       anonVmas: 0,
       avcs: 0,
@@ -540,17 +537,15 @@ export class Replayer {
       if (!s || !r || s.start !== r[0] || s.end !== r[1] || vmaPerms(s.flags) !== r[2]) first = `VMA ${i}: recorded ${real}, simulated ${sim}`;
     }
     if (!first) {
-      const present = new Set<number>();
-      for (const [a, c] of snap.present) for (let v = a; v < a + c; v++) present.add(v);
-      outer: for (const e of rec) {
+      // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
+      const present = toRuns(snap.present);
+      for (const e of rec) {
         if (!isAnonEntry(e)) continue;
-        for (let v = e[0]; v < e[1]; v++) {
-          const simP = getPte(k, mm, v) > 0;
-          if (simP !== present.has(v)) {
-            first = `page ${hex(v)} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${present.has(v) ? 'present' : 'not present'}, simulated ${simP ? 'present' : 'not present'}`;
-            break outer;
-          }
-        }
+        const v = firstDifference(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1]);
+        if (v < 0) continue;
+        const recP = inRuns(present, v);
+        first = `page ${hex(v)} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`;
+        break;
       }
     }
     if (info) info.report.agree = !first;

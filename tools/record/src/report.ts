@@ -8,6 +8,12 @@ export const TRACE_REPORT_FORMAT = 'mmsim-trace-report/1';
 export interface ProcessReport {
   /** the pid that created the mm (exec or fork) */
   pid: number;
+  /**
+   * what it ran: the program exec mapped (the name of its lowest file mapping in the exec
+   * snapshot), a fork child's parent's. A shell shim that execs the real program gives
+   * rows of one pid: this tells them apart.
+   */
+  command: string;
   /** at the end (when the mm was torn down) */
   vmas: number;
   anonVmas: number;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { BenchOptions, BenchResult, Clock } from '@mmsim/bench';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { importOptional } from '../integrations.js';
+import { intParser } from '../options.js';
 
 interface BenchCliOptions {
   quick?: boolean;
@@ -21,21 +22,8 @@ interface BenchCliOptions {
 
 type BenchModule = typeof import('@mmsim/bench');
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new CliError(`${what} must be a positive integer, got "${v}"`, EXIT.BAD_INPUT);
-    return n;
-  };
-}
-
-function nonNegativeInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new CliError(`${what} must be a non-negative integer, got "${v}"`, EXIT.BAD_INPUT);
-    return n;
-  };
-}
+const positiveInt = (what: string) => intParser(what, { min: 1 });
+const nonNegativeInt = (what: string) => intParser(what);
 
 function sizeList(v: string): number[] {
   return v.split(',').map((x) => positiveInt('--sizes')(x.trim()));

@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import type { EventLog } from '@mmsim/core';
+import { arenaOf, type Arena } from '../addr.js';
+import { eventFields } from '../event-fields.js';
+import { intOption } from '../options.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkLogWith, formatOne, loadCheckerPlugins, warnViolations } from '../checking.js';
 import { readLog } from '../files.js';
@@ -6,12 +10,12 @@ import { loadInvariants, type Violation } from '../integrations.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[] }): Promise<{ violations: Violation[]; events: number }> {
-  const { log } = readLog(ctx, file, { salvage: o.salvage });
+async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[] }): Promise<{ violations: Violation[]; events: number; log: EventLog; arena: Arena | undefined }> {
+  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
   const inv = (await loadInvariants()) as unknown as { checkLog?: unknown };
   if (typeof inv.checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
   const plugins = await loadCheckerPlugins(ctx, o.plugin);
-  return { violations: await checkLogWith(log, plugins), events: log.length };
+  return { violations: await checkLogWith(log, plugins), events: log.length, log, arena: arenaOf(header) };
 }
 
 const PLUGIN_HELP = 'also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable';
@@ -31,10 +35,10 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim check run.mmlog --json | head',
   ]);
   cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[] }) => {
-    const { violations, events } = await checkLogFile(ctx, file, o);
+    const { violations, events, arena } = await checkLogFile(ctx, file, o);
     if (o.json) for (const v of violations) ctx.print(JSON.stringify(v));
     else {
-      await warnViolations(ctx, file, violations);
+      await warnViolations(ctx, file, violations, '', arena);
       ctx.print(`${file}: ${events} events checked, ${violations.length} violation${violations.length === 1 ? '' : 's'}`);
     }
     if (violations.length) ctx.fail(EXIT.VIOLATIONS);
@@ -44,14 +48,15 @@ export function register(program: Command, ctx: CliContext): void {
     .command('bisect')
     .description('Find the first event at which an invariant checker fails, and show the events and spans leading to it')
     .argument('<log>', 'an .mmlog file')
-    .requiredOption('--check', 'bisect on the invariant checkers (the only criterion so far)')
+    .option('--check', 'bisect on the invariant checkers (the default, and the only criterion so far)')
     .option('--context <n>', 'events to show before the failing one', '8')
     .option('--json', 'print {seq, violation} as JSON')
     .option('--plugin <module>', PLUGIN_HELP, collect)
     .option('--salvage', 'use the valid prefix of a damaged log');
-  examples(bis, ['mmsim bisect v1.mmlog --check', 'mmsim bisect v1.mmlog --check --context 20', 'mmsim bisect run.mmlog --check --plugin ./vma-limit.ts']);
+  examples(bis, ['mmsim bisect v1.mmlog', 'mmsim bisect v1.mmlog --context 20', 'mmsim bisect run.mmlog --plugin ./vma-limit.ts']);
   bis.action(async (file: string, o: { context: string; json?: boolean; salvage?: boolean; plugin?: string[] }) => {
-    const { violations, events } = await checkLogFile(ctx, file, o);
+    const n = intOption('--context', o.context, { max: 1_000_000 });
+    const { violations, events, log, arena } = await checkLogFile(ctx, file, o);
     if (!violations.length) {
       ctx.print(o.json ? JSON.stringify({ seq: null, events }) : `${file}: no checker fails in ${events} events`);
       return;
@@ -59,14 +64,12 @@ export function register(program: Command, ctx: CliContext): void {
     const first = violations.reduce((a, b) => (b.seq < a.seq ? b : a));
     if (o.json) ctx.print(JSON.stringify({ seq: first.seq, violation: first }));
     else {
-      const { log } = readLog(ctx, file, { salvage: o.salvage, quiet: true });
-      const n = Math.max(0, Number(o.context) || 0);
       ctx.print(`first failing event: seq ${first.seq}`);
-      ctx.print(await formatOne(first));
+      ctx.print(await formatOne(first, arena));
       ctx.print(`events ${Math.max(0, first.seq - n)}..${first.seq}:`);
+      // decoded as `mmsim events` prints them: addresses in hex with the arena page
       for (const ev of log.events(Math.max(0, first.seq - n), first.seq + 1)) {
-        const { seq, task, span, type, ...rest } = ev as unknown as Record<string, unknown>;
-        ctx.print(`  ${String(seq).padStart(8)}  t${task} s${span}  ${String(type).padEnd(18)} ${JSON.stringify(rest)}`);
+        ctx.print(`  ${String(ev.seq).padStart(8)}  t${ev.task} s${ev.span}  ${ev.type.padEnd(18)} ${eventFields(ev, arena)}`.trimEnd());
       }
       ctx.print(`state there: npx mmsim inspect ${file} --at ${first.seq + 1}`);
     }

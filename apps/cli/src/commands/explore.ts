@@ -1,6 +1,8 @@
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
+import { addressesIn, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
@@ -8,7 +10,8 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
-import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { addSimOptions, pluginNames, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { exploreIdentity } from '../explore-result.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
 
@@ -25,6 +28,8 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
+/** The largest --bound (documented in --help). */
+export const MAX_BOUND = 1000;
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -37,7 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .argument('<file>', 'a scenario (mmsim-scenario/1) with at least one concurrent step')
     .option('--strategy <s>', `dfs (every schedule up to --bound preemptions) | pct (probabilistic, depth bound+1) | random (uniform baseline)`, 'dfs')
-    .option('--bound <k>', 'dfs: most preemptions per schedule; pct: priority change points', '2')
+    .option('--bound <k>', `dfs: most preemptions per schedule; pct: priority change points (0-${MAX_BOUND})`, '2')
     .option('--budget <n>', 'most schedules to run (pct and random: default 1000; dfs: unlimited)')
     .option('--seed <n>', 'seed of pct and random', '0')
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
@@ -59,13 +64,16 @@ export function register(program: Command, ctx: CliContext): void {
 
 async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Promise<void> {
   if (!STRATEGIES.includes(o.strategy)) throw new CliError(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${o.strategy}"`, EXIT.BAD_INPUT);
-  const bound = nonNegInt('--bound', o.bound)!;
+  // a preemption bound past a few dozen explores nothing more (no scenario has that many
+  // decisions) and sizes the dfs queues and pct's change points
+  const bound = nonNegInt('--bound', o.bound, MAX_BOUND)!;
   const seed = nonNegInt('--seed', o.seed)!;
   const budget = nonNegInt('--budget', o.budget);
   if (budget === 0) throw new CliError('--budget must be at least 1', EXIT.BAD_INPUT);
   const shard = parseShard(o.shard);
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
+  if (o.out !== undefined) makeOutDir(ctx, o.out);
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
@@ -94,7 +102,9 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   }
   const res0 = ex.explore();
   bar.done();
-  const res: ExploreResult = res0;
+  // what `mmsim merge` checks the shards of one exploration share
+  const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
+  const res: ExploreResult = { ...res0, ...identity };
   if (o.out !== undefined) {
     res.violations.forEach((v, n) => {
       const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
@@ -103,12 +113,33 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
   }
   if (o.json) ctx.print(JSON.stringify(res));
-  else for (const line of formatExplore(res, file, o)) ctx.print(line);
+  else for (const line of formatExplore(res, file, o, { base: linux.ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
   if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
 }
 
+/**
+ * `--out DIR` is made (or found) before exploring, so a bad folder is an error at once,
+ * not after the whole exploration. Without `recursive`: Node's recursive mkdir spins
+ * forever on /proc/x (procfs says ENOENT for a parent that exists), so the parent must exist.
+ */
+function makeOutDir(ctx: CliContext, dir: string): void {
+  const path = resolve(ctx.cwd, dir);
+  try {
+    mkdirSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
+    const why =
+      code === 'EEXIST' ? 'it exists and is not a folder'
+      : code === 'ENOENT' ? `cannot create the folder there (${dirname(dir)} does not exist or does not take folders)`
+      : code === 'EACCES' || code === 'EPERM' ? 'cannot create the folder: permission denied'
+      : `cannot create the folder: ${(e as Error).message}`;
+    throw new CliError(`--out ${dir}: ${why}`, EXIT.BAD_INPUT);
+  }
+}
+
 /** The human summary: what was explored, then each violation with its reproducer. */
-export function formatExplore(r: ExploreResult, file: string, o: SimOptions): string[] {
+export function formatExplore(r: ExploreResult, file: string, o: SimOptions, arena?: Arena): string[] {
   const variant = o.relocateVariant ? ` --relocate-variant ${o.relocateVariant}` : '';
   const out = [
     `${r.scenario}: ${r.strategy}${r.strategy === 'dfs' ? ` bound ${r.bound}` : ` seed ${r.seed}`}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'}` +
@@ -121,7 +152,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions): st
   }
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
-    out.push(`  [${v.checker}] ${v.message}`);
+    out.push(`  [${v.checker}] ${addressesIn(v.message, arena)}`);
     out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
   }
   return out;

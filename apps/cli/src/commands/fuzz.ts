@@ -6,7 +6,7 @@ import { parseScenario } from '@mmsim/scenario';
 import type { FuzzSummary } from '@mmsim/fuzz';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { progress } from '../progress.js';
-import { parseShard } from '../options.js';
+import { intOption, parseShard } from '../options.js';
 import { importOptional } from '../integrations.js';
 
 type FuzzModule = typeof import('@mmsim/fuzz');
@@ -22,11 +22,7 @@ interface FuzzCliOptions {
   shard?: string;
 }
 
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, EXIT.BAD_INPUT);
-  return n;
-}
+const int = (name: string, v: string, min: number): number => intOption(`--${name}`, v, { min });
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program

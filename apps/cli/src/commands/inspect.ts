@@ -25,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--at <seq>', 'position: the state after this many events (0 = empty, default = the end)')
     .option('--json', 'the state as one JSON object')
     .option('--salvage', 'read a damaged log up to the last valid chunk');
-  examples(cmd, ['mmsim inspect my.mmlog --at 120', 'mmsim inspect my.mmlog --json | jq ".mms[0].vmas"', 'mmsim inspect my.mmlog            # the final state']);
+  examples(cmd, ['mmsim inspect my.mmlog --at 120', 'mmsim inspect my.mmlog --json | jq ".state.mms[0].vmas"', 'mmsim inspect my.mmlog            # the final state']);
   cmd.action((file: string, o: InspectOptions) => inspect(ctx, file, o));
 }
 

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { checkShards, validateExploreResult } from '../explore-result.js';
+import { readRegularFile } from '../files.js';
 import { loadLinux } from '../integrations.js';
 import { formatExplore } from './explore.js';
 
@@ -21,25 +21,26 @@ export function register(program: Command, ctx: CliContext): void {
   ]);
   cmd.action(async (files: string[], o: { json?: boolean }) => {
     const parts = files.map((f) => {
-      let text: string;
+      const text = readRegularFile(ctx, f, 'explore result').toString('utf8');
+      let v: unknown;
       try {
-        text = readFileSync(resolve(ctx.cwd, f), 'utf8');
-      } catch (e) {
-        throw new CliError(`${f}: ${(e as Error).message}`, EXIT.BAD_INPUT);
-      }
-      try {
-        return JSON.parse(text) as ExploreResult;
+        v = JSON.parse(text);
       } catch (e) {
         throw new CliError(`${f}: not JSON: ${(e as Error).message}`, EXIT.BAD_INPUT);
       }
+      return { file: f, result: validateExploreResult(v, f) };
     });
+    checkShards(parts);
     const linux = (await loadLinux()) as unknown as typeof import('@mmsim/linux');
     let merged: ExploreResult;
     try {
-      merged = linux.mergeResults(parts);
+      merged = linux.mergeResults(parts.map((p) => p.result));
     } catch (e) {
       throw new CliError(`cannot merge: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
+    // the shards' identity (checked equal) goes on: the merged result says what it is of
+    const { scenarioHash, options } = parts[0].result;
+    if (scenarioHash !== undefined) merged = { ...merged, scenarioHash, options } as ExploreResult;
     if (o.json) ctx.print(JSON.stringify(merged));
     else for (const line of formatExplore(merged, merged.scenario + '.json', {})) ctx.print(line);
     if (merged.violations.length) ctx.fail(EXIT.VIOLATIONS);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { intOption } from '../options.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -13,17 +14,28 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<cmd...>', 'the command and its arguments (after --)')
     .option('-o, --output <file>', 'the trace file', 'mmsim.trace')
     .option('--buffer <pages>', "perf's per-CPU ring buffer in pages (a power of two)", '8192')
-    .option('--quiet', "discard the command's stdout and stderr");
+    .option('--quiet', "discard the command's stdout and stderr")
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  the command exited 0; the trace is written
+  1  the command exited non-zero (or was killed by a signal); the trace is written all the same
+  2  cannot record here (not Linux, not root, no perf or gcc, no tracepoints, the command did not start) or a bad option
+  74 the recording is incomplete (perf lost events: raise --buffer; perf script failed); no trace is written
+  130, 143  interrupted by SIGINT or SIGTERM
+`,
+    );
   examples(cmd, [
     'mmsim record -o ls.trace -- ls -l /',
     'mmsim record -o py.trace -- python3 -c "b = bytearray(); [b.extend(bytes(65536)) for _ in range(64)]"',
     'mmsim record -o gcc.trace -- gcc -c hello.c && mmsim trace gcc.trace',
   ]);
   cmd.action(async (argv: string[], o: { output: string; buffer: string; quiet?: boolean }) => {
-    const { record, RecordUnavailableError } = await import('@mmsim/record');
+    const { record, RecordIncompleteError, RecordUnavailableError } = await import('@mmsim/record');
     const out = resolve(ctx.cwd, o.output);
-    const pages = Number(o.buffer);
-    if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
+    const pages = intOption('--buffer', o.buffer, { min: 1, max: 2 ** 30 });
+    if ((pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
     try {
       const r = await record(argv, out, {
         mmapPages: pages,
@@ -34,6 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (r.exitCode !== 0) ctx.fail(EXIT.MISMATCH);
     } catch (e) {
       if (e instanceof RecordUnavailableError) throw new CliError(`record: ${e.message}`, EXIT.BAD_INPUT);
+      if (e instanceof RecordIncompleteError) throw new CliError(`record: ${o.output} not written: ${e.message}`, EXIT.IO);
       throw e;
     }
   });

@@ -68,6 +68,11 @@ valid prefix with --salvage. Violations --check found before a failure are print
 async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<void> {
   // validate every scenario before running anything
   const scenarios = files.map((f) => ({ file: f, scenario: readScenario(ctx, f) }));
+  if (o.schedule !== undefined) {
+    // a schedule orders the tasks of concurrent steps: on a scenario without one it would be ignored
+    const none = scenarios.find(({ scenario }) => !scenario.steps.some((st) => st.op === 'concurrent'));
+    if (none) throw new CliError(`${none.file}: --schedule ${JSON.stringify(o.schedule)}: the scenario has no concurrent step, so there is nothing to schedule`, EXIT.BAD_INPUT);
+  }
   let logDir: string | null = null;
   if (o.log !== undefined && (files.length > 1 || isDir(ctx, o.log))) {
     logDir = o.log;
@@ -82,6 +87,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   const bar = progress(ctx, 'run', scenarios.length, 2);
   let failedExpect = 0;
   let violations = 0;
+  /** scenarios with a failed expectation, a violation or a stopped concurrent step: not "passed" */
+  let failed = 0;
   let k = 0;
   for (const { file, scenario } of scenarios) {
     const single = scenarios.length === 1 ? progress(ctx, scenario.name, scenario.steps.length, 200) : null;
@@ -96,6 +103,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     const res = run.res;
     const obs = res.observation;
     if (res.schedule && !o.json && !o.quiet) ctx.warn(`${file}: concurrent steps ran under schedule "${res.schedule}"`);
+    const violationsBefore = violations;
     if (res.stopped && !o.check) {
       violations++;
       ctx.warn(`${file}: step ${res.stopped.step} (concurrent) stopped: ${res.stopped.reason}: ${res.stopped.message}`);
@@ -122,14 +130,15 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (checked) {
       const vs = checked.violations;
       violations += vs.length;
-      await warnViolations(ctx, file, vs);
+      await warnViolations(ctx, file, vs, '', arenaOf(res.header));
     }
+    if (failures.length || violations > violationsBefore) failed++;
     bar.update(++k);
   }
   bar.done();
   if (!o.json && (scenarios.length > 1 || o.quiet)) {
     ctx.print(
-      `${scenarios.length} scenario${scenarios.length > 1 ? 's' : ''}: ${scenarios.length - failedExpect} passed, ${failedExpect} with failed expectations` +
+      `${scenarios.length} scenario${scenarios.length > 1 ? 's' : ''}: ${scenarios.length - failed} passed, ${failedExpect} with failed expectations` +
         (o.check ? `, ${violations} invariant violation${violations === 1 ? '' : 's'}` : ''),
     );
   }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
+import { intOption } from '../options.js';
 
 /** `mmsim serve LOG`: the web time-travel debugger (apps/debugger), on 127.0.0.1 only. */
 export function register(program: Command, ctx: CliContext): void {
@@ -18,8 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
     'mmsim run s.json --log stock.mmlog && mmsim run s.json --relocate-variant fixed --log reloc.mmlog && mmsim serve stock.mmlog --compare reloc.mmlog',
   ]);
   cmd.action(async (file: string, o: { port: string; salvage?: boolean; compare?: string }) => {
-    const port = Number(o.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: not a port number: ${o.port}`, EXIT.BAD_INPUT);
+    const port = intOption('--port', o.port, { max: 65535 });
     // refuse a damaged log here, with the offset, rather than in the browser
     const { log, damage } = readLog(ctx, file, { salvage: o.salvage });
     if (o.compare) readLog(ctx, o.compare, { salvage: o.salvage });
@@ -33,7 +33,15 @@ export function register(program: Command, ctx: CliContext): void {
       throw new CliError(`mmsim serve needs the @mmsim/debugger package: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
     ctx.warn(`mmsim serve: ${log.length} events; preparing the debugger app...`);
-    const srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage, comparePath: o.compare ? resolve(ctx.cwd, o.compare) : undefined });
+    let srv: Awaited<ReturnType<typeof mod.serveDebugger>>;
+    try {
+      srv = await mod.serveDebugger({ logPath: resolve(ctx.cwd, file), port, host: '127.0.0.1', salvage: !!o.salvage, comparePath: o.compare ? resolve(ctx.cwd, o.compare) : undefined });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new CliError(`--port ${port}: the port is in use on 127.0.0.1 (another mmsim serve?); choose another, or --port 0 for any free one`, EXIT.BAD_INPUT);
+      if (code === 'EACCES') throw new CliError(`--port ${port}: not allowed to listen on this port (below 1024 needs privileges); choose another, or --port 0`, EXIT.BAD_INPUT);
+      throw e;
+    }
     // the real port (--port 0 picks one), written out now: stdout may be a pipe or a file
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
     ctx.flush();

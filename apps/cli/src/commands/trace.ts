@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
+import { openRegularFile } from '../files.js';
 import { LogFileWriter } from '../logwriter.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
@@ -24,7 +25,8 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.action(async (file: string, o: { policy: string; json?: boolean; log?: string }) => {
     if (!(POLICIES as readonly string[]).includes(o.policy)) throw new CliError(`--policy: "${o.policy}" is not one of ${POLICIES.join(', ')}`);
     const path = resolve(ctx.cwd, file);
-    if (!existsSync(path)) throw new CliError(`${file}: no such file`);
+    // a folder, /dev/zero or a FIFO is refused here: the replay would read it forever
+    closeSync(openRegularFile(ctx, file, 'trace').fd);
     const rec = await import('@mmsim/record');
     const plugins = [];
     if (o.policy === 'relocate') plugins.push((await import('@mmsim/relocate-anon')).relocateAnonPlugin);
@@ -51,11 +53,11 @@ export function register(program: Command, ctx: CliContext): void {
     else {
       ctx.print(`${file}: ${report.records} records (${report.faults} faults), ${report.events} simulator events, ${report.faultsPerSec} faults/s; policy ${report.policy}`);
       ctx.print(report.agree ? 'agree: every process\'s layout at exit matches the recording' : `DISAGREE: ${report.firstDifference}`);
-      ctx.print('pid      vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks');
+      ctx.print('pid      vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks  command');
       for (const p of report.processes) {
         const fb = Object.entries(p.fallbacks).map(([k, v]) => `${k}:${v}`).join(' ') || '-';
         ctx.print(
-          `${String(p.pid).padEnd(8)} ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb}`,
+          `${String(p.pid).padEnd(8)} ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb.padEnd(9)}  ${p.command ?? '?'}`,
         );
       }
       for (const [why, n] of Object.entries(report.unmodelled)) ctx.print(`not modelled: ${why}: ${n}`);
