@@ -9,6 +9,7 @@ import {
   CHUNK_HEAD_BYTES,
   CHUNK_MAGIC,
   HEADER_FIXED_BYTES,
+  LOG_FORMAT_CHAINED,
   LOG_FORMAT_OLDEST,
   LOG_FORMAT_VERSION,
   LOG_MAGIC,
@@ -102,8 +103,10 @@ type Item =
 class LogParser {
   version = 0;
   header: LogHeader | null = null;
-  /** seed of every chunk CRC (v2): the header's CRC */
+  /** the header's CRC: seed of the trailer's CRC, of every chunk CRC (v2), of the first (v3) */
   seed = 0;
+  /** seed of the next chunk's CRC: the header's CRC (v2, and v3's first), then the last chunk's (v3) */
+  private chain = 0;
   headerEnd = 0;
   readonly log = new EventLog();
   private readonly crcs: number[] = [];
@@ -176,6 +179,8 @@ class LogParser {
       fail(fixed, `header is not valid JSON: ${(e as Error).message.slice(0, 120)}`);
     }
     if (!isHeader(h)) fail(fixed, 'header JSON is not {mmsimVersion, config, seed}');
+    if (version >= LOG_FORMAT_CHAINED && typeof (h as LogHeader).nonce !== 'string') fail(fixed, `header JSON of a format ${version} log has no nonce`);
+    this.chain = this.seed;
     this.header = h as LogHeader;
     this.version = version;
     this.headerEnd = fixed + hlen;
@@ -220,8 +225,8 @@ class LogParser {
     // fields first checked by the CRC (v2): a length that points past the end is a cut
     // file when the CRC cannot be computed yet, damage when it could
     if (end > buf.length) return more(`chunk of ${rlen + blen} bytes cut short (${buf.length - off - CHUNK_HEAD_BYTES} present)`);
-    const ok = v2 ? chunkCrc(buf, off, end, this.seed) === crc : crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end)) === crc;
-    if (!ok) return { kind: 'bad', message: 'chunk checksum mismatch' };
+    const ok = v2 ? chunkCrc(buf, off, end, this.chain) === crc : crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end)) === crc;
+    if (!ok) return { kind: 'bad', message: this.version >= LOG_FORMAT_CHAINED ? 'chunk checksum mismatch (a damaged chunk, or one of another run: each chunk\'s checksum continues the one before it)' : 'chunk checksum mismatch' };
     const expect = this.log.length;
     if (first !== expect) return { kind: 'bad', message: `chunk starts at event ${first}, expected ${expect} (a chunk is missing, repeated or out of order)` };
     if (count < 1 || count > CHUNK_EVENTS || count > blen) return { kind: 'bad', message: `chunk claims ${count} events in ${blen} bytes` };
@@ -244,7 +249,7 @@ class LogParser {
     if (this.deferred) {
       this.offsets.set(it.chunk.first, origin + it.at);
       this.log.appendChunkUnchecked(it.chunk, this.checks);
-      this.crcs.push(it.crc);
+      this.accepted(it.crc);
       return null;
     }
     try {
@@ -254,8 +259,14 @@ class LogParser {
     } catch (e) {
       return notDecodable(e);
     }
-    this.crcs.push(it.crc);
+    this.accepted(it.crc);
     return null;
+  }
+
+  /** A chunk counts: the trailer's list has its CRC, and (v3) the next chunk's continues it. */
+  private accepted(crc: number): void {
+    this.crcs.push(crc);
+    if (this.version >= LOG_FORMAT_CHAINED) this.chain = crc;
   }
 }
 
