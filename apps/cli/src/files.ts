@@ -13,9 +13,21 @@ function readBytes(ctx: CliContext, file: string, what: string): Buffer {
   try {
     return readFileSync(resolve(ctx.cwd, file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-    throw new CliError(`${file}: cannot read the ${what}: ${why}`, EXIT.BAD_INPUT);
+    throw cannotRead(file, what, e);
+  }
+}
+
+/** The error for a file that cannot be read (exit 2, the reason in words). */
+export function cannotRead(file: string, what: string, e: unknown): CliError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+  return new CliError(`${file}: cannot read the ${what}: ${why}`, EXIT.BAD_INPUT);
+}
+
+/** A JSON file given as a log (a scenario?): refused with what to run instead. */
+export function refuseJsonLog(file: string, start: Uint8Array): void {
+  if (/^\s*\{/.test(Buffer.from(start.subarray(0, 64)).toString('latin1'))) {
+    throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
   }
 }
 
@@ -48,12 +60,16 @@ export interface LoadedLog extends ReadLogResult {
  */
 export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean; quiet?: boolean } = {}): LoadedLog {
   const buf = readBytes(ctx, file, 'log');
-  if (/^\s*\{/.test(buf.subarray(0, 64).toString('latin1'))) {
-    throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
-  }
+  refuseJsonLog(file, buf);
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
-  if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
   checkLogPlugins(ctx, file, r.header);
+  reportRead(ctx, file, r, opts);
+  return { ...r, file };
+}
+
+/** What reading a log has to say: its warnings, and what salvage kept and lost. */
+export function reportRead(ctx: CliContext, file: string, r: ReadLogResult, opts: { salvage?: boolean; quiet?: boolean }): void {
+  if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
   if (r.damage && !opts.quiet) {
     const d = r.damage;
     const lost = d.eventsLost !== undefined ? `${d.eventsLost} events` : 'an unknown number of events (no trailer says how many there were)';
@@ -63,7 +79,6 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
   } else if (opts.salvage && !r.damage && !opts.quiet) {
     ctx.warn(`${file}: the log is intact (${r.log.length} events${r.version === 1 ? ', format 1: unverified' : ''}); --salvage had nothing to do`);
   }
-  return { ...r, file };
 }
 
 /** The npm package a plugin name belongs to: "@mmsim/linux/merge-policy" -> "@mmsim/linux". */

@@ -75,7 +75,8 @@ describe('mmsim record / mmsim trace', () => {
     const lines = readFileSync(trace, 'utf8').trimEnd().split('\n');
     // another recording: the same lines less its last fault (the end record recounted)
     const other = join(dir, 'other.trace');
-    const f = lines.findLastIndex((l) => l.startsWith('["f",'));
+    let f = lines.length - 1;
+    while (!lines[f].startsWith('["f",')) f--;
     const rest = [...lines.slice(0, f), ...lines.slice(f + 1, -1)];
     writeFileSync(other, [...rest, `["end",${rest.length - 1}]`].join('\n'));
     expect((await cli(['trace', trace, '--log', log])).code).toBe(0);

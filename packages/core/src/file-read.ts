@@ -452,8 +452,12 @@ export class LogStreamReader {
     this.damage = { offset: at, message, eventsKept: this.p.log.length, bytesLost: this.buf.length - this.off + this.untaken };
   }
 
-  /** The file is complete: anything left over is a truncated chunk, a missing trailer is a cut file. */
-  end(): ReadLogResult {
+  /**
+   * The file is complete: anything left over is a truncated chunk, a missing trailer is a
+   * cut file. `tail`: the file's last bytes (at least the trailer's 20), for a damaged
+   * file whose trailer survived to say how many events were lost (as decodeLogFile does).
+   */
+  end(tail?: Uint8Array): ReadLogResult {
     if (!this.damage) this.advance(true);
     const header = this.p.header;
     if (!header) throw new LogFileError(0, 'not an mmsim log (file too short for a header)', this.opts.file);
@@ -463,7 +467,11 @@ export class LogStreamReader {
     }
     if (!this.damage) this.p.finish();
     const res: ReadLogResult = { header, log: this.p.log, version: this.p.version, warnings };
-    if (this.damage) res.damage = this.damage;
+    if (this.damage) {
+      res.damage = this.damage;
+      const total = tail && this.p.version >= 2 ? trailerEvents(tail, this.p.seed) : undefined;
+      if (total !== undefined && total >= this.damage.eventsKept) res.damage = { ...this.damage, eventsLost: total - this.damage.eventsKept };
+    }
     return res;
   }
 }
