@@ -62,7 +62,7 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
   const buf = readBytes(ctx, file, 'log');
   refuseJsonLog(file, buf);
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
-  checkLogPlugins(ctx, file, r.header);
+  checkLogPlugins(ctx, file, r.header, r.version);
   reportRead(ctx, file, r, opts);
   return { ...r, file };
 }
@@ -81,6 +81,14 @@ export function reportRead(ctx: CliContext, file: string, r: ReadLogResult, opts
   }
 }
 
+/**
+ * What to add to a refusal that a log's header caused: a format 1 header has no
+ * checksum, so what it says may be damage (named with the offset of its JSON).
+ */
+export function unverifiedHeader(version: number): string {
+  return version === 1 ? ' (a format 1 log has no header checksum: its header JSON, at byte offset 14, may be damaged)' : '';
+}
+
 /** The npm package a plugin name belongs to: "@mmsim/linux/merge-policy" -> "@mmsim/linux". */
 function packageOf(name: string): string | null {
   const m = /^(@[^/\s]+\/[^/\s]+)/.exec(name);
@@ -92,7 +100,7 @@ function packageOf(name: string): string | null {
  * plugins are not installed here is refused, the missing package named, since its
  * events mean what those plugins made them mean.
  */
-export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader): void {
+export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader, version = 0): void {
   const plugins = (header.config as { plugins?: unknown }).plugins;
   if (!Array.isArray(plugins)) return;
   const missing: string[] = [];
@@ -105,7 +113,7 @@ export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader
   }
   if (missing.length)
     throw new CliError(
-      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log`,
+      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log${unverifiedHeader(version)}`,
       EXIT.BAD_INPUT,
     );
 }

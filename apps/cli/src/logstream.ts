@@ -46,7 +46,7 @@ export function streamLogFile(
       if (done === 0) refuseJsonLog(file, block.subarray(0, n));
       const added = rd.push(block.subarray(0, n));
       if (!checked && rd.header) {
-        checkLogPlugins(ctx, file, rd.header);
+        checkLogPlugins(ctx, file, rd.header, rd.version);
         checked = true;
       }
       if (added) {
@@ -61,7 +61,7 @@ export function streamLogFile(
     const tail = new Uint8Array(Math.min(TAIL, size));
     if (tail.length) readSync(fd, tail, 0, tail.length, size - tail.length);
     const r = rd.end(tail);
-    if (!checked) checkLogPlugins(ctx, file, r.header);
+    if (!checked) checkLogPlugins(ctx, file, r.header, r.version);
     // the last chunk: end() may have taken it (and then it was not walked yet)
     onEvents(r.log);
     bytes += r.log.byteLength;

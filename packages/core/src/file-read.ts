@@ -365,6 +365,11 @@ export class LogStreamReader {
     return this.p.log;
   }
 
+  /** the file's format version, once its header is read (0 before) */
+  get version(): number {
+    return this.p.version;
+  }
+
   /**
    * Add bytes; returns how many events became readable. The bytes are read where they
    * are, not copied onto what is left of the last piece (a download's pieces are MBs, and
