@@ -132,6 +132,9 @@ describe('chunks of another run never verify (format 3: nonce, chained CRCs)', (
     // a header written without one gets logNonce(header): the same run, the same bytes
     const a = runLog(4096, 100, H).file;
     expect(decodeLogFile(a).header.nonce).toBe(logNonce(H));
+    // the header JSON is that of the header with its nonce, as JSON.stringify writes it
+    const hlen = new DataView(a.buffer, a.byteOffset).getUint32(10, true);
+    expect(new TextDecoder().decode(a.subarray(18, 18 + hlen))).toBe(JSON.stringify({ ...H, nonce: logNonce(H) }));
     expect(Buffer.from(a).equals(Buffer.from(runLog(4096, 100, { ...H, nonce: logNonce(H) }).file))).toBe(true);
   });
 

@@ -107,12 +107,18 @@ function fnv1a64(pieces: readonly (string | Uint8Array)[]): string {
  * Deterministic: the same run gives the same log, byte for byte.
  */
 export function logNonce(h: LogHeader, inputs: readonly (string | Uint8Array)[] = []): string {
-  return fnv1a64([JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed }), ...inputs]);
+  return fnv1a64([headerJson(h), ...inputs]);
 }
+
+/** The header's JSON without the nonce (a header holds its whole scenario: stringified once). */
+const headerJson = (h: LogHeader): string => JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed });
 
 /** The header as written: fixed part and JSON, plus its CRC (the seed of the first chunk's CRC). */
 export function encodeHeaderWithCrc(h: LogHeader): { bytes: Uint8Array; crc: number } {
-  const json = enc.encode(JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed, nonce: h.nonce ?? logNonce(h) }));
+  const base = headerJson(h);
+  const nonce = h.nonce ?? fnv1a64([base]);
+  // JSON.stringify of the header with the nonce as its last key, without a second stringify
+  const json = enc.encode(`${base.slice(0, -1)},"nonce":${JSON.stringify(nonce)}}`);
   const out = new Uint8Array(HEADER_FIXED_BYTES + json.length);
   out.set(enc.encode(LOG_MAGIC), 0);
   const dv = new DataView(out.buffer);
