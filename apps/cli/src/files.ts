@@ -21,9 +21,7 @@ export function openRegularFile(ctx: CliContext, file: string, what: string): { 
   try {
     fd = openSync(resolve(ctx.cwd, file), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new CliError(`${file}: cannot read the ${what}: ${why}`, EXIT.BAD_INPUT);
+    throw cannotRead(file, what, e);
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
@@ -32,6 +30,20 @@ export function openRegularFile(ctx: CliContext, file: string, what: string): { 
     throw new CliError(`${file}: cannot read the ${what}: it is ${kind}, not a regular file`, EXIT.BAD_INPUT);
   }
   return { fd, size: st.size };
+}
+
+/** The error for a file that cannot be read (exit 2, the reason in words). */
+export function cannotRead(file: string, what: string, e: unknown): CliError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return new CliError(`${file}: cannot read the ${what}: ${why}`, EXIT.BAD_INPUT);
+}
+
+/** A JSON file given as a log (a scenario?): refused with what to run instead. */
+export function refuseJsonLog(file: string, start: Uint8Array): void {
+  if (/^\s*\{/.test(Buffer.from(start.subarray(0, 64)).toString('latin1'))) {
+    throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
+  }
 }
 
 /** The bytes of a regular file (openRegularFile's refusals), at most `limit` of them. */
@@ -83,12 +95,16 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
   const buf = readRegularFile(ctx, file, 'log');
   const trace = traceRefusal(file, buf, 'an mmsim event log');
   if (trace) throw trace;
-  if (/^\s*\{/.test(buf.subarray(0, 64).toString('latin1'))) {
-    throw new CliError(`${file} is JSON (a scenario?), not an mmsim event log: run it with \`npx mmsim run ${file} --log out.mmlog\``, EXIT.BAD_INPUT);
-  }
+  refuseJsonLog(file, buf);
   const r = decodeLogFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { file, salvage: opts.salvage });
+  checkLogPlugins(ctx, file, r.header, r.version);
+  reportRead(ctx, file, r, opts);
+  return { ...r, file };
+}
+
+/** What reading a log has to say: its warnings, and what salvage kept and lost. */
+export function reportRead(ctx: CliContext, file: string, r: ReadLogResult, opts: { salvage?: boolean; quiet?: boolean }): void {
   if (!opts.quiet) for (const w of r.warnings) ctx.warn(`${file}: warning: ${w}`);
-  checkLogPlugins(ctx, file, r.header);
   if (r.damage && !opts.quiet) {
     const d = r.damage;
     const lost = d.eventsLost !== undefined ? `${d.eventsLost} events` : 'an unknown number of events (no trailer says how many there were)';
@@ -98,7 +114,14 @@ export function readLog(ctx: CliContext, file: string, opts: { salvage?: boolean
   } else if (opts.salvage && !r.damage && !opts.quiet) {
     ctx.warn(`${file}: the log is intact (${r.log.length} events${r.version === 1 ? ', format 1: unverified' : ''}); --salvage had nothing to do`);
   }
-  return { ...r, file };
+}
+
+/**
+ * What to add to a refusal that a log's header caused: a format 1 header has no
+ * checksum, so what it says may be damage (named with the offset of its JSON).
+ */
+export function unverifiedHeader(version: number): string {
+  return version === 1 ? ' (a format 1 log has no header checksum: its header JSON, at byte offset 14, may be damaged)' : '';
 }
 
 /** The npm package a plugin name belongs to: "@mmsim/linux/merge-policy" -> "@mmsim/linux". */
@@ -112,7 +135,7 @@ function packageOf(name: string): string | null {
  * plugins are not installed here is refused, the missing package named, since its
  * events mean what those plugins made them mean.
  */
-export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader): void {
+export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader, version = 0): void {
   const plugins = (header.config as { plugins?: unknown }).plugins;
   if (!Array.isArray(plugins)) return;
   const missing: string[] = [];
@@ -125,7 +148,7 @@ export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader
   }
   if (missing.length)
     throw new CliError(
-      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log`,
+      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log${unverifiedHeader(version)}`,
       EXIT.BAD_INPUT,
     );
 }

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { decodeLogFile } from '@mmsim/core';
 import { cli, tmp } from './testing/harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -49,12 +50,17 @@ describe('goldens on @mmsim/linux', () => {
     const b = await cli(['run', ...goldens, '--log', 'two', '--json'], dir);
     expect(a.code).toBe(0);
     expect(b.code).toBe(0);
+    // the header's nonce is a hash of what the run read (core file.ts), not random: the
+    // same run writes the same bytes, and every other run another nonce
+    const nonces = new Set<string>();
     for (const g of goldens) {
       const name = g.split('/').pop()!.replace(/\.json$/, '.mmlog');
       const x = readFileSync(join(dir, 'one', name));
       expect(x.length).toBeGreaterThan(100);
       expect(x.equals(readFileSync(join(dir, 'two', name))), name).toBe(true);
+      nonces.add(decodeLogFile(x).header.nonce!);
     }
+    expect(nonces.size).toBe(goldens.length);
     expect(a.out).toBe(b.out);
   });
 

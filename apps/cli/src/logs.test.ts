@@ -103,6 +103,23 @@ describe('damaged logs', () => {
     expect(r.out).toBe('');
   });
 
+  it('a format 1 log (no header checksum) whose header was damaged: the refusal it causes names the offset', async () => {
+    const v1 = readFileSync(new URL('../../../packages/core/src/fixtures/fork-cow.v1.mmlog', import.meta.url));
+    // one flipped bit in its plugin's name ("@mmsim/large-folio" -> "@mmsim/lcrge-folio"), JSON still valid
+    const at = v1.indexOf('large-folio');
+    const bent = Buffer.from(v1);
+    bent[at + 1] ^= 2;
+    files(dir, { 'bent-v1.mmlog': bent, 'noarena-v1.mmlog': Buffer.from(v1.toString('latin1').replace('"arenaPages":256', '"arenaPagez":256'), 'latin1') });
+    for (const cmd of ['events', 'stats', 'replay']) {
+      const r = await cli([cmd, 'bent-v1.mmlog'], dir);
+      expect(r.code, cmd).toBe(2);
+      expect(r.err, cmd).toMatch(/not installed here: @mmsim\/lcrge-folio .*header JSON, at byte offset 14, may be damaged/);
+    }
+    const r = await cli(['replay', 'noarena-v1.mmlog'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot rebuild the observation .*arena size.*at byte offset 14, may be damaged/);
+  });
+
   it('export refuses it too', async () => {
     const r = await cli(['export', 'cut.mmlog', '--perfetto', 'x.json'], dir);
     expect(r.code).toBe(2);

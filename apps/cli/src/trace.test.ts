@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeLogFile, replay } from '@mmsim/core';
+import { decodeLogFile, replay, splitLogFile } from '@mmsim/core';
 import { cli, tmp } from './testing/harness.js';
 
 describe('mmsim record / mmsim trace', () => {
@@ -44,6 +44,9 @@ describe('mmsim record / mmsim trace', () => {
     const i = lines.findIndex((l) => /^\["mmap",\d+,0,\d+,3,34,-1,0,\d+,0\]$/.test(l));
     expect(i).toBeGreaterThan(0);
     lines.splice(i, 1);
+    // still a complete trace: its end record counts one record less
+    const end = lines.findIndex((l) => l.startsWith('["end",'));
+    lines[end] = `["end",${end - 1}]`;
     const cut = join(dir, 'cut.trace');
     writeFileSync(cut, lines.join('\n'));
     const r = await cli(['trace', cut]);
@@ -51,9 +54,66 @@ describe('mmsim record / mmsim trace', () => {
     expect(r.out).toMatch(/DISAGREE: line \d+: process \d+ at exit: (VMA \d+: recorded|page 0x)/);
   });
 
+  it('refuses a trace cut at a line boundary (no end record) with exit 2, never "agree"', async () => {
+    const lines = readFileSync(trace, 'utf8').trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^\["end",\d+\]$/);
+    const half = join(dir, 'half.trace');
+    writeFileSync(half, lines.slice(0, Math.ceil(lines.length / 2)).join('\n') + '\n');
+    const r = await cli(['trace', half]);
+    expect(r.code).toBe(2);
+    expect(r.out).not.toMatch(/agree/);
+    expect(r.err).toMatch(new RegExp(`half.trace:${Math.ceil(lines.length / 2) + 1}: the trace ends after \\d+ records without its end record .*cut short`));
+    const ctor = join(dir, 'ctor.trace');
+    writeFileSync(ctor, [lines[0], '["constructor",1]', ...lines.slice(1)].join('\n'));
+    const c = await cli(['trace', ctor]);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/ctor.trace:2: unknown record kind "constructor"/);
+  });
+
+  it('two recordings replayed with --log at one path: the logs differ in nonce, and a splice of them salvages only the first', async () => {
+    const log = join(dir, 'one.mmlog');
+    const lines = readFileSync(trace, 'utf8').trimEnd().split('\n');
+    // another recording: the same lines less its last fault (the end record recounted)
+    const other = join(dir, 'other.trace');
+    let f = lines.length - 1;
+    while (!lines[f].startsWith('["f",')) f--;
+    const rest = [...lines.slice(0, f), ...lines.slice(f + 1, -1)];
+    writeFileSync(other, [...rest, `["end",${rest.length - 1}]`].join('\n'));
+    expect((await cli(['trace', trace, '--log', log])).code).toBe(0);
+    const a = new Uint8Array(readFileSync(log));
+    expect((await cli(['trace', trace, '--log', log])).code).toBe(0);
+    // the same recording: the same bytes
+    expect(Buffer.from(readFileSync(log)).equals(Buffer.from(a))).toBe(true);
+    // another recording at the same path, with the same config in the header
+    writeFileSync(trace + '.bak', readFileSync(trace));
+    writeFileSync(trace, readFileSync(other));
+    try {
+      // (it may or may not agree with its snapshots: the log is what matters here)
+      expect([0, 1]).toContain((await cli(['trace', trace, '--log', log])).code);
+    } finally {
+      writeFileSync(trace, readFileSync(trace + '.bak'));
+    }
+    const b = new Uint8Array(readFileSync(log));
+    const ha = decodeLogFile(a).header;
+    const hb = decodeLogFile(b).header;
+    expect(hb.config).toEqual(ha.config);
+    expect(hb.nonce).not.toBe(ha.nonce);
+    const pa = splitLogFile(a);
+    const pb = splitLogFile(b);
+    expect(pa.chunks.length).toBeGreaterThan(1);
+    // a's header and first chunk, then b's chunks from the second on, b's trailer
+    const spliced = Buffer.concat([a.subarray(0, pa.chunks[1].offset), b.subarray(pb.chunks[1].offset)]);
+    const sp = join(dir, 'spliced.mmlog');
+    writeFileSync(sp, spliced);
+    const e = await cli(['events', sp, '--salvage', '--json']);
+    expect(e.code).toBe(0);
+    expect(e.out.trim().split('\n')).toHaveLength(pa.chunks[0].count);
+    expect(e.err).toMatch(new RegExp(`salvaged ${pa.chunks[0].count} events; lost an unknown number of events .* from byte offset ${pa.chunks[1].offset} on \\(chunk checksum mismatch \\(a damaged chunk, or one of another run`));
+  });
+
   it('refuses bad input with exit 2', async () => {
     const bad = join(dir, 'bad.trace');
-    writeFileSync(bad, '{"format":"mmsim-trace/1","command":[],"kernel":"x","thp":"never"}\n["mmap",1]\n');
+    writeFileSync(bad, '{"format":"mmsim-trace/1","command":[],"kernel":"x","thp":"never"}\n["mmap",1]\n["end",1]\n');
     const r = await cli(['trace', bad]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad.trace:2: a mmap record has 9 fields/);

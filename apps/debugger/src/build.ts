@@ -1,13 +1,13 @@
 /**
  * Build the debugger app with Vite on demand, in production mode, into a per-user cache
  * keyed by everything that shapes the bundle: the app's and the bundled workspace
- * packages' sources, the lock file, the installed versions of the bundled and building
+ * packages' sources (every @mmsim package the sources import, transitively), the lock file, the installed versions of the bundled and building
  * packages, the Vite config and the mode. A second `mmsim serve` with the same inputs
  * starts at once; concurrent builds each write a private directory and the first
  * rename wins.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,8 +19,6 @@ export const APP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The build mode: always production (a development React bundle is slow and noisy). */
 export const BUILD_MODE = 'production';
 
-/** Workspace packages the page or its worker bundle (their sources are part of the key). */
-const BUNDLED_WORKSPACE = ['packages/core/src', 'packages/invariants/src', 'packages/merge-policy/src'];
 /** npm packages that are bundled or that build the bundle (their installed versions are part of the key). */
 const BUNDLED_NPM = ['react', 'react-dom', 'scheduler', 'uplot', 'rxjs', 'immer', 'vite', '@vitejs/plugin-react', 'rolldown', 'esbuild'];
 
@@ -32,6 +30,39 @@ function listSources(dir: string, out: string[]): void {
     if (st.isDirectory()) listSources(p, out);
     else if (/\.(ts|tsx|css|html|json)$/.test(name) && !/\.test\.tsx?$/.test(name)) out.push(p);
   }
+}
+
+/** a workspace package named in an import or export statement (or a dynamic import) */
+const WORKSPACE_IMPORT = /(?:\bfrom|\bimport\s*\(|^\s*import)\s*['"](@mmsim\/[a-z0-9-]+)/gm;
+
+/**
+ * The folders of the workspace packages the app's sources import, and those their
+ * sources import, to the end (found by reading the import statements, not the
+ * package.json fields: @mmsim/merge-policy imports @mmsim/linux, which imports
+ * @mmsim/scenario). A superset of what Vite bundles (the app's test helpers count too):
+ * a changed model must never be served a build of the old one.
+ */
+export function bundledWorkspace(appRoot = APP_ROOT): string[] {
+  const repo = resolve(appRoot, '../..');
+  const self = (JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { name?: string }).name;
+  const seen = new Map<string, string>();
+  const queue = [appRoot];
+  while (queue.length) {
+    const files: string[] = [];
+    listSources(join(queue.shift()!, 'src'), files);
+    for (const f of files) {
+      for (const m of readFileSync(f, 'utf8').matchAll(WORKSPACE_IMPORT)) {
+        const name = m[1];
+        if (name === self || seen.has(name)) continue;
+        const link = join(repo, 'node_modules', name);
+        if (!existsSync(link)) continue;
+        const dir = realpathSync(link);
+        seen.set(name, dir);
+        queue.push(dir);
+      }
+    }
+  }
+  return [...seen.values()].sort();
 }
 
 /** name@version of each bundled or building npm package as installed (missing: name@-). */
@@ -52,7 +83,11 @@ export function sourceHash(appRoot = APP_ROOT): string {
   const files: string[] = [];
   listSources(join(appRoot, 'src'), files);
   const repo = resolve(appRoot, '../..');
-  for (const d of BUNDLED_WORKSPACE) listSources(resolve(repo, d), files);
+  for (const d of bundledWorkspace(appRoot)) {
+    listSources(join(d, 'src'), files);
+    // its exports say which of those files an import reaches
+    files.push(join(d, 'package.json'));
+  }
   for (const f of ['index.html', 'vite.config.ts', 'package.json']) files.push(join(appRoot, f));
   files.push(join(repo, 'package-lock.json'));
   const h = createHash('sha256');

@@ -18,7 +18,7 @@ import { serveDebugger, type DebuggerServer } from './server.js';
 import { CheckJob } from './shared/checks.js';
 import { DebugSession } from './shared/session.js';
 import type { ViolationSource } from './shared/protocol.js';
-import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog, type EngineLog } from './testing/engine-logs.js';
+import { corruptLog, forkCowLog, raceCounterexampleLog, relocateGoldenLog, relocatePatchV1Log, relocationLog, type EngineLog } from './testing/engine-logs.js';
 
 const CHROMIUM = process.env.MMSIM_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../test-artifacts');
@@ -300,6 +300,35 @@ describe('debugger in headless chromium, on engine-made logs', () => {
       await page.click('[data-testid=prev-violation]');
       await viewAt(seqs[0] + 1);
     }
+  });
+
+  it('opens a race\'s counterexample at its first violation, each task\'s lane named by what it runs', async () => {
+    const race = raceCounterexampleLog();
+    const s = DebugSession.fromBytes(race.bytes);
+    const job = new CheckJob(s.tt.log);
+    while (!job.step(10_000));
+    const first = Math.min(...job.findings().map((f) => f.seq));
+    const n = await open(race);
+    expect(n).toBe(s.length);
+    await page.waitForSelector('[data-testid=checks-status][data-finished="1"]', { timeout: 60_000 });
+    // no click: the page moved from the final state to the first violation by itself
+    await viewAt(first + 1);
+    expect(first + 1).toBeLessThan(n);
+    expect(await page.textContent('[data-testid=first-violation]')).toBe(`first at seq ${first} ▶`);
+    const here = (await page.textContent('[data-testid=finding-here]')) ?? '';
+    expect(here).toMatch(/\[(locking|rmap|rmap-race|structure)\] /);
+    // the lanes say which task runs what
+    const lanes = await page.locator('[data-testid=task-track] .lanelabel').allTextContents();
+    expect(lanes).toEqual(expect.arrayContaining(['task 100 mremap', 'task 101 rmap_walk']));
+    const rows = await page.locator('[data-testid=task-row] td:first-child').allTextContents();
+    expect(rows.some((t) => t.startsWith('100 mremap'))).toBe(true);
+    await shot('09-race-first-violation');
+    await page.locator('section:has([data-testid=task-tracks])').screenshot({ path: join(ARTIFACTS, '09-race-tasks.png') });
+    // the user's own position is left alone: the end stays the end, and the button goes back
+    await page.click('[data-testid=to-end]');
+    await viewAt(n);
+    await page.click('[data-testid=first-violation]');
+    await viewAt(first + 1);
   });
 
   it('marks the violations the server was given (/api/violations) beside the checkers\' own', async () => {

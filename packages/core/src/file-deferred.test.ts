@@ -213,6 +213,6 @@ describe('splitLogFile and sealLogFile', () => {
   it('refuse a file of another format version', () => {
     const v1 = bigLog(10).slice();
     new DataView(v1.buffer).setUint16(8, 1, true);
-    expect(() => splitLogFile(v1, 'old.mmlog')).toThrow(/version 2 logs only/);
+    expect(() => splitLogFile(v1, 'old.mmlog')).toThrow(/version 2 to 3 logs only/);
   });
 });

@@ -3,9 +3,10 @@
  * the trailer computed again (format in file.ts). For tools that cut or rewrite a log
  * without replaying it, and for tests that need damage only a decode can see (what a
  * buggy writer or a crafted file gives: the checksums hold, the events do not).
- * Version 2 files only; nothing here checks what the chunks hold.
+ * Version 2 and 3 files (sealed in the version of their header); nothing here checks
+ * what the chunks hold.
  */
-import { CHUNK_HEAD_BYTES, CHUNK_MAGIC, HEADER_FIXED_BYTES, LOG_FORMAT_VERSION, LogFileError, chunkCrc, encodeTrailer } from './file.js';
+import { CHUNK_HEAD_BYTES, CHUNK_MAGIC, HEADER_FIXED_BYTES, LOG_FORMAT_CHAINED, LOG_FORMAT_VERSION, LogFileError, chunkCrc, encodeTrailer } from './file.js';
 
 export interface LogFileChunk {
   /** byte offset of the chunk in the file it was split from (ignored by sealLogFile) */
@@ -24,11 +25,12 @@ export interface LogFileParts {
   readonly chunks: LogFileChunk[];
 }
 
-/** Split a version 2 log file into its header and chunks (copies; the trailer is dropped). */
+/** Split a version 2 or 3 log file into its header and chunks (copies; the trailer is dropped). */
 export function splitLogFile(file: Uint8Array, name?: string): LogFileParts {
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  if (file.length < HEADER_FIXED_BYTES || dv.getUint16(8, true) !== LOG_FORMAT_VERSION) {
-    throw new LogFileError(8, `splitLogFile reads format version ${LOG_FORMAT_VERSION} logs only`, name);
+  const version = file.length < HEADER_FIXED_BYTES ? 0 : dv.getUint16(8, true);
+  if (version < 2 || version > LOG_FORMAT_VERSION) {
+    throw new LogFileError(8, `splitLogFile reads format version 2 to ${LOG_FORMAT_VERSION} logs only`, name);
   }
   const headEnd = HEADER_FIXED_BYTES + dv.getUint32(10, true);
   const chunks: LogFileChunk[] = [];
@@ -50,10 +52,12 @@ export function splitLogFile(file: Uint8Array, name?: string): LogFileParts {
   return { head: file.slice(0, headEnd), chunks };
 }
 
-/** A version 2 log file of these parts: each chunk's CRC (seeded by the header's) and the trailer computed anew. */
+/** A log file of these parts, in its header's version: each chunk's CRC (chained in v3) and the trailer computed anew. */
 export function sealLogFile(parts: LogFileParts): Uint8Array {
   const { head, chunks } = parts;
-  const seed = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(14, true);
+  const hdv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const seed = hdv.getUint32(14, true);
+  const chained = hdv.getUint16(8, true) >= LOG_FORMAT_CHAINED;
   const out: Uint8Array[] = [head];
   const crcs: number[] = [];
   let events = 0;
@@ -67,7 +71,7 @@ export function sealLogFile(parts: LogFileParts): Uint8Array {
     dv.setUint32(16, c.body.length, true);
     b.set(c.regs, CHUNK_HEAD_BYTES);
     b.set(c.body, CHUNK_HEAD_BYTES + c.regs.length);
-    const crc = chunkCrc(b, 0, b.length, seed);
+    const crc = chunkCrc(b, 0, b.length, chained && crcs.length ? crcs[crcs.length - 1] : seed);
     dv.setUint32(20, crc, true);
     crcs.push(crc);
     events += c.count;

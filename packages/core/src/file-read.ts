@@ -9,6 +9,7 @@ import {
   CHUNK_HEAD_BYTES,
   CHUNK_MAGIC,
   HEADER_FIXED_BYTES,
+  LOG_FORMAT_CHAINED,
   LOG_FORMAT_OLDEST,
   LOG_FORMAT_VERSION,
   LOG_MAGIC,
@@ -102,8 +103,10 @@ type Item =
 class LogParser {
   version = 0;
   header: LogHeader | null = null;
-  /** seed of every chunk CRC (v2): the header's CRC */
+  /** the header's CRC: seed of the trailer's CRC, of every chunk CRC (v2), of the first (v3) */
   seed = 0;
+  /** seed of the next chunk's CRC: the header's CRC (v2, and v3's first), then the last chunk's (v3) */
+  private chain = 0;
   headerEnd = 0;
   readonly log = new EventLog();
   private readonly crcs: number[] = [];
@@ -176,6 +179,8 @@ class LogParser {
       fail(fixed, `header is not valid JSON: ${(e as Error).message.slice(0, 120)}`);
     }
     if (!isHeader(h)) fail(fixed, 'header JSON is not {mmsimVersion, config, seed}');
+    if (version >= LOG_FORMAT_CHAINED && typeof (h as LogHeader).nonce !== 'string') fail(fixed, `header JSON of a format ${version} log has no nonce`);
+    this.chain = this.seed;
     this.header = h as LogHeader;
     this.version = version;
     this.headerEnd = fixed + hlen;
@@ -220,8 +225,8 @@ class LogParser {
     // fields first checked by the CRC (v2): a length that points past the end is a cut
     // file when the CRC cannot be computed yet, damage when it could
     if (end > buf.length) return more(`chunk of ${rlen + blen} bytes cut short (${buf.length - off - CHUNK_HEAD_BYTES} present)`);
-    const ok = v2 ? chunkCrc(buf, off, end, this.seed) === crc : crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end)) === crc;
-    if (!ok) return { kind: 'bad', message: 'chunk checksum mismatch' };
+    const ok = v2 ? chunkCrc(buf, off, end, this.chain) === crc : crc32(buf.subarray(off + CHUNK_HEAD_BYTES, end)) === crc;
+    if (!ok) return { kind: 'bad', message: this.version >= LOG_FORMAT_CHAINED ? 'chunk checksum mismatch (a damaged chunk, or one of another run: each chunk\'s checksum continues the one before it)' : 'chunk checksum mismatch' };
     const expect = this.log.length;
     if (first !== expect) return { kind: 'bad', message: `chunk starts at event ${first}, expected ${expect} (a chunk is missing, repeated or out of order)` };
     if (count < 1 || count > CHUNK_EVENTS || count > blen) return { kind: 'bad', message: `chunk claims ${count} events in ${blen} bytes` };
@@ -244,7 +249,7 @@ class LogParser {
     if (this.deferred) {
       this.offsets.set(it.chunk.first, origin + it.at);
       this.log.appendChunkUnchecked(it.chunk, this.checks);
-      this.crcs.push(it.crc);
+      this.accepted(it.crc);
       return null;
     }
     try {
@@ -254,8 +259,14 @@ class LogParser {
     } catch (e) {
       return notDecodable(e);
     }
-    this.crcs.push(it.crc);
+    this.accepted(it.crc);
     return null;
+  }
+
+  /** A chunk counts: the trailer's list has its CRC, and (v3) the next chunk's continues it. */
+  private accepted(crc: number): void {
+    this.crcs.push(crc);
+    if (this.version >= LOG_FORMAT_CHAINED) this.chain = crc;
   }
 }
 
@@ -354,6 +365,11 @@ export class LogStreamReader {
     return this.p.log;
   }
 
+  /** the file's format version, once its header is read (0 before) */
+  get version(): number {
+    return this.p.version;
+  }
+
   /**
    * Add bytes; returns how many events became readable. The bytes are read where they
    * are, not copied onto what is left of the last piece (a download's pieces are MBs, and
@@ -441,8 +457,12 @@ export class LogStreamReader {
     this.damage = { offset: at, message, eventsKept: this.p.log.length, bytesLost: this.buf.length - this.off + this.untaken };
   }
 
-  /** The file is complete: anything left over is a truncated chunk, a missing trailer is a cut file. */
-  end(): ReadLogResult {
+  /**
+   * The file is complete: anything left over is a truncated chunk, a missing trailer is a
+   * cut file. `tail`: the file's last bytes (at least the trailer's 20), for a damaged
+   * file whose trailer survived to say how many events were lost (as decodeLogFile does).
+   */
+  end(tail?: Uint8Array): ReadLogResult {
     if (!this.damage) this.advance(true);
     const header = this.p.header;
     if (!header) throw new LogFileError(0, 'not an mmsim log (file too short for a header)', this.opts.file);
@@ -452,7 +472,11 @@ export class LogStreamReader {
     }
     if (!this.damage) this.p.finish();
     const res: ReadLogResult = { header, log: this.p.log, version: this.p.version, warnings };
-    if (this.damage) res.damage = this.damage;
+    if (this.damage) {
+      res.damage = this.damage;
+      const total = tail && this.p.version >= 2 ? trailerEvents(tail, this.p.seed) : undefined;
+      if (total !== undefined && total >= this.damage.eventsKept) res.damage = { ...this.damage, eventsLost: total - this.damage.eventsKept };
+    }
     return res;
   }
 }

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 import { E } from './events.js';
 import { replay } from './timetravel.js';
-import { encodeLogFile, LogFileError, streamLog, type LogHeader } from './file.js';
+import { encodeLogFile, LogFileError, logNonce, streamLog, type LogHeader } from './file.js';
+import { splitLogFile } from './file-edit.js';
 import { decodeLogFile, LogStreamReader, V1_WARNING } from './file-read.js';
 import { prng, type KGen } from './sched.js';
 import type { EventLog } from './log.js';
@@ -86,6 +87,96 @@ describe('format version 1 logs', () => {
     const off = 14 + dv.getUint32(10, true);
     dv.setUint32(off + 8, 867, true); // a lowered count: the body CRC cannot see it, decoding does
     expect(() => decodeLogFile(count)).toThrow(/leaves \d+ of its \d+ bytes undecoded/);
+  });
+});
+
+describe('format version 2 logs', () => {
+  // written by mmsim before the nonce (format 2) from `mmsim run scenarios/hand/fork-cow.json --log ...`
+  const v2 = new Uint8Array(readFileSync(new URL('./fixtures/fork-cow.v2.mmlog', import.meta.url)));
+
+  it('still read and verified: the same 883 events, no warning', () => {
+    const r = decodeLogFile(v2);
+    expect(r.version).toBe(2);
+    expect(r.warnings).toEqual([]);
+    expect(r.header.nonce).toBeUndefined();
+    expect(r.log.length).toBe(883);
+    // the digest of its events as the format 2 reader gave them
+    expect(eventsHash(r.log)).toBe('9cb83a7a88fac38b98d6185e89c9a624f6669897f167b7a949195acb1e19c938');
+    const bad = v2.slice();
+    bad[bad.length - 30] ^= 1;
+    expect(() => decodeLogFile(bad)).toThrow(/checksum mismatch.*at byte offset \d+/);
+  });
+});
+
+describe('chunks of another run never verify (format 3: nonce, chained CRCs)', () => {
+  /** a run's log: `pages` pages touched from `start`, 3 chunks or more */
+  const runLog = (start: number, pages: number, h: LogHeader) => {
+    const eng = setup();
+    eng.syscall('touch', () => faultRange(eng, 1, start, pages));
+    eng.close();
+    return { file: encodeLogFile(eng.log, h), events: eng.log.length };
+  };
+  /** the file's items as byte ranges: header, each chunk, trailer */
+  const pieces = (file: Uint8Array) => {
+    const { head, chunks } = splitLogFile(file);
+    const ends = [...chunks.slice(1).map((c) => c.offset), file.length - 20];
+    return { head, chunks: chunks.map((c, i) => ({ bytes: file.subarray(c.offset, ends[i]), count: c.count })), trailer: file.subarray(file.length - 20) };
+  };
+  const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+  it('the nonce is the header and the inputs it names, deterministic', () => {
+    expect(logNonce(H)).toBe(logNonce({ ...H }));
+    expect(logNonce(H, ['trace a'])).not.toBe(logNonce(H, ['trace b']));
+    expect(logNonce(H, ['ab', 'c'])).not.toBe(logNonce(H, ['a', 'bc']));
+    expect(logNonce(H)).toMatch(/^[0-9a-f]{16}$/);
+    // a header written without one gets logNonce(header): the same run, the same bytes
+    const a = runLog(4096, 100, H).file;
+    expect(decodeLogFile(a).header.nonce).toBe(logNonce(H));
+    // the header JSON is that of the header with its nonce, as JSON.stringify writes it
+    const hlen = new DataView(a.buffer, a.byteOffset).getUint32(10, true);
+    expect(new TextDecoder().decode(a.subarray(18, 18 + hlen))).toBe(JSON.stringify({ ...H, nonce: logNonce(H) }));
+    expect(Buffer.from(a).equals(Buffer.from(runLog(4096, 100, { ...H, nonce: logNonce(H) }).file))).toBe(true);
+  });
+
+  it('two runs whose headers differ only by the nonce: a spliced file is refused at the foreign chunk, salvage keeps the first run only', () => {
+    // two `trace --log` runs at one path: the config is the same, the recordings are not
+    const A = runLog(4096, 5000, { ...H, nonce: logNonce(H, ['recording A']) });
+    const B = runLog(20480, 5000, { ...H, nonce: logNonce(H, ['recording B']) });
+    const a = pieces(A.file);
+    const b = pieces(B.file);
+    expect(a.chunks.length).toBeGreaterThanOrEqual(3);
+    expect(b.chunks.length).toBe(a.chunks.length);
+    // A's header and first chunk, B's second, then A's again with A's trailer
+    const spliced = cat(a.head, a.chunks[0].bytes, b.chunks[1].bytes, ...a.chunks.slice(2).map((c) => c.bytes), a.trailer);
+    const at = a.head.length + a.chunks[0].bytes.length;
+    expect(() => decodeLogFile(spliced)).toThrow(new RegExp(`of another run.*at byte offset ${at}\\)`));
+    const s = decodeLogFile(spliced, { salvage: true });
+    expect(s.log.length).toBe(a.chunks[0].count);
+    // A's trailer still verifies under A's header: it says how many were lost
+    expect(s.damage).toMatchObject({ offset: at, eventsKept: a.chunks[0].count, eventsLost: A.events - a.chunks[0].count, bytesLost: spliced.length - at });
+    // B's chunks behind A's header, even the first: refused at once
+    expect(() => decodeLogFile(cat(a.head, ...b.chunks.map((c) => c.bytes), b.trailer))).toThrow(new RegExp(`at byte offset ${a.head.length}\\)`));
+    // and B's trailer after A's chunks does not verify: the loss is not made up from it
+    const t = decodeLogFile(cat(a.head, a.chunks[0].bytes, b.chunks[1].bytes, b.trailer), { salvage: true });
+    expect(t.damage?.eventsKept).toBe(a.chunks[0].count);
+    expect(t.damage?.eventsLost).toBeUndefined();
+  });
+
+  it('two runs with the same header and nonce (an engine changed between them): the chain stops at the first chunk that differs', () => {
+    const A = runLog(4096, 5000, H);
+    const B = runLog(20480, 5000, H);
+    const a = pieces(A.file);
+    const b = pieces(B.file);
+    expect(Buffer.from(a.head).equals(Buffer.from(b.head))).toBe(true);
+    const spliced = cat(a.head, a.chunks[0].bytes, ...b.chunks.slice(1).map((c) => c.bytes), b.trailer);
+    const s = decodeLogFile(spliced, { salvage: true });
+    expect(s.damage).toMatchObject({ offset: a.head.length + a.chunks[0].bytes.length, eventsKept: a.chunks[0].count });
+    // B's trailer verifies under the shared header: B had B.events, so that many less the kept were lost
+    expect(s.damage?.eventsLost).toBe(B.events - a.chunks[0].count);
+    // a streaming reader stops at the same chunk
+    const rd = new LogStreamReader({ salvage: true });
+    rd.push(spliced);
+    expect(rd.end().damage?.offset).toBe(s.damage?.offset);
   });
 });
 

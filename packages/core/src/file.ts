@@ -1,8 +1,8 @@
 /**
- * The log file: append-only binary, streamable. Format version 2:
+ * The log file: append-only binary, streamable. Format version 3:
  *
- *   header   "MMSIMLOG" (8 bytes) | u16 version = 2 | u32 header length | u32 header CRC
- *            | header JSON
+ *   header   "MMSIMLOG" (8 bytes) | u16 version = 3 | u32 header length | u32 header CRC
+ *            | header JSON {mmsimVersion, config, seed, nonce}
  *   chunks   "CHNK" | u32 first seq | u32 count | u32 regs length | u32 bytes length
  *            | u32 chunk CRC | regs JSON | bytes
  *   trailer  "TRLR" | u32 chunk count | u32 event count | u32 CRC of the chunk CRCs
@@ -10,12 +10,27 @@
  *
  * All integers little-endian. Every byte that decides meaning is under a checksum:
  * - header CRC = crc32(version, length, JSON);
- * - chunk CRC = crc32(first, count, lengths, regs, bytes), continued from the header CRC
- *   (a chunk of another log does not verify here);
+ * - chunk CRC = crc32(first, count, lengths, regs, bytes), continued from the CRC of the
+ *   chunk before it (the first chunk's from the header CRC): a chunk verifies only behind
+ *   the very chunks it was written after, so no chunk of another run is ever kept, not
+ *   even one of a run whose header is byte-identical up to the nonce;
  * - the trailer's chain CRC = crc32 of the chunk CRCs in order (u32 each), and its own
  *   CRC = crc32(its first 16 bytes), continued from the header CRC.
  * A complete log ends with exactly one trailer: a file without one was cut short (a
  * crashed or interrupted run) and is refused; `salvage` keeps its valid prefix.
+ *
+ * The nonce tells runs apart whose header would otherwise be the same (two `trace --log`
+ * runs of different recordings at one path: the config names only the path). It is not
+ * random: the promise "the same scenario and options give a byte-identical log" stands.
+ * It is a hash of the header and of every input the run read that the header only names
+ * (logNonce: the trace's bytes), so runs that differ in what they read differ in nonce,
+ * and runs that do not write the same bytes. Two runs with one nonce can thus only
+ * differ where the engine itself was changed (another checkout): the chained CRCs then
+ * stop a splice at the first chunk that differs.
+ *
+ * Version 2 (mmsim 0.1 with the trailer, before the nonce) seeded every chunk CRC from
+ * the header CRC alone and had no nonce: its chunks could be spliced with another run's
+ * of an identical header. It is still read and verified as it was written.
  *
  * Version 1 (mmsim 0.1 before the trailer) had no header CRC, chunk CRCs over the
  * body only and no trailer. It is still read, marked unverified with a warning: a v1
@@ -25,7 +40,9 @@ import { crc32 } from './codec.js';
 import type { EventLog, SealedChunk } from './log.js';
 
 export const LOG_MAGIC = 'MMSIMLOG';
-export const LOG_FORMAT_VERSION = 2;
+export const LOG_FORMAT_VERSION = 3;
+/** the version whose chunk CRCs are chained and whose header has a nonce */
+export const LOG_FORMAT_CHAINED = 3;
 /** the oldest format version this mmsim still reads */
 export const LOG_FORMAT_OLDEST = 1;
 export const CHUNK_MAGIC = 0x4b4e4843; // "CHNK" little-endian
@@ -41,6 +58,12 @@ export interface LogHeader {
   /** what ran: scenario names, options, plugins */
   config: Record<string, unknown>;
   seed: number;
+  /**
+   * Tells this run's log from another's (format 3, see above). Written by the writer as
+   * `logNonce(header)` when the caller gives none; a run with inputs the header only
+   * names passes `logNonce(header, [their bytes or digest])`.
+   */
+  nonce?: string;
 }
 
 export class LogFileError extends Error {
@@ -56,9 +79,46 @@ export class LogFileError extends Error {
 
 const enc = new TextEncoder();
 
-/** The header as written: fixed part and JSON, plus its CRC (the seed of every chunk CRC). */
+/** FNV-1a, 64 bits, over the pieces in order (a string as UTF-8), as 16 hex digits. */
+function fnv1a64(pieces: readonly (string | Uint8Array)[]): string {
+  // the 64-bit state in two 32-bit halves; prime 2^40 + 0x1b3
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  for (const p of pieces) {
+    const b = typeof p === 'string' ? enc.encode(p) : p;
+    for (let i = 0; i < b.length; i++) {
+      lo ^= b[i];
+      const l = lo >>> 0;
+      const nlo = Math.imul(l, 0x1b3);
+      // high half: hi*0x1b3 + lo*2^8 (the 2^40 part) + the carry of the low product
+      const carry = Math.floor((l * 0x1b3) / 0x100000000);
+      hi = (Math.imul(hi, 0x1b3) + (l << 8) + carry) >>> 0;
+      lo = nlo >>> 0;
+    }
+    // a separator, so that ["ab", "c"] and ["a", "bc"] differ
+    lo ^= 0xff;
+  }
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The nonce of a run's log: a hash of its header (version, config, seed) and of the
+ * inputs the header does not hold (file contents it names by path), in order.
+ * Deterministic: the same run gives the same log, byte for byte.
+ */
+export function logNonce(h: LogHeader, inputs: readonly (string | Uint8Array)[] = []): string {
+  return fnv1a64([headerJson(h), ...inputs]);
+}
+
+/** The header's JSON without the nonce (a header holds its whole scenario: stringified once). */
+const headerJson = (h: LogHeader): string => JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed });
+
+/** The header as written: fixed part and JSON, plus its CRC (the seed of the first chunk's CRC). */
 export function encodeHeaderWithCrc(h: LogHeader): { bytes: Uint8Array; crc: number } {
-  const json = enc.encode(JSON.stringify({ mmsimVersion: h.mmsimVersion, config: h.config, seed: h.seed }));
+  const base = headerJson(h);
+  const nonce = h.nonce ?? fnv1a64([base]);
+  // JSON.stringify of the header with the nonce as its last key, without a second stringify
+  const json = enc.encode(`${base.slice(0, -1)},"nonce":${JSON.stringify(nonce)}}`);
   const out = new Uint8Array(HEADER_FIXED_BYTES + json.length);
   out.set(enc.encode(LOG_MAGIC), 0);
   const dv = new DataView(out.buffer);
@@ -79,7 +139,7 @@ export function encodeHeader(h: LogHeader): Uint8Array {
   return encodeHeaderWithCrc(h).bytes;
 }
 
-/** One chunk, its CRC continued from the header's (`seed`). */
+/** One chunk, its CRC continued from `seed`: the CRC of the chunk before it, or the header's for the first. */
 export function encodeChunk(c: SealedChunk, seed: number): Uint8Array {
   const regs = enc.encode(JSON.stringify(c.regs));
   const out = new Uint8Array(CHUNK_HEAD_BYTES + regs.length + c.bytes.length);
@@ -128,7 +188,7 @@ export function encodeLogFile(log: EventLog, h: LogHeader): Uint8Array {
   const parts: Uint8Array[] = [head.bytes];
   const crcs: number[] = [];
   for (const c of log.chunks()) {
-    const b = encodeChunk(c, head.crc);
+    const b = encodeChunk(c, crcs.length ? crcs[crcs.length - 1] : head.crc);
     crcs.push(chunkCrcOf(b));
     parts.push(b);
   }
@@ -179,7 +239,7 @@ export function streamLog(log: EventLog, h: LogHeader, sink: LogSink | ((b: Uint
     size += b.length;
   };
   const putChunk = (c: SealedChunk) => {
-    const b = encodeChunk(c, head.crc);
+    const b = encodeChunk(c, written.length ? written[written.length - 1].crc : head.crc);
     put(b);
     written.push({ first: c.first, count: c.count, end: size, crc: chunkCrcOf(b) });
   };

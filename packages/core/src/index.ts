@@ -47,6 +47,7 @@ export { EventLog, LogCursor, decodeChunk } from './log.js';
 export type { DeferredChecks, LogMark } from './log.js';
 export type { SealedChunk } from './log.js';
 export {
+  LOG_FORMAT_CHAINED,
   LOG_FORMAT_OLDEST,
   LOG_FORMAT_VERSION,
   LOG_MAGIC,
@@ -55,6 +56,7 @@ export {
   encodeHeader,
   encodeLogFile,
   encodeTrailer,
+  logNonce,
   streamLog,
 } from './file.js';
 export type { LogHeader, LogSink, LogStreamWriter } from './file.js';

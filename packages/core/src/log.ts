@@ -120,6 +120,15 @@ export class EventLog {
       this.cur.len = 0;
       return;
     }
+    this.discardRead();
+  }
+
+  /**
+   * Let go of the sealed chunks, and nothing more: a log read from a file chunk by chunk
+   * (LogStreamReader) and walked once in order (`mmsim stats`) keeps only what is not
+   * read yet; chunks appended later read as before. Events before `retainedFrom` are gone.
+   */
+  discardRead(): void {
     if (!this.sealed.length) return;
     this.from = this.curFirst;
     this.sealed = [];

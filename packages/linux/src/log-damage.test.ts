@@ -6,12 +6,15 @@
  *   - salvaged to exactly the valid prefix: the whole chunks before the first damaged
  *     byte, with the damage reported (a damaged header is refused even then);
  *   - refused with the same LogFileError when read with its decode checks deferred
- *     (verify 'checksums', as the debugger reads) and then read through in order.
+ *     (verify 'checksums', as the debugger reads) and then read through in order;
+ *   - refused with a message that names the byte offset (the one LogFileError holds).
+ * Among the damages: a chunk of another run put in place of one of this run's (what
+ * two runs writing one path gave): salvage stops before it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LogFileError, decodeLogFile, encodeLogFile, newRawEvent, prng, type EventLog, type LogHeader } from '@mmsim/core';
+import { LogFileError, decodeLogFile, encodeLogFile, logNonce, newRawEvent, prng, type EventLog, type LogHeader } from '@mmsim/core';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { runScenario } from './run.js';
 
@@ -43,9 +46,10 @@ interface Sample {
   headerEnd: number;
 }
 
-function sample(s: Scenario): Sample {
+/** `header`: written with this header instead of the run's own */
+function sample(s: Scenario, header?: LogHeader): Sample {
   const r = runScenario(s);
-  const bytes = encodeLogFile(r.engine.log, r.header);
+  const bytes = encodeLogFile(r.engine.log, header ?? r.header);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerEnd = 18 + dv.getUint32(10, true);
   const ends: Sample['ends'] = [];
@@ -56,10 +60,26 @@ function sample(s: Scenario): Sample {
   }
   // events per chunk from the log itself
   r.engine.log.chunks().forEach((c, i) => (ends[i].events = c.first + c.count));
-  return { name: s.name, bytes, header: r.header, log: r.engine.log, ends, headerEnd };
+  // the header as written: with the nonce the writer added
+  return { name: s.name, bytes, header: decodeLogFile(bytes).header, log: r.engine.log, ends, headerEnd };
 }
 
 const SAMPLES = [sample(hand('fork-cow.json')), sample(hand('thp-mix.json')), sample(hand('mremap-errors.json')), sample(big)];
+/**
+ * Another run under the config of `big` (as two `trace --log` runs of different
+ * recordings at one path had: the config names the path only): one more page touched,
+ * as many chunks; its nonce hashes the other input, as `trace` does.
+ */
+const BIG_OTHER = sample(
+  parseScenario({ ...big, steps: big.steps.map((st, i) => (i === 1 ? { ...st, pages: 601 } : st)) }),
+  { ...SAMPLES[3].header, nonce: logNonce(SAMPLES[3].header, ['another recording']) },
+);
+
+/** A refusal names its byte offset, the one the error carries. */
+function offsetNamed(e: LogFileError): boolean {
+  const m = /\(at byte offset (\d+)\)$/.exec(e.message);
+  return !!m && Number(m[1]) === e.offset && Number.isSafeInteger(e.offset) && e.offset >= 0;
+}
 
 /** The events of a log as comparable text. */
 const eventsText = (log: EventLog, n = log.length) => {
@@ -80,11 +100,15 @@ function expectedPrefix(s: Sample, damaged: Uint8Array): number {
 
 type Damage = { kind: string; bytes: Uint8Array };
 
-function damages(s: Sample, rnd: () => number, count: number): Damage[] {
+/** the chunks of a sample as byte ranges */
+const spansOf = (s: Sample) => s.ends.map((c, i) => ({ start: i ? s.ends[i - 1].end : s.headerEnd, end: c.end }));
+
+function damages(s: Sample, rnd: () => number, count: number, other: Sample): Damage[] {
   const b = s.bytes;
   const int = (n: number) => Math.floor(rnd() * n);
   const out: Damage[] = [];
-  const chunkSpans = s.ends.map((c, i) => ({ start: i ? s.ends[i - 1].end : s.headerEnd, end: c.end }));
+  const chunkSpans = spansOf(s);
+  const otherSpans = spansOf(other);
   const edit = (kind: string, f: (c: Uint8Array, dv: DataView) => void) => {
     const c = b.slice();
     f(c, new DataView(c.buffer));
@@ -123,8 +147,16 @@ function damages(s: Sample, rnd: () => number, count: number): Damage[] {
         splice(kind, [b.subarray(0, x.start), b.subarray(y.start, y.end), b.subarray(x.start, x.end), b.subarray(y.end)]);
       } else splice('dropped chunk', [b.subarray(0, x.start), b.subarray(x.end)]);
     } else if (which === 7) edit('trailer field edit', (_c, dv) => dv.setUint32(b.length - 20 + 4 * (1 + int(3)), int(2 ** 32), true));
-    else if (which === 8) splice('garbage appended', [b, Uint8Array.from({ length: 1 + int(40) }, () => int(256))]);
-    else edit('header field edit', (_c, dv) => (int(2) ? dv.setUint16(8, [0, 1, 3, 0xffff][int(4)], true) : dv.setUint32(10, dv.getUint32(10, true) + [1, -1, 1000][int(3)], true)));
+    else if (which === 8) {
+      if (int(2)) splice('garbage appended', [b, Uint8Array.from({ length: 1 + int(40) }, () => int(256))]);
+      else {
+        // chunk i of another run in place of this run's chunk i (a run that wrote the same path)
+        const i = int(Math.min(chunkSpans.length, otherSpans.length));
+        const x = chunkSpans[i];
+        const y = otherSpans[i];
+        splice('foreign chunk', [b.subarray(0, x.start), other.bytes.subarray(y.start, y.end), b.subarray(x.end)]);
+      }
+    } else edit('header field edit', (_c, dv) => (int(2) ? dv.setUint16(8, [0, 1, 2, 4, 0xffff][int(5)], true) : dv.setUint32(10, dv.getUint32(10, true) + [1, -1, 1000][int(3)], true)));
   }
   return out;
 }
@@ -132,12 +164,14 @@ function damages(s: Sample, rnd: () => number, count: number): Damage[] {
 describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the valid prefix', () => {
   it('≥300 damages over logs of 4 scenarios: 0 accepted with changed meaning, 0 crashes, exact salvage', () => {
     const rnd = prng(20251115);
-    const tally = { damages: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0, deferredSame: 0, salvageExact: 0, salvageWrong: 0, salvageRefusedHeader: 0 };
+    const tally = { damages: 0, noOffset: 0, refused: 0, acceptedSame: 0, acceptedChanged: 0, crashes: 0, deferredSame: 0, salvageExact: 0, salvageWrong: 0, salvageRefusedHeader: 0 };
     const wrong: string[] = [];
     const kinds = new Set<string>();
     for (const s of SAMPLES) {
       const full = eventsText(s.log);
-      for (const d of damages(s, rnd, 100)) {
+      // the other run: for big its twin, else the next sample (another scenario)
+      const other = s === SAMPLES[3] ? BIG_OTHER : SAMPLES[SAMPLES.indexOf(s) + 1];
+      for (const d of damages(s, rnd, 100, other)) {
         tally.damages++;
         kinds.add(d.kind);
         // strict read
@@ -153,6 +187,10 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
           if (e instanceof LogFileError) {
             tally.refused++;
             strictError = e.message;
+            if (!offsetNamed(e)) {
+              tally.noOffset++;
+              wrong.push(`${s.name}: ${d.kind}: refused without its byte offset: ${e.message}`);
+            }
           } else {
             tally.crashes++;
             wrong.push(`${s.name}: ${d.kind}: crash ${String(e)}`);
@@ -187,7 +225,10 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
             wrong.push(`${s.name}: ${d.kind}: salvage kept ${r.log.length} events (damage ${r.damage ? 'reported' : 'NOT reported'}), valid prefix is ${want}`);
           }
         } catch (e) {
-          if (e instanceof LogFileError && want === -1) tally.salvageRefusedHeader++;
+          if (e instanceof LogFileError && !offsetNamed(e)) {
+            tally.noOffset++;
+            wrong.push(`${s.name}: ${d.kind}: salvage refused without its byte offset: ${e.message}`);
+          } else if (e instanceof LogFileError && want === -1) tally.salvageRefusedHeader++;
           else if (e instanceof LogFileError) {
             tally.salvageWrong++;
             wrong.push(`${s.name}: ${d.kind}: salvage refused (${e.message}) though ${want} events are valid`);
@@ -201,14 +242,15 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
     console.log(`damaged logs: ${JSON.stringify(tally)}; kinds: ${[...kinds].join(', ')}`);
     expect(wrong.slice(0, 10)).toEqual([]);
     expect(tally.damages).toBeGreaterThanOrEqual(300);
-    expect(tally.acceptedChanged + tally.crashes + tally.salvageWrong).toBe(0);
+    expect(tally.acceptedChanged + tally.crashes + tally.salvageWrong + tally.noOffset).toBe(0);
     // every damage changes bytes that matter: none may be read as the complete log
     expect(tally.acceptedSame).toBe(0);
     expect(tally.salvageExact + tally.salvageRefusedHeader).toBe(tally.damages);
     expect(tally.deferredSame).toBe(tally.damages);
     // the samples really are multi-chunk, and every kind of damage occurred
     expect(SAMPLES.some((s) => s.ends.length >= 3)).toBe(true);
-    for (const k of ['bit flip', 'cut at chunk boundary', 'cut at random offset', 'duplicated chunk', 'dropped chunk', 'swapped chunks', 'header digit edit']) expect(kinds).toContain(k);
+    expect(BIG_OTHER.ends.length).toBe(SAMPLES[3].ends.length);
+    for (const k of ['foreign chunk', 'bit flip', 'cut at chunk boundary', 'cut at random offset', 'duplicated chunk', 'dropped chunk', 'swapped chunks', 'header digit edit']) expect(kinds).toContain(k);
   });
 
   it('the intact logs read back whole, with no damage and no warning', () => {
@@ -216,7 +258,7 @@ describe('damaged logs (seeded): refused or unchanged, salvaged to exactly the v
       const r = decodeLogFile(s.bytes, { salvage: true });
       expect(r.damage).toBeUndefined();
       expect(r.warnings).toEqual([]);
-      expect(r.version).toBe(2);
+      expect(r.version).toBe(3);
       expect(eventsText(r.log)).toBe(eventsText(s.log));
     }
   });

@@ -1,6 +1,8 @@
 /**
  * mmsim-trace/1 (docs/trace-format.md): one JSON value a line. Line 1 is the header
  * object; every other line is a record, an array whose first element names its kind.
+ * The last line is the end record `["end", records]`: a trace without it was cut short
+ * and is refused (TraceEnd), since its missing exit snapshots would compare as agreeing.
  * Read and validated one line at a time (a million-fault trace never sits in memory);
  * every error names the line (= record number + 1) and the field.
  */
@@ -65,7 +67,8 @@ export type TraceRecord =
   | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
-  | ['exit', tid: number];
+  | ['exit', tid: number]
+  | ['end', records: number];
 
 /**
  * field names per record kind, after the kind (what errors and the docs call them). A
@@ -84,6 +87,7 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],
   exit: ['tid'],
+  end: ['records'],
 }));
 
 /** A trace that does not follow mmsim-trace/1: `line` is 1-based (the header is line 1). */
@@ -185,8 +189,9 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
 export function checkRecord(v: unknown, file: string, line: number): TraceRecord {
   if (!Array.isArray(v) || typeof v[0] !== 'string') throw new TraceFormatError(file, line, '', 'a record must be an array starting with its kind');
   const kind = v[0] as TraceRecord[0];
+  // RECORD_FIELDS has no prototype: "constructor" or "toString" are no kinds
   const fields = RECORD_FIELDS[kind];
-  if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])} (the kinds are ${Object.keys(RECORD_FIELDS).join(", ")})`);
+  if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])} (the kinds are ${Object.keys(RECORD_FIELDS).join(', ')})`);
   if (v.length !== fields.length + 1) throw new TraceFormatError(file, line, '', `a ${kind} record has ${fields.length} fields (${fields.join(', ')}), got ${v.length - 1}`);
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i];
@@ -198,6 +203,7 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
     else if ((name === 'tid' || name === 'parent' || name === 'child') && x <= 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be a positive tid');
     else if ((name === 'vpn' && (x < 0 || x >= MAX_VPN)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
     else if ((name === 'len' || name === 'oldLen' || name === 'newLen') && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
+    else if (name === 'records' && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
     else if (name === 'sharedVm' && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
   }
   const r = v as TraceRecord;
@@ -227,11 +233,48 @@ export function parseRecordLine(text: string, file: string, line: number): Trace
 }
 
 /**
- * Stream a trace: the header, then each record with its line number. Refuses an empty
- * file, a bad header or any bad record (TraceFormatError).
+ * Where a trace ends: every reader hands each record line to `record()` and the count of
+ * lines to `finish()`. The end record `["end", N]` must be the last line, with N the
+ * records before it; a trace that ends without it was cut (an interrupted or failed
+ * recording, a truncated copy) and is refused at the line where it should have been.
+ */
+export class TraceEnd {
+  private records = 0;
+  private endLine = 0;
+  constructor(private readonly file: string) {}
+
+  /** A record at `line` (null: a fault, read without an array); true: the end record, not to be replayed. */
+  record(r: TraceRecord | null, line: number): boolean {
+    if (this.endLine) throw new TraceFormatError(this.file, line, '', `a record after the end record (line ${this.endLine})`);
+    if (r !== null && r[0] === 'end') {
+      if (r[1] !== this.records) throw new TraceFormatError(this.file, line, 'end.records', `the end record says ${r[1]} records, the trace holds ${this.records} before it (lines are missing or repeated)`);
+      this.endLine = line;
+      return true;
+    }
+    this.records++;
+    return false;
+  }
+
+  /** The file ended after `lines` lines (the header included). */
+  finish(lines: number): void {
+    if (lines === 0 || this.endLine) return;
+    throw new TraceFormatError(
+      this.file,
+      lines + 1,
+      '',
+      `the trace ends after ${this.records} records without its end record ["end",${this.records}]: it was cut short (an interrupted or failed recording, or a truncated copy), and a cut trace lacks exit snapshots to compare; record it again`,
+    );
+  }
+}
+
+/**
+ * Stream a trace: the header, then each record with its line number (the end record is
+ * checked, not yielded). Refuses an empty file, a bad header, any bad record and a
+ * trace without its end record (TraceFormatError).
  */
 export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHeader } | { record: TraceRecord; line: number }> {
   const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  const end = new TraceEnd(path);
   let line = 0;
   try {
     for await (const text of rl) {
@@ -241,12 +284,14 @@ export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHe
         continue;
       }
       if (text === '') throw new TraceFormatError(path, line, '', 'empty line');
-      yield { record: parseRecordLine(text, path, line), line };
+      const record = parseRecordLine(text, path, line);
+      if (!end.record(record, line)) yield { record, line };
     }
   } finally {
     rl.close();
   }
   if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
+  end.finish(line);
 }
 
 /**
@@ -255,16 +300,21 @@ export async function* readTrace(path: string): AsyncGenerator<{ header: TraceHe
  * scanTrace (scan.ts), which makes no object per fault record.
  */
 export function* readTraceSync(path: string): Generator<{ header: TraceHeader } | { record: TraceRecord; line: number }> {
+  const end = new TraceEnd(path);
   let line = 0;
   for (const lines of lineBatches(path)) {
     for (const l of lines) {
       line++;
       if (line === 1) yield { header: parseHeader(l, path) };
       else if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
-      else yield { record: parseRecordLine(l, path, line), line };
+      else {
+        const record = parseRecordLine(l, path, line);
+        if (!end.record(record, line)) yield { record, line };
+      }
     }
   }
   if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
+  end.finish(line);
 }
 
 /** The text of a record line (what the recorder writes). */

@@ -105,6 +105,8 @@ describe('mmsim record + mmsim trace on real programs', () => {
     await expect(replayTrace(bad)).rejects.toThrow(TraceFormatError);
     let n = 0;
     for await (const x of readTrace(good)) if ('record' in x) n++;
-    expect(n).toBe(lines.filter((l) => l.startsWith('[')).length);
+    // every record line but the last, the end record (checked, not yielded)
+    expect(lines.filter((l) => l.startsWith('[')).at(-1)).toBe(`["end",${n}]`);
+    expect(n).toBe(lines.filter((l) => l.startsWith('[')).length - 1);
   });
 });

@@ -119,8 +119,10 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
       if (buf.length) w.write(buf.join('\n') + '\n');
       buf = [];
     };
+    let records = 0;
     const conv = new PerfConverter(tlog, (r) => {
       buf.push(recordLine(r));
+      records++;
       if (buf.length >= 4096) flush();
     });
     const ps = spawn('perf', ['script', '-i', data, '--show-lost-events', '-F', 'pid,tid,event,trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -133,6 +135,8 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
       if (++n % 100_000 === 0) opts.onProgress?.(conv.stats);
     }
     const rc = await new Promise<number>((resolve) => (ps.exitCode !== null ? resolve(ps.exitCode) : ps.on('exit', (c) => resolve(c ?? 1))));
+    // the last line says the trace is complete: a reader refuses one cut before it
+    buf.push(recordLine(['end', records]));
     flush();
     await new Promise<void>((resolve, reject) => w.end((e?: Error | null) => (e ? reject(e) : resolve())));
     if (rc !== 0) throw new RecordIncompleteError(`perf script failed (exit ${rc}): ${err.trim()}`);

@@ -182,6 +182,8 @@ export class Replayer {
    */
   apply(r: TraceRecord, line: number): void {
     if (r[0] === 'f') return this.fault(r[1], r[2], r[3], line);
+    // the end record runs nothing: the readers (TraceEnd) check it
+    if (r[0] === 'end') return;
     this.flushFaults();
     this.applyOne(r, line);
   }
@@ -422,6 +424,9 @@ export class Replayer {
       }
       case 'exit':
         yield* this.leave(r[1]);
+        return 0;
+      case 'end':
+        // apply() does not run it
         return 0;
     }
   }

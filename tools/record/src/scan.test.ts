@@ -70,7 +70,7 @@ describe('scanTrace + a streaming log (the replay of mmsim trace)', () => {
 
   it('reads fault lines in any JSON spelling, and refuses bad ones as readTrace does', () => {
     const head = readFileSync(trace, 'utf8').split('\n')[0];
-    const lines = [head, '["exit",5]', '["f",5,4096,1]', '[ "f", 5, 4097, 0 ]', '["f",5,4.098e3,1]', '["f",5,0,0]'];
+    const lines = [head, '["exit",5]', '["f",5,4096,1]', '[ "f", 5, 4097, 0 ]', '["f",5,4.098e3,1]', '["f",5,0,0]', '["end",5]'];
     const file = join(dir, 'spellings.trace');
     writeFileSync(file, lines.join('\n'));
     const got: unknown[] = [];
@@ -95,5 +95,46 @@ describe('scanTrace + a streaming log (the replay of mmsim trace)', () => {
     }
     writeFileSync(join(dir, 'empty.trace'), '');
     expect(() => scanTrace(join(dir, 'empty.trace'), { header: () => {}, fault: () => {}, record: () => {} })).toThrow(/empty file: no header/);
+  });
+});
+
+describe('a trace is complete only with its end record', () => {
+  const lines = readFileSync(trace, 'utf8').trimEnd().split('\n');
+  const none = { header: () => {}, fault: () => {}, record: () => {} };
+  /** every reader refuses `text` with `msg` (a TraceFormatError naming file:line) */
+  const refusedByAll = async (name: string, text: string, msg: RegExp) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    expect(() => scanTrace(f, none)).toThrow(msg);
+    expect(() => [...readTraceSync(f)]).toThrow(msg);
+    // one replay (it reads the whole trace before the end is known)
+    const err = await replayTrace(f).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TraceFormatError);
+    expect((err as Error).message).toMatch(msg);
+  };
+
+  it('the generator ends with ["end", records], the readers do not hand it on', () => {
+    expect(lines[lines.length - 1]).toBe(`["end",${written.records}]`);
+    expect(lines.length).toBe(written.records + 2);
+    const kinds = [...readTraceSync(trace)].flatMap((x) => ('record' in x ? [x.record[0]] : []));
+    expect(kinds).toHaveLength(written.records);
+    expect(kinds).not.toContain('end');
+  });
+
+  it('a trace cut at a line boundary (half its records, no exit snapshots) is refused at the line its end should be', async () => {
+    const half = lines.slice(0, Math.floor(lines.length / 2));
+    const n = half.length - 1;
+    await refusedByAll('cut.trace', half.join('\n') + '\n', new RegExp(`cut.trace:${half.length + 1}: the trace ends after ${n} records without its end record \\["end",${n}\\]: it was cut short`));
+    // cut just before its end record: every snapshot is there, and it is refused all the same
+    await refusedByAll('noend.trace', lines.slice(0, -1).join('\n'), new RegExp(`noend.trace:${lines.length}: the trace ends after ${written.records} records without its end record`));
+  });
+
+  it('refuses an end record that miscounts, a record after it, and kinds that are Object.prototype keys', async () => {
+    const body = lines.slice(0, -1);
+    await refusedByAll('miscount.trace', [...body, `["end",${written.records - 1}]`].join('\n'), new RegExp(`miscount.trace:${lines.length} \\(end.records\\): the end record says ${written.records - 1} records, the trace holds ${written.records}`));
+    await refusedByAll('after.trace', [...lines, '["exit",5]'].join('\n'), new RegExp(`after.trace:${lines.length + 1}: a record after the end record \\(line ${lines.length}\\)`));
+    for (const kind of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      await refusedByAll('kind.trace', [lines[0], `[${JSON.stringify(kind)},5]`, ...lines.slice(1)].join('\n'), new RegExp(`kind.trace:2: unknown record kind "${kind}"`));
+    }
   });
 });

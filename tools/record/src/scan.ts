@@ -7,7 +7,7 @@
  * parseRecordLine: the same validation and the same errors as readTrace.
  */
 import { lineBatches } from './lines.js';
-import { TraceFormatError, parseHeader, parseRecordLine, type TraceHeader, type TraceRecord } from './format.js';
+import { TraceEnd, TraceFormatError, parseHeader, parseRecordLine, type TraceHeader, type TraceRecord } from './format.js';
 
 export interface TraceSink {
   header(h: TraceHeader): void;
@@ -59,24 +59,30 @@ function parseFault(l: string): boolean {
 /**
  * Read a whole trace into `sink`: the header, then every record in order. Throws a
  * TraceFormatError naming the line and field at the first bad one (an empty file, a
- * bad header, an empty line, a bad record), as readTrace does.
+ * bad header, an empty line, a bad record, no end record), as readTrace does. The end
+ * record is checked, not handed to the sink.
  */
 export function scanTrace(path: string, sink: TraceSink): number {
+  const end = new TraceEnd(path);
   let line = 0;
   for (const lines of lineBatches(path)) {
     for (let j = 0; j < lines.length; j++) {
       const l = lines[j];
       line++;
       if (line === 1) sink.header(parseHeader(l, path));
-      else if (parseFault(l)) sink.fault(fast.tid, fast.vpn, fast.flags, line);
-      else if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
+      else if (parseFault(l)) {
+        end.record(null, line);
+        sink.fault(fast.tid, fast.vpn, fast.flags, line);
+      } else if (l === '') throw new TraceFormatError(path, line, '', 'empty line');
       else {
         const r = parseRecordLine(l, path, line);
+        if (end.record(r, line)) continue;
         if (r[0] === 'f') sink.fault(r[1], r[2], r[3], line);
         else sink.record(r, line);
       }
     }
   }
   if (line === 0) throw new TraceFormatError(path, 1, '', 'empty file: no header');
+  end.finish(line);
   return line;
 }

@@ -211,6 +211,8 @@ export function writeSyntheticTrace(path: string, opts: SyntheticTraceOptions): 
     }
     put(['snap', root, { pid: root, startBrk: (0x55550000 + root * 16 + 64) * PAGE, maps: shell.exec, present: [shell.stackPresent()] }]);
     put(['exit', root]);
+    // the trace is complete: the end record (not one of the records it counts)
+    buf += recordLine(['end', records]) + '\n';
     flush();
     return { records, faults, processes, bytes };
   } finally {

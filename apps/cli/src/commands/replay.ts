@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stableStringify, type Scenario } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { readLog } from '../files.js';
+import { readLog, unverifiedHeader } from '../files.js';
 import { loadLinux } from '../integrations.js';
 import { formatObservation } from '../render.js';
 import { headerLines } from '../profile.js';
@@ -16,13 +16,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--salvage', 'read a damaged log up to the last valid chunk');
   examples(cmd, ['mmsim replay my.mmlog', 'mmsim replay my.mmlog --json | diff - <(mmsim run my.json --json)', 'mmsim replay cut.mmlog --salvage']);
   cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean }) => {
-    const { log, header } = readLog(ctx, file, { salvage: o.salvage });
+    const { log, header, version } = readLog(ctx, file, { salvage: o.salvage });
     const linux = await loadLinux();
     let obs;
     try {
       obs = linux.observationFromLog(log, header);
     } catch (e) {
-      throw new CliError(`${file}: cannot rebuild the observation from the log: ${(e as Error).message}`, EXIT.BAD_INPUT);
+      throw new CliError(`${file}: cannot rebuild the observation from the log: ${(e as Error).message}${unverifiedHeader(version)}`, EXIT.BAD_INPUT);
     }
     if (o.json) {
       ctx.print(stableStringify(obs));

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { E, EVENT_SCHEMA, type Counts } from '@mmsim/core';
+import { E, EVENT_SCHEMA, type Counts, type EventLog } from '@mmsim/core';
 import { examples, type CliContext } from '../context.js';
-import { readLog } from '../files.js';
-import { progress } from '../progress.js';
+import { streamLogFile } from '../logstream.js';
 import { table } from '../render.js';
-import { walkLog } from '../walk.js';
+import { LogWalker } from '../walk.js';
 
 const COUNTERS: [keyof Counts, string][] = [
   ['mms', 'mms'],
@@ -33,10 +32,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--salvage', 'read a damaged log up to the last valid chunk');
   examples(cmd, ['mmsim stats my.mmlog', 'mmsim stats my.mmlog --json | jq .counts.vmas']);
   cmd.action((file: string, o: { json?: boolean; salvage?: boolean }) => {
-    const { log } = readLog(ctx, file, { salvage: o.salvage });
-    const bar = progress(ctx, 'stats', log.length, 200_000);
-    const st = computeStats(log, (seq) => bar.update(seq));
-    bar.done();
+    // read as a stream, each chunk walked and let go of: memory does not grow with the log
+    const tally = new StatsTally();
+    const { log, bytes } = streamLogFile(ctx, file, { salvage: o.salvage, progress: 'stats' }, (l) => tally.walk(l));
+    const st = tally.finish(log.length, bytes);
     if (o.json) {
       ctx.print(JSON.stringify(st));
       return;
@@ -60,33 +59,55 @@ export function register(program: Command, ctx: CliContext): void {
   });
 }
 
-export function computeStats(log: import('@mmsim/core').EventLog, onProgress?: (seq: number) => void): LogStats {
-  const byType = new Array<number>(EVENT_SCHEMA.length).fill(0);
-  const counts: LogStats['counts'] = {};
-  for (const [, label] of COUNTERS) counts[label] = { end: 0, max: 0, maxAt: 0 };
-  const syscalls: Record<string, number> = {};
-  const tasks = new Set<number>();
-  walkLog(
-    log,
-    (r, c) => {
-      byType[r.type]++;
-      tasks.add(r.task);
-      if (r.type === E.SpanOpen && r.b === 0) syscalls[r.s] = (syscalls[r.s] ?? 0) + 1;
-      for (const [key, label] of COUNTERS) {
-        const x = counts[label];
-        const v = c[key];
-        x.end = v;
-        if (v > x.max) {
-          x.max = v;
-          x.maxAt = r.seq;
+/** The counts of a log walked once, in order, as it is read (LogWalker). */
+export class StatsTally {
+  private readonly byType = new Array<number>(EVENT_SCHEMA.length).fill(0);
+  private readonly counts: LogStats['counts'] = {};
+  private readonly syscalls: Record<string, number> = {};
+  private readonly tasks = new Set<number>();
+  private readonly walker: LogWalker;
+
+  constructor(onProgress?: (seq: number) => void) {
+    for (const [, label] of COUNTERS) this.counts[label] = { end: 0, max: 0, maxAt: 0 };
+    const { byType, counts, syscalls, tasks } = this;
+    this.walker = new LogWalker(
+      (r, c) => {
+        byType[r.type]++;
+        tasks.add(r.task);
+        if (r.type === E.SpanOpen && r.b === 0) syscalls[r.s] = (syscalls[r.s] ?? 0) + 1;
+        for (const [key, label] of COUNTERS) {
+          const x = counts[label];
+          const v = c[key];
+          x.end = v;
+          if (v > x.max) {
+            x.max = v;
+            x.maxAt = r.seq;
+          }
         }
-      }
-    },
-    { onProgress },
-  );
-  const bt: Record<string, number> = {};
-  EVENT_SCHEMA.forEach((e, k) => {
-    if (byType[k]) bt[e.name] = byType[k];
-  });
-  return { events: log.length, bytes: log.byteLength, tasks: Math.max(tasks.size, log.length ? 1 : 0), counts, byType: bt, syscalls };
+      },
+      { onProgress },
+    );
+  }
+
+  /** Count the events `log` holds past those counted (the same log every time). */
+  walk(log: EventLog): void {
+    this.walker.feed(log);
+  }
+
+  /** The stats of the `events` events counted, which take `bytes` encoded. */
+  finish(events: number, bytes: number): LogStats {
+    this.walker.finish();
+    const bt: Record<string, number> = {};
+    EVENT_SCHEMA.forEach((e, k) => {
+      if (this.byType[k]) bt[e.name] = this.byType[k];
+    });
+    return { events, bytes, tasks: Math.max(this.tasks.size, events ? 1 : 0), counts: this.counts, byType: bt, syscalls: this.syscalls };
+  }
+}
+
+/** The stats of a whole log in memory. */
+export function computeStats(log: EventLog, onProgress?: (seq: number) => void): LogStats {
+  const t = new StatsTally(onProgress);
+  t.walk(log);
+  return t.finish(log.length, log.byteLength);
 }

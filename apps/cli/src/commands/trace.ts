@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
@@ -7,6 +8,26 @@ import { openRegularFile } from '../files.js';
 import { LogFileWriter } from '../logwriter.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
+
+/**
+ * sha256 of a regular file's bytes, read in blocks (a trace can be GBs), or '' for what
+ * is not a regular file (refused by the replay). The log header names the trace by its
+ * path only: this digest goes into its nonce, so that logs of two recordings replayed
+ * at one path never take each other's chunks, and the same recording gives the same log.
+ */
+function fileDigest(path: string): string {
+  // stat before open: opening a FIFO would wait for a writer
+  if (!statSync(path).isFile()) return '';
+  const fd = openSync(path, 'r');
+  try {
+    const h = createHash('sha256');
+    const block = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, block, 0, block.length, null)) > 0; ) h.update(block.subarray(0, n));
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -33,13 +54,15 @@ export function register(program: Command, ctx: CliContext): void {
     if (o.policy === 'auto') plugins.push((await import('@mmsim/auto-relocate')).autoRelocatePlugin);
     // the replay keeps only the open chunk of its log: --log streams it to the file as chunks seal
     const writer = o.log ? LogFileWriter.open(ctx, o.log) : null;
-    const { MMSIM_VERSION } = await import('@mmsim/core');
+    const { MMSIM_VERSION, logNonce } = await import('@mmsim/core');
+    const header = { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 };
+    const nonce = writer ? logNonce(header, [fileDigest(path)]) : '';
     let result;
     try {
       result = await rec.replayTrace(path, {
         policy: o.policy as 'stock',
         plugins,
-        onKernel: writer ? (k) => writer.attach(k.eng.log, { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 }) : undefined,
+        onKernel: writer ? (k) => writer.attach(k.eng.log, { ...header, nonce }) : undefined,
         onProgress: ctx.progress ? (n) => ctx.warn(`  ${n} records`) : undefined,
       });
       writer?.commit();

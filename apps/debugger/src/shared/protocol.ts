@@ -39,6 +39,8 @@ export interface LogSummary {
   readonly syscalls: number;
   readonly spans: number;
   readonly tasks: number[];
+  /** what a task runs, where the log says (a concurrent step's `task:<op>` spans): task -> "mremap" */
+  readonly taskNames: Record<number, string>;
   /** seqs the timeline marks (error events, plus any checker's) */
   readonly violations: number[];
   readonly violationReasons: Record<number, string>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type AnonVma, type Vma } from '@mmsim/core';
 import { checkLog } from '@mmsim/invariants';
-import { corruptLog, forkCowLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
+import { corruptLog, forkCowLog, raceCounterexampleLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
 import { CheckJob } from './checks.js';
 import { DebugSession, lockLaneKey, mergePairs } from './session.js';
 import { indexLog } from './log-index.js';
@@ -165,6 +165,30 @@ describe('DebugSession on engine-made logs', () => {
     expect(sum.violations).toEqual([5]);
     expect(s.step(0, 1, 'violation')).toBe(6);
     s.setViolations({ violations: [] });
+  });
+});
+
+describe('a race\'s counterexample log', () => {
+  const race = DebugSession.fromBytes(raceCounterexampleLog().bytes);
+
+  it('names each concurrent task by what it runs (its task:<op> spans); the main task has no name', () => {
+    const sum = race.summary();
+    expect(sum.tasks).toEqual([0, 100, 101]);
+    expect(sum.taskNames).toEqual({ 100: 'mremap', 101: 'rmap_walk' });
+    // a log without a concurrent step names none
+    expect(DebugSession.fromBytes(golden.bytes).summary().taskNames).toEqual({});
+  });
+
+  it('its first violation lies well before the final state the page opens at', () => {
+    const job = new CheckJob(race.tt.log);
+    while (!job.step(10_000));
+    const sum = race.setFindings(job.findings(), job.count());
+    expect(sum.violations.length).toBeGreaterThan(0);
+    // what the page moves to (firstViolationPos) and what "violation ▶" from the start reaches
+    expect(race.step(0, 1, 'violation')).toBe(sum.violations[0] + 1);
+    expect(sum.violations[0] + 1).toBeLessThan(race.length - 10);
+    // the flagged event is the mremap's, inside its relocation
+    expect(race.events(sum.violations[0], 1)[0].task).toBe(100);
   });
 });
 

@@ -40,6 +40,7 @@ import type { CheckerFinding } from './checks.js';
 import { mergeWhy } from './merge.js';
 import { history, search } from './provenance.js';
 import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
+import { taskNames } from './task-names.js';
 
 /** a keyframe every this many events: a seek replays at most this many */
 const KEYFRAME_EVERY = 16384;
@@ -80,6 +81,8 @@ export class DebugSession {
   private violations: number[] = [];
   private violationReasons: Record<number, string> = {};
   private readonly timing: LogSummary['timing'];
+  /** what each task runs (taskNames), found once */
+  private names: Record<number, string> | undefined;
   private readonly noteSeqs: Float64Array;
   private findings: CheckerFinding[] = [];
   private findingSeqs = new Float64Array(0);
@@ -226,6 +229,7 @@ export class DebugSession {
       syscalls: this.index.syscalls,
       spans: this.index.spanCount,
       tasks: this.index.tasks,
+      taskNames: (this.names ??= taskNames(this.index)),
       violations: this.violations,
       violationReasons: this.violationReasons,
       checked: this.checked,

@@ -78,3 +78,15 @@ export function corruptLog(bytes: Uint8Array): Uint8Array {
   out.set([0x43, 0x48, 0x4e, 0x4b, 9, 9, 9], keep);
   return out;
 }
+
+/**
+ * A race's counterexample as `mmsim explore --out` writes it: relocate-vs-rmap-walk under
+ * the variant bug-unlocked-new-anon-vma, run (runScenario, as explore does) under the
+ * schedule of the violation explore finds first ("34:1"). Task 100 runs the mremap, 101
+ * the rmap walk; the checkers flag it in the middle of the relocation, not at its end.
+ */
+export function raceCounterexampleLog(): EngineLog {
+  const s = parseScenario(repoScenario('races/relocate-vs-rmap-walk.json'));
+  const res = runScenario(s, { plugins: [[relocateAnon, { variant: 'bug-unlocked-new-anon-vma' }]], schedule: '34:1' });
+  return { name: `${s.name}-34-1`, bytes: encodeLogFile(res.engine.log, res.header), scenario: s };
+}

@@ -12,7 +12,7 @@ import { HistoryPanel } from './HistoryPanel.js';
 import { Locks } from './Locks.js';
 import { PageTables } from './PageTables.js';
 import { Timeline } from './Timeline.js';
-import { seekWaitNote } from './format.js';
+import { firstViolationPos, seekWaitNote } from './format.js';
 
 type ViewReq = Extract<Request, { kind: 'view' }>;
 
@@ -158,6 +158,18 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
   );
 
 
+  /** where the load put the cursor, until the first violation is shown there (firstViolationPos) */
+  const openedAt = useRef<number | null>(null);
+  useEffect(() => {
+    if (!summary) return;
+    const to = firstViolationPos(summary.violations, posRef.current, openedAt.current);
+    if (posRef.current !== openedAt.current) openedAt.current = null;
+    if (to === null) return;
+    openedAt.current = null;
+    posRef.current = to;
+    setPosState(to);
+  }, [summary]);
+
   const setPos = useCallback(
     (p: number) => {
       const q = Math.max(0, Math.min(N, Math.round(p)));
@@ -207,6 +219,7 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
         setLoad({ phase: 'ready', name });
         posRef.current = sum.events;
         setPosState(sum.events);
+        openedAt.current = sum.events;
         setChecks((c) => c ?? { done: 0, total: sum.events, finished: false, count: 0 });
         // the server's violations join the marks once they are here (the page does not wait)
         if (req.kind === 'load') {
@@ -320,6 +333,14 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
             <span data-testid="event-count">{summary.events.toLocaleString('en-US')}</span> events ·{' '}
             <span data-testid="syscall-count">{summary.syscalls.toLocaleString('en-US')}</span> syscalls · {summary.spans.toLocaleString('en-US')} spans ·{' '}
             {summary.tasks.length} tasks · <span className={summary.violations.length ? 'bad' : ''}>{summary.violations.length} violations</span>
+            {summary.violations.length > 0 && (
+              <>
+                {' '}
+                <button type="button" className="link bad" data-testid="first-violation" title="the first violation: where the log went wrong" onClick={() => setPos(summary.violations[0] + 1)}>
+                  first at seq {summary.violations[0].toLocaleString('en-US')} ▶
+                </button>
+              </>
+            )}
             <span className="muted" data-testid="indexed" data-indexed-by={summary.timing.indexedBy}>
               {' '}
               · indexed in {Math.round(summary.timing.total)} ms{summary.timing.indexedBy === 'other worker' ? ' (in parallel by the checkers\' worker)' : ''}
@@ -411,7 +432,7 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
               <Forest view={view} onHistory={askHistory} />
             </section>
             <section className="panel wide" data-testid="panel-locks">
-              <Locks view={view} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} onHistory={askHistory} />
+              <Locks view={view} window={laneWindow} onWindow={setLaneWindow} onPos={setPos} onHistory={askHistory} names={summary.taskNames} />
             </section>
             <section className="panel" data-testid="panel-counts">
               <CountsChart summary={summary} pos={pos} onPos={setPos} />

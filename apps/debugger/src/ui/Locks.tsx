@@ -10,6 +10,8 @@ interface Props {
   onWindow(w: number): void;
   onPos(p: number): void;
   onHistory(t: HistoryTarget): void;
+  /** what each task runs (LogSummary.taskNames) */
+  names: Record<number, string>;
 }
 
 /** The window's positions -> percent of the track. */
@@ -23,7 +25,7 @@ function scaleOf(from: number, to: number) {
  * keyed by their slot, not their span: a seek rewrites a few attributes of the same
  * elements instead of replacing them all.
  */
-function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void }) {
+function TaskTracks({ view, onPos, names }: { view: ViewData; onPos(p: number): void; names: Record<number, string> }) {
   const t = view.tracks;
   const pct = scaleOf(t.from, t.to);
   return (
@@ -35,7 +37,7 @@ function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void })
           <div key={task} className="lane tasktrack" data-testid="task-track" data-task={task}>
             <div className="lanelabel">
               <span className="swatch" style={{ background: taskColour(task) }} />
-              task {task}
+              <TaskName task={task} names={names} />
             </div>
             <div className="lanetrack" style={{ height: `${Math.min(8, depth) * 13 + 2}px` }}>
               {bars.map((b, k) => {
@@ -71,7 +73,23 @@ function TaskTracks({ view, onPos }: { view: ViewData; onPos(p: number): void })
  * Locks held per task now, task tracks, and a lane chart of lock holds around this point.
  * Memoised: it draws the view only, so a seek renders it once, when its view is here.
  */
-export const Locks = memo(function Locks({ view, window: win, onWindow, onPos, onHistory }: Props) {
+/** "task 100" and, where the log says what it runs, its ops: "mremap" */
+function TaskName({ task, names, bare = false }: { task: number; names: Record<number, string>; bare?: boolean }) {
+  const name = names[task];
+  return (
+    <>
+      {bare ? task : `task ${task}`}
+      {name ? (
+        <span className="taskname" data-testid="task-name">
+          {' '}
+          {name}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+export const Locks = memo(function Locks({ view, window: win, onWindow, onPos, onHistory, names }: Props) {
   const pos = view?.pos ?? 0;
   const lanes = view?.lanes;
   const pct = scaleOf(lanes?.from ?? 0, lanes?.to ?? 1);
@@ -102,7 +120,7 @@ export const Locks = memo(function Locks({ view, window: win, onWindow, onPos, o
             <tr key={t.task} data-testid="task-row" data-task={t.task} className={view?.task === t.task ? 'running' : ''}>
               <td>
                 <span className="swatch" style={{ background: taskColour(t.task) }} />
-                {t.task}
+                <TaskName task={t.task} names={names} bare />
                 {view?.task === t.task ? <span className="tag">running</span> : null}
               </td>
               <td className="mono">
@@ -155,7 +173,7 @@ export const Locks = memo(function Locks({ view, window: win, onWindow, onPos, o
           onPos(Math.round(lanes.from + ((e.clientX - r.left) / r.width) * span));
         }}
       >
-        {view && <TaskTracks view={view} onPos={onPos} />}
+        {view && <TaskTracks view={view} onPos={onPos} names={names} />}
         {lanes && lanes.lanes.length === 0 && <div className="muted lanenone">no lock held in this window</div>}
         {lanes?.lanes.map((lane) => {
           const head = lane.cls !== lastCls;

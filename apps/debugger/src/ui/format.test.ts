@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_GAP, MIN_VMA, addressScale, hexAddr, pteFlagStr, seekWaitNote, vmFlags } from './format.js';
+import { MIN_GAP, MIN_VMA, addressScale, firstViolationPos, hexAddr, pteFlagStr, seekWaitNote, vmFlags } from './format.js';
 
 describe('view formatting', () => {
   it('scales addresses linearly inside islands and caps long gaps', () => {
@@ -54,5 +54,17 @@ describe('seekWaitNote', () => {
     expect(seekWaitNote(500_000, 1_000_000, { built: 1_000_000, total: 1_000_000 })).toBeNull();
     expect(seekWaitNote(500_000, null, kf)).toBeNull();
     expect(seekWaitNote(500_000, 1_000_000, null)).toBeNull();
+  });
+});
+
+describe('firstViolationPos', () => {
+  it('moves a cursor still at the opening position to the first violation (seen after its event)', () => {
+    expect(firstViolationPos([192, 193, 223], 278, 278)).toBe(193);
+    expect(firstViolationPos([0], 278, 278)).toBe(1);
+  });
+  it('leaves a cursor the user moved, one already moved, and a log without violations', () => {
+    expect(firstViolationPos([192], 100, 278)).toBeNull();
+    expect(firstViolationPos([192], 193, null)).toBeNull();
+    expect(firstViolationPos([], 278, 278)).toBeNull();
   });
 });

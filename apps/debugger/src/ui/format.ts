@@ -147,3 +147,14 @@ export function seekWaitNote(pos: number, viewPos: number | null, keyframes: { b
   if (viewPos === null || viewPos === pos || !keyframes || keyframes.built >= keyframes.total || pos <= keyframes.built) return null;
   return `building keyframes up to seq ${pos.toLocaleString('en-US')}…`;
 }
+
+/**
+ * Where the cursor goes once a loaded log's violations are known: a log opens at its
+ * final state, which for a counterexample lies past what went wrong, so while the cursor
+ * is still where the load put it (`openedAt`) it moves to the first violation (a
+ * violation at seq k is seen at position k+1). null: stay (none, or the user moved).
+ */
+export function firstViolationPos(violations: readonly number[], pos: number, openedAt: number | null): number | null {
+  if (openedAt === null || pos !== openedAt || violations.length === 0) return null;
+  return violations[0] + 1;
+}
