@@ -62,7 +62,7 @@ export function readRegularFile(ctx: CliContext, file: string, what: string, lim
  * record a line, so JSON.parse of the whole file fails at the second line): when `buf`
  * starts so, the message that sends the user to `mmsim trace`.
  */
-function traceRefusal(file: string, buf: Buffer, command: string): CliError | null {
+export function traceRefusal(file: string, buf: Buffer, command: string): CliError | null {
   const head = buf.subarray(0, 4096).toString('utf8');
   if (!/^\s*\{\s*"format"\s*:\s*"mmsim-trace\//.test(head)) return null;
   return new CliError(`${file}: this is a trace (mmsim-trace/1, from \`mmsim record\`), not ${command}: replay it with \`npx mmsim trace ${file}\``, EXIT.BAD_INPUT);

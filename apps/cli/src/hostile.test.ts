@@ -104,8 +104,9 @@ describe('mmsim trace of a hostile trace: exit 2 naming file:line, no crash, no 
   const HEADER = '{"format":"mmsim-trace/1","command":["x"],"kernel":"6.18.2","thp":"never"}';
   const snap = (maps: unknown[], present: unknown[]) => ({ pid: 1, startBrk: 0, maps, present });
   const MAPS = [[4096, 4100, 'rw-p', 0, '', '']];
+  // a complete trace: its records, then the end record that counts them
   const trace = (name: string, records: unknown[]) => {
-    files(dir, { [name]: [HEADER, ...records.map((r) => JSON.stringify(r))].join('\n') + '\n' });
+    files(dir, { [name]: [HEADER, ...records.map((r) => JSON.stringify(r)), JSON.stringify(['end', records.length])].join('\n') + '\n' });
     return name;
   };
   const exec = ['exec', 1, snap(MAPS, [[4096, 2]])];
@@ -120,7 +121,7 @@ describe('mmsim trace of a hostile trace: exit 2 naming file:line, no crash, no 
   it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])('a record of kind %s is an unknown kind (was "fields.join is not a function" or ignored)', async (kind) => {
     const r = await cli(['trace', trace(`${kind}.trace`, [exec, [kind, 1], ['exit', 1]])], dir);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`mmsim: invalid trace: ${join(dir, `${kind}.trace`)}:3: unknown record kind "${kind}" (the kinds are f, mmap, munmap, mremap, mprotect, madvise, brk, fork, exec, snap, exit)\n`);
+    expect(r.err).toBe(`mmsim: invalid trace: ${join(dir, `${kind}.trace`)}:3: unknown record kind "${kind}" (the kinds are f, mmap, munmap, mremap, mprotect, madvise, brk, fork, exec, snap, exit, end)\n`);
   });
 
   it('an exit snapshot with a present run of 2^34 pages is refused (was a Set maximum size crash)', async () => {

@@ -5,11 +5,10 @@
  * whatever the file's size (a 451 MB log took 1 GB read whole). Refusals, warnings and
  * the salvage report are readLog's.
  */
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, readSync } from 'node:fs';
 import { LogStreamReader, type EventLog } from '@mmsim/core';
 import type { CliContext } from './context.js';
-import { cannotRead, checkLogPlugins, refuseJsonLog, reportRead, type LoadedLog } from './files.js';
+import { cannotRead, checkLogPlugins, openRegularFile, refuseJsonLog, reportRead, traceRefusal, type LoadedLog } from './files.js';
 import { progress } from './progress.js';
 
 const BLOCK = 4 << 20;
@@ -28,14 +27,9 @@ export function streamLogFile(
   opts: { salvage?: boolean; quiet?: boolean; progress?: string; block?: number },
   onEvents: (log: EventLog) => void,
 ): LoadedLog & { bytes: number } {
-  let fd: number;
+  // a folder, /dev/zero or a FIFO is refused, as readLog refuses it
+  const { fd, size } = openRegularFile(ctx, file, 'log');
   try {
-    fd = openSync(resolve(ctx.cwd, file), 'r');
-  } catch (e) {
-    throw cannotRead(file, 'log', e);
-  }
-  try {
-    const size = fstatSync(fd).size;
     const bar = opts.progress ? progress(ctx, opts.progress, size, 16 * BLOCK) : null;
     let done = 0;
     const rd = new LogStreamReader({ file, salvage: opts.salvage });
@@ -43,7 +37,11 @@ export function streamLogFile(
     let bytes = 0;
     let checked = false;
     for (let n; (n = read(fd, block, file)) > 0; ) {
-      if (done === 0) refuseJsonLog(file, block.subarray(0, n));
+      if (done === 0) {
+        const trace = traceRefusal(file, Buffer.from(block.buffer, block.byteOffset, n), 'an mmsim event log');
+        if (trace) throw trace;
+        refuseJsonLog(file, block.subarray(0, n));
+      }
       const added = rd.push(block.subarray(0, n));
       if (!checked && rd.header) {
         checkLogPlugins(ctx, file, rd.header, rd.version);
