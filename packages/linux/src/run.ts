@@ -133,6 +133,11 @@ export function resolveRun(s: Scenario, opts: RunOptions = {}): ResolvedRun {
   const chosen: Partial<KernelConfig> = {};
   if (profile.from.thp !== 'default') chosen.thp = p.thp;
   if (profile.from.mthp !== 'default') chosen.mthpOrders = [...p.mthp];
+  // the release the scenario or an option names is code, not a setting: it beats the machine's too
+  const release = opts.kernelOptions?.release ?? s.kernel?.release;
+  if (release !== undefined) chosen.release = release;
+  const revert = opts.kernelOptions?.revert ?? s.kernel?.revert;
+  if (revert !== undefined && revert.length) chosen.revert = revert;
   const config: Partial<KernelConfig> = { ...profileConfig(p), ...(opts.config ?? {}), ...chosen };
   // the recorded profile is what ran
   if (config.thp !== undefined) p.thp = config.thp;

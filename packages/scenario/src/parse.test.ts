@@ -231,3 +231,20 @@ describe('parseScenario: VMA flags, kernel metadata and counted ranges', () => {
     expect(x.message).toMatch(re);
   });
 });
+
+describe('parseScenario: kernel release and reverts', () => {
+  it('keeps a 6.18 release and the fixes to revert', () => {
+    const s = parseScenario(base([], { kernel: { release: '6.18.7', revert: ['vma-merge-next-pgoff'] } }));
+    expect(s.kernel).toEqual({ release: '6.18.7', revert: ['vma-merge-next-pgoff'] });
+  });
+  it.each([
+    [{ release: '6.17.3' }, 'kernel.release', /6\.18 release such as "6\.18\.7"/],
+    [{ release: 7 }, 'kernel.release', /6\.18 release/],
+    [{ revert: 'x' }, 'kernel.revert', /array of fix names/],
+    [{ revert: ['Bad Name'] }, 'kernel.revert', /array of fix names/],
+  ])('%# %j', (kernel, field, re) => {
+    const x = err(base([], { kernel }), 's.json');
+    expect(x.field).toBe(field);
+    expect(x.message).toMatch(re);
+  });
+});
