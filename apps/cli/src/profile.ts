@@ -13,6 +13,7 @@ import {
   type Observation,
   type Scenario,
 } from '@mmsim/scenario';
+import { LATEST_RELEASE, RELEASE_CHANGES, releaseDifferences, releaseOfUname } from '@mmsim/linux';
 import { CliError, EXIT } from './context.js';
 import type { LogHeader } from '@mmsim/core';
 import type { EffectiveProfileLike, ProfileLike } from './integrations.js';
@@ -22,6 +23,7 @@ export interface ProfileCliOptions {
   largeFolio?: string;
   thp?: string;
   mthp?: string;
+  kernel?: string;
 }
 
 const OPTION_OF: Record<string, string> = {
@@ -29,6 +31,7 @@ const OPTION_OF: Record<string, string> = {
   'kernel.largeFolio': '--large-folio',
   'kernel.thp': '--thp',
   'kernel.mthp': '--mthp',
+  'kernel.release': '--kernel',
 };
 
 /** Add --relocate-variant, --large-folio, --thp and --mthp, and the profiles' help. */
@@ -43,6 +46,7 @@ export function addProfileOptions(cmd: Command): Command {
     .option('--large-folio <on|off>', 'the series\' large-folio extension (@mmsim/large-folio; default: on)')
     .option('--thp <mode>', `transparent_hugepage/enabled: ${THP_MODES.join(', ')} (default: madvise)`)
     .option('--mthp <orders>', 'mTHP orders enabled at PTE level, comma-separated, e.g. 4 or 2,4; "none" for none (default: none)')
+    .option('--kernel <release>', `the 6.18 stable release whose code runs, e.g. 6.18.7 (default: ${LATEST_RELEASE}, the newest; list below)`)
     .addHelpText(
       'after',
       `
@@ -55,6 +59,11 @@ Kernel profiles:
 
 MREMAP_RELOCATE_ANON variants (--relocate-variant, "kernel": {"relocateAnon": ...}):
 ${variants.join('\n')}
+
+Kernel releases (--kernel, "kernel": {"release": ...}): where 6.18 stable releases differ, the
+model runs the named one's code; the log header records it, and diff says "not comparable"
+when this machine's release runs other code. What differs:
+${RELEASE_CHANGES.map((c) => `  before ${c.since}: ${c.title} (${c.commits.join(', ')})`).join('\n')}
 `,
     );
 }
@@ -72,15 +81,17 @@ export function kernelOptionsFrom(o: ProfileCliOptions): KernelBlock {
     const t = o.mthp.trim();
     raw.mthp = t === '' || t === 'none' ? [] : t.split(',').map((x) => (/^\s*\d+\s*$/.test(x) ? Number(x) : x.trim()));
   }
+  if (o.kernel !== undefined) raw.release = o.kernel;
   return parseKernelBlock(raw, (reason, field) => {
     const opt = OPTION_OF[field.replace(/\[\d+\]$/, '')] ?? field;
     throw new CliError(`${opt}: ${reason}`, EXIT.BAD_INPUT);
   });
 }
 
-/** "Linux 6.18.y + MREMAP_RELOCATE_ANON (fixed), large folios, THP madvise" */
-export function describeProfile(p: ProfileLike): string {
-  const parts = [p.relocateAnon === 'none' ? 'Linux 6.18.y (stock: no MREMAP_RELOCATE_ANON)' : `Linux 6.18.y + MREMAP_RELOCATE_ANON (${p.relocateAnon})`];
+/** "Linux 6.18.y + MREMAP_RELOCATE_ANON (fixed), large folios, THP madvise"; `release`: the 6.18 release that ran, when one was named */
+export function describeProfile(p: ProfileLike, release = '6.18.y'): string {
+  const linux = `Linux ${release}`;
+  const parts = [p.relocateAnon === 'none' ? `${linux} (stock: no MREMAP_RELOCATE_ANON)` : `${linux} + MREMAP_RELOCATE_ANON (${p.relocateAnon})`];
   // the large-folio extension is the series' (it changes only what MREMAP_RELOCATE_ANON does)
   if (p.relocateAnon !== 'none') parts.push(p.largeFolio ? 'large folios' : 'without its large-folio extension');
   parts.push(`THP ${p.thp}`);
@@ -91,12 +102,38 @@ export function describeProfile(p: ProfileLike): string {
 const FIELD_OPTION: Record<keyof ProfileLike, string> = { relocateAnon: '--relocate-variant', largeFolio: '--large-folio', thp: '--thp', mthp: '--mthp' };
 const show = (field: keyof ProfileLike, v: unknown) => (field === 'largeFolio' ? (v ? 'on' : 'off') : Array.isArray(v) ? v.join(',') || 'none' : String(v));
 
-/** What the run's profile was, when the scenario or an option chose any of it. */
-export function profileLines(eff: EffectiveProfileLike | null | undefined): string[] {
+/**
+ * Why a run of `release` cannot be compared with this machine's kernel (`uname`), or
+ * null: the model runs them alike when no change of release.ts lies between them.
+ */
+export function releaseNotComparable(release: string | undefined, uname: string, revert: readonly string[] = []): string | null {
+  if (revert.length) return `the run reverts ${revert.join(', ')}, a fix this machine's kernel has`;
+  if (release === undefined) return null;
+  const machine = releaseOfUname(uname);
+  if (machine === null) return `the run is Linux ${release}, this machine runs ${uname}, which the model does not know`;
+  const diff = releaseDifferences(release, machine);
+  if (!diff.length) return null;
+  return `the run is Linux ${release}, whose code differs from this machine's ${machine}: ${diff.map((c) => `${c.title} (since ${c.since})`).join('; ')}`;
+}
+
+/** The 6.18 release a run's scenario or options named (its log header's kernel config), if any. */
+export function runRelease(res: { header: { config?: Record<string, unknown> } }): string | undefined {
+  const r = (res.header.config?.kernel as { release?: unknown } | undefined)?.release;
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** The fixes a run reverted (its log header's kernel config). */
+export function runReverts(res: { header: { config?: Record<string, unknown> } }): string[] {
+  const r = (res.header.config?.kernel as { revert?: unknown } | undefined)?.revert;
+  return Array.isArray(r) ? r.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** What the run's profile was, when the scenario or an option chose any of it (or named a release). */
+export function profileLines(eff: EffectiveProfileLike | null | undefined, release?: string): string[] {
   if (!eff) return [];
   const chosen = (Object.keys(eff.from) as (keyof ProfileLike)[]).filter((f) => eff.from[f] !== 'default');
-  if (!chosen.length) return [];
-  const out = [`kernel: ${describeProfile(eff.profile)}`];
+  if (!chosen.length && release === undefined) return [];
+  const out = [`kernel: ${describeProfile(eff.profile, release)}`];
   for (const o of eff.overridden)
     out.push(`note: ${FIELD_OPTION[o.field]} ${show(o.field, o.option)} overrides the scenario's kernel.${o.field} ${JSON.stringify(o.scenario)}`);
   return out;

@@ -69,7 +69,7 @@ describe('run', () => {
     const r = await cli(['run', 'fails.json'], dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain('expectations: 0/1 passed');
-    expect(r.out).toContain('FAIL expect[0]: snapshot "touched" proc 0: the VMA containing page 1 is [0, 8) rw-p, expected [0, 4)');
+    expect(r.out).toContain('FAIL expect[0]: snapshot "touched" proc 0: the VMA containing page 1 is [0, 8) rw-p ac, expected [0, 4)');
     const j = await cli(['run', 'fails.json', '--json'], dir);
     expect(j.code).toBe(1);
     expect(j.err).toContain('fails.json: expect[0]');

@@ -38,15 +38,15 @@ describe('an mm at vm.max_map_count (65,530)', () => {
     const o = res.observation;
     const max = DEFAULT_CONFIG.maxMapCount;
     expect(layout.splitVmas + 1).toBe(max);
-    // the at-limit snapshot: exactly max VMAs, in address order, alternating perms
+    // the at-limit snapshot: exactly max VMAs, in address order, alternating perms (MAP_NORESERVE: nr, never ac)
     const at = o.snapshots.find((x) => x.label === 'at-limit')!.procs[0].vmas;
     expect(at).toHaveLength(max);
     expect(at.slice(0, 3)).toEqual([
-      { start: 0, end: 1, perms: 'rw-p' },
-      { start: 1, end: 2, perms: 'r--p' },
-      { start: 2, end: 3, perms: 'rw-p' },
+      { start: 0, end: 1, perms: 'rw-p', vmFlags: 'nr' },
+      { start: 1, end: 2, perms: 'r--p', vmFlags: 'nr' },
+      { start: 2, end: 3, perms: 'rw-p', vmFlags: 'nr' },
     ]);
-    expect(at[layout.splitVmas - 1]).toEqual({ start: layout.tail, end: layout.tail + 4, perms: 'rw-p' });
+    expect(at[layout.splitVmas - 1]).toEqual({ start: layout.tail, end: layout.tail + 4, perms: 'rw-p', vmFlags: 'nr' });
     // the kernel's answers past it (do_mmap: map_count > max; split_vma and munmap: >= max)
     const tailResults = o.steps.slice(-7).map((x) => [x.op, x.result]);
     expect(tailResults).toEqual([
@@ -60,7 +60,7 @@ describe('an mm at vm.max_map_count (65,530)', () => {
     ]);
     const fin = o.snapshots.find((x) => x.label === 'final')!.procs[0].vmas;
     expect(fin).toHaveLength(max - 1);
-    expect(fin[fin.length - 2]).toEqual({ start: layout.tail - 1, end: layout.tail + 4, perms: 'r--p' });
+    expect(fin[fin.length - 2]).toEqual({ start: layout.tail - 1, end: layout.tail + 4, perms: 'r--p', vmFlags: 'nr' });
     expect(res.engine.state.counts.vmas).toBe(max - 1);
     expect(violations).toBe(0);
 
@@ -86,7 +86,7 @@ describe('a scenario of 600,000 steps', () => {
     expect(o.steps.every((x) => x.result.ok)).toBe(true);
     // the cycle splits the mapping and merges it back: one VMA at the end, no errors
     expect(res.engine.state.counts).toMatchObject({ vmas: 1, anonVmas: 1, mms: 1, errors: 0 });
-    expect(o.snapshots[0].procs[0].vmas).toEqual([{ start: 0, end: 64, perms: 'rw-p' }]);
+    expect(o.snapshots[0].procs[0].vmas).toEqual([{ start: 0, end: 64, perms: 'rw-p', vmFlags: 'ac' }]);
     // the same split (step i & 15 === 14) near the start and near the end: equal work
     expect(work(599_998)).toEqual(work(30));
   });
@@ -102,7 +102,7 @@ describe('63 forks of a faulted region (MAX_PROCS)', () => {
     // dup_mmap: each child's VMA joins the root anon_vma and gets its own (anon_vma_fork)
     expect(res.engine.state.counts).toMatchObject({ mms: 64, vmas: 64, anonVmas: 64, avcs: 1 + 2 * 63, folios: 512 + 63, errors: 0 });
     for (const p of fin.procs) {
-      expect(p.vmas).toEqual([{ start: 0, end: 512, perms: 'rw-p' }]);
+      expect(p.vmas).toEqual([{ start: 0, end: 512, perms: 'rw-p', vmFlags: 'ac' }]);
       expect(p.pages).toHaveLength(512);
       // the parent's pages are shared with 62 or 63 children: not exclusive; a child's own written page is
       const own = p.pages.filter((x) => x.exclusive).map((x) => x.page);

@@ -135,3 +135,5 @@ export type { Footprint } from './footprint.js';
 // scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
 export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
 export type { MaxMapLayout } from './scale.js';
+export { HISTORIC_FIXES, LATEST_RELEASE, RELEASE_CHANGES, isHistoricFix, releaseDifferences, releaseHas, releaseOfUname, releaseSublevel } from './release.js';
+export type { HistoricFixId, ReleaseChange, ReleaseChangeId } from './release.js';

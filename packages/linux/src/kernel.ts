@@ -23,6 +23,7 @@ import {
 } from '@mmsim/core';
 import { defaultMergePolicy } from './merge_policy.js';
 import { MERGE_POLICY, type MergePolicy } from './points.js';
+import { HISTORIC_FIXES, LATEST_RELEASE, isHistoricFix, releaseHas, releaseSublevel, type ReleaseChangeId } from './release.js';
 
 export interface KernelConfig {
   /** /sys/kernel/mm/transparent_hugepage/enabled */
@@ -44,6 +45,13 @@ export interface KernelConfig {
   overcommit: 0 | 1 | 2;
   /** vm.max_map_count */
   maxMapCount: number;
+  /**
+   * The 6.18.y release whose code runs ("6.18.7", or LATEST_RELEASE): where stable
+   * releases differ (release.ts RELEASE_CHANGES), the model follows this one.
+   */
+  release: string;
+  /** Fixes undone (release.ts HISTORIC_FIXES): a historic bug brought back, for the bug zoo. */
+  revert: readonly string[];
 }
 
 export const DEFAULT_CONFIG: KernelConfig = {
@@ -53,6 +61,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   faultZeroPage: true,
   overcommit: 0,
   maxMapCount: 65530,
+  release: LATEST_RELEASE,
+  revert: [],
 };
 
 /** Where the scenario arena starts (vpn), 2 MiB aligned, far from anything else. */
@@ -74,12 +84,25 @@ export class Kernel {
 
   constructor(opts: KernelOptions = {}) {
     this.config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };
+    if (releaseSublevel(this.config.release) === null)
+      throw new Error(`unknown kernel release "${this.config.release}": the model knows 6.18.N (N = 0, 1, ...) and ${LATEST_RELEASE}`);
+    for (const id of this.config.revert)
+      if (!isHistoricFix(id)) throw new Error(`unknown fix to revert "${id}" (known: ${HISTORIC_FIXES.map((f) => f.id).join(', ')})`);
+    this.latest = this.config.release === LATEST_RELEASE && this.config.revert.length === 0;
     this.eng = opts.engine ?? new Engine({ ...opts, config: { ...(opts.config ?? {}), ...(opts.engine ? {} : {}) } });
     for (const p of opts.plugins ?? []) {
       if (Array.isArray(p)) this.eng.plugins.use(p[0], p[1]);
       else this.eng.plugins.use(p);
     }
     if (!opts.engine) this.eng.attachSubscribers();
+  }
+
+  /** the release is the newest the model follows: every change of release.ts is in (the hot path asks this) */
+  private readonly latest: boolean;
+
+  /** Does the release this kernel runs have the change (release.ts)? */
+  has(change: ReleaseChangeId): boolean {
+    return this.latest || (releaseHas(this.config.release, change) && !this.config.revert.includes(change));
   }
 
   /** current state (draft while a syscall runs) */

@@ -5,9 +5,16 @@
  */
 import {
   HUGE_ZERO_PFN,
+  VM_ACCOUNT,
+  VM_DONTCOPY,
   VM_EXEC,
+  VM_HUGEPAGE,
   VM_MAYSHARE,
+  VM_MERGEABLE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
   VM_READ,
+  VM_WIPEONFORK,
   VM_WRITE,
   forEachPte,
   pageFolio,
@@ -16,7 +23,7 @@ import {
   vmasInRange,
   type State,
 } from '@mmsim/core';
-import { canonicalizeSnapshot, type ProcSnapshot, type RawPage, type VmaObservation } from '@mmsim/scenario';
+import { OBSERVED_VMA_FLAGS, canonicalizeSnapshot, type ProcSnapshot, type RawPage, type RawVma, type VmaFlagName, type VmaMetadata } from '@mmsim/scenario';
 import { isZeroPte } from './pgtable.js';
 
 export function vmaPerms(flags: number): string {
@@ -25,15 +32,46 @@ export function vmaPerms(flags: number): string {
   );
 }
 
-/** One process's raw view of the arena [base, base + pages). */
-export function observeMm(s: State, mmId: number, proc: number, base: number, pages: number): { proc: number; vmas: VmaObservation[]; pages: RawPage[] } {
+/** The VM_* bit behind each name smaps' VmFlags line prints (fs/proc/task_mmu.c show_smap_vma_flags). */
+const VM_FLAG_BITS: Readonly<Record<VmaFlagName, number>> = {
+  dc: VM_DONTCOPY,
+  ac: VM_ACCOUNT,
+  nr: VM_NORESERVE,
+  wf: VM_WIPEONFORK,
+  hg: VM_HUGEPAGE,
+  nh: VM_NOHUGEPAGE,
+  mg: VM_MERGEABLE,
+};
+
+/** The observed VM_* flags, as smaps' VmFlags line names them. */
+export function vmaFlagNames(flags: number): string {
+  return OBSERVED_VMA_FLAGS.filter((n) => flags & VM_FLAG_BITS[n]).join(' ');
+}
+
+/** One process's raw view of the arena [base, base + pages); `observe`: kernel metadata to add to each VMA. */
+export function observeMm(
+  s: State,
+  mmId: number,
+  proc: number,
+  base: number,
+  pages: number,
+  observe: readonly VmaMetadata[] = [],
+): { proc: number; vmas: RawVma[]; pages: RawPage[] } {
   const mm = s.mms[mmId];
-  const vmas: VmaObservation[] = [];
+  const vmas: RawVma[] = [];
   const raw: RawPage[] = [];
   if (!mm) return { proc, vmas, pages: raw };
   const end = base + pages;
+  const pgoff = observe.includes('pgoff');
+  const anonVma = observe.includes('anonVma');
   // only the arena's VMAs: O(log n + k) in the mm's VMAs
-  for (const v of vmasInRange(s, mm, base, end)) vmas.push({ start: v.start - base, end: v.end - base, perms: vmaPerms(v.flags) });
+  for (const v of vmasInRange(s, mm, base, end)) {
+    const o: RawVma = { start: v.start - base, end: v.end - base, perms: vmaPerms(v.flags), vmFlags: vmaFlagNames(v.flags) };
+    // a private VMA's vm_pgoff counts virtual pages (do_mmap: pgoff = addr >> PAGE_SHIFT): shown from the arena's start
+    if (pgoff) o.pgoff = v.file ? v.pgoff : v.pgoff - base;
+    if (anonVma) o.anonVma = v.anonVma || null;
+    vmas.push(o);
+  }
   forEachPte(mm, base, end, (vpn, pte, huge) => {
     const page = vpn - base;
     if (pte < 0) {
@@ -66,7 +104,13 @@ export function observeMm(s: State, mmId: number, proc: number, base: number, pa
   return { proc, vmas, pages: raw };
 }
 
-/** A snapshot of every live process, frames named canonically. */
-export function observeProcs(s: State, procs: readonly [number, number][], base: number, pages: number): ProcSnapshot[] {
-  return canonicalizeSnapshot(procs.map(([proc, mm]) => observeMm(s, mm, proc, base, pages)));
+/** A snapshot of every live process, frames (and anon_vmas, where observed) named canonically. */
+export function observeProcs(
+  s: State,
+  procs: readonly [number, number][],
+  base: number,
+  pages: number,
+  observe: readonly VmaMetadata[] = [],
+): ProcSnapshot[] {
+  return canonicalizeSnapshot(procs.map(([proc, mm]) => observeMm(s, mm, proc, base, pages, observe)));
 }

@@ -72,11 +72,11 @@ describe('profilePlugins: one slot per extension point', () => {
         { op: 'mmap', page: 5, pages: 5, prot: 'rw-' },
       ],
     });
-    expect(runScenario(s).observation.snapshots[0].procs[0].vmas).toEqual([{ start: 0, end: 10, perms: 'rw-p' }]);
+    expect(runScenario(s).observation.snapshots[0].procs[0].vmas).toEqual([{ start: 0, end: 10, perms: 'rw-p', vmFlags: 'ac' }]);
     const r = runScenario(s, { plugins: [never] });
     expect(r.observation.snapshots[0].procs[0].vmas).toEqual([
-      { start: 0, end: 5, perms: 'rw-p' },
-      { start: 5, end: 10, perms: 'rw-p' },
+      { start: 0, end: 5, perms: 'rw-p', vmFlags: 'ac' },
+      { start: 5, end: 10, perms: 'rw-p', vmFlags: 'ac' },
     ]);
     expect(r.header.config.plugins).toEqual([{ name: 'never-merge', version: null, options: null }]);
   });

@@ -263,3 +263,35 @@ describe('page-table moves at every level', () => {
     expect([...unaligned.engine.log.events()].filter((e) => e.type === 'pte_move').length).toBe(2);
   });
 });
+
+describe('observe: the kernel metadata of each VMA', () => {
+  it("a shared VMA's pgoff is its offset into the shmem object; a fork child has an anon_vma of its own", () => {
+    const s = parseScenario({
+      format: 'mmsim-scenario/1',
+      name: 'metadata',
+      arena: { pages: 64 },
+      observe: ['pgoff', 'anonVma'],
+      steps: [
+        { op: 'mmap', page: 0, pages: 10, prot: 'rw-', shared: true },
+        { op: 'munmap', page: 0, pages: 3 },
+        { op: 'mmap', page: 20, pages: 4, prot: 'rw-' },
+        { op: 'touch', page: 20, pages: 4 },
+        { op: 'fork' },
+        { op: 'touch', proc: 1, page: 21, pages: 1 },
+      ],
+    });
+    const r = runScenario(s);
+    const [p0, p1] = r.observation.snapshots.at(-1)!.procs;
+    // shmem_zero_setup() gives the shared VMA pgoff 0; the split keeps the offset of [3, 10) at 3
+    expect(p0.vmas).toEqual([
+      { start: 3, end: 10, perms: 'rw-s', vmFlags: '', pgoff: 3, anonVma: null },
+      { start: 20, end: 24, perms: 'rw-p', vmFlags: 'ac', pgoff: 20, anonVma: 'av1' },
+    ]);
+    // anon_vma_fork(): the child's VMA gets a new anon_vma (chained to the parent's)
+    expect(p1.vmas[1]).toEqual({ start: 20, end: 24, perms: 'rw-p', vmFlags: 'ac', pgoff: 20, anonVma: 'av2' });
+    expect(observationFromLog(r.engine.log, r.header)).toEqual(r.observation);
+    // without `observe`, the same run reports neither
+    const { observe: _drop, ...plain } = s;
+    expect(runScenario(plain).observation.snapshots.at(-1)!.procs[0].vmas[0]).toEqual({ start: 3, end: 10, perms: 'rw-s', vmFlags: '' });
+  });
+});

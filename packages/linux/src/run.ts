@@ -56,7 +56,7 @@ import {
   type PluginSpec,
   type ProfileImplementations,
 } from './profile.js';
-import type { KernelBlock } from '@mmsim/scenario';
+import type { KernelBlock, VmaMetadata } from '@mmsim/scenario';
 
 export { MREMAP_FLAG_BITS };
 
@@ -133,6 +133,11 @@ export function resolveRun(s: Scenario, opts: RunOptions = {}): ResolvedRun {
   const chosen: Partial<KernelConfig> = {};
   if (profile.from.thp !== 'default') chosen.thp = p.thp;
   if (profile.from.mthp !== 'default') chosen.mthpOrders = [...p.mthp];
+  // the release the scenario or an option names is code, not a setting: it beats the machine's too
+  const release = opts.kernelOptions?.release ?? s.kernel?.release;
+  if (release !== undefined) chosen.release = release;
+  const revert = opts.kernelOptions?.revert ?? s.kernel?.revert;
+  if (revert !== undefined && revert.length) chosen.revert = revert;
   const config: Partial<KernelConfig> = { ...profileConfig(p), ...(opts.config ?? {}), ...chosen };
   // the recorded profile is what ran
   if (config.thp !== undefined) p.thp = config.thp;
@@ -429,7 +434,7 @@ export class ScenarioRun {
     const note = JSON.stringify({ snapshot: label, procs: this.procs.sorted() });
     eng.emit(E.Note, 0, 0, 0, 0, 0, 0, note);
     eng.commit();
-    this.snapshots.push({ label, procs: observeProcs(eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages) });
+    this.snapshots.push({ label, procs: observeProcs(eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages, this.s.observe) });
   }
 
   /** Run steps [next, end); a deadlock stops the run. */
@@ -507,7 +512,7 @@ export class ScenarioRun {
   /** The final layout as the final snapshot would observe it, without writing it (explorer). */
   finalProcs(): ProcSnapshot[] {
     this.eng.commit();
-    return observeProcs(this.eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages) as ProcSnapshot[];
+    return observeProcs(this.eng.state, this.procs.sorted(), ARENA_BASE, this.s.arena.pages, this.s.observe) as ProcSnapshot[];
   }
 }
 
@@ -526,7 +531,7 @@ export class StepFailedError extends Error {
 
 /** The observation rebuilt from a log alone: step notes, and snapshots replayed. */
 export function observationFromLog(log: EventLog, header?: LogHeader): Observation {
-  const cfg = (header?.config ?? {}) as { scenario?: string; arenaPages?: number; arenaBase?: number };
+  const cfg = (header?.config ?? {}) as { scenario?: string; arenaPages?: number; arenaBase?: number; scenarioSpec?: { observe?: VmaMetadata[] } };
   const steps: StepObservation[] = [];
   const snapAt: { seq: number; label: string; procs: [number, number][] }[] = [];
   const cur = log.cursor(0);
@@ -542,7 +547,7 @@ export function observationFromLog(log: EventLog, header?: LogHeader): Observati
   const tt = new TimeTravel(log);
   const snapshots: SnapshotObservation[] = snapAt.map((x) => ({
     label: x.label,
-    procs: observeProcs(tt.stateAt(x.seq), x.procs, cfg.arenaBase ?? ARENA_BASE, arenaPages) as ProcSnapshot[],
+    procs: observeProcs(tt.stateAt(x.seq), x.procs, cfg.arenaBase ?? ARENA_BASE, arenaPages, cfg.scenarioSpec?.observe) as ProcSnapshot[],
   }));
   return { format: OBSERVATION_FORMAT, scenario: cfg.scenario ?? '', steps, snapshots };
 }

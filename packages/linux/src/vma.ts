@@ -243,6 +243,8 @@ function* vmaMergeNewRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
   if (canMergeRight) {
     vmg.end = next!.end;
     vmg.target = next;
+    // release.ts 'vma-merge-next-pgoff' reverted: next grows down and keeps its vm_pgoff
+    if (!k.has('vma-merge-next-pgoff')) vmg.pgoff = next!.pgoff;
   }
   if (canMergeLeft) {
     vmg.start = prev!.start;
@@ -399,8 +401,10 @@ function* copyVmaBody(k: Kernel, vmaId: number, addr: number, len: number, pgoff
   const vmg = vmgVmaState(prev, vma, addr, addr + len);
   vmg.pgoff = pgoff;
   vmg.next = vmaNextFrom(k, vma.mm, addr + len);
-  // vma_merge_copied_range(): the source is copied from, not modified
-  vmg.copiedFrom = vma;
+  // vma_merge_copied_range(): the source is copied from, not modified. Before 6.18.8
+  // (release.ts 'copied-from') copy_vma() set middle = NULL and called
+  // vma_merge_new_range(): no copied_from, so no fork check of it and no dup_anon_vma()
+  if (k.has('copied-from')) vmg.copiedFrom = vma;
   vmg.middle = null;
   const merged = yield* vmaMergeNewRange(k, vmg);
   if (merged) {

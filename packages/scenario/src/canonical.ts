@@ -15,9 +15,12 @@ export interface RawPage {
   exclusive: boolean;
 }
 
+/** One VMA as a backend sees it: `anonVma` is any identity (an id, an address) until named. */
+export type RawVma = Omit<VmaObservation, 'anonVma'> & { anonVma?: string | number | null };
+
 export interface RawProcSnapshot {
   proc: number;
-  vmas: readonly VmaObservation[];
+  vmas: readonly RawVma[];
   pages: readonly RawPage[];
 }
 
@@ -25,10 +28,19 @@ export interface RawProcSnapshot {
  * Builds the `procs` of one snapshot: sorts processes and VMAs/pages ascending, keeps
  * only pages that are present or swapped, and names frames `"zero"` / `"f1"`, `"f2"`, ...
  * in order of first appearance (processes ascending, then pages ascending).
- * Frames are named across all processes of the snapshot, so shared pages share names.
+ * Frames are named across all processes of the snapshot, so shared pages share names;
+ * anon_vmas (where a backend reports them) are named `"av1"`, `"av2"`, ... the same way.
  */
 export function canonicalizeSnapshot(procs: readonly RawProcSnapshot[]): ProcSnapshot[] {
   const names = new Map<string, string>();
+  const anonVmas = new Map<string, string>();
+  const anonVmaName = (raw: string | number | null): string | null => {
+    if (raw === null) return null;
+    const key = `${typeof raw}:${String(raw)}`;
+    let name = anonVmas.get(key);
+    if (name === undefined) anonVmas.set(key, (name = `av${anonVmas.size + 1}`));
+    return name;
+  };
   const sorted = [...procs].sort((a, b) => a.proc - b.proc);
   for (let k = 1; k < sorted.length; k++)
     if (sorted[k].proc === sorted[k - 1].proc) throw new Error(`canonicalizeSnapshot: process ${sorted[k].proc} listed twice`);
@@ -60,7 +72,12 @@ export function canonicalizeSnapshot(procs: readonly RawProcSnapshot[]): ProcSna
     }
     const vmas = [...p.vmas]
       .sort((a, b) => a.start - b.start || a.end - b.end)
-      .map((v) => ({ start: v.start, end: v.end, perms: v.perms }));
+      .map((v) => {
+        const o: VmaObservation = { start: v.start, end: v.end, perms: v.perms, vmFlags: v.vmFlags };
+        if (v.pgoff !== undefined) o.pgoff = v.pgoff;
+        if (v.anonVma !== undefined) o.anonVma = anonVmaName(v.anonVma);
+        return o;
+      });
     return { proc: p.proc, vmas, pages };
   });
 }

@@ -1,5 +1,5 @@
 import { stableStringify } from './stringify.js';
-import type { Observation, ProcSnapshot, StepObservation, VmaObservation } from './types.js';
+import { VMA_METADATA, type Observation, type ProcSnapshot, type StepObservation, type VmaObservation } from './types.js';
 
 export interface StepDivergence {
   where: 'step';
@@ -76,17 +76,35 @@ export function diffObservations(a: Observation, b: Observation): Divergence | n
     for (let q = 0; q < xa.procs.length; q++) {
       const pa = xa.procs[q];
       const pb = xb.procs[q];
-      const d = firstDiff('vmas', pa.vmas, pb.vmas) ?? firstDiff('pages', pa.pages, pb.pages);
+      const [va, vb] = comparableVmas(pa.vmas, pb.vmas);
+      const d = firstDiff('vmas', va, vb) ?? firstDiff('pages', pa.pages, pb.pages);
       if (d) return { where: 'snapshot', label, index: k, proc: pa.proc, ...d, procA: pa, procB: pb };
     }
   }
   return null;
 }
 
+/**
+ * Kernel metadata (pgoff, anonVma) counts only where both sides report it: a kernel
+ * observation has none, and a simulator run reports it only where its scenario asks.
+ */
+function comparableVmas(a: readonly VmaObservation[], b: readonly VmaObservation[]): [readonly VmaObservation[], readonly VmaObservation[]] {
+  const both = (k: 'pgoff' | 'anonVma') => a.some((v) => v[k] !== undefined) && b.some((v) => v[k] !== undefined);
+  const drop = VMA_METADATA.filter((k) => !both(k));
+  if (drop.every((k) => !a.some((v) => v[k] !== undefined) && !b.some((v) => v[k] !== undefined))) return [a, b];
+  const strip = (vs: readonly VmaObservation[]) =>
+    vs.map((v) => {
+      const o = { ...v };
+      for (const k of drop) delete o[k];
+      return o;
+    });
+  return [strip(a), strip(b)];
+}
+
 const show = (v: unknown) => (v === undefined ? '(none)' : stableStringify(v));
 
 function vmaRow(v: VmaObservation | undefined): string {
-  return v ? `[${v.start}, ${v.end}) ${v.perms}` : '';
+  return v ? `[${v.start}, ${v.end}) ${v.perms}${v.vmFlags ? ` ${v.vmFlags}` : ''}` : '';
 }
 
 /**

@@ -1,5 +1,7 @@
 import { stableStringify } from './stringify.js';
-import type { Observation, Scenario, StepResult } from './types.js';
+import type { Observation, Scenario, StepResult, VmaObservation } from './types.js';
+
+const vmaRow = (v: VmaObservation) => `[${v.start}, ${v.end}) ${v.perms}${v.vmFlags ? ` ${v.vmFlags}` : ''}`;
 
 function sameResult(a: StepResult, b: StepResult): boolean {
   return stableStringify(a) === stableStringify(b);
@@ -27,19 +29,26 @@ export function checkExpectations(s: Scenario, o: Observation): string[] {
     const p = snap.procs.find((x) => x.proc === e.proc);
     if (!p) return void failures.push(`${tag}: ${where}: process not in the snapshot`);
     if ('vmaCount' in e) {
-      if (p.vmas.length !== e.vmaCount)
-        failures.push(
-          `${tag}: ${where}: ${p.vmas.length} VMAs overlap the arena, expected ${e.vmaCount} (${p.vmas
-            .map((v) => `[${v.start}, ${v.end}) ${v.perms}`)
-            .join(', ') || 'none'})`,
-        );
+      const [lo, hi] = e.range ?? [-Infinity, Infinity];
+      const vmas = p.vmas.filter((v) => v.start < hi && v.end > lo);
+      const over = e.range ? `pages [${lo}, ${hi})` : 'the arena';
+      if (vmas.length !== e.vmaCount)
+        failures.push(`${tag}: ${where}: ${vmas.length} VMAs overlap ${over}, expected ${e.vmaCount} (${vmas.map(vmaRow).join(', ') || 'none'})`);
       return;
     }
     const { contains, start, end } = e.vma;
     const v = p.vmas.find((x) => x.start <= contains && contains < x.end);
-    if (!v) failures.push(`${tag}: ${where}: no VMA contains page ${contains}, expected [${start}, ${end})`);
-    else if (v.start !== start || v.end !== end)
-      failures.push(`${tag}: ${where}: the VMA containing page ${contains} is [${v.start}, ${v.end}) ${v.perms}, expected [${start}, ${end})`);
+    if (!v) return void failures.push(`${tag}: ${where}: no VMA contains page ${contains}, expected [${start}, ${end})`);
+    const head = `${tag}: ${where}: the VMA containing page ${contains} is ${vmaRow(v)}`;
+    if (v.start !== start || v.end !== end) failures.push(`${head}, expected [${start}, ${end})`);
+    if (e.vma.perms !== undefined && v.perms !== e.vma.perms) failures.push(`${head}, expected perms ${e.vma.perms}`);
+    if (e.vma.vmFlags !== undefined && v.vmFlags !== e.vma.vmFlags.join(' '))
+      failures.push(`${head}, expected vmFlags ${JSON.stringify(e.vma.vmFlags.join(' '))}, got ${JSON.stringify(v.vmFlags)}`);
+    // kernel metadata: only where the observation reports it (the simulator, with `observe`)
+    if (e.vma.pgoff !== undefined && v.pgoff !== undefined && v.pgoff !== e.vma.pgoff)
+      failures.push(`${head}, expected pgoff ${e.vma.pgoff}, got ${v.pgoff}`);
+    if (e.vma.anonVma !== undefined && v.anonVma !== undefined && v.anonVma !== e.vma.anonVma)
+      failures.push(`${head}, expected anonVma ${JSON.stringify(e.vma.anonVma)}, got ${JSON.stringify(v.anonVma)}`);
   });
   return failures;
 }

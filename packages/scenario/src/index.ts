@@ -40,6 +40,8 @@ export type {
   UnpinStep,
   VmaCountExpectation,
   VmaExpectation,
+  VmaFlagName,
+  VmaMetadata,
   VmaObservation,
 } from './types.js';
 export {
@@ -53,6 +55,8 @@ export {
   MAX_PROC_ID,
   MREMAP_FLAGS,
   OBSERVATION_FORMAT,
+  OBSERVED_VMA_FLAGS,
+  VMA_METADATA,
   ORACLE_OPS,
   SCENARIO_FORMAT,
   SIMULATOR_ONLY_OPS,
@@ -61,8 +65,8 @@ export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
 export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
 export type { JsonProblem, JsonScan } from './hostile.js';
 export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from './kernel.js';
-export { KERNEL_BLOCK_FIELDS, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_SETTINGS, RELOCATE_ANON_VARIANTS, THP_MODES, parseKernelBlock } from './kernel.js';
-export type { RawPage, RawProcSnapshot } from './canonical.js';
+export { KERNEL_BLOCK_FIELDS, KERNEL_RELEASE_RE, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_SETTINGS, RELOCATE_ANON_VARIANTS, THP_MODES, parseKernelBlock } from './kernel.js';
+export type { RawPage, RawProcSnapshot, RawVma } from './canonical.js';
 export { canonicalizeSnapshot } from './canonical.js';
 export { checkExpectations } from './expect.js';
 export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';

@@ -36,7 +36,7 @@ describe('the "kernel" block', () => {
 
   it.each([
     ['not an object', [], 'kernel', /must be an object, got an array/],
-    ['unknown field', { relocate: 'fixed' }, 'kernel.relocate', /unknown field \(known: relocateAnon, largeFolio, mthp, thp\)/],
+    ['unknown field', { relocate: 'fixed' }, 'kernel.relocate', /unknown field \(known: relocateAnon, largeFolio, mthp, thp, release, revert\)/],
     ['unknown variant', { relocateAnon: 'v2' }, 'kernel.relocateAnon', /must be one of "none", "fixed", "patch-v1"/],
     ['largeFolio type', { largeFolio: 'on' }, 'kernel.largeFolio', /true or false/],
     ['mthp not an array', { mthp: 4 }, 'kernel.mthp', /array of mTHP orders/],

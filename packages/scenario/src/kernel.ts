@@ -43,9 +43,20 @@ export interface KernelBlock {
   /** enabled mTHP orders, ascending (hugepages-<size>kB/enabled = always) */
   mthp?: number[];
   thp?: ThpMode;
+  /**
+   * the 6.18 stable release whose code the simulator runs, "6.18.N" or "6.18.y" (the
+   * newest it models): where releases differ (@mmsim/linux release.ts), e.g. "6.18.7",
+   * before the CVE-2026-23077 fix. Absent: the newest.
+   */
+  release?: string;
+  /** fixes the simulator undoes (the bug zoo's variants; @mmsim/linux release.ts HISTORIC_FIXES) */
+  revert?: string[];
 }
 
-export const KERNEL_BLOCK_FIELDS = ['relocateAnon', 'largeFolio', 'mthp', 'thp'] as const;
+export const KERNEL_BLOCK_FIELDS = ['relocateAnon', 'largeFolio', 'mthp', 'thp', 'release', 'revert'] as const;
+
+/** "6.18.N" (a 6.18 stable release) or "6.18.y" (the newest the model follows). */
+export const KERNEL_RELEASE_RE = /^6\.18\.(0|[1-9][0-9]{0,2}|y)$/;
 
 const show = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `string ${JSON.stringify(v)}` : `${typeof v} ${JSON.stringify(v)}`;
@@ -84,6 +95,16 @@ export function parseKernelBlock(raw: unknown, fail: (reason: string, field: str
     if (typeof o.thp !== 'string' || !(THP_MODES as readonly string[]).includes(o.thp))
       fail(`must be one of ${THP_MODES.map((m) => JSON.stringify(m)).join(', ')}, got ${show(o.thp)}`, 'kernel.thp');
     out.thp = o.thp as ThpMode;
+  }
+  if (o.release !== undefined) {
+    if (typeof o.release !== 'string' || !KERNEL_RELEASE_RE.test(o.release))
+      fail(`must be a 6.18 release such as "6.18.7", or "6.18.y" for the newest, got ${show(o.release)}`, 'kernel.release');
+    out.release = o.release as string;
+  }
+  if (o.revert !== undefined) {
+    if (!Array.isArray(o.revert) || !o.revert.every((x) => typeof x === 'string' && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(x)))
+      fail(`must be an array of fix names such as "vma-merge-next-pgoff", got ${show(o.revert)}`, 'kernel.revert');
+    out.revert = [...new Set(o.revert as string[])];
   }
   return out;
 }

@@ -195,3 +195,56 @@ describe('parseScenario: expectations', () => {
     expect(x.message.startsWith(`s.json: field "${field}": `)).toBe(true);
   });
 });
+
+describe('parseScenario: VMA flags, kernel metadata and counted ranges', () => {
+  const steps = [{ op: 'mmap', page: 0, pages: 4, prot: 'rw-' }];
+  it('keeps perms, vmFlags in smaps order, a range, and the metadata `observe` asks for', () => {
+    const s = parseScenario(
+      base(steps, {
+        observe: ['anonVma', 'pgoff'],
+        expect: [
+          { snapshot: 'final', vma: { contains: 1, start: 0, end: 4, perms: 'rw-p', vmFlags: ['mg', 'ac'], pgoff: 0, anonVma: null } },
+          { snapshot: 'final', vmaCount: 1, range: [0, 2] },
+        ],
+      }),
+    );
+    expect(s.observe).toEqual(['pgoff', 'anonVma']);
+    expect(s.expect![0]).toEqual({ snapshot: 'final', proc: 0, vma: { contains: 1, start: 0, end: 4, perms: 'rw-p', vmFlags: ['ac', 'mg'], pgoff: 0, anonVma: null } });
+    expect(s.expect![1]).toEqual({ snapshot: 'final', proc: 0, vmaCount: 1, range: [0, 2] });
+  });
+  it.each([
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, pgoff: 0 } }] }, 'expect[0].vma.pgoff', /needs "observe": \["pgoff"\]/],
+    [{ observe: ['pgoff'], expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, anonVma: 'av1' } }] }, 'expect[0].vma.anonVma', /needs "observe": \["anonVma"\]/],
+    [{ observe: ['pgoff', 'pgoff'] }, 'observe[1]', /twice/],
+    [{ observe: ['vm_pgoff'] }, 'observe[0]', /one of "pgoff", "anonVma"/],
+    [{ observe: 'pgoff' }, 'observe', /must be an array/],
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, vmFlags: ['sd'] } }] }, 'expect[0].vma.vmFlags', /"dc", "ac"/],
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, vmFlags: ['ac', 'ac'] } }] }, 'expect[0].vma.vmFlags', /twice/],
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, perms: 'rw-' } }] }, 'expect[0].vma.perms', /"rw-p"/],
+    [{ observe: ['anonVma'], expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, anonVma: 'f1' } }] }, 'expect[0].vma.anonVma', /"av1"/],
+    [{ expect: [{ snapshot: 'final', vmaCount: 1, range: [2, 2] }] }, 'expect[0].range', /0 <= start < end <= 64/],
+    [{ expect: [{ snapshot: 'final', vmaCount: 1, range: [0, 65] }] }, 'expect[0].range', /0 <= start < end <= 64/],
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4 }, range: [0, 4] }] }, 'expect[0].range', /goes with "vmaCount"/],
+  ])('%# %j', (extra, field, re) => {
+    const x = err(base(steps, extra), 's.json');
+    expect(x.field).toBe(field);
+    expect(x.message).toMatch(re);
+  });
+});
+
+describe('parseScenario: kernel release and reverts', () => {
+  it('keeps a 6.18 release and the fixes to revert', () => {
+    const s = parseScenario(base([], { kernel: { release: '6.18.7', revert: ['vma-merge-next-pgoff'] } }));
+    expect(s.kernel).toEqual({ release: '6.18.7', revert: ['vma-merge-next-pgoff'] });
+  });
+  it.each([
+    [{ release: '6.17.3' }, 'kernel.release', /6\.18 release such as "6\.18\.7"/],
+    [{ release: 7 }, 'kernel.release', /6\.18 release/],
+    [{ revert: 'x' }, 'kernel.revert', /array of fix names/],
+    [{ revert: ['Bad Name'] }, 'kernel.revert', /array of fix names/],
+  ])('%# %j', (kernel, field, re) => {
+    const x = err(base([], { kernel }), 's.json');
+    expect(x.field).toBe(field);
+    expect(x.message).toMatch(re);
+  });
+});

@@ -6,8 +6,10 @@ import {
   MAX_PROCS,
   MAX_PROC_ID,
   MREMAP_FLAGS,
+  OBSERVED_VMA_FLAGS,
   SCENARIO_FORMAT,
   SIMULATOR_ONLY_OPS,
+  VMA_METADATA,
   type Advice,
   type Expectation,
   type MremapFlag,
@@ -15,6 +17,9 @@ import {
   type Step,
   type StepOp,
   type StepResult,
+  type VmaExpectation,
+  type VmaFlagName,
+  type VmaMetadata,
 } from './types.js';
 import { MAX_SCENARIO_BYTES, describeValue, hasOwnKey, quote, scanJson } from './hostile.js';
 import { parseKernelBlock } from './kernel.js';
@@ -147,7 +152,7 @@ class Validator {
 
   scenario(raw: unknown): Scenario {
     if (!isObj(raw)) this.fail(`a scenario must be a JSON object, got ${describe(raw)}`);
-    const known = ['format', 'name', 'description', 'arena', 'kernel', 'steps', 'expect'];
+    const known = ['format', 'name', 'description', 'arena', 'kernel', 'steps', 'expect', 'observe'];
     for (const k of Object.keys(raw)) if (!known.includes(k)) this.fail('unknown field', k);
     if (raw.format === undefined) this.fail('missing', 'format');
     if (raw.format !== SCENARIO_FORMAT) this.fail(`must be "${SCENARIO_FORMAT}", got ${describe(raw.format)}`, 'format');
@@ -203,7 +208,27 @@ class Validator {
       if (!Array.isArray(raw.expect)) this.fail(`must be an array, got ${describe(raw.expect)}`, 'expect');
       out.expect = raw.expect.map((e: unknown, k: number) => this.expectation(e, k, steps, labels, arena));
     }
+    if (raw.observe !== undefined) out.observe = this.observe(raw.observe);
+    (out.expect ?? []).forEach((e, k) => {
+      if (!('vma' in e)) return;
+      for (const m of VMA_METADATA)
+        if (e.vma[m] !== undefined && !out.observe?.includes(m))
+          this.fail(`asserting ${m} needs "observe": [${JSON.stringify(m)}] (the simulator reports kernel metadata only where asked)`, `expect[${k}].vma.${m}`);
+    });
     return out;
+  }
+
+  private observe(v: unknown): VmaMetadata[] {
+    if (!Array.isArray(v)) return this.fail(`must be an array of ${VMA_METADATA.map((m) => JSON.stringify(m)).join(', ')}, got ${describe(v)}`, 'observe');
+    const seen = new Set<VmaMetadata>();
+    v.forEach((m: unknown, k: number) => {
+      if (typeof m !== 'string' || !(VMA_METADATA as readonly string[]).includes(m))
+        this.fail(`must be one of ${VMA_METADATA.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(m)}`, `observe[${k}]`);
+      if (seen.has(m as VmaMetadata)) this.fail(`${JSON.stringify(m)} is listed twice`, `observe[${k}]`);
+      seen.add(m as VmaMetadata);
+    });
+    // canonical order, so that equal scenarios serialize alike
+    return VMA_METADATA.filter((m) => seen.has(m));
   }
 
   private int(o: Obj, field: string, lo: number, hi: number, i: number, op: string, hiInclusive = false): number {
@@ -366,7 +391,8 @@ class Validator {
     if (!hasOwnKey(o, 'snapshot')) failE('must have "step" or "snapshot"', '');
     const kinds = ['vma', 'vmaCount'].filter((x) => hasOwnKey(o, x));
     if (kinds.length !== 1) failE('a snapshot expectation needs exactly one of "vma", "vmaCount"', '');
-    for (const key of Object.keys(o)) if (!['snapshot', 'proc', 'vma', 'vmaCount'].includes(key)) failE('unknown field', key);
+    for (const key of Object.keys(o)) if (!['snapshot', 'proc', 'vma', 'vmaCount', 'range'].includes(key)) failE('unknown field', key);
+    if (hasOwnKey(o, 'range') && kinds[0] !== 'vmaCount') failE('"range" goes with "vmaCount"', 'range');
     if (typeof o.snapshot !== 'string') failE(`must be a snapshot label, got ${describe(o.snapshot)}`, 'snapshot');
     const procsAt = labels.get(o.snapshot as string);
     if (!procsAt)
@@ -380,11 +406,15 @@ class Validator {
     const snapshot = o.snapshot as string;
     if (kinds[0] === 'vmaCount') {
       if (!isInt(o.vmaCount) || o.vmaCount < 0) failE(`must be a non-negative integer, got ${describe(o.vmaCount)}`, 'vmaCount');
-      return { snapshot, proc, vmaCount: o.vmaCount as number };
+      if (o.range === undefined) return { snapshot, proc, vmaCount: o.vmaCount as number };
+      const r = o.range;
+      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => isInt(x) && x >= 0 && x <= arena) || !((r[0] as number) < (r[1] as number)))
+        failE(`must be [start, end) arena pages with 0 <= start < end <= ${arena}, got ${describe(r)}`, 'range');
+      return { snapshot, proc, vmaCount: o.vmaCount as number, range: [(r as number[])[0], (r as number[])[1]] };
     }
     const v = o.vma;
     if (!isObj(v)) return failE(`must be an object {contains, start, end}, got ${describe(v)}`, 'vma');
-    for (const key of Object.keys(v)) if (!['contains', 'start', 'end'].includes(key)) failE('unknown field', `vma.${key}`);
+    for (const key of Object.keys(v)) if (!['contains', 'start', 'end', 'perms', 'vmFlags', 'pgoff', 'anonVma'].includes(key)) failE('unknown field', `vma.${key}`);
     for (const key of ['contains', 'start', 'end']) if (v[key] === undefined) failE('missing', `vma.${key}`);
     if (!isInt(v.contains) || v.contains < 0 || v.contains >= arena)
       failE(`must be an integer in [0, ${arena}), got ${describe(v.contains)}`, 'vma.contains');
@@ -392,7 +422,29 @@ class Validator {
     if (!isInt(v.end)) failE(`must be an integer, got ${describe(v.end)}`, 'vma.end');
     if (!((v.start as number) <= (v.contains as number) && (v.contains as number) < (v.end as number)))
       failE(`[start, end) = [${v.start}, ${v.end}) does not contain page ${v.contains}`, 'vma');
-    return { snapshot, proc, vma: { contains: v.contains as number, start: v.start as number, end: v.end as number } };
+    const vma: VmaExpectation['vma'] = { contains: v.contains as number, start: v.start as number, end: v.end as number };
+    if (v.perms !== undefined) {
+      if (typeof v.perms !== 'string' || !/^[r-][w-][x-][ps]$/.test(v.perms)) failE(`must be perms as /proc/PID/maps writes them ("rw-p"), got ${describe(v.perms)}`, 'vma.perms');
+      vma.perms = v.perms as string;
+    }
+    if (v.vmFlags !== undefined) {
+      const known = OBSERVED_VMA_FLAGS as readonly string[];
+      if (!Array.isArray(v.vmFlags) || !v.vmFlags.every((x) => typeof x === 'string' && known.includes(x)))
+        failE(`must be an array of ${known.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(v.vmFlags)}`, 'vma.vmFlags');
+      const given = new Set(v.vmFlags as string[]);
+      if (given.size !== (v.vmFlags as string[]).length) failE('lists a flag twice', 'vma.vmFlags');
+      vma.vmFlags = OBSERVED_VMA_FLAGS.filter((x) => given.has(x)) as VmaFlagName[];
+    }
+    if (v.pgoff !== undefined) {
+      if (!isInt(v.pgoff)) failE(`must be an integer, got ${describe(v.pgoff)}`, 'vma.pgoff');
+      vma.pgoff = v.pgoff as number;
+    }
+    if (v.anonVma !== undefined) {
+      if (v.anonVma !== null && (typeof v.anonVma !== 'string' || !/^av[1-9][0-9]*$/.test(v.anonVma)))
+        failE(`must be null or an anon_vma name "av1", "av2", ..., got ${describe(v.anonVma)}`, 'vma.anonVma');
+      vma.anonVma = v.anonVma as string | null;
+    }
+    return { snapshot, proc, vma };
   }
 
   private result(r: unknown, field: string): StepResult {

@@ -4,16 +4,16 @@
  */
 const KEY_ORDER = [
   // scenario / observation top level
-  'format', 'name', 'scenario', 'description', 'arena', 'steps', 'snapshots', 'expect',
+  'format', 'name', 'scenario', 'description', 'arena', 'steps', 'snapshots', 'expect', 'observe',
   // steps and step observations
   'i', 'op', 'proc', 'vmas', 'label', 'page', 'pages', 'newPages', 'prot', 'shared', 'fixed', 'noreserve',
   'advice', 'flags', 'to', 'access',
   // results
   'result', 'ok', 'errno', 'signal',
   // snapshots
-  'procs', 'start', 'end', 'perms', 'present', 'swapped', 'frame', 'compound', 'exclusive',
+  'procs', 'start', 'end', 'perms', 'vmFlags', 'pgoff', 'anonVma', 'present', 'swapped', 'frame', 'compound', 'exclusive',
   // expectations
-  'step', 'snapshot', 'vma', 'vmaCount', 'contains',
+  'step', 'snapshot', 'vma', 'vmaCount', 'range', 'contains',
 ];
 const RANK = new Map(KEY_ORDER.map((k, n) => [k, n]));
 /** Step results: `{ok, page}`, `{ok, errno}`, `{ok, signal, page}`. */

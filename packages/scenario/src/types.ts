@@ -175,15 +175,46 @@ export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp', 'con
 export type SimulatorOnlyOp = (typeof SIMULATOR_ONLY_OPS)[number];
 export const ALL_OPS: readonly StepOp[] = [...ORACLE_OPS, ...SIMULATOR_ONLY_OPS];
 
+/**
+ * The VM_* flags an observation reports, by their names in /proc/PID/smaps' `VmFlags`
+ * line (fs/proc/task_mmu.c show_smap_vma_flags), in the order it prints them: the ones a
+ * scenario's steps can change. `dc` VM_DONTCOPY (MADV_DONTFORK), `ac` VM_ACCOUNT, `nr`
+ * VM_NORESERVE, `wf` VM_WIPEONFORK, `hg` VM_HUGEPAGE, `nh` VM_NOHUGEPAGE, `mg`
+ * VM_MERGEABLE.
+ */
+export const OBSERVED_VMA_FLAGS = ['dc', 'ac', 'nr', 'wf', 'hg', 'nh', 'mg'] as const;
+export type VmaFlagName = (typeof OBSERVED_VMA_FLAGS)[number];
+
+/**
+ * Kernel metadata of a VMA that no /proc file shows (maps prints offset 0 for an
+ * anonymous VMA): the simulator reports them where the scenario's `observe` asks.
+ */
+export const VMA_METADATA = ['pgoff', 'anonVma'] as const;
+export type VmaMetadata = (typeof VMA_METADATA)[number];
+
 export interface VmaExpectation {
   snapshot: string;
   proc: number;
-  vma: { contains: number; start: number; end: number };
+  vma: {
+    contains: number;
+    start: number;
+    end: number;
+    /** as in /proc/PID/maps (`rw-p`) */
+    perms?: string;
+    /** exactly these of OBSERVED_VMA_FLAGS are set */
+    vmFlags?: VmaFlagName[];
+    /** simulator only (needs `observe: ["pgoff"]`): see VmaObservation.pgoff */
+    pgoff?: number;
+    /** simulator only (needs `observe: ["anonVma"]`): the snapshot's name of its anon_vma, or null */
+    anonVma?: string | null;
+  };
 }
 export interface VmaCountExpectation {
   snapshot: string;
   proc: number;
   vmaCount: number;
+  /** count only the VMAs overlapping these arena pages [start, end) (default: the arena) */
+  range?: [number, number];
 }
 export interface StepExpectation {
   step: number;
@@ -200,6 +231,8 @@ export interface Scenario {
   kernel?: KernelBlock;
   steps: Step[];
   expect?: Expectation[];
+  /** kernel metadata the simulator adds to every VMA it observes (not observable on a kernel) */
+  observe?: VmaMetadata[];
 }
 
 // ---------------------------------------------------------------- observation
@@ -235,6 +268,21 @@ export interface VmaObservation {
   end: number;
   /** As in /proc/PID/maps: `rw-p`, `r--s`, `---p`... */
   perms: string;
+  /** Those of OBSERVED_VMA_FLAGS that are set, space-separated in smaps' `VmFlags` order (`"ac mg"`; `""`: none). */
+  vmFlags: string;
+  /**
+   * Simulator only, with `observe: ["pgoff"]`: vm_pgoff. For a private anonymous VMA it is
+   * counted in arena pages (do_mmap sets it to vm_start >> PAGE_SHIFT, so a VMA that was
+   * never moved has pgoff == start); for a shared one it is the page offset into its shmem
+   * object.
+   */
+  pgoff?: number;
+  /**
+   * Simulator only, with `observe: ["anonVma"]`: vma->anon_vma, named `"av1"`, `"av2"`, ... in
+   * order of first appearance in the snapshot (processes ascending, then VMAs), so VMAs
+   * that share an anon_vma share a name; `null` when unfaulted.
+   */
+  anonVma?: string | null;
 }
 
 export interface PageObservation {

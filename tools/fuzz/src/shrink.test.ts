@@ -122,7 +122,7 @@ describe('regression files', () => {
     ]);
     const sim = runScenario(s).observation;
     const kern = JSON.parse(JSON.stringify(sim)) as Observation;
-    kern.snapshots[0].procs[0].vmas = [{ start: 0, end: 10, perms: 'rw-p' }];
+    kern.snapshots[0].procs[0].vmas = [{ start: 0, end: 10, perms: 'rw-p', vmFlags: '' }];
     const d = { where: 'snapshot' as const, label: 'final', index: 0, proc: 0, path: 'vmas[0].end', a: 2, b: 10 };
     expect(divergenceSignature(d)).toBe('snapshot:vmas.end');
     const r = buildRegression(s, kern, d, 'test');

@@ -22,6 +22,7 @@
  *   S I                                                  snapshot of step I begins
  *   P PROC                                               one process of the snapshot
  *   V START END PERMS                                    a VMA overlapping the arena (arena pages)
+ *   F [NAME...]                                          its VmFlags among observed_flags[]
  *   G PAGE PRESENT SWAPPED EXCLUSIVE PFN KPAGEFLAGS_HEX  a present or swapped arena page
  *                                                        (KPAGEFLAGS_HEX "-" if unreadable)
  *   SE I                                                 snapshot ends
@@ -274,34 +275,6 @@ static void do_touch(struct cmd *c)
 
 /* ---------------------------------------------------------------- snapshot */
 
-static int read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap) {
-			close(fd);
-			errno = E2BIG;
-			return -1;
-		}
-	}
-	close(fd);
-	*len = n;
-	return 0;
-}
-
 static unsigned long parse_hex(const char **pp)
 {
 	const char *p = *pp;
@@ -329,10 +302,96 @@ static long rel_page(unsigned long addr)
 	return d / (long)PAGE_SZ;
 }
 
+/*
+ * The VmFlags names an observation reports (OBSERVED_VMA_FLAGS in @mmsim/scenario's
+ * types.ts), in the order show_smap_vma_flags() prints them.
+ */
+static const char *const observed_flags[] = { "dc", "ac", "nr", "wf", "hg", "nh", "mg" };
+
+/* One line of /proc/self/smaps: a VMA header (V) or its VmFlags line (F). */
+static void smaps_line(const char *p, const char *eol, unsigned long base, unsigned long top, int *in_arena)
+{
+	if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+		/* "start-end perms offset dev inode [path]", as in /proc/self/maps */
+		unsigned long s, e;
+		char perms[5];
+		s = parse_hex(&p);
+		if (*p == '-')
+			p++;
+		e = parse_hex(&p);
+		if (*p == ' ')
+			p++;
+		*in_arena = s < top && e > base;
+		if (!*in_arena || eol - p < 4)
+			return;
+		memcpy(perms, p, 4);
+		perms[4] = 0;
+		out_str("V ");
+		out_long(rel_page(s));
+		out_str(" ");
+		out_long(rel_page(e));
+		out_str(" ");
+		out_str(perms);
+		out_str("\n");
+		return;
+	}
+	if (*in_arena && eol - p >= 8 && memcmp(p, "VmFlags:", 8) == 0) {
+		size_t k;
+		out_str("F");
+		for (k = 0; k < sizeof(observed_flags) / sizeof(observed_flags[0]); k++) {
+			const char *q;
+			for (q = p + 8; q + 2 <= eol; q++)
+				if (q[0] == observed_flags[k][0] && q[1] == observed_flags[k][1] && q[-1] == ' ' &&
+				    (q + 2 == eol || q[2] == ' ')) {
+					out_str(" ");
+					out_str(observed_flags[k]);
+					break;
+				}
+		}
+		out_str("\n");
+	}
+}
+
+/*
+ * The arena's VMAs with their flags, from /proc/self/smaps (maps has no VmFlags). Read
+ * in pieces through a static buffer: smaps is ~1.3 KiB a VMA, too big to hold whole.
+ */
+static void snapshot_vmas(unsigned long base, unsigned long top)
+{
+	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	size_t have = 0;
+	int in_arena = 0;
+	if (fd < 0)
+		die("open /proc/self/smaps", errno);
+	for (;;) {
+		ssize_t r = read(fd, mapsbuf + have, sizeof(mapsbuf) - have);
+		size_t end, off = 0;
+		const char *nl;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("read /proc/self/smaps", errno);
+		end = have + (size_t)r;
+		while ((nl = memchr(mapsbuf + off, '\n', end - off)) != NULL) {
+			smaps_line(mapsbuf + off, nl, base, top, &in_arena);
+			off = (size_t)(nl - mapsbuf) + 1;
+		}
+		if (r == 0) {
+			if (off < end)
+				smaps_line(mapsbuf + off, mapsbuf + end, base, top, &in_arena);
+			break;
+		}
+		have = end - off;
+		if (have == sizeof(mapsbuf))
+			die("read /proc/self/smaps: a line longer than the buffer", E2BIG);
+		memmove(mapsbuf, mapsbuf + off, have);
+	}
+	close(fd);
+}
+
 static void do_snapshot(void)
 {
 	unsigned long base = (unsigned long)arena, top = base + arena_pages * PAGE_SZ;
-	size_t len = 0, off = 0;
 	int fd, kfd;
 	unsigned long k;
 
@@ -340,34 +399,7 @@ static void do_snapshot(void)
 	out_long(self);
 	out_str("\n");
 
-	if (read_file("/proc/self/maps", mapsbuf, sizeof(mapsbuf), &len) < 0)
-		die("read /proc/self/maps", errno);
-	while (off < len) {
-		const char *p = mapsbuf + off;
-		const char *eol = memchr(p, '\n', len - off);
-		unsigned long s, e;
-		if (!eol)
-			eol = mapsbuf + len;
-		s = parse_hex(&p);
-		if (*p == '-')
-			p++;
-		e = parse_hex(&p);
-		if (*p == ' ')
-			p++;
-		if (s < top && e > base) {
-			char perms[5];
-			memcpy(perms, p, 4);
-			perms[4] = 0;
-			out_str("V ");
-			out_long(rel_page(s));
-			out_str(" ");
-			out_long(rel_page(e));
-			out_str(" ");
-			out_str(perms);
-			out_str("\n");
-		}
-		off = (size_t)(eol - mapsbuf) + 1;
-	}
+	snapshot_vmas(base, top);
 
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

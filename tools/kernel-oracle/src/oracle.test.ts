@@ -174,8 +174,8 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     expect(o.snapshots.map((x) => x.label)).toEqual(['moved', 'final']);
     const moved = snap(o, 'moved', 0);
     expect(moved.vmas).toEqual([
-      { start: 0, end: 5, perms: 'rw-p' },
-      { start: 20, end: 25, perms: 'rw-p' },
+      { start: 0, end: 5, perms: 'rw-p', vmFlags: 'ac' },
+      { start: 20, end: 25, perms: 'rw-p', vmFlags: 'ac' },
     ]);
     expect(moved.pages.map((p) => p.page)).toEqual([0, 1, 2, 3, 4, 20, 21, 22, 23, 24]);
     expect(moved.pages.map((p) => p.frame)).toEqual(['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', 'f10']);
@@ -194,7 +194,7 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     ]);
     const o = await runOnKernel(s);
     const [p0, p1] = [snap(o, 'forked', 0), snap(o, 'forked', 1)];
-    expect(p0.vmas).toEqual([{ start: 0, end: 4, perms: 'rw-p' }]);
+    expect(p0.vmas).toEqual([{ start: 0, end: 4, perms: 'rw-p', vmFlags: 'ac' }]);
     expect(p1.vmas).toEqual(p0.vmas);
     expect(p0.pages.map((p) => [p.page, p.frame, p.exclusive])).toEqual([
       [0, 'f1', false],
@@ -276,7 +276,7 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     const o = await runOnKernel(s);
     expect(o.steps.map((x) => x.result)).toEqual([{ ok: true, page: 512 }, { ok: true }, { ok: true }]);
     const p = snap(o, 'final', 0);
-    expect(p.vmas).toEqual([{ start: 512, end: 1024, perms: 'rw-p' }]);
+    expect(p.vmas).toEqual([{ start: 512, end: 1024, perms: 'rw-p', vmFlags: 'ac hg' }]);
     expect(p.pages).toHaveLength(512);
     expect(p.pages[0]).toEqual({ page: 512, present: true, swapped: false, frame: 'f1', compound: 'head', exclusive: true });
     expect(p.pages.slice(1).every((x) => x.compound === 'tail' && x.present && x.exclusive)).toBe(true);
@@ -327,9 +327,9 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     ]);
     const p = snap(o, 'final', 0);
     expect(p.vmas).toEqual([
-      { start: 0, end: 2, perms: 'rw-p' },
-      { start: 2, end: 4, perms: '---p' },
-      { start: 20, end: 22, perms: 'r--p' },
+      { start: 0, end: 2, perms: 'rw-p', vmFlags: 'ac' },
+      { start: 2, end: 4, perms: '---p', vmFlags: '' },
+      { start: 20, end: 22, perms: 'r--p', vmFlags: '' },
     ]);
     expect(p.pages.map((x) => [x.page, x.frame])).toEqual([
       [0, 'f1'],
@@ -357,9 +357,9 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
     ]);
     const p = snap(o, 'final', 0);
     expect(p.vmas).toEqual([
-      { start: 0, end: 2, perms: 'rw-p' },
-      { start: 2, end: 6, perms: 'r--p' },
-      { start: 8, end: 10, perms: 'rw-s' },
+      { start: 0, end: 2, perms: 'rw-p', vmFlags: 'ac' },
+      { start: 2, end: 6, perms: 'r--p', vmFlags: '' },
+      { start: 8, end: 10, perms: 'rw-s', vmFlags: '' },
     ]);
     expect(p.pages.map((x) => x.page)).toEqual([0, 1]);
   });
@@ -384,7 +384,7 @@ describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
       { ok: false, errno: 'ENOMEM' },
       { ok: true },
     ]);
-    expect(snap(o, 'final', 0).vmas).toEqual([{ start: 4, end: 8, perms: 'r--p' }]);
+    expect(snap(o, 'final', 0).vmas).toEqual([{ start: 4, end: 8, perms: 'r--p', vmFlags: '' }]);
   });
 
   describe('failures of the oracle process', () => {

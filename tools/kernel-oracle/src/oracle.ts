@@ -171,8 +171,14 @@ export function parseOracleOutput(s: Scenario, out: string): Observation {
         break;
       case 'V':
         if (!cur) return bad(line);
-        cur.vmas.push({ start: Number(w[1]), end: Number(w[2]), perms: w[3] });
+        cur.vmas.push({ start: Number(w[1]), end: Number(w[2]), perms: w[3], vmFlags: '' });
         break;
+      case 'F': {
+        const v = cur?.vmas.at(-1);
+        if (!v) return bad(line);
+        v.vmFlags = w.slice(1).join(' ');
+        break;
+      }
       case 'G': {
         if (!cur) return bad(line);
         const present = w[2] === '1';

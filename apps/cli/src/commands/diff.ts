@@ -5,7 +5,7 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
 import { progress } from '../progress.js';
 import { formatProc } from '../render.js';
-import { profileLines, relocateHints, usesRelocateFlags } from '../profile.js';
+import { profileLines, releaseNotComparable, relocateHints, runRelease, runReverts, usesRelocateFlags } from '../profile.js';
 import { addSimOptions, resolveSim, simulate, type SimOptions } from '../sim.js';
 
 /** The VMA layouts of one snapshot (default: the last) on both sides, as bars. */
@@ -66,10 +66,12 @@ export function register(program: Command, ctx: CliContext): void {
         ...(failures.length ? relocateHints(scenario, res.observation, res.profile).map((h) => `  ${h}`) : []),
       ];
       if (failures.length) failedExpect++;
-      const why = res.profile ? notComparableReason(usesRelocateFlags(scenario), res.profile.profile, machine) : null;
+      const why =
+        (res.profile ? notComparableReason(usesRelocateFlags(scenario), res.profile.profile, machine) : null) ??
+        releaseNotComparable(runRelease(res), kernelVersion(), runReverts(res));
       if (why) {
         ctx.print(`${file}: not comparable: ${why}`);
-        for (const line of profileLines(res.profile)) ctx.print(`  ${line}`);
+        for (const line of profileLines(res.profile, runRelease(res))) ctx.print(`  ${line}`);
         for (const line of expectLines) ctx.print(line);
         notComparable++;
         continue;
@@ -100,7 +102,7 @@ export function register(program: Command, ctx: CliContext): void {
         // both layouts of the snapshot (the final one for a step divergence) as bars
         if (d.where === 'step' || d.proc === null) for (const line of bothLayouts(res.observation, kernel, d.where === 'step' ? undefined : d.label)) ctx.print(`  ${line}`);
       }
-      for (const line of profileLines(res.profile)) ctx.print(`  ${line}`);
+      for (const line of profileLines(res.profile, runRelease(res))) ctx.print(`  ${line}`);
       for (const line of expectLines) ctx.print(line);
     }
     bar.done();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { OracleUnavailableError, kernelVersion, machineKernel, notComparableReason, runOnKernel } from '@mmsim/kernel-oracle';
-import { DEFAULT_KERNEL_SETTINGS, usesRelocateFlags } from '../profile.js';
+import { DEFAULT_KERNEL_SETTINGS, releaseNotComparable, usesRelocateFlags } from '../profile.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
 import { progress } from '../progress.js';
@@ -31,7 +31,9 @@ export function register(program: Command, ctx: CliContext): void {
       bar.update(++k);
       // the scenario's profile (the default one under its kernel block): its expectations
       // say what that kernel does, which this one may not be
-      const why = notComparableReason(usesRelocateFlags(scenario), { ...DEFAULT_KERNEL_SETTINGS, ...scenario.kernel }, machine);
+      const why =
+        notComparableReason(usesRelocateFlags(scenario), { ...DEFAULT_KERNEL_SETTINGS, ...scenario.kernel }, machine) ??
+        releaseNotComparable(scenario.kernel?.release, kernelVersion(), scenario.kernel?.revert);
       if (o.json) {
         ctx.print(stableStringify(obs));
         if (why) ctx.warn(`${file}: not comparable: ${why} (expectations not checked)`);

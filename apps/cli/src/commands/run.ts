@@ -13,7 +13,7 @@ import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
-import { profileLines, relocateHints } from '../profile.js';
+import { profileLines, relocateHints, runRelease } from '../profile.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   schedule?: string;
@@ -112,7 +112,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     const checked = o.check ? { violations: run.violations } : null;
     const failures = checkExpectations(scenario, obs);
     if (failures.length) failedExpect++;
-    const about = [...profileLines(res.profile), ...relocateHints(scenario, obs, res.profile)];
+    const about = [...profileLines(res.profile, runRelease(res)), ...relocateHints(scenario, obs, res.profile)];
     if (o.json) ctx.print(stableStringify(obs));
     else if (!o.quiet) {
       if (k > 0) ctx.print();

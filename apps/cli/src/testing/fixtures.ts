@@ -9,6 +9,7 @@ import {
   E,
   Engine,
   TimeTravel,
+  VM_ACCOUNT,
   VM_MAYREAD,
   VM_MAYWRITE,
   VM_READ,
@@ -29,14 +30,15 @@ import type { InvariantsModule, LinuxRunOptions, LinuxRunResult, Violation } fro
 export const BASE = 0x10000000;
 const MM = 1;
 
+/** A private mapping's flags; a writable one is accountable (mm/mmap.c accountable_mapping). */
 function protFlags(p: string): number {
-  return (p[0] === 'r' ? VM_READ : 0) | (p[1] === 'w' ? VM_WRITE : 0) | VM_MAYREAD | VM_MAYWRITE;
+  return (p[0] === 'r' ? VM_READ : 0) | (p[1] === 'w' ? VM_WRITE | VM_ACCOUNT : 0) | VM_MAYREAD | VM_MAYWRITE;
 }
 
 function snapshotOf(s: State, label: string): SnapshotObservation {
   const mm = s.mms[MM];
   if (!mm) return { label, procs: [] };
-  const vmas = mm.vmas.ids().map((id) => s.vmas.get(id)!).map((v) => ({ start: v.start - BASE, end: v.end - BASE, perms: vmPerms(v.flags) }));
+  const vmas = mm.vmas.ids().map((id) => s.vmas.get(id)!).map((v) => ({ start: v.start - BASE, end: v.end - BASE, perms: vmPerms(v.flags), vmFlags: v.flags & VM_ACCOUNT ? 'ac' : '' }));
   const pages = [];
   for (const id of mm.vmas) {
     const v = s.vmas.get(id)!;

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { parseScenario } from '@mmsim/scenario';
+import { Kernel } from './kernel.js';
+import { LATEST_RELEASE, releaseDifferences, releaseHas, releaseOfUname, releaseSublevel } from './release.js';
+import { runScenario } from './run.js';
+
+describe('kernel releases', () => {
+  it('orders 6.18 stable releases, the newest being 6.18.y', () => {
+    expect(releaseSublevel('6.18.7')).toBe(7);
+    expect(releaseSublevel(LATEST_RELEASE)).toBe(Infinity);
+    expect(releaseSublevel('6.17.1')).toBeNull();
+    expect(releaseHas('6.18.7', 'copied-from')).toBe(false);
+    expect(releaseHas('6.18.8', 'copied-from')).toBe(true);
+    expect(releaseHas('6.18.y', 'copied-from')).toBe(true);
+    expect(releaseOfUname('6.18.44-fc-v1300')).toBe('6.18.44');
+    expect(releaseOfUname('6.1.0-13-amd64')).toBeNull();
+  });
+  it('says which changes lie between two releases', () => {
+    expect(releaseDifferences('6.18.7', '6.18.44').map((c) => c.id)).toEqual(['copied-from']);
+    expect(releaseDifferences('6.18.8', '6.18.44')).toEqual([]);
+    expect(releaseDifferences('6.18.0', '6.18.7')).toEqual([]);
+  });
+  it('refuses a release or a revert the model does not know', () => {
+    expect(() => new Kernel({ config: { release: '6.19.1' } })).toThrow(/unknown kernel release "6.19.1"/);
+    expect(() => new Kernel({ config: { revert: ['no-such-fix'] } })).toThrow(/unknown fix to revert "no-such-fix" \(known: vma-merge-next-pgoff\)/);
+  });
+  it("a scenario's kernel block picks the release; the log header records it", () => {
+    const s = parseScenario({
+      format: 'mmsim-scenario/1',
+      name: 'r',
+      arena: { pages: 16 },
+      kernel: { release: '6.18.7', relocateAnon: 'none' },
+      steps: [{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }],
+    });
+    expect(runScenario(s).header.config.kernel).toMatchObject({ release: '6.18.7' });
+    expect(runScenario(s, { kernelOptions: { release: '6.18.8' } }).header.config.kernel).toMatchObject({ release: '6.18.8' });
+    // without a release named, the header has none (logs of earlier runs stay byte-identical)
+    const { kernel: _k, ...plain } = s;
+    expect('release' in (runScenario(plain).header.config.kernel as object)).toBe(false);
+  });
+});
