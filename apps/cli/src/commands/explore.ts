@@ -8,7 +8,7 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
-import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { addSimOptions, resolveSim, runOptionsOf, simulatorFailure, withModules, type SimOptions } from '../sim.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
 
@@ -90,9 +90,15 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     });
   } catch (e) {
     if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
-    throw e;
+    throw simulatorFailure(scenario, e);
   }
-  const res0 = ex.explore();
+  let res0: ExploreResult;
+  try {
+    res0 = ex.explore();
+  } catch (e) {
+    // a plugin that throws under some schedule: exit 4 as in `mmsim run`, the plugin named
+    throw simulatorFailure(scenario, e);
+  }
   bar.done();
   const res: ExploreResult = res0;
   if (o.out !== undefined) {

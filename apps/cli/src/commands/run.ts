@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
@@ -9,7 +11,7 @@ import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
-import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
+import type { LinuxRunResult, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
@@ -170,7 +172,11 @@ async function runOne(
     if (e instanceof RunFailedError && e.violations.length) {
       await warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
-    if (partial) {
+    if (partial && !partial.events) {
+      // nothing reached the log (a subscriber's attach or a checker's create threw): no file to salvage
+      rmSync(resolve(ctx.cwd, partial.path), { force: true });
+      if (o.log) ctx.warn(`${o.file}: no log written (the run failed before its first event); ${o.log} was not replaced`);
+    } else if (partial) {
       ctx.warn(
         `${o.file}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
           `read it with --salvage, e.g. mmsim events ${partial.path} --salvage)` +
