@@ -16,6 +16,7 @@ import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
 import { profileLines, relocateHints } from '../profile.js';
+import { relocationOutcomes, withRelocationReasons } from '../why.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   schedule?: string;
@@ -96,7 +97,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
       single?.done();
     }
     const res = run.res;
-    const obs = res.observation;
+    // what is printed: the observation with each relocation's reason in its step's result
+    const obs = withRelocationReasons(res.observation, relocationOutcomes(res.engine.log));
     if (res.schedule && !o.json && !o.quiet) ctx.warn(`${file}: concurrent steps ran under schedule "${res.schedule}"`);
     if (res.stopped && !o.check) {
       violations++;
@@ -104,7 +106,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
     if (run.logPath && !o.json && !o.quiet) ctx.warn(`log: ${run.logPath} (${res.engine.log.length} events)`);
     const checked = o.check ? { violations: run.violations } : null;
-    const failures = checkExpectations(scenario, obs);
+    const failures = checkExpectations(scenario, res.observation);
     if (failures.length) failedExpect++;
     const about = [...profileLines(res.profile), ...relocateHints(scenario, obs, res.profile)];
     if (o.json) ctx.print(stableStringify(obs));
