@@ -181,7 +181,7 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     expect(b.stdout).toContain(`first failing event: seq ${seq}`);
   });
 
-  it('mmsim serve from the installed CLI: the built page and the log\'s meta on loopback, no Vite', async () => {
+  it('mmsim serve from the installed CLI: the page built at pack time and the log\'s meta on loopback, nothing built', async () => {
     // the published @mmsim/debugger serves its app/, built when it was packed: nothing is
     // built now (the on-demand build would fill the cache folder; the project's vitest brings a vite)
     expect(existsSync(join(app, 'node_modules/@mmsim/debugger/app/index.html'))).toBe(true);
