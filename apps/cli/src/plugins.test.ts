@@ -4,7 +4,7 @@
  * node_modules: @mmsim/* resolves from the CLI's own installation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -148,6 +148,19 @@ describe('mmsim check LOG runs the checker plugins the log header names', () => 
     const b = mmsim(bdir, 'bisect', 'b.mmlog', '--check', '--json');
     expect(b.status).toBe(3);
     expect(JSON.parse(b.stdout)).toMatchObject({ seq, violation: { checker: 'budget' } });
+  });
+
+  it('a header plugin file that is gone: named, put it back, exit 2', () => {
+    const r = mmsim(bdir, 'run', 's.json', '--plugin', './budget.mjs', '--log', 'moved.mmlog', '-q');
+    expect(r.status).toBe(0);
+    renameSync(join(bdir, 'budget.mjs'), join(bdir, 'budget.mjs.away'));
+    try {
+      const c = mmsim(bdir, 'check', 'moved.mmlog');
+      expect(c.status).toBe(2);
+      expect(c.stderr).toBe(`mmsim: moved.mmlog: the log was written with plugin files that are not there: ${join(bdir, 'budget.mjs')} (plugin budget); put it back at that path to read this log\n`);
+    } finally {
+      renameSync(join(bdir, 'budget.mjs.away'), join(bdir, 'budget.mjs'));
+    }
   });
 
   it('a header plugin that cannot be loaded is named, exit 2', () => {
