@@ -62,7 +62,10 @@ The log streams to <path>.partial as the run goes and is renamed to <path> when 
 run finishes, so an older log at <path> survives any failure. When a plugin throws
 (exit 4), Ctrl-C or SIGTERM arrives (exit 130 / 143) or the disk is full (exit 74), the
 partial log is kept and named: it has no trailer, and any log command reads its
-valid prefix with --salvage. Violations --check found before a failure are printed.
+valid prefix with --salvage (a run that fails before its first event, in a checker's
+create or a subscriber's attach, keeps none). Violations --check found in the steps
+before a failure are printed; the failing step's are not (it was rolled back or, a
+concurrent one, unwound). A --plugin's setup runs once.
 `,
   );
   cmd.action(async (files: string[], o: RunOptions) => run(ctx, files, o));
