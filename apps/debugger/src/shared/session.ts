@@ -37,11 +37,11 @@ import {
 } from './protocol.js';
 import type { CheckerFinding } from './checks.js';
 import { mergePairs } from '@mmsim/merge-policy';
+import { history, search } from './provenance.js';
+import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
 
 /** why (not) merged, for every two adjacent VMAs of each mm: the model's, shared with `mmsim why` */
 export { mergePairs };
-import { history, search } from './provenance.js';
-import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
 
 /** a keyframe every this many events: a seek replays at most this many */
 const KEYFRAME_EVERY = 16384;
