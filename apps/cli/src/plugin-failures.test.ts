@@ -73,6 +73,14 @@ describe('a plugin that throws: exit 4, the plugin and the point named', () => {
     expect(r.status).toBe(4);
   });
 
+  it('check --plugin reports the same setup throw, exit 4', () => {
+    const ok = mmsim('run', 's.json', '--log', 'plain.mmlog', '-q');
+    expect(ok.status).toBe(0);
+    const c = mmsim('check', 'plain.mmlog', '--plugin', './setup-once.mjs');
+    expect(c.stderr).toContain('mmsim: plugin setup-once failed in setup: boom in setup');
+    expect(c.status).toBe(4);
+  });
+
   it('a hook that throws under the mmap lock: no made-up "locks still held" violation', () => {
     const r = mmsim('run', 's.json', '--plugin', './hook.mjs', '--check', '-q', '--log', 'hook.mmlog');
     expect(r.status).toBe(4);
@@ -109,6 +117,7 @@ describe('under explore and in a concurrent step: the same exit as run (4)', () 
     ['sub.mjs', 'step 0 (mmap): plugin sub-throw failed in event callback (engine.onRaw): boom in onRaw'],
     ['on-event.mjs', 'step 0 (mmap): plugin event-throw failed in invariant-checker (checker event-throw, onEvent): boom in onEvent'],
     ['hook.mjs', 'step 2 (concurrent): plugin hook-throw failed in mremap-strategy.checkPrepVma: boom in checkPrepVma'],
+    ['proxy.mjs', 'step 2 (concurrent): plugin proxy-throw failed in mremap-strategy.checkPrepVma: a value whose properties throw when read (not an Error)'],
   ])('explore --plugin %s', (file, message) => {
     const r = mmsim('explore', RACE, '--plugin', `./${file}`, '--bound', '1');
     expect(r.stderr).toBe(`mmsim: scenario relocate-vs-gup-fast: ${message}\n`);
