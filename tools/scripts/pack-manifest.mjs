@@ -20,7 +20,9 @@
 //            the prepack/postpack hooks themselves are dropped (workspace-only),
 //            the workspace-only "nx" block is dropped, and optional (or dev)
 //            dependencies on private workspace packages are dropped (they are never
-//            on the registry; a required or peer one is an error).
+//            on the registry; a required or peer one is an error). A package with a
+//            "prepack:assets" script runs it after the build (the debugger: its page
+//            built by Vite into app/); the script is dropped from the manifest too.
 //   postpack restores package.json byte for byte and removes the backup.
 //
 // With MMSIM_PACK_SESSION=<file>, a package built by an earlier prepack of the same
@@ -30,6 +32,7 @@
 // calls `npm publish`). If a pack is interrupted between the two, the next prepack
 // (or `node tools/scripts/pack-manifest.mjs restore` in the package folder) restores
 // the original first; `tools/scripts/check-packages.mjs` verifies the round trip.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,7 +122,7 @@ export function publishManifest(pkg, privateNames = []) {
   delete out.nx;
   if (out.scripts) {
     // the pack hooks are workspace-only (they reach into ../../tools)
-    const { prepack: _a, postpack: _b, ...rest } = out.scripts;
+    const { prepack: _a, postpack: _b, 'prepack:assets': _c, ...rest } = out.scripts;
     if (Object.keys(rest).length) out.scripts = rest;
     else delete out.scripts;
   }
@@ -146,6 +149,11 @@ export function prepack(dir = process.cwd()) {
   const done = new Set(session && existsSync(session) ? JSON.parse(readFileSync(session, 'utf8')) : []);
   buildPackage(dir, { withDeps: true, quiet: true, done });
   if (session) writeFileSync(session, JSON.stringify([...done]));
+  // what tsc does not build: the debugger's page (Vite, into app/), published built
+  if (pkg.scripts?.['prepack:assets']) {
+    const r = spawnSync('npm', ['run', '--silent', 'prepack:assets'], { cwd: dir, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`pack-manifest: ${pkg.name}: npm run prepack:assets failed (exit ${r.status})`);
+  }
   writeFileSync(join(dir, BACKUP), text);
   writeFileSync(file, `${JSON.stringify(publishManifest(pkg, privateWorkspaceNames()), null, 2)}\n`);
 }

@@ -3,7 +3,7 @@
  * scenario throws ScenarioError (file, step, field), a damaged log LogFileError (offset).
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { LOG_MAGIC, decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
@@ -139,18 +139,21 @@ export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader
   const plugins = (header.config as { plugins?: unknown }).plugins;
   if (!Array.isArray(plugins)) return;
   const missing: string[] = [];
+  const files: string[] = [];
   for (const raw of plugins as unknown[]) {
     // older logs list bare names
     const p = (typeof raw === 'string' ? { name: raw } : raw) as { name?: unknown; version?: unknown; module?: unknown } | null;
     if (typeof p?.name !== 'string') continue;
     const spec = typeof p.module === 'string' ? p.module : packageOf(p.name);
-    if (spec && !moduleInstalled(spec, ctx.cwd)) missing.push(`${spec}${typeof p.version === 'string' ? ` (plugin ${p.name} ${p.version})` : ` (plugin ${p.name})`}`);
+    if (!spec || moduleInstalled(spec, ctx.cwd)) continue;
+    const what = `${spec}${typeof p.version === 'string' ? ` (plugin ${p.name} ${p.version})` : ` (plugin ${p.name})`}`;
+    // a --plugin file is recorded by its absolute path: there is nothing to npm install
+    (isAbsolute(spec) ? files : missing).push(what);
   }
-  if (missing.length)
-    throw new CliError(
-      `${file}: the log was written with plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')}) to read this log${unverifiedHeader(version)}`,
-      EXIT.BAD_INPUT,
-    );
+  const say: string[] = [];
+  if (missing.length) say.push(`plugins that are not installed here: ${missing.join(', ')}; install ${missing.length > 1 ? 'them' : 'it'} (npm install ${missing.map((m) => m.split(' ')[0]).join(' ')})`);
+  if (files.length) say.push(`plugin files that are not there: ${files.join(', ')}; put ${files.length > 1 ? 'them' : 'it'} back at ${files.length > 1 ? 'those paths' : 'that path'}`);
+  if (say.length) throw new CliError(`${file}: the log was written with ${say.join('; and with ')} to read this log${unverifiedHeader(version)}`, EXIT.BAD_INPUT);
 }
 
 /**

@@ -4,7 +4,7 @@
  * node_modules: @mmsim/* resolves from the CLI's own installation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -98,8 +98,10 @@ describe('a third-party checker (CHECKER) in run --check, check --plugin and bis
     expect(r.stderr).toMatch(/s\.json: 2 invariant violations \(1 distinct\):\n {2}\[vma-limit\] seq \d+ in step:mmap > \S+.*: VMA \d+ spans 20 pages \(limit 16\) \{"vma":\[\d+\]\} \(2 times: first at seq \d+, last at seq \d+\)/);
     expect(r.stdout).toContain('1 scenario: 0 passed, 0 with failed expectations, 2 invariant violations');
 
-    const plain = mmsim(dir, 'check', 's.mmlog');
-    expect(plain.status).toBe(0);
+    // the log's header names the checker plugin: check loads it again without --plugin
+    const plain = mmsim(dir, 'check', 's.mmlog', '--json');
+    expect(plain.status).toBe(3);
+    expect(plain.stdout.trim().split('\n').map((l) => JSON.parse(l).checker)).toEqual(['vma-limit', 'vma-limit']);
     const c = mmsim(dir, 'check', 's.mmlog', '--plugin', './checker.ts', '--json');
     expect(c.status).toBe(3);
     const vs = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -110,5 +112,69 @@ describe('a third-party checker (CHECKER) in run --check, check --plugin and bis
     const b = mmsim(dir, 'bisect', 's.mmlog', '--check', '--plugin', './checker.ts', '--json');
     expect(b.status).toBe(3);
     expect(JSON.parse(b.stdout)).toMatchObject({ seq: vs[0].seq, violation: { checker: 'vma-limit' } });
+  });
+});
+
+/** budget: at most one vma_insert in a run (the issue's example of a checker plugin). */
+const BUDGET = `import { E, definePlugin } from '@mmsim/core';
+import { CHECKER } from '@mmsim/invariants';
+export default definePlugin({
+  name: 'budget',
+  setup(host) {
+    host.provide(CHECKER, {
+      name: 'budget',
+      create: (ctx) => {
+        let inserts = 0;
+        return { onEvent(r) { if (r.type === E.VmaInsert && ++inserts > 1) ctx.report(\`vma_insert \${inserts} is over the budget of 1\`, { vma: [r.a] }); } };
+      },
+    });
+  },
+});
+`;
+
+describe('mmsim check LOG runs the checker plugins the log header names', () => {
+  const bdir = tmp('mmsim-budget-');
+  files(bdir, { 's.json': scenarioJson(steps, { name: 's', arena: { pages: 128 } }), 'budget.mjs': BUDGET });
+
+  it('run --plugin budget --check exits 3, and so does check on its log, bisect too', () => {
+    const r = mmsim(bdir, 'run', 's.json', '--plugin', './budget.mjs', '--check', '--log', 'b.mmlog', '-q');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/\[budget\] seq (\d+) .*vma_insert 2 is over the budget of 1/);
+    const seq = Number(/\[budget\] seq (\d+)/.exec(r.stderr)![1]);
+    const c = mmsim(bdir, 'check', 'b.mmlog');
+    expect(c.status).toBe(3);
+    expect(c.stderr).toContain(`[budget] seq ${seq} `);
+    expect(c.stdout).toMatch(/b\.mmlog: \d+ events checked, 3 violations/);
+    const b = mmsim(bdir, 'bisect', 'b.mmlog', '--check', '--json');
+    expect(b.status).toBe(3);
+    expect(JSON.parse(b.stdout)).toMatchObject({ seq, violation: { checker: 'budget' } });
+  });
+
+  it('a header plugin file that is gone: named, put it back, exit 2', () => {
+    const r = mmsim(bdir, 'run', 's.json', '--plugin', './budget.mjs', '--log', 'moved.mmlog', '-q');
+    expect(r.status).toBe(0);
+    renameSync(join(bdir, 'budget.mjs'), join(bdir, 'budget.mjs.away'));
+    try {
+      const c = mmsim(bdir, 'check', 'moved.mmlog');
+      expect(c.status).toBe(2);
+      expect(c.stderr).toBe(`mmsim: moved.mmlog: the log was written with plugin files that are not there: ${join(bdir, 'budget.mjs')} (plugin budget); put it back at that path to read this log\n`);
+    } finally {
+      renameSync(join(bdir, 'budget.mjs.away'), join(bdir, 'budget.mjs'));
+    }
+  });
+
+  it('a header plugin that cannot be loaded is named, exit 2', () => {
+    const r = mmsim(bdir, 'run', 's.json', '--plugin', './budget.mjs', '--log', 'gone.mmlog', '-q');
+    expect(r.status).toBe(0);
+    // the module is there but no longer loads: the check is refused, not run without it
+    files(bdir, { 'budget.mjs': "export default { name: 'budget' };\n" });
+    try {
+      const c = mmsim(bdir, 'check', 'gone.mmlog');
+      expect(c.status).toBe(2);
+      expect(c.stderr).toContain(`gone.mmlog: the log's run used plugin budget from ${join(bdir, 'budget.mjs')}, which cannot be loaded to run its checkers:`);
+      expect(c.stderr).toContain('not an mmsim plugin');
+    } finally {
+      files(bdir, { 'budget.mjs': BUDGET });
+    }
   });
 });

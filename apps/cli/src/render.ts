@@ -92,6 +92,12 @@ function describeTaskStep(st: TaskStep): string {
 }
 
 export function describeResult(r: StepResult): string {
+  // a reason the run attached (a relocation that fell back: ../why.ts)
+  const why = (r as { why?: unknown }).why;
+  return typeof why === 'string' ? `${outcome(r)}: ${why}` : outcome(r);
+}
+
+function outcome(r: StepResult): string {
   if (r.ok && 'found' in r) return `ok: found ${r.found} of ${r.mapcount} mapping(s)`;
   if (r.ok && 'pages' in r) return `ok: ${r.pages} page(s)`;
   if (r.ok) return 'page' in r ? (r.page === null ? 'ok -> outside the arena' : `ok -> page ${r.page}`) : 'ok';
@@ -273,6 +279,12 @@ export function formatObservation(o: Observation, view: ObservationView = {}): s
       }
       const r = byI.get(i);
       rows.push([`#${i}`, describeStep(st), r ? describeResult(r.result) : '(no result)']);
+      // a concurrent task's step with a reason (a relocation that fell back) gets a row of its own
+      r?.tasks?.forEach((results, t) =>
+        results.forEach((x, j) => {
+          if ((x.result as { why?: unknown }).why !== undefined) rows.push(['', `  task ${t} step ${j} (${x.op})`, describeResult(x.result)]);
+        }),
+      );
     }
   } else {
     for (const x of o.steps) rows.push([`#${x.i}`, x.op, describeResult(x.result)]);

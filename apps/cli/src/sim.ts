@@ -2,7 +2,7 @@
  * Running scenarios on the simulator with the plugins the options ask for, and
  * checking a finished log with the invariant checkers.
  */
-import { Engine, E, PluginConflictError, PluginError, type EventLog, type LogHeader, newRawEvent } from '@mmsim/core';
+import { Engine, E, PluginConflictError, PluginError, definePlugin, describeThrown, isInstance, type EventLog, type LogHeader, type Plugin, type PluginHost, newRawEvent } from '@mmsim/core';
 import type { KernelBlock, Scenario } from '@mmsim/scenario';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -55,12 +55,35 @@ export async function resolveSim(ctx: CliContext, o: SimOptions): Promise<SimSet
   if (implementations.largeFolio) modules.set(implementations.largeFolio.name, '@mmsim/large-folio');
   const plugins: PluginSpec[] = [];
   for (const m of o.plugin ?? []) {
-    const p = await loadPluginModule(m, ctx.cwd);
+    const p = setupOnce(await loadPluginModule(m, ctx.cwd));
     plugins.push(p);
     const name = Array.isArray(p) ? p[0].name : p.name;
     modules.set(name, /^[./]/.test(m) || /\.(m?[jt]s|cjs|cts|mts)$/.test(m) ? resolve(ctx.cwd, m) : m);
   }
   return { kernelOptions, implementations, plugins, modules };
+}
+
+/**
+ * The plugin with its setup() run once, now: what it provides is recorded and handed to
+ * every registry that registers it later. The model asks a plugin's setup which points
+ * it takes before registering it (profilePlugins) and builds the log header apart from
+ * the run, so without this a setup ran up to three times per scenario and a throw in the
+ * first, dry, call was swallowed. A throw is its PluginError (exit 4), before anything runs.
+ */
+export function setupOnce<O>(plugin: Plugin<O>): Plugin<O> {
+  const provided: Parameters<PluginHost['provide']>[] = [];
+  try {
+    plugin.setup({ provide: (...a) => void provided.push(a) });
+  } catch (e) {
+    throw new PluginError(plugin.name, 'setup', e);
+  }
+  return definePlugin<O>({
+    name: plugin.name,
+    ...(plugin.version !== undefined ? { version: plugin.version } : {}),
+    setup(host) {
+      for (const [point, impl, opts] of provided) host.provide(point, impl, opts);
+    },
+  });
 }
 
 /** The runScenario options a SimSetup stands for. */
@@ -153,8 +176,17 @@ export async function simulateRun(
   const linux = await loadLinux();
   const inv = hooks.check ? await loadInvariants() : null;
   let handle: { violations(): Violation[] } | null = null;
-  const opts: LinuxRunOptions = { ...runOptionsOf(plugins), onStep: hooks.onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
+  let eng: Engine | null = null;
+  // the seq at which the step now running began (a model that does not say: the log's end):
+  // what a failing step leaves is not checked
+  let stepStart = Infinity;
+  const onStep = (i: number, n: number) => {
+    stepStart = eng?.log.length ?? 0;
+    hooks.onStep?.(i, n);
+  };
+  const opts: LinuxRunOptions = { ...runOptionsOf(plugins), onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
   opts.onKernel = (k) => {
+    eng = k.eng;
     if (inv) handle = inv.attachCheckers(k.eng, { mode: 'report' });
     hooks.onKernel?.(k, linux.logHeaderFor ? withModules(linux.logHeaderFor(scenario, opts), plugins) : null);
   };
@@ -167,7 +199,10 @@ export async function simulateRun(
     const h = handle as { violations(): Violation[] } | null;
     let found: Violation[] = [];
     try {
-      found = h ? h.violations() : [];
+      // only what the steps before the failing one did: the failing step was rolled back
+      // (its seqs are gone from the log) or, a concurrent one, unwound with its locks held
+      const end = Math.min(stepStart, (eng as Engine | null)?.log.length ?? Infinity);
+      found = h ? h.violations().filter((v) => v.seq < end) : [];
     } catch {
       // the checkers' state is mid-step; the failure is what matters
     }
@@ -179,9 +214,10 @@ export async function simulateRun(
 }
 
 /** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
-function simulatorFailure(scenario: Scenario, e: unknown): CliError {
-  if (e instanceof CliError) return e;
-  if ((e as Error)?.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
+export function simulatorFailure(scenario: Scenario, e: unknown): CliError {
+  if (isInstance(e, CliError)) return e;
+  if (!isInstance(e, Error)) return new CliError(`the simulator failed on scenario ${scenario.name}: it threw ${describeThrown(e)}`, EXIT.INTERNAL);
+  if (e.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
     if (c instanceof CliError) return c;
     if (c instanceof PluginError || c instanceof PluginConflictError) {
@@ -189,8 +225,8 @@ function simulatorFailure(scenario: Scenario, e: unknown): CliError {
       return new CliError(`scenario ${scenario.name}: ${outer.includes(c.message) ? outer : `${outer} (${c.message})`}`, c instanceof PluginError ? EXIT.PLUGIN : EXIT.BAD_INPUT);
     }
   }
-  const err = e as Error;
-  return new CliError(`the simulator failed on scenario ${scenario.name}: ${err?.message ?? String(e)}${err?.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''}`, EXIT.INTERNAL);
+  const stack = isInstance(e, Error) && typeof e.stack === 'string' ? `\n${e.stack.split('\n').slice(1, 6).join('\n')}` : '';
+  return new CliError(`the simulator failed on scenario ${scenario.name}: ${describeThrown(e)}${stack}`, EXIT.INTERNAL);
 }
 
 /**

@@ -122,6 +122,18 @@ function ensurePrivateDir(dir: string): void {
   if (st.mode & 0o022) throw new Error(`debugger build cache ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): refusing to serve its files`);
 }
 
+/**
+ * The page built when the package was packed (`app/`, by its prepack:assets script):
+ * what an installed @mmsim/debugger serves, with no Vite and no build. Only when this
+ * module runs from the published dist/: in the workspace an app/ left by a pack may be
+ * stale, and the sources decide (ensureAppBuilt).
+ */
+export function prebuiltApp(): string | null {
+  if (!/[\\/]dist[\\/]build\.js$/.test(fileURLToPath(import.meta.url))) return null;
+  const app = join(APP_ROOT, 'app');
+  return existsSync(join(app, 'index.html')) ? app : null;
+}
+
 const inProcess = new Map<string, Promise<string>>();
 
 export interface BuildOptions {

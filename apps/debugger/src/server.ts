@@ -7,7 +7,7 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, resolve, sep } from 'node:path';
-import { ensureAppBuilt, type BuildOptions } from './build.js';
+import { ensureAppBuilt, prebuiltApp, type BuildOptions } from './build.js';
 import type { ViolationSource } from './shared/protocol.js';
 
 export interface ServeOptions {
@@ -17,7 +17,7 @@ export interface ServeOptions {
   port?: number;
   /** only loopback is allowed; default and recommended: '127.0.0.1' */
   host?: string;
-  /** a built app to serve instead of building one (default: $MMSIM_DEBUGGER_DIST, else build on demand) */
+  /** a built app to serve instead of building one (default: $MMSIM_DEBUGGER_DIST, else the installed package's app/, else build on demand) */
   distDir?: string;
   build?: BuildOptions;
   /**
@@ -76,7 +76,7 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
   if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new Error(`no such log file: ${opts.logPath}`);
   const comparePath = opts.comparePath ? resolve(opts.comparePath) : null;
   if (comparePath && (!existsSync(comparePath) || !statSync(comparePath).isFile())) throw new Error(`no such log file to compare with: ${opts.comparePath}`);
-  const distArg = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? (await ensureAppBuilt(opts.build)));
+  const distArg = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? prebuiltApp() ?? (await ensureAppBuilt(opts.build)));
   if (!existsSync(join(distArg, 'index.html'))) throw new Error(`no built debugger app in ${distArg} (index.html missing)`);
   // files are checked by their real path: a symlink inside the app pointing out of it is not served
   const dist = realpathSync(distArg);

@@ -84,6 +84,8 @@ export {
   callPlugin,
   defineExtensionPoint,
   definePlugin,
+  describeThrown,
+  isInstance,
 } from './plugins.js';
 export type { ExtensionPoint, Plugin, PluginHost, ProvideOptions } from './plugins.js';
 

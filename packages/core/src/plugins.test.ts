@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ENGINE_SUBSCRIBER, Engine } from './engine.js';
 import { E } from './events.js';
-import { PluginError, defineExtensionPoint, definePlugin } from './plugins.js';
+import { PluginError, defineExtensionPoint, definePlugin, describeThrown } from './plugins.js';
 import type { KGen } from './sched.js';
 
 interface Strategy {
@@ -132,5 +132,65 @@ describe('PluginError names the plugin and the point', () => {
     eng.emit(E.MmCreate, 2, 0);
     s.unsubscribe();
     expect(seen).toEqual(['mm_create']);
+  });
+});
+
+describe('whatever a plugin throws is described without trusting it', () => {
+  /** every trap throws: instanceof, .message and String() all fail on it */
+  const hostile = () =>
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('getter');
+        },
+        getPrototypeOf: () => {
+          throw new Error('proto');
+        },
+      },
+    );
+
+  it('a thrown Proxy whose traps throw, in a hook: a PluginError with a clean message', () => {
+    const eng = engineWith(
+      definePlugin({
+        name: 'p-proxy',
+        setup: (h) =>
+          h.provide(STRATEGY, {
+            name: 'p',
+            flags: 0,
+            check: () => {
+              throw hostile();
+            },
+          }),
+      }),
+    );
+    const err = caught(() => eng.plugins.all(STRATEGY)[0].impl.check(1));
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).message).toBe('plugin p-proxy failed in test-strategy.check: a value whose properties throw when read (not an Error)');
+  });
+
+  it('in setup, and plain values: strings, numbers, null, an object with a throwing toString', () => {
+    const eng = new Engine();
+    const err = caught(() =>
+      eng.plugins.use(
+        definePlugin({
+          name: 'p-setup',
+          setup: () => {
+            throw hostile();
+          },
+        }),
+      ),
+    );
+    expect(err).toMatchObject({ plugin: 'p-setup', point: 'setup' });
+    expect(describeThrown('no')).toBe('no');
+    expect(describeThrown(7)).toBe('7');
+    expect(describeThrown(null)).toBe('null');
+    expect(describeThrown(new TypeError('t'))).toBe('t');
+    const bad = {
+      toString() {
+        throw new Error('x');
+      },
+    };
+    expect(describeThrown(bad)).toBe('a value that cannot be converted to text (not an Error)');
   });
 });

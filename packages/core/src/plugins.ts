@@ -47,6 +47,37 @@ export class PluginConflictError extends Error {
   }
 }
 
+/**
+ * `v instanceof C`, false where asking throws: a plugin may throw anything, a Proxy
+ * whose getPrototypeOf trap throws included.
+ */
+export function isInstance<T>(v: unknown, C: abstract new (...a: never[]) => T): v is T {
+  try {
+    return v instanceof C;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a plugin threw, as text, without trusting it: an Error's message, a string, or
+ * whatever String() gives; a value whose getters or conversion throw is named as such.
+ */
+export function describeThrown(v: unknown): string {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return String(v);
+  try {
+    const m = (v as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch {
+    return 'a value whose properties throw when read (not an Error)';
+  }
+  try {
+    return String(v);
+  } catch {
+    return 'a value that cannot be converted to text (not an Error)';
+  }
+}
+
 /** An error thrown inside a plugin, with the plugin named. */
 export class PluginError extends Error {
   constructor(
@@ -54,7 +85,7 @@ export class PluginError extends Error {
     readonly point: string,
     override readonly cause: unknown,
   ) {
-    super(`plugin ${plugin} failed in ${point}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`plugin ${plugin} failed in ${point}: ${describeThrown(cause)}`);
     this.name = 'PluginError';
   }
 }
@@ -82,7 +113,7 @@ export class PluginRegistry {
     try {
       plugin.setup(host, options);
     } catch (e) {
-      if (e instanceof PluginConflictError) throw e;
+      if (isInstance(e, PluginConflictError)) throw e;
       throw new PluginError(plugin.name, 'setup', e);
     }
     return this;
@@ -129,14 +160,13 @@ export function callPlugin<R>(plugin: string, point: string, fn: () => R): R {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof PluginError) throw e;
-    throw new PluginError(plugin, point, e);
+    throw asPluginError(plugin, point, e);
   }
 }
 
 /** `e` as the PluginError of `plugin` at `point` (a PluginError already says where it came from). */
 export function asPluginError(plugin: string, point: string, e: unknown): PluginError {
-  return e instanceof PluginError ? e : new PluginError(plugin, point, e);
+  return isInstance(e, PluginError) ? e : new PluginError(plugin, point, e);
 }
 
 type AnyFn = (...args: unknown[]) => unknown;

@@ -10,11 +10,11 @@
  *
  * Decisions are counted from 0 over every concurrent step of the run, in order.
  */
-import { ABORT, DeadlockError, E, prng, type KGen } from '@mmsim/core';
+import { ABORT, DeadlockError, E, PluginError, describeThrown, isInstance, prng, type KGen } from '@mmsim/core';
 import type { ConcurrentStep, Scenario, StepObservation, StepResult, TaskStep, TaskStepObservation } from '@mmsim/scenario';
 import { ARENA_BASE, type Kernel } from './kernel.js';
 import { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
-import { runStep, type Procs } from './run.js';
+import { StepFailedError, runStep, type Procs } from './run.js';
 
 /** Engine task id of a concurrent step's task t (tracks in the debugger). */
 export const TASK_ID_BASE = 100;
@@ -186,7 +186,8 @@ function* taskBody(k: Kernel, s: Scenario, procs: Procs, steps: readonly TaskSte
  * Run one concurrent step under the driver: a top-level span `step:concurrent` on the
  * step's process, each task as engine task TASK_ID_BASE + t, then the observation note.
  * A deadlock or a model error inside a task stops the step where it stands (locks held,
- * spans open) with a note saying so: the log shows it as it happened.
+ * spans open) with a note saying so: the log shows it as it happened. A plugin's throw
+ * is a StepFailedError, as in any other step (the CLI's exit 4, not a violation).
  */
 export function runConcurrentStep(k: Kernel, s: Scenario, procs: Procs, step: ConcurrentStep, i: number, driver: ScheduleDriver): ConcurrentOutcome {
   const eng = k.eng;
@@ -202,8 +203,10 @@ export function runConcurrentStep(k: Kernel, s: Scenario, procs: Procs, step: Co
     ).aborted;
   } catch (e) {
     if (e instanceof ScheduleError) throw e;
+    // a plugin that throws fails the step as it fails any other step: not a finding of the model
+    if (isInstance(e, PluginError)) throw new StepFailedError(i, step.op, e.message, e);
     const stopped = e instanceof DeadlockError ? 'deadlock' : 'error';
-    const message = e instanceof Error ? e.message : String(e);
+    const message = describeThrown(e);
     eng.setTask(step.proc);
     eng.emit(E.Note, i, 0, 0, 0, 0, 0, JSON.stringify({ i, stopped, message }));
     eng.commit();

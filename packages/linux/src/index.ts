@@ -8,6 +8,8 @@ export { EPERM, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, er
 export { MERGE_POLICY, MREMAP_STRATEGY, LARGE_FOLIO } from './points.js';
 export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy, LargeFolioHandler, RelocateWalk } from './points.js';
 export { linuxMergePolicy, defaultMergePolicy, linuxMergePolicyPlugin, definePolicyPlugin, vmaIsForkChild } from './merge_policy.js';
+export { mergePairs, mergeWhy } from './merge_why.js';
+export type { MergeWhy } from './merge_why.js';
 
 // syscalls
 export { doMmap, doMunmap, doMprotect, doMadvise, calcVmProtBits, PROT_READ, PROT_WRITE, PROT_EXEC } from './mmap.js';

@@ -295,3 +295,48 @@ describe('observe: the kernel metadata of each VMA', () => {
     expect(runScenario(plain).observation.snapshots.at(-1)!.procs[0].vmas[0]).toEqual({ start: 3, end: 10, perms: 'rw-s', vmFlags: '' });
   });
 });
+
+describe('a plugin that throws inside a concurrent step', () => {
+  it('fails the step (StepFailedError wrapping the PluginError), not a stopped run the checkers would report', async () => {
+    const { PluginError, definePlugin } = await import('@mmsim/core');
+    const { MREMAP_STRATEGY } = await import('./points.js');
+    const { StepFailedError } = await import('./run.js');
+    const race = parseScenario({
+      format: 'mmsim-scenario/1',
+      name: 'move-vs-gup-fast',
+      arena: { pages: 64 },
+      steps: [
+        { op: 'mmap', page: 0, pages: 8, prot: 'rw-' },
+        { op: 'touch', page: 0, pages: 8 },
+        {
+          op: 'concurrent',
+          tasks: [
+            { proc: 0, steps: [{ op: 'mremap', page: 0, pages: 8, flags: ['MAYMOVE', 'FIXED'], to: 32 }] },
+            { proc: 0, steps: [{ op: 'gup_fast', page: 3, pages: 1 }] },
+          ],
+        },
+      ],
+    });
+    const thrower = definePlugin({
+      name: 'thrower',
+      setup: (h) =>
+        h.provide(MREMAP_STRATEGY, {
+          name: 'thrower',
+          extraFlags: 0,
+          checkPrepVma: () => {
+            throw new Error('no');
+          },
+        }),
+    });
+    let err: unknown;
+    try {
+      runScenario(race, { plugins: [thrower] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StepFailedError);
+    expect(err).toMatchObject({ step: race.steps.findIndex((s) => s.op === 'concurrent'), op: 'concurrent' });
+    expect((err as Error).message).toMatch(/^step \d+ \(concurrent\): plugin thrower failed in mremap-strategy\.checkPrepVma: no$/);
+    expect((err as { cause: unknown }).cause).toBeInstanceOf(PluginError);
+  });
+});

@@ -8,8 +8,8 @@
 import type { Plugin } from '@mmsim/core';
 import { definePolicyPlugin, linuxMergePolicy } from '@mmsim/linux';
 
-export { MERGE_POLICY, definePolicyPlugin, defaultMergePolicy, linuxMergePolicy, vmaIsForkChild } from '@mmsim/linux';
-export type { MergePolicy, VmaMergeStruct } from '@mmsim/linux';
+export { MERGE_POLICY, definePolicyPlugin, defaultMergePolicy, linuxMergePolicy, mergePairs, mergeWhy, vmaIsForkChild } from '@mmsim/linux';
+export type { MergePolicy, MergeWhy, VmaMergeStruct } from '@mmsim/linux';
 
 /** The 6.18.y rules as a plugin of this package (for explicit registration). */
 export const mergePolicyPlugin: Plugin = definePolicyPlugin('@mmsim/merge-policy', linuxMergePolicy);

@@ -162,6 +162,44 @@ describe('MUST_RELOCATE_ANON fails with EFAULT exactly when folios may be shared
     expect(result([...base, { op: 'fork' }, { op: 'mremap', page: 0, pages: 1, flags: ['MAYMOVE', 'FIXED', 'RELOCATE_ANON'], to: 10 }])).toEqual(OK));
 });
 
+describe('a relocation that gives up says why in the log (a note inside relocate_anon)', () => {
+  const steps = (flag: string) => [
+    { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+    { op: 'touch', page: 0, pages: 4 },
+    { op: 'pin', page: 2, pages: 1 },
+    { op: 'mremap', page: 0, pages: 4, flags: ['MAYMOVE', 'FIXED', flag], to: 20 },
+  ];
+  /** the relocate-anon notes of a run, with the name of the span each was emitted in */
+  const notesOf = (flag: string, variant: RelocateVariant = 'fixed') => {
+    const { engine, observation } = runScenario(scenario(steps(flag)), withFlag(variant));
+    const spans = new Map<number, string>();
+    const out: { span: string; note: unknown }[] = [];
+    for (const ev of engine.log.events(0, engine.log.length)) {
+      if (ev.type === 'span_open') spans.set(ev.span, ev.name);
+      if (ev.type === 'note' && ev.text.includes('"plugin":"relocate-anon"')) out.push({ span: spans.get(ev.span) ?? '', note: JSON.parse(ev.text) });
+    }
+    return { out, result: observation.steps[3].result };
+  };
+
+  it('a pinned folio under fixed: the move falls back, and the note names the folio and its pincount', () => {
+    const { out, result } = notesOf('RELOCATE_ANON');
+    expect(result).toEqual({ ok: true, page: 20 });
+    expect(out).toEqual([
+      {
+        span: 'relocate_anon',
+        note: { plugin: 'relocate-anon', outcome: 'fallback', reason: expect.stringMatching(/^the folio \(pfn \d+\) at 0x10000002000 is pinned \(folio_maybe_dma_pinned\(\): pincount 1\)$/) },
+      },
+    ]);
+  });
+
+  it('under MUST_RELOCATE_ANON the same reason comes with EFAULT; patch-v1 skips the pin and writes none', () => {
+    const must = notesOf('MUST_RELOCATE_ANON');
+    expect(must.result).toEqual({ ok: false, errno: 'EFAULT' });
+    expect(must.out.map((n) => (n.note as { outcome: string }).outcome)).toEqual(['EFAULT']);
+    expect(notesOf('RELOCATE_ANON', 'patch-v1').out).toEqual([]);
+  });
+});
+
 describe('metadata the cover letter wants to save', () => {
   it('fewer VMAs, anon_vmas and AVCs with the flag', () => {
     // two faulted halves swapped: [0,10) goes after [10,20); their pgoffs are no longer contiguous

@@ -191,6 +191,17 @@ function mustRelocate(flags: number): boolean {
 /** The state of one relocation, shared with the large-folio handler. */
 interface Walk extends RelocateWalk {
   b: Behaviour;
+  /** why the walk gave up (the first reason): the fallback's note tells it */
+  failure: string;
+}
+
+/** `0x10000028000`: a vpn as the kernel prints a virtual address */
+const vaddr = (vpn: number) => `0x${(vpn * 4096).toString(16)}`;
+
+/** The walk gives up on the folio at `vpn`: remember why (the first reason wins), return 0. */
+function giveUp(w: Walk, reason: string): 0 {
+  w.failure ||= reason;
+  return 0;
 }
 
 /**
@@ -204,14 +215,16 @@ function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
   const folio = folioOf(k, page);
   if (folio.order > 0) {
     const h = k.eng.plugins.get(LARGE_FOLIO)?.impl as LargeFolioHandler | undefined;
-    if (!h?.pte) return 0; /* the seed gives up on large folios */
-    return yield* h.pte(w, oldAddr, folio);
+    /* the seed gives up on large folios */
+    if (!h?.pte) return giveUp(w, `the large folio (order ${folio.order}, pfn ${folio.pfn}) at ${vaddr(oldAddr)} and no large-folio handler`);
+    const n = yield* h.pte(w, oldAddr, folio);
+    return n || giveUp(w, `the large-folio handler ${h.name} refused the order-${folio.order} folio (pfn ${folio.pfn}) at ${vaddr(oldAddr)}`);
   }
   const lockName = Kernel.folioLock(folio.pfn);
   if (w.b.blockingFolioLock) {
     yield* k.eng.lock(lockName, 0, 'sleep'); // folio_lock() under the PTE spinlock: a sleeping lock in atomic context
   } else if (!k.eng.trylock(lockName, 0, 'sleep')) {
-    return 0;
+    return giveUp(w, `the folio (pfn ${folio.pfn}) at ${vaddr(oldAddr)} is locked by another task (folio_trylock() failed)`);
   }
   // alone, no point can switch tasks: skip the generator (one per folio adds up)
   const ret = k.eng.alone ? relocateLockedFolioNow(w, folio, oldAddr) : yield* relocateLockedFolio(w, folio, oldAddr);
@@ -222,10 +235,12 @@ function* relocateAnonPte(w: Walk, oldAddr: number, pte: number): KGen<number> {
 /** relocateLockedFolio without its scheduling points (nobody races this task). */
 function relocateLockedFolioNow(w: Walk, folio: Folio, oldAddr: number): number {
   if (!folioTestAnon(folio) || folioTestKsm(folio)) return 1;
-  if (folio.pincount > 0) return w.b.skipPinned ? 1 : 0;
+  if (folio.pincount > 0) return w.b.skipPinned ? 1 : giveUp(w, pinned(folio, oldAddr));
   rewriteFolio(w, folio.pfn, oldAddr, w.undo);
   return 1;
 }
+
+const pinned = (folio: Folio, oldAddr: number) => `the folio (pfn ${folio.pfn}) at ${vaddr(oldAddr)} is pinned (folio_maybe_dma_pinned(): pincount ${folio.pincount})`;
 
 /** The body of relocate_anon_pte() once the folio is locked. */
 function* relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): KGen<number> {
@@ -238,7 +253,8 @@ function* relocateLockedFolio(w: Walk, folio: Folio, oldAddr: number): KGen<numb
    * A pinned folio may be used by whoever pinned it, trusting index and mapping not to
    * change: we cannot proceed (the seed's v1 went on instead, leaving it stale).
    */
-  if (folioOf(w.k, folio.pfn).pincount > 0) return w.b.skipPinned ? 1 : 0;
+  const now = folioOf(w.k, folio.pfn);
+  if (now.pincount > 0) return w.b.skipPinned ? 1 : giveUp(w, pinned(now, oldAddr));
   // WRITE_ONCE(folio->mapping), WRITE_ONCE(folio->index): lockless readers look at both
   yield* eng.lockless(ACCESS.Folio, folio.pfn);
   rewriteFolio(w, folio.pfn, oldAddr, w.undo);
@@ -284,6 +300,7 @@ function* relocateAnonPtes(w: Walk, start: number, end: number): KGen<boolean> {
     if (pte < 0) {
       // a swap entry: its folio may sit in the swap cache with the old index and mapping
       if (!w.b.skipSwap && swapCacheFolio(k, pteSwapSlot(pte))) {
+        giveUp(w, `the page at ${vaddr(a)} is swapped out and its folio is in the swap cache (slot ${pteSwapSlot(pte)})`);
         ok = false;
         break;
       }
@@ -319,7 +336,10 @@ function* relocateAnonFolios(w: Walk): KGen<boolean> {
       if (e.kind === 'huge') {
         const h = k.eng.plugins.get(LARGE_FOLIO)?.impl as LargeFolioHandler | undefined;
         const r = h?.pmd ? yield* h.pmd(w, addr, next) : 'fail';
-        if (r === 'fail') return false;
+        if (r === 'fail') {
+          giveUp(w, h?.pmd ? `the large-folio handler ${h.name} refused the huge PMD at ${vaddr(addr)}` : `a huge PMD at ${vaddr(addr)} and no large-folio handler`);
+          return false;
+        }
         if (r === 'done') {
           addr = next;
           continue;
@@ -388,9 +408,12 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
     // yet rewritten still point at the old anon_vma, consistently with the old VMA.
     const lockNew = !b.noNewAnonVmaLock;
     if (lockNew) yield* k.eng.lock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
-    const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b, lockedRoot: newRoot };
+    const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b, lockedRoot: newRoot, failure: '' };
     const ok = yield* k.eng.span('relocate_anon_folios', () => relocateAnonFolios(w));
     if (!ok) {
+      // why, in the log (only a relocation that fails writes it): `mmsim why` and the step's result tell it
+      const outcome = mustRelocate(v.flags) ? 'EFAULT' : 'fallback';
+      k.eng.emit(E.Note, v.vma, 0, 0, 0, 0, 0, JSON.stringify({ plugin: 'relocate-anon', outcome, reason: w.failure || 'the walk failed' }));
       yield* k.eng.span('relocate_anon_folios:undo', () => undoRelocation(w));
       if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
       yield* removeVma(k, newVma);

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT } from '@mmsim/cli';
 import { ROOT } from './packs.js';
 
 const GUIDE = 'docs/writing-a-strategy-plugin.md';
@@ -30,6 +31,23 @@ describe(GUIDE, () => {
     expect(existsSync(join(ROOT, path)), path).toBe(true);
     const file = readFileSync(join(ROOT, path), 'utf8').replaceAll("'../consumer/", "'./").trimEnd();
     expect(b.code).toBe(file);
+  });
+
+  it("gives the CLI's exit codes: a violation 3, a failed expectation 1, a plugin's failure 4", () => {
+    // each sentence that names an exit status, by what it is about (the first topic found)
+    const topics: [RegExp, number][] = [
+      [/violation/, EXIT.VIOLATIONS],
+      [/expectation/, EXIT.MISMATCH],
+      [/cannot be loaded|bad input/, EXIT.BAD_INPUT],
+      [/plugin|throws/, EXIT.PLUGIN],
+    ];
+    const said = [...text.replace(/```[\s\S]*?```/g, '').matchAll(/[^.]*?\bexit(?: status| code is)? (\d+)[^.]*/g)].map((m) => ({ sentence: m[0].replace(/\s+/g, ' ').trim(), code: Number(m[1]) }));
+    expect(said.length).toBeGreaterThanOrEqual(4);
+    for (const { sentence, code } of said) {
+      const topic = topics.find(([re]) => re.test(sentence));
+      expect(topic, sentence).toBeDefined();
+      expect(code, sentence).toBe(topic![1]);
+    }
   });
 
   it('links only to files that exist', () => {

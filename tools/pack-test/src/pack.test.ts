@@ -1,28 +1,35 @@
 /**
- * The packed packages, as a plugin author outside the monorepo gets them: every
- * publishable @mmsim/* package is packed (`npm pack`, prepack/postpack hooks included,
- * in a mirror of the workspace: see packs.ts), the tarballs are installed into a fresh
- * npm project in the OS temp folder, and the files of ../consumer (a strategy plugin,
- * an invariant checker, a script using them; public imports only) are type-checked
- * against the published .d.ts and run with plain Node and through the packed CLI, also
- * as .ts files from a folder outside any npm project.
+ * The packed packages, as a plugin author outside the monorepo gets them, made by the
+ * commands of docs/writing-a-strategy-plugin.md as written (doc-commands.ts): its pack
+ * block runs in a mirror of the workspace (packs.ts: the working tree is never
+ * touched), its project block in an empty temp folder, so the guide cannot drift from
+ * what works. Then the files of ../consumer (a strategy plugin, an invariant checker,
+ * a script using them; public imports only) go into that project, the guide's project
+ * blocks run there, and the files are type-checked against the published .d.ts and run
+ * with plain Node and through the packed CLI, also as .ts files from a folder outside
+ * any npm project.
  *
  * Needs the npm registry for the third-party dependencies (immer, rxjs, commander,
- * tsx). MMSIM_KEEP_PACK_TEST=1 keeps the temp folder.
+ * tsx, and the project's typescript and vitest); about 1.5 min with a warm npm cache.
+ * MMSIM_KEEP_PACK_TEST=1 keeps the temp folder.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, mirrorWorkspace, packAll, publishablePackages, type Packed } from './packs.js';
+import { blockFailure, docBlocks, runDocBlock, tarballsIn, type DocBlock, type Tarball, type Where } from './doc-commands.js';
+import { ROOT, mirrorWorkspace, publishablePackages } from './packs.js';
 
 const CONSUMER_FILES = join(ROOT, 'tools/pack-test/consumer');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 let tmp = '';
 let app = '';
-let packed: Packed[] = [];
+let tgz = '';
+let packed: Tarball[] = [];
+const blocks = docBlocks();
+const blocksIn = (where: Where) => blocks.filter((b) => b.where === where);
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, {
@@ -38,22 +45,49 @@ const ok = (r: SpawnSyncReturns<string>) => {
 };
 /** the installed bin, run as npm would (npx mmsim ... in the project) */
 const mmsim = (...args: string[]) => run(process.execPath, [join(app, 'node_modules/@mmsim/cli/bin/mmsim.mjs'), ...args]);
+/** run a guide block as written, or fail naming its line */
+const runBlock = (b: DocBlock, cwd: string, env: Record<string, string> = {}) => {
+  const r = runDocBlock(b, cwd, tgz, env);
+  if (r.status !== 0) throw new Error(blockFailure(b, r));
+  return r;
+};
 
 describe('the packed packages in a fresh project outside the workspace', () => {
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'mmsim-pack-test-'));
+    tgz = join(tmp, 'tgz');
     const mirror = join(tmp, 'workspace');
     mirrorWorkspace(mirror);
-    packed = packAll(mirror, join(tmp, 'tarballs'));
-    app = join(tmp, 'app');
+    const [pack, ...more] = blocksIn('the monorepo');
+    const [project, ...others] = blocksIn('an empty folder');
+    if (!pack || !project || more.length || others.length) throw new Error('the guide needs one pack block (run in the monorepo) and one project block (run in an empty folder)');
+    // one build per package for all the packs (pack-manifest.mjs); the npm cache first
+    runBlock(pack, mirror, { MMSIM_PACK_SESSION: join(tmp, 'pack-session.json') });
+    packed = tarballsIn(tgz);
+    const author = join(tmp, 'plugin-author');
+    mkdirSync(author);
+    runBlock(project, author, { npm_config_prefer_offline: 'true' });
+    app = join(author, 'my-mmsim-plugins');
     cpSync(CONSUMER_FILES, app, { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-mmsim-plugins', private: true, type: 'module' }, null, 2));
-    ok(run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => p.tarball)]));
   }, 900_000);
 
   afterAll(() => {
     if (tmp && process.env.MMSIM_KEEP_PACK_TEST !== '1') rmSync(tmp, { recursive: true, force: true });
     else if (tmp) console.log(`pack test: kept ${tmp}`);
+  });
+
+  it("the guide's pack command packs every publishable package, and the project installs them all", () => {
+    expect(packed.map((p) => p.name).sort()).toEqual(publishablePackages().map((p) => p.name).sort());
+    const pj = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+    expect(Object.keys(pj.dependencies).sort()).toEqual(packed.map((p) => p.name).sort());
+    expect(Object.keys(pj.devDependencies).sort()).toEqual(['typescript', 'vitest']);
+  });
+
+  it("runs the guide's project commands as written (tsc, node build/run.js, mmsim run, mmsim events)", () => {
+    const mine = blocksIn('the project');
+    expect(mine.length).toBeGreaterThanOrEqual(3);
+    for (const b of mine) runBlock(b, app);
+    expect(existsSync(join(app, 'run.mmlog'))).toBe(true);
   });
 
   it('packs every publishable package: dist and src, no tests, a publish manifest', () => {
@@ -135,14 +169,67 @@ describe('the packed packages in a fresh project outside the workspace', () => {
     expect(JSON.parse(r.stdout).steps[5].result).toEqual({ ok: false, errno: 'EPERM' });
     expect(r.stderr).toMatch(/\[vma-limit\] seq (\d+) .*VMA \d+ spans 24 pages \(limit 16\)/);
     const seq = Number(/\[vma-limit\] seq (\d+)/.exec(r.stderr)![1]);
-    // the log alone, with the checker given again
-    expect(at('check', 'run.mmlog').status).toBe(0);
+    // the log alone: its header names the checker plugin (its path), check loads it again
+    const plain = at('check', 'run.mmlog', '--json');
+    expect(plain.status).toBe(3);
+    expect(plain.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ checker: 'vma-limit', seq })]);
     const c = at('check', 'run.mmlog', '--plugin', './vma-limit.ts', '--json');
     expect(c.status).toBe(3);
     expect(c.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ checker: 'vma-limit', seq })]);
     const b = at('bisect', 'run.mmlog', '--check', '--plugin', './vma-limit.ts');
     expect(b.status).toBe(3);
     expect(b.stdout).toContain(`first failing event: seq ${seq}`);
+  });
+
+  it('mmsim serve from the installed CLI: the page built at pack time and the log\'s meta on loopback, nothing built', async () => {
+    // the published @mmsim/debugger serves its app/, built when it was packed: nothing is
+    // built now (the on-demand build would fill the cache folder; the project's vitest brings a vite)
+    expect(existsSync(join(app, 'node_modules/@mmsim/debugger/app/index.html'))).toBe(true);
+    const cache = join(tmp, 'xdg-cache');
+    const srv = spawn(process.execPath, [join(app, 'node_modules/@mmsim/cli/bin/mmsim.mjs'), 'serve', 'run.mmlog', '--port', '0'], {
+      cwd: app,
+      env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cache },
+    });
+    try {
+      const url = await new Promise<string>((done, fail) => {
+        let out = '';
+        let err = '';
+        const timer = setTimeout(() => fail(new Error(`mmsim serve printed no URL in 60 s:\n${out}\n${err}`)), 60_000);
+        srv.stderr.on('data', (b: Buffer) => (err += b));
+        srv.stdout.on('data', (b: Buffer) => {
+          out += b;
+          const m = /mmsim debugger on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            done(m[1]);
+          }
+        });
+        srv.on('exit', (code) => fail(new Error(`mmsim serve exited ${code}:\n${out}\n${err}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      const script = /<script[^>]+src="\.?\/?([^"]+\.js)"/.exec(html);
+      expect(script, html).not.toBeNull();
+      expect((await fetch(new URL(script![1], url))).status).toBe(200);
+      const meta = (await (await fetch(new URL('api/meta', url))).json()) as { name: string; size: number };
+      expect(meta).toMatchObject({ name: 'run.mmlog', size: statSync(join(app, 'run.mmlog')).size });
+      const log = await fetch(new URL('log.mmlog', url));
+      expect(Buffer.from(await log.arrayBuffer()).equals(readFileSync(join(app, 'run.mmlog')))).toBe(true);
+      expect(existsSync(join(cache, 'mmsim-debugger'))).toBe(false);
+    } finally {
+      srv.kill('SIGTERM');
+      await new Promise((done) => (srv.exitCode !== null ? done(null) : srv.once('exit', done)));
+    }
+  });
+
+  it('bench and fuzz, private tools of the monorepo: the installed CLI says so, exit 2', () => {
+    for (const cmd of ['bench', 'fuzz']) {
+      const r = mmsim(cmd);
+      expect(r.status, cmd).toBe(2);
+      expect(r.stderr, cmd).toContain(`mmsim ${cmd} is not part of the published CLI: @mmsim/${cmd} is a private tool of the mmsim monorepo`);
+    }
   });
 
   it('the installed CLI runs its compiled dist/, not the TypeScript sources', () => {

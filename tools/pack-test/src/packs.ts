@@ -10,8 +10,7 @@
  * `@mmsim/*` (links to the mirror's packages; private ones to the real folders, whose
  * sources tsc reads as external files) and `.cache` (the mirror's own).
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,36 +85,4 @@ export function mirrorWorkspace(into: string, root = ROOT): void {
     if (!p.name.startsWith('@mmsim/')) continue;
     symlinkSync(join(p.private ? root : into, p.rel), join(nm, p.name));
   }
-}
-
-export interface Packed {
-  name: string;
-  rel: string;
-  /** absolute path of the .tgz */
-  tarball: string;
-  /** paths inside the tarball */
-  files: string[];
-}
-
-/**
- * `npm pack` every publishable package of the mirror at `root` into `outDir`, the
- * prepack/postpack hooks included; one build per package (MMSIM_PACK_SESSION).
- */
-export function packAll(root: string, outDir: string, only?: readonly string[]): Packed[] {
-  mkdirSync(outDir, { recursive: true });
-  const session = join(outDir, 'pack-session.json');
-  writeFileSync(session, '[]');
-  const out: Packed[] = [];
-  for (const p of publishablePackages(root)) {
-    if (only && !only.includes(p.name)) continue;
-    const r = spawnSync('npm', ['pack', '--json', '--pack-destination', outDir], {
-      cwd: join(root, p.rel),
-      encoding: 'utf8',
-      env: { ...process.env, MMSIM_PACK_SESSION: session, FORCE_COLOR: '0', npm_config_loglevel: 'error' },
-    });
-    if (r.status !== 0) throw new Error(`npm pack ${p.name} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`.slice(-4000));
-    const info = (JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[])[0];
-    out.push({ name: p.name, rel: p.rel, tarball: join(outDir, info.filename), files: info.files.map((f) => f.path) });
-  }
-  return out;
 }

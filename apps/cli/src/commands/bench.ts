@@ -3,6 +3,7 @@ import type { BenchOptions, BenchResult, Clock } from '@mmsim/bench';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { importOptional } from '../integrations.js';
 import { intParser } from '../options.js';
+import { workspaceOnly } from '../workspace-only.js';
 
 interface BenchCliOptions {
   quick?: boolean;
@@ -76,7 +77,7 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.action(async (o: BenchCliOptions) => {
     if (o.clock !== 'cpu' && o.clock !== 'wall') throw new CliError(`--clock must be cpu or wall, got "${o.clock}"`, EXIT.BAD_INPUT);
     const r = await importOptional('@mmsim/bench');
-    if ('missing' in r) throw new CliError(`mmsim bench needs the package @mmsim/bench (${r.missing})`, EXIT.BAD_INPUT);
+    if ('missing' in r) throw workspaceOnly('bench', r.missing);
     const b = r.mod as unknown as BenchModule;
     const opts: BenchOptions = {
       quick: o.quick,

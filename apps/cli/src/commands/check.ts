@@ -4,7 +4,7 @@ import { arenaOf, type Arena } from '../addr.js';
 import { eventFields } from '../event-fields.js';
 import { intOption } from '../options.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { checkLogWith, formatOne, loadCheckerPlugins, warnViolations } from '../checking.js';
+import { checkLogWith, formatOne, loadCheckerPlugins, loadHeaderPlugins, warnViolations } from '../checking.js';
 import { readLog } from '../files.js';
 import { loadInvariants, type Violation } from '../integrations.js';
 
@@ -14,11 +14,13 @@ async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolea
   const { log, header } = readLog(ctx, file, { salvage: o.salvage });
   const inv = (await loadInvariants()) as unknown as { checkLog?: unknown };
   if (typeof inv.checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
-  const plugins = await loadCheckerPlugins(ctx, o.plugin);
+  const given = await loadCheckerPlugins(ctx, o.plugin);
+  // the checkers the run had (run --plugin X --check) check its log again without --plugin
+  const plugins = [...(await loadHeaderPlugins(ctx, file, header, given)), ...given];
   return { violations: await checkLogWith(log, plugins), events: log.length, log, arena: arenaOf(header) };
 }
 
-const PLUGIN_HELP = 'also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable';
+const PLUGIN_HELP = "also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable (the plugins the log's run used are loaded again from its header without it)";
 
 /** `mmsim check LOG`: replay a log through the invariant checkers. */
 export function register(program: Command, ctx: CliContext): void {

@@ -10,7 +10,7 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
-import { addSimOptions, pluginNames, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
+import { addSimOptions, pluginNames, resolveSim, runOptionsOf, simulatorFailure, withModules, type SimOptions } from '../sim.js';
 import { exploreIdentity } from '../explore-result.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
@@ -98,9 +98,15 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     });
   } catch (e) {
     if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
-    throw e;
+    throw simulatorFailure(scenario, e);
   }
-  const res0 = ex.explore();
+  let res0: ExploreResult;
+  try {
+    res0 = ex.explore();
+  } catch (e) {
+    // a plugin that throws under some schedule: exit 4 as in `mmsim run`, the plugin named
+    throw simulatorFailure(scenario, e);
+  }
   bar.done();
   // what `mmsim merge` checks the shards of one exploration share
   const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });

@@ -8,6 +8,7 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { progress } from '../progress.js';
 import { intOption, parseShard } from '../options.js';
 import { importOptional } from '../integrations.js';
+import { workspaceOnly } from '../workspace-only.js';
 
 type FuzzModule = typeof import('@mmsim/fuzz');
 
@@ -53,6 +54,9 @@ export function register(program: Command, ctx: CliContext): void {
     const per = int('per-class', o.perClass, 1);
     const concurrency = int('concurrency', o.concurrency, 1);
     const shard = parseShard(o.shard);
+    // @mmsim/fuzz is a workspace tool, not a dependency of the published CLI: said first
+    const loaded = await importOptional('@mmsim/fuzz');
+    if ('missing' in loaded) throw workspaceOnly('fuzz', loaded.missing);
     // a default that cannot litter whatever folder this runs in, and is always named
     const outDir = o.out === undefined ? join(tmpdir(), `mmsim-fuzz-seed-${seed}`) : isAbsolute(o.out) ? o.out : resolve(ctx.cwd, o.out);
     if (o.shrink) ctx.warn(`mmsim fuzz: shrunk regressions go to ${outDir}${o.out === undefined ? ' (--out DIR to choose)' : ''}`);
@@ -66,9 +70,6 @@ export function register(program: Command, ctx: CliContext): void {
     if (!o.json) ctx.warn(`kernel: Linux ${kernelVersion()}; seed ${seed}, ${count} scenarios`);
     const runBar = progress(ctx, 'fuzz', count, 2);
     let shrinkBar: ReturnType<typeof progress> | null = null;
-    // @mmsim/fuzz is a workspace tool, not a dependency of the published CLI
-    const loaded = await importOptional('@mmsim/fuzz');
-    if ('missing' in loaded) throw new CliError(`mmsim fuzz needs the package @mmsim/fuzz (${loaded.missing})`, EXIT.BAD_INPUT);
     const { runFuzz } = loaded.mod as unknown as FuzzModule;
     const summary = await runFuzz({
       seed,

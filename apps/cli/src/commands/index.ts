@@ -21,12 +21,14 @@ import { register as run } from './run.js';
 import { register as serve } from './serve.js';
 import { register as stats } from './stats.js';
 import { register as trace } from './trace.js';
+import { register as why } from './why.js';
 
 export const COMMANDS: readonly RegisterCommand[] = [
   run,
   replay,
   events,
   inspect,
+  why,
   stats,
   exportCmd,
   diff,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { relocationOutcomes, withRelocationReasons } from '../why.js';
 import { stableStringify, type Scenario } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
@@ -20,7 +21,8 @@ export function register(program: Command, ctx: CliContext): void {
     const linux = await loadLinux();
     let obs;
     try {
-      obs = linux.observationFromLog(log, header);
+      // `replay --json` equals `run --json`: a relocation's reason is in its step's result
+      obs = withRelocationReasons(linux.observationFromLog(log, header), relocationOutcomes(log));
     } catch (e) {
       throw new CliError(`${file}: cannot rebuild the observation from the log: ${(e as Error).message}${unverifiedHeader(version)}`, EXIT.BAD_INPUT);
     }

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
@@ -9,11 +11,12 @@ import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
-import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
+import type { LinuxRunResult, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
 import { profileLines, relocateHints, runRelease } from '../profile.js';
+import { relocationOutcomes, withRelocationReasons } from '../why.js';
 
 interface RunOptions extends SimOptions, KernelConfigOptions {
   schedule?: string;
@@ -59,7 +62,10 @@ The log streams to <path>.partial as the run goes and is renamed to <path> when 
 run finishes, so an older log at <path> survives any failure. When a plugin throws
 (exit 4), Ctrl-C or SIGTERM arrives (exit 130 / 143) or the disk is full (exit 74), the
 partial log is kept and named: it has no trailer, and any log command reads its
-valid prefix with --salvage. Violations --check found before a failure are printed.
+valid prefix with --salvage (a run that fails before its first event, in a checker's
+create or a subscriber's attach, keeps none). Violations --check found in the steps
+before a failure are printed; the failing step's are not (it was rolled back or, a
+concurrent one, unwound). A --plugin's setup runs once.
 `,
   );
   cmd.action(async (files: string[], o: RunOptions) => run(ctx, files, o));
@@ -101,7 +107,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
       single?.done();
     }
     const res = run.res;
-    const obs = res.observation;
+    // what is printed: the observation with each relocation's reason in its step's result
+    const obs = withRelocationReasons(res.observation, relocationOutcomes(res.engine.log));
     if (res.schedule && !o.json && !o.quiet) ctx.warn(`${file}: concurrent steps ran under schedule "${res.schedule}"`);
     const violationsBefore = violations;
     if (res.stopped && !o.check) {
@@ -110,7 +117,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
     if (run.logPath && !o.json && !o.quiet) ctx.warn(`log: ${run.logPath} (${res.engine.log.length} events)`);
     const checked = o.check ? { violations: run.violations } : null;
-    const failures = checkExpectations(scenario, obs);
+    const failures = checkExpectations(scenario, res.observation);
     if (failures.length) failedExpect++;
     const about = [...profileLines(res.profile, runRelease(res)), ...relocateHints(scenario, obs, res.profile)];
     if (o.json) ctx.print(stableStringify(obs));
@@ -179,7 +186,11 @@ async function runOne(
     if (e instanceof RunFailedError && e.violations.length) {
       await warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
-    if (partial) {
+    if (partial && !partial.events) {
+      // nothing reached the log (a subscriber's attach or a checker's create threw): no file to salvage
+      rmSync(resolve(ctx.cwd, partial.path), { force: true });
+      if (o.log) ctx.warn(`${o.file}: no log written (the run failed before its first event); ${o.log} was not replaced`);
+    } else if (partial) {
       ctx.warn(
         `${o.file}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
           `read it with --salvage, e.g. mmsim events ${partial.path} --salvage)` +

@@ -7,6 +7,7 @@
  * applied event at pos is seq pos-1.
  */
 
+import type { MergeWhy } from '@mmsim/merge-policy';
 import type { AnonVma, Vma } from '@mmsim/core';
 import type { CheckerFinding } from './checks.js';
 
@@ -249,15 +250,8 @@ export interface DiffSummary {
   readonly ms: number;
 }
 
-export interface MergeWhy {
-  readonly left: number;
-  readonly right: number;
-  /** vpn where they meet */
-  readonly at: number;
-  readonly merge: boolean;
-  readonly reason: string;
-  readonly policy: string;
-}
+/** why two adjacent VMAs (do not) merge: the model's mergeWhy(), which `mmsim why` prints too */
+export type { MergeWhy };
 
 /** A value whose writers the provenance view lists. */
 export type HistoryTarget =

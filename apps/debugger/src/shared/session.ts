@@ -22,7 +22,6 @@ import {
   type HistoryTarget,
   type LockInterval,
   type LockLane,
-  type MergeWhy,
   type PteRow,
   type SearchQuery,
   type SearchResult,
@@ -37,10 +36,13 @@ import {
   type ViolationSource,
 } from './protocol.js';
 import type { CheckerFinding } from './checks.js';
-import { mergeWhy } from './merge.js';
+import { mergePairs } from '@mmsim/merge-policy';
 import { history, search } from './provenance.js';
 import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
 import { taskNames } from './task-names.js';
+
+/** why (not) merged, for every two adjacent VMAs of each mm: the model's, shared with `mmsim why` */
+export { mergePairs };
 
 /** a keyframe every this many events: a seek replays at most this many */
 const KEYFRAME_EVERY = 16384;
@@ -51,7 +53,6 @@ import {
   decodeContext,
   eventRow,
   heldLocks,
-  mmVmaIds,
   mmViews,
   taskViews,
   vmaPages,
@@ -528,20 +529,6 @@ export function lockClass(name: string): string {
 /** The lane a lock is drawn in: folio locks (one per folio, thousands) share one. */
 export function lockLaneKey(name: string): string {
   return name.startsWith('folio:') ? 'folio:*' : name;
-}
-
-/** Why (not) merged, for every two adjacent VMAs of each mm (bounded). */
-export function mergePairs(s: State, max = 200): MergeWhy[] {
-  const out: MergeWhy[] = [];
-  for (const k of Object.keys(s.mms)) {
-    const ids = mmVmaIds(s.mms[+k]);
-    for (let i = 1; i < ids.length && out.length < max; i++) {
-      const a = s.vmas.get(ids[i - 1]);
-      const b = s.vmas.get(ids[i]);
-      if (a && b && a.end === b.start) out.push(mergeWhy(a, b));
-    }
-  }
-  return out;
 }
 
 /** The message an error shows: a LogFileError's own message, else name: message. */

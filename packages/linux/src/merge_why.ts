@@ -3,11 +3,22 @@
  * merged into the left one now (vma_merge_existing_range with prev = left, middle = right:
  * can_vma_merge_after()), and the first reason it refuses, in the kernel's order:
  * is_mergeable_vma() (flags, file), is_mergeable_anon_vma() (fork child, anon_vma), then
- * the pgoff test.
+ * the pgoff test. The debugger's merge panel and `mmsim why` both ask it.
  */
-import { VM_SOFTDIRTY, type Vma } from '@mmsim/core';
-import { linuxMergePolicy, vmaIsForkChild, type MergePolicy, type VmaMergeStruct } from '@mmsim/merge-policy';
-import type { MergeWhy } from './protocol.js';
+import { VM_SOFTDIRTY, type State, type Vma } from '@mmsim/core';
+import { linuxMergePolicy, vmaIsForkChild } from './merge_policy.js';
+import type { MergePolicy, VmaMergeStruct } from './points.js';
+
+/** The answer for two adjacent VMAs: would the right one merge into the left one now, and why (not). */
+export interface MergeWhy {
+  readonly left: number;
+  readonly right: number;
+  /** vpn where they meet */
+  readonly at: number;
+  readonly merge: boolean;
+  readonly reason: string;
+  readonly policy: string;
+}
 
 const FLAG_NAMES: [number, string][] = [
   [0x1, 'VM_READ'], [0x2, 'VM_WRITE'], [0x4, 'VM_EXEC'], [0x8, 'VM_SHARED'], [0x10, 'VM_MAYREAD'], [0x20, 'VM_MAYWRITE'],
@@ -15,7 +26,7 @@ const FLAG_NAMES: [number, string][] = [
   [0x40000, 'VM_DONTEXPAND'], [0x100000, 'VM_ACCOUNT'], [0x200000, 'VM_NORESERVE'], [0x2000000, 'VM_WIPEONFORK'], [0x4000000, 'VM_DONTDUMP'],
 ];
 
-export function flagNames(bits: number): string {
+function flagNames(bits: number): string {
   const out: string[] = [];
   let rest = bits;
   for (const [b, n] of FLAG_NAMES) if (bits & b) {
@@ -63,4 +74,18 @@ export function mergeWhy(a: Vma, b: Vma, policy: MergePolicy = linuxMergePolicy)
   if (want !== b.pgoff) return { ...base, merge: false, reason: `pgoff not contiguous: #${a.id} ends at pgoff ${want}, #${b.id} starts at ${b.pgoff}` };
   if (!policy.canVmaMergeAfter(vmg)) return { ...base, merge: false, reason: 'can_vma_merge_after() refuses' };
   return { ...base, merge: true, reason: 'compatible: flags, backing, anon_vma and pgoff agree (vma_merge would join them)' };
+}
+
+/** Why (not) merged, for every two adjacent VMAs of each mm, in address order (at most `max`). */
+export function mergePairs(s: State, max = 200, policy: MergePolicy = linuxMergePolicy): MergeWhy[] {
+  const out: MergeWhy[] = [];
+  for (const k of Object.keys(s.mms)) {
+    const ids = s.mms[+k].vmas.ids();
+    for (let i = 1; i < ids.length && out.length < max; i++) {
+      const a = s.vmas.get(ids[i - 1]);
+      const b = s.vmas.get(ids[i]);
+      if (a && b && a.end === b.start) out.push(mergeWhy(a, b, policy));
+    }
+  }
+  return out;
 }
