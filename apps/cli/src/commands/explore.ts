@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
@@ -96,11 +97,12 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   bar.done();
   const res: ExploreResult = res0;
   if (o.out !== undefined) {
+    mkdirSync(resolve(ctx.cwd, o.out), { recursive: true });
     res.violations.forEach((v, n) => {
       const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
-      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim));
+      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
     });
-    writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
+    writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
   }
   if (o.json) ctx.print(JSON.stringify(res));
   else for (const line of formatExplore(res, file, o)) ctx.print(line);

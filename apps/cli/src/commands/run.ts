@@ -5,6 +5,9 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario } from '../files.js';
 import { watchSignals } from '../interrupt.js';
 import { LogFileWriter } from '../logwriter.js';
+import { requireFolder } from '../atomic.js';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
@@ -55,8 +58,10 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.addHelpText(
     'after',
     `
-The log streams to <path>.partial as the run goes and is renamed to <path> when the
-run finishes, so an older log at <path> survives any failure. When a plugin throws
+The log streams to <path>.<pid>.<random>.partial (created exclusively: another run
+writing <path> at the same time is refused) as the run goes and is renamed to <path>
+when the run finishes, so an older log at <path> survives any failure; <path>'s
+folder must exist. When a plugin throws
 (exit 4), Ctrl-C or SIGTERM arrives (exit 130 / 143) or the disk is full (exit 74), the
 partial log is kept and named: it has no trailer, and any log command reads its
 valid prefix with --salvage. Violations --check found before a failure are printed.
@@ -73,6 +78,11 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     logDir = o.log;
     if (!isDir(ctx, logDir) && /\.mmlog$/.test(logDir)) {
       throw new CliError(`--log ${o.log}: with ${files.length} scenario files --log names a directory (one <name>.mmlog per scenario)`);
+    }
+    // the folder it names is made, not its parents (a mistyped path is refused)
+    if (!isDir(ctx, logDir)) {
+      requireFolder(ctx, '--log', logDir);
+      mkdirSync(resolve(ctx.cwd, logDir));
     }
   }
   const plugins = await resolveSim(ctx, o);
@@ -138,7 +148,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
 }
 
 /**
- * One scenario, its log streamed to `<log>.partial` and renamed into place on success.
+ * One scenario, its log streamed to a partial file beside `<log>` and renamed into place on success.
  * On a failure (a plugin threw, SIGINT/SIGTERM, a write error) the partial log is kept
  * and named, the violations found so far are printed, and the failure is rethrown.
  */
