@@ -15,6 +15,14 @@ import { streamLog, type EventLog, type LogHeader, type LogStreamWriter } from '
 import { PartialFile, WriteError } from './atomic.js';
 import type { CliContext } from './context.js';
 
+/** Tell where the failed run's partial log is and how to read it. */
+export function warnPartial(ctx: CliContext, source: string, partial: PartialLog, target: string): void {
+  ctx.warn(
+    `${source}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
+      `read it with --salvage, e.g. mmsim events ${partial.path} --salvage); ${target} was not replaced`,
+  );
+}
+
 /** A failed write of the log (ENOSPC, EIO...): exit EXIT.IO. */
 export class LogWriteError extends WriteError {
   override name = 'LogWriteError';

@@ -4,11 +4,11 @@
  * log without trailer that --salvage reads, and leaves the old log at the target intact.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tmp } from './testing/harness.js';
+import { partialOf, tmp } from './testing/harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/mmsim.mjs', import.meta.url));
 const OLD_LOG = fileURLToPath(new URL('../../../packages/core/src/fixtures/fork-cow.v1.mmlog', import.meta.url));
@@ -52,12 +52,6 @@ function expectSalvageable(cwd: string, partial: string, minEvents: number): num
   return n;
 }
 
-/** The partial file a run writes beside `target` (its name carries the writer's pid and a random part). */
-function partialOf(folder: string, target: string): string | undefined {
-  const re = new RegExp(`^${target.replace(/\./g, '\\.')}\\.\\d+\\.[0-9a-f]+\\.partial$`);
-  return readdirSync(folder).find((n) => re.test(n));
-}
-
 function expectOldLogIntact(path: string): void {
   expect(readFileSync(path).equals(readFileSync(OLD_LOG))).toBe(true);
 }
@@ -68,10 +62,10 @@ describe('runs lose nothing', () => {
     const child = spawn(process.execPath, [BIN, 'run', 'long.json', '--log', 'int.mmlog', '-q'], { cwd: dir });
     let err = '';
     child.stderr.on('data', (b) => (err += b));
-    // wait until chunks have been streamed out, then Ctrl-C
+    // wait until chunks have been streamed out (the header, which holds the scenario, is ~0.7 MB), then Ctrl-C
     const t0 = Date.now();
     let partial: string | undefined;
-    while (!((partial = partialOf(dir, 'int.mmlog')) && statSync(join(dir, partial)).size > 100_000)) {
+    while (!((partial = partialOf(dir, 'int.mmlog')) && statSync(join(dir, partial)).size > 2_000_000)) {
       if (Date.now() - t0 > 60_000) throw new Error(`no partial log after 60 s; stderr: ${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -7,6 +7,7 @@ import type { KernelBlock, Scenario } from '@mmsim/scenario';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
+import { interruption } from './interrupt.js';
 import {
   loadImplementations,
   loadInvariants,
@@ -182,8 +183,10 @@ export async function simulateRun(
 function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   if (e instanceof CliError) return e;
   if ((e as Error)?.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
+  // a signal or a write error stays itself even when it surfaced inside a plugin's call
+  const own = interruption(e);
+  if (own) return own;
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    if (c instanceof CliError) return c;
     if (c instanceof PluginError || c instanceof PluginConflictError) {
       const outer = (e as Error).message;
       return new CliError(`scenario ${scenario.name}: ${outer.includes(c.message) ? outer : `${outer} (${c.message})`}`, c instanceof PluginError ? EXIT.PLUGIN : EXIT.BAD_INPUT);

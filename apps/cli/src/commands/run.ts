@@ -3,8 +3,8 @@ import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario } from '../files.js';
-import { watchSignals } from '../interrupt.js';
-import { LogFileWriter } from '../logwriter.js';
+import { interruptEvents, watchSignals } from '../interrupt.js';
+import { LogFileWriter, warnPartial } from '../logwriter.js';
 import { requireFolder } from '../atomic.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -160,6 +160,7 @@ async function runOne(
 ): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
   const signals = watchSignals();
+  const stop = () => signals.reason() ?? writer?.failure();
   try {
     const { res, violations } = await simulateRun(scenario, plugins, {
       onStep: o.onStep,
@@ -169,8 +170,10 @@ async function runOne(
       seed: o.seed,
       onKernel: (k, header) => {
         if (writer && header) writer.attach(k.eng.log, header);
+        // inside a long step too
+        interruptEvents(k.eng, stop);
       },
-      interrupt: () => signals.reason() ?? writer?.failure(),
+      interrupt: stop,
     });
     // a model that cannot say its header up front: the whole log is written now
     if (writer && !writer.attached) writer.attach(res.engine.log, res.header);
@@ -180,13 +183,7 @@ async function runOne(
     if (e instanceof RunFailedError && e.violations.length) {
       await warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
-    if (partial) {
-      ctx.warn(
-        `${o.file}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
-          `read it with --salvage, e.g. mmsim events ${partial.path} --salvage)` +
-          (o.log ? `; ${o.log} was not replaced` : ''),
-      );
-    }
+    if (partial) warnPartial(ctx, o.file, partial, o.log!);
     throw e instanceof RunFailedError ? e.error : e;
   } finally {
     signals.dispose();

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { LogFileWriter } from '../logwriter.js';
+import { LogFileWriter, warnPartial } from '../logwriter.js';
+import { interruptEvents, interruption, watchSignals } from '../interrupt.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
 
@@ -32,19 +33,27 @@ export function register(program: Command, ctx: CliContext): void {
     // the replay keeps only the open chunk of its log: --log streams it to the file as chunks seal
     const writer = o.log ? LogFileWriter.open(ctx, o.log) : null;
     const { MMSIM_VERSION } = await import('@mmsim/core');
+    const signals = watchSignals();
+    const stop = () => signals.reason() ?? writer?.failure();
     let result;
     try {
       result = await rec.replayTrace(path, {
         policy: o.policy as 'stock',
         plugins,
-        onKernel: writer ? (k) => writer.attach(k.eng.log, { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 }) : undefined,
+        onKernel: (k) => {
+          writer?.attach(k.eng.log, { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 });
+          interruptEvents(k.eng, stop);
+        },
         onProgress: ctx.progress ? (n) => ctx.warn(`  ${n} records`) : undefined,
       });
       writer?.commit();
     } catch (e) {
-      writer?.abort();
+      const partial = writer?.abort();
+      if (partial) warnPartial(ctx, file, partial, o.log!);
       if (e instanceof rec.TraceFormatError) throw new CliError(`invalid trace: ${e.message}`, EXIT.BAD_INPUT);
-      throw e;
+      throw interruption(e) ?? e;
+    } finally {
+      signals.dispose();
     }
     const { report } = result;
     if (o.json) ctx.print(stableStringify(report));
