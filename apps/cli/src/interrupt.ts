@@ -4,8 +4,8 @@
  * ends the process at once.
  *
  * A long step is one synchronous stretch of JavaScript: a signal handler on the thread
- * that runs it would only run when the step ends. So the long-running commands run in a
- * worker thread (worker.ts) while the main thread keeps its event loop free: it takes
+ * that runs it would only run when the step ends. So the commands that run steps (run,
+ * trace, explore) run in a worker thread (worker.ts) while the main thread keeps its event loop free: it takes
  * the signals, sets a shared flag the worker reads (an Atomics load, no allocation), and
  * exits at once on a second one. The engine looks at the flag every few thousand events
  * (interruptEvents), between steps and between schedules too.

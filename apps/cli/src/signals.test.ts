@@ -3,7 +3,7 @@
  * relocation): the real CLI, spawned, stops soon after the signal (the engine looks at
  * the flag every few thousand events), exits 128 + the signal number, keeps the partial
  * log (readable with --salvage, the count it printed is the count salvage reads) and
- * leaves the old log at the path byte for byte. The bound asserted on kill-to-exit is generous (the machine is shared);
+ * leaves the old log at the path byte for byte; fuzz stops at the next scenario. The bound asserted on kill-to-exit is generous (the machine is shared);
  * the figure measured is printed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -137,5 +137,18 @@ describe('a signal inside a long step', () => {
     expect(r.err).not.toContain('partial log kept');
     expect(readFileSync(join(dir, target)).equals(OLD)).toBe(true);
     expect(partialOf(dir, target)).toBeDefined();
+  }, 120_000);
+});
+
+describe('fuzz on SIGINT', () => {
+  it('stops at the next scenario: exit 130, said once', async () => {
+    // the kernel oracle runs here as root (as `npm test` does); 2000 scenarios take minutes
+    expect(process.getuid?.()).toBe(0);
+    const r = await interrupt(['fuzz', '--count', '2000', '--no-shrink'], (err, ms) => err.includes('kernel: Linux') && ms > 3000, ['SIGINT']);
+    console.log(`fuzz: kill to exit ${r.afterKill} ms`);
+    expect(r.code, r.err).toBe(130);
+    expect(r.afterKill).toBeLessThan(BOUND_MS);
+    expect(r.err.match(/mmsim fuzz: stopped by SIGINT/g)).toHaveLength(1);
+    expect(r.err).not.toMatch(/\n\s+at /);
   }, 120_000);
 });

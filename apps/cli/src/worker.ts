@@ -1,5 +1,5 @@
 /**
- * The long-running commands (run, trace, explore, fuzz, record) in a worker thread, the
+ * The commands whose steps run long (run, trace, explore) in a worker thread, the
  * main thread left free for the signals (see interrupt.ts): the first SIGINT or SIGTERM
  * sets the shared flag the worker's run polls; a second one exits at once with 128 + its
  * number, whatever the worker is doing. The worker writes to this process's stdout and
@@ -9,7 +9,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { EXIT } from './context.js';
 import { SIGNO } from './interrupt.js';
 
-const LONG = new Set(['run', 'trace', 'explore', 'fuzz', 'record']);
+// fuzz awaits the kernel oracle between short simulator runs: its own thread's loop
+// turns often enough for a handler (commands/fuzz.ts)
+const LONG = new Set(['run', 'trace', 'explore']);
 
 interface WorkerInput {
   argv: string[];
