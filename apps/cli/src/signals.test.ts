@@ -3,22 +3,26 @@
  * relocation): the real CLI, spawned, stops soon after the signal (the engine looks at
  * the flag every few thousand events), exits 128 + the signal number, keeps the partial
  * log (readable with --salvage, the count it printed is the count salvage reads) and
- * leaves the old log at the path byte for byte; fuzz stops at the next scenario. The bound asserted on kill-to-exit is generous (the machine is shared);
+ * leaves the old log at the path byte for byte. `explore` prints and writes what it
+ * found so far. The bound asserted on kill-to-exit is generous (the machine is shared);
  * the figure measured is printed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { partialOf, tmp } from './testing/harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/mmsim.mjs', import.meta.url));
+const RACE = fileURLToPath(new URL('../../../scenarios/races/relocate-vs-rmap-walk.json', import.meta.url));
 const dir = tmp('mmsim-signals-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** kill-to-exit bound: the behaviour is "within 0.5 s"; CI machines are slow and shared */
 const BOUND_MS = 2000;
+/** explore: what writing one violation log (a run of a small race scenario) may take on a busy machine */
+const LOG_MS = 100;
 
 writeFileSync(
   join(dir, 'long.json'),
@@ -137,6 +141,38 @@ describe('a signal inside a long step', () => {
     expect(r.err).not.toContain('partial log kept');
     expect(readFileSync(join(dir, target)).equals(OLD)).toBe(true);
     expect(partialOf(dir, target)).toBeDefined();
+  }, 120_000);
+});
+
+describe('explore on SIGINT', () => {
+  it('prints the partial result (complete: false), writes the violations found so far to --out in place of an earlier output, exit 130', async () => {
+    const out = join(dir, 'race');
+    // an earlier explore output, with more violation logs than this run will write
+    mkdirSync(out);
+    writeFileSync(join(out, 'explore.json'), JSON.stringify({ format: 'mmsim-explore/1', violations: [] }));
+    writeFileSync(join(out, 'violation-999.mmlog'), 'stale');
+    // an exploration of minutes (no reduction, bound 6); the signal comes 5 s after the start
+    const r = await interrupt(
+      ['explore', RACE, '--relocate-variant', 'bug-unlocked-new-anon-vma', '--bound', '6', '--no-por', '--json', '--out', 'race'],
+      (_, ms) => ms > 5000,
+      ['SIGINT'],
+    );
+    console.log(`explore: kill to exit ${r.afterKill} ms (violation logs written included)`);
+    expect(r.code, r.err).toBe(130);
+    // the exploration stops before its next schedule; each violation's log is one more run of the scenario
+    expect(r.afterKill).toBeLessThan(BOUND_MS + 40 * LOG_MS);
+    expect(r.err).toMatch(/stopped after \d+ schedules?: the result is not complete; \d+ violation logs? written to race/);
+    const res = JSON.parse(r.out);
+    expect(res.complete).toBe(false);
+    expect(res.schedules).toBeGreaterThan(0);
+    expect(res.violations.length).toBeGreaterThan(0);
+    const written = JSON.parse(readFileSync(join(out, 'explore.json'), 'utf8'));
+    expect(written).toEqual(res);
+    const names = readdirSync(out).sort();
+    expect(names).toEqual(['explore.json', ...res.violations.map((_: unknown, i: number) => `violation-${i + 1}.mmlog`)].sort());
+    expect(existsSync(join(out, 'violation-999.mmlog'))).toBe(false);
+    // nothing temporary left beside it
+    expect(readdirSync(dir).filter((n) => n.startsWith('race.'))).toEqual([]);
   }, 120_000);
 });
 

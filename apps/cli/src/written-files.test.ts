@@ -6,7 +6,7 @@
  * created. The real model and the real CLI (a concurrent writer needs a second process).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,4 +106,42 @@ describe('a missing folder is refused, not created', () => {
       expect(existsSync(join(dir, 'nodir'))).toBe(false);
     });
   }
+});
+
+describe('explore --out DIR is written whole, in place of an earlier output', () => {
+  const ROOT = new URL('../../../', import.meta.url).pathname;
+  const GUP = 'scenarios/races/relocate-vs-gup-fast.json';
+  const explore = (out: string) => cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--out', out], ROOT);
+
+  it('an earlier output is replaced: no stale violation log is left beside the new ones, nothing temporary beside the folder', async () => {
+    const out = join(dir, 'ex');
+    const first = await explore(out);
+    expect(first.code, first.err).toBe(3);
+    // as if an earlier run had found more
+    writeFileSync(join(out, 'violation-7.mmlog'), 'stale');
+    const again = await explore(out);
+    expect(again.code, again.err).toBe(3);
+    const n = JSON.parse(again.out).violations.length;
+    expect(readdirSync(out).sort()).toEqual(['explore.json', ...Array.from({ length: n }, (_, i) => `violation-${i + 1}.mmlog`)].sort());
+    expect(readdirSync(dir).filter((x) => x.startsWith('ex.'))).toEqual([]);
+  });
+
+  it('a folder holding other files is refused before exploring (exit 2), its files untouched', async () => {
+    const out = join(dir, 'mine');
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const r = await explore(out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('the folder holds files that are not an earlier output of this command (notes.txt)');
+    expect(r.out).toBe('');
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
+  it('a folder whose parent is missing is refused (exit 2), not created', async () => {
+    const r = await explore(join(dir, 'nodir', 'out'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('does not exist');
+    expect(existsSync(join(dir, 'nodir'))).toBe(false);
+  });
 });

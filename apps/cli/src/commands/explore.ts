@@ -1,11 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
+import { watchSignals } from '../interrupt.js';
+import { EXPLORE_OUT, OutDir } from '../outdir.js';
+import type { Scenario } from '@mmsim/scenario';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
@@ -44,7 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
     .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
-    .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`)')
+    .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`) and explore.json; <dir> is written whole (a new, empty or earlier --out folder, which it replaces); on Ctrl-C, what was found so far')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
@@ -67,6 +68,24 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const shard = parseShard(o.shard);
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
+  // a folder that cannot be replaced is refused before the work
+  const out = o.out === undefined ? null : new OutDir(ctx, o.out, EXPLORE_OUT);
+  try {
+    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out);
+  } finally {
+    out?.discard();
+  }
+}
+
+async function exploreInto(
+  ctx: CliContext,
+  file: string,
+  scenario: Scenario,
+  o: ExploreCliOptions,
+  p: { bound: number; seed: number; budget?: number; shard?: { index: number; count: number }; only: Set<string> | null },
+  out: OutDir | null,
+): Promise<void> {
+  const { budget } = p;
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
@@ -75,6 +94,42 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const inv = await loadInvariants();
   if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
+  const signals = watchSignals();
+  try {
+    const res = runExplorer(linux, inv, scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
+    if (out) {
+      res.violations.forEach((v, n) => {
+        const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
+        writeLog(ctx, out.file(`violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
+      });
+      writeText(ctx, out.file('explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
+      out.commit();
+    }
+    if (o.json) ctx.print(JSON.stringify(res));
+    else for (const line of formatExplore(res, file, o)) ctx.print(line);
+    // the explorer stopped at a signal: what it found is printed and written, then the signal's exit
+    const stopped = signals.reason();
+    if (stopped) {
+      const logs = out ? `; ${res.violations.length} violation log${res.violations.length === 1 ? '' : 's'} written to ${o.out}` : '';
+      ctx.warn(`${file}: stopped after ${res.schedules} schedule${res.schedules === 1 ? '' : 's'}: the result is not complete${logs}`);
+      throw stopped;
+    }
+    if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** Explore as the options say (the explorer asks `interrupted` before every schedule). */
+function runExplorer(
+  linux: LinuxExplore,
+  inv: Awaited<ReturnType<typeof loadInvariants>>,
+  scenario: Scenario,
+  file: string,
+  o: ExploreCliOptions,
+  p: Parameters<typeof exploreInto>[4] & { plugins: ReturnType<typeof runOptionsOf>; config: ReturnType<typeof kernelConfigFor>; bar: ReturnType<typeof progress>; interrupted: () => boolean },
+): ExploreResult {
+  const { bound, seed, budget, shard, only, plugins, config, bar } = p;
   let ex: InstanceType<LinuxExplore['Explorer']>;
   try {
     ex = new linux.Explorer(scenario, {
@@ -88,25 +143,16 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
       por: o.por,
       report: only ? (c) => only.has(c) : undefined,
       onProgress: (done, total) => bar.update(done, total),
+      // between schedules: the result so far is printed and written
+      interrupt: p.interrupted,
     });
   } catch (e) {
     if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
     throw e;
   }
-  const res0 = ex.explore();
+  const res = ex.explore();
   bar.done();
-  const res: ExploreResult = res0;
-  if (o.out !== undefined) {
-    mkdirSync(resolve(ctx.cwd, o.out), { recursive: true });
-    res.violations.forEach((v, n) => {
-      const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
-      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
-    });
-    writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
-  }
-  if (o.json) ctx.print(JSON.stringify(res));
-  else for (const line of formatExplore(res, file, o)) ctx.print(line);
-  if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
+  return res;
 }
 
 /** The human summary: what was explored, then each violation with its reproducer. */
