@@ -24,7 +24,8 @@ afterAll(() => {
 });
 
 describe('mmsim serve --port 0', () => {
-  it('prints the URL with the real port at once on a pipe, and serves the log there', async () => {
+  for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const)
+  it(`prints the URL with the real port at once on a pipe, and serves the log there; ${signal} closes the server, exit ${exit}`, async () => {
     expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 's.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
     const child = spawn(process.execPath, [BIN, 'serve', 's.mmlog', '--port', '0'], {
       cwd: dir,
@@ -55,8 +56,10 @@ describe('mmsim serve --port 0', () => {
     expect(await (await fetch(url)).text()).toContain('stand-in debugger');
     const meta = (await (await fetch(`${url}api/meta`)).json()) as { name: string };
     expect(meta.name).toBe('s.mmlog');
-    child.kill('SIGTERM');
+    child.kill(signal);
     const code = await new Promise<number | null>((ok) => child.on('exit', (c) => ok(c)));
-    expect(code).toBe(0);
+    expect(code).toBe(exit);
+    expect(err).toContain(`interrupted by ${signal}`);
+    await expect(fetch(url)).rejects.toThrow();
   }, 90_000);
 });
