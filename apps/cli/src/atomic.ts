@@ -21,8 +21,13 @@ export class WriteError extends CliError {
     what: string,
     override readonly cause: NodeJS.ErrnoException,
   ) {
-    super(`${file}: cannot write ${what}: ${cause.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : cause.message}`, EXIT.IO);
+    super(`${file}: cannot write ${what}: ${whyNotWritten(cause)}`, EXIT.IO);
   }
+}
+
+/** A write error's cause as messages say it. */
+export function whyNotWritten(cause: NodeJS.ErrnoException): string {
+  return cause.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : cause.message;
 }
 
 /** `p` relative to cwd when it lies below it, else absolute (how messages name files). */

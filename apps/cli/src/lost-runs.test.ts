@@ -4,7 +4,7 @@
  * log without trailer that --salvage reads, and leaves the old log at the target intact.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -145,5 +145,48 @@ export default {
     expect(out.status).toBe(74);
     expect(out.stderr).toContain('cannot write the output: no space left on the device (ENOSPC)');
     expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  /** A fresh 64 KiB tmpfs of its own (unmounted with the rest). */
+  function smallDisk(name: string): string {
+    expect(root).toBe(true);
+    const at = join(dir, name);
+    mkdirSync(at, { recursive: true });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', at], { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    mounts.push(at);
+    return at;
+  }
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const at of mounts) spawnSync('umount', [at]);
+  });
+
+  it('export --perfetto on a full disk: exit 74 with a message, the old OUT intact, nothing half written left', () => {
+    // a log of ~100,000 events: its trace is megabytes
+    expect(mmsim(['run', 'medium.json', '--log', 'medium.mmlog', '-q']).code).toBe(0);
+    const disk = smallDisk('full-export');
+    writeFileSync(join(disk, 'out.json'), '{"old": true}\n');
+    const r = mmsim(['export', join(dir, 'medium.mmlog'), '--perfetto', 'out.json'], disk);
+    expect(r.code).toBe(74);
+    expect(r.err).toMatch(/out\.json\.\d+\.[0-9a-f]+\.partial: cannot write the file: no space left on the device \(ENOSPC\)/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(disk, 'out.json'), 'utf8')).toBe('{"old": true}\n');
+    expect(readdirSync(disk).sort()).toEqual(['out.json']);
+  });
+
+  it('explore --out on a full disk: exit 74 with a message, the earlier output intact, no temporary folder left', () => {
+    const disk = smallDisk('full-explore');
+    const race = fileURLToPath(new URL('../../../scenarios/races/relocate-vs-rmap-walk.json', import.meta.url));
+    const args = ['explore', race, '--relocate-variant', 'bug-unlocked-new-anon-vma', '--budget', '3', '--out', 'race'];
+    // an earlier output that fits
+    mkdirSync(join(disk, 'race'));
+    writeFileSync(join(disk, 'race', 'explore.json'), JSON.stringify({ format: 'mmsim-explore/1', violations: [] }));
+    const r = mmsim(args, disk);
+    expect(r.code).toBe(74);
+    expect(r.err).toMatch(/--out race: cannot write the \d+ violation logs and explore\.json: no space left on the device \(ENOSPC\); race is unchanged/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(readdirSync(join(disk, 'race'))).toEqual(['explore.json']);
+    expect(readdirSync(disk)).toEqual(['race']);
   });
 });

@@ -6,6 +6,7 @@ import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from
 import { readScenario, writeLog, writeText } from '../files.js';
 import { watchSignals } from '../interrupt.js';
 import { EXPLORE_OUT, OutDir } from '../outdir.js';
+import { WriteError, whyNotWritten } from '../atomic.js';
 import type { Scenario } from '@mmsim/scenario';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
@@ -98,11 +99,17 @@ async function exploreInto(
   try {
     const res = runExplorer(linux, inv, scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
     if (out) {
-      res.violations.forEach((v, n) => {
-        const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
-        writeLog(ctx, out.file(`violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
-      });
-      writeText(ctx, out.file('explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
+      try {
+        res.violations.forEach((v, n) => {
+          const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
+          writeLog(ctx, out.file(`violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
+        });
+        writeText(ctx, out.file('explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
+      } catch (e) {
+        // named by the folder the user gave, not the temporary one (removed: DIR stays as it was)
+        if (e instanceof WriteError) throw new CliError(`--out ${o.out}: cannot write the ${res.violations.length} violation logs and explore.json: ${whyNotWritten(e.cause)}; ${o.out} is unchanged`, EXIT.IO);
+        throw e;
+      }
       out.commit();
     }
     if (o.json) ctx.print(JSON.stringify(res));
