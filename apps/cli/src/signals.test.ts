@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeSyntheticTrace } from '@mmsim/record';
 import { partialOf, tmp } from './testing/harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/mmsim.mjs', import.meta.url));
@@ -93,6 +94,16 @@ function salvaged(partial: string): number {
   return r.stdout.trim() ? r.stdout.trim().split('\n').length : 0;
 }
 
+/** The run named its partial log with the count of events --salvage reads back from it. */
+function expectKept(r: Exit, target: string): { partial: string; n: number } {
+  const partial = partialOf(dir, target)!;
+  const m = new RegExp(`partial log kept: ${partial.replace(/\./g, '\\.')} \\((\\d+) events`).exec(r.err);
+  expect(m, r.err).not.toBeNull();
+  const n = salvaged(partial);
+  expect(n).toBe(Number(m![1]));
+  return { partial, n };
+}
+
 describe('a signal inside a long step', () => {
   for (const [signal, exit] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`${signal} during the touch of 262,144 pages: exit ${exit} within ${BOUND_MS} ms, the partial log kept and salvageable, the old log byte-identical`, async () => {
@@ -106,12 +117,8 @@ describe('a signal inside a long step', () => {
       expect(r.err).toContain(`interrupted by ${signal}`);
       expect(r.err).not.toMatch(/\n\s+at /);
       expect(readFileSync(join(dir, target)).equals(OLD)).toBe(true);
-      const partial = partialOf(dir, target)!;
-      const m = new RegExp(`partial log kept: ${partial.replace(/\./g, '\\.')} \\((\\d+) events`).exec(r.err);
-      expect(m, r.err).not.toBeNull();
       // the interrupted step was rolled back: the mmap step and the error event that says why remain
-      const n = salvaged(partial);
-      expect(n).toBe(Number(m![1]));
+      const { partial, n } = expectKept(r, target);
       const last = JSON.parse(
         spawnSync(process.execPath, [BIN, 'events', partial, '--json', '--salvage', '--from', String(n - 1)], { cwd: dir, encoding: 'utf8' }).stdout.trim(),
       );
@@ -173,6 +180,22 @@ describe('explore on SIGINT', () => {
     expect(existsSync(join(out, 'violation-999.mmlog'))).toBe(false);
     // nothing temporary left beside it
     expect(readdirSync(dir).filter((n) => n.startsWith('race.'))).toEqual([]);
+  }, 120_000);
+});
+
+describe('trace --log on SIGTERM', () => {
+  it('stops within the replay: exit 143, the partial log kept and salvageable, the old log byte-identical', async () => {
+    // a synthetic recording of 300,000 faults: seconds of replay
+    writeSyntheticTrace(join(dir, 'syn.trace'), { faults: 300_000 });
+    writeFileSync(join(dir, 'syn.mmlog'), OLD);
+    const r = await interrupt(['trace', 'syn.trace', '--log', 'syn.mmlog'], streaming('syn.mmlog', 1 << 20), ['SIGTERM']);
+    console.log(`trace: kill to exit ${r.afterKill} ms`);
+    expect(r.code, r.err).toBe(143);
+    expect(r.afterKill).toBeLessThan(BOUND_MS);
+    expect(r.err).toContain('interrupted by SIGTERM');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(dir, 'syn.mmlog')).equals(OLD)).toBe(true);
+    expectKept(r, 'syn.mmlog');
   }, 120_000);
 });
 
