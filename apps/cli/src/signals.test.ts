@@ -199,6 +199,22 @@ describe('trace --log on SIGTERM', () => {
   }, 120_000);
 });
 
+describe('record on SIGINT (sent to mmsim only)', () => {
+  it('ends the recorded command, writes the trace of what ran, exit 130', async () => {
+    // perf and the tracer run here as root (as trace.test.ts records)
+    expect(process.getuid?.()).toBe(0);
+    const r = await interrupt(['record', '-o', 'sl.trace', '--quiet', '--', 'sh', '-c', 'sleep 60; echo never'], (_, ms) => ms > 4000, ['SIGINT']);
+    console.log(`record: kill to exit ${r.afterKill} ms (perf's wrap-up and the conversion included)`);
+    expect(r.code, r.err).toBe(130);
+    expect(r.afterKill).toBeLessThan(3 * BOUND_MS);
+    expect(r.err).toMatch(/sl\.trace: \d+ records .*; the command exited 130/);
+    expect(r.err).toContain('recording stopped by SIGINT');
+    const replay = spawnSync(process.execPath, [BIN, 'trace', 'sl.trace', '--json'], { cwd: dir, encoding: 'utf8' });
+    expect(replay.status, replay.stderr).toBe(0);
+    expect(JSON.parse(replay.stdout).records).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 describe('fuzz on SIGINT', () => {
   it('stops at the next scenario: exit 130, said once', async () => {
     // the kernel oracle runs here as root (as `npm test` does); 2000 scenarios take minutes
