@@ -2,8 +2,9 @@
  * Reading scenarios and logs, writing logs. Errors carry the file name: a bad
  * scenario throws ScenarioError (file, step, field), a damaged log LogFileError (offset).
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import { LOG_MAGIC, decodeLogFile, encodeLogFile, type EventLog, type LogHeader, type ReadLogResult } from '@mmsim/core';
 import { MAX_SCENARIO_BYTES, ScenarioError, parseScenario, type Scenario } from '@mmsim/scenario';
 import { CliError, EXIT, type CliContext } from './context.js';
@@ -157,20 +158,12 @@ export function checkLogPlugins(ctx: CliContext, file: string, header: LogHeader
 }
 
 /**
- * Write a whole log file (deterministic bytes: the header carries no timestamps), to
- * `<file>.partial` first and renamed into place, so an old log survives a failed write.
+ * Write a whole log file (deterministic bytes: the header carries no timestamps)
+ * atomically (atomic.ts), so an old log survives a failed write.
  */
-export function writeLog(ctx: CliContext, file: string, log: EventLog, header: LogHeader): string {
-  const path = resolve(ctx.cwd, file);
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    log.flush();
-    writeFileSync(`${path}.partial`, encodeLogFile(log, header));
-    renameSync(`${path}.partial`, path);
-  } catch (e) {
-    throw new CliError(`${file}: cannot write the log: ${(e as Error).message}`, EXIT.IO);
-  }
-  return path;
+export function writeLog(ctx: CliContext, file: string, log: EventLog, header: LogHeader, option = '--log'): string {
+  log.flush();
+  return writeFileAtomic(ctx, file, encodeLogFile(log, header), 'the log', option);
 }
 
 /** Is `p` an existing directory? */
@@ -188,13 +181,7 @@ export function logPathIn(dir: string, scenarioFile: string): string {
   return join(dir, `${extname(b) ? b.slice(0, -extname(b).length) : b}.mmlog`);
 }
 
-export function writeText(ctx: CliContext, file: string, text: string): string {
-  const path = resolve(ctx.cwd, file);
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  } catch (e) {
-    throw new CliError(`${file}: cannot write: ${(e as Error).message}`, EXIT.BAD_INPUT);
-  }
-  return path;
+/** Write a text file atomically (atomic.ts): `option` names what asked for it in messages. */
+export function writeText(ctx: CliContext, file: string, text: string, option: string): string {
+  return writeFileAtomic(ctx, file, text, 'the file', option);
 }

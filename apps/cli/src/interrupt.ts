@@ -1,9 +1,16 @@
 /**
- * Ctrl-C and `kill` during a run: the first SIGINT or SIGTERM asks the run to stop at
- * the next step (the run gives the event loop a turn every 50 ms, so the handler does
- * run); the partial log is kept and the exit code is 128 + the signal number. A second
- * signal ends the process at once, as without mmsim's handler.
+ * Ctrl-C and `kill` during a run. The first SIGINT or SIGTERM asks the run to stop; the
+ * partial log is kept and the exit code is 128 + the signal number. A second signal
+ * ends the process at once.
+ *
+ * A long step is one synchronous stretch of JavaScript: a signal handler on the thread
+ * that runs it would only run when the step ends. So the commands that run steps (run,
+ * trace, explore) run in a worker thread (worker.ts) while the main thread keeps its event loop free: it takes
+ * the signals, sets a shared flag the worker reads (an Atomics load, no allocation), and
+ * exits at once on a second one. The engine looks at the flag every few thousand events
+ * (interruptEvents), between steps and between schedules too.
  */
+import { workerData } from 'node:worker_threads';
 import { CliError, EXIT } from './context.js';
 
 export class InterruptedError extends CliError {
@@ -19,8 +26,24 @@ export interface SignalWatch {
   dispose(): void;
 }
 
-/** Watch SIGINT and SIGTERM until dispose(). */
+/** Signal numbers as the shared flag holds them (0: none yet). */
+export const SIGNO = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** The flag the main thread sets when this command runs in mmsim's worker (worker.ts), else undefined. */
+const shared: Int32Array | undefined = (workerData as { mmsim?: { signal?: Int32Array } } | null)?.mmsim?.signal;
+
+/** The signal the shared flag says arrived (first one wins). */
+function flagged(flag: Int32Array): InterruptedError | undefined {
+  const n = Atomics.load(flag, 0);
+  return n === 0 ? undefined : new InterruptedError(n === SIGNO.SIGTERM ? 'SIGTERM' : 'SIGINT');
+}
+
+/** Watch SIGINT and SIGTERM until dispose(): through the main thread's flag in the worker, else with handlers of our own. */
 export function watchSignals(): SignalWatch {
+  if (shared) {
+    const flag = shared;
+    return { reason: () => flagged(flag), dispose: () => {} };
+  }
   let got: InterruptedError | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   const dispose = () => {
@@ -37,4 +60,28 @@ export function watchSignals(): SignalWatch {
     process.on(sig, h);
   }
   return { reason: () => got, dispose };
+}
+
+/** Events between two looks at the flag: a look is one Atomics load, and 4096 events take a few ms. */
+export const CHECK_EVERY = 4096;
+
+/**
+ * Stop a run from inside a step: every CHECK_EVERY events the engine emits, `stop()` is
+ * asked and what it returns is thrown (the step is rolled back, as for a failing
+ * plugin, and the run ends with that error). Returns the detach function.
+ */
+export function interruptEvents(eng: { onRaw(fn: () => void): () => void }, stop: () => Error | undefined): () => void {
+  let n = 0;
+  return eng.onRaw(() => {
+    if (++n < CHECK_EVERY) return;
+    n = 0;
+    const e = stop();
+    if (e) throw e;
+  });
+}
+
+/** The InterruptedError (or other CLI error: a full disk) behind `e`, wrapped as it may be in a step's or a plugin's error. */
+export function interruption(e: unknown): CliError | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof CliError) return c;
+  return undefined;
 }

@@ -1,68 +1,70 @@
 /**
- * Writing a run's log so that nothing is lost: the log streams to `<target>.partial`
- * beside the target as chunks seal, and is renamed into place only when the run
- * finished (so an old log at the target survives any failure). A failed, interrupted
- * or out-of-space run keeps the partial file: it has no trailer, and `--salvage` reads
- * its valid prefix.
+ * Writing a run's log so that nothing is lost: the log streams to a partial file beside
+ * the target (atomic.ts: created exclusively under a name of its own, so a planted
+ * symlink is never followed and another run's partial never overwritten) as chunks
+ * seal, and is renamed into place only when the run finished (so an old log at the
+ * target survives any failure). A failed, interrupted or out-of-space run keeps the
+ * partial file: it has no trailer, and `--salvage` reads its valid prefix.
  *
  * A write error never throws into the engine (it would look like a failing syscall):
  * it is recorded, later writes are dropped, and the run stops at the next step
  * (`failure()` is the run's interrupt check).
  */
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { ftruncateSync } from 'node:fs';
 import { streamLog, type EventLog, type LogHeader, type LogStreamWriter } from '@mmsim/core';
-import { CliError, EXIT, type CliContext } from './context.js';
+import { PartialFile, WriteError } from './atomic.js';
+import type { CliContext } from './context.js';
+
+/** Tell where the failed run's partial log is and how to read it. */
+export function warnPartial(ctx: CliContext, source: string, partial: PartialLog, target: string): void {
+  ctx.warn(
+    `${source}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
+      `read it with --salvage, e.g. mmsim events ${partial.path} --salvage); ${target} was not replaced`,
+  );
+}
 
 /** A failed write of the log (ENOSPC, EIO...): exit EXIT.IO. */
-export class LogWriteError extends CliError {
+export class LogWriteError extends WriteError {
   override name = 'LogWriteError';
-  constructor(
-    readonly file: string,
-    override readonly cause: NodeJS.ErrnoException,
-  ) {
-    super(`${file}: cannot write the log: ${cause.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : cause.message}`, EXIT.IO);
+  constructor(file: string, cause: NodeJS.ErrnoException) {
+    super(file, 'the log', cause);
   }
 }
 
 export interface PartialLog {
   /** path of the kept partial file, as given (relative to cwd when it was) */
   path: string;
+  /** events in the chunks that reached the file whole: what --salvage reads back */
   events: number;
   bytes: number;
 }
 
 export class LogFileWriter {
-  private fd: number;
+  private readonly out: PartialFile;
   private stream: LogStreamWriter | null = null;
   private error: NodeJS.ErrnoException | null = null;
-  private closed = false;
+  private done = false;
   /** bytes on disk */
   private size = 0;
-  readonly partialPath: string;
+  /** events in the chunks written whole before any write failed */
+  private whole = 0;
 
   private constructor(
-    private readonly ctx: CliContext,
     /** the target as the user named it */
     readonly file: string,
-    private readonly target: string,
+    out: PartialFile,
   ) {
-    this.partialPath = `${target}.partial`;
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-      this.fd = openSync(this.partialPath, 'w');
-    } catch (e) {
-      throw new LogWriteError(this.shown(this.partialPath), e as NodeJS.ErrnoException);
-    }
+    this.out = out;
   }
 
-  static open(ctx: CliContext, file: string): LogFileWriter {
-    return new LogFileWriter(ctx, file, resolve(ctx.cwd, file));
+  /** Create the partial file (refused: exit 2 when the folder is missing or another run writes `file`). */
+  static open(ctx: CliContext, file: string, option = '--log'): LogFileWriter {
+    return new LogFileWriter(file, new PartialFile(ctx, file, 'the log', option));
   }
 
-  private shown(p: string): string {
-    const r = relative(this.ctx.cwd, p);
-    return r && !r.startsWith('..') ? r : p;
+  /** the partial file's name as messages give it */
+  get partialPath(): string {
+    return this.out.shown;
   }
 
   /** Start streaming `log` (the header now, each chunk as it seals). */
@@ -77,11 +79,16 @@ export class LogFileWriter {
     return this.stream !== null;
   }
 
+  /** While nothing failed, every chunk the stream counts reached the file whole. */
+  private settle(): void {
+    if (!this.error && this.stream) this.whole = this.stream.events;
+  }
+
   private write(b: Uint8Array): void {
+    this.settle();
     if (this.error) return;
     try {
-      let o = 0;
-      while (o < b.length) o += writeSync(this.fd, b, o, b.length - o, this.size + o);
+      this.out.writeAt(b, this.size);
       this.size += b.length;
     } catch (e) {
       this.error = e as NodeJS.ErrnoException;
@@ -91,7 +98,7 @@ export class LogFileWriter {
   private truncate(n: number): void {
     if (this.error) return;
     try {
-      ftruncateSync(this.fd, n);
+      ftruncateSync(this.out.fd, n);
       this.size = n;
     } catch (e) {
       this.error = e as NodeJS.ErrnoException;
@@ -100,7 +107,7 @@ export class LogFileWriter {
 
   /** The write error so far, as the error that stops the run (undefined: none). */
   failure(): LogWriteError | undefined {
-    return this.error ? new LogWriteError(this.shown(this.partialPath), this.error) : undefined;
+    return this.error ? new LogWriteError(this.partialPath, this.error) : undefined;
   }
 
   /** The run finished: write the trailer, sync, and rename into place. Returns the target path. */
@@ -108,15 +115,8 @@ export class LogFileWriter {
     this.stream!.finish();
     const fail = this.failure();
     if (fail) throw fail;
-    try {
-      fsyncSync(this.fd);
-      closeSync(this.fd);
-      this.closed = true;
-      renameSync(this.partialPath, this.target);
-    } catch (e) {
-      throw new LogWriteError(this.shown(this.target), e as NodeJS.ErrnoException);
-    }
-    return this.target;
+    this.done = true;
+    return this.out.commit();
   }
 
   /** The run failed: write what the log holds, no trailer, and keep the partial file. */
@@ -126,14 +126,9 @@ export class LogFileWriter {
     } catch {
       // the log may be mid-rollback; what reached the file stays salvageable
     }
-    if (!this.closed) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        /* already failing */
-      }
-      this.closed = true;
-    }
-    return { path: this.shown(this.partialPath), events: this.stream?.events ?? 0, bytes: this.size };
+    this.settle();
+    if (!this.done) this.out.keep();
+    this.done = true;
+    return { path: this.partialPath, events: this.whole, bytes: this.size };
   }
 }

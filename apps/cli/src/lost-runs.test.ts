@@ -4,11 +4,11 @@
  * log without trailer that --salvage reads, and leaves the old log at the target intact.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tmp } from './testing/harness.js';
+import { partialOf, tmp } from './testing/harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/mmsim.mjs', import.meta.url));
 const OLD_LOG = fileURLToPath(new URL('../../../packages/core/src/fixtures/fork-cow.v1.mmlog', import.meta.url));
@@ -62,10 +62,10 @@ describe('runs lose nothing', () => {
     const child = spawn(process.execPath, [BIN, 'run', 'long.json', '--log', 'int.mmlog', '-q'], { cwd: dir });
     let err = '';
     child.stderr.on('data', (b) => (err += b));
-    const partial = join(dir, 'int.mmlog.partial');
-    // wait until chunks have been streamed out, then Ctrl-C
+    // wait until chunks have been streamed out (the header, which holds the scenario, is ~0.7 MB), then Ctrl-C
     const t0 = Date.now();
-    while (!(existsSync(partial) && statSync(partial).size > 100_000)) {
+    let partial: string | undefined;
+    while (!((partial = partialOf(dir, 'int.mmlog')) && statSync(join(dir, partial)).size > 2_000_000)) {
       if (Date.now() - t0 > 60_000) throw new Error(`no partial log after 60 s; stderr: ${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -73,10 +73,10 @@ describe('runs lose nothing', () => {
     const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
     expect(err).toContain('interrupted by SIGINT');
     expect(code).toBe(130);
-    expect(err).toMatch(/partial log kept: int\.mmlog\.partial \(\d+ events/);
+    expect(err).toContain(`partial log kept: ${partial} (`);
     expect(err).not.toMatch(/\n\s+at /);
     expectOldLogIntact(join(dir, 'int.mmlog'));
-    const n = expectSalvageable(dir, 'int.mmlog.partial', 4096);
+    const n = expectSalvageable(dir, partial, 4096);
     // the count the CLI printed is what salvage reads back
     expect(err).toContain(`(${n} events`);
   });
@@ -105,12 +105,13 @@ export default {
     const named = r.err.match(/plugin thrower failed in event callback \(engine\.onRaw\): event 20000 is one too many/g) ?? [];
     expect(named).toHaveLength(1);
     expect(r.err).not.toContain('engine-attach');
-    expect(r.err).toMatch(/partial log kept: plug\.mmlog\.partial/);
+    const partial = partialOf(dir, 'plug.mmlog')!;
+    expect(r.err).toContain(`partial log kept: ${partial} (`);
     expect(r.err).not.toMatch(/\n\s+at /);
     expectOldLogIntact(join(dir, 'plug.mmlog'));
-    const n = expectSalvageable(dir, 'plug.mmlog.partial', 16384);
+    const n = expectSalvageable(dir, partial, 16384);
     // the step was rolled back and its error event recorded last
-    const last = JSON.parse(mmsim(['events', 'plug.mmlog.partial', '--json', '--salvage', '--from', String(n - 1)]).out.trim());
+    const last = JSON.parse(mmsim(['events', partial, '--json', '--salvage', '--from', String(n - 1)]).out.trim());
     expect(last.type).toBe('error');
     expect(last.text ?? last.message ?? JSON.stringify(last)).toContain('event 20000 is one too many');
   });
@@ -132,14 +133,60 @@ export default {
     const r = mmsim(['run', join(dir, 'medium.json'), '--log', 'full.mmlog', '-q'], mnt);
     expect(r.code).toBe(74);
     expect(r.err).toMatch(/cannot write the log: no space left on the device \(ENOSPC\)/);
-    expect(r.err).toMatch(/partial log kept: full\.mmlog\.partial/);
+    const partial = partialOf(mnt, 'full.mmlog')!;
+    expect(r.err).toContain(`partial log kept: ${partial} (`);
     expect(r.err).not.toMatch(/\n\s+at /);
     expectOldLogIntact(join(mnt, 'full.mmlog'));
-    expectSalvageable(mnt, 'full.mmlog.partial', 0);
+    const n = expectSalvageable(mnt, partial, 0);
+    // the count the CLI printed is what salvage reads back, not what the run emitted
+    expect(r.err).toContain(`(${n} events`);
     // stdout on a full device: a message and EXIT.IO, no stack
     const out = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" events full.mmlog > /dev/full`], { cwd: mnt, encoding: 'utf8' });
     expect(out.status).toBe(74);
     expect(out.stderr).toContain('cannot write the output: no space left on the device (ENOSPC)');
     expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  /** A fresh 64 KiB tmpfs of its own (unmounted with the rest). */
+  function smallDisk(name: string): string {
+    expect(root).toBe(true);
+    const at = join(dir, name);
+    mkdirSync(at, { recursive: true });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', at], { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    mounts.push(at);
+    return at;
+  }
+  const mounts: string[] = [];
+  afterAll(() => {
+    for (const at of mounts) spawnSync('umount', [at]);
+  });
+
+  it('export --perfetto on a full disk: exit 74 with a message, the old OUT intact, nothing half written left', () => {
+    // a log of ~100,000 events: its trace is megabytes
+    expect(mmsim(['run', 'medium.json', '--log', 'medium.mmlog', '-q']).code).toBe(0);
+    const disk = smallDisk('full-export');
+    writeFileSync(join(disk, 'out.json'), '{"old": true}\n');
+    const r = mmsim(['export', join(dir, 'medium.mmlog'), '--perfetto', 'out.json'], disk);
+    expect(r.code).toBe(74);
+    expect(r.err).toMatch(/out\.json\.\d+\.[0-9a-f]+\.partial: cannot write the file: no space left on the device \(ENOSPC\)/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(disk, 'out.json'), 'utf8')).toBe('{"old": true}\n');
+    expect(readdirSync(disk).sort()).toEqual(['out.json']);
+  });
+
+  it('explore --out on a full disk: exit 74 with a message, the earlier output intact, no temporary folder left', () => {
+    const disk = smallDisk('full-explore');
+    const race = fileURLToPath(new URL('../../../scenarios/races/relocate-vs-rmap-walk.json', import.meta.url));
+    const args = ['explore', race, '--relocate-variant', 'bug-unlocked-new-anon-vma', '--budget', '3', '--out', 'race'];
+    // an earlier output that fits
+    mkdirSync(join(disk, 'race'));
+    writeFileSync(join(disk, 'race', 'explore.json'), JSON.stringify({ format: 'mmsim-explore/1', violations: [] }));
+    const r = mmsim(args, disk);
+    expect(r.code).toBe(74);
+    expect(r.err).toMatch(/--out race: cannot write the \d+ violation logs and explore\.json: no space left on the device \(ENOSPC\); race is unchanged/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(readdirSync(join(disk, 'race'))).toEqual(['explore.json']);
+    expect(readdirSync(disk)).toEqual(['race']);
   });
 });

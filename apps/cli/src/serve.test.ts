@@ -25,7 +25,7 @@ afterAll(() => {
 });
 
 /** Spawn `mmsim serve ...args` and wait for the URL it prints. */
-async function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+async function startServe(args: string[]): Promise<{ child: ReturnType<typeof spawn>; url: string; err: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
     cwd: dir,
     env: { ...process.env, MMSIM_DEBUGGER_DIST: dist },
@@ -47,15 +47,16 @@ async function startServe(args: string[]): Promise<{ child: ReturnType<typeof sp
     });
     child.on('exit', (code) => fail(new Error(`serve exited (${code}) before printing a URL; stderr: ${err}`)));
   });
-  return { child, url };
+  return { child, url, err: () => err };
 }
 
 const exited = (child: ReturnType<typeof spawn>) => new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.on('exit', (c) => ok(c))));
 
 describe('mmsim serve --port 0', () => {
-  it('prints the URL with the real port at once on a pipe, and serves the log there', async () => {
+  for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const)
+  it(`prints the URL with the real port at once on a pipe, and serves the log there; ${signal} closes the server, exit ${exit}`, async () => {
     expect(spawnSync(process.execPath, [BIN, 'run', 's.json', '--log', 's.mmlog'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
-    const { child, url } = await startServe(['s.mmlog', '--port', '0']);
+    const { child, url, err } = await startServe(['s.mmlog', '--port', '0']);
     // still running: the URL came through the pipe before exit
     expect(child.exitCode).toBe(null);
     const port = Number(new URL(url).port);
@@ -64,8 +65,10 @@ describe('mmsim serve --port 0', () => {
     expect(await (await fetch(url)).text()).toContain('stand-in debugger');
     const meta = (await (await fetch(`${url}api/meta`)).json()) as { name: string };
     expect(meta.name).toBe('s.mmlog');
-    child.kill('SIGTERM');
-    expect(await exited(child)).toBe(0);
+    child.kill(signal);
+    expect(await exited(child)).toBe(exit);
+    expect(err()).toContain(`interrupted by ${signal}`);
+    await expect(fetch(url)).rejects.toThrow();
   }, 90_000);
 
   it('a port in use: a clear message naming it, exit 2, no stack (was exit 70 with a stack)', async () => {
@@ -95,6 +98,6 @@ describe('mmsim serve --port 0', () => {
     expect(await (await fetch(url)).text()).toContain('stand-in debugger');
     expect(child.exitCode).toBe(null);
     child.kill('SIGTERM');
-    expect(await exited(child)).toBe(0);
+    expect(await exited(child)).toBe(143);
   }, 90_000);
 });

@@ -7,6 +7,7 @@ import type { KernelBlock, Scenario } from '@mmsim/scenario';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
+import { interruption } from './interrupt.js';
 import {
   loadImplementations,
   loadInvariants,
@@ -216,10 +217,12 @@ export async function simulateRun(
 /** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
 export function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   if (isInstance(e, CliError)) return e;
+  // a signal or a write error stays itself even when it surfaced inside a plugin's call
+  const own = interruption(e);
+  if (own) return own;
   if (!isInstance(e, Error)) return new CliError(`the simulator failed on scenario ${scenario.name}: it threw ${describeThrown(e)}`, EXIT.INTERNAL);
   if (e.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    if (c instanceof CliError) return c;
     if (c instanceof PluginError || c instanceof PluginConflictError) {
       const outer = (e as Error).message;
       return new CliError(`scenario ${scenario.name}: ${outer.includes(c.message) ? outer : `${outer} (${c.message})`}`, c instanceof PluginError ? EXIT.PLUGIN : EXIT.BAD_INPUT);

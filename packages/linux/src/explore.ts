@@ -59,6 +59,8 @@ export interface ExploreOptions {
   report?: (checker: string) => boolean;
   /** called after every schedule: schedules run, and what is known of the total */
   onProgress?: (done: number, total: number) => void;
+  /** asked before every schedule: true stops the exploration there (a signal), the result then not complete */
+  interrupt?: () => boolean;
 }
 
 export interface ExploreViolation {
@@ -255,6 +257,7 @@ export class Explorer {
       const depthEstimate = Math.max(1, this.defaultDecisions());
       for (let r = 0; r < budget; r++) {
         if (r % shard.count !== shard.index) continue;
+        if (o.interrupt?.()) break;
         const d = strategy === 'random' ? randomDriver(seed + r) : pctDriver(seed + r, bound, depthEstimate);
         record(this.execute(d));
         o.onProgress?.(schedules, Math.ceil(budget / shard.count));
@@ -312,7 +315,7 @@ export class Explorer {
     for (let level = 0; level <= bound; level++) {
       const q = queues[level];
       while (q.length) {
-        if (done() >= budget) return false;
+        if (done() >= budget || this.opts.interrupt?.()) return false;
         const item = q.pop()!;
         const nodes: Node[] = [];
         const L = item.prefix.length;

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -75,6 +75,49 @@ export interface RecordOptions {
   /** the command's stdout/stderr (default: inherited) */
   stdio?: 'inherit' | 'ignore';
   onProgress?: (stats: ConvertStats) => void;
+  /**
+   * Aborted: end the recorded command now (`mmsim record` on SIGINT/SIGTERM). Its
+   * processes get SIGINT (the tracer passes it on as the program's signal); the tracer
+   * and perf then end as after any exit, and what was recorded is converted.
+   */
+  signal?: AbortSignal;
+}
+
+/** The processes below `pid` (from /proc: each one's parent), nearest first. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let i = 0, queue = [pid]; i < queue.length; i++) {
+    for (const [c, pp] of parent) {
+      if (pp !== queue[i]) continue;
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** SIGINT to the recorded command's processes: everything below perf's child, the tracer. */
+function interruptRecorded(perf: number): void {
+  const [tracer, ...below] = descendants(perf);
+  if (tracer === undefined) return;
+  for (const pid of below.length ? below : [tracer]) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 export interface RecordResult {
@@ -99,6 +142,19 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
     const args = ['record', '-q', '-m', String(opts.mmapPages ?? 8192), '-e', perfEvents().join(','), '-o', data, '--', tracer, tlogPath, ...cmd];
     const code = await new Promise<number>((resolve, reject) => {
       const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'] });
+      // again every 100 ms until perf ends: the command may not have started yet
+      let again: NodeJS.Timeout | undefined;
+      const stop = () => {
+        if (p.pid === undefined) return;
+        interruptRecorded(p.pid);
+        again ??= setInterval(() => interruptRecorded(p.pid!), 100);
+      };
+      if (opts.signal?.aborted) stop();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      p.on('exit', () => {
+        clearInterval(again);
+        opts.signal?.removeEventListener('abort', stop);
+      });
       p.on('error', reject);
       p.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? 9 : 0)));
     });

@@ -4,6 +4,7 @@ import type { Observation, ProcSnapshot, Scenario } from '@mmsim/scenario';
 import { examples, type CliContext } from '../context.js';
 import { DEMO_MAINLINE, DEMO_PAGES, DEMO_RELOCATE } from '../demo.js';
 import { writeLog } from '../files.js';
+import { requireFolder } from '../atomic.js';
 import type { LinuxRunResult } from '../integrations.js';
 import { describeResult, describeStep, formatProc, table } from '../render.js';
 import { resolveSim, simulate, type SimSetup } from '../sim.js';
@@ -76,6 +77,8 @@ function whyLines(t: Told, label: string): string[] {
 }
 
 async function demo(ctx: CliContext, logPath: string): Promise<void> {
+  // a missing folder is refused before the runs, not after
+  requireFolder(ctx, '--log', logPath);
   const p = ctx.print;
   const width = Math.min(100, ctx.columns) - 16;
   // the mainline run is the stock kernel; the second one the default profile's series

@@ -1,5 +1,3 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { addressesIn, type Arena } from '../addr.js';
@@ -7,6 +5,10 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
+import { watchSignals } from '../interrupt.js';
+import { EXPLORE_OUT, OutDir } from '../outdir.js';
+import { WriteError, whyNotWritten } from '../atomic.js';
+import type { Scenario } from '@mmsim/scenario';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
@@ -28,6 +30,7 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
+
 /** The largest --bound (documented in --help). */
 export const MAX_BOUND = 1000;
 
@@ -48,7 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
     .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
-    .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`)')
+    .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`) and explore.json; <dir> is written whole (a new, empty or earlier --out folder, which it replaces); on Ctrl-C, what was found so far')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
@@ -73,7 +76,24 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const shard = parseShard(o.shard);
   const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
   const scenario = readScenario(ctx, file);
-  if (o.out !== undefined) makeOutDir(ctx, o.out);
+  // a folder that cannot be replaced is refused before the work
+  const out = o.out === undefined ? null : new OutDir(ctx, o.out, EXPLORE_OUT);
+  try {
+    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out);
+  } finally {
+    out?.discard();
+  }
+}
+
+async function exploreInto(
+  ctx: CliContext,
+  file: string,
+  scenario: Scenario,
+  o: ExploreCliOptions,
+  p: { bound: number; seed: number; budget?: number; shard?: { index: number; count: number }; only: Set<string> | null },
+  out: OutDir | null,
+): Promise<void> {
+  const { budget } = p;
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
@@ -82,6 +102,51 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const inv = await loadInvariants();
   if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
+  const signals = watchSignals();
+  try {
+    const res0 = runExplorer(linux, inv, scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
+    // what `mmsim merge` checks the shards of one exploration share
+    const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
+    const res: ExploreResult = { ...res0, ...identity };
+    if (out) {
+      try {
+        res.violations.forEach((v, n) => {
+          const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
+          writeLog(ctx, out.file(`violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
+        });
+        writeText(ctx, out.file('explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
+      } catch (e) {
+        // named by the folder the user gave, not the temporary one (removed: DIR stays as it was)
+        if (e instanceof WriteError) throw new CliError(`--out ${o.out}: cannot write the ${res.violations.length} violation logs and explore.json: ${whyNotWritten(e.cause)}; ${o.out} is unchanged`, EXIT.IO);
+        throw e;
+      }
+      out.commit();
+    }
+    if (o.json) ctx.print(JSON.stringify(res));
+    else for (const line of formatExplore(res, file, o, { base: linux.ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
+    // the explorer stopped at a signal: what it found is printed and written, then the signal's exit
+    const stopped = signals.reason();
+    if (stopped) {
+      const logs = out ? `; ${res.violations.length} violation log${res.violations.length === 1 ? '' : 's'} written to ${o.out}` : '';
+      ctx.warn(`${file}: stopped after ${res.schedules} schedule${res.schedules === 1 ? '' : 's'}: the result is not complete${logs}`);
+      throw stopped;
+    }
+    if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** Explore as the options say (the explorer asks `interrupted` before every schedule). */
+function runExplorer(
+  linux: LinuxExplore,
+  inv: Awaited<ReturnType<typeof loadInvariants>>,
+  scenario: Scenario,
+  file: string,
+  o: ExploreCliOptions,
+  p: Parameters<typeof exploreInto>[4] & { plugins: ReturnType<typeof runOptionsOf>; config: ReturnType<typeof kernelConfigFor>; bar: ReturnType<typeof progress>; interrupted: () => boolean },
+): ExploreResult {
+  const { bound, seed, budget, shard, only, plugins, config, bar } = p;
   let ex: InstanceType<LinuxExplore['Explorer']>;
   try {
     ex = new linux.Explorer(scenario, {
@@ -95,53 +160,22 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
       por: o.por,
       report: only ? (c) => only.has(c) : undefined,
       onProgress: (done, total) => bar.update(done, total),
+      // between schedules: the result so far is printed and written
+      interrupt: p.interrupted,
     });
   } catch (e) {
     if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
     throw simulatorFailure(scenario, e);
   }
-  let res0: ExploreResult;
+  let res: ExploreResult;
   try {
-    res0 = ex.explore();
+    res = ex.explore();
   } catch (e) {
     // a plugin that throws under some schedule: exit 4 as in `mmsim run`, the plugin named
     throw simulatorFailure(scenario, e);
   }
   bar.done();
-  // what `mmsim merge` checks the shards of one exploration share
-  const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
-  const res: ExploreResult = { ...res0, ...identity };
-  if (o.out !== undefined) {
-    res.violations.forEach((v, n) => {
-      const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
-      writeLog(ctx, join(o.out!, `violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim));
-    });
-    writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
-  }
-  if (o.json) ctx.print(JSON.stringify(res));
-  else for (const line of formatExplore(res, file, o, { base: linux.ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
-  if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
-}
-
-/**
- * `--out DIR` is made (or found) before exploring, so a bad folder is an error at once,
- * not after the whole exploration. Without `recursive`: Node's recursive mkdir spins
- * forever on /proc/x (procfs says ENOENT for a parent that exists), so the parent must exist.
- */
-function makeOutDir(ctx: CliContext, dir: string): void {
-  const path = resolve(ctx.cwd, dir);
-  try {
-    mkdirSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
-    const why =
-      code === 'EEXIST' ? 'it exists and is not a folder'
-      : code === 'ENOENT' ? `cannot create the folder there (${dirname(dir)} does not exist or does not take folders)`
-      : code === 'EACCES' || code === 'EPERM' ? 'cannot create the folder: permission denied'
-      : `cannot create the folder: ${(e as Error).message}`;
-    throw new CliError(`--out ${dir}: ${why}`, EXIT.BAD_INPUT);
-  }
+  return res;
 }
 
 /** The human summary: what was explored, then each violation with its reproducer. */

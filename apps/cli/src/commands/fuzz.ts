@@ -9,6 +9,7 @@ import { progress } from '../progress.js';
 import { intOption, parseShard } from '../options.js';
 import { importOptional } from '../integrations.js';
 import { workspaceOnly } from '../workspace-only.js';
+import { watchSignals } from '../interrupt.js';
 
 type FuzzModule = typeof import('@mmsim/fuzz');
 
@@ -71,25 +72,42 @@ export function register(program: Command, ctx: CliContext): void {
     const runBar = progress(ctx, 'fuzz', count, 2);
     let shrinkBar: ReturnType<typeof progress> | null = null;
     const { runFuzz } = loaded.mod as unknown as FuzzModule;
-    const summary = await runFuzz({
-      seed,
-      count,
-      outDir: o.shrink ? outDir : undefined,
-      shrink: o.shrink,
-      maxShrinksPerClass: per,
-      concurrency,
-      shard,
-      onProgress: (p) => {
-        if (p.phase === 'run') runBar.update(p.done, p.total);
-        else {
-          if (!shrinkBar) {
-            runBar.done();
-            shrinkBar = progress(ctx, 'shrink', p.total, 1);
+    // a signal stops the campaign at the next scenario (the regressions written so far stay)
+    const signals = watchSignals();
+    let told = false;
+    const stopAtSignal = () => {
+      const stop = signals.reason();
+      if (!stop) return;
+      // each scenario still in flight reports once more: one message
+      if (!told) ctx.warn(`mmsim fuzz: stopped by ${stop.signal}${o.shrink ? `; the regressions written so far are in ${outDir}` : ''}`);
+      told = true;
+      throw stop;
+    };
+    let summary: FuzzSummary;
+    try {
+      summary = await runFuzz({
+        seed,
+        count,
+        outDir: o.shrink ? outDir : undefined,
+        shrink: o.shrink,
+        maxShrinksPerClass: per,
+        concurrency,
+        shard,
+        onProgress: (p) => {
+          stopAtSignal();
+          if (p.phase === 'run') runBar.update(p.done, p.total);
+          else {
+            if (!shrinkBar) {
+              runBar.done();
+              shrinkBar = progress(ctx, 'shrink', p.total, 1);
+            }
+            shrinkBar.update(p.done, p.total);
           }
-          shrinkBar.update(p.done, p.total);
-        }
-      },
-    });
+        },
+      });
+    } finally {
+      signals.dispose();
+    }
     runBar.done();
     (shrinkBar as ReturnType<typeof progress> | null)?.done();
     if (o.json) ctx.print(JSON.stringify(jsonSummary(summary)));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { intOption } from '../options.js';
+import { watchSignals } from '../interrupt.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -36,18 +37,32 @@ Exit codes:
     const out = resolve(ctx.cwd, o.output);
     const pages = intOption('--buffer', o.buffer, { min: 1, max: 2 ** 30 });
     if ((pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
+    // a signal ends the recorded command (Ctrl-C reaches it anyway, `kill` only mmsim) and
+    // what was recorded until then is written; then the signal's exit code
+    const signals = watchSignals();
+    const abort = new AbortController();
+    const poll = setInterval(() => signals.reason() && abort.abort(), 20);
     try {
       const r = await record(argv, out, {
         mmapPages: pages,
         stdio: o.quiet ? 'ignore' : 'inherit',
         onProgress: ctx.progress ? (s) => ctx.warn(`  ${s.lines} perf lines, ${s.records} records`) : undefined,
+        signal: abort.signal,
       });
       ctx.warn(`${o.output}: ${r.stats.records} records (${r.stats.syscalls} mm syscalls, ${r.stats.faults} faults); the command exited ${r.exitCode}`);
+      const stopped = signals.reason();
+      if (stopped) {
+        ctx.warn(`${o.output}: recording stopped by ${stopped.signal}: the trace holds what ran until then`);
+        throw stopped;
+      }
       if (r.exitCode !== 0) ctx.fail(EXIT.MISMATCH);
     } catch (e) {
       if (e instanceof RecordUnavailableError) throw new CliError(`record: ${e.message}`, EXIT.BAD_INPUT);
       if (e instanceof RecordIncompleteError) throw new CliError(`record: ${o.output} not written: ${e.message}`, EXIT.IO);
       throw e;
+    } finally {
+      clearInterval(poll);
+      signals.dispose();
     }
   });
 }

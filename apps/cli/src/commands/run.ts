@@ -1,12 +1,13 @@
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkExpectations, stableStringify } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { isDir, logPathIn, readScenario } from '../files.js';
-import { watchSignals } from '../interrupt.js';
-import { LogFileWriter } from '../logwriter.js';
+import { interruptEvents, watchSignals } from '../interrupt.js';
+import { LogFileWriter, warnPartial } from '../logwriter.js';
+import { requireFolder } from '../atomic.js';
+import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
@@ -58,8 +59,10 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.addHelpText(
     'after',
     `
-The log streams to <path>.partial as the run goes and is renamed to <path> when the
-run finishes, so an older log at <path> survives any failure. When a plugin throws
+The log streams to <path>.<pid>.<random>.partial (created exclusively: another run
+writing <path> at the same time is refused) as the run goes and is renamed to <path>
+when the run finishes, so an older log at <path> survives any failure; <path>'s
+folder must exist. When a plugin throws
 (exit 4), Ctrl-C or SIGTERM arrives (exit 130 / 143) or the disk is full (exit 74), the
 partial log is kept and named: it has no trailer, and any log command reads its
 valid prefix with --salvage (a run that fails before its first event, in a checker's
@@ -84,6 +87,11 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     logDir = o.log;
     if (!isDir(ctx, logDir) && /\.mmlog$/.test(logDir)) {
       throw new CliError(`--log ${o.log}: with ${files.length} scenario files --log names a directory (one <name>.mmlog per scenario)`);
+    }
+    // the folder it names is made, not its parents (a mistyped path is refused)
+    if (!isDir(ctx, logDir)) {
+      requireFolder(ctx, '--log', logDir);
+      mkdirSync(resolve(ctx.cwd, logDir));
     }
   }
   const plugins = await resolveSim(ctx, o);
@@ -154,7 +162,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
 }
 
 /**
- * One scenario, its log streamed to `<log>.partial` and renamed into place on success.
+ * One scenario, its log streamed to a partial file beside `<log>` and renamed into place on success.
  * On a failure (a plugin threw, SIGINT/SIGTERM, a write error) the partial log is kept
  * and named, the violations found so far are printed, and the failure is rethrown.
  */
@@ -166,6 +174,7 @@ async function runOne(
 ): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
   const signals = watchSignals();
+  const stop = () => signals.reason() ?? writer?.failure();
   try {
     const { res, violations } = await simulateRun(scenario, plugins, {
       onStep: o.onStep,
@@ -175,8 +184,10 @@ async function runOne(
       seed: o.seed,
       onKernel: (k, header) => {
         if (writer && header) writer.attach(k.eng.log, header);
+        // inside a long step too
+        interruptEvents(k.eng, stop);
       },
-      interrupt: () => signals.reason() ?? writer?.failure(),
+      interrupt: stop,
     });
     // a model that cannot say its header up front: the whole log is written now
     if (writer && !writer.attached) writer.attach(res.engine.log, res.header);
@@ -190,13 +201,7 @@ async function runOne(
       // nothing reached the log (a subscriber's attach or a checker's create threw): no file to salvage
       rmSync(resolve(ctx.cwd, partial.path), { force: true });
       if (o.log) ctx.warn(`${o.file}: no log written (the run failed before its first event); ${o.log} was not replaced`);
-    } else if (partial) {
-      ctx.warn(
-        `${o.file}: partial log kept: ${partial.path} (${partial.events} events, ${partial.bytes} bytes, no trailer; ` +
-          `read it with --salvage, e.g. mmsim events ${partial.path} --salvage)` +
-          (o.log ? `; ${o.log} was not replaced` : ''),
-      );
-    }
+    } else if (partial) warnPartial(ctx, o.file, partial, o.log!);
     throw e instanceof RunFailedError ? e.error : e;
   } finally {
     signals.dispose();

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
 import { intOption } from '../options.js';
+import { InterruptedError } from '../interrupt.js';
 
 /** `mmsim serve LOG`: the web time-travel debugger (apps/debugger), on 127.0.0.1 only. */
 export function register(program: Command, ctx: CliContext): void {
@@ -45,11 +46,12 @@ export function register(program: Command, ctx: CliContext): void {
     // the real port (--port 0 picks one), written out now: stdout may be a pipe or a file
     ctx.print(`mmsim debugger on ${srv.url} (Ctrl-C to stop)`);
     ctx.flush();
-    await new Promise<void>((done) => {
-      const stop = () => {
+    // stopped by a signal: the server closes, and the exit code says which signal (130, 143)
+    throw await new Promise<InterruptedError>((done) => {
+      const stop = (sig: 'SIGINT' | 'SIGTERM') => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        void srv.close().then(done);
+        void srv.close().then(() => done(new InterruptedError(sig)));
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

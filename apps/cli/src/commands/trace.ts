@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { openRegularFile } from '../files.js';
-import { LogFileWriter } from '../logwriter.js';
+import { LogFileWriter, warnPartial } from '../logwriter.js';
+import { interruptEvents, interruption, watchSignals } from '../interrupt.js';
 
 const POLICIES = ['stock', 'relocate', 'auto'] as const;
 
@@ -57,19 +58,27 @@ export function register(program: Command, ctx: CliContext): void {
     const { MMSIM_VERSION, logNonce } = await import('@mmsim/core');
     const header = { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 };
     const nonce = writer ? logNonce(header, [fileDigest(path)]) : '';
+    const signals = watchSignals();
+    const stop = () => signals.reason() ?? writer?.failure();
     let result;
     try {
       result = await rec.replayTrace(path, {
         policy: o.policy as 'stock',
         plugins,
-        onKernel: writer ? (k) => writer.attach(k.eng.log, { ...header, nonce }) : undefined,
+        onKernel: (k) => {
+          writer?.attach(k.eng.log, { ...header, nonce });
+          interruptEvents(k.eng, stop);
+        },
         onProgress: ctx.progress ? (n) => ctx.warn(`  ${n} records`) : undefined,
       });
       writer?.commit();
     } catch (e) {
-      writer?.abort();
+      const partial = writer?.abort();
+      if (partial) warnPartial(ctx, file, partial, o.log!);
       if (e instanceof rec.TraceFormatError) throw new CliError(`invalid trace: ${e.message}`, EXIT.BAD_INPUT);
-      throw e;
+      throw interruption(e) ?? e;
+    } finally {
+      signals.dispose();
     }
     const { report } = result;
     if (o.json) ctx.print(stableStringify(report));

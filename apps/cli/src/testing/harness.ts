@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
@@ -24,4 +24,9 @@ export function tmp(prefix = 'mmsim-cli-'): string {
 /** Write files into dir: name -> text. */
 export function files(dir: string, entries: Record<string, string | Uint8Array>): void {
   for (const [name, body] of Object.entries(entries)) writeFileSync(join(dir, name), body);
+}
+
+/** The partial file a run writes beside `target` in `folder` (`<target>.<pid>.<random>.partial`), if any. */
+export function partialOf(folder: string, target: string): string | undefined {
+  return readdirSync(folder).find((n) => n.startsWith(`${target}.`) && /\.\d+\.[0-9a-f]+\.partial$/.test(n.slice(target.length)));
 }
