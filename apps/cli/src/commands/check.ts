@@ -1,17 +1,21 @@
 import type { Command } from 'commander';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkLogWith, formatOne, loadCheckerPlugins, warnViolations } from '../checking.js';
+import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
 import { readLog } from '../files.js';
 import { loadInvariants, type Violation } from '../integrations.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[] }): Promise<{ violations: Violation[]; events: number }> {
-  const { log } = readLog(ctx, file, { salvage: o.salvage });
-  const inv = (await loadInvariants()) as unknown as { checkLog?: unknown };
-  if (typeof inv.checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
+async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[]; checkers?: string }): Promise<{ violations: Violation[]; events: number }> {
+  const inv = await loadInvariants();
+  if (typeof (inv as unknown as { checkLog?: unknown }).checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
   const plugins = await loadCheckerPlugins(ctx, o.plugin);
-  return { violations: await checkLogWith(log, plugins), events: log.length };
+  // before the log is read: a misspelt name is bad input whatever the log holds
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(inv, plugins));
+  const { log } = readLog(ctx, file, { salvage: o.salvage });
+  const all = await checkLogWith(log, plugins);
+  return { violations: only ? all.filter((v) => only.has(v.checker)) : all, events: log.length };
 }
 
 const PLUGIN_HELP = 'also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable';
@@ -25,12 +29,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'one violation per line as JSON on stdout (every one, ungrouped)')
     .option('--plugin <module>', PLUGIN_HELP, collect)
     .option('--salvage', 'check the valid prefix of a damaged log');
+  addCheckersOption(cmd);
   examples(cmd, [
     'mmsim run s.json --relocate-variant patch-v1 --log v1.mmlog && mmsim check v1.mmlog',
     'mmsim check run.mmlog --plugin ./vma-limit.ts',
     'mmsim check run.mmlog --json | head',
   ]);
-  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[] }) => {
+  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[]; checkers?: string }) => {
     const { violations, events } = await checkLogFile(ctx, file, o);
     if (o.json) for (const v of violations) ctx.print(JSON.stringify(v));
     else {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { attachScheduleCheckers } from '../checkers.js';
+import { attachScheduleCheckers, builtInCheckers, checkerList } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
@@ -64,15 +64,16 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const budget = nonNegInt('--budget', o.budget);
   if (budget === 0) throw new CliError('--budget must be at least 1', EXIT.BAD_INPUT);
   const shard = parseShard(o.shard);
-  const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
+  const linux = (await loadLinux()) as unknown as LinuxExplore;
+  const inv = await loadInvariants();
+  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
+  // the invariants' checkers and the explorer's own: a misspelt name is bad input, not "no violations"
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, [...builtInCheckers(inv), ...(linux.EXPLORER_CHECKERS ?? [])]);
   const scenario = readScenario(ctx, file);
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
   const config = kernelConfigFor(o);
-  const linux = (await loadLinux()) as unknown as LinuxExplore;
-  const inv = await loadInvariants();
-  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
   let ex: InstanceType<LinuxExplore['Explorer']>;
   try {
@@ -121,7 +122,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions): st
   }
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
-    out.push(`  [${v.checker}] ${v.message}`);
+    out.push(`  [${v.checker}] ${v.message}${(v.count ?? 1) > 1 ? ` (in ${v.count} schedules)` : ''}`);
     out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
   }
   return out;

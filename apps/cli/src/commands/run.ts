@@ -12,6 +12,8 @@ import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
+import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
+import { loadInvariants } from '../integrations.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
 import { profileLines, relocateHints } from '../profile.js';
 
@@ -21,6 +23,7 @@ interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
   log?: string;
   check?: boolean;
+  checkers?: string;
   quiet?: boolean;
 }
 
@@ -40,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'without --schedule: concurrent steps run under a random schedule drawn from this seed (default 0)');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
+  addCheckersOption(cmd);
   examples(cmd, [
     'mmsim run scenarios/golden/merge/mremap_unfaulted_to_faulted.json',
     'mmsim run my.json --kernel-config stock     # Linux 6.18 defaults, not this machine\'s',
@@ -76,6 +80,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
   }
   const plugins = await resolveSim(ctx, o);
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(await loadInvariants(), plugins.plugins));
+  if (only && !o.check) throw new CliError('--checkers selects what --check reports: add --check', EXIT.BAD_INPUT);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
   const sched = { schedule: o.schedule, seed: nonNegInt('--seed', o.seed) };
@@ -120,7 +126,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
     if (o.json) for (const line of about) ctx.warn(`${file}: ${line}`);
     if (checked) {
-      const vs = checked.violations;
+      const vs = only ? checked.violations.filter((v) => only.has(v.checker)) : checked.violations;
       violations += vs.length;
       await warnViolations(ctx, file, vs);
     }
