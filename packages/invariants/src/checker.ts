@@ -223,8 +223,12 @@ export class InvariantChecker {
       case E.FolioMapping:
         this.folioIdentity(r, t);
         break;
-      case E.FolioFlags:
       case E.FolioCount:
+        // GUP's references (refcount) and pins (pincount: the pin owns its reference)
+        if (r.b <= 1 && t.spans.includes('gup_fast')) sh.gupRef(r.a, r.b === 0 ? r.c : -r.c);
+        sh.dPfns.add(r.a);
+        break;
+      case E.FolioFlags:
         sh.dPfns.add(r.a);
         break;
       case E.PteSet:

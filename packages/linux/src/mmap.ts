@@ -45,7 +45,7 @@ import {
   vmgState,
   vmaStartWrite,
 } from './vma.js';
-import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitHugePmd } from './huge_memory.js';
 import { ksmMadvise, madviseColdOrPageout, madviseFree } from './madvise.js';
 
@@ -293,6 +293,7 @@ function* reclaimPtes(k: Kernel, mm: number, start: number, end: number): KGen<v
     yield* k.eng.lock(Kernel.pmdLock(mm, base), 0, 'spin');
     k.eng.emit(E.PtFree, mm, base);
     yield* k.eng.unlock(Kernel.pmdLock(mm, base), 0, 'spin');
+    yield* tlbRemoveTableSync(k, mm);
   }
 }
 

@@ -165,6 +165,28 @@ export function freePgtables(k: Kernel, mm: number, start: number, end: number, 
   }
 }
 
+/**
+ * The IRQs-off section of GUP-fast on mm (gup_fast: local_irq_save() around the
+ * lockless walk), as a shared hold: not a lock the kernel has, but what freeing a page
+ * table waits for (tlb_remove_table_sync_one()'s IPI is answered only once interrupts
+ * are on again). Of the 'sleep' kind so that it holds off no quiescent point of the
+ * racing rmap walker (those wait for spinlocks).
+ */
+export function gupFastIrqOff(mm: number): string {
+  return `irq_off:${mm}`;
+}
+
+/**
+ * tlb_remove_table_sync_one() after page tables of mm were freed: wait until no GUP-fast
+ * is inside its IRQs-off walk. Nothing to wait for, nothing happens (no event).
+ */
+export function* tlbRemoveTableSync(k: Kernel, mm: number): KGen<void> {
+  const name = gupFastIrqOff(mm);
+  if (!k.eng.lockState(name)) return;
+  yield* k.eng.lock(name, 0, 'sleep');
+  yield* k.eng.unlock(name, 0, 'sleep');
+}
+
 /** The VMAs right before and after [start, end) in mm: floor and ceiling for free_pgtables. */
 export function gapBounds(k: Kernel, mm: number, start: number, end: number): { floor: number; ceiling: number } {
   // the last VMA ending at or below start, and the first starting at or above end

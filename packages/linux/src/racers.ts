@@ -22,8 +22,8 @@ import {
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
 import { handleMmFault, userAccess, type FaultOutcome } from './fault.js';
-import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
-import { folioMapcount, folioOf, folioRemoveRmapPte, folioTestAnon, folioTestKsm } from './rmap.js';
+import { getPte, gupFastIrqOff, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
+import { folioMapcount, folioOf, folioPut, folioRemoveRmapPte, folioTestAnon, folioTestKsm, folioTryGet } from './rmap.js';
 
 /** What folio_referenced() saw: PTEs mapping the page it found, and the page's mapcount. */
 export interface ReferencedResult {
@@ -87,17 +87,24 @@ function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<Referenc
 }
 
 /**
- * gup_fast_pte_range() over [start, start + pages): IRQs off, no lock at all. Each PTE
- * is read locklessly (ptep_get_lockless), its folio grabbed (try_grab_folio_fast: a
- * reference, and with FOLL_PIN a pin), then the PTE is read again: if it changed the
- * grab is undone and GUP-fast stops (the slow path would take over). With FOLL_PIN an
- * anon page must be exclusive (gup_must_unshare). Returns the pages grabbed.
+ * get_user_pages_fast() / pin_user_pages_fast() (mm/gup.c gup_fast) over [start, start +
+ * pages), as a driver's caller (io_uring buffers, vhost, O_DIRECT) runs it: IRQs off
+ * around the walk (local_irq_save, which holds off page-table frees: gupFastIrqOff), no
+ * lock at all. gup_fast_pte_range(): each PTE is read locklessly (ptep_get_lockless),
+ * its folio grabbed (try_grab_folio_fast: folio_try_get, which fails on a folio whose
+ * refcount already dropped to zero, then with FOLL_PIN the pin), then the PTE is read
+ * again: if it changed the grab is undone and GUP-fast stops (the slow path would take
+ * over). With FOLL_PIN an anon page must be exclusive (gup_must_unshare). FOLL_GET
+ * (pin: false) leaves the caller a plain reference, FOLL_PIN a pin; both are kept (the
+ * caller unpins or puts them later, after the step). Returns the pages grabbed.
  */
 export function* gupFast(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<number> {
   return yield* k.eng.span('gup_fast', () => gupFastBody(k, mm, start, pages, pin), start, pages);
 }
 
 function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<number> {
+  const irqOff = gupFastIrqOff(mm);
+  yield* k.eng.lock(irqOff, 1, 'sleep'); // local_irq_save()
   let nr = 0;
   for (let vpn = start; vpn < start + pages; vpn++) {
     yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
@@ -106,24 +113,27 @@ function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: 
     if (pte <= 0 || isZeroPte(pte)) break;
     if (pin && !(pteFlags(pte) & PTE_WRITE)) break; // FOLL_WRITE on a read-only PTE
     const pfn = ptePfn(pte);
-    const head = folioOf(k, pfn).pfn;
-    // try_grab_folio_fast(): folio_try_get, then the pin (atomic_add on the counters)
-    yield* k.eng.lockless(ACCESS.Folio, head);
-    k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, 1);
+    // try_grab_folio_fast(): folio_try_get (an atomic on the folio the PTE pointed to,
+    // which a concurrent zap may have freed meanwhile), then the pin
+    yield* k.eng.lockless(ACCESS.Folio, pfn);
+    const head = folioTryGet(k, pfn);
+    if (!head) break;
     if (pin) k.eng.emit(E.FolioCount, head, FolioCounter.Pincount, 1);
     // the PTE re-check: it changed under us (zap, move, unmap), drop the grab
     yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
     const again = getPte(k, mm, vpn);
-    const f = folioOf(k, pfn);
+    const f = folioOf(k, head);
     const mustUnshare = pin && folioTestAnon(f) && !pageAnonExclusive(f, pfn);
     if (again !== pte || mustUnshare) {
+      // gup_put_folio(): the last reference frees the folio (its zap already ran)
       yield* k.eng.lockless(ACCESS.Folio, head);
       if (pin) k.eng.emit(E.FolioCount, head, FolioCounter.Pincount, -1);
-      k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, -1);
+      folioPut(k, head);
       break;
     }
     nr++;
   }
+  yield* k.eng.unlock(irqOff, 1, 'sleep'); // local_irq_restore()
   return nr;
 }
 

@@ -221,6 +221,17 @@ export function folioPut(k: Kernel, head: number, n = 1): void {
   if (left === 0) k.eng.emit(E.FolioFree, head);
 }
 
+/**
+ * folio_try_get() of the folio holding page pfn: a reference unless the folio is gone
+ * or its refcount already dropped to zero (being freed). Returns its head, or 0.
+ */
+export function folioTryGet(k: Kernel, pfn: number): number {
+  const f = k.eng.pageFolio(pfn);
+  if (!f || f.refcount === 0) return 0;
+  k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, 1);
+  return f.pfn;
+}
+
 /** linear_page_index(vma, address) */
 export function linearPageIndex(vma: Vma, vpn: number): number {
   return vma.pgoff + (vpn - vma.start);
