@@ -7,22 +7,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { E, encodeLogFile } from '@mmsim/core';
 import { Explorer, parseSchedule, rootCause, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/linux';
-import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
+import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';
+import { explorer } from './__fixtures__/explorer.js';
 
 const race = (name: string): Scenario => parseScenario(readFileSync(new URL(`../../../scenarios/races/${name}.json`, import.meta.url), 'utf8'));
 
-function explorer(s: Scenario, variant: RelocateVariant, o: ExploreOptions = {}): Explorer {
-  return new Explorer(s, {
-    run: { plugins: [[relocateAnon, { variant }]] },
-    checkers: (eng) => {
-      const h = attachCheckers(eng);
-      return { violations: () => h.violations(), clear: () => h.clear(), detach: () => h.detach() };
-    },
-    ...o,
-  });
-}
 
 describe('explore: relocation against a racing rmap walk', () => {
   it('fixed: the bounded space is exhausted and no schedule makes the walk miss the page', () => {

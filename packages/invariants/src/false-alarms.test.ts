@@ -4,10 +4,10 @@
  * resembles is still caught. Bounds are small: each exploration is a few dozen schedules.
  */
 import { describe, expect, it } from 'vitest';
-import { Explorer, type ExploreOptions, type ExploreResult } from '@mmsim/linux';
-import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
+import type { ExploreOptions, ExploreResult } from '@mmsim/linux';
+import type { RelocateVariant } from '@mmsim/relocate-anon';
 import { parseScenario } from '@mmsim/scenario';
-import { attachCheckers } from './index.js';
+import { explorer } from './__fixtures__/explorer.js';
 
 type Step = Record<string, unknown>;
 
@@ -30,14 +30,7 @@ function race(name: string, before: Step[], tasks: Step[][], after: Step[] = [])
 }
 
 function explore(s: ReturnType<typeof race>, variant: RelocateVariant = 'fixed', o: ExploreOptions = {}): ExploreResult {
-  return new Explorer(s, {
-    run: { plugins: [[relocateAnon, { variant }]] },
-    checkers: (eng) => {
-      const h = attachCheckers(eng);
-      return { violations: () => h.violations(), clear: () => h.clear(), detach: () => h.detach() };
-    },
-    ...o,
-  }).explore();
+  return explorer(s, variant, o).explore();
 }
 
 const found = (r: ExploreResult) => r.violations.map((v) => `[${v.checker}] ${v.message} (schedule "${v.schedule}")`);
