@@ -35,6 +35,15 @@ function explore(s: ReturnType<typeof race>, variant: RelocateVariant = 'fixed',
 
 const found = (r: ExploreResult) => r.violations.map((v) => `[${v.checker}] ${v.message} (schedule "${v.schedule}")`);
 
+describe('pin_user_pages() as its callers run it', () => {
+  it('the slow path holds mmap_read_lock across lookup and grab: mremap\'s write lock excludes it, no violation', () => {
+    const r = explore(race('pin-vs-relocate', MAP8, [[RELOCATE], [{ op: 'pin', page: 3, pages: 1 }]]));
+    expect(r.complete).toBe(true);
+    expect(r.schedules).toBeGreaterThan(2);
+    expect(found(r)).toEqual([]);
+  });
+});
+
 describe('GUP-fast as its callers run it', () => {
   it('FOLL_GET (pin: false) against a relocation: the reference it leaves is counted, no violation', () => {
     const r = explore(race('get-vs-relocate', MAP8, [[RELOCATE], [{ op: 'gup_fast', page: 3, pages: 1, pin: false }]]));

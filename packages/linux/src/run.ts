@@ -42,6 +42,7 @@ import { doMremap } from './mremap.js';
 import { handleMmFault, markKsm, userAccess } from './fault.js';
 import { dupMmap, exitMmap } from './fork.js';
 import { observeProcs } from './observe.js';
+import { pinUserPages } from './gup.js';
 import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
@@ -276,21 +277,18 @@ export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen
 }
 
 /**
- * pin/unpin: a long-term FOLL_PIN (GUP with FOLL_WRITE|FOLL_LONGTERM): the page is
- * faulted in writable first (breaking COW), then its folio's pincount goes up.
+ * unpin: unpin_user_pages() of what a `pin` step pinned (an atomic on each folio, no
+ * lock); `pin` is pin_user_pages() (gup.ts).
  */
 export function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<void> {
+  if (pin) return yield* pinUserPages(k, mm, start, pages);
   for (let vpn = start; vpn < start + pages; vpn++) {
-    if (pin) {
-      const out = yield* userAccess(k, mm, vpn, true);
-      if (out !== 'ok') continue;
-    }
     const pte = getPte(k, mm, vpn);
     if (pte <= 0 || isZeroPte(pte)) continue;
     const f = folioOf(k, ptePfn(pte));
-    if (!pin && f.pincount === 0) continue;
-    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, pin ? 1 : -1);
-    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, pin ? 1 : -1);
+    if (f.pincount === 0) continue;
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, -1);
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, -1);
   }
 }
 
