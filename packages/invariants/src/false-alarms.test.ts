@@ -42,6 +42,55 @@ describe('pin_user_pages() as its callers run it', () => {
     expect(r.schedules).toBeGreaterThan(2);
     expect(found(r)).toEqual([]);
   });
+
+  it('a pin of a page not yet faulted faults it in under the same lock, and pins it', () => {
+    const s = race('pin-unfaulted', [{ op: 'mmap', page: 0, pages: 8, prot: 'rw-', fixed: true }], [[{ op: 'touch', page: 3, pages: 1 }], [{ op: 'pin', page: 3, pages: 1 }]]);
+    const r = explore(s, 'fixed', { por: false });
+    expect(found(r)).toEqual([]);
+  });
+});
+
+describe('two threads faulting the same page: pte_same() under the PTE lock', () => {
+  const MAP = { op: 'mmap', page: 0, pages: 8, prot: 'rw-', fixed: true };
+  const touch = (access: 'read' | 'write', page = 0) => ({ op: 'touch', page, pages: 1, access });
+
+  it('do_anonymous_page (write/write, read/write) and __anon_vma_prepare: the loser backs off, no violation', () => {
+    for (const [a, b] of [['write', 'write'], ['read', 'write'], ['write', 'read']] as const) {
+      const r = explore(race(`fault-${a}-${b}`, [MAP], [[touch(a)], [touch(b)]]));
+      expect(r.complete).toBe(true);
+      expect(found(r), `${a}/${b}`).toEqual([]);
+    }
+  });
+
+  it('wp_page_copy: two writes to a COW-shared page after fork copy once each, no violation', () => {
+    const r = explore(race('cow-write-write', [MAP, touch('write'), { op: 'fork' }], [[touch('write')], [touch('write')]]));
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+  });
+
+  it('do_swap_page: two threads swapping the same page in, no violation', () => {
+    const r = explore(race('swapin-swapin', [MAP, touch('write'), { op: 'swapout', page: 0, pages: 1 }], [[touch('write')], [touch('read')]]));
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+  });
+
+  it('issue #34: MADV_DONTNEED freeing the PTE table against the per-VMA-lock fault: the fault retries, no violation', () => {
+    const s = race(
+      'dontneed-vs-touch',
+      [{ op: 'mmap', page: 0, pages: 512, prot: 'rw-', fixed: true }],
+      [[touch('write'), { op: 'madvise', page: 0, pages: 512, advice: 'DONTNEED' }], [touch('write')]],
+    );
+    const r = explore(s);
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+    // the touch landed before the zap in some schedules, after it in others
+    expect(r.distinctFinalStates).toBeGreaterThan(1);
+  });
+
+  it('still caught: a touch racing a relocation that rewrites folios without the new anon_vma\'s lock', () => {
+    const r = explore(race('touch-vs-bad-relocate', MAP8, [[RELOCATE], [touch('write', 6)]]), 'bug-unlocked-new-anon-vma');
+    expect(r.violations.map((v) => v.checker)).toContain('rmap-race');
+  });
 });
 
 describe('GUP-fast as its callers run it', () => {

@@ -52,6 +52,16 @@ export function pmdUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
   return k.eng.unlock(Kernel.pmdLock(mm, vpn), 0, 'spin');
 }
 
+/**
+ * After ptlLock(): is vpn's PTE table still there? pte_offset_map_lock() returns NULL
+ * when it is gone (freed by MADV_DONTNEED's CONFIG_PT_RECLAIM, or replaced by a huge
+ * PMD) while a fault ran unlocked; the fault then backs off and is retried.
+ */
+export function pteTableLive(k: Kernel, mm: number, vpn: number): boolean {
+  const e = pmdEntry(k, mm, vpn);
+  return !!e && e.kind === 'table';
+}
+
 export function isZeroPte(pte: number): boolean {
   return pte > 0 && (pteFlags(pte) & PTE_SPECIAL) !== 0;
 }
