@@ -93,6 +93,26 @@ describe('two threads faulting the same page: pte_same() under the PTE lock', ()
   });
 });
 
+describe('swapout as reclaim runs it: try_to_unmap_one() under the PTE lock', () => {
+  const SWAP3 = { op: 'swapout', page: 3, pages: 1 };
+  // the relocated page, touched after the race: a swap entry left behind faults wrongly
+  const TOUCH_MOVED = [{ op: 'touch', page: 35, pages: 1 }];
+
+  it('against a relocation and against munmap: the PTE is re-read under its lock, no violation, no internal error', () => {
+    const r = explore(race('swapout-vs-relocate', MAP8, [[RELOCATE], [SWAP3]], TOUCH_MOVED));
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+    const m = explore(race('swapout-vs-munmap', MAP8, [[{ op: 'munmap', page: 0, pages: 8 }], [SWAP3]], [{ op: 'mmap', page: 0, pages: 8, prot: 'rw-', fixed: true }]));
+    expect(m.complete).toBe(true);
+    expect(found(m)).toEqual([]);
+  });
+
+  it('still caught: a relocation that skips swap entries leaves the swapped folio where the rmap does not look', () => {
+    const r = explore(race('swapout-vs-skip-swap', MAP8, [[RELOCATE], [SWAP3]], TOUCH_MOVED), 'bug-skip-swap');
+    expect(r.violations.map((v) => v.checker)).toContain('rmap');
+  });
+});
+
 describe('GUP-fast as its callers run it', () => {
   it('FOLL_GET (pin: false) against a relocation: the reference it leaves is counted, no violation', () => {
     const r = explore(race('get-vs-relocate', MAP8, [[RELOCATE], [{ op: 'gup_fast', page: 3, pages: 1, pin: false }]]));

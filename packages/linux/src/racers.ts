@@ -22,7 +22,7 @@ import {
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
 import { handleMmFault, userAccess, type FaultOutcome } from './fault.js';
-import { getPte, gupFastIrqOff, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
+import { getPte, gupFastIrqOff, isZeroPte, pteTableLive, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioMapcount, folioOf, folioPut, folioRemoveRmapPte, folioTestAnon, folioTestKsm, folioTryGet } from './rmap.js';
 
 /** What folio_referenced() saw: PTEs mapping the page it found, and the page's mapcount. */
@@ -139,11 +139,14 @@ function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: 
 
 /**
  * shrink_folio_list() on the folios mapped in [start, start + pages) (the range stands
- * for reclaim's LRU list: the folios are taken from it up front, without locks). Each
- * one: folio_trylock (busy: kept), a small exclusive anon folio not in the swap cache
- * gets a swap slot (add_to_swap), then try_to_unmap() walks the rmap and replaces each
- * PTE by a swap entry under its PTE lock; a pinned folio (folio_try_share_anon_rmap_pte
- * fails) stays mapped. Returns the folios unmapped.
+ * for reclaim's LRU list: isolate_lru_folios() takes them from it up front, each with a
+ * reference, folio_try_get, so that a concurrent munmap cannot free one under reclaim).
+ * Each one: folio_trylock (busy: kept), a small exclusive anon folio not in the swap
+ * cache gets a swap slot (add_to_swap), then try_to_unmap() walks the rmap and replaces
+ * each PTE by a swap entry under its PTE lock (try_to_unmap_one); a pinned folio
+ * (folio_try_share_anon_rmap_pte fails) stays mapped. Then the isolation reference is
+ * dropped (folio_putback_lru, or the free of a folio nothing maps any more). Returns
+ * the folios unmapped.
  */
 export function* shrinkFolioList(k: Kernel, mm: number, start: number, pages: number): KGen<number> {
   return yield* k.eng.span('shrink_folio_list', () => shrinkFolioListBody(k, mm, start, pages), start, pages);
@@ -153,14 +156,19 @@ function* shrinkFolioListBody(k: Kernel, mm: number, start: number, pages: numbe
   const list: number[] = [];
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = getPte(k, mm, vpn);
-    if (pte > 0 && !isZeroPte(pte)) list.push(folioOf(k, ptePfn(pte)).pfn);
+    if (pte <= 0 || isZeroPte(pte)) continue;
+    const head = folioOf(k, ptePfn(pte)).pfn;
+    if (list.includes(head)) continue; // a large folio is isolated once
+    if (folioTryGet(k, head)) list.push(head);
   }
   let reclaimed = 0;
   for (const pfn of list) {
     const lock = Kernel.folioLock(pfn);
-    if (!k.eng.trylock(lock, 0, 'sleep')) continue;
-    if (yield* reclaimLockedFolio(k, pfn)) reclaimed++;
-    yield* k.eng.unlock(lock, 0, 'sleep');
+    if (k.eng.trylock(lock, 0, 'sleep')) {
+      if (yield* reclaimLockedFolio(k, pfn)) reclaimed++;
+      yield* k.eng.unlock(lock, 0, 'sleep');
+    }
+    folioPut(k, pfn);
   }
   return reclaimed;
 }
@@ -187,10 +195,14 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
   return unmapped;
 }
 
-/** try_to_unmap_one() at one PTE (its lock held): the PTE becomes a swap entry. */
+/**
+ * try_to_unmap_one() at one PTE, its lock held: page_vma_mapped_walk() re-reads the PTE
+ * under the lock (it may have changed since reclaim looked: zapped, moved, faulted
+ * anew), and only a PTE that still maps the folio becomes a swap entry.
+ */
 function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean {
   const m = k.s.mms[mm];
-  const pte = m ? lookupPte(m, vpn) : 0;
+  const pte = m && pteTableLive(k, mm, vpn) ? lookupPte(m, vpn) : 0;
   if (pte <= 0 || ptePfn(pte) !== pfn) return false;
   const f = folioOf(k, pfn);
   // folio_try_share_anon_rmap_pte(): a maybe-pinned exclusive page cannot be unmapped
