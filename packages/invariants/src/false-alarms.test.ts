@@ -93,6 +93,31 @@ describe('two threads faulting the same page: pte_same() under the PTE lock', ()
   });
 });
 
+describe('rmap_walk as folio_referenced() from shrink_folio_list()', () => {
+  const WALK3 = { op: 'rmap_walk', page: 3 };
+
+  it('munmap against the walk: the isolation reference keeps the folio, no violation, no model error', () => {
+    const r = explore(race('walk-vs-munmap', MAP8, [[{ op: 'munmap', page: 0, pages: 8 }], [WALK3]]));
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+  });
+
+  it('stock reclaim against the walk (no folio lock, a benign race): a mapping that goes during the walk is no miss', () => {
+    const r = explore(race('walk-vs-reclaim', MAP8, [[{ op: 'reclaim', page: 2, pages: 2 }], [WALK3]]));
+    expect(r.complete).toBe(true);
+    expect(found(r)).toEqual([]);
+    // the walk ran before, during and after the unmap
+    expect(r.distinctFinalStates).toBeGreaterThan(2);
+  });
+
+  it('still caught: a relocation without the new anon_vma\'s lock makes the walk miss a mapping that lasted the whole walk', () => {
+    const r = explore(race('walk-vs-bad-relocate', MAP8, [[RELOCATE], [WALK3]]), 'bug-unlocked-new-anon-vma', { report: (c) => c === 'rmap-walk' });
+    expect(r.violations.map((v) => v.message)).toEqual([
+      'step 2 task 1 step 0: folio_referenced() of page 3 found 0 of its 1 mapping(s) (mapcount 1 when the walk began, 1 when it ended)',
+    ]);
+  });
+});
+
 describe('swapout as reclaim runs it: try_to_unmap_one() under the PTE lock', () => {
   const SWAP3 = { op: 'swapout', page: 3, pages: 1 };
   // the relocated page, touched after the race: a swap entry left behind faults wrongly

@@ -25,11 +25,19 @@ import { handleMmFault, userAccess, type FaultOutcome } from './fault.js';
 import { getPte, gupFastIrqOff, isZeroPte, pteTableLive, ptlLock, ptlUnlock } from './pgtable.js';
 import { folioMapcount, folioOf, folioPut, folioRemoveRmapPte, folioTestAnon, folioTestKsm, folioTryGet } from './rmap.js';
 
-/** What folio_referenced() saw: PTEs mapping the page it found, and the page's mapcount. */
+/**
+ * What folio_referenced() saw: PTEs mapping the page it found, the page's mapcount when
+ * it began (pra.mapcount, read before the walk) and when it ended (not a kernel value:
+ * what the checker needs to tell a mapping that lasted the whole walk from one that
+ * came or went during it).
+ */
 export interface ReferencedResult {
   found: number;
   mapcount: number;
+  mapcountAfter: number;
 }
+
+const NOT_REFERENCED: ReferencedResult = { found: 0, mapcount: 0, mapcountAfter: 0 };
 
 /**
  * folio_lock_anon_vma_read(): READ_ONCE(folio->mapping), take its root's rwsem for
@@ -49,10 +57,20 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
   }
 }
 
+/** The page's mapcount (folio_mapcount() of a small folio; a large one's page: its PTE maps plus the entire maps). */
+function pageMapcount(k: Kernel, pfn: number): number {
+  const f = folioOf(k, pfn);
+  return f.pageMapcount[pfn - f.pfn] + f.entireMapcount;
+}
+
 /**
- * folio_referenced() of the folio mapped at vpn in mm: rmap_walk_anon() over the
- * anon_vma's interval tree, each candidate PTE looked at under its PTE lock
- * (page_vma_mapped_walk, map_pte + spin_lock).
+ * folio_referenced() of the folio mapped at vpn in mm, as shrink_folio_list() calls it
+ * (mm/vmscan.c folio_check_references): on a folio isolate_lru_folios() took off the
+ * LRU with a reference (folio_try_get; the range's PTE stands for the LRU list), so a
+ * concurrent munmap cannot free it under the walk; dropped at the end (folio_put).
+ * No folio lock for an anon folio. rmap_walk_anon() over the anon_vma's interval tree,
+ * each candidate PTE looked at under its PTE lock (page_vma_mapped_walk, map_pte +
+ * spin_lock); the walk stops once it found pra.mapcount mappings.
  */
 export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
   return yield* k.eng.span('folio_referenced', () => folioReferencedBody(k, mm, vpn), vpn);
@@ -60,15 +78,30 @@ export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<Refer
 
 function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
   const pte = getPte(k, mm, vpn);
-  if (pte <= 0 || isZeroPte(pte)) return { found: 0, mapcount: 0 };
+  if (pte <= 0 || isZeroPte(pte)) return NOT_REFERENCED;
   const pfn = ptePfn(pte);
+  yield* k.eng.lockless(ACCESS.Folio, pfn);
+  const head = folioTryGet(k, pfn);
+  if (!head) return NOT_REFERENCED;
+  const r = yield* referencedWalk(k, pfn);
+  folioPut(k, head);
+  return r;
+}
+
+/** The walk of a folio the caller holds a reference on. */
+function* referencedWalk(k: Kernel, pfn: number): KGen<ReferencedResult> {
+  // pra.mapcount = folio_mapcount(folio): an atomic read, before the walk
+  const mapcount = pageMapcount(k, pfn);
+  if (!mapcount) return { found: 0, mapcount: 0, mapcountAfter: 0 };
   const av = yield* folioLockAnonVmaRead(k, pfn);
-  if (!av) return { found: 0, mapcount: 0 };
+  if (!av) return { found: 0, mapcount, mapcountAfter: pageMapcount(k, pfn) };
   const root = k.anonVma(av).root;
   const g = folioOf(k, pfn);
   const index = g.index + (pfn - g.pfn);
   let found = 0;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
+    // folio_referenced_one(): "if (!pra->mapcount) return false" ends the walk
+    if (found === mapcount) break;
     const v = k.s.vmas.get(vmaId);
     if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (index - v.pgoff);
@@ -78,12 +111,11 @@ function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<Referenc
     if (e > 0 && ptePfn(e) === pfn) found++;
     yield* ptlUnlock(k, v.mm, addr);
   }
-  // folio_mapcount(): an atomic read
+  // the mapcount again, still under the anon_vma lock (what the checker compares)
   yield* k.eng.lockless(ACCESS.Folio, pfn);
-  const h = folioOf(k, pfn);
-  const mapcount = h.pageMapcount[pfn - h.pfn] + h.entireMapcount;
+  const mapcountAfter = pageMapcount(k, pfn);
   yield* k.eng.unlock(Kernel.anonVmaLock(root), 1, 'sleep');
-  return { found, mapcount };
+  return { found, mapcount, mapcountAfter };
 }
 
 /**
