@@ -215,6 +215,7 @@ export class InvariantChecker {
         break;
       case E.FolioFree:
         sh.folioFree(r.a);
+        this.rmap.folioFreed(r.a);
         break;
       case E.FolioSplit:
         sh.folioSplit(r.a, r.b);
@@ -226,6 +227,7 @@ export class InvariantChecker {
       case E.FolioCount:
         // GUP's references (refcount) and pins (pincount: the pin owns its reference)
         if (r.b <= 1 && t.spans.includes('gup_fast')) sh.gupRef(r.a, r.b === 0 ? r.c : -r.c);
+        if (r.b === 1 && r.c < 0) this.rmap.unpinned(r.a, -r.c);
         sh.dPfns.add(r.a);
         break;
       case E.FolioFlags:
@@ -387,7 +389,10 @@ export class InvariantChecker {
     const structure = this.on.structure;
 
     // PTE locations: ranges of changed VMAs, then every touched location
-    if (rmap) this.rmap.endLocations(r, path, s);
+    if (rmap) {
+      this.rmap.endPins(r);
+      this.rmap.endLocations(r, path, s);
+    }
     sh.dRanges.length = 0;
     sh.dPtes.clear();
 
@@ -424,6 +429,7 @@ export class InvariantChecker {
   private rebuild(s: State): void {
     this.sh.clearDirty();
     this.race.clear();
+    this.rmap.clearPins();
     if (s === this.rebuiltFrom && this.saved) {
       restoreShadows(this.sh, this.saved);
       return;

@@ -26,6 +26,11 @@ export class RmapChecker {
   private found32 = new Int32Array(512);
   /** (mm, table) keys collected whole by the current syscall-end look */
   private readonly wholeTables = new Set<number>();
+  /**
+   * Pinned folios whose index or mapping was rewritten, by head pfn: where, and how many
+   * of the pins held then are still held (unpins since count down)
+   */
+  private readonly pinSuspects = new Map<number, { seq: number; path: string[]; lasting: number; message: string }>();
 
   constructor(
     private readonly rep: Reporter,
@@ -149,10 +154,16 @@ export class RmapChecker {
   folioIdentity(r: Readonly<RawEvent>, t: TaskInfo, f: Folio, oldKind: number): void {
     const pfn = f.pfn;
     // a pin holder may rely on index and mapping staying put: nothing may rewrite them
-    // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it)
-    if (f.pincount > 0) {
-      this.rep.violate('rmap', r, t, `pinned:${pfn}`, `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`, {
-        folio: [pfn],
+    // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it). Only a lasting pin counts:
+    // one taken before the rewrite and still held after it (at the end of the syscall,
+    // or of the concurrent step). GUP-fast grabs, then re-reads the PTE and backs off
+    // when it changed: that transient pin is no pin the rewrite broke.
+    if (f.pincount > 0 && !this.pinSuspects.has(pfn)) {
+      this.pinSuspects.set(pfn, {
+        seq: r.seq,
+        path: t.spans.slice(),
+        lasting: f.pincount,
+        message: `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`,
       });
     }
     // folio_test_ksm() is folio->mapping's low bits: a KSM folio's mapping is its
@@ -162,6 +173,30 @@ export class RmapChecker {
         folio: [pfn],
       });
     }
+  }
+
+  /** A pin of folio head was dropped (a GUP-fast back-off, an unpin): one pin of those held at a rewrite less. */
+  unpinned(head: number, n: number): void {
+    const p = this.pinSuspects.get(head);
+    if (p) p.lasting -= n;
+  }
+
+  /** The folio is gone: nothing is pinned any more. */
+  folioFreed(head: number): void {
+    this.pinSuspects.delete(head);
+  }
+
+  /** Forget the suspects (a rebuild). */
+  clearPins(): void {
+    this.pinSuspects.clear();
+  }
+
+  /** The syscall end: a rewrite of a folio whose pin lasted past it is the violation. */
+  endPins(r: Readonly<RawEvent>): void {
+    for (const [pfn, p] of this.pinSuspects) {
+      if (p.lasting > 0) this.rep.report('rmap', { ...r, seq: p.seq }, p.path, p.message, { folio: [pfn] });
+    }
+    this.pinSuspects.clear();
   }
 
   /**
