@@ -17,13 +17,13 @@ const MAP8 = [
 ];
 const RELOCATE = { op: 'mremap', page: 0, pages: 8, flags: ['MAYMOVE', 'FIXED', 'RELOCATE_ANON'], to: 32 };
 
-/** A scenario: `before`, then one concurrent step of the tasks' steps, then `after`. */
-function race(name: string, before: Step[], tasks: Step[][], after: Step[] = []) {
+/** A scenario: `before`, then one concurrent step of the tasks' steps, then `after` (an arena of `pages`). */
+function race(name: string, before: Step[], tasks: Step[][], after: Step[] = [], pages = 1024) {
   return parseScenario(
     JSON.stringify({
       format: 'mmsim-scenario/1',
       name,
-      arena: { pages: 1024 },
+      arena: { pages },
       steps: [...before, { op: 'concurrent', tasks: tasks.map((steps) => ({ proc: 0, steps })) }, ...after],
     }),
   );
@@ -159,5 +159,23 @@ describe('GUP-fast as its callers run it', () => {
     const r = explore(race('pin-vs-relocate', MAP8, [[RELOCATE], [{ op: 'gup_fast', page: 3, pages: 1 }]]));
     expect(r.violations.map((v) => v.checker)).toContain('rmap');
     expect(r.violations.find((v) => v.checker === 'rmap')!.message).toMatch(/of pinned folio \d+ rewritten/);
+  });
+});
+
+describe("patch-v1's undo as the seed has it: relocate_anon_pte(undo = true), pin check included", () => {
+  it('a folio GUP-fast pinned after the forward rewrite is skipped by the undo and left pointing at the new anon_vma', () => {
+    // small folios in the first PMD, a THP in the second: the forward pass rewrites the
+    // small ones, fails on the THP (no large-folio handler) and undoes; MUST_RELOCATE_ANON
+    // then fails the mremap, so the folios stay in the old VMA
+    const s = race(
+      'v1-undo-vs-gup-fast',
+      [{ op: 'mmap', page: 0, pages: 1024, prot: 'rw-', fixed: true }, { op: 'touch', page: 0, pages: 8 }, { op: 'thp', page: 512 }],
+      [[{ op: 'mremap', page: 0, pages: 1024, flags: ['MAYMOVE', 'FIXED', 'RELOCATE_ANON', 'MUST_RELOCATE_ANON'], to: 2048 }], [{ op: 'gup_fast', page: 3, pages: 1 }]],
+      [],
+      4096,
+    );
+    const r = explore(s, 'patch-v1', { report: (c) => c === 'rmap' });
+    expect(r.complete).toBe(true);
+    expect(r.violations.map((v) => v.message)).toContainEqual(expect.stringMatching(/^mapped folio \d+ points to anon_vma \d+, which is freed$/));
   });
 });
