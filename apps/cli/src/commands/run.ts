@@ -9,7 +9,7 @@ import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
-import type { LinuxRunResult, PluginSpec, Violation } from '../integrations.js';
+import type { LinuxRunResult, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
