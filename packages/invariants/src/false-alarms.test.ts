@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExploreOptions, ExploreResult } from '@mmsim/linux';
 import type { RelocateVariant } from '@mmsim/relocate-anon';
+import { E } from '@mmsim/core';
 import { parseScenario } from '@mmsim/scenario';
 import { explorer } from './__fixtures__/explorer.js';
 
@@ -153,6 +154,32 @@ describe('GUP-fast as its callers run it', () => {
       // the grab landed (before the zap) in some schedules and not in others
       expect(r.distinctFinalStates, `pin ${pin}`).toBeGreaterThan(1);
     }
+  });
+
+  it('munmap\'s page-table free waits out a GUP-fast inside its IRQs-off walk (tlb_remove_table_sync_one)', () => {
+    const s = race('munmap-vs-gup-fast-irq', MAP8, [[{ op: 'munmap', page: 0, pages: 8 }], [{ op: 'gup_fast', page: 3, pages: 1 }]]);
+    let waited = 0;
+    const broken: string[] = [];
+    explorer(s, 'fixed', {
+      por: false,
+      checkers: (eng) => {
+        let gupInside = false;
+        const off = eng.onRaw((r) => {
+          if (r.type === E.LockAcquire && r.s === 'irq_off:1') {
+            if (r.a === 1) gupInside = true;
+            else {
+              // munmap's sync after freeing tables: it gets through only once GUP-fast left
+              waited++;
+              if (gupInside) broken.push(`seq ${r.seq}: the sync passed a GUP-fast inside its walk`);
+            }
+          }
+          if (r.type === E.LockRelease && r.s === 'irq_off:1' && r.a === 1) gupInside = false;
+        });
+        return { violations: () => [], clear: () => void (gupInside = false), detach: off };
+      },
+    }).explore();
+    expect(waited).toBeGreaterThan(0);
+    expect(broken).toEqual([]);
   });
 
   it('still caught: FOLL_PIN GUP-fast pins between the fixed variant\'s pin check and the rewrite', () => {
