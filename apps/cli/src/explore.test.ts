@@ -30,6 +30,9 @@ describe('mmsim explore', () => {
     const again = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', schedule, '--check', '--quiet'], ROOT);
     expect(again.code).toBe(3);
     expect(again.err).toContain(j.violations[0].message);
+    // --checkers keeps only the named ones: the rmap finding is not reported under locking
+    const other = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', schedule, '--check', '--checkers', 'locking', '--quiet'], ROOT);
+    expect(other.code).toBe(0);
     // the default schedule does not show it
     const calm = await cli(['run', GUP, '--relocate-variant', 'fixed', '--schedule', '', '--check', '--quiet'], ROOT);
     expect(calm.code).toBe(0);
@@ -61,6 +64,12 @@ describe('mmsim explore', () => {
       [['explore', GUP, '--strategy', 'bfs'], /--strategy must be one of dfs, pct, random/],
       [['explore', GUP, '--bound', '-1'], /--bound/],
       [['explore', join(dir, 'seq.json')], /no concurrent step/],
+      // a typo would report only that checker, i.e. nothing: "no violations"
+      [['explore', GUP, '--checkers', 'rmap,rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error\)/],
+      [['explore', GUP, '--checkers', ','], /--checkers: no checker named/],
+      [['run', GUP, '--check', '--checkers', 'rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error\)/],
+      [['run', GUP, '--checkers', 'rmap'], /add --check/],
+      [['check', 'nosuch.mmlog', '--checkers', 'rmap-wlak'], /--checkers: unknown checker "rmap-wlak"/],
       [['run', GUP, '--relocate-variant', 'fixed', '--schedule', 'nope'], /decision:task/],
       [['run', GUP, '--relocate-variant', 'fixed', '--schedule', '0:7'], /task 7 cannot run/],
       [['merge', join(dir, 'seq.json')], /seq\.json: field "format": expected "mmsim-explore\/1", got "mmsim-scenario\/1"/],

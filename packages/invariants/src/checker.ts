@@ -218,6 +218,7 @@ export class InvariantChecker {
         break;
       case E.FolioFree:
         sh.folioFree(r.a);
+        this.rmap.folioFreed(r.a);
         break;
       case E.FolioSplit:
         sh.folioSplit(r.a, r.b);
@@ -226,8 +227,13 @@ export class InvariantChecker {
       case E.FolioMapping:
         this.folioIdentity(r, t);
         break;
-      case E.FolioFlags:
       case E.FolioCount:
+        // GUP's references (refcount) and pins (pincount: the pin owns its reference)
+        if (r.b <= 1 && t.spans.includes('gup_fast')) sh.gupRef(r.a, r.b === 0 ? r.c : -r.c);
+        if (r.b === 1 && r.c < 0) this.rmap.unpinned(r.a, -r.c);
+        sh.dPfns.add(r.a);
+        break;
+      case E.FolioFlags:
         sh.dPfns.add(r.a);
         break;
       case E.PteSet:
@@ -406,7 +412,10 @@ export class InvariantChecker {
     const structure = this.on.structure;
 
     // PTE locations: ranges of changed VMAs, then every touched location
-    if (rmap) this.rmap.endLocations(r, path, s);
+    if (rmap) {
+      this.rmap.endPins(r);
+      this.rmap.endLocations(r, path, s);
+    }
     sh.dRanges.length = 0;
     sh.dPtes.clear();
 
@@ -443,6 +452,7 @@ export class InvariantChecker {
   private rebuild(s: State): void {
     this.sh.clearDirty();
     this.race.clear();
+    this.rmap.clearPins();
     if (s === this.rebuiltFrom && this.saved) {
       restoreShadows(this.sh, this.saved);
       return;

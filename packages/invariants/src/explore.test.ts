@@ -5,24 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeLogFile } from '@mmsim/core';
-import { Explorer, parseSchedule, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/linux';
-import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
+import { E, encodeLogFile } from '@mmsim/core';
+import { Explorer, parseSchedule, rootCause, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/linux';
+import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';
+import { explorer } from './__fixtures__/explorer.js';
 
 const race = (name: string): Scenario => parseScenario(readFileSync(new URL(`../../../scenarios/races/${name}.json`, import.meta.url), 'utf8'));
 
-function explorer(s: Scenario, variant: RelocateVariant, o: ExploreOptions = {}): Explorer {
-  return new Explorer(s, {
-    run: { plugins: [[relocateAnon, { variant }]] },
-    checkers: (eng) => {
-      const h = attachCheckers(eng);
-      return { violations: () => h.violations(), clear: () => h.clear(), detach: () => h.detach() };
-    },
-    ...o,
-  });
-}
 
 describe('explore: relocation against a racing rmap walk', () => {
   it('fixed: the bounded space is exhausted and no schedule makes the walk miss the page', () => {
@@ -103,5 +94,91 @@ describe('run: one schedule of a concurrent step', () => {
     expect(() => runScenario(s, { plugins: [[relocateAnon, { variant: 'fixed' }]], schedule: '0:5' })).toThrow(/task 5 cannot run/);
     expect(() => parseSchedule('3:1,2:0')).toThrow(/must increase/);
     expect(() => parseSchedule('x')).toThrow(/decision:task/);
+  });
+});
+
+describe('explore: each violation is reported with a schedule that shows it', () => {
+  /**
+   * A checker whose finding depends on the schedule: which task of the concurrent step
+   * took a lock first. Its message carries a number that changes with every run (as a seq does),
+   * so one root cause arrives under many messages.
+   */
+  function firstTaskChecker(eng: import('@mmsim/core').Engine) {
+    let first = -1;
+    let runs = 0;
+    const off = eng.onRaw((r) => {
+      if (first < 0 && r.task >= 100 && r.type === E.LockAcquire) first = r.task - 100;
+    });
+    return {
+      violations: () => (first < 0 ? [] : [{ checker: 'order', message: `task ${first} locked first (seq ${runs})` }]),
+      clear: () => {
+        first = -1;
+        runs++;
+      },
+      detach: off,
+    };
+  }
+
+  it('the shrinker keeps the deviation the very violation needs; repeats under other seqs are one violation with a count', () => {
+    const s = race('relocate-vs-rmap-walk');
+    // which task locks first is no state the reduction keeps apart: every schedule runs
+    const ex = new Explorer(s, { run: { plugins: [[relocateAnon, { variant: 'fixed' }]] }, checkers: firstTaskChecker, por: false, bound: 1 });
+    const r = ex.explore();
+    const order = r.violations.filter((v) => v.checker === 'order');
+    expect(order.map((v) => v.message.replace(/seq \d+/, 'seq #'))).toEqual(['task 0 locked first (seq #)', 'task 1 locked first (seq #)']);
+    // "task 0 first" is the default schedule; "task 1 first" needs its deviation at decision 0
+    expect(order[0].schedule).toBe('');
+    expect(order[1].schedule).toBe('0:1');
+    // every schedule showed exactly one of the two
+    expect(order[0].count + order[1].count).toBe(r.schedules);
+    expect(order[1].count).toBeGreaterThan(1);
+  });
+
+  it('every violation of a buggy variant reproduces, as itself, under its schedule', () => {
+    const s = race('relocate-vs-rmap-walk');
+    const plugins: ExploreOptions['run'] = { plugins: [[relocateAnon, { variant: 'bug-unlocked-new-anon-vma' }]] };
+    const r = explorer(s, 'bug-unlocked-new-anon-vma').explore();
+    expect(r.violations.length).toBeGreaterThan(3);
+    for (const v of r.violations) {
+      let h: ReturnType<typeof attachCheckers> | undefined;
+      const run = runScenario(s, { ...plugins, schedule: v.schedule, onKernel: (k) => void (h = attachCheckers(k.eng)) });
+      const shown = [...h!.violations(), ...taskResultViolations(run.observation.steps, s)].map((x) => rootCause(x));
+      expect(shown, `${v.checker}: ${v.message} under "${v.schedule}"`).toContain(rootCause(v));
+    }
+  });
+});
+
+describe('explore: a step after the concurrent one fails', () => {
+  it('is a violation with its schedule (checker "error", naming the step), and the exploration goes on', () => {
+    const base = race('relocate-vs-rmap-walk');
+    // a touch after the race, at the relocated page 35
+    const s: Scenario = { ...base, steps: [...base.steps, { op: 'touch', proc: 0, page: 35, pages: 1, access: 'write' } as Scenario['steps'][number]] };
+    const ex = new Explorer(s, {
+      run: { plugins: [[relocateAnon, { variant: 'fixed' }]] },
+      // an event listener that throws inside that step when the walk took its first lock
+      // before the move did (as a model error on a state the race left would): that
+      // step's syscall fails. Which task locks first is no state: the reduction is off.
+      por: false,
+      bound: 1,
+      checkers: (eng) => {
+        let first = -1;
+        const off = eng.onRaw((r) => {
+          if (first < 0 && r.task >= 100 && r.type === E.LockAcquire) first = r.task;
+          if (r.type === E.SpanOpen && r.s === 'step:touch' && first === 101) throw new Error('the state after the race is broken');
+        });
+        return {
+          violations: () => [],
+          clear: () => void (first = -1),
+          detach: off,
+        };
+      },
+    });
+    const r = ex.explore();
+    expect(r.complete).toBe(true);
+    const err = r.violations.filter((v) => v.checker === 'error');
+    expect(err.length).toBe(1);
+    expect(err[0].message).toMatch(/^step 3 \(touch\): .*the state after the race is broken/);
+    expect(err[0].schedule).toBe('0:1');
+    expect(err[0].count).toBeLessThan(r.schedules);
   });
 });

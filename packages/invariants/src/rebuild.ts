@@ -69,6 +69,7 @@ export function restoreShadows(sh: Shadows, sv: SavedShadows): void {
   sh.pmdMaps.restore(sv.pmdMaps);
   sh.folioOrder.restore(sv.folioOrder);
   sh.folioMapping.restore(sv.folioMapping);
+  sh.gupRefs.clear();
   sh.vmas.clear();
   for (const [id, v] of sv.vmas) sh.vmas.set(id, { ...v });
   sh.avs.clear();
@@ -90,6 +91,7 @@ export function buildShadows(sh: Shadows, s: State, classes: LockClasses): void 
   sh.pmdMaps.reset();
   sh.folioOrder.reset();
   sh.folioMapping.clear();
+  sh.gupRefs.clear();
   sh.vmas.clear();
   sh.avs.clear();
   sh.nonEmptyChildren.clear();

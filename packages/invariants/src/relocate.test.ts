@@ -20,6 +20,8 @@ const SCENARIOS: Record<string, unknown[]> = {
   grandchild: [...MAP, { op: 'fork' }, { op: 'fork', proc: 1 }, { op: 'exit', proc: 1 }, MOVE],
   pinned: [...MAP, { op: 'pin', page: 3, pages: 1 }, MOVE],
   swapped: [...MAP, { op: 'swapout', page: 2, pages: 1 }, MOVE, { op: 'touch', page: 1002, pages: 1 }],
+  // no swap-in after the move: only the swap entry and its swap-cache folio disagree
+  swappedUntouched: [...MAP, { op: 'swapout', page: 2, pages: 1 }, MOVE],
 };
 
 function run(variant: string, scenario: string): Set<string> {
@@ -46,6 +48,7 @@ describe('relocate-anon variants', () => {
     ['bug-grandchildren', 'grandchild', 'rmap'], // a grandchild's mapping lost
     ['bug-skip-pinned', 'pinned', 'rmap'], // the skipped pinned folio left behind
     ['bug-skip-swap', 'swapped', 'rmap'], // the swap-cache folio keeps its old index
+    ['bug-skip-swap', 'swappedUntouched', 'rmap'], // ...seen at the moved swap entry itself
     ['bug-undo-all', 'pinned', 'rmap'], // the undo rewrites the pinned folio it never edited
     ['patch-v1', 'pinned', 'locking'], // v1 caught twice: folio_lock() under the PTL...
     ['patch-v1', 'pinned', 'rmap'], // ...and the stale pinned folio
@@ -53,4 +56,13 @@ describe('relocate-anon variants', () => {
   for (const [variant, sc, checker] of cases) {
     it(`${variant} (${sc}) is caught by ${checker}`, () => expect([...run(variant, sc)]).toContain(checker));
   }
+
+  it('bug-skip-swap without a swap-in: the moved swap entry names its swap-cache folio\'s stale anon_vma', () => {
+    const s = parseScenario(JSON.stringify({ format: 'mmsim-scenario/1', name: 'swapped', arena: { pages: 4096 }, steps: SCENARIOS.swappedUntouched }));
+    let h: ReturnType<typeof attachCheckers> | undefined;
+    runScenario(s, { plugins: [[relocateAnon, { variant: 'bug-skip-swap' }]], onKernel: (k) => void (h = attachCheckers(k.eng)) });
+    expect(h!.violations().map((v) => v.message)).toContainEqual(
+      expect.stringMatching(/^swap entry \(slot \d+\) at vpn \d+ of vma \d+: its swap-cache folio \d+ has anon_vma \d+, which the VMA's chain \[\d+\] does not link/),
+    );
+  });
 });

@@ -6,7 +6,9 @@
  *   - an rmap walk of every dirty mapped anon folio (rmap_walk_anon) finds, per page,
  *     exactly as many mappings as the mapcount (walkMismatch);
  *   - nothing rewrites the index or mapping of a pinned folio, nor the mapping of a KSM
- *     folio (folio_test_ksm() reads it).
+ *     folio (folio_test_ksm() reads it);
+ *   - a swap entry whose folio is still in the swap cache lies where that folio's index
+ *     and anon_vma say (endSwapLocations).
  * The racing walker (rmap-race.ts) runs the same two looks at quiescent points.
  */
 import { FOLIO_KSM, MappingKind, E, type Folio, type RawEvent, type State } from '@mmsim/core';
@@ -26,6 +28,11 @@ export class RmapChecker {
   private found32 = new Int32Array(512);
   /** (mm, table) keys collected whole by the current syscall-end look */
   private readonly wholeTables = new Set<number>();
+  /**
+   * Pinned folios whose index or mapping was rewritten, by head pfn: where, and how many
+   * of the pins held then are still held (unpins since count down)
+   */
+  private readonly pinSuspects = new Map<number, { seq: number; path: string[]; lasting: number; message: string }>();
 
   constructor(
     private readonly rep: Reporter,
@@ -149,10 +156,16 @@ export class RmapChecker {
   folioIdentity(r: Readonly<RawEvent>, t: TaskInfo, f: Folio, oldKind: number): void {
     const pfn = f.pfn;
     // a pin holder may rely on index and mapping staying put: nothing may rewrite them
-    // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it)
-    if (f.pincount > 0) {
-      this.rep.violate('rmap', r, t, `pinned:${pfn}`, `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`, {
-        folio: [pfn],
+    // (MREMAP_RELOCATE_ANON's promise; its v1 undo broke it). Only a lasting pin counts:
+    // one taken before the rewrite and still held after it (at the end of the syscall,
+    // or of the concurrent step). GUP-fast grabs, then re-reads the PTE and backs off
+    // when it changed: that transient pin is no pin the rewrite broke.
+    if (f.pincount > 0 && !this.pinSuspects.has(pfn)) {
+      this.pinSuspects.set(pfn, {
+        seq: r.seq,
+        path: t.spans.slice(),
+        lasting: f.pincount,
+        message: `${r.type === E.FolioIndex ? 'index' : 'mapping'} of pinned folio ${pfn} rewritten (pincount ${f.pincount})`,
       });
     }
     // folio_test_ksm() is folio->mapping's low bits: a KSM folio's mapping is its
@@ -164,6 +177,82 @@ export class RmapChecker {
     }
   }
 
+  /** A pin of folio head was dropped (a GUP-fast back-off, an unpin): one pin of those held at a rewrite less. */
+  unpinned(head: number, n: number): void {
+    const p = this.pinSuspects.get(head);
+    if (p) p.lasting -= n;
+  }
+
+  /** The folio is gone: nothing is pinned any more. */
+  folioFreed(head: number): void {
+    this.pinSuspects.delete(head);
+  }
+
+  /** Forget the suspects (a rebuild). */
+  clearPins(): void {
+    this.pinSuspects.clear();
+  }
+
+  /** The syscall end: a rewrite of a folio whose pin lasted past it is the violation. */
+  endPins(r: Readonly<RawEvent>): void {
+    for (const [pfn, p] of this.pinSuspects) {
+      if (p.lasting > 0) this.rep.report('rmap', { ...r, seq: p.seq }, p.path, p.message, { folio: [pfn] });
+    }
+    this.pinSuspects.clear();
+  }
+
+  /**
+   * The swap entries in the ranges of changed VMAs whose folio is still in the swap
+   * cache: do_swap_page() maps that folio again at the swap PTE's address, so its index
+   * and anon_vma must be those of where the entry now lies (a relocation that skips swap
+   * entries moves the entry and leaves the folio's index and mapping behind). Only when
+   * the swap cache holds a folio; swap PTEs are few, a table without one costs a scan.
+   */
+  endSwapLocations(r: Readonly<RawEvent>, path: readonly string[], s: State): void {
+    const dr = this.sh.dRanges;
+    if (!dr.length) return;
+    let any = false;
+    for (const _ in s.swapCache) {
+      any = true;
+      break;
+    }
+    if (!any) return;
+    for (let i = 0; i < dr.length; i += 3) {
+      const mmId = dr[i];
+      const mm = this.sh.mms.get(mmId);
+      if (!mm) continue;
+      const k0 = Math.floor(dr[i + 1] / 512);
+      const k1 = Math.floor((dr[i + 2] - 1) / 512);
+      // the tables in the range: by key when the range is the smaller, else every table
+      const keys = k1 - k0 + 1 <= mm.tables.size ? Array.from({ length: k1 - k0 + 1 }, (_, j) => k0 + j) : [...mm.tables.keys()];
+      for (const key of keys) {
+        const t = mm.tables.get(key);
+        if (!t) continue;
+        const lo = Math.max(dr[i + 1], key * 512);
+        const hi = Math.min(dr[i + 2], key * 512 + 512);
+        for (let vpn = lo; vpn < hi; vpn++) {
+          const v = t[vpn % 512];
+          if (v < 0) this.checkSwapLocation(r, path, s, mmId, vpn, Math.floor(-v / 256));
+        }
+      }
+    }
+  }
+
+  private checkSwapLocation(r: Readonly<RawEvent>, path: readonly string[], s: State, mmId: number, vpn: number, slot: number): void {
+    const pfn = s.swapCache[slot];
+    const f = pfn ? this.pageFolio(pfn) : undefined;
+    if (!f || f.mappingKind !== MappingKind.Anon) return;
+    const v = this.cache.vmaAt(s, mmId, vpn);
+    if (!v) return;
+    const idx = f.index + (pfn - f.pfn);
+    const lin = v.pgoff + (vpn - v.start);
+    const where = `swap entry (slot ${slot}) at vpn ${vpn} of vma ${v.id}`;
+    let msg: string | null = null;
+    if (!v.chain.includes(f.mapping)) msg = `${where}: its swap-cache folio ${f.pfn} has anon_vma ${f.mapping}, which the VMA's chain [${v.chain.join(', ')}] does not link`;
+    else if (idx !== lin) msg = `${where}: its swap-cache folio ${f.pfn} has index ${idx} but linear_page_index there is ${lin}`;
+    if (msg) this.rep.report('rmap', r, path, `${msg} (do_swap_page would map it where the rmap does not look)`, { folio: [f.pfn], vma: [v.id], anonVma: [f.mapping], mm: [mmId] });
+  }
+
   /**
    * The syscall-end look at PTE locations: the ranges of changed VMAs, then every
    * touched location; the folios they map are queued for checkFolio.
@@ -171,6 +260,7 @@ export class RmapChecker {
   endLocations(r: Readonly<RawEvent>, path: readonly string[], s: State): void {
     const sh = this.sh;
     const dr = sh.dRanges;
+    this.endSwapLocations(r, path, s);
     const dPtes = sh.dPtes;
     const direct = dPtes.n;
     const whole = this.wholeTables;

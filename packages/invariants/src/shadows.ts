@@ -121,6 +121,13 @@ export class Shadows {
   readonly folioOrder = new GrowI32();
   /** folio mapping by head pfn: kind + 4 * target (only for folios that ever had one) */
   readonly folioMapping = new MappingTable();
+  /**
+   * References GUP left to its caller, by head pfn: a FOLL_GET reference (get_user_pages
+   * without FOLL_PIN) is a plain refcount the kernel does not tell apart, so the checker
+   * counts those taken and dropped inside a `gup_fast` span (a pin's reference is in
+   * its pincount). Not in the state: a rebuild starts from none.
+   */
+  readonly gupRefs = new Map<number, number>();
 
   /* VMAs and anon_vmas */
   readonly vmas = new Map<number, ShadowVma>();
@@ -426,7 +433,15 @@ export class Shadows {
     this.folioMapping.delete(pfn);
   }
 
+  /** A refcount (delta) or pincount (-delta: the pin owns that reference) change inside GUP. */
+  gupRef(head: number, delta: number): void {
+    const n = (this.gupRefs.get(head) ?? 0) + delta;
+    if (n === 0) this.gupRefs.delete(head);
+    else this.gupRefs.set(head, n);
+  }
+
   folioFree(pfn: number): void {
+    this.gupRefs.delete(pfn);
     const o = this.folioOrder.get(pfn);
     this.folioOrder.set(pfn, 0);
     this.folioMapping.delete(pfn);

@@ -49,11 +49,14 @@ export class StructureChecker {
     }
     maps += pmds;
     // refcount convention of the model (rmap.ts): each PTE or PMD mapping holds one
-    // reference, each pin one more; the swap cache holds its own (not checked)
+    // reference, each pin one more, each reference GUP left its caller (FOLL_GET) one;
+    // the swap cache holds its own (not checked)
     if ((f.flags & FOLIO_ANON) !== 0 && (f.flags & FOLIO_SWAPCACHE) === 0 && f.mappingKind !== MappingKind.Shmem) {
-      const want = maps + f.pincount;
+      const gup = this.sh.gupRefs.get(f.pfn) ?? 0;
+      const want = maps + f.pincount + gup;
       if (f.refcount !== want) {
-        this.rep.report('structure', r, path, `anon folio ${f.pfn} has refcount ${f.refcount}, expected ${want} (${maps} mapping(s) + ${f.pincount} pin(s))`, { folio: [f.pfn] });
+        const refs = gup ? ` + ${gup} GUP reference(s)` : '';
+        this.rep.report('structure', r, path, `anon folio ${f.pfn} has refcount ${f.refcount}, expected ${want} (${maps} mapping(s) + ${f.pincount} pin(s)${refs})`, { folio: [f.pfn] });
       }
     }
   }

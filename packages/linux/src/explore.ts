@@ -20,6 +20,7 @@ import { ABORT, prng, type Engine } from '@mmsim/core';
 import type { Scenario } from '@mmsim/scenario';
 import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
 import { footprintHook, independent, type Footprint } from './footprint.js';
+import { rootCause } from './findings.js';
 import { ScenarioRun, type RunOptions } from './run.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
@@ -64,10 +65,13 @@ export interface ExploreOptions {
 }
 
 export interface ExploreViolation {
+  /** the shortest schedule found that shows this very violation (same checker, object, rule) */
   schedule: string;
   checker: string;
   message: string;
   preemptions: number;
+  /** schedules (explored, not shrinking runs) that showed this root cause */
+  count: number;
 }
 
 export interface ExploreResult {
@@ -174,8 +178,15 @@ export class Explorer {
         return done;
       });
     }
+    let failed: CheckerFinding | null = null;
     try {
       run.runUntil(this.steps);
+    } catch (e) {
+      if (e instanceof ScheduleError) throw e;
+      // a step after the concurrent one failed (its syscall rolled back: a model error,
+      // a plugin's throw on the state the race left): a violation of this schedule, not
+      // the end of the exploration
+      failed = { checker: 'error', message: e instanceof Error ? e.message : String(e) };
     } finally {
       run.eng.setTouchHook(null);
     }
@@ -185,29 +196,38 @@ export class Explorer {
       if (h) findings.push(...h.violations());
       findings.push(...taskResultViolations(run.steps, this.scenario));
       if (run.stopped) findings.push({ checker: run.stopped.reason, message: run.stopped.message });
-      finalKey = JSON.stringify([run.finalProcs(), run.steps.filter((e) => e.tasks).map((e) => e.tasks)]);
+      try {
+        finalKey = JSON.stringify([run.finalProcs(), run.steps.filter((e) => e.tasks).map((e) => e.tasks)]);
+      } catch (e) {
+        // the final state cannot even be observed (a PTE mapping a freed folio): the
+        // schedule's violation, and a final state of its own
+        failed ??= { checker: 'error', message: `final state: ${e instanceof Error ? e.message : String(e)}` };
+        finalKey = `error: ${failed.message}`;
+      }
+      if (failed) findings.push(failed);
     }
     return { aborted: run.aborted, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
   }
 
-  /** Does replaying `dev` show a violation of `checker`? */
-  private reproduces(dev: Deviations, checker: string): boolean {
+  /** Does replaying `dev` show the very violation of root cause `cause` (same checker, object, rule)? */
+  private reproduces(dev: Deviations, cause: string): boolean {
     try {
-      return this.execute(replayDriver(dev)).findings.some((f) => f.checker === checker);
+      return this.execute(replayDriver(dev)).findings.some((f) => rootCause(f) === cause);
     } catch (e) {
       if (e instanceof ScheduleError) return false;
       throw e;
     }
   }
 
-  /** Drop deviations one by one while the violation still shows: the short schedule. */
-  shrink(dev: Deviations, checker: string): { deviations: Deviations; preemptions: number } {
+  /** Drop deviations one by one while the violation (its root cause) still shows: the short schedule. */
+  shrink(dev: Deviations, finding: CheckerFinding): { deviations: Deviations; preemptions: number } {
+    const cause = rootCause(finding);
     let cur = dev.slice();
     for (let pass = 0; pass < 3; pass++) {
       let changed = false;
       for (let j = cur.length - 1; j >= 0; j--) {
         const cand = cur.filter((_, x) => x !== j);
-        if (this.reproduces(cand, checker)) {
+        if (this.reproduces(cand, cause)) {
           cur = cand;
           changed = true;
         }
@@ -235,19 +255,32 @@ export class Explorer {
     let firstViolationAfter: number | null = null;
     let shrinkMs = 0;
     const report = o.report ?? (() => true);
-    for (const f of this.prefixFindings.filter((x) => report(x.checker))) found.set(`${f.checker}\u0000${f.message}`, { schedule: '', checker: f.checker, message: f.message, preemptions: 0 });
+    for (const f of this.prefixFindings.filter((x) => report(x.checker))) {
+      const key = rootCause(f);
+      const old = found.get(key);
+      if (old) old.count++;
+      else found.set(key, { schedule: '', checker: f.checker, message: f.message, preemptions: 0, count: 1 });
+    }
     const record = (out: Outcome): void => {
       schedules++;
       finals.add(out.finalKey);
+      // one root cause counts once per schedule, however often its message repeats
+      const seen = new Set<string>();
       for (const f of out.findings) {
         if (!report(f.checker)) continue;
-        const key = `${f.checker}\u0000${f.message}`;
-        if (found.has(key)) continue;
-        firstViolationAfter ??= schedules;
+        const key = rootCause(f);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const old = found.get(key);
+        if (old) old.count++;
+        else firstViolationAfter ??= schedules;
+        // shrink a new root cause, or a repeat whose schedule deviates less than the kept one
+        if (old && out.deviations.length >= deviationsOf(old.schedule)) continue;
         const t = performance.now();
-        const s = this.shrink(out.deviations, f.checker);
+        const s = this.shrink(out.deviations, f);
         shrinkMs += performance.now() - t;
-        found.set(key, { schedule: formatSchedule(s.deviations), checker: f.checker, message: f.message, preemptions: s.preemptions });
+        if (old && (s.deviations.length > deviationsOf(old.schedule) || (s.deviations.length === deviationsOf(old.schedule) && s.preemptions >= old.preemptions))) continue;
+        found.set(key, { schedule: formatSchedule(s.deviations), checker: f.checker, message: f.message, preemptions: s.preemptions, count: old ? old.count : 1 });
       }
     };
     let complete = true;
@@ -384,6 +417,11 @@ export class Explorer {
   }
 }
 
+/** How many deviations a schedule string has. */
+function deviationsOf(schedule: string): number {
+  return schedule === '' ? 0 : schedule.split(',').length;
+}
+
 /** The choices of decisions [0, d): the item's prefix, then what the run chose. */
 function choicesUpTo(nodes: readonly Node[], prefix: readonly number[], d: number): number[] {
   const out = prefix.slice(0, d);
@@ -445,9 +483,11 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   const vio = new Map<string, ExploreViolation>();
   for (const p of parts) {
     for (const v of p.violations) {
-      const key = `${v.checker}\u0000${v.message}`;
+      const key = rootCause(v);
       const old = vio.get(key);
-      if (!old || v.preemptions < old.preemptions || (v.preemptions === old.preemptions && v.schedule < old.schedule)) vio.set(key, v);
+      const count = (old?.count ?? 0) + (v.count ?? 1);
+      if (!old || v.preemptions < old.preemptions || (v.preemptions === old.preemptions && v.schedule < old.schedule)) vio.set(key, { ...v, count });
+      else old.count = count;
     }
   }
   const schedules = parts.reduce((n, p) => n + p.schedules, 0);

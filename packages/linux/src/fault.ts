@@ -45,7 +45,7 @@ import {
   folioTestKsm,
   linearPageIndex,
 } from './rmap.js';
-import { getPte, isZeroPte, pmdEntry, pteAlloc, ptlLock, ptlUnlock, swapPut } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, pteAlloc, pteTableLive, ptlLock, ptlUnlock, swapPut } from './pgtable.js';
 import { doHugePmdAnonymousPage, doHugePmdWpPage, newAnonPteFlags, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
 import { vmaLookupIn } from './lookup.js';
 
@@ -92,6 +92,13 @@ export function userAccess(k: Kernel, mm: number, vpn: number, write: boolean): 
  */
 const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4 } as const;
 
+/**
+ * How often one access faults again after a fault that backed off (the kernel retries
+ * without end; each retry here follows another task's progress, a bound keeps a model
+ * bug from spinning forever).
+ */
+const MAX_FAULT_RETRIES = 8;
+
 class UserAccess {
   private step: number = Step.Start;
   /** what the current step waits for (the lock, the fault's handler, the unlock) */
@@ -99,6 +106,8 @@ class UserAccess {
   private out: FaultOutcome = 'ok';
   /** the handle_mm_fault span (opened and closed here as Engine.span would) */
   private span = 0;
+  /** faults retried after one that backed off */
+  private retries = 0;
   constructor(
     private readonly k: Kernel,
     private readonly mm: number,
@@ -158,6 +167,14 @@ class UserAccess {
       throw err;
     }
     k.eng.spanClose(this.span, 0);
+    // the fault returned without making the access possible (it lost a race under the
+    // PTE lock and backed off, as the kernel's faults return 0): the CPU retries the
+    // access, and faults again if it still cannot go through
+    if (this.out === 'ok' && this.retries < MAX_FAULT_RETRIES) {
+      this.retries++;
+      this.step = Step.Start;
+      return this.next();
+    }
     return this.done(this.out);
   }
   /** the fault event, then mmap_read_unlock() */
@@ -209,8 +226,8 @@ function handlePteFault(k: Kernel, vmaId: number, vpn: number, write: boolean): 
   const vma = k.vma(vmaId);
   const pte = getPte(k, vma.mm, vpn);
   if (pte === 0) return vma.file ? shmemFault(k, vmaId, vpn, write) : doAnonymousPage(k, vmaId, vpn, write);
-  if (pte < 0) return doSwapPage(k, vmaId, vpn, write);
-  if (write && !(pteFlags(pte) & PTE_WRITE)) return doWpPage(k, vmaId, vpn);
+  if (pte < 0) return doSwapPage(k, vmaId, vpn, write, pte);
+  if (write && !(pteFlags(pte) & PTE_WRITE)) return doWpPage(k, vmaId, vpn, pte);
   return FAULT_OK;
 }
 
@@ -245,7 +262,9 @@ function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: bool
   pteAlloc(k, mm, vpn);
   if (!write && k.config.faultZeroPage) {
     yield* ptlLock(k, mm, vpn);
-    k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
+    // vmf_pte_changed(): another thread's fault mapped it first, or the table went
+    // (pte_offset_map_lock() NULL): nothing to do, the access is retried
+    if (pteTableLive(k, mm, vpn) && getPte(k, mm, vpn) === 0) k.eng.emit(E.PteSet, mm, vpn, ZERO_PFN, PTE_SPECIAL | PTE_YOUNG);
     yield* ptlUnlock(k, mm, vpn);
     return 'ok' as FaultOutcome;
   }
@@ -256,12 +275,25 @@ function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: bool
   const base = vpn - (vpn % n);
   const head = folioAlloc(k, order);
   yield* ptlLock(k, mm, vpn);
+  if (!pteTableLive(k, mm, vpn) || !pteRangeNone(k, mm, base, n)) {
+    // vmf_pte_changed() / !pte_range_none(): lost the race (a thread's fault mapped the
+    // page, DONTNEED freed the table): release the new folio, the access is retried
+    yield* ptlUnlock(k, mm, vpn);
+    folioPut(k, head);
+    return 'ok' as FaultOutcome;
+  }
   if (n > 1) folioGet(k, head, n - 1);
   folioAddNewAnonRmap(k, head, vma, base, true);
   const flags = newAnonPteFlags(vma);
   for (let i = 0; i < n; i++) k.eng.emit(E.PteSet, mm, base + i, head + i, flags);
   yield* ptlUnlock(k, mm, vpn);
   return 'ok' as FaultOutcome;
+}
+
+/** pte_range_none(): no PTE of [base, base + n) is set */
+function pteRangeNone(k: Kernel, mm: number, base: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (getPte(k, mm, base + i) !== 0) return false;
+  return true;
 }
 
 /**
@@ -305,16 +337,25 @@ function wpCanReuseAnonFolio(k: Kernel, f: Folio, vma: Vma): boolean {
   return true;
 }
 
-/** do_wp_page(): write to a present read-only PTE */
-function doWpPage(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
-  return k.eng.span('do_wp_page', doWpPageBody(k, vmaId, vpn), vpn);
+/**
+ * do_wp_page(): write to a present read-only PTE, whose value handle_pte_fault() read
+ * unlocked (`orig`)
+ */
+function doWpPage(k: Kernel, vmaId: number, vpn: number, orig: number): KGen<FaultOutcome> {
+  return k.eng.span('do_wp_page', doWpPageBody(k, vmaId, vpn, orig), vpn);
 }
 
 /** doWpPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
-function* doWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome> {
+function* doWpPageBody(k: Kernel, vmaId: number, vpn: number, orig: number): KGen<FaultOutcome> {
   const vma = k.vma(vmaId);
   const mm = vma.mm;
   yield* ptlLock(k, mm, vpn);
+  // handle_pte_fault(): spin_lock(ptl), then !pte_same(ptep_get(), orig_pte): another
+  // thread changed it meanwhile (its own fault, a zap): back off, the access is retried
+  if (!pteTableLive(k, mm, vpn) || getPte(k, mm, vpn) !== orig) {
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }
   const pte = getPte(k, mm, vpn);
   const page = isZeroPte(pte) ? 0 : ptePfn(pte);
   const f = page ? folioOf(k, page) : undefined;
@@ -340,21 +381,33 @@ function* doWpPageBody(k: Kernel, vmaId: number, vpn: number): KGen<FaultOutcome
     }
   }
   yield* ptlUnlock(k, mm, vpn);
-  return yield* wpPageCopy(k, vmaId, vpn, page);
+  return yield* wpPageCopy(k, vmaId, vpn, page, pte);
 }
 
-/** wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE */
-function wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
-  return k.eng.span('wp_page_copy', wpPageCopyBody(k, vmaId, vpn, oldPage), vpn);
+/**
+ * wp_page_copy(): a private copy (or a zeroed page for the zero page) replaces the PTE
+ * `orig` that do_wp_page() saw under the lock it then dropped
+ */
+function wpPageCopy(k: Kernel, vmaId: number, vpn: number, oldPage: number, orig: number): KGen<FaultOutcome> {
+  return k.eng.span('wp_page_copy', wpPageCopyBody(k, vmaId, vpn, oldPage, orig), vpn);
 }
 
 /** wpPageCopy's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
-function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number): KGen<FaultOutcome> {
+function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number, orig: number): KGen<FaultOutcome> {
   yield* anonVmaPrepare(k, vmaId);
   const vma = k.vma(vmaId);
   const mm = vma.mm;
   const head = folioAlloc(k, 0);
   yield* ptlLock(k, mm, vpn);
+  // pte_same(ptep_get(), orig_pte) under the lock, else the copy is dropped and the
+  // access retried. (do_wp_page's folio_get of the old folio is for the copy's read of
+  // it; the model's copy reads nothing, and touches the old folio only while the PTE
+  // still maps it, so it takes no reference: sequential logs stay as they were.)
+  if (!pteTableLive(k, mm, vpn) || getPte(k, mm, vpn) !== orig) {
+    yield* ptlUnlock(k, mm, vpn);
+    folioPut(k, head);
+    return 'ok' as FaultOutcome;
+  }
   k.eng.emit(E.PteClear, mm, vpn);
   folioAddNewAnonRmap(k, head, vma, vpn, true);
   k.eng.emit(E.PteSet, mm, vpn, head, newAnonPteFlags(vma));
@@ -372,19 +425,25 @@ function* wpPageCopyBody(k: Kernel, vmaId: number, vpn: number, oldPage: number)
  * is mapped again; exclusive if the swap PTE said so or no one else holds it. The last
  * swap reference frees the slot and takes the folio out of the swap cache.
  */
-function doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
-  return k.eng.span('do_swap_page', doSwapPageBody(k, vmaId, vpn, write), vpn);
+function doSwapPage(k: Kernel, vmaId: number, vpn: number, write: boolean, orig: number): KGen<FaultOutcome> {
+  return k.eng.span('do_swap_page', doSwapPageBody(k, vmaId, vpn, write, orig), vpn);
 }
 
 /** doSwapPage's body, inside its span (a top-level generator: an inline generator closure costs ~1 µs to create) */
-function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean, orig: number): KGen<FaultOutcome> {
   yield* anonVmaPrepare(k, vmaId);
   const vma = k.vma(vmaId);
   const mm = vma.mm;
-  const pte = getPte(k, mm, vpn);
+  yield* ptlLock(k, mm, vpn);
+  // !pte_same(ptep_get(), orig_pte) under the lock: another thread swapped it in first
+  // (or zapped it): out_nomap, the access is retried
+  if (!pteTableLive(k, mm, vpn) || getPte(k, mm, vpn) !== orig) {
+    yield* ptlUnlock(k, mm, vpn);
+    return 'ok' as FaultOutcome;
+  }
+  const pte = orig;
   const slot = pteSwapSlot(pte);
   let pfn = k.s.swapCache[slot] ?? 0;
-  yield* ptlLock(k, mm, vpn);
   k.eng.emit(E.PteClear, mm, vpn);
   let exclusive: boolean;
   if (pfn) {
@@ -404,8 +463,11 @@ function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
   if (exclusive && vma.flags & VM_WRITE && write) flags |= PTE_WRITE | PTE_DIRTY;
   k.eng.emit(E.PteSet, mm, vpn, pfn, flags);
   swapPut(k, slot);
+  // the kernel goes on to do_wp_page() with the lock held; the model drops it in
+  // between, so do_wp_page re-checks the PTE it set
+  const mapped = getPte(k, mm, vpn);
   yield* ptlUnlock(k, mm, vpn);
-  if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn);
+  if (write && !(flags & PTE_WRITE)) return yield* doWpPage(k, vmaId, vpn, mapped);
   return 'ok' as FaultOutcome;
 }
 

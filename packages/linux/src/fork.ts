@@ -21,7 +21,7 @@ import {
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
 import { anonVmaFork, folioAddNewAnonRmap, folioAlloc, folioGet, folioOf, folioPut, folioTestAnon, folioTryDupAnonRmapPte } from './rmap.js';
-import { freePgtables, isZeroPte, pmdEntry, pteAlloc, zapPageRange } from './pgtable.js';
+import { freePgtables, isZeroPte, pmdEntry, pteAlloc, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { copyHugePmd, newAnonPteFlags } from './huge_memory.js';
 import { mmapWriteLock, mmapWriteUnlock, removeVma, vmaInsert, vmaStartWrite } from './vma.js';
 
@@ -145,6 +145,7 @@ function* exitMmapBody(k: Kernel, mm: number): KGen<void> {
     const first = k.vma(ids[0]).start;
     const last = k.vma(ids[ids.length - 1]).end;
     freePgtables(k, mm, first, last, 0, Number.MAX_SAFE_INTEGER);
+    yield* tlbRemoveTableSync(k, mm);
   }
   for (const id of ids) yield* removeVma(k, id);
   yield* mmapWriteUnlock(k, mm);

@@ -131,6 +131,7 @@ export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from '
 
 // the interleaving explorer
 export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
+export { EXPLORER_CHECKERS, rootCause } from './findings.js';
 export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
 export { footprintHook, independent } from './footprint.js';
 export type { Footprint } from './footprint.js';

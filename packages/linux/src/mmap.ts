@@ -45,7 +45,7 @@ import {
   vmgState,
   vmaStartWrite,
 } from './vma.js';
-import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, zapPageRange } from './pgtable.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitHugePmd } from './huge_memory.js';
 import { ksmMadvise, madviseColdOrPageout, madviseFree } from './madvise.js';
 
@@ -290,9 +290,17 @@ function* reclaimPtes(k: Kernel, mm: number, start: number, end: number): KGen<v
     if (base < start || base + 512 > end) continue;
     const e = pmdEntry(k, mm, base);
     if (!e || e.kind !== 'table' || e.ptes[512] !== 0) continue;
+    // try_to_free_pte() (mm/pt_reclaim.c): under the PMD lock and the PTE lock, the
+    // table is checked empty again: a fault (mmap_read_lock or the per-VMA lock, both
+    // shared with this madvise) may have mapped a page since the zap
     yield* k.eng.lock(Kernel.pmdLock(mm, base), 0, 'spin');
-    k.eng.emit(E.PtFree, mm, base);
+    yield* ptlLock(k, mm, base);
+    const now = pmdEntry(k, mm, base);
+    const empty = !!now && now.kind === 'table' && now.ptes[512] === 0;
+    if (empty) k.eng.emit(E.PtFree, mm, base);
+    yield* ptlUnlock(k, mm, base);
     yield* k.eng.unlock(Kernel.pmdLock(mm, base), 0, 'spin');
+    if (empty) yield* tlbRemoveTableSync(k, mm);
   }
 }
 

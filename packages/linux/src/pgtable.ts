@@ -52,6 +52,16 @@ export function pmdUnlock(k: Kernel, mm: number, vpn: number): KGen<void> {
   return k.eng.unlock(Kernel.pmdLock(mm, vpn), 0, 'spin');
 }
 
+/**
+ * After ptlLock(): is vpn's PTE table still there? pte_offset_map_lock() returns NULL
+ * when it is gone (freed by MADV_DONTNEED's CONFIG_PT_RECLAIM, or replaced by a huge
+ * PMD) while a fault ran unlocked; the fault then backs off and is retried.
+ */
+export function pteTableLive(k: Kernel, mm: number, vpn: number): boolean {
+  const e = pmdEntry(k, mm, vpn);
+  return !!e && e.kind === 'table';
+}
+
 export function isZeroPte(pte: number): boolean {
   return pte > 0 && (pteFlags(pte) & PTE_SPECIAL) !== 0;
 }
@@ -163,6 +173,28 @@ export function freePgtables(k: Kernel, mm: number, start: number, end: number, 
     const e = pmdEntry(k, mm, base);
     if (e && e.kind === 'table' && e.ptes[512] === 0) k.eng.emit(E.PtFree, mm, base);
   }
+}
+
+/**
+ * The IRQs-off section of GUP-fast on mm (gup_fast: local_irq_save() around the
+ * lockless walk), as a shared hold: not a lock the kernel has, but what freeing a page
+ * table waits for (tlb_remove_table_sync_one()'s IPI is answered only once interrupts
+ * are on again). Of the 'sleep' kind so that it holds off no quiescent point of the
+ * racing rmap walker (those wait for spinlocks).
+ */
+export function gupFastIrqOff(mm: number): string {
+  return `irq_off:${mm}`;
+}
+
+/**
+ * tlb_remove_table_sync_one() after page tables of mm were freed: wait until no GUP-fast
+ * is inside its IRQs-off walk. Nothing to wait for, nothing happens (no event).
+ */
+export function* tlbRemoveTableSync(k: Kernel, mm: number): KGen<void> {
+  const name = gupFastIrqOff(mm);
+  if (!k.eng.lockState(name)) return;
+  yield* k.eng.lock(name, 0, 'sleep');
+  yield* k.eng.unlock(name, 0, 'sleep');
 }
 
 /** The VMAs right before and after [start, end) in mm: floor and ceiling for free_pgtables. */

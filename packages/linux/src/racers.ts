@@ -22,14 +22,22 @@ import {
 } from '@mmsim/core';
 import { Kernel } from './kernel.js';
 import { handleMmFault, userAccess, type FaultOutcome } from './fault.js';
-import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
-import { folioMapcount, folioOf, folioRemoveRmapPte, folioTestAnon, folioTestKsm } from './rmap.js';
+import { getPte, gupFastIrqOff, isZeroPte, pteTableLive, ptlLock, ptlUnlock } from './pgtable.js';
+import { folioMapcount, folioOf, folioPut, folioRemoveRmapPte, folioTestAnon, folioTestKsm, folioTryGet } from './rmap.js';
 
-/** What folio_referenced() saw: PTEs mapping the page it found, and the page's mapcount. */
+/**
+ * What folio_referenced() saw: PTEs mapping the page it found, the page's mapcount when
+ * it began (pra.mapcount, read before the walk) and when it ended (not a kernel value:
+ * what the checker needs to tell a mapping that lasted the whole walk from one that
+ * came or went during it).
+ */
 export interface ReferencedResult {
   found: number;
   mapcount: number;
+  mapcountAfter: number;
 }
+
+const NOT_REFERENCED: ReferencedResult = { found: 0, mapcount: 0, mapcountAfter: 0 };
 
 /**
  * folio_lock_anon_vma_read(): READ_ONCE(folio->mapping), take its root's rwsem for
@@ -49,10 +57,20 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
   }
 }
 
+/** The page's mapcount (folio_mapcount() of a small folio; a large one's page: its PTE maps plus the entire maps). */
+function pageMapcount(k: Kernel, pfn: number): number {
+  const f = folioOf(k, pfn);
+  return f.pageMapcount[pfn - f.pfn] + f.entireMapcount;
+}
+
 /**
- * folio_referenced() of the folio mapped at vpn in mm: rmap_walk_anon() over the
- * anon_vma's interval tree, each candidate PTE looked at under its PTE lock
- * (page_vma_mapped_walk, map_pte + spin_lock).
+ * folio_referenced() of the folio mapped at vpn in mm, as shrink_folio_list() calls it
+ * (mm/vmscan.c folio_check_references): on a folio isolate_lru_folios() took off the
+ * LRU with a reference (folio_try_get; the range's PTE stands for the LRU list), so a
+ * concurrent munmap cannot free it under the walk; dropped at the end (folio_put).
+ * No folio lock for an anon folio. rmap_walk_anon() over the anon_vma's interval tree,
+ * each candidate PTE looked at under its PTE lock (page_vma_mapped_walk, map_pte +
+ * spin_lock); the walk stops once it found pra.mapcount mappings.
  */
 export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
   return yield* k.eng.span('folio_referenced', () => folioReferencedBody(k, mm, vpn), vpn);
@@ -60,15 +78,30 @@ export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<Refer
 
 function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
   const pte = getPte(k, mm, vpn);
-  if (pte <= 0 || isZeroPte(pte)) return { found: 0, mapcount: 0 };
+  if (pte <= 0 || isZeroPte(pte)) return NOT_REFERENCED;
   const pfn = ptePfn(pte);
+  yield* k.eng.lockless(ACCESS.Folio, pfn);
+  const head = folioTryGet(k, pfn);
+  if (!head) return NOT_REFERENCED;
+  const r = yield* referencedWalk(k, pfn);
+  folioPut(k, head);
+  return r;
+}
+
+/** The walk of a folio the caller holds a reference on. */
+function* referencedWalk(k: Kernel, pfn: number): KGen<ReferencedResult> {
+  // pra.mapcount = folio_mapcount(folio): an atomic read, before the walk
+  const mapcount = pageMapcount(k, pfn);
+  if (!mapcount) return { found: 0, mapcount: 0, mapcountAfter: 0 };
   const av = yield* folioLockAnonVmaRead(k, pfn);
-  if (!av) return { found: 0, mapcount: 0 };
+  if (!av) return { found: 0, mapcount, mapcountAfter: pageMapcount(k, pfn) };
   const root = k.anonVma(av).root;
   const g = folioOf(k, pfn);
   const index = g.index + (pfn - g.pfn);
   let found = 0;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
+    // folio_referenced_one(): "if (!pra->mapcount) return false" ends the walk
+    if (found === mapcount) break;
     const v = k.s.vmas.get(vmaId);
     if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (index - v.pgoff);
@@ -78,26 +111,32 @@ function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<Referenc
     if (e > 0 && ptePfn(e) === pfn) found++;
     yield* ptlUnlock(k, v.mm, addr);
   }
-  // folio_mapcount(): an atomic read
+  // the mapcount again, still under the anon_vma lock (what the checker compares)
   yield* k.eng.lockless(ACCESS.Folio, pfn);
-  const h = folioOf(k, pfn);
-  const mapcount = h.pageMapcount[pfn - h.pfn] + h.entireMapcount;
+  const mapcountAfter = pageMapcount(k, pfn);
   yield* k.eng.unlock(Kernel.anonVmaLock(root), 1, 'sleep');
-  return { found, mapcount };
+  return { found, mapcount, mapcountAfter };
 }
 
 /**
- * gup_fast_pte_range() over [start, start + pages): IRQs off, no lock at all. Each PTE
- * is read locklessly (ptep_get_lockless), its folio grabbed (try_grab_folio_fast: a
- * reference, and with FOLL_PIN a pin), then the PTE is read again: if it changed the
- * grab is undone and GUP-fast stops (the slow path would take over). With FOLL_PIN an
- * anon page must be exclusive (gup_must_unshare). Returns the pages grabbed.
+ * get_user_pages_fast() / pin_user_pages_fast() (mm/gup.c gup_fast) over [start, start +
+ * pages), as a driver's caller (io_uring buffers, vhost, O_DIRECT) runs it: IRQs off
+ * around the walk (local_irq_save, which holds off page-table frees: gupFastIrqOff), no
+ * lock at all. gup_fast_pte_range(): each PTE is read locklessly (ptep_get_lockless),
+ * its folio grabbed (try_grab_folio_fast: folio_try_get, which fails on a folio whose
+ * refcount already dropped to zero, then with FOLL_PIN the pin), then the PTE is read
+ * again: if it changed the grab is undone and GUP-fast stops (the slow path would take
+ * over). With FOLL_PIN an anon page must be exclusive (gup_must_unshare). FOLL_GET
+ * (pin: false) leaves the caller a plain reference, FOLL_PIN a pin; both are kept (the
+ * caller unpins or puts them later, after the step). Returns the pages grabbed.
  */
 export function* gupFast(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<number> {
   return yield* k.eng.span('gup_fast', () => gupFastBody(k, mm, start, pages, pin), start, pages);
 }
 
 function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<number> {
+  const irqOff = gupFastIrqOff(mm);
+  yield* k.eng.lock(irqOff, 1, 'sleep'); // local_irq_save()
   let nr = 0;
   for (let vpn = start; vpn < start + pages; vpn++) {
     yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
@@ -106,34 +145,40 @@ function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: 
     if (pte <= 0 || isZeroPte(pte)) break;
     if (pin && !(pteFlags(pte) & PTE_WRITE)) break; // FOLL_WRITE on a read-only PTE
     const pfn = ptePfn(pte);
-    const head = folioOf(k, pfn).pfn;
-    // try_grab_folio_fast(): folio_try_get, then the pin (atomic_add on the counters)
-    yield* k.eng.lockless(ACCESS.Folio, head);
-    k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, 1);
+    // try_grab_folio_fast(): folio_try_get (an atomic on the folio the PTE pointed to,
+    // which a concurrent zap may have freed meanwhile), then the pin
+    yield* k.eng.lockless(ACCESS.Folio, pfn);
+    const head = folioTryGet(k, pfn);
+    if (!head) break;
     if (pin) k.eng.emit(E.FolioCount, head, FolioCounter.Pincount, 1);
     // the PTE re-check: it changed under us (zap, move, unmap), drop the grab
     yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
     const again = getPte(k, mm, vpn);
-    const f = folioOf(k, pfn);
+    const f = folioOf(k, head);
     const mustUnshare = pin && folioTestAnon(f) && !pageAnonExclusive(f, pfn);
     if (again !== pte || mustUnshare) {
+      // gup_put_folio(): the last reference frees the folio (its zap already ran)
       yield* k.eng.lockless(ACCESS.Folio, head);
       if (pin) k.eng.emit(E.FolioCount, head, FolioCounter.Pincount, -1);
-      k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, -1);
+      folioPut(k, head);
       break;
     }
     nr++;
   }
+  yield* k.eng.unlock(irqOff, 1, 'sleep'); // local_irq_restore()
   return nr;
 }
 
 /**
  * shrink_folio_list() on the folios mapped in [start, start + pages) (the range stands
- * for reclaim's LRU list: the folios are taken from it up front, without locks). Each
- * one: folio_trylock (busy: kept), a small exclusive anon folio not in the swap cache
- * gets a swap slot (add_to_swap), then try_to_unmap() walks the rmap and replaces each
- * PTE by a swap entry under its PTE lock; a pinned folio (folio_try_share_anon_rmap_pte
- * fails) stays mapped. Returns the folios unmapped.
+ * for reclaim's LRU list: isolate_lru_folios() takes them from it up front, each with a
+ * reference, folio_try_get, so that a concurrent munmap cannot free one under reclaim).
+ * Each one: folio_trylock (busy: kept), a small exclusive anon folio not in the swap
+ * cache gets a swap slot (add_to_swap), then try_to_unmap() walks the rmap and replaces
+ * each PTE by a swap entry under its PTE lock (try_to_unmap_one); a pinned folio
+ * (folio_try_share_anon_rmap_pte fails) stays mapped. Then the isolation reference is
+ * dropped (folio_putback_lru, or the free of a folio nothing maps any more). Returns
+ * the folios unmapped.
  */
 export function* shrinkFolioList(k: Kernel, mm: number, start: number, pages: number): KGen<number> {
   return yield* k.eng.span('shrink_folio_list', () => shrinkFolioListBody(k, mm, start, pages), start, pages);
@@ -143,14 +188,19 @@ function* shrinkFolioListBody(k: Kernel, mm: number, start: number, pages: numbe
   const list: number[] = [];
   for (let vpn = start; vpn < start + pages; vpn++) {
     const pte = getPte(k, mm, vpn);
-    if (pte > 0 && !isZeroPte(pte)) list.push(folioOf(k, ptePfn(pte)).pfn);
+    if (pte <= 0 || isZeroPte(pte)) continue;
+    const head = folioOf(k, ptePfn(pte)).pfn;
+    if (list.includes(head)) continue; // a large folio is isolated once
+    if (folioTryGet(k, head)) list.push(head);
   }
   let reclaimed = 0;
   for (const pfn of list) {
     const lock = Kernel.folioLock(pfn);
-    if (!k.eng.trylock(lock, 0, 'sleep')) continue;
-    if (yield* reclaimLockedFolio(k, pfn)) reclaimed++;
-    yield* k.eng.unlock(lock, 0, 'sleep');
+    if (k.eng.trylock(lock, 0, 'sleep')) {
+      if (yield* reclaimLockedFolio(k, pfn)) reclaimed++;
+      yield* k.eng.unlock(lock, 0, 'sleep');
+    }
+    folioPut(k, pfn);
   }
   return reclaimed;
 }
@@ -177,10 +227,14 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
   return unmapped;
 }
 
-/** try_to_unmap_one() at one PTE (its lock held): the PTE becomes a swap entry. */
+/**
+ * try_to_unmap_one() at one PTE, its lock held: page_vma_mapped_walk() re-reads the PTE
+ * under the lock (it may have changed since reclaim looked: zapped, moved, faulted
+ * anew), and only a PTE that still maps the folio becomes a swap entry.
+ */
 function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean {
   const m = k.s.mms[mm];
-  const pte = m ? lookupPte(m, vpn) : 0;
+  const pte = m && pteTableLive(k, mm, vpn) ? lookupPte(m, vpn) : 0;
   if (pte <= 0 || ptePfn(pte) !== pfn) return false;
   const f = folioOf(k, pfn);
   // folio_try_share_anon_rmap_pte(): a maybe-pinned exclusive page cannot be unmapped

@@ -70,18 +70,27 @@ export function anonVmaPrepare(k: Kernel, vmaId: number, exclude = 0): KGen<numb
 function anonVmaPrepareSlow(k: Kernel, vma: Vma, vmaId: number, exclude: number): KGen<number> {
   return k.eng.span('__anon_vma_prepare', function* () {
     let av = findMergeableAnonVma(k, vma, exclude);
+    let allocated = 0;
     if (!av) {
       av = anonVmaAlloc(k);
       count(k, av, AvCounter.NumChildren, 1); /* self-parent link for new root */
+      allocated = av;
     }
     yield* anonVmaLockWrite(k, av);
     yield* k.eng.lock(Kernel.pageTableLock(vma.mm), 0, 'spin');
-    k.eng.emit(E.VmaSetAnonVma, vmaId, av);
-    avcLink(k, vmaId, av);
-    count(k, av, AvCounter.NumActiveVmas, 1);
+    // page_table_lock against threads: another fault of the same VMA (both under
+    // mmap_read_lock, or the per-VMA lock) may have prepared it meanwhile
+    const won = !k.vma(vmaId).anonVma;
+    if (won) {
+      k.eng.emit(E.VmaSetAnonVma, vmaId, av);
+      avcLink(k, vmaId, av);
+      count(k, av, AvCounter.NumActiveVmas, 1);
+    }
     yield* k.eng.unlock(Kernel.pageTableLock(vma.mm), 0, 'spin');
     yield* anonVmaUnlockWrite(k, av);
-    return av;
+    if (won) return av;
+    if (allocated) putAnonVma(k, allocated);
+    return k.vma(vmaId).anonVma;
   }, vmaId);
 }
 
@@ -219,6 +228,17 @@ export function folioPut(k: Kernel, head: number, n = 1): void {
   const left = f.refcount - n; // read before the event: f is live while a syscall runs
   k.eng.emit(E.FolioCount, head, FolioCounter.Refcount, -n);
   if (left === 0) k.eng.emit(E.FolioFree, head);
+}
+
+/**
+ * folio_try_get() of the folio holding page pfn: a reference unless the folio is gone
+ * or its refcount already dropped to zero (being freed). Returns its head, or 0.
+ */
+export function folioTryGet(k: Kernel, pfn: number): number {
+  const f = k.eng.pageFolio(pfn);
+  if (!f || f.refcount === 0) return 0;
+  k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, 1);
+  return f.pfn;
 }
 
 /** linear_page_index(vma, address) */

@@ -9,13 +9,10 @@
 import {
   E,
   Engine,
-  FOLIO_SWAPCACHE,
   FolioCounter,
   MMSIM_VERSION,
-  PTE_SWP_EXCLUSIVE,
   TimeTravel,
   newRawEvent,
-  pageAnonExclusive,
   ptePfn,
   type EngineMark,
   type EngineOptions,
@@ -42,8 +39,10 @@ import { doMremap } from './mremap.js';
 import { handleMmFault, markKsm, userAccess } from './fault.js';
 import { dupMmap, exitMmap } from './fork.js';
 import { observeProcs } from './observe.js';
-import { getPte, isZeroPte, ptlLock, ptlUnlock } from './pgtable.js';
-import { folioOf, folioRemoveRmapPte, folioTestAnon } from './rmap.js';
+import { pinUserPages } from './gup.js';
+import { shrinkFolioList } from './racers.js';
+import { getPte, isZeroPte } from './pgtable.js';
+import { folioOf } from './rmap.js';
 import { vmaLookupIn } from './lookup.js';
 import { parseSchedule, replayDriver, runConcurrentStep, seededDriver, type ScheduleDriver } from './concurrent.js';
 import {
@@ -281,48 +280,30 @@ export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen
 }
 
 /**
- * pin/unpin: a long-term FOLL_PIN (GUP with FOLL_WRITE|FOLL_LONGTERM): the page is
- * faulted in writable first (breaking COW), then its folio's pincount goes up.
+ * unpin: unpin_user_pages() of what a `pin` step pinned (an atomic on each folio, no
+ * lock); `pin` is pin_user_pages() (gup.ts).
  */
 export function* pinRange(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<void> {
+  if (pin) return yield* pinUserPages(k, mm, start, pages);
   for (let vpn = start; vpn < start + pages; vpn++) {
-    if (pin) {
-      const out = yield* userAccess(k, mm, vpn, true);
-      if (out !== 'ok') continue;
-    }
     const pte = getPte(k, mm, vpn);
     if (pte <= 0 || isZeroPte(pte)) continue;
     const f = folioOf(k, ptePfn(pte));
-    if (!pin && f.pincount === 0) continue;
-    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, pin ? 1 : -1);
-    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, pin ? 1 : -1);
+    if (f.pincount === 0) continue;
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, -1);
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, -1);
   }
 }
 
 /**
- * swapout: exclusive small anon folios are written to swap: the PTE becomes a swap entry
- * and the folio stays in the swap cache (keeping its index and mapping) until swapped
- * in or its last swap reference goes.
+ * swapout: reclaim of the range (shrink_folio_list, racers.ts) with a swap device:
+ * exclusive small anon folios are written to swap, each PTE becoming a swap entry under
+ * its PTE lock (try_to_unmap_one), and the folio stays in the swap cache (keeping its
+ * index and mapping) until swapped in or its last swap reference goes. A busy (locked),
+ * pinned or shared folio stays mapped.
  */
 function* swapoutRange(k: Kernel, mm: number, start: number, pages: number): KGen<void> {
-  for (let vpn = start; vpn < start + pages; vpn++) {
-    const pte = getPte(k, mm, vpn);
-    if (pte <= 0 || isZeroPte(pte)) continue;
-    const pfn = ptePfn(pte);
-    const f = folioOf(k, pfn);
-    if (!folioTestAnon(f) || f.order > 0 || f.pincount > 0 || f.pageMapcount[0] !== 1 || f.flags & FOLIO_SWAPCACHE) continue;
-    const slot = k.eng.ids.swap++;
-    yield* k.eng.lock(Kernel.folioLock(pfn), 0, 'sleep');
-    k.eng.emit(E.FolioFlags, pfn, FOLIO_SWAPCACHE, 0);
-    k.eng.emit(E.SwapCache, slot, pfn);
-    yield* ptlLock(k, mm, vpn);
-    k.eng.emit(E.SwapCount, slot, 1);
-    k.eng.emit(E.PteSwap, mm, vpn, slot, pageAnonExclusive(f, pfn) ? PTE_SWP_EXCLUSIVE : 0);
-    folioRemoveRmapPte(k, pfn); // the mapping's reference becomes the swap cache's
-    if (pageAnonExclusive(f, pfn)) k.eng.emit(E.PageAnonExclusive, pfn, 0);
-    yield* ptlUnlock(k, mm, vpn);
-    yield* k.eng.unlock(Kernel.folioLock(pfn), 0, 'sleep');
-  }
+  yield* shrinkFolioList(k, mm, start, pages);
 }
 
 /** The step's result, as stepSyscallBody leaves it for runScenario. */

@@ -8,7 +8,7 @@ import type { VmaMergeStruct } from './points.js';
 import { ENOMEM } from './errno.js';
 import { Kernel } from './kernel.js';
 import { anonVmaClone, unlinkAnonVmas } from './rmap.js';
-import { freePgtables, gapBounds, zapPageRange } from './pgtable.js';
+import { freePgtables, gapBounds, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { splitHugePmdIfNeeded } from './huge_memory.js';
 
 /** vma_merge_struct plus the mechanics' private state */
@@ -456,6 +456,7 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
   for (const id of victims) yield* removeVma(k, id);
   const { floor, ceiling } = gapBounds(k, mm, start, end);
   freePgtables(k, mm, start, end, floor, ceiling);
+  yield* tlbRemoveTableSync(k, mm);
   return 0;
 }
 

@@ -78,6 +78,12 @@ interface Behaviour {
   directChildrenOnly: boolean;
   /** undo rewrites every folio in the range, not only those it edited */
   undoAll: boolean;
+  /**
+   * the seed's undo: relocate_anon_folios(undo = true), the forward walk again over the
+   * whole range with the same checks (folio_lock, a pinned folio skipped, a large one
+   * ends it), each folio put back at the old VMA
+   */
+  undoAsForward: boolean;
   /** the new VMA's anon_vma is not locked while folios are rewritten */
   noNewAnonVmaLock: boolean;
   /** the page-table move takes the rmap lock again and leaves one held */
@@ -92,6 +98,7 @@ export function behaviourOf(v: RelocateVariant): Behaviour {
     chainCheckOnly: false,
     directChildrenOnly: false,
     undoAll: false,
+    undoAsForward: false,
     noNewAnonVmaLock: false,
     unbalancedRmapLock: false,
   };
@@ -102,6 +109,7 @@ export function behaviourOf(v: RelocateVariant): Behaviour {
       b.blockingFolioLock = true;
       b.skipPinned = true;
       b.skipSwap = true;
+      b.undoAsForward = true;
       break;
     case 'bug-folio-lock':
       b.blockingFolioLock = true;
@@ -368,10 +376,18 @@ function* undoFolio(w: Walk, head: number, oldAddr: number): KGen<void> {
 
 /**
  * Undo: put back index and mapping of exactly the folios rewritten. (bug-undo-all walks
- * the whole range again and rewrites every small anon folio, pinned ones included.)
+ * the whole range again and rewrites every small anon folio, pinned ones included;
+ * patch-v1 walks it as the forward pass does, pin check included.)
  */
 function* undoRelocation(w: Walk): KGen<void> {
   const k = w.k;
+  if (w.b.undoAsForward) {
+    // the seed (mm/mremap.c, "Undo if fails."): relocate_anon_folios(&pmc, true) runs
+    // relocate_anon_pte(undo = true) on every PTE of the range: a folio pinned since
+    // the forward pass (GUP-fast) is skipped and keeps the new anon_vma and index
+    yield* relocateAnonFolios({ ...w, undo: true });
+    return;
+  }
   if (w.b.undoAll) {
     const mm = k.vma(w.oldVma).mm;
     for (let a = w.oldAddr; a < w.oldAddr + w.len; a++) {

@@ -239,8 +239,11 @@ export interface Scenario {
 
 export type StepResult =
   | { ok: true }
-  /** rmap_walk: PTEs the walk found mapping the page, and the page's mapcount */
-  | { ok: true; found: number; mapcount: number }
+  /**
+   * rmap_walk: PTEs the walk found mapping the page, the page's mapcount when the walk
+   * began (folio_referenced's pra.mapcount) and when it ended (older logs: absent)
+   */
+  | { ok: true; found: number; mapcount: number; mapcountAfter?: number }
   /** gup_fast: pages grabbed (the rest would go to the slow path); reclaim: folios unmapped to swap */
   | { ok: true; pages: number }
   | { ok: true; page: number | null }

@@ -5,19 +5,26 @@ import { eventFields } from '../event-fields.js';
 import { intOption } from '../options.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkLogWith, formatOne, loadCheckerPlugins, loadHeaderPlugins, warnViolations } from '../checking.js';
+import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
 import { readLog } from '../files.js';
 import { loadInvariants, type Violation } from '../integrations.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-async function checkLogFile(ctx: CliContext, file: string, o: { salvage?: boolean; plugin?: string[] }): Promise<{ violations: Violation[]; events: number; log: EventLog; arena: Arena | undefined }> {
-  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
-  const inv = (await loadInvariants()) as unknown as { checkLog?: unknown };
-  if (typeof inv.checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
+async function checkLogFile(
+  ctx: CliContext,
+  file: string,
+  o: { salvage?: boolean; plugin?: string[]; checkers?: string },
+): Promise<{ violations: Violation[]; events: number; log: EventLog; arena: Arena | undefined }> {
+  const inv = await loadInvariants();
+  if (typeof (inv as unknown as { checkLog?: unknown }).checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
   const given = await loadCheckerPlugins(ctx, o.plugin);
+  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
   // the checkers the run had (run --plugin X --check) check its log again without --plugin
   const plugins = [...(await loadHeaderPlugins(ctx, file, header, given)), ...given];
-  return { violations: await checkLogWith(log, plugins), events: log.length, log, arena: arenaOf(header) };
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(inv, plugins));
+  const all = await checkLogWith(log, plugins);
+  return { violations: only ? all.filter((v) => only.has(v.checker)) : all, events: log.length, log, arena: arenaOf(header) };
 }
 
 const PLUGIN_HELP = "also run the checkers a plugin provides at CHECKER (@mmsim/invariants): a path or package, repeatable (the plugins the log's run used are loaded again from its header without it)";
@@ -31,12 +38,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'one violation per line as JSON on stdout (every one, ungrouped)')
     .option('--plugin <module>', PLUGIN_HELP, collect)
     .option('--salvage', 'check the valid prefix of a damaged log');
+  addCheckersOption(cmd);
   examples(cmd, [
     'mmsim run s.json --relocate-variant patch-v1 --log v1.mmlog && mmsim check v1.mmlog',
     'mmsim check run.mmlog --plugin ./vma-limit.ts',
     'mmsim check run.mmlog --json | head',
   ]);
-  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[] }) => {
+  cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean; plugin?: string[]; checkers?: string }) => {
     const { violations, events, arena } = await checkLogFile(ctx, file, o);
     if (o.json) for (const v of violations) ctx.print(JSON.stringify(v));
     else {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ExploreResult, Strategy } from '@mmsim/linux';
 import { addressesIn, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { attachScheduleCheckers } from '../checkers.js';
+import { attachScheduleCheckers, builtInCheckers, checkerList } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
 import { watchSignals } from '../interrupt.js';
@@ -74,12 +74,16 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const budget = nonNegInt('--budget', o.budget);
   if (budget === 0) throw new CliError('--budget must be at least 1', EXIT.BAD_INPUT);
   const shard = parseShard(o.shard);
-  const only = o.checkers === undefined ? null : new Set(o.checkers.split(',').map((x) => x.trim()).filter(Boolean));
+  const linux = (await loadLinux()) as unknown as LinuxExplore;
+  const inv = await loadInvariants();
+  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
+  // the invariants' checkers and the explorer's own: a misspelt name is bad input, not "no violations"
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, [...builtInCheckers(inv), ...(linux.EXPLORER_CHECKERS ?? [])]);
   const scenario = readScenario(ctx, file);
   // a folder that cannot be replaced is refused before the work
   const out = o.out === undefined ? null : new OutDir(ctx, o.out, EXPLORE_OUT);
   try {
-    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out);
+    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out, { linux, inv });
   } finally {
     out?.discard();
   }
@@ -92,15 +96,13 @@ async function exploreInto(
   o: ExploreCliOptions,
   p: { bound: number; seed: number; budget?: number; shard?: { index: number; count: number }; only: Set<string> | null },
   out: OutDir | null,
+  { linux, inv }: { linux: LinuxExplore; inv: Awaited<ReturnType<typeof loadInvariants>> },
 ): Promise<void> {
   const { budget } = p;
   const sim = await resolveSim(ctx, o);
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
   const config = kernelConfigFor(o);
-  const linux = (await loadLinux()) as unknown as LinuxExplore;
-  const inv = await loadInvariants();
-  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
   const signals = watchSignals();
   try {
@@ -192,7 +194,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions, are
   }
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
-    out.push(`  [${v.checker}] ${addressesIn(v.message, arena)}`);
+    out.push(`  [${v.checker}] ${addressesIn(v.message, arena)}${(v.count ?? 1) > 1 ? ` (in ${v.count} schedules)` : ''}`);
     out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
   }
   return out;

@@ -15,6 +15,8 @@ import type { Scenario } from '@mmsim/scenario';
 import type { LinuxRunResult, Violation } from '../integrations.js';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
+import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
+import { loadInvariants } from '../integrations.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
 import { profileLines, relocateHints, runRelease } from '../profile.js';
 import { relocationOutcomes, withRelocationReasons } from '../why.js';
@@ -25,6 +27,7 @@ interface RunOptions extends SimOptions, KernelConfigOptions {
   json?: boolean;
   log?: string;
   check?: boolean;
+  checkers?: string;
   quiet?: boolean;
 }
 
@@ -44,6 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'without --schedule: concurrent steps run under a random schedule drawn from this seed (default 0)');
   addSimOptions(cmd);
   addKernelConfigOption(cmd);
+  addCheckersOption(cmd);
   examples(cmd, [
     'mmsim run scenarios/golden/merge/mremap_unfaulted_to_faulted.json',
     'mmsim run my.json --kernel-config stock     # Linux 6.18 defaults, not this machine\'s',
@@ -95,6 +99,8 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
   }
   const plugins = await resolveSim(ctx, o);
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(await loadInvariants(), plugins.plugins));
+  if (only && !o.check) throw new CliError('--checkers selects what --check reports: add --check', EXIT.BAD_INPUT);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
   const sched = { schedule: o.schedule, seed: nonNegInt('--seed', o.seed) };
@@ -143,7 +149,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (o.json && failures.length) for (const f of failures) ctx.warn(`${file}: ${f}`);
     if (o.json) for (const line of about) ctx.warn(`${file}: ${line}`);
     if (checked) {
-      const vs = checked.violations;
+      const vs = only ? checked.violations.filter((v) => only.has(v.checker)) : checked.violations;
       violations += vs.length;
       await warnViolations(ctx, file, vs, '', arenaOf(res.header));
     }

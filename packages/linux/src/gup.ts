@@ -1,0 +1,62 @@
+/**
+ * The slow path of GUP (mm/gup.c): pin_user_pages() with FOLL_WRITE | FOLL_LONGTERM, as
+ * a driver's long-term pin (RDMA, VFIO) runs it. __gup_longterm_locked() ->
+ * __get_user_pages_locked() holds mmap_read_lock() across the whole range: per page
+ * the VMA lookup, follow_page_pte() (the PTE looked at and the folio grabbed under the
+ * PTE lock) and, when there is no writable page yet, faultin_page() (handle_mm_fault,
+ * under the same mmap_lock), then the lookup again. So mremap's mmap_write_lock()
+ * excludes the whole pin, unlike GUP-fast's.
+ */
+import { E, FolioCounter, PTE_WRITE, VM_WRITE, pteFlags, ptePfn, type KGen } from '@mmsim/core';
+import { Kernel } from './kernel.js';
+import { handleMmFault } from './fault.js';
+import { vmaLookupIn } from './lookup.js';
+import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock } from './pgtable.js';
+import { folioOf } from './rmap.js';
+
+/** Faults in one page may take before GUP gives up on it (each fault makes progress alone). */
+const MAX_FAULTS = 3;
+
+/**
+ * pin_user_pages(start, pages, FOLL_WRITE | FOLL_LONGTERM): each page is faulted in
+ * writable (breaking COW) and its folio pinned (try_grab_folio: a reference and the
+ * pincount). A page with no VMA or a VMA without VM_WRITE is skipped (-EFAULT for that
+ * page), as the model's `pin` step always did.
+ */
+export function* pinUserPages(k: Kernel, mm: number, start: number, pages: number): KGen<void> {
+  yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+  for (let vpn = start; vpn < start + pages; vpn++) {
+    const vma = vmaLookupIn(k, mm, vpn);
+    if (!vma || !(vma.flags & VM_WRITE)) continue;
+    for (let faults = 0; faults <= MAX_FAULTS; faults++) {
+      if (yield* followPagePte(k, mm, vpn)) break;
+      // faultin_page(): a write fault, then follow_page_pte() again
+      if (faults === MAX_FAULTS || (yield* handleMmFault(k, vma.id, vpn, true)) !== 'ok') break;
+    }
+  }
+  yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+}
+
+/**
+ * follow_page_pte() with FOLL_PIN | FOLL_WRITE: under the PTE lock, a present writable
+ * PTE's folio is pinned (true); none, or read-only (can_follow_write_pte), is false.
+ * A PMD-mapped THP is looked at under its PMD lock (follow_huge_pmd).
+ */
+function* followPagePte(k: Kernel, mm: number, vpn: number): KGen<boolean> {
+  const e = pmdEntry(k, mm, vpn);
+  if (!e) return false; // no_page_table()
+  const lock = e.kind === 'huge' ? Kernel.pmdLock(mm, vpn) : Kernel.ptl(mm, vpn);
+  if (e.kind === 'huge') yield* k.eng.lock(lock, 0, 'spin');
+  else yield* ptlLock(k, mm, vpn);
+  const pte = getPte(k, mm, vpn);
+  const ok = pte > 0 && !isZeroPte(pte) && (pteFlags(pte) & PTE_WRITE) !== 0;
+  if (ok) {
+    // try_grab_folio(FOLL_PIN): the PTE lock keeps the folio, a plain get is enough
+    const f = folioOf(k, ptePfn(pte));
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, 1);
+    k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Refcount, 1);
+  }
+  if (e.kind === 'huge') yield* k.eng.unlock(lock, 0, 'spin');
+  else yield* ptlUnlock(k, mm, vpn);
+  return ok;
+}
