@@ -67,6 +67,7 @@ export function buildPackage(ref, { withDeps = false, quiet = false, done = new 
     exclude: [
       join(src, '**/*.test.ts'),
       join(src, '**/*.test.tsx'),
+      join(src, '**/*.test-d.ts'),
       join(src, '**/*.spec.ts'),
       join(src, '**/__fixtures__/**'),
     ],
