@@ -10,6 +10,7 @@
  * exits at once on a second one. The engine looks at the flag every few thousand events
  * (interruptEvents), between steps and between schedules too.
  */
+import { isInstance } from '@mmsim/core';
 import { workerData } from 'node:worker_threads';
 import { CliError, EXIT } from './context.js';
 
@@ -82,6 +83,11 @@ export function interruptEvents(eng: { onRaw(fn: () => void): () => void }, stop
 
 /** The InterruptedError (or other CLI error: a full disk) behind `e`, wrapped as it may be in a step's or a plugin's error. */
 export function interruption(e: unknown): CliError | undefined {
-  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof CliError) return c;
+  // what a plugin threw may be a Proxy whose traps throw: look without trusting it
+  try {
+    for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (isInstance(c, CliError)) return c;
+  } catch {
+    // a `cause` getter that throws: not one of ours
+  }
   return undefined;
 }

@@ -46,7 +46,7 @@ export class OutDir {
     this.target = requireFolder(ctx, kind.option, dir);
     let names: string[] | null = null;
     try {
-      if (!statSync(this.target).isDirectory()) throw new CliError(`${kind.option} ${dir}: not a folder`, EXIT.BAD_INPUT);
+      if (!statSync(this.target).isDirectory()) throw new CliError(`${kind.option} ${dir}: it exists and is not a folder`, EXIT.BAD_INPUT);
       names = readdirSync(this.target);
     } catch (e) {
       if (e instanceof CliError) throw e;
@@ -60,8 +60,13 @@ export class OutDir {
     }
     this.temp = join(dirname(this.target), `${basename(this.target)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
     try {
+      // not recursive: Node's recursive mkdir spins forever on /proc/x (procfs answers ENOENT)
       mkdirSync(this.temp, { mode: 0o755 });
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // a place that takes no folders is bad input (exit 2); a failing disk is not (exit 74)
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`${kind.option} ${dir}: cannot create the folder there (${dirname(dir)} does not exist or does not take folders)`, EXIT.BAD_INPUT);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new CliError(`${kind.option} ${dir}: cannot create the folder: permission denied`, EXIT.BAD_INPUT);
       throw new CliError(`${kind.option} ${dir}: cannot create the folder ${shownPath(ctx, this.temp)}: ${(e as Error).message}`, EXIT.IO);
     }
   }

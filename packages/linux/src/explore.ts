@@ -16,12 +16,12 @@
  * mapping are violations; each comes with its schedule shrunk to the fewest deviations
  * from the default policy that still show it.
  */
-import { ABORT, prng, type Engine } from '@mmsim/core';
+import { ABORT, PluginError, isInstance, prng, type Engine } from '@mmsim/core';
 import type { Scenario } from '@mmsim/scenario';
 import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
 import { footprintHook, independent, type Footprint } from './footprint.js';
 import { rootCause } from './findings.js';
-import { ScenarioRun, type RunOptions } from './run.js';
+import { ScenarioRun, StepFailedError, type RunOptions } from './run.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
 export const STRATEGIES = ['dfs', 'pct', 'random'] as const;
@@ -183,6 +183,9 @@ export class Explorer {
       run.runUntil(this.steps);
     } catch (e) {
       if (e instanceof ScheduleError) throw e;
+      // a plugin that throws is the plugin's failure, as in `mmsim run` (the CLI's exit 4),
+      // not a finding about the kernel
+      if (isInstance(e, PluginError) || (isInstance(e, StepFailedError) && isInstance(e.cause, PluginError))) throw e;
       // a step after the concurrent one failed (its syscall rolled back: a model error,
       // a plugin's throw on the state the race left): a violation of this schedule, not
       // the end of the exploration

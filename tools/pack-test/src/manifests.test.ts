@@ -30,8 +30,10 @@ function staticWorkspaceImports(rel: string): Map<string, string[]> {
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.tsx?$/.test(e.name) && !/\.(test|spec)\.tsx?$/.test(e.name) && !e.name.endsWith('.test-d.ts')) {
+      // __fixtures__ is test support (the build leaves it out of dist, the package's files too)
+      if (e.isDirectory()) {
+        if (e.name !== '__fixtures__') walk(p);
+      } else if (/\.tsx?$/.test(e.name) && !/\.(test|spec)\.tsx?$/.test(e.name) && !e.name.endsWith('.test-d.ts')) {
         const sf = ts.createSourceFile(p, readFileSync(p, 'utf8'), ts.ScriptTarget.Latest, false);
         for (const st of sf.statements) {
           let spec: string | undefined;

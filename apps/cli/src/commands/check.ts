@@ -19,7 +19,23 @@ async function checkLogFile(
   const inv = await loadInvariants();
   if (typeof (inv as unknown as { checkLog?: unknown }).checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
   const given = await loadCheckerPlugins(ctx, o.plugin);
-  const { log, header } = readLog(ctx, file, { salvage: o.salvage });
+  // a misspelt name is bad input whatever the log holds: checked before the log is read,
+  // against the checkers known without it (one of a plugin the log names is checked after)
+  let misspelt: unknown = null;
+  if (o.checkers !== undefined) {
+    try {
+      checkerList(o.checkers, await knownCheckers(inv, given));
+    } catch (e) {
+      misspelt = e;
+    }
+  }
+  let read;
+  try {
+    read = readLog(ctx, file, { salvage: o.salvage });
+  } catch (e) {
+    throw misspelt ?? e;
+  }
+  const { log, header } = read;
   // the checkers the run had (run --plugin X --check) check its log again without --plugin
   const plugins = [...(await loadHeaderPlugins(ctx, file, header, given)), ...given];
   const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(inv, plugins));
