@@ -13,7 +13,7 @@
  * the shared zero page (4 KiB and PMD level), which also gives the VMA its anon_vma and
  * so changes what merges. Measured, not read: a read fault gives an exclusive anon page,
  * a read fault in a MADV_HUGEPAGE range a THP, and a split THP still maps its zero-filled
- * subpages to the zero page (tools/kernel-oracle/src/host.test.ts).
+ * subpages to the zero page (packages/kernel-oracle/src/host.test.ts).
  *
  * Anything that cannot be read is left out, so the model's defaults (stock 6.18: zero
  * page on, THP madvise) apply.

@@ -15,7 +15,7 @@ const CFLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra'];
 export interface BuildOptions {
   /** C compiler (default `$CC` or `gcc`). */
   cc?: string;
-  /** Where binaries are cached (default `tools/kernel-oracle/build`). */
+  /** Where binaries are cached (default `packages/kernel-oracle/build`). */
   buildDir?: string;
 }
 

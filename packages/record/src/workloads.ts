@@ -1,5 +1,5 @@
 /**
- * The workloads shipped with mmsim (tools/record/workloads): programs that move memory
+ * The workloads shipped with mmsim (packages/record/workloads): programs that move memory
  * the ways the series' cover letter names, built here and recorded by `npm test`.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'workloads');
 export interface Workload {
   name: string;
   what: string;
-  /** the source file in tools/record/workloads */
+  /** the source file in packages/record/workloads */
   source: string;
   /** 'c' is compiled with gcc; others run with their interpreter */
   kind: 'c' | 'python' | 'node';

@@ -28,7 +28,7 @@ export class RecordUnavailableError extends Error {
   }
 }
 
-/** Compile a C file once per source hash into tools/record/build (gitignored). */
+/** Compile a C file once per source hash into packages/record/build (gitignored). */
 export function buildC(src: string, name: string, extra: string[] = []): string {
   const cc = process.env.CC ?? 'gcc';
   const hash = createHash('sha256').update(readFileSync(src)).update(cc).update([...CFLAGS, ...extra].join(' ')).digest('hex').slice(0, 16);
