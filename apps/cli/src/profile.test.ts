@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLogFile } from '@mmsim/core';
-import { DEFAULT_PROFILE } from '@mmsim/linux';
+import { DEFAULT_PROFILE } from '@mmsim/runner';
 import { RELOCATE_ANON_VARIANTS } from '@mmsim/scenario';
 import { overrideModule } from './integrations.js';
 import { DEFAULT_KERNEL_SETTINGS } from './profile.js';

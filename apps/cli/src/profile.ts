@@ -102,7 +102,7 @@ export function profileLines(eff: EffectiveProfileLike | null | undefined): stri
   return out;
 }
 
-/** The default profile's settings (@mmsim/linux DEFAULT_PROFILE), for commands that run no simulator. */
+/** The default profile's settings (@mmsim/runner DEFAULT_PROFILE), for commands that run no simulator. */
 export const DEFAULT_KERNEL_SETTINGS = { relocateAnon: 'fixed', largeFolio: true, mthp: [] as number[], thp: 'madvise' } as const;
 
 const RELOCATE_FLAGS = MREMAP_FLAGS.filter((f) => f.includes('RELOCATE'));

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeLogFile } from '@mmsim/core';
-import { Explorer, parseSchedule, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/linux';
+import { Explorer, parseSchedule, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/runner';
 import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';

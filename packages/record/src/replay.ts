@@ -29,9 +29,9 @@ import {
   expandDownwards,
   getPte,
   userAccess,
-  vmaPerms,
-  MREMAP_FLAG_BITS,
 } from '@mmsim/linux';
+import { vmaPerms } from '@mmsim/runner';
+import { MREMAP_FLAG_BITS } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
 import { FAULT_WRITE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';

@@ -42,13 +42,12 @@ import {
   vmaMergeExistingRange,
   vmaNextFrom,
   vmgVmaState,
-  MREMAP_FLAG_BITS,
-  RELOCATE_ANON_VARIANTS,
   type CopyResult,
-  type RelocateAnonVariant,
   type MoveContext,
   type MremapStrategy,
 } from '@mmsim/linux';
+import { RELOCATE_ANON_VARIANTS, type RelocateAnonVariant } from '@mmsim/scenario';
+import { MREMAP_FLAG_BITS } from '@mmsim/core';
 import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './large.js';
 
 // the series' uapi values (include/uapi/linux/mman.h), from the one flag table

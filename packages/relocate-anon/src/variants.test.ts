@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RELOCATE_ANON_VARIANTS } from '@mmsim/linux';
+import { RELOCATE_ANON_VARIANTS } from '@mmsim/scenario';
 import { RELOCATE_VARIANTS, behaviourOf } from './index.js';
 
 describe('the variants', () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ExploreResult, Strategy } from '@mmsim/linux';
+import type { ExploreResult, Strategy } from '@mmsim/runner';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
@@ -10,7 +10,7 @@ import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
 import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
 
-type LinuxExplore = typeof import('@mmsim/linux');
+type LinuxExplore = typeof import('@mmsim/runner');
 
 interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   strategy: string;
@@ -72,7 +72,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const config = kernelConfigFor(o);
   const linux = (await loadLinux()) as unknown as LinuxExplore;
   const inv = await loadInvariants();
-  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
+  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/runner has no explorer (too old)', EXIT.BAD_INPUT);
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
   let ex: InstanceType<LinuxExplore['Explorer']>;
   try {

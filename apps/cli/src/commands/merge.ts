@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ExploreResult } from '@mmsim/linux';
+import type { ExploreResult } from '@mmsim/runner';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { loadLinux } from '../integrations.js';
 import { formatExplore } from './explore.js';
@@ -33,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`${f}: not JSON: ${(e as Error).message}`, EXIT.BAD_INPUT);
       }
     });
-    const linux = (await loadLinux()) as unknown as typeof import('@mmsim/linux');
+    const linux = (await loadLinux()) as unknown as typeof import('@mmsim/runner');
     let merged: ExploreResult;
     try {
       merged = linux.mergeResults(parts);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { definePlugin, PluginConflictError } from '@mmsim/core';
 import { parseScenario } from '@mmsim/scenario';
-import { MREMAP_STRATEGY } from './points.js';
+import { MREMAP_STRATEGY } from '@mmsim/linux';
 import { runScenario } from './run.js';
 
 const claim = (name: string, extraFlags: number) =>

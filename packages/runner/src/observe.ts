@@ -17,7 +17,7 @@ import {
   type State,
 } from '@mmsim/core';
 import { canonicalizeSnapshot, type ProcSnapshot, type RawPage, type VmaObservation } from '@mmsim/scenario';
-import { isZeroPte } from './pgtable.js';
+import { isZeroPte } from '@mmsim/linux';
 
 export function vmaPerms(flags: number): string {
   return (

@@ -11,9 +11,7 @@
  */
 import type { ExtensionPoint, Plugin } from '@mmsim/core';
 import { RELOCATE_ANON_VARIANTS, type KernelBlock, type RelocateAnonSetting, type Scenario, type ThpMode } from '@mmsim/scenario';
-import type { KernelConfig } from './kernel.js';
-import { linuxMergePolicyPlugin } from './merge_policy.js';
-import { LARGE_FOLIO, MERGE_POLICY } from './points.js';
+import { LARGE_FOLIO, MERGE_POLICY, linuxMergePolicyPlugin, type KernelConfig } from '@mmsim/linux';
 
 export type PluginSpec = Plugin<unknown> | [Plugin<unknown>, unknown];
 

@@ -12,9 +12,8 @@
  */
 import { ABORT, DeadlockError, E, prng, type KGen } from '@mmsim/core';
 import type { ConcurrentStep, Scenario, StepObservation, StepResult, TaskStep, TaskStepObservation } from '@mmsim/scenario';
-import { ARENA_BASE, type Kernel } from './kernel.js';
-import { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
-import { runStep, type Procs } from './run.js';
+import { ARENA_BASE, folioReferenced, gupFast, shrinkFolioList, userAccessPerVma, type Kernel } from '@mmsim/linux';
+import { runStep, type Procs } from './step.js';
 
 /** Engine task id of a concurrent step's task t (tracks in the debugger). */
 export const TASK_ID_BASE = 100;

@@ -3,13 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { E, FOLIO_KSM, encodeLogFile, folioAtHead, lookupPte, ptePfn, replay } from '@mmsim/core';
 import { checkExpectations, parseScenario } from '@mmsim/scenario';
-import { randomScenario } from './testing.js';
+import { randomScenario } from './random.js';
 import { observationFromLog, runScenario } from './run.js';
-import { ARENA_BASE, Kernel } from './kernel.js';
-import { doMmap } from './mmap.js';
-import { doMremap } from './mremap.js';
-import { userAccess } from './fault.js';
-import { getPte } from './pgtable.js';
+import { ARENA_BASE, Kernel, doMmap, doMremap, getPte, userAccess } from '@mmsim/linux';
 
 const goldenDir = fileURLToPath(new URL('../../../scenarios/golden/merge/', import.meta.url));
 const goldens = readdirSync(goldenDir)

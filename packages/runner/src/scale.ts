@@ -5,7 +5,7 @@
  * and measurements run exactly these.
  */
 import { MAX_PROCS, type Scenario, type Step } from '@mmsim/scenario';
-import { DEFAULT_CONFIG } from './kernel.js';
+import { DEFAULT_CONFIG } from '@mmsim/linux';
 
 const FORMAT = 'mmsim-scenario/1' as const;
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLogFile, encodeLogFile } from '@mmsim/core';
 import { parseScenario } from '@mmsim/scenario';
-import { definePolicyPlugin, linuxMergePolicy, linuxMergePolicyPlugin } from './merge_policy.js';
-import { MERGE_POLICY } from './points.js';
+import { MERGE_POLICY, definePolicyPlugin, linuxMergePolicy, linuxMergePolicyPlugin } from '@mmsim/linux';
 import { DEFAULT_PROFILE, ProfileError, STOCK_PROFILE, effectiveProfile, profilePlugins, providedPoints } from './profile.js';
 import { resolveRun, runScenario } from './run.js';
 
