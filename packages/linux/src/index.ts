@@ -5,8 +5,8 @@
 export { Kernel, ARENA_BASE, MMAP_BASE, TASK_SIZE, DEFAULT_CONFIG } from './kernel.js';
 export type { KernelConfig, KernelOptions } from './kernel.js';
 export { EPERM, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, errnoName } from './errno.js';
-export { MERGE_POLICY, MREMAP_STRATEGY, LARGE_FOLIO } from './points.js';
-export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy, LargeFolioHandler, RelocateWalk } from './points.js';
+export { MERGE_POLICY, MREMAP_STRATEGY } from './points.js';
+export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy } from './points.js';
 export { linuxMergePolicy, defaultMergePolicy, linuxMergePolicyPlugin, definePolicyPlugin, vmaIsForkChild } from './merge_policy.js';
 
 // syscalls

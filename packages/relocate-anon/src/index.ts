@@ -19,8 +19,8 @@ export {
   vmaMaybeHasSharedAnonFolios,
 } from './relocate.js';
 export type { RelocateOptions, RelocateVariant } from './relocate.js';
-export { LARGE_FOLIO } from './large.js';
-export type { LargeFolioHandler, RelocateWalk } from './large.js';
+export { LARGE_FOLIO } from './points.js';
+export type { LargeFolioHandler, RelocateWalk } from './points.js';
 
 export const relocateAnonPlugin: Plugin<RelocateOptions> = definePlugin<RelocateOptions>({
   name: '@mmsim/relocate-anon',

@@ -48,7 +48,7 @@ import {
 } from '@mmsim/linux';
 import { RELOCATE_ANON_VARIANTS, type RelocateAnonVariant } from '@mmsim/scenario';
 import { MREMAP_FLAG_BITS } from '@mmsim/core';
-import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './large.js';
+import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './points.js';
 
 // the series' uapi values (include/uapi/linux/mman.h), from the one flag table
 export const MREMAP_RELOCATE_ANON = MREMAP_FLAG_BITS.RELOCATE_ANON;

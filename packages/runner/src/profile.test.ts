@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLogFile, encodeLogFile } from '@mmsim/core';
+import { decodeLogFile, defineExtensionPoint, definePlugin, encodeLogFile } from '@mmsim/core';
 import { parseScenario } from '@mmsim/scenario';
 import { MERGE_POLICY, definePolicyPlugin, linuxMergePolicy, linuxMergePolicyPlugin } from '@mmsim/linux';
 import { DEFAULT_PROFILE, ProfileError, STOCK_PROFILE, effectiveProfile, profilePlugins, providedPoints } from './profile.js';
@@ -78,6 +78,17 @@ describe('profilePlugins: one slot per extension point', () => {
       { start: 5, end: 10, perms: 'rw-p' },
     ]);
     expect(r.header.config.plugins).toEqual([{ name: 'never-merge', version: null, options: null }]);
+  });
+
+  it("a user's plugin that provides the large-folio implementation's point takes that slot", () => {
+    // the runner knows no plugin's points: the slot is whatever its implementation provides
+    const POINT = defineExtensionPoint<{ name: string }>('test/large', 'single', 'a stand-in for LARGE_FOLIO');
+    const largeFolio = definePlugin({ name: 'stand-in-large-folio', setup: (h) => h.provide(POINT, { name: 'default' }) });
+    const relocateAnon = definePlugin<{ variant: string }>({ name: 'stand-in-relocate', setup: () => {} });
+    const mine = definePlugin({ name: 'my-large-folio', setup: (h) => h.provide(POINT, { name: 'mine' }) });
+    const impls = { relocateAnon, largeFolio };
+    expect(profilePlugins(DEFAULT_PROFILE, impls)).toEqual([linuxMergePolicyPlugin, [relocateAnon, { variant: 'fixed' }], largeFolio]);
+    expect(profilePlugins(DEFAULT_PROFILE, impls, [mine])).toEqual([linuxMergePolicyPlugin, [relocateAnon, { variant: 'fixed' }], mine]);
   });
 });
 

@@ -6,12 +6,14 @@
  * (@mmsim/large-folio, or none). Every slot is wired the same way, and a user's plugin
  * that provides a single point replaces the profile's choice for it.
  *
- * The model cannot import the plugin packages (they build on it), so whoever has them
- * passes them in as `ProfileImplementations` (the CLI loads them by package name).
+ * The runner cannot import the plugin packages (they build on it), so whoever has them
+ * passes them in as `ProfileImplementations` (the CLI loads them by package name). It
+ * knows no plugin's points either: a slot is taken when a user's plugin provides a point
+ * the slot's implementation provides.
  */
 import type { ExtensionPoint, Plugin } from '@mmsim/core';
 import { RELOCATE_ANON_VARIANTS, type KernelBlock, type RelocateAnonSetting, type Scenario, type ThpMode } from '@mmsim/scenario';
-import { LARGE_FOLIO, MERGE_POLICY, linuxMergePolicyPlugin, type KernelConfig } from '@mmsim/linux';
+import { linuxMergePolicyPlugin, type KernelConfig } from '@mmsim/linux';
 
 export type PluginSpec = Plugin<unknown> | [Plugin<unknown>, unknown];
 
@@ -114,7 +116,9 @@ export function profilePlugins(profile: KernelProfile, impls: Partial<ProfileImp
   const taken = new Set<string>();
   for (const p of extra) for (const id of providedPoints(p)) taken.add(id);
   const out: PluginSpec[] = [];
-  if (!taken.has(MERGE_POLICY.id)) out.push(all.mergePolicy);
+  /** a user's plugin provides a single point this implementation provides */
+  const isTaken = (impl: PluginSpec) => [...providedPoints(impl)].some((id) => taken.has(id));
+  if (!isTaken(all.mergePolicy)) out.push(all.mergePolicy);
   if (profile.relocateAnon !== 'none') {
     if (!(profile.relocateAnon in RELOCATE_ANON_VARIANTS))
       throw new ProfileError(`unknown relocateAnon variant "${profile.relocateAnon}"`);
@@ -126,10 +130,10 @@ export function profilePlugins(profile: KernelProfile, impls: Partial<ProfileImp
     out.push([all.relocateAnon as Plugin<unknown>, { variant: profile.relocateAnon }]);
   }
   // the large-folio extension is the series': only MREMAP_RELOCATE_ANON's walk calls it
-  if (profile.largeFolio && profile.relocateAnon !== 'none' && !taken.has(LARGE_FOLIO.id)) {
+  if (profile.largeFolio && profile.relocateAnon !== 'none') {
     if (!all.largeFolio)
       throw new ProfileError('the profile asks for large folios (largeFolio true), which needs @mmsim/large-folio; install it, or turn it off (largeFolio false)', '@mmsim/large-folio');
-    out.push(all.largeFolio);
+    if (!isTaken(all.largeFolio)) out.push(all.largeFolio);
   }
   for (const p of extra) if (!out.some((q) => pluginOf(q).name === pluginOf(p).name)) out.push(p);
   return out;
