@@ -20,7 +20,7 @@ export const APP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_MODE = 'production';
 
 /** Workspace packages the page or its worker bundle (their sources are part of the key). */
-const BUNDLED_WORKSPACE = ['packages/core/src', 'packages/invariants/src', 'packages/merge-policy/src'];
+const BUNDLED_WORKSPACE = ['packages/core/src', 'packages/invariants/src', 'packages/linux/src'];
 /** npm packages that are bundled or that build the bundle (their installed versions are part of the key). */
 const BUNDLED_NPM = ['react', 'react-dom', 'scheduler', 'uplot', 'rxjs', 'immer', 'vite', '@vitejs/plugin-react', 'rolldown', 'esbuild'];
 

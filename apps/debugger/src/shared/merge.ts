@@ -6,7 +6,7 @@
  * the pgoff test.
  */
 import { VM_SOFTDIRTY, type Vma } from '@mmsim/core';
-import { linuxMergePolicy, vmaIsForkChild, type MergePolicy, type VmaMergeStruct } from '@mmsim/merge-policy';
+import { linuxMergePolicy, vmaIsForkChild, type MergePolicy, type VmaMergeStruct } from '@mmsim/linux';
 import type { MergeWhy } from './protocol.js';
 
 const FLAG_NAMES: [number, string][] = [
