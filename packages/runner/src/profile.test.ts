@@ -80,6 +80,20 @@ describe('profilePlugins: one slot per extension point', () => {
     expect(r.header.config.plugins).toEqual([{ name: 'never-merge', version: null, options: null }]);
   });
 
+  it('a variant the relocate-anon implementation refuses is a ProfileError with its reason, before any run', () => {
+    // the variant table is the plugin's: the runner asks it (a dry run of its setup)
+    const relocateAnon = definePlugin<{ variant: string }>({
+      name: 'stand-in-relocate',
+      setup: (_h, o) => {
+        if (o?.variant !== 'fixed') throw new Error(`unknown variant "${o?.variant}"; choose one of fixed`);
+      },
+    });
+    const profile = { ...DEFAULT_PROFILE, largeFolio: false, relocateAnon: 'v2' };
+    expect(() => profilePlugins(profile, { relocateAnon })).toThrow(ProfileError);
+    expect(() => profilePlugins(profile, { relocateAnon })).toThrow('relocateAnon "v2": unknown variant "v2"; choose one of fixed');
+    expect(profilePlugins({ ...profile, relocateAnon: 'fixed' }, { relocateAnon })).toEqual([linuxMergePolicyPlugin, [relocateAnon, { variant: 'fixed' }]]);
+  });
+
   it("a user's plugin that provides the large-folio implementation's point takes that slot", () => {
     // the runner knows no plugin's points: the slot is whatever its implementation provides
     const POINT = defineExtensionPoint<{ name: string }>('test/large', 'single', 'a stand-in for LARGE_FOLIO');

@@ -12,7 +12,7 @@
  * the slot's implementation provides.
  */
 import type { ExtensionPoint, Plugin } from '@mmsim/core';
-import { RELOCATE_ANON_VARIANTS, type KernelBlock, type RelocateAnonSetting, type Scenario, type ThpMode } from '@mmsim/scenario';
+import type { KernelBlock, RelocateAnonSetting, Scenario, ThpMode } from '@mmsim/scenario';
 import { linuxMergePolicyPlugin, type KernelConfig } from '@mmsim/linux';
 
 export type PluginSpec = Plugin<unknown> | [Plugin<unknown>, unknown];
@@ -93,16 +93,22 @@ export class ProfileError extends Error {
 
 const pluginOf = (p: PluginSpec): Plugin<unknown> => (Array.isArray(p) ? p[0] : p);
 
-/** The single extension points a plugin's setup provides (run against a recording host). */
-export function providedPoints(p: PluginSpec): Set<string> {
-  const ids = new Set<string>();
+/** A plugin's setup run against a recording host: the single points it provides, or what it threw. */
+function dryRunSetup(p: PluginSpec): { points: Set<string>; error?: unknown } {
+  const points = new Set<string>();
   const [plugin, options] = Array.isArray(p) ? p : [p, undefined];
   try {
-    plugin.setup({ provide: (point: ExtensionPoint<unknown>) => void (point.kind === 'single' && ids.add(point.id)) }, options);
-  } catch {
-    /* its real registration reports the error, with the plugin named */
+    plugin.setup({ provide: (point: ExtensionPoint<unknown>) => void (point.kind === 'single' && points.add(point.id)) }, options);
+  } catch (error) {
+    return { points, error };
   }
-  return ids;
+  return { points };
+}
+
+/** The single extension points a plugin's setup provides (run against a recording host). */
+export function providedPoints(p: PluginSpec): Set<string> {
+  // an error is reported by the plugin's real registration, with the plugin named
+  return dryRunSetup(p).points;
 }
 
 /**
@@ -120,14 +126,16 @@ export function profilePlugins(profile: KernelProfile, impls: Partial<ProfileImp
   const isTaken = (impl: PluginSpec) => [...providedPoints(impl)].some((id) => taken.has(id));
   if (!isTaken(all.mergePolicy)) out.push(all.mergePolicy);
   if (profile.relocateAnon !== 'none') {
-    if (!(profile.relocateAnon in RELOCATE_ANON_VARIANTS))
-      throw new ProfileError(`unknown relocateAnon variant "${profile.relocateAnon}"`);
     if (!all.relocateAnon)
       throw new ProfileError(
         `the profile asks for MREMAP_RELOCATE_ANON (relocateAnon "${profile.relocateAnon}"), which needs @mmsim/relocate-anon; install it, or run the stock kernel (relocateAnon "none")`,
         '@mmsim/relocate-anon',
       );
-    out.push([all.relocateAnon as Plugin<unknown>, { variant: profile.relocateAnon }]);
+    const spec: PluginSpec = [all.relocateAnon as Plugin<unknown>, { variant: profile.relocateAnon }];
+    // which variants exist is the plugin's to say (its variant table): ask it before the run
+    const { error } = dryRunSetup(spec);
+    if (error !== undefined) throw new ProfileError(`relocateAnon "${profile.relocateAnon}": ${error instanceof Error ? error.message : String(error)}`);
+    out.push(spec);
   }
   // the large-folio extension is the series': only MREMAP_RELOCATE_ANON's walk calls it
   if (profile.largeFolio && profile.relocateAnon !== 'none') {
