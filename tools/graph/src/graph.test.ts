@@ -73,6 +73,20 @@ describe('importsOf', () => {
   });
 });
 
+describe('importsOf, by path', () => {
+  it('attributes a relative import that lands in another project to it, and ignores the rest', () => {
+    const src = ["import { register } from '../../../apps/cli/src/commands/bench.js';", "import { own } from './own.js';"].join('\n');
+    const projectAt = (spec: string) => (spec.includes('/apps/cli/') ? '@mmsim/cli' : undefined);
+    expect(importsOf(src, 'tools/bench/src/a.test.ts', true, projectAt)).toEqual([
+      { target: '@mmsim/cli', kind: 'static', file: 'tools/bench/src/a.test.ts', line: 1, test: true, byPath: true },
+    ]);
+  });
+
+  it('the workspace read finds them (tools/bench tests the CLI command by path)', () => {
+    expect(project('@mmsim/bench').imports.some((i) => i.byPath && i.target === '@mmsim/cli' && i.test)).toBe(true);
+  });
+});
+
 /* ------------------------------------------------- the rules on made-up workspaces */
 
 const TOY: Floor[] = [
@@ -106,6 +120,14 @@ describe('the rules', () => {
     expect(undeclaredImports([app, tool])).toEqual(['packages/app/src/index.ts:3: @t/app imports @t/tool, which its package.json does not declare']);
     // a private importer gets no such leave: it can declare what it uses
     expect(undeclaredImports([{ ...app, private: true }, tool])).toHaveLength(3);
+  });
+
+  it('undeclaredImports: an import by path into another project is an error in shipped code, not in a test', () => {
+    const byPath = (test: boolean) => toy('@t/app', [], ['@t/core'], { imports: [{ target: '@t/core', kind: 'static', file: 'packages/app/src/x.ts', line: 3, test, byPath: true }] });
+    expect(undeclaredImports([byPath(false)])).toEqual([
+      'packages/app/src/x.ts:3: @t/app imports @t/core by a relative path; import it by its package name (and declare it)',
+    ]);
+    expect(undeclaredImports([byPath(true)])).toEqual([]);
   });
 
   it('upwardImports: up a floor, and sideways on a floor that forbids it; tests exempt', () => {

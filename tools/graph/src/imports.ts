@@ -6,7 +6,7 @@
  * in graph.test.ts can treat shipped code and tests differently.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** static: a value import or re-export; dynamic: import('...'); type: erased (import type, import('...') types) */
@@ -21,6 +21,8 @@ export interface WorkspaceImport {
   line: number;
   /** a test file, or test support (src/testing/, *.test.ts, *.test-d.ts, bench/, consumer/) */
   test: boolean;
+  /** written as a relative path into another project's folder ('../../../apps/cli/src/x.js'), not by package name */
+  byPath?: boolean;
 }
 
 export interface WorkspaceProject {
@@ -61,14 +63,19 @@ function isTypeOnlyExport(n: ts.ExportDeclaration): boolean {
   return !!named && ts.isNamedExports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
 }
 
-/** The @mmsim/* imports of one source text. */
-export function importsOf(text: string, file: string, test: boolean): WorkspaceImport[] {
+/**
+ * The @mmsim/* imports of one source text. `projectAt` maps a relative specifier (resolved
+ * from the file) to the project whose folder it lands in, so that an import by path into
+ * another project counts too.
+ */
+export function importsOf(text: string, file: string, test: boolean, projectAt?: (spec: string) => string | undefined): WorkspaceImport[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const out: WorkspaceImport[] = [];
   const add = (spec: ts.Node, kind: ImportKind) => {
     if (!ts.isStringLiteralLike(spec)) return;
-    const target = workspacePackageOf(spec.text);
-    if (target) out.push({ target, kind, file, line: sf.getLineAndCharacterOfPosition(spec.getStart(sf)).line + 1, test });
+    const byPath = spec.text.startsWith('.');
+    const target = byPath ? projectAt?.(spec.text) : workspacePackageOf(spec.text);
+    if (target) out.push({ target, kind, file, line: sf.getLineAndCharacterOfPosition(spec.getStart(sf)).line + 1, test, ...(byPath ? { byPath } : {}) });
   };
   const visit = (n: ts.Node) => {
     if (ts.isImportDeclaration(n)) add(n.moduleSpecifier, isTypeOnlyImport(n) ? 'type' : 'static');
@@ -93,6 +100,19 @@ function sourcesUnder(dir: string, inTestDir: boolean, out: { path: string; test
 /** Every workspace project (a folder of packages/, apps/, tools/ with a package.json) and its imports. */
 export function readWorkspace(root: string): WorkspaceProject[] {
   const out: WorkspaceProject[] = [];
+  // every project's folder and name first, so that imports by path can be attributed
+  const folders: [string, string][] = [];
+  for (const group of PROJECT_GROUPS) {
+    if (!existsSync(join(root, group))) continue;
+    for (const d of readdirSync(join(root, group), { withFileTypes: true })) {
+      const manifest = join(root, group, d.name, 'package.json');
+      if (d.isDirectory() && existsSync(manifest)) {
+        const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
+        folders.push([join(root, group, d.name) + sep, String(name)]);
+      }
+    }
+  }
+  const projectOfPath = (p: string) => folders.find(([dir]) => p.startsWith(dir))?.[1];
   for (const group of PROJECT_GROUPS) {
     if (!existsSync(join(root, group))) continue;
     for (const d of readdirSync(join(root, group), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -119,7 +139,9 @@ export function readWorkspace(root: string): WorkspaceProject[] {
           devDependencies: field('devDependencies'),
         },
         tags: ((m.nx as { tags?: string[] } | undefined)?.tags ?? []).slice(),
-        imports: files.flatMap((f) => importsOf(readFileSync(f.path, 'utf8'), relative(root, f.path), f.test)).filter((i) => i.target !== m.name),
+        imports: files
+          .flatMap((f) => importsOf(readFileSync(f.path, 'utf8'), relative(root, f.path), f.test, (spec) => projectOfPath(resolve(dirname(f.path), spec))))
+          .filter((i) => i.target !== m.name),
       });
     }
   }
