@@ -147,3 +147,30 @@ export function readWorkspace(root: string): WorkspaceProject[] {
   }
   return out;
 }
+
+/**
+ * The run-time imports between the shipped modules of one project (relative imports that
+ * are not type-only, tests and test support left out): module -> modules, paths from the
+ * workspace root. A cycle here is a cycle at load time.
+ */
+export function moduleEdges(root: string, rel: string): Map<string, string[]> {
+  const files: { path: string; test: boolean }[] = [];
+  sourcesUnder(join(root, rel), false, files);
+  const shipped = files.filter((f) => !f.test && /\.tsx?$/.test(f.path));
+  const known = new Set(shipped.map((f) => f.path));
+  const edges = new Map<string, string[]>();
+  for (const f of shipped) {
+    const sf = ts.createSourceFile(f.path, readFileSync(f.path, 'utf8'), ts.ScriptTarget.Latest, false);
+    const to: string[] = [];
+    for (const st of sf.statements) {
+      const spec = (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : undefined;
+      if (!spec?.startsWith('.')) continue;
+      if (ts.isImportDeclaration(st) ? isTypeOnlyImport(st) : isTypeOnlyExport(st as ts.ExportDeclaration)) continue;
+      const base = resolve(dirname(f.path), spec).replace(/\.js$/, '');
+      const target = [`${base}.ts`, `${base}.tsx`, join(base, 'index.ts')].find((c) => known.has(c));
+      if (target) to.push(relative(root, target));
+    }
+    edges.set(relative(root, f.path), to);
+  }
+  return edges;
+}

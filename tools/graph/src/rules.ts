@@ -84,28 +84,26 @@ export function upwardImports(projects: readonly WorkspaceProject[], floors: rea
   return out;
 }
 
-/** Cycles between packages through shipped code (tests excluded), each once, as "a -> b -> a" with the import that closes it. */
-export function importCycles(projects: readonly WorkspaceProject[]): string[] {
-  const edges = new Map<string, Map<string, WorkspaceImport>>();
-  for (const p of projects) {
-    const e = new Map<string, WorkspaceImport>();
-    for (const i of p.imports) if (!i.test && !e.has(i.target)) e.set(i.target, i);
-    edges.set(p.name, e);
-  }
-  const out: string[] = [];
+/**
+ * The cycles of a directed graph, each once (whatever node it is entered by), as the path
+ * from its first node back to it: [a, b, a]. Depth-first from each node in sorted order,
+ * so the output is deterministic.
+ */
+export function cyclesOf(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  const out: string[][] = [];
   const seen = new Set<string>();
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
   const visit = (n: string) => {
     state.set(n, 'open');
     stack.push(n);
-    for (const [m, imp] of [...(edges.get(n) ?? [])].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const m of [...(edges.get(n) ?? [])].sort()) {
       if (state.get(m) === 'open') {
         const cycle = stack.slice(stack.indexOf(m));
         const key = [...cycle].sort().join(' ');
         if (!seen.has(key)) {
           seen.add(key);
-          out.push(`${[...cycle, m].join(' -> ')} (closed by ${where(imp)})`);
+          out.push([...cycle, m]);
         }
       } else if (!state.has(m) && edges.has(m)) visit(m);
     }
@@ -114,6 +112,18 @@ export function importCycles(projects: readonly WorkspaceProject[]): string[] {
   };
   for (const n of [...edges.keys()].sort()) if (!state.has(n)) visit(n);
   return out;
+}
+
+/** Cycles between packages through shipped code (tests excluded), each once, as "a -> b -> a" with the import that closes it. */
+export function importCycles(projects: readonly WorkspaceProject[]): string[] {
+  const first = new Map<string, Map<string, WorkspaceImport>>();
+  for (const p of projects) {
+    const e = new Map<string, WorkspaceImport>();
+    for (const i of p.imports) if (!i.test && !e.has(i.target)) e.set(i.target, i);
+    first.set(p.name, e);
+  }
+  const edges = new Map([...first].map(([n, e]) => [n, [...e.keys()]]));
+  return cyclesOf(edges).map((c) => `${c.join(' -> ')} (closed by ${where(first.get(c[c.length - 2])!.get(c[c.length - 1])!)})`);
 }
 
 /** Each project's Nx tags carry its floor (`scope:<floor>`) and its kind (`type:<type>`) as the table says, and no other scope or type. */
@@ -128,4 +138,9 @@ export function tagProblems(projects: readonly WorkspaceProject[], floors: reado
       out.push(`${p.rel}/package.json: nx.tags has ${JSON.stringify(have)}, the floor table says ${JSON.stringify(want)}`);
   }
   return out;
+}
+
+/** Cycles in a module graph (moduleEdges), each once, as "a.ts -> b.ts -> a.ts". */
+export function moduleCycles(edges: ReadonlyMap<string, readonly string[]>): string[] {
+  return cyclesOf(edges).map((c) => c.join(' -> '));
 }
