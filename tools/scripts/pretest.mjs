@@ -2,7 +2,7 @@
 // Runs before `npm test` (root "test": "node tools/scripts/pretest.mjs && vitest run").
 //
 // * Builds the C kernel oracle ahead of time with @mmsim/kernel-oracle's own
-//   ensureOracleBinary() (same compiler, flags and cache: tools/kernel-oracle/build/),
+//   ensureOracleBinary() (same compiler, flags and cache: packages/kernel-oracle/build/),
 //   so the parallel test workers find it compiled instead of racing to compile it.
 // * Prints the running kernel version and whether the oracle can observe it (root).
 //
@@ -43,9 +43,9 @@ let oracle;
 try {
   // @mmsim/kernel-oracle is source-first TypeScript: load it through tsx's loader API
   const { tsImport } = await import('tsx/esm/api');
-  oracle = await tsImport(pathToFileURL(join(ROOT, 'tools/kernel-oracle/src/index.ts')).href, import.meta.url);
+  oracle = await tsImport(pathToFileURL(join(ROOT, 'packages/kernel-oracle/src/index.ts')).href, import.meta.url);
 } catch (e) {
-  warn(`cannot load tools/kernel-oracle (${e instanceof Error ? e.message : e}); the oracle will be compiled by its tests`);
+  warn(`cannot load packages/kernel-oracle (${e instanceof Error ? e.message : e}); the oracle will be compiled by its tests`);
 }
 
 if (oracle) {
@@ -66,7 +66,7 @@ if (oracle) {
     }
   }
 }
-// mmsim record (tools/record) runs the workloads under perf's tracepoints
+// mmsim record (packages/record) runs the workloads under perf's tracepoints
 {
   const { spawnSync } = await import('node:child_process');
   const perf = spawnSync('perf', ['--version'], { encoding: 'utf8' });

@@ -4,7 +4,7 @@
  * violations printed grouped by root cause (one line per group, with a count).
  */
 import type { EventLog, LogHeader, Plugin } from '@mmsim/core';
-import { addressesIn, lockNamesIn, type Arena } from './addr.js';
+import { addressesIn, type Arena } from './addr.js';
 import { CliError, EXIT, type CliContext } from './context.js';
 import { loadInvariants, loadPluginModule, type PluginSpec, type Violation } from './integrations.js';
 import { formatViolation } from './sim.js';

@@ -41,7 +41,7 @@ beforeAll(async () => {
     throw e;
   }
 }, 120_000);
-afterEach(() => overrideModule('@mmsim/linux', undefined));
+afterEach(() => overrideModule('@mmsim/runner', undefined));
 
 describe('diff', () => {
   it('skips scenarios with simulator-only ops with a note', async () => {
@@ -65,7 +65,7 @@ describe('diff', () => {
   });
 
   it('prints the first divergence and exits 1 on a mismatch', async () => {
-    overrideModule('@mmsim/linux', fakeLinux);
+    overrideModule('@mmsim/runner', fakeLinux);
     const r = await cli(['diff', 'moves.json'], dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain('moves.json: DIFFERS');
@@ -104,7 +104,7 @@ describe('diff', () => {
   });
 
   it('shows both VMA layouts side by side for a snapshot divergence', async () => {
-    overrideModule('@mmsim/linux', {
+    overrideModule('@mmsim/runner', {
       ...fakeLinux,
       runScenario: (s: never, o: never) => {
         const res = fakeLinux.runScenario(s, o);

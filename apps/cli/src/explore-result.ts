@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stableStringify, type Scenario } from '@mmsim/scenario';
-import type { ExploreResult } from '@mmsim/linux';
+import type { ExploreResult } from '@mmsim/runner';
 import { CliError, EXIT } from './context.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1';

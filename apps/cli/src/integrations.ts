@@ -2,7 +2,7 @@
  * Every optional or late-bound package the CLI uses is loaded here, dynamically, so a
  * missing one gives one clear message instead of a crash at start-up:
  *
- *  - `@mmsim/linux`          the kernel model (runScenario, observationFromLog)
+ *  - `@mmsim/runner`         the scenario runner on the kernel model (runScenario, observationFromLog)
  *  - `@mmsim/relocate-anon`  MREMAP_RELOCATE_ANON plugin   (the default profile; --relocate-variant)
  *  - `@mmsim/large-folio`    large-folio plugin            (the default profile; --large-folio)
  *  - `@mmsim/invariants`     invariant checkers            (--check)
@@ -24,7 +24,7 @@ import { registerPluginHooks } from './plugin-loader.js';
 
 export type PluginSpec = Plugin | [Plugin, unknown];
 
-/** A profile, as @mmsim/linux's KernelProfile. */
+/** A profile, as @mmsim/runner's KernelProfile. */
 export interface ProfileLike {
   relocateAnon: string;
   largeFolio: boolean;
@@ -38,7 +38,7 @@ export interface EffectiveProfileLike {
   overridden: { field: keyof ProfileLike; scenario: unknown; option: unknown }[];
 }
 
-/** The implementations a profile chooses from (@mmsim/linux's ProfileImplementations). */
+/** The implementations a profile chooses from (@mmsim/runner's ProfileImplementations). */
 export interface Implementations {
   relocateAnon?: Plugin<{ variant: string }>;
   largeFolio?: Plugin;
@@ -166,9 +166,9 @@ export function installAdvice(spec: string): string {
 
 /** The kernel model. */
 export async function loadLinux(): Promise<LinuxModel> {
-  const mod = await required('@mmsim/linux', 'running scenarios on the simulator');
+  const mod = await required('@mmsim/runner', 'running scenarios on the simulator');
   if (typeof mod.runScenario !== 'function' || typeof mod.observationFromLog !== 'function') {
-    throw new CliError('@mmsim/linux does not export runScenario and observationFromLog (is it too old?)', EXIT.BAD_INPUT);
+    throw new CliError('@mmsim/runner does not export runScenario and observationFromLog (is it too old?)', EXIT.BAD_INPUT);
   }
   return mod as unknown as LinuxModel;
 }

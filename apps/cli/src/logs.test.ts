@@ -247,8 +247,8 @@ describe('export --perfetto', () => {
 });
 
 describe('replay', () => {
-  beforeAll(() => overrideModule('@mmsim/linux', fakeLinux));
-  afterAll(() => overrideModule('@mmsim/linux', undefined));
+  beforeAll(() => overrideModule('@mmsim/runner', fakeLinux));
+  afterAll(() => overrideModule('@mmsim/runner', undefined));
 
   it('rebuilds the observation from the log alone', async () => {
     const r = await cli(['replay', 'a.mmlog', '--json'], dir);
@@ -262,11 +262,11 @@ describe('replay', () => {
   });
 
   it('says clearly when the kernel model is not available', async () => {
-    overrideModule('@mmsim/linux', null);
+    overrideModule('@mmsim/runner', null);
     const r = await cli(['replay', 'a.mmlog'], dir);
-    overrideModule('@mmsim/linux', fakeLinux);
+    overrideModule('@mmsim/runner', fakeLinux);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('needs the package @mmsim/linux, which is not available');
+    expect(r.err).toContain('needs the package @mmsim/runner, which is not available');
   });
 });
 

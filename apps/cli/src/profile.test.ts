@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLogFile } from '@mmsim/core';
-import { DEFAULT_PROFILE } from '@mmsim/linux';
-import { RELOCATE_ANON_VARIANTS } from '@mmsim/scenario';
+import { DEFAULT_PROFILE } from '@mmsim/runner';
+import { RELOCATE_ANON_VARIANTS } from '@mmsim/relocate-anon';
 import { overrideModule } from './integrations.js';
 import { DEFAULT_KERNEL_SETTINGS } from './profile.js';
 import { cli, files, tmp } from './testing/harness.js';
@@ -80,6 +80,14 @@ describe('the default profile is 6.18.y with the series', () => {
       expect(r.code, opts.join(' ')).toBe(2);
       expect(r.err).toMatch(re);
     }
+  });
+
+  it("a scenario's variant relocate-anon does not have is bad input naming it and the known ones", async () => {
+    files(dir, { 'v2.json': mustMove({ relocateAnon: 'v2' }) });
+    const r = await cli(['run', 'v2.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/scenario must-move: relocateAnon "v2": unknown variant "v2"; choose one of fixed, patch-v1, /);
+    expect(r.err).not.toMatch(/\n\s+at /);
   });
 
   it('a missing implementation is named, with the way to run without it', async () => {

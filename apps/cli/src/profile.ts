@@ -5,8 +5,6 @@
 import type { Command } from 'commander';
 import {
   MREMAP_FLAGS,
-  RELOCATE_ANON_SETTINGS,
-  RELOCATE_ANON_VARIANTS,
   THP_MODES,
   parseKernelBlock,
   type KernelBlock,
@@ -14,6 +12,7 @@ import {
   type Scenario,
 } from '@mmsim/scenario';
 import { LATEST_RELEASE, RELEASE_CHANGES, releaseDifferences, releaseOfUname } from '@mmsim/linux';
+import { RELOCATE_ANON_VARIANTS } from '@mmsim/relocate-anon';
 import { CliError, EXIT } from './context.js';
 import type { LogHeader } from '@mmsim/core';
 import type { EffectiveProfileLike, ProfileLike } from './integrations.js';
@@ -33,6 +32,9 @@ const OPTION_OF: Record<string, string> = {
   'kernel.mthp': '--mthp',
   'kernel.release': '--kernel',
 };
+
+/** "none" (the stock kernel) and every variant of @mmsim/relocate-anon, whose table they are. */
+const RELOCATE_ANON_SETTINGS: readonly string[] = ['none', ...Object.keys(RELOCATE_ANON_VARIANTS)];
 
 /** Add --relocate-variant, --large-folio, --thp and --mthp, and the profiles' help. */
 export function addProfileOptions(cmd: Command): Command {
@@ -71,7 +73,11 @@ ${RELEASE_CHANGES.map((c) => `  before ${c.since}: ${c.title} (${c.commits.join(
 /** The options as a kernel block, validated as strictly as a scenario's (the option named). */
 export function kernelOptionsFrom(o: ProfileCliOptions): KernelBlock {
   const raw: Record<string, unknown> = {};
-  if (o.relocateVariant !== undefined) raw.relocateAnon = o.relocateVariant;
+  if (o.relocateVariant !== undefined) {
+    if (!RELOCATE_ANON_SETTINGS.includes(o.relocateVariant))
+      throw new CliError(`--relocate-variant: must be one of ${RELOCATE_ANON_SETTINGS.map((v) => JSON.stringify(v)).join(', ')}, got string ${JSON.stringify(o.relocateVariant)}`, EXIT.BAD_INPUT);
+    raw.relocateAnon = o.relocateVariant;
+  }
   if (o.largeFolio !== undefined) {
     if (o.largeFolio !== 'on' && o.largeFolio !== 'off') throw new CliError(`--large-folio must be "on" or "off", got "${o.largeFolio}"`, EXIT.BAD_INPUT);
     raw.largeFolio = o.largeFolio === 'on';
@@ -139,7 +145,7 @@ export function profileLines(eff: EffectiveProfileLike | null | undefined, relea
   return out;
 }
 
-/** The default profile's settings (@mmsim/linux DEFAULT_PROFILE), for commands that run no simulator. */
+/** The default profile's settings (@mmsim/runner DEFAULT_PROFILE), for commands that run no simulator. */
 export const DEFAULT_KERNEL_SETTINGS = { relocateAnon: 'fixed', largeFolio: true, mthp: [] as number[], thp: 'madvise' } as const;
 
 const RELOCATE_FLAGS = MREMAP_FLAGS.filter((f) => f.includes('RELOCATE'));

@@ -19,7 +19,7 @@ const steps = [
 ];
 
 beforeAll(() => {
-  overrideModule('@mmsim/linux', fakeLinux);
+  overrideModule('@mmsim/runner', fakeLinux);
   overrideModule('@mmsim/large-folio', null);
   files(dir, {
     'ok.json': scenarioJson(steps, { name: 'ok', expect: [{ snapshot: 'final', proc: 0, vmaCount: 2 }] }),
@@ -36,7 +36,7 @@ beforeAll(() => {
   });
 });
 afterAll(() => {
-  overrideModule('@mmsim/linux', undefined);
+  overrideModule('@mmsim/runner', undefined);
   overrideModule('@mmsim/large-folio', undefined);
   overrideModule('@mmsim/relocate-anon', undefined);
   overrideModule('@mmsim/invariants', undefined);
@@ -163,18 +163,18 @@ describe('run', () => {
 
 describe('run: failures inside the simulator', () => {
   it('a plugin that throws is named (exit 4); a model crash is exit 70 naming the scenario', async () => {
-    overrideModule('@mmsim/linux', fakeLinux);
+    overrideModule('@mmsim/runner', fakeLinux);
     const r = await cli(['run', 'ok.json', '--plugin', './throws.mjs'], dir);
     expect(r.code).toBe(4);
     expect(r.err).toContain('plugin thrower failed in setup: no thanks');
-    overrideModule('@mmsim/linux', {
+    overrideModule('@mmsim/runner', {
       ...fakeLinux,
       runScenario: () => {
         throw new Error('BUG: vma 3 vanished');
       },
     });
     const c = await cli(['run', 'ok.json'], dir);
-    overrideModule('@mmsim/linux', fakeLinux);
+    overrideModule('@mmsim/runner', fakeLinux);
     expect(c.code).toBe(70);
     expect(c.err).toContain('the simulator failed on scenario ok: BUG: vma 3 vanished');
   });
@@ -183,7 +183,7 @@ describe('run: failures inside the simulator', () => {
 describe('run: a plugin failure after --check found violations', () => {
   it('prints the violations found before the failure, the failure once, and exits 4', async () => {
     overrideModule('@mmsim/invariants', fakeInvariants as unknown as Record<string, unknown>);
-    overrideModule('@mmsim/linux', {
+    overrideModule('@mmsim/runner', {
       ...fakeLinux,
       runScenario: (s: Parameters<typeof fakeLinux.runScenario>[0], opts: { onKernel?: (k: { eng: Engine }) => void }) => {
         const eng = new Engine();
@@ -194,7 +194,7 @@ describe('run: a plugin failure after --check found violations', () => {
       },
     });
     const r = await cli(['run', 'ok.json', '--check'], dir);
-    overrideModule('@mmsim/linux', fakeLinux);
+    overrideModule('@mmsim/runner', fakeLinux);
     expect(r.code).toBe(4);
     expect(r.err).toContain('ok.json: 1 invariant violation before the failure:');
     expect(r.err).toContain('[vma-readable] seq 1');

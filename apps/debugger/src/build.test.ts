@@ -1,7 +1,7 @@
 /**
  * The build cache key (sourceHash) covers every workspace package the bundle can hold:
  * those the app's sources import and, transitively, those their sources import. A
- * checkout with a changed model (@mmsim/linux, reached through @mmsim/merge-policy) or
+ * checkout with a changed model (@mmsim/linux, the merge rules the page draws) or
  * scenario format must never be served another checkout's build.
  */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ function workspace(pkgs: Record<string, Record<string, string>>): string {
 describe('the debugger build cache key', () => {
   it('in this repo, holds the model and the scenario format the page bundles through its imports', () => {
     const dirs = bundledWorkspace(APP_ROOT).map((d) => d.split('/').slice(-2).join('/'));
-    for (const p of ['packages/core', 'packages/linux', 'packages/scenario', 'packages/invariants', 'packages/merge-policy']) expect(dirs).toContain(p);
+    for (const p of ['packages/core', 'packages/linux', 'packages/scenario', 'packages/invariants']) expect(dirs).toContain(p);
     expect(dirs).not.toContain('apps/debugger');
   });
 

@@ -38,8 +38,7 @@ const WORKSPACE_IMPORT = /(?:\bfrom|\bimport\s*\(|^\s*import)\s*['"](@mmsim\/[a-
 /**
  * The folders of the workspace packages the app's sources import, and those their
  * sources import, to the end (found by reading the import statements, not the
- * package.json fields: @mmsim/merge-policy imports @mmsim/linux, which imports
- * @mmsim/scenario). A superset of what Vite bundles (the app's test helpers count too):
+ * package.json fields, where a package may list what it imports only as a peer). A superset of what Vite bundles (the app's test helpers count too):
  * a changed model must never be served a build of the old one.
  */
 export function bundledWorkspace(appRoot = APP_ROOT): string[] {

@@ -1,5 +1,5 @@
 import { parseScenario } from '@mmsim/scenario';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { describe, expect, it } from 'vitest';
 import { autoRelocatePlugin } from './index.js';
 

@@ -2,7 +2,7 @@
  * Checker overhead on a big scenario: `npx tsx packages/invariants/bench/overhead.ts [pages] [reps]`.
  * Runs interleaved (to share warm-up and machine noise) and prints min / median.
  */
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers, checkLog, type CheckerName } from '../src/index.js';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { randomScenario, runScenario, type RunOptions } from '@mmsim/linux';
+import { randomScenario, runScenario, type RunOptions } from '@mmsim/runner';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import relocateAnon from '@mmsim/relocate-anon';
 import largeFolio from '@mmsim/large-folio';

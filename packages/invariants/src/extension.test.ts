@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { E, ENGINE_SUBSCRIBER, definePlugin, PluginError, type Plugin } from '@mmsim/core';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { CHECKER, InvariantViolationError, attachCheckers, checkLog, checkersFromPlugins, groupViolations, formatViolationGroup } from './index.js';
 

@@ -4,7 +4,7 @@
  * resembles is still caught. Bounds are small: each exploration is a few dozen schedules.
  */
 import { describe, expect, it } from 'vitest';
-import type { ExploreOptions, ExploreResult } from '@mmsim/linux';
+import type { ExploreOptions, ExploreResult } from '@mmsim/runner';
 import type { RelocateVariant } from '@mmsim/relocate-anon';
 import { E } from '@mmsim/core';
 import { parseScenario } from '@mmsim/scenario';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers, checkLog, type Violation } from './index.js';
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ptePfn } from '@mmsim/core';
-import { ARENA_BASE, Kernel, ScenarioRun, folioMoveAnonRmap, folioOf, folioTestKsm, getPte } from '@mmsim/linux';
+import { ARENA_BASE, Kernel, folioMoveAnonRmap, folioOf, folioTestKsm, getPte } from '@mmsim/linux';
+import { ScenarioRun } from '@mmsim/runner';
 import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Explorer, runScenario, taskResultViolations } from '@mmsim/linux';
+import { Explorer, runScenario, taskResultViolations } from '@mmsim/runner';
 import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';

@@ -3,7 +3,7 @@
  * each must be caught by the right checker, and the fixed variant by none.
  */
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers, type CheckerName } from './index.js';
 

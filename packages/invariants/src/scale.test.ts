@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildSpanIndex, mapleWork } from '@mmsim/core';
-import { DEFAULT_CONFIG, manyForksScenario, manyStepsScenario, maxMapCountScenario, runScenario, type Kernel } from '@mmsim/linux';
+import { DEFAULT_CONFIG, type Kernel } from '@mmsim/linux';
+import { manyForksScenario, manyStepsScenario, maxMapCountScenario, runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';
 

@@ -12,7 +12,7 @@
  */
 import { pmdBase, ptePfn, type Folio, type KGen } from '@mmsim/core';
 import { Kernel, folioOf, folioTestAnon, folioTestKsm, getPte, isHugeZeroPmd, isZeroPte, pmdEntry, splitFolio, splitHugePmd } from '@mmsim/linux';
-import type { LargeFolioHandler, RelocateWalk } from '@mmsim/linux';
+import type { LargeFolioHandler, RelocateWalk } from '@mmsim/relocate-anon';
 import { rewriteFolio } from '@mmsim/relocate-anon';
 
 /** Where the folio's first page sits in the old VMA, and whether the range maps all of it there. */

@@ -4,7 +4,7 @@
  *   runScenario(s, { plugins: [relocateAnon, largeFolio], config: { mthpOrders: [4] } });
  */
 import { definePlugin, type Plugin } from '@mmsim/core';
-import { LARGE_FOLIO } from '@mmsim/linux';
+import { LARGE_FOLIO } from '@mmsim/relocate-anon';
 import { largeFolioHandler } from './handler.js';
 
 export { largeFolioHandler } from './handler.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario, type Observation } from '@mmsim/scenario';
-import { runScenario, type KernelConfig } from '@mmsim/linux';
+import { type KernelConfig } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import relocateAnon from '@mmsim/relocate-anon';
 import { attachCheckers } from '@mmsim/invariants';
 import largeFolio from './index.js';

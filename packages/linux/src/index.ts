@@ -5,8 +5,8 @@
 export { Kernel, ARENA_BASE, MMAP_BASE, TASK_SIZE, DEFAULT_CONFIG } from './kernel.js';
 export type { KernelConfig, KernelOptions } from './kernel.js';
 export { EPERM, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, errnoName } from './errno.js';
-export { MERGE_POLICY, MREMAP_STRATEGY, LARGE_FOLIO } from './points.js';
-export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy, LargeFolioHandler, RelocateWalk } from './points.js';
+export { MERGE_POLICY, MREMAP_STRATEGY } from './points.js';
+export type { MergePolicy, VmaMergeStruct, MoveContext, MremapStrategy } from './points.js';
 export { linuxMergePolicy, defaultMergePolicy, linuxMergePolicyPlugin, definePolicyPlugin, vmaIsForkChild } from './merge_policy.js';
 export { mergePairs, mergeWhy } from './merge_why.js';
 export type { MergeWhy } from './merge_why.js';
@@ -91,52 +91,12 @@ export { getPte, isHugeZeroPmd, isZeroPte, pmdEntry, pmdLock, pmdUnlock, pteAllo
 export { splitFolio, splitHugePmd, moveHugePmd, madviseCollapse, thpVmaAllowable, thpVmaSuitableOrder } from './huge_memory.js';
 export { vmaLookupIn } from './lookup.js';
 
-// scenarios
-export { runScenario, runScenarioAsync, observationFromLog, logHeaderFor, resolveRun, pluginRecords, ScenarioRun, StepFailedError, MREMAP_FLAG_BITS } from './run.js';
-export type { RunOptions, RunResult, RunStop, ScenarioMark, ResolvedRun, PluginRecord } from './run.js';
-
-// concurrent steps: schedules and the kernel paths that race
-export {
-  TASK_ID_BASE,
-  ScheduleDriver,
-  ScheduleError,
-  defaultChoice,
-  driverOf,
-  formatSchedule,
-  parseSchedule,
-  replayDriver,
-  seededDriver,
-  taskResultViolations,
-} from './concurrent.js';
-export type { Deviations, TaskViolation } from './concurrent.js';
+// the kernel paths that race with a concurrent step's tasks (mm/rmap.c, mm/gup.c, mm/vmscan.c)
 export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
+export { pinUserPages } from './gup.js';
 export type { ReferencedResult } from './racers.js';
-export {
-  DEFAULT_PROFILE,
-  STOCK_PROFILE,
-  DEFAULT_IMPLEMENTATIONS,
-  ProfileError,
-  effectiveProfile,
-  profileConfig,
-  profilePlugins,
-  providedPoints,
-} from './profile.js';
-export type { KernelProfile, EffectiveProfile, ProfileImplementations, ProfileSource, PluginSpec } from './profile.js';
-export { RELOCATE_ANON_VARIANTS, RELOCATE_ANON_SETTINGS } from '@mmsim/scenario';
-export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from '@mmsim/scenario';
-export { observeMm, observeProcs, vmaPerms } from './observe.js';
 
-// test helpers for plugin authors: layouts drawn as ASCII, random scenarios
-export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from './testing.js';
-
-// the interleaving explorer
-export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
-export { EXPLORER_CHECKERS, rootCause } from './findings.js';
-export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
-export { footprintHook, independent } from './footprint.js';
-export type { Footprint } from './footprint.js';
-// scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
-export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
-export type { MaxMapLayout } from './scale.js';
+// the VMA test bench (VmaBench, parseLayout) is the `@mmsim/linux/testing` export;
+// the scenario runner, the explorer and the profiles are @mmsim/runner
 export { HISTORIC_FIXES, LATEST_RELEASE, RELEASE_CHANGES, isHistoricFix, releaseDifferences, releaseHas, releaseOfUname, releaseSublevel } from './release.js';
 export type { HistoricFixId, ReleaseChange, ReleaseChangeId } from './release.js';

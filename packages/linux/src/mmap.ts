@@ -28,7 +28,7 @@ import {
   ptePfn,
   type KGen,
 } from '@mmsim/core';
-import { MADVISE_ADVICE } from '@mmsim/scenario';
+import { MADVISE_ADVICE } from '@mmsim/core';
 import { EEXIST, EINVAL, ENOMEM, EACCES, EAGAIN } from './errno.js';
 import { Kernel, TASK_SIZE } from './kernel.js';
 import {

@@ -5,7 +5,7 @@
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
 import { ACCESS, E, HPAGE_PUD_NR, PluginConflictError, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
-import { MREMAP_FLAG_BITS } from '@mmsim/scenario';
+import { MREMAP_FLAG_BITS } from '@mmsim/core';
 import { EFAULT, EINVAL, ENOMEM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
 import { MREMAP_STRATEGY, type MoveContext, type MremapStrategy } from './points.js';

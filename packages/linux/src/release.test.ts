@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '@mmsim/scenario';
 import { Kernel } from './kernel.js';
 import { LATEST_RELEASE, releaseDifferences, releaseHas, releaseOfUname, releaseSublevel } from './release.js';
-import { runScenario } from './run.js';
 
 describe('kernel releases', () => {
   it('orders 6.18 stable releases, the newest being 6.18.y', () => {
@@ -23,19 +21,5 @@ describe('kernel releases', () => {
   it('refuses a release or a revert the model does not know', () => {
     expect(() => new Kernel({ config: { release: '6.19.1' } })).toThrow(/unknown kernel release "6.19.1"/);
     expect(() => new Kernel({ config: { revert: ['no-such-fix'] } })).toThrow(/unknown fix to revert "no-such-fix" \(known: vma-merge-next-pgoff\)/);
-  });
-  it("a scenario's kernel block picks the release; the log header records it", () => {
-    const s = parseScenario({
-      format: 'mmsim-scenario/1',
-      name: 'r',
-      arena: { pages: 16 },
-      kernel: { release: '6.18.7', relocateAnon: 'none' },
-      steps: [{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }],
-    });
-    expect(runScenario(s).header.config.kernel).toMatchObject({ release: '6.18.7' });
-    expect(runScenario(s, { kernelOptions: { release: '6.18.8' } }).header.config.kernel).toMatchObject({ release: '6.18.8' });
-    // without a release named, the header has none (logs of earlier runs stay byte-identical)
-    const { kernel: _k, ...plain } = s;
-    expect('release' in (runScenario(plain).header.config.kernel as object)).toBe(false);
   });
 });

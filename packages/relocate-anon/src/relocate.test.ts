@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkExpectations, parseScenario, type Observation, type Scenario } from '@mmsim/scenario';
 import { prng } from '@mmsim/core';
-import { randomScenario, runScenario } from '@mmsim/linux';
+import { randomScenario, runScenario } from '@mmsim/runner';
 import relocateAnon, { RELOCATE_VARIANTS, type RelocateVariant } from './index.js';
 
 const dir = fileURLToPath(new URL('../../../scenarios/golden/relocate-anon/', import.meta.url));

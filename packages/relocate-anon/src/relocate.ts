@@ -42,102 +42,18 @@ import {
   vmaMergeExistingRange,
   vmaNextFrom,
   vmgVmaState,
-  MREMAP_FLAG_BITS,
-  RELOCATE_ANON_VARIANTS,
   type CopyResult,
-  type RelocateAnonVariant,
   type MoveContext,
   type MremapStrategy,
 } from '@mmsim/linux';
-import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './large.js';
+import { MREMAP_FLAG_BITS } from '@mmsim/core';
+import { LARGE_FOLIO, type LargeFolioHandler, type RelocateWalk } from './points.js';
+import { behaviourOf, type Behaviour, type RelocateVariant } from './variants.js';
 
 // the series' uapi values (include/uapi/linux/mman.h), from the one flag table
 export const MREMAP_RELOCATE_ANON = MREMAP_FLAG_BITS.RELOCATE_ANON;
 export const MREMAP_MUST_RELOCATE_ANON = MREMAP_FLAG_BITS.MUST_RELOCATE_ANON;
 
-/**
- * Which code runs. `fixed` is what the series converged on; `patch-v1` is the seed's
- * text to the letter; the `bug-*` variants reproduce what review found, so that the
- * invariant checkers can be shown to catch each one. The names and their one-line
- * descriptions are the scenario format's (RELOCATE_ANON_VARIANTS, the kernel block).
- */
-export type RelocateVariant = RelocateAnonVariant;
-
-export const RELOCATE_VARIANTS: readonly RelocateVariant[] = Object.keys(RELOCATE_ANON_VARIANTS) as RelocateVariant[];
-
-interface Behaviour {
-  /** folio_lock() (sleeps) instead of folio_trylock() under the PTE lock */
-  blockingFolioLock: boolean;
-  /** a pinned folio is skipped (walk goes on) instead of aborting the relocation */
-  skipPinned: boolean;
-  /** swap entries are skipped instead of aborting */
-  skipSwap: boolean;
-  /** vma_maybe_has_shared_anon_folios(): only the chain check (misses the fork parent) */
-  chainCheckOnly: boolean;
-  /** the parent check counts only direct children of the VMA's own anon_vma (misses grandchildren) */
-  directChildrenOnly: boolean;
-  /** undo rewrites every folio in the range, not only those it edited */
-  undoAll: boolean;
-  /**
-   * the seed's undo: relocate_anon_folios(undo = true), the forward walk again over the
-   * whole range with the same checks (folio_lock, a pinned folio skipped, a large one
-   * ends it), each folio put back at the old VMA
-   */
-  undoAsForward: boolean;
-  /** the new VMA's anon_vma is not locked while folios are rewritten */
-  noNewAnonVmaLock: boolean;
-  /** the page-table move takes the rmap lock again and leaves one held */
-  unbalancedRmapLock: boolean;
-}
-
-export function behaviourOf(v: RelocateVariant): Behaviour {
-  const b: Behaviour = {
-    blockingFolioLock: false,
-    skipPinned: false,
-    skipSwap: false,
-    chainCheckOnly: false,
-    directChildrenOnly: false,
-    undoAll: false,
-    undoAsForward: false,
-    noNewAnonVmaLock: false,
-    unbalancedRmapLock: false,
-  };
-  switch (v) {
-    case 'fixed':
-      break;
-    case 'patch-v1':
-      b.blockingFolioLock = true;
-      b.skipPinned = true;
-      b.skipSwap = true;
-      b.undoAsForward = true;
-      break;
-    case 'bug-folio-lock':
-      b.blockingFolioLock = true;
-      break;
-    case 'bug-unbalanced-rmap-lock':
-      b.unbalancedRmapLock = true;
-      break;
-    case 'bug-fork-parent':
-      b.chainCheckOnly = true;
-      break;
-    case 'bug-grandchildren':
-      b.directChildrenOnly = true;
-      break;
-    case 'bug-skip-swap':
-      b.skipSwap = true;
-      break;
-    case 'bug-undo-all':
-      b.undoAll = true;
-      break;
-    case 'bug-unlocked-new-anon-vma':
-      b.noNewAnonVmaLock = true;
-      break;
-    case 'bug-skip-pinned':
-      b.skipPinned = true;
-      break;
-  }
-  return b;
-}
 
 export interface RelocateOptions {
   variant?: RelocateVariant;

@@ -3,7 +3,7 @@
  * with its own steps. A task's syscall steps are validated as top-level steps are (the
  * task's `proc` filled in); errors name the step, then `tasks[t].steps[j].<field>`.
  */
-import { ScenarioError } from './parse.js';
+import { ScenarioError } from './error.js';
 import {
   KERNEL_STEP_OPS,
   MAX_PROCS,

@@ -64,8 +64,8 @@ export {
 export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
 export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
 export type { JsonProblem, JsonScan } from './hostile.js';
-export type { KernelBlock, RelocateAnonSetting, RelocateAnonVariant, ThpMode } from './kernel.js';
-export { KERNEL_BLOCK_FIELDS, KERNEL_RELEASE_RE, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_SETTINGS, RELOCATE_ANON_VARIANTS, THP_MODES, parseKernelBlock } from './kernel.js';
+export type { KernelBlock, RelocateAnonSetting, ThpMode } from './kernel.js';
+export { KERNEL_BLOCK_FIELDS, KERNEL_RELEASE_RE, MTHP_MAX_ORDER, MTHP_MIN_ORDER, RELOCATE_ANON_NAME, THP_MODES, parseKernelBlock } from './kernel.js';
 export type { RawPage, RawProcSnapshot, RawVma } from './canonical.js';
 export { canonicalizeSnapshot } from './canonical.js';
 export { checkExpectations } from './expect.js';

@@ -7,25 +7,14 @@
  */
 
 /**
- * The MREMAP_RELOCATE_ANON variants (@mmsim/relocate-anon), each in one line. `none` is
- * not one of them: it is the stock kernel, without the series (flags 8 and 16 are EINVAL).
+ * `"none"` (the stock kernel, without the MREMAP_RELOCATE_ANON series: flags 8 and 16 are
+ * EINVAL) or the name of a variant of @mmsim/relocate-anon (e.g. "fixed"). The variants
+ * are that plugin's: the format checks the name's shape, the run's profile that the
+ * plugin knows it.
  */
-export const RELOCATE_ANON_VARIANTS = {
-  fixed: 'the series as it converged in review (the default)',
-  'patch-v1': 'the seed patch to the letter: folio_lock() under the PTE lock, pinned folios and swap entries skipped',
-  'bug-folio-lock': 'seeded bug: folio_lock() (sleeps) instead of folio_trylock() under the PTE lock',
-  'bug-unbalanced-rmap-lock': 'seeded bug: the page-table move takes the rmap lock again and leaves one held',
-  'bug-fork-parent': 'seeded bug: the shared-folio check looks only at the anon_vma chain (misses the fork parent)',
-  'bug-grandchildren': "seeded bug: the shared-folio check counts only direct children (misses grandchildren)",
-  'bug-skip-swap': 'seeded bug: swap entries are skipped instead of aborting the relocation',
-  'bug-undo-all': 'seeded bug: the undo rewrites every folio of the range, not only those it edited',
-  'bug-unlocked-new-anon-vma': "seeded bug: the new VMA's anon_vma is not locked while folios are rewritten",
-  'bug-skip-pinned': 'seeded bug: a pinned folio is skipped instead of aborting the relocation',
-} as const;
-export type RelocateAnonVariant = keyof typeof RELOCATE_ANON_VARIANTS;
-/** A variant name, or `"none"` for the stock kernel. */
-export type RelocateAnonSetting = RelocateAnonVariant | 'none';
-export const RELOCATE_ANON_SETTINGS: readonly RelocateAnonSetting[] = ['none', ...(Object.keys(RELOCATE_ANON_VARIANTS) as RelocateAnonVariant[])];
+export type RelocateAnonSetting = string;
+/** A variant name's shape: lowercase words joined by hyphens ("fixed", "bug-skip-swap"). */
+export const RELOCATE_ANON_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** /sys/kernel/mm/transparent_hugepage/enabled */
 export const THP_MODES = ['always', 'madvise', 'never'] as const;
@@ -72,9 +61,9 @@ export function parseKernelBlock(raw: unknown, fail: (reason: string, field: str
     if (!(KERNEL_BLOCK_FIELDS as readonly string[]).includes(k)) fail(`unknown field (known: ${KERNEL_BLOCK_FIELDS.join(', ')})`, `kernel.${k}`);
   const out: KernelBlock = {};
   if (o.relocateAnon !== undefined) {
-    if (typeof o.relocateAnon !== 'string' || !(RELOCATE_ANON_SETTINGS as readonly string[]).includes(o.relocateAnon))
-      fail(`must be one of ${RELOCATE_ANON_SETTINGS.map((v) => JSON.stringify(v)).join(', ')}, got ${show(o.relocateAnon)}`, 'kernel.relocateAnon');
-    out.relocateAnon = o.relocateAnon as RelocateAnonSetting;
+    if (typeof o.relocateAnon !== 'string' || !RELOCATE_ANON_NAME.test(o.relocateAnon))
+      fail(`must be "none" or a variant of @mmsim/relocate-anon such as "fixed" (lowercase, hyphenated), got ${show(o.relocateAnon)}`, 'kernel.relocateAnon');
+    out.relocateAnon = o.relocateAnon;
   }
   if (o.largeFolio !== undefined) {
     if (typeof o.largeFolio !== 'boolean') fail(`must be true or false, got ${show(o.largeFolio)}`, 'kernel.largeFolio');

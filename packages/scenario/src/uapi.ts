@@ -1,26 +1,8 @@
+import { MADVISE_ADVICE as ADVICE_NUMBERS, MREMAP_FLAG_BITS as FLAG_BITS } from '@mmsim/core';
 import type { Advice, MremapFlag } from './types.js';
 
-/** madvise() advice values (include/uapi/asm-generic/mman-common.h). */
-export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = {
-  DONTNEED: 4,
-  FREE: 8,
-  DONTFORK: 10,
-  DOFORK: 11,
-  MERGEABLE: 12,
-  UNMERGEABLE: 13,
-  HUGEPAGE: 14,
-  NOHUGEPAGE: 15,
-  WIPEONFORK: 18,
-  COLD: 20,
-  PAGEOUT: 21,
-  COLLAPSE: 25,
-};
+/** madvise() advice values by the format's names (the numbers are core's uapi table; every Advice must have one). */
+export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = ADVICE_NUMBERS;
 
-/** mremap() flag bits (include/uapi/linux/mman.h; 8 and 16 are the RELOCATE_ANON series'). */
-export const MREMAP_FLAG_BITS: Readonly<Record<MremapFlag, number>> = {
-  MAYMOVE: 1,
-  FIXED: 2,
-  DONTUNMAP: 4,
-  RELOCATE_ANON: 8,
-  MUST_RELOCATE_ANON: 16,
-};
+/** mremap() flag bits by the format's names (core's uapi table; every MremapFlag must have one). */
+export const MREMAP_FLAG_BITS: Readonly<Record<MremapFlag, number>> = FLAG_BITS;

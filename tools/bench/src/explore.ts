@@ -8,7 +8,7 @@
  * a best of --reps), in a fresh process of its own (runExploreChild), as `mmsim explore`
  * runs: not in a heap the other phases filled.
  */
-import { Explorer } from '@mmsim/linux';
+import { Explorer } from '@mmsim/runner';
 import { attachCheckers } from '@mmsim/invariants';
 import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario } from '@mmsim/scenario';

@@ -1,7 +1,7 @@
 /**
  * The real kernel's side of the benchmark: a small C program (c/bench_helper.c),
  * compiled with the system C compiler and cached by source hash, like the kernel
- * oracle's helper (tools/kernel-oracle/src/build.ts).
+ * oracle's helper (packages/kernel-oracle/src/build.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -5,7 +5,8 @@
  */
 import { diffObservations, formatDivergence, type Divergence, type Observation, type Scenario, type StepResult } from '@mmsim/scenario';
 import { hostKernelConfig, runOnKernel } from '@mmsim/kernel-oracle';
-import { runScenario, type KernelConfig } from '@mmsim/linux';
+import { type KernelConfig } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 
 export type Outcome =
   | { kind: 'agree'; sim: Observation; kernel: Observation }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkExpectations, parseScenario, stableStringify, type Observation, type Scenario } from '@mmsim/scenario';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import { hostKernelConfig } from '@mmsim/kernel-oracle';
 import { generateScenario } from './generate.js';
 import { runFuzz } from './fuzz.js';

@@ -6,7 +6,7 @@
  * every checker on and raise nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { runScenario, type RunOptions } from '@mmsim/linux';
+import { runScenario, type RunOptions } from '@mmsim/runner';
 import { attachCheckers, type Violation } from '@mmsim/invariants';
 import relocateAnon from '@mmsim/relocate-anon';
 import largeFolio from '@mmsim/large-folio';

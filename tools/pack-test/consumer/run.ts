@@ -4,7 +4,9 @@
  */
 import { newRawEvent, toEvent, type Engine, type EventOf } from '@mmsim/core';
 import { attachCheckers, type CheckerHandle } from '@mmsim/invariants';
-import { BENCH_BASE, MREMAP_FIXED, MREMAP_MAYMOVE, VmaBench, doMremap, errnoName, runScenario } from '@mmsim/linux';
+import { MREMAP_FIXED, MREMAP_MAYMOVE, doMremap, errnoName } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
+import { BENCH_BASE, VmaBench } from '@mmsim/linux/testing';
 import { parseScenario } from '@mmsim/scenario';
 import maxMove from './max-move.js';
 import { vmaLimit } from './vma-limit.js';

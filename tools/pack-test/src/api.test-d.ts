@@ -21,13 +21,12 @@ import {
 } from '@mmsim/core';
 import {
   MREMAP_STRATEGY,
-  runScenario,
   type CopyResult,
   type MoveContext,
   type MremapStrategy,
-  type RunOptions,
   type Vrm,
 } from '@mmsim/linux';
+import { runScenario, type RunOptions } from '@mmsim/runner';
 import { checkExpectations, parseScenario, type MremapStep, type Observation, type Scenario, type Step, type StepResult } from '@mmsim/scenario';
 import { invariantsPlugin, type Violation } from '@mmsim/invariants';
 import relocateAnon, { type RelocateOptions } from '@mmsim/relocate-anon';

@@ -12,6 +12,7 @@
  *    Scenario/Observation. The typecheck target checks it; this test also compiles it,
  *    so `npm test` fails when one of them breaks.
  */
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,12 +23,36 @@ const HERE = join(ROOT, 'tools/pack-test');
 const TYPE_TESTS = join(HERE, 'src/api.test-d.ts');
 const packages = publishablePackages();
 
+/** Each entry point a package exports: "." (src/index.ts) and subpaths such as @mmsim/linux/testing. */
+interface EntryPoint {
+  /** the import specifier: @mmsim/linux, @mmsim/linux/testing */
+  spec: string;
+  /** the snapshot's name: linux, linux-testing */
+  short: string;
+  /** the source file, absolute */
+  file: string;
+}
+
+function entryPoints(p: { name: string; rel: string }): EntryPoint[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, p.rel, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  const out: EntryPoint[] = [];
+  for (const [key, target] of Object.entries(pkg.exports ?? { '.': './src/index.ts' })) {
+    // "./package.json" and blocked patterns ("./internal/*": null) are no API
+    const types = typeof target === 'string' ? target : (target as { types?: string } | null)?.types;
+    if (!types || key.includes('*') || !types.endsWith('.ts')) continue;
+    const sub = key === '.' ? '' : key.slice(2);
+    out.push({ spec: sub ? `${p.name}/${sub}` : p.name, short: `${p.name.replace('@mmsim/', '')}${sub ? `-${sub.replace(/\//g, '-')}` : ''}`, file: join(ROOT, p.rel, types) });
+  }
+  return out;
+}
+const entries = packages.flatMap(entryPoints);
+
 let program: ts.Program;
 let checker: ts.TypeChecker;
 
 beforeAll(() => {
   const cfg = readTsconfig(join(HERE, 'tsconfig.json'));
-  const roots = [...cfg.fileNames, ...packages.map((p) => join(ROOT, p.rel, 'src/index.ts'))];
+  const roots = [...cfg.fileNames, ...entries.map((e) => e.file)];
   program = ts.createProgram({ rootNames: roots, options: { ...cfg.options, noEmit: true } });
   checker = program.getTypeChecker();
 }, 120_000);
@@ -84,19 +109,22 @@ describe('public API surface', () => {
     expect(text).toBe('');
   });
 
-  describe.each(packages.map((p) => [p.name, p] as const))('%s', (name, p) => {
-    const short = name.replace('@mmsim/', '');
+  it('covers every package, and subpath exports too (@mmsim/linux/testing)', () => {
+    expect(new Set(entries.filter((e) => !e.spec.slice('@mmsim/'.length).includes('/')).map((e) => e.spec))).toEqual(new Set(packages.map((p) => p.name)));
+    expect(entries.map((e) => e.spec)).toContain('@mmsim/linux/testing');
+  });
 
+  describe.each(entries.map((e) => [e.spec, e] as const))('%s', (spec, e) => {
     it('exports what the snapshot lists', async () => {
-      const { lines } = exportList(join(ROOT, p.rel, 'src/index.ts'));
+      const { lines } = exportList(e.file);
       expect(lines.length).toBeGreaterThan(0);
-      const header = `# ${name}: exports of ${relative(ROOT, join(ROOT, p.rel, 'src/index.ts'))}\n`;
-      await expect(`${header}${lines.join('\n')}\n`).toMatchFileSnapshot(`./__snapshots__/exports/${short}.txt`);
+      const header = `# ${spec}: exports of ${relative(ROOT, e.file)}\n`;
+      await expect(`${header}${lines.join('\n')}\n`).toMatchFileSnapshot(`./__snapshots__/exports/${e.short}.txt`);
     });
 
     it('has exactly the value exports at run time', async () => {
-      const { values } = exportList(join(ROOT, p.rel, 'src/index.ts'));
-      const mod = (await import(/* @vite-ignore */ name)) as Record<string, unknown>;
+      const { values } = exportList(e.file);
+      const mod = (await import(/* @vite-ignore */ spec)) as Record<string, unknown>;
       expect(Object.keys(mod).sort()).toEqual(values);
     });
   });

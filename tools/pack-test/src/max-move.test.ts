@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newRawEvent, toEvent, type Engine } from '@mmsim/core';
-import { BENCH_BASE, MREMAP_FIXED, MREMAP_MAYMOVE, VmaBench, doMremap, errnoName, runScenario } from '@mmsim/linux';
+import { MREMAP_FIXED, MREMAP_MAYMOVE, doMremap, errnoName } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
+import { BENCH_BASE, VmaBench } from '@mmsim/linux/testing';
 import { attachCheckers, checkLog, checkersFromPlugins, type CheckerHandle } from '@mmsim/invariants';
 import { parseScenario } from '@mmsim/scenario';
 import maxMove from '../consumer/max-move.js';

@@ -2,7 +2,7 @@
 // does: only what is missing, with apt-get, only as root; otherwise a clear message.
 //
 //   chromium          the debugger's browser test (apps/debugger/src/e2e.test.ts)
-//   gcc, libc6-dev    the kernel oracle (tools/kernel-oracle)
+//   gcc, libc6-dev    the kernel oracle (packages/kernel-oracle)
 //
 // MMSIM_NO_APT=1 skips installing (the tests that need them then say what is missing).
 import { spawnSync } from 'node:child_process';

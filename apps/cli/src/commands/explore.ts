@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { ExploreResult, Strategy } from '@mmsim/linux';
+import { ARENA_BASE } from '@mmsim/linux';
+import type { ExploreResult, Strategy } from '@mmsim/runner';
 import { addressesIn, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { attachScheduleCheckers, builtInCheckers, checkerList } from '../checkers.js';
@@ -15,7 +16,7 @@ import { progress } from '../progress.js';
 import { addSimOptions, pluginNames, resolveSim, runOptionsOf, simulatorFailure, withModules, type SimOptions } from '../sim.js';
 import { exploreIdentity } from '../explore-result.js';
 
-type LinuxExplore = typeof import('@mmsim/linux');
+type LinuxExplore = typeof import('@mmsim/runner');
 
 interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   strategy: string;
@@ -76,7 +77,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const shard = parseShard(o.shard);
   const linux = (await loadLinux()) as unknown as LinuxExplore;
   const inv = await loadInvariants();
-  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/linux has no explorer (too old)', EXIT.BAD_INPUT);
+  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/runner has no explorer (too old)', EXIT.BAD_INPUT);
   // the invariants' checkers and the explorer's own: a misspelt name is bad input, not "no violations"
   const only = o.checkers === undefined ? null : checkerList(o.checkers, [...builtInCheckers(inv), ...(linux.EXPLORER_CHECKERS ?? [])]);
   const scenario = readScenario(ctx, file);
@@ -125,7 +126,7 @@ async function exploreInto(
       out.commit();
     }
     if (o.json) ctx.print(JSON.stringify(res));
-    else for (const line of formatExplore(res, file, o, { base: linux.ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
+    else for (const line of formatExplore(res, file, o, { base: ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
     // the explorer stopped at a signal: what it found is printed and written, then the signal's exit
     const stopped = signals.reason();
     if (stopped) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ExploreResult } from '@mmsim/linux';
+import type { ExploreResult } from '@mmsim/runner';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkShards, validateExploreResult } from '../explore-result.js';
 import { readRegularFile } from '../files.js';
@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
       return { file: f, result: validateExploreResult(v, f) };
     });
     checkShards(parts);
-    const linux = (await loadLinux()) as unknown as typeof import('@mmsim/linux');
+    const linux = (await loadLinux()) as unknown as typeof import('@mmsim/runner');
     let merged: ExploreResult;
     try {
       merged = linux.mergeResults(parts.map((p) => p.result));

@@ -1,5 +1,5 @@
 /**
- * Test support: a tiny stand-in for the kernel model that follows @mmsim/linux's
+ * Test support: a tiny stand-in for the kernel model that follows @mmsim/runner's
  * API and log conventions (a `step:<op>` span per step ending in a note with the step's
  * observation entry, a note per snapshot), so the CLI's commands can be tested on
  * real engine logs without the model. It knows mmap, munmap, touch and snapshot.
@@ -185,7 +185,7 @@ export function fakeObservationFromLog(log: EventLog, header?: LogHeader): Obser
   return { format: 'mmsim-observation/1', scenario: name, steps, snapshots };
 }
 
-/** Module object shaped like @mmsim/linux. */
+/** Module object shaped like @mmsim/runner. */
 export const fakeLinux = { runScenario: fakeRunScenario, observationFromLog: fakeObservationFromLog };
 
 /** Shaped like @mmsim/invariants: flags every VMA inserted without VM_READ. */

@@ -7,7 +7,7 @@
  * applied event at pos is seq pos-1.
  */
 
-import type { MergeWhy } from '@mmsim/merge-policy';
+import type { MergeWhy } from '@mmsim/linux';
 import type { AnonVma, Vma } from '@mmsim/core';
 import type { CheckerFinding } from './checks.js';
 

@@ -36,7 +36,7 @@ import {
   type ViolationSource,
 } from './protocol.js';
 import type { CheckerFinding } from './checks.js';
-import { mergePairs } from '@mmsim/merge-policy';
+import { mergePairs } from '@mmsim/linux';
 import { history, search } from './provenance.js';
 import { LogIndexer, indexLog, type LogIndex } from './log-index.js';
 import { taskNames } from './task-names.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { encodeLogFile } from '@mmsim/core';
-import { runScenario } from '@mmsim/linux';
+import { runScenario } from '@mmsim/runner';
 import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 

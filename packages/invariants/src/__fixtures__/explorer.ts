@@ -2,7 +2,7 @@
  * For tests: an Explorer of a scenario under a relocate-anon variant, every checker of
  * this package attached (as `mmsim explore` attaches them).
  */
-import { Explorer, type ExploreOptions } from '@mmsim/linux';
+import { Explorer, type ExploreOptions } from '@mmsim/runner';
 import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
 import type { Scenario } from '@mmsim/scenario';
 import { attachCheckers } from '../index.js';

@@ -85,7 +85,7 @@ export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema)
       prepack: `node ${'../'.repeat(depth)}tools/scripts/pack-manifest.mjs prepack`,
       postpack: `node ${'../'.repeat(depth)}tools/scripts/pack-manifest.mjs postpack`,
     },
-    nx: { tags: ['publishable', 'type:plugin'], includedScripts: [] },
+    nx: { tags: ['publishable', 'scope:plugin', 'type:plugin'], includedScripts: [] },
     publishConfig: { access: 'public' },
     peerDependencies: { '@mmsim/core': o.coreRange },
     devDependencies: { '@mmsim/core': '*' },

@@ -1,0 +1,30 @@
+/**
+ * The kernel's uapi numbers the model and the formats share: the model validates and
+ * decodes with them, the scenario format names them, the kernel oracle passes them to the
+ * real syscalls. Here, on the lowest floor, so that neither needs the other.
+ */
+
+/** madvise() advice values (include/uapi/asm-generic/mman-common.h). */
+export const MADVISE_ADVICE = Object.freeze({
+  DONTNEED: 4,
+  FREE: 8,
+  DONTFORK: 10,
+  DOFORK: 11,
+  MERGEABLE: 12,
+  UNMERGEABLE: 13,
+  HUGEPAGE: 14,
+  NOHUGEPAGE: 15,
+  WIPEONFORK: 18,
+  COLD: 20,
+  PAGEOUT: 21,
+  COLLAPSE: 25,
+});
+
+/** mremap() flag bits (include/uapi/linux/mman.h; 8 and 16 are the RELOCATE_ANON series'). */
+export const MREMAP_FLAG_BITS = Object.freeze({
+  MAYMOVE: 1,
+  FIXED: 2,
+  DONTUNMAP: 4,
+  RELOCATE_ANON: 8,
+  MUST_RELOCATE_ANON: 16,
+});

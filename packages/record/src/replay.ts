@@ -1,0 +1,605 @@
+/**
+ * Replay an mmsim-trace/1 on the simulator, at the recorded addresses: every process's
+ * whole address space (file and special mappings as VMAs of their own, brk as
+ * do_brk_flags, faults in recorded order), then compare each process's layout at exit
+ * with the recorded /proc/PID/maps and pagemap.
+ */
+import {
+  E,
+  VM_ACCOUNT,
+  VM_DONTEXPAND,
+  VM_GROWSDOWN,
+  VM_IO,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+  type KGen,
+  type Plugin,
+} from '@mmsim/core';
+import {
+  Kernel,
+  brkShrink,
+  doBrkFlags,
+  doMadvise,
+  doMmap,
+  doMprotect,
+  doMremap,
+  doMunmap,
+  dupMmap,
+  exitMmap,
+  expandDownwards,
+  userAccess,
+} from '@mmsim/linux';
+import { vmaPerms } from '@mmsim/runner';
+import { MREMAP_FLAG_BITS } from '@mmsim/core';
+import { MADVISE_ADVICE } from '@mmsim/scenario';
+import { moveVerdict } from '@mmsim/auto-relocate';
+import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
+import { scanTrace } from './scan.js';
+import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
+
+const PAGE = 4096;
+/** consecutive faults replayed as one syscall (the engine copies a page table once per batch, not per fault) */
+const FAULT_BATCH = 1024;
+const MAP_SHARED = 0x01;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_GROWSDOWN = 0x100;
+const MAP_NORESERVE = 0x4000;
+const MAP_STACK = 0x20000;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const ADVICE_BY_NUMBER = new Map(Object.entries(MADVISE_ADVICE).map(([name, n]) => [n, name]));
+
+export type Policy = 'stock' | 'relocate' | 'auto';
+
+/** One way the simulation and the recording part. */
+export interface Difference {
+  /** the trace line of the record where it showed */
+  line: number;
+  pid: number;
+  what: string;
+}
+
+/** a task: the mm it uses (threads and vfork children share one) */
+interface Proc {
+  mm: number;
+}
+interface MmInfo {
+  users: number;
+  /** mm->brk in bytes */
+  brk: number;
+  /** the thread-group leader that owns it (the report's pid) */
+  pid: number;
+  report: ProcessReport;
+}
+
+export interface ReplayOptions {
+  policy?: Policy;
+  /** plugins for the policy (the caller loads them: relocate-anon, auto-relocate) */
+  plugins?: (Plugin<unknown> | [Plugin<unknown>, unknown])[];
+  /**
+   * Keep the replay's whole event log in memory (default false: the log lets go of each
+   * chunk once it is sealed, so a trace of any length replays in bounded memory; attach
+   * a streaming writer in onKernel to keep the events: `mmsim trace --log`). True for
+   * callers that read the log afterwards (time travel, encodeLogFile).
+   */
+  retainLog?: boolean;
+  /** called with the kernel before the first record (attach checkers, listeners or a log writer) */
+  onKernel?: (k: Kernel) => void;
+  /** called at each exit snapshot, before the comparison (tests read the simulated pages here) */
+  onSnapshot?: (k: Kernel, mm: number, snap: Snapshot) => void;
+}
+
+function protOf(perms: string): number {
+  return (perms[0] === 'r' ? 1 : 0) | (perms[1] === 'w' ? 2 : 0) | (perms[2] === 'x' ? 4 : 0);
+}
+
+/** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
+export function isAnonEntry(e: MapsEntry): boolean {
+  return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
+}
+
+export class Replayer {
+  readonly k: Kernel;
+  readonly policy: Policy;
+  private procs = new Map<number, Proc>();
+  private mms = new Map<number, MmInfo>();
+  /** trace file identity -> shmem object standing for it */
+  private files = new Map<string, number>();
+  readonly differences: Difference[] = [];
+  /** records the simulator does not model, by reason */
+  readonly unmodelled = new Map<string, number>();
+  readonly reports: ProcessReport[] = [];
+  line = 0;
+  faults = 0;
+
+  /** the report of the mm whose mremap is running (relocation spans count into it) */
+  private moving: ProcessReport | null = null;
+  private inRelocation = false;
+
+  private onSnapshot?: ReplayOptions['onSnapshot'];
+
+  constructor(readonly header: TraceHeader, opts: ReplayOptions = {}) {
+    this.policy = opts.policy ?? 'stock';
+    this.onSnapshot = opts.onSnapshot;
+    this.k = new Kernel({ config: { thp: header.thp, ...(header.config ?? {}) }, plugins: opts.plugins, retainLog: opts.retainLog ?? false });
+    opts.onKernel?.(this.k);
+    // relocate_anon opens when a move relocates; its :undo child means it fell back
+    // (stock never relocates: no listener, faults stay cheap)
+    if (this.policy !== 'stock') this.watchRelocations();
+  }
+
+  private watchRelocations(): void {
+    this.k.eng.spans$.subscribe((n) => {
+      if (!this.moving) return;
+      if (n.name === 'relocate_anon') {
+        this.inRelocation = n.phase === 'open';
+        if (n.phase === 'open') this.moving.relocated++;
+      } else if (n.name === 'relocate_anon_folios:undo' && n.phase === 'open') {
+        this.moving.relocated--;
+        this.moving.fallbacks['walk-failed'] = (this.moving.fallbacks['walk-failed'] ?? 0) + 1;
+      }
+    });
+    this.k.eng.onRaw((r) => {
+      if (this.inRelocation && r.type === E.FolioIndex && this.moving) this.moving.foliosRewritten++;
+    });
+  }
+
+  private differ(pid: number, what: string): void {
+    if (this.differences.length < 1000) this.differences.push({ line: this.line, pid, what });
+  }
+  /** a record the replay does not model, counted by reason (the report's `unmodelled`) */
+  private countUnmodelled(reason: string): void {
+    this.unmodelled.set(reason, (this.unmodelled.get(reason) ?? 0) + 1);
+  }
+
+  private fileId(key: string): number {
+    let id = this.files.get(key);
+    if (id === undefined) {
+      id = this.k.eng.ids.shmem++;
+      // the page cache of a file is outside the model: a size no fault reaches
+      this.k.eng.emit(E.ShmemCreate, id, 2 ** 35);
+      this.files.set(key, id);
+    }
+    return id;
+  }
+
+  private mmOf(tid: number): MmInfo | undefined {
+    const p = this.procs.get(tid);
+    return p ? this.mms.get(p.mm) : undefined;
+  }
+
+  /** the faults waiting to run as one syscall: tid, vpn, flags and line of each */
+  private readonly fTid = new Float64Array(FAULT_BATCH);
+  private readonly fVpn = new Float64Array(FAULT_BATCH);
+  private readonly fFlags = new Float64Array(FAULT_BATCH);
+  private readonly fLine = new Float64Array(FAULT_BATCH);
+  private fCount = 0;
+
+  /**
+   * Run one record as a syscall of its task. Consecutive faults are batched into one
+   * syscall (up to FAULT_BATCH, as the first fault's task).
+   */
+  apply(r: TraceRecord, line: number): void {
+    if (r[0] === 'f') return this.fault(r[1], r[2], r[3], line);
+    // the end record runs nothing: the readers (TraceEnd) check it
+    if (r[0] === 'end') return;
+    this.flushFaults();
+    this.applyOne(r, line);
+  }
+
+  /** A fault record (the reader's fast path: no record array). */
+  fault(tid: number, vpn: number, flags: number, line: number): void {
+    const i = this.fCount++;
+    this.fTid[i] = tid;
+    this.fVpn[i] = vpn;
+    this.fFlags[i] = flags;
+    this.fLine[i] = line;
+    if (this.fCount === FAULT_BATCH) this.flushFaults();
+  }
+
+  private flushFaults(): void {
+    const n = this.fCount;
+    if (!n) return;
+    this.fCount = 0;
+    const eng = this.k.eng;
+    eng.setTask(this.fTid[0] % 65536);
+    const res = eng.syscall('trace:faults', () => this.faultBatchBody(n));
+    if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  }
+
+  /** The waiting faults as one syscall body: the 'f' case of body() for each, inline (one generator per batch). */
+  private *faultBatchBody(n: number): KGen<number> {
+    const k = this.k;
+    for (let i = 0; i < n; i++) {
+      this.line = this.fLine[i];
+      const tid = this.fTid[i];
+      const p = this.procs.get(tid);
+      const vma = p ? k.vmaAt(p.mm, this.fVpn[i]) : undefined;
+      // faultBody's common case inline (an anonymous VMA holds the address): one
+      // generator fewer per fault
+      if (!p || !vma || vma.file) {
+        yield* this.faultBody(tid, this.fVpn[i], this.fFlags[i]);
+        continue;
+      }
+      this.faults++;
+      const before = vma.anonVma;
+      this.faultDone(p, before, yield* userAccess(k, p.mm, this.fVpn[i], (this.fFlags[i] & FAULT_WRITE) !== 0));
+    }
+    return 0;
+  }
+
+  /** after a fault's access: what the simulator gave, and the mm's counts once it has an anon_vma */
+  private faultDone(p: Proc, before: number, out: string): void {
+    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
+    if (!before) this.track(p.mm);
+  }
+
+  private applyOne(r: TraceRecord, line: number): void {
+    this.line = line;
+    const tid = r[1];
+    const eng = this.k.eng;
+    eng.setTask(tid % 65536);
+    const res = eng.syscall(`trace:${r[0]}`, () => this.body(r));
+    if (!res.ok) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  }
+
+  /** One fault record: the access, as the recording's task made it. */
+  private *faultBody(tid: number, vpn: number, flags: number): KGen<number> {
+    const k = this.k;
+    const p = this.procs.get(tid);
+    if (!p) return 0;
+    this.faults++;
+    let vma = k.vmaAt(p.mm, vpn);
+    if (!vma) {
+      vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
+      if (!vma) {
+        this.countUnmodelled('fault outside every VMA');
+        return 0;
+      }
+    }
+    if (vma.file) {
+      this.countUnmodelled('fault on a file or special mapping (page cache not modelled)');
+      return 0;
+    }
+    const before = vma.anonVma;
+    this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0));
+    return 0;
+  }
+
+  /** one record as kernel code (internal: the syscall bodies call it) */
+  *body(r: TraceRecord): KGen<number> {
+    const k = this.k;
+    switch (r[0]) {
+      case 'f':
+        return yield* this.faultBody(r[1], r[2], r[3]);
+      case 'mmap': {
+        const [, tid, , len, prot, flags, , off, ret, file] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        if (flags & 0x40000 /* MAP_HUGETLB */) {
+          this.countUnmodelled('MAP_HUGETLB');
+          return 0;
+        }
+        const vpn = ret / PAGE;
+        const pages = Math.ceil(len / PAGE);
+        // MAP_SHARED (1) or MAP_SHARED_VALIDATE (3); MAP_PRIVATE is 2
+        const shared = (flags & 0x03) === MAP_SHARED || (flags & 0x03) === 0x03;
+        const anon = (flags & MAP_ANONYMOUS) !== 0 || file === 0;
+        const got = yield* doMmap(k, p.mm, vpn, pages, {
+          prot: prot & 7,
+          shared,
+          fixed: (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === MAP_FIXED,
+          noreserve: (flags & MAP_NORESERVE) !== 0,
+          file: anon ? 0 : this.fileId(`f${file}`),
+          pgoff: anon ? undefined : Math.floor(off / PAGE),
+          vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0),
+        });
+        if (got !== vpn) this.differ(p.mm, `mmap at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (prot & 2) !== 0 && !shared);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'munmap': {
+        const [, tid, addr, len, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const got = yield* doMunmap(k, p.mm, addr / PAGE, Math.ceil(len / PAGE));
+        if (got < 0) this.differ(p.mm, `munmap(0x${addr.toString(16)}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'mprotect': {
+        const [, tid, addr, len, prot, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const got = yield* doMprotect(k, p.mm, addr / PAGE, Math.ceil(len / PAGE), prot & 7);
+        if (got < 0) this.differ(p.mm, `mprotect(0x${addr.toString(16)}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'madvise': {
+        const [, tid, addr, len, advice, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const pages = Math.ceil(len / PAGE);
+        if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+          // populate without faults: perf sees no page_fault_* for these, the model faults them in
+          yield* this.populate(p.mm, addr / PAGE, pages, advice === MADV_POPULATE_WRITE);
+          return 0;
+        }
+        const name = ADVICE_BY_NUMBER.get(advice);
+        if (!name) {
+          this.countUnmodelled(`madvise advice ${advice} (no effect on the modelled state)`);
+          return 0;
+        }
+        const got = yield* doMadvise(k, p.mm, addr / PAGE, pages, name);
+        if (got < 0) this.differ(p.mm, `madvise(0x${addr.toString(16)}, ${name}) failed in the simulator (${got})`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'mremap': {
+        const [, tid, addr, oldLen, newLen, flags, newAddr, ret] = r;
+        const p = this.procs.get(tid);
+        if (!p || ret < 0) return 0;
+        const moves = ret !== addr || (flags & MREMAP_FLAG_BITS.FIXED) !== 0;
+        let f = flags;
+        let to = newAddr;
+        // a non-FIXED move takes the recorded address: MREMAP_FIXED there (nothing is mapped there)
+        if (ret !== addr && !(flags & MREMAP_FLAG_BITS.FIXED)) {
+          f |= MREMAP_FLAG_BITS.FIXED | MREMAP_FLAG_BITS.MAYMOVE;
+          to = ret;
+        }
+        const info = this.mms.get(p.mm)!;
+        const verdict = moves ? moveVerdict(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE)) : 'exclusive';
+        const relocatedBefore = info.report.relocated;
+        if (moves) {
+          info.report.moves++;
+          if (this.policy === 'relocate') f |= MREMAP_FLAG_BITS.RELOCATE_ANON;
+          this.moving = info.report;
+        }
+        const got = yield* doMremap(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE), Math.ceil(newLen / PAGE), f, to / PAGE);
+        this.moving = null;
+        this.inRelocation = false;
+        if (moves && this.policy !== 'stock' && info.report.relocated === relocatedBefore && !info.report.fallbacks['walk-failed']) {
+          // not relocated: why (an exclusive range that was not relocated merged at its old pgoff)
+          const reason = verdict === 'exclusive' ? 'merges-without-relocating' : verdict;
+          info.report.fallbacks[reason] = (info.report.fallbacks[reason] ?? 0) + 1;
+        }
+        if (got !== ret / PAGE) this.differ(p.mm, `mremap(0x${addr.toString(16)}) returned 0x${ret.toString(16)}, the simulator ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'brk': {
+        const [, tid, , ret] = r;
+        const p = this.procs.get(tid);
+        if (!p) return 0;
+        const info = this.mms.get(p.mm)!;
+        const oldPage = Math.ceil(info.brk / PAGE);
+        const newPage = Math.ceil(ret / PAGE);
+        if (newPage > oldPage) {
+          const got = yield* doBrkFlags(k, p.mm, oldPage, newPage - oldPage);
+          if (got < 0) this.differ(p.mm, `brk(0x${ret.toString(16)}) failed in the simulator (${got})`);
+        } else if (newPage < oldPage) yield* brkShrink(k, p.mm, newPage, oldPage);
+        info.brk = ret;
+        this.track(p.mm);
+        return 0;
+      }
+      case 'fork': {
+        const [, parent, child, , sharedVm] = r;
+        const p = this.procs.get(parent);
+        if (!p) return 0;
+        const info = this.mms.get(p.mm)!;
+        if (sharedVm) {
+          info.users++;
+          this.procs.set(child, { mm: p.mm });
+          return 0;
+        }
+        const mm = k.eng.ids.mm++;
+        k.eng.emit(E.MmCreate, mm, p.mm);
+        yield* dupMmap(k, p.mm, mm);
+        this.newMm(mm, child, info.brk, info.report.command);
+        this.procs.set(child, { mm });
+        this.track(mm);
+        return 0;
+      }
+      case 'exec': {
+        const [, tid, snap] = r;
+        yield* this.leave(tid);
+        const mm = k.eng.ids.mm++;
+        k.eng.emit(E.MmCreate, mm, 0);
+        this.newMm(mm, tid, snap.startBrk, snap.maps.find((e) => e[4] !== '' && e[5] !== '')?.[5] ?? this.header.command[0] ?? '?');
+        this.procs.set(tid, { mm });
+        yield* this.buildFromSnapshot(mm, snap, tid);
+        this.track(mm);
+        return 0;
+      }
+      case 'snap': {
+        const [, tid, snap] = r;
+        const p = this.procs.get(tid);
+        if (!p) return 0;
+        this.onSnapshot?.(this.k, p.mm, snap);
+        this.compare(p.mm, snap);
+        return 0;
+      }
+      case 'exit':
+        yield* this.leave(r[1]);
+        return 0;
+      case 'end':
+        // apply() does not run it
+        return 0;
+    }
+  }
+
+  private newMm(mm: number, pid: number, brk: number, command: string): void {
+    const report: ProcessReport = {
+      pid,
+      command,
+      vmas: 0,
+      anonVmas: 0,
+      avcs: 0,
+      peakVmas: 0,
+      peakAnonVmas: 0,
+      peakAvcs: 0,
+      moves: 0,
+      relocated: 0,
+      fallbacks: {},
+      foliosRewritten: 0,
+      agree: null,
+    };
+    this.reports.push(report);
+    this.mms.set(mm, { users: 1, brk, pid, report });
+  }
+
+  /** End of the trace: processes still alive (no exit recorded) keep their counts as they are. */
+  finish(): void {
+    this.flushFaults();
+    for (const mm of this.mms.keys()) this.track(mm, true);
+    this.k.eng.setTask(0);
+    this.k.eng.close();
+  }
+
+  /** a process leaves its mm (exit, or exec replacing it); the last one tears it down */
+  private *leave(tid: number): KGen<void> {
+    const p = this.procs.get(tid);
+    if (!p) return;
+    this.procs.delete(tid);
+    const info = this.mms.get(p.mm)!;
+    if (--info.users > 0) return;
+    this.track(p.mm, true);
+    yield* exitMmap(this.k, p.mm);
+    this.mms.delete(p.mm);
+  }
+
+  /** peaks and, at the end, the final counts of an mm */
+  private track(mm: number, final = false): void {
+    const info = this.mms.get(mm);
+    if (!info) return;
+    const c = countAnon(this.k, mm);
+    const r = info.report;
+    r.peakVmas = Math.max(r.peakVmas, c.vmas);
+    r.peakAnonVmas = Math.max(r.peakAnonVmas, c.anonVmas);
+    r.peakAvcs = Math.max(r.peakAvcs, c.avcs);
+    if (final) {
+      r.vmas = c.vmas;
+      r.anonVmas = c.anonVmas;
+      r.avcs = c.avcs;
+    }
+  }
+
+  private *populate(mm: number, vpn: number, pages: number, write: boolean): KGen<void> {
+    for (let i = 0; i < pages; i++) {
+      const v = this.k.vmaAt(mm, vpn + i);
+      if (!v || v.file) continue;
+      yield* userAccess(this.k, mm, vpn + i, write);
+    }
+  }
+
+  /** The mm execve() built, from the exec-time snapshot: each VMA as recorded, present anon pages faulted in. */
+  private *buildFromSnapshot(mm: number, snap: Snapshot, tid: number): KGen<void> {
+    const k = this.k;
+    for (const e of snap.maps) {
+      const [start, end, perms, pgoff, file, name] = e;
+      const anon = isAnonEntry(e);
+      const special = !anon && file === '';
+      const vmFlags =
+        (name === '[stack]' ? VM_GROWSDOWN | VM_ACCOUNT : 0) | (special ? VM_DONTEXPAND | (name.startsWith('[vvar') ? VM_IO | VM_PFNMAP : 0) : 0);
+      const got = yield* doMmap(k, mm, start, end - start, {
+        prot: protOf(perms),
+        shared: perms[3] === 's',
+        fixed: true,
+        noreserve: false,
+        // one struct file per mapped inode per exec (the ELF loader maps a file through one open);
+        // a special mapping is its own
+        file: anon ? 0 : this.fileId(special ? `special:${tid}:${this.line}:${start}` : `exec:${tid}:${this.line}:${file}`),
+        pgoff: anon ? undefined : pgoff,
+        vmFlags,
+      });
+      if (got !== start) this.differ(mm, `exec layout: cannot map 0x${(start * PAGE).toString(16)} (${got})`);
+    }
+    for (const [first, n] of snap.present) {
+      for (let v = first; v < first + n; v++) {
+        const vma = k.vmaAt(mm, v);
+        if (vma && !vma.file) yield* userAccess(k, mm, v, true);
+      }
+    }
+  }
+
+  /** Compare the simulated mm with a recorded snapshot: VMA ranges and perms, then present anon pages. */
+  compare(mm: number, snap: Snapshot): void {
+    const info = this.mms.get(mm);
+    const k = this.k;
+    const vmas = k.mm(mm).vmas.ids().map((id) => k.vma(id));
+    const rec = snap.maps;
+    const hex = (vpn: number) => '0x' + (vpn * PAGE).toString(16);
+    let first: string | null = null;
+    const n = Math.max(vmas.length, rec.length);
+    for (let i = 0; i < n && !first; i++) {
+      const s = vmas[i];
+      const r = rec[i];
+      const sim = s ? `${hex(s.start)}-${hex(s.end)} ${vmaPerms(s.flags)}` : '(none)';
+      const real = r ? `${hex(r[0])}-${hex(r[1])} ${r[2]}${r[5] ? ' ' + r[5] : ''}` : '(none)';
+      if (!s || !r || s.start !== r[0] || s.end !== r[1] || vmaPerms(s.flags) !== r[2]) first = `VMA ${i}: recorded ${real}, simulated ${sim}`;
+    }
+    if (!first) {
+      // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
+      const present = toRuns(snap.present);
+      for (const e of rec) {
+        if (!isAnonEntry(e)) continue;
+        const v = firstDifference(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1]);
+        if (v < 0) continue;
+        const recP = inRuns(present, v);
+        first = `page ${hex(v)} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`;
+        break;
+      }
+    }
+    if (info) info.report.agree = !first;
+    if (first) this.differ(mm, `process ${snap.pid} at exit: ${first}`);
+  }
+}
+
+
+/** Replay a whole trace file: the report (the caller prints it). */
+export async function replayTrace(
+  path: string,
+  opts: ReplayOptions & { onProgress?: (records: number) => void } = {},
+): Promise<{ report: TraceReport; replayer: Replayer }> {
+  let rp: Replayer | null = null;
+  let records = 0;
+  const t0 = process.hrtime.bigint();
+  const progress = opts.onProgress;
+  scanTrace(path, {
+    header: (h) => {
+      rp = new Replayer(h, opts);
+    },
+    fault: (tid, vpn, flags, line) => {
+      rp!.fault(tid, vpn, flags, line);
+      if (++records % 65536 === 0) progress?.(records);
+    },
+    record: (rec, line) => {
+      rp!.apply(rec, line);
+      if (++records % 65536 === 0) progress?.(records);
+    },
+  });
+  const r = rp as Replayer | null;
+  if (!r) throw new Error(`${path}: no header`); // scanTrace refuses a file without one
+  r.finish();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const events = r.k.eng.log.length;
+  const first = r.differences[0];
+  const report: TraceReport = {
+    format: TRACE_REPORT_FORMAT,
+    trace: path,
+    policy: r.policy,
+    agree: r.differences.length === 0,
+    firstDifference: first ? `line ${first.line}: ${first.what}` : null,
+    events,
+    replayEventsPerSec: Math.round(events / secs),
+    records,
+    faults: r.faults,
+    faultsPerSec: Math.round(r.faults / secs),
+    unmodelled: Object.fromEntries([...r.unmodelled.entries()].sort()),
+    processes: r.reports,
+  };
+  return { report, replayer: r };
+}
