@@ -19,7 +19,7 @@
 import { ABORT, prng, type Engine } from '@mmsim/core';
 import type { Scenario } from '@mmsim/scenario';
 import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
-import { footprintHook, independent, type Footprint } from './footprint.js';
+import { Footprint, footprintHook, independent } from './footprint.js';
 import { ScenarioRun, type RunOptions } from './run.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
@@ -109,7 +109,7 @@ interface Node {
 }
 
 /** The footprint of a run without the reduction (never filled: nothing reads it then). */
-const NO_FOOTPRINT: Footprint = new Set();
+const NO_FOOTPRINT: Footprint = new Footprint();
 /** An empty sleep set, shared (sleep sets are copied before they are added to) */
 const NO_SLEEP = new Map<number, Footprint>();
 
@@ -163,12 +163,12 @@ export class Explorer {
     run.driver = driver;
     const h = this.checkers;
     h?.clear();
-    let cur: Footprint = new Set();
+    let cur: Footprint = new Footprint();
     if (touch) {
       run.eng.setTouchHook(footprintHook(run.eng, () => cur));
       touch(() => {
         const done = cur;
-        cur = new Set();
+        cur = new Footprint();
         return done;
       });
     }
@@ -352,7 +352,8 @@ export class Explorer {
           // the segment that stopped the run (a deadlock, a model error) commutes with
           // nothing: running another task first lets that task finish, a different final
           // state (so its alternatives must not sleep on it)
-          (last as Node).fp = this.run.stopped && this.opts.por !== false ? new Set([...fp, '*']) : fp;
+          if (this.run.stopped && this.opts.por !== false) fp.w.add('*');
+          (last as Node).fp = fp;
         }
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
         if (out.aborted) onPruned();

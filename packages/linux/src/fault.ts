@@ -271,7 +271,7 @@ function* doAnonymousPageBody(k: Kernel, vmaId: number, vpn: number, write: bool
  */
 function mappingsInMm(k: Kernel, f: Folio, vma: Vma): number {
   let n = 0;
-  const av = k.s.anonVmas.get(f.mapping);
+  const av = k.liveAnonVma(f.mapping);
   const ids = av ? av.vmas.slice() : [];
   if (vma.anonVma === f.mapping && !ids.includes(vma.id)) ids.push(vma.id);
   for (const id of ids) {
@@ -383,7 +383,7 @@ function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
   const mm = vma.mm;
   const pte = getPte(k, mm, vpn);
   const slot = pteSwapSlot(pte);
-  let pfn = k.s.swapCache[slot] ?? 0;
+  let pfn = k.swapCacheFolio(slot);
   yield* ptlLock(k, mm, vpn);
   k.eng.emit(E.PteClear, mm, vpn);
   let exclusive: boolean;
@@ -395,7 +395,7 @@ function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
     if (exclusive) k.eng.emit(E.PageAnonExclusive, pfn, 1);
   } else {
     // not in the swap cache any more: read into a new folio
-    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
+    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.swapCount(slot) === 1;
     pfn = folioAlloc(k, 0);
     folioAddNewAnonRmap(k, pfn, vma, vpn, exclusive);
     k.eng.emit(E.PageContent, pfn, 1);
@@ -428,7 +428,7 @@ function faultAround(k: Kernel, vma: Vma, vpn: number): void {
   const off = vpn - vma.start;
   const from = Math.max(pi - (pi % 16), pi - off);
   const to = Math.min(from + 16, 512, pi + (vma.end - vma.start - off));
-  const sh = k.s.shmems[vma.file];
+  const sh = k.shmem(vma.file);
   for (let i = from; i < to; i++) {
     const a = vpn - pi + i;
     if (getPte(k, vma.mm, a) !== 0) continue;
@@ -448,7 +448,7 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
   const vma = k.vma(vmaId);
   const mm = vma.mm;
   const index = linearPageIndex(vma, vpn);
-  const sh = k.s.shmems[vma.file];
+  const sh = k.shmem(vma.file);
   pteAlloc(k, mm, vpn);
   yield* ptlLock(k, mm, vpn);
   // do_read_fault(): fault-around first (it maps only pages below i_size)...
@@ -460,7 +460,7 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
     return 'SIGBUS' as FaultOutcome;
   }
   if (getPte(k, mm, vpn) === 0) {
-    let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
+    let pfn = k.shmem(vma.file)!.pages[index] ?? 0;
     if (!pfn) {
       pfn = folioAlloc(k, 0); // the page cache's reference
       k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);

@@ -130,8 +130,7 @@ export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from '
 // the interleaving explorer
 export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
 export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
-export { footprintHook, independent } from './footprint.js';
-export type { Footprint } from './footprint.js';
+export { Footprint, footprintHook, independent } from './footprint.js';
 // scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
 export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
 export type { MaxMapLayout } from './scale.js';

@@ -14,7 +14,6 @@ import {
   MappingKind,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
-  lookupPte,
   pageAnonExclusive,
   pteFlags,
   ptePfn,
@@ -41,7 +40,7 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
     yield* k.eng.lockless(ACCESS.Folio, pfn);
     const f = folioOf(k, pfn);
     const av = f.mapping;
-    if (!av || f.mappingKind !== MappingKind.Anon || !k.s.anonVmas.get(av)) return 0;
+    if (!av || f.mappingKind !== MappingKind.Anon || !k.liveAnonVma(av)) return 0;
     const root = k.anonVma(av).root;
     yield* k.eng.lock(Kernel.anonVmaLock(root), 1, 'sleep');
     if (folioOf(k, pfn).mapping === av) return av;
@@ -69,12 +68,11 @@ function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<Referenc
   const index = g.index + (pfn - g.pfn);
   let found = 0;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
-    const v = k.s.vmas.get(vmaId);
+    const v = k.liveVma(vmaId);
     if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
-    const m = k.s.mms[v.mm];
-    const e = m ? lookupPte(m, addr) : 0;
+    const e = k.hasMm(v.mm) ? getPte(k, v.mm, addr) : 0;
     if (e > 0 && ptePfn(e) === pfn) found++;
     yield* ptlUnlock(k, v.mm, addr);
   }
@@ -166,7 +164,7 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
   const g = folioOf(k, pfn);
   let unmapped = false;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
-    const v = k.s.vmas.get(vmaId);
+    const v = k.liveVma(vmaId);
     if (!v || g.index < v.pgoff || g.index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (g.index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
@@ -179,8 +177,7 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
 
 /** try_to_unmap_one() at one PTE (its lock held): the PTE becomes a swap entry. */
 function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean {
-  const m = k.s.mms[mm];
-  const pte = m ? lookupPte(m, vpn) : 0;
+  const pte = k.hasMm(mm) ? getPte(k, mm, vpn) : 0;
   if (pte <= 0 || ptePfn(pte) !== pfn) return false;
   const f = folioOf(k, pfn);
   // folio_try_share_anon_rmap_pte(): a maybe-pinned exclusive page cannot be unmapped
@@ -216,7 +213,7 @@ export function* userAccessPerVma(k: Kernel, mm: number, vpn: number, write: boo
     const name = Kernel.vmaLock(vma.id);
     if (k.eng.trylock(name, 1, 'sleep')) {
       // vma_start_read() succeeded: is it still the VMA covering vpn?
-      const again = k.s.vmas.get(vma.id);
+      const again = k.liveVma(vma.id);
       if (again && again.start <= vpn && vpn < again.end && again.anonVma) {
         const out = yield* k.eng.span(write ? 'lock_vma_under_rcu:write' : 'lock_vma_under_rcu:read', () => handleMmFault(k, vma.id, vpn, write), vpn, write ? 1 : 0);
         yield* k.eng.unlock(name, 1, 'sleep');
