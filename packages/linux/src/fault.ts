@@ -5,6 +5,7 @@
  * faults through its shmem object; THP faults go to huge_memory.ts.
  */
 import {
+  ACCESS,
   E,
   FOLIO_KSM,
   FOLIO_SWAPCACHE,
@@ -90,7 +91,7 @@ export function userAccess(k: Kernel, mm: number, vpn: number, write: boolean): 
  *   }
  *   then the same mark of a written page
  */
-const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4 } as const;
+const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4, Walk: 5 } as const;
 
 class UserAccess {
   private step: number = Step.Start;
@@ -112,19 +113,14 @@ class UserAccess {
     // resumed after it returned, it stays returned (as a generator does)
     if (this.step === Step.Done) return { done: true, value: this.out };
     if (this.step === Step.Start) {
-      const { k, mm, vpn, write } = this;
-      // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
-      // leaves present PTEs that are not user-accessible (protnone)
-      const vma0 = k.vmaAt(mm, vpn);
-      if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return this.done('ok');
-      this.span = k.eng.spanOpen(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', vpn, write ? 1 : 0);
-      this.step = Step.Lock;
-      this.cur = k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+      // the MMU's walk reads the PTE with no lock: a scheduling point among tasks
+      this.step = Step.Walk;
+      this.cur = this.k.eng.lockless(ACCESS.Pte, this.mm, this.vpn);
     }
     return this.run(false, undefined);
   }
   throw(e: unknown): IteratorResult<number, FaultOutcome> {
-    if (this.step === Step.Start || this.step === Step.Done) throw e;
+    if (this.step === Step.Start || this.step === Step.Walk || this.step === Step.Done) throw e;
     return this.run(true, e);
   }
   return(v: FaultOutcome): IteratorResult<number, FaultOutcome> {
@@ -139,7 +135,15 @@ class UserAccess {
         const r = thrown ? this.cur!.throw(e) : this.cur!.next();
         thrown = false;
         if (!r.done) return r as IteratorYieldResult<number>;
-        if (this.step === Step.Lock) {
+        if (this.step === Step.Walk) {
+          // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
+          // leaves present PTEs that are not user-accessible (protnone)
+          const vma0 = k.vmaAt(mm, vpn);
+          if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return this.done('ok');
+          this.span = k.eng.spanOpen(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', vpn, write ? 1 : 0);
+          this.step = Step.Lock;
+          this.cur = k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+        } else if (this.step === Step.Lock) {
           const vma = vmaLookupIn(k, mm, vpn);
           if (!vma || accessError(vma, write)) {
             this.out = 'SIGSEGV';

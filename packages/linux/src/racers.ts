@@ -58,6 +58,8 @@ export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<Refer
 }
 
 function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
+  // the caller found the folio through a PTE it read without the PTE lock
+  yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
   const pte = getPte(k, mm, vpn);
   if (pte <= 0 || isZeroPte(pte)) return { found: 0, mapcount: 0 };
   const pfn = ptePfn(pte);
@@ -140,6 +142,8 @@ export function* shrinkFolioList(k: Kernel, mm: number, start: number, pages: nu
 function* shrinkFolioListBody(k: Kernel, mm: number, start: number, pages: number): KGen<number> {
   const list: number[] = [];
   for (let vpn = start; vpn < start + pages; vpn++) {
+    // the list is built from PTEs read without their lock (the model's LRU isolation)
+    yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
     const pte = getPte(k, mm, vpn);
     if (pte > 0 && !isZeroPte(pte)) list.push(folioOf(k, ptePfn(pte)).pfn);
   }
@@ -202,6 +206,8 @@ function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean
  * mmap_lock), the fault is retried under mmap_read_lock as 6.18 does.
  */
 export function* userAccessPerVma(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  // the MMU's walk: the PTE read with no lock at all
+  yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
   const pte = getPte(k, mm, vpn);
   if (pte > 0 && (!write || pteFlags(pte) & PTE_WRITE)) {
     const v = k.vmaAt(mm, vpn);
