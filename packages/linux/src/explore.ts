@@ -21,6 +21,7 @@ import type { Scenario } from '@mmsim/scenario';
 import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
 import { Footprint, footprintHook, independent } from './footprint.js';
 import { ScenarioRun, type RunOptions } from './run.js';
+import { PointKeys } from './state-key.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
 export const STRATEGIES = ['dfs', 'pct', 'random'] as const;
@@ -55,6 +56,8 @@ export interface ExploreOptions {
   checkers?: (eng: Engine) => ScheduleCheckers;
   /** dfs: the partial-order reduction (default true; false explores every bounded schedule) */
   por?: boolean;
+  /** dfs: cut a run that reaches a point already explored with as much budget left (default true) */
+  cache?: boolean;
   /** report only the checkers this accepts (default: all); the others are not looked at */
   report?: (checker: string) => boolean;
   /** called after every schedule: schedules run, and what is known of the total */
@@ -77,6 +80,8 @@ export interface ExploreResult {
   schedules: number;
   /** runs cut short by the partial-order reduction (equivalent to one explored) */
   pruned: number;
+  /** runs cut short at a point (state and every task's state) explored before */
+  cached: number;
   complete: boolean;
   distinctFinalStates: number;
   violations: ExploreViolation[];
@@ -92,6 +97,8 @@ export interface ExploreResult {
 /** What one schedule showed. */
 interface Outcome {
   aborted: boolean;
+  /** cut at a visited point: findings so far, no final state */
+  cached: boolean;
   findings: CheckerFinding[];
   finalKey: string;
   deviations: Deviations;
@@ -156,8 +163,12 @@ export class Explorer {
 
   private readonly checkers: ScheduleCheckers | null;
 
-  /** Run the scenario's rest once under `driver`, every checker attached. */
-  execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void): Outcome {
+  /**
+   * Run the scenario's rest once under `driver`, every checker attached. With `touch`,
+   * the footprints are recorded (`touch` gets the function that hands over the
+   * segment's and starts the next); with `points`, the values that key visited points.
+   */
+  execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void, points?: PointKeys): Outcome {
     const run = this.run;
     run.restore(this.mark);
     run.driver = driver;
@@ -165,7 +176,9 @@ export class Explorer {
     h?.clear();
     let cur: Footprint = new Footprint();
     if (touch) {
-      run.eng.setTouchHook(footprintHook(run.eng, () => cur));
+      const hook = footprintHook(run.eng, () => cur, points);
+      points?.reset(hook);
+      run.eng.setTouchHook(hook);
       touch(() => {
         const done = cur;
         cur = new Footprint();
@@ -179,13 +192,16 @@ export class Explorer {
     }
     const findings: CheckerFinding[] = [];
     let finalKey = '';
+    const cached = run.aborted && points?.hit === true;
+    // a run cut at a visited point: what the checkers saw on its way there counts
+    if (cached && h) findings.push(...h.violations());
     if (!run.aborted) {
       if (h) findings.push(...h.violations());
       findings.push(...taskResultViolations(run.steps, this.scenario));
       if (run.stopped) findings.push({ checker: run.stopped.reason, message: run.stopped.message });
       finalKey = JSON.stringify([run.finalProcs(), run.steps.filter((e) => e.tasks).map((e) => e.tasks)]);
     }
-    return { aborted: run.aborted, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
+    return { aborted: run.aborted, cached, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
   }
 
   /** Does replaying `dev` show a violation of `checker`? */
@@ -230,13 +246,16 @@ export class Explorer {
     const found = new Map<string, ExploreViolation>();
     let schedules = 0;
     let pruned = 0;
+    let cached = 0;
     let firstViolationAfter: number | null = null;
     let shrinkMs = 0;
     const report = o.report ?? (() => true);
     for (const f of this.prefixFindings.filter((x) => report(x.checker))) found.set(`${f.checker}\u0000${f.message}`, { schedule: '', checker: f.checker, message: f.message, preemptions: 0 });
     const record = (out: Outcome): void => {
-      schedules++;
-      finals.add(out.finalKey);
+      if (!out.cached) {
+        schedules++;
+        finals.add(out.finalKey);
+      }
       for (const f of out.findings) {
         if (!report(f.checker)) continue;
         const key = `${f.checker}\u0000${f.message}`;
@@ -250,7 +269,7 @@ export class Explorer {
     };
     let complete = true;
     if (strategy === 'dfs') {
-      complete = this.dfs(bound, budget, shard, record, () => pruned++, () => schedules);
+      complete = this.dfs(bound, budget, shard, record, (hit) => (hit ? cached++ : pruned++), () => schedules);
     } else {
       const depthEstimate = Math.max(1, this.defaultDecisions());
       for (let r = 0; r < budget; r++) {
@@ -271,6 +290,7 @@ export class Explorer {
       seed,
       schedules,
       pruned,
+      cached,
       complete,
       distinctFinalStates: finals.size,
       violations,
@@ -303,9 +323,13 @@ export class Explorer {
     budget: number,
     shard: { index: number; count: number },
     record: (o: Outcome) => void,
-    onPruned: () => void,
+    onPruned: (cached: boolean) => void,
     done: () => number,
   ): boolean {
+    const por = this.opts.por !== false;
+    const points = this.opts.cache !== false ? new PointKeys(this.run.eng) : null;
+    /** visited points: the preemptions spent and the sleeping tasks (a mask) of each visit */
+    const visited = new Map<string, { cost: number; sleep: number }[]>();
     const queues: Item[][] = Array.from({ length: bound + 1 }, () => []);
     queues[0].push({ prefix: [], cost: 0, sleep: new Map(), owner: -1 });
     let rootAlternatives = 0;
@@ -322,8 +346,10 @@ export class Explorer {
         let last: Node | null = null;
         /** the item's last prefix decision: the switch that made this branch */
         let branch: Node | null = null;
+        let step = 0;
         const driver = driverOf((runnable, current, d) => {
           const fp = takeFp();
+          points?.segmentEnd();
           if (last) last.fp = fp;
           if (d < L) {
             if (d === L - 1) last = branch = { runnable: 0, current, chosen: item.prefix[d], cost, sleep: NO_SLEEP, fp: NO_FOOTPRINT };
@@ -337,10 +363,14 @@ export class Explorer {
             for (const [t, f] of sleep) if (t !== last.chosen && independent(f, last.fp)) next.set(t, f);
             sleep = next.size ? next : NO_SLEEP;
           }
+          const mask = maskOf(runnable);
+          if (points && seenBefore(visited, points.key(mask, current, step), cost, sleep)) {
+            points.hit = true;
+            return ABORT;
+          }
           const awake = sleep.size ? runnable.filter((t) => !sleep.has(t)) : runnable;
           if (!awake.length) return ABORT;
           const c = defaultChoice(awake, current);
-          const mask = maskOf(runnable);
           const preempt = current >= 0 && c !== current && (mask & (1 << current)) !== 0;
           if (preempt && cost + 1 > bound) return ABORT;
           const node: Node = { runnable: mask, current, chosen: c, cost, sleep, fp: NO_FOOTPRINT };
@@ -348,20 +378,20 @@ export class Explorer {
           nodes.push(node);
           last = node;
           return c;
-        });
-        // footprints only feed the reduction: without it the hook is not installed at all
-        const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
+        }, () => step++);
+        // footprints feed the reduction and the point keys: without both no hook is installed
+        const out = por || points ? this.execute(driver, (take) => (takeFp = take), points ?? undefined) : this.execute(driver);
         if (last) {
           const fp = takeFp();
           // the segment that stopped the run (a deadlock, a model error) commutes with
           // nothing: running another task first lets that task finish, a different final
           // state (so its alternatives must not sleep on it)
-          if (this.run.stopped && this.opts.por !== false) fp.w.add('*');
+          if (this.run.stopped && por) fp.w.add('*');
           (last as Node).fp = fp;
         }
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
-        if (out.aborted) onPruned();
-        else if (mine) record(out);
+        if (out.aborted) onPruned(out.cached);
+        if ((!out.aborted || out.cached) && mine) record(out);
         this.opts.onProgress?.(done(), done() + queues.reduce((n, x) => n + x.length, 0));
         // the alternatives at every node this run decided
         nodes.forEach((n, k) => {
@@ -372,7 +402,7 @@ export class Explorer {
             if (c > bound || n.sleep.has(t)) continue;
             const owner = item.owner < 0 ? rootAlternatives++ : item.owner;
             if (owner % shard.count === shard.index) {
-              const sl = sleepFor(n, t, this.opts.por !== false);
+              const sl = sleepFor(n, t, por);
               const prefix = choicesUpTo(nodes, item.prefix, d);
               prefix.push(t);
               queues[c].push({ prefix, cost: c, sleep: sl, owner });
@@ -401,6 +431,23 @@ function sleepFor(n: Node, t: number, por: boolean): Map<number, Footprint> {
   const sl = t === n.current ? new Map(n.sleep) : new Map<number, Footprint>();
   if (por && n.chosen === n.current && t !== n.current) sl.set(n.chosen, n.fp);
   return sl;
+}
+
+/**
+ * Was this point explored before with no fewer preemptions left and no task asleep
+ * that sleeps not here? Then everything from here was (or is queued to be) explored
+ * from there. Otherwise the visit is remembered. A null key (unkeyable) is never seen.
+ */
+function seenBefore(visited: Map<string, { cost: number; sleep: number }[]>, key: string | null, cost: number, sleep: ReadonlyMap<number, Footprint>): boolean {
+  if (key === null) return false;
+  let mask = 0;
+  for (const t of sleep.keys()) mask |= 1 << t;
+  const old = visited.get(key);
+  if (old) {
+    for (const v of old) if (v.cost <= cost && (v.sleep & ~mask) === 0) return true;
+    old.push({ cost, sleep: mask });
+  } else visited.set(key, [{ cost, sleep: mask }]);
+  return false;
 }
 
 /** The choices of decisions [0, d): the item's prefix, then what the run chose. */
@@ -480,6 +527,7 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     seed: a.seed,
     schedules,
     pruned: parts.reduce((n, p) => n + p.pruned, 0),
+    cached: parts.reduce((n, p) => n + (p.cached ?? 0), 0),
     complete: seen.size === count && parts.every((p) => p.complete),
     distinctFinalStates: finals.size,
     violations: [...vio.values()].sort((x, y) => x.checker.localeCompare(y.checker) || x.message.localeCompare(y.message)),

@@ -91,7 +91,7 @@ describe('reads report themselves', () => {
       k.eng.holds('mmap_lock:1');
       k.allocPfn(0);
     });
-    expect([...f.r].sort()).toEqual(['Lmmap_lock:1', 'P1:2', 'T']);
+    expect([...f.r].sort()).toEqual(['Ipfn', 'Lmmap_lock:1', 'P1:2', 'T']);
     expect([...f.w].sort()).toEqual(['Ipfn', 'T']);
     const g = recorded((k) => {
       const pfn = k.allocPfn(0);
@@ -99,7 +99,7 @@ describe('reads report themselves', () => {
       folioOf(k, pfn);
       k.eng.noteRead(ACCESS.Swap, 9);
     });
-    expect([...g.r].sort()).toEqual(['F1024', 'S9']);
+    expect([...g.r].sort()).toEqual(['F1024', 'Ipfn', 'S9']);
   });
 
   it('model code reads state through the accessors, never the raw state or page tables', () => {
@@ -107,7 +107,7 @@ describe('reads report themselves', () => {
     const offenders: string[] = [];
     for (const d of dirs) {
       for (const f of readdirSync(d)) {
-        if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f === 'kernel.ts' || f === 'observe.ts') continue;
+        if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f === 'kernel.ts' || f === 'observe.ts' || f === 'state-key.ts') continue;
         const text = readFileSync(new URL(f, d), 'utf8');
         for (const [i, line] of text.split('\n').entries()) if (/\bk\.s\.|\blookupPte\(|\blookupPmd\(/.test(line)) offenders.push(`${d.pathname}${f}:${i + 1}`);
       }

@@ -166,12 +166,18 @@ function readKeyOf(kind: number, a: number, b: number, s: string, folioKey: (pfn
   }
 }
 
+/** Told of each key the first time a segment reads it, and of every key written. */
+export interface TouchListener {
+  firstRead(key: string): void;
+  wrote(key: string): void;
+}
+
 /**
  * A TouchHook adding each touched key to `sink()` (the current segment's footprint).
  * Events are writes (a failed trylock only reads its lock); ACCESS kinds are reads,
  * except an id allocator's use, a read-modify-write.
  */
-export function footprintHook(eng: Engine, sink: () => Footprint): TouchHook {
+export function footprintHook(eng: Engine, sink: () => Footprint, listen?: TouchListener): TouchHook {
   // pageFolio reports its own read to this hook: the nested call is ignored
   let busy = false;
   const folioKey = (pfn: number): string => {
@@ -184,21 +190,33 @@ export function footprintHook(eng: Engine, sink: () => Footprint): TouchHook {
   };
   const slots = [0, 0, 0];
   const tryFail = EVENT_SCHEMA.findIndex((e) => e.name === 'lock_try_fail');
+  const read = (fp: Footprint, key: string): void => {
+    if (fp.r.has(key)) return;
+    fp.r.add(key);
+    listen?.firstRead(key);
+  };
+  const wrote = listen ? new Set<string>() : null;
   return (type, a, b, c, s) => {
     if (busy) return;
     const fp = sink();
     if (type >= 0) {
-      if (type === tryFail) {
-        fp.r.add('L' + s);
-        return;
-      }
+      if (type === tryFail) return read(fp, 'L' + s);
       slots[0] = a;
       slots[1] = b;
       slots[2] = c;
-      writeKeysOf(type, slots, s, folioKey, fp.w);
-    } else if (type === ACCESS.Alloc) fp.w.add('I' + s);
-    else if (type === ACCESS.All) fp.r.add('*');
-    else fp.r.add(readKeyOf(type, a, b, s, folioKey));
+      if (!wrote) return writeKeysOf(type, slots, s, folioKey, fp.w);
+      wrote.clear();
+      writeKeysOf(type, slots, s, folioKey, wrote);
+      for (const k of wrote) {
+        fp.w.add(k);
+        listen!.wrote(k);
+      }
+    } else if (type === ACCESS.Alloc) {
+      // a read-modify-write: the value taken decides what the task does next
+      read(fp, 'I' + s);
+      fp.w.add('I' + s);
+      listen?.wrote('I' + s);
+    } else read(fp, type === ACCESS.All ? '*' : readKeyOf(type, a, b, s, folioKey));
   };
 }
 

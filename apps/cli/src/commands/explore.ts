@@ -22,6 +22,7 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   out?: string;
   checkers?: string;
   por: boolean;
+  cache: boolean;
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
@@ -43,6 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
     .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
+    .option('--no-cache', 'dfs: no cache of visited points (a run reaching a state explored before goes on)')
     .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`)')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
@@ -85,6 +87,7 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
       run: { ...plugins, config },
       checkers: (eng) => attachScheduleCheckers(inv, eng),
       por: o.por,
+      cache: o.cache,
       report: only ? (c) => only.has(c) : undefined,
       onProgress: (done, total) => bar.update(done, total),
     });
@@ -107,12 +110,18 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
 }
 
+/** Runs the reductions cut short: " (+N pruned by partial-order reduction, +M at visited states)", or nothing. */
+function cutShort(r: ExploreResult): string {
+  const parts = [r.pruned ? `+${r.pruned} pruned by partial-order reduction` : '', r.cached ? `+${r.cached} cut at visited states` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 /** The human summary: what was explored, then each violation with its reproducer. */
 export function formatExplore(r: ExploreResult, file: string, o: SimOptions): string[] {
   const variant = o.relocateVariant ? ` --relocate-variant ${o.relocateVariant}` : '';
   const out = [
     `${r.scenario}: ${r.strategy}${r.strategy === 'dfs' ? ` bound ${r.bound}` : ` seed ${r.seed}`}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'}` +
-      `${r.pruned ? ` (+${r.pruned} pruned by partial-order reduction)` : ''}, ${r.complete ? 'complete' : 'not exhaustive'}, ` +
+      `${cutShort(r)}, ${r.complete ? 'complete' : 'not exhaustive'}, ` +
       `${r.distinctFinalStates} distinct final state${r.distinctFinalStates === 1 ? '' : 's'}, ${r.schedulesPerSec} schedules/s`,
   ];
   if (!r.violations.length) {
