@@ -131,6 +131,8 @@ export { VmaBench, parseLayout, randomScenario, BENCH_BASE, BENCH_FLAGS } from '
 export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
 export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
 export { Footprint, footprintHook, independent } from './footprint.js';
+export { checkReduction, samePorResults } from './por-check.js';
+export type { PorCheck } from './por-check.js';
 // scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
 export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
 export type { MaxMapLayout } from './scale.js';
