@@ -85,13 +85,19 @@ export interface ExploreResult {
   complete: boolean;
   distinctFinalStates: number;
   violations: ExploreViolation[];
-  /** schedules run when the first violation showed (1-based), null if none */
+  /**
+   * schedules run when the first violation showed (1-based), null if none. Merged
+   * shards run side by side: the schedules all of them had run when the first shard
+   * to find one found it (each shard counted up to that shard's count).
+   */
   firstViolationAfter: number | null;
   schedulesPerSec: number;
   elapsedMs: number;
   shard?: { index: number; count: number };
   /** with a shard: the final states' keys, so that `mmsim merge` can count distinct ones */
   finalStates?: string[];
+  /** how to run a schedule again (set by the CLI): the scenario's real path, the `mmsim run` options */
+  reproduce?: { file: string; options: string[] };
 }
 
 /** What one schedule showed. */
@@ -507,19 +513,21 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   const seen = new Set(parts.map((p) => p.shard!.index));
   if (parts.some((p) => p.shard!.count !== count)) throw new Error('shards of different --shard counts');
   if (seen.size !== parts.length) throw new Error('the same shard twice');
+  const repro = JSON.stringify(a.reproduce ?? null);
+  const other = parts.find((p) => JSON.stringify(p.reproduce ?? null) !== repro);
+  if (other) throw new Error(`results of explorations run differently: ${repro} and ${JSON.stringify(other.reproduce ?? null)}`);
   const finals = new Set(parts.flatMap((p) => p.finalStates!));
   const vio = new Map<string, ExploreViolation>();
   for (const p of parts) {
     for (const v of p.violations) {
       const key = `${v.checker}\u0000${v.message}`;
       const old = vio.get(key);
-      if (!old || v.preemptions < old.preemptions || (v.preemptions === old.preemptions && v.schedule < old.schedule)) vio.set(key, v);
+      if (!old || shorterSchedule(v, old)) vio.set(key, v);
     }
   }
   const schedules = parts.reduce((n, p) => n + p.schedules, 0);
   const elapsedMs = Math.max(...parts.map((p) => p.elapsedMs));
-  const firsts = parts.map((p) => p.firstViolationAfter).filter((x): x is number => x !== null);
-  return {
+  const out: ExploreResult = {
     format: EXPLORE_FORMAT,
     scenario: a.scenario,
     strategy: a.strategy,
@@ -531,10 +539,35 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     complete: seen.size === count && parts.every((p) => p.complete),
     distinctFinalStates: finals.size,
     violations: [...vio.values()].sort((x, y) => x.checker.localeCompare(y.checker) || x.message.localeCompare(y.message)),
-    firstViolationAfter: firsts.length ? Math.min(...firsts) : null,
+    firstViolationAfter: firstViolationOverShards(parts),
     schedulesPerSec: parts.reduce((n, p) => n + p.schedulesPerSec, 0),
     elapsedMs,
     shard: { index: -1, count },
     finalStates: [...finals].sort(),
   };
+  if (a.reproduce) out.reproduce = a.reproduce;
+  return out;
+}
+
+/** Is v's schedule the shorter one: fewer preemptions, then fewer deviations, then the first in order? */
+function shorterSchedule(v: ExploreViolation, old: ExploreViolation): boolean {
+  if (v.preemptions !== old.preemptions) return v.preemptions < old.preemptions;
+  const n = (s: string) => (s === '' ? 0 : s.split(',').length);
+  if (n(v.schedule) !== n(old.schedule)) return n(v.schedule) < n(old.schedule);
+  return v.schedule < old.schedule;
+}
+
+/**
+ * firstViolationAfter of shards run side by side: for the shard that found one first
+ * (its own count f), every shard had run min(its schedules, f); the least such sum.
+ */
+function firstViolationOverShards(parts: readonly ExploreResult[]): number | null {
+  let best: number | null = null;
+  for (const p of parts) {
+    const f = p.firstViolationAfter;
+    if (f === null) continue;
+    const total = parts.reduce((n, q) => n + Math.min(q.schedules, f), 0);
+    if (best === null || total < best) best = total;
+  }
+  return best;
 }

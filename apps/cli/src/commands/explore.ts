@@ -8,6 +8,7 @@ import { readScenario, writeLog, writeText } from '../files.js';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
+import { reproductionOf, runCommand, type Reproduction } from '../reproduce.js';
 import { addSimOptions, resolveSim, runOptionsOf, withModules, type SimOptions } from '../sim.js';
 
 type LinuxExplore = typeof import('@mmsim/linux');
@@ -23,6 +24,7 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   checkers?: string;
   por: boolean;
   cache: boolean;
+  checkPor?: boolean;
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
@@ -45,6 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
     .option('--no-cache', 'dfs: no cache of visited points (a run reaching a state explored before goes on)')
+    .option('--check-por', 'dfs: explore twice, with the reductions (as --no-por/--no-cache leave them) and with none, and compare final states and violations (exit 1 if they differ)')
     .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`)')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
@@ -95,9 +98,12 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
     throw e;
   }
+  if (o.checkPor) return checkPor(ctx, linux, scenario, { bound, run: { ...plugins, config }, checkers: (eng) => attachScheduleCheckers(inv, eng), report: only ? (c) => only.has(c) : undefined }, o);
   const res0 = ex.explore();
   bar.done();
-  const res: ExploreResult = res0;
+  // the real path and every option that shaped the run, for `mmsim merge` to print
+  const reproduce = reproductionOf(ctx.cwd, file, o);
+  const res: ExploreResult = { ...res0, reproduce };
   if (o.out !== undefined) {
     res.violations.forEach((v, n) => {
       const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
@@ -106,8 +112,32 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
     writeText(ctx, join(o.out, 'explore.json'), JSON.stringify(res, null, 2) + '\n');
   }
   if (o.json) ctx.print(JSON.stringify(res));
-  else for (const line of formatExplore(res, file, o)) ctx.print(line);
+  else for (const line of formatExplore(res, { ...reproduce, file })) ctx.print(line);
   if (res.violations.length) ctx.fail(EXIT.VIOLATIONS);
+}
+
+/** --check-por: the reduced exploration against the full one, the differences listed. */
+function checkPor(ctx: CliContext, linux: LinuxExplore, scenario: Parameters<LinuxExplore['checkReduction']>[0], opts: Parameters<LinuxExplore['checkReduction']>[1], o: ExploreCliOptions): void {
+  if (o.strategy !== 'dfs') throw new CliError('--check-por compares dfs explorations: drop --strategy', EXIT.BAD_INPUT);
+  const c = linux.checkReduction(scenario, opts, { por: o.por, cache: o.cache });
+  const r = c.reduced;
+  ctx.print(`${scenario.name}: bound ${r.bound}: reduced ${r.schedules} schedule(s)${cutShort(r)}, ${r.elapsedMs} ms; full ${c.all.schedules} schedule(s), ${c.all.elapsedMs} ms`);
+  const diffs: [string, string[]][] = [
+    ['final state(s) the reduction lost', c.missingStates],
+    ['final state(s) only the reduction reached', c.extraStates],
+    ['violation(s) the reduction lost', c.missingViolations],
+    ['violation(s) only the reduction found', c.extraViolations],
+  ];
+  if (linux.samePorResults(c)) {
+    ctx.print(`  the same ${c.all.distinctFinalStates} final state(s) and ${c.all.violations.length} violation(s)`);
+    return;
+  }
+  for (const [what, xs] of diffs) {
+    if (!xs.length) continue;
+    ctx.print(`  ${xs.length} ${what}:`);
+    for (const x of xs) ctx.print(`    ${x.length > 200 ? x.slice(0, 200) + '...' : x}`);
+  }
+  ctx.fail(EXIT.MISMATCH);
 }
 
 /** Runs the reductions cut short: " (+N pruned by partial-order reduction, +M at visited states)", or nothing. */
@@ -117,8 +147,7 @@ function cutShort(r: ExploreResult): string {
 }
 
 /** The human summary: what was explored, then each violation with its reproducer. */
-export function formatExplore(r: ExploreResult, file: string, o: SimOptions): string[] {
-  const variant = o.relocateVariant ? ` --relocate-variant ${o.relocateVariant}` : '';
+export function formatExplore(r: ExploreResult, how: Reproduction): string[] {
   const out = [
     `${r.scenario}: ${r.strategy}${r.strategy === 'dfs' ? ` bound ${r.bound}` : ` seed ${r.seed}`}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'}` +
       `${cutShort(r)}, ${r.complete ? 'complete' : 'not exhaustive'}, ` +
@@ -131,7 +160,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions): st
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
     out.push(`  [${v.checker}] ${v.message}`);
-    out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
+    out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): ${runCommand(how, v.schedule)}`);
   }
   return out;
 }

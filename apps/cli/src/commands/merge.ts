@@ -41,7 +41,8 @@ export function register(program: Command, ctx: CliContext): void {
       throw new CliError(`cannot merge: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }
     if (o.json) ctx.print(JSON.stringify(merged));
-    else for (const line of formatExplore(merged, merged.scenario + '.json', {})) ctx.print(line);
+    // explore recorded the scenario's real path and its options; an older result has neither
+    else for (const line of formatExplore(merged, merged.reproduce ?? { file: merged.scenario + '.json', options: [] })) ctx.print(line);
     if (merged.violations.length) ctx.fail(EXIT.VIOLATIONS);
   });
 }
