@@ -9,7 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkReduction, type ExploreOptions } from '@mmsim/linux';
+import { Explorer, checkReduction, type ExploreOptions } from '@mmsim/linux';
 import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';
@@ -63,6 +63,18 @@ describe('reductions lose nothing: scenarios/races', () => {
       expectSame(s, BOUND[name] ?? 1);
     });
   }
+});
+
+describe('reductions do something', () => {
+  it("on the seed's race the sleep sets prune runs and the cache cuts runs, each alone", () => {
+    const s = parseScenario(readFileSync(new URL('relocate-vs-rmap-walk.json', DIR), 'utf8'));
+    const sleep = new Explorer(s, { ...options(1), por: true, cache: false }).explore();
+    const cache = new Explorer(s, { ...options(1), por: false, cache: true }).explore();
+    expect(sleep.pruned).toBeGreaterThan(0);
+    expect(sleep.cached).toBe(0);
+    expect(cache.cached).toBeGreaterThan(0);
+    expect(cache.pruned).toBe(0);
+  });
 });
 
 describe('reductions lose nothing: random concurrent scenarios (seeded)', () => {
