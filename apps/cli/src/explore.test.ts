@@ -57,7 +57,7 @@ describe('mmsim explore', () => {
   it('merge: the reproduction has the real path and every option of the run; firstViolationAfter counts every shard', async () => {
     const dir = tmp();
     const opts = ['--relocate-variant', 'fixed', '--thp', 'never', '--kernel-config', 'stock', '--bound', '1'];
-    const parts = [];
+    const parts: { firstViolationAfter: number | null; schedules: number }[] = [];
     for (const i of [0, 1]) {
       const r = await cli(['explore', GUP, ...opts, '--json', '--shard', `${i}/2`], ROOT);
       files(dir, { [`s${i}.json`]: r.out });
