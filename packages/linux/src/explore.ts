@@ -266,7 +266,8 @@ export class Explorer {
         if (!report(f.checker)) continue;
         const key = `${f.checker}\u0000${f.message}`;
         if (found.has(key)) continue;
-        firstViolationAfter ??= schedules;
+        // a run cut at a visited point is no schedule, but it is the run that showed it
+        firstViolationAfter ??= schedules + (out.cached ? 1 : 0);
         const t = performance.now();
         const s = this.shrink(out.deviations, f.checker);
         shrinkMs += performance.now() - t;
