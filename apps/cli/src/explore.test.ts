@@ -39,10 +39,11 @@ describe('mmsim explore', () => {
   });
 
   it('three --shard results merge into the unsharded one', async () => {
-    const whole = JSON.parse((await cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--shard', '0/1'], ROOT)).out);
+    // --no-cache: the shards then partition the schedules exactly
+    const whole = JSON.parse((await cli(['explore', GUP, '--relocate-variant', 'fixed', '--no-cache', '--json', '--shard', '0/1'], ROOT)).out);
     const dir = tmp();
     for (const i of [0, 1, 2]) {
-      const r = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--json', '--shard', `${i}/3`], ROOT);
+      const r = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--no-cache', '--json', '--shard', `${i}/3`], ROOT);
       files(dir, { [`s${i}.json`]: r.out });
     }
     const m = await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json'), join(dir, 's2.json'), '--json'], ROOT);
@@ -54,6 +55,41 @@ describe('mmsim explore', () => {
     expect(merged.violations.map((v: { message: string }) => v.message)).toEqual(whole.violations.map((v: { message: string }) => v.message));
     const partial = await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json'), '--json'], ROOT);
     expect(JSON.parse(partial.out).complete).toBe(false);
+  });
+
+  it('merge: the reproduction has the real path and every option of the run; firstViolationAfter counts every shard', async () => {
+    const dir = tmp();
+    const opts = ['--relocate-variant', 'fixed', '--thp', 'never', '--kernel-config', 'stock', '--bound', '1'];
+    const parts: { firstViolationAfter: number | null; schedules: number }[] = [];
+    for (const i of [0, 1]) {
+      const r = await cli(['explore', GUP, ...opts, '--json', '--shard', `${i}/2`], ROOT);
+      files(dir, { [`s${i}.json`]: r.out });
+      parts.push(JSON.parse(r.out));
+    }
+    const m = await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json')], dir);
+    expect(m.code).toBe(3);
+    const abs = join(ROOT, GUP);
+    expect(m.out).toMatch(/schedule "[\d:,]*" \(1 preemption\): mmsim run (\S+) --relocate-variant fixed --thp never --kernel-config stock --schedule '[\d:,]*' --check/);
+    expect(m.out).toContain(`mmsim run ${abs} `);
+    // the shards ran side by side: when the first to find it found it, each had run up to as many
+    const firsts = parts.filter((p) => p.firstViolationAfter !== null).map((p) => p.firstViolationAfter as number);
+    const expected = Math.min(...firsts.map((f) => parts.reduce((n, p) => n + Math.min(p.schedules, f), 0)));
+    const j = JSON.parse((await cli(['merge', join(dir, 's0.json'), join(dir, 's1.json'), '--json'], dir)).out);
+    expect(j.firstViolationAfter).toBe(expected);
+    expect(j.firstViolationAfter).toBeGreaterThanOrEqual(Math.min(...firsts));
+    // a shard run with other options is another exploration
+    const other = await cli(['explore', GUP, '--relocate-variant', 'fixed', '--thp', 'always', '--kernel-config', 'stock', '--bound', '1', '--json', '--shard', '1/2'], ROOT);
+    files(dir, { 'x1.json': other.out });
+    const bad = await cli(['merge', join(dir, 's0.json'), join(dir, 'x1.json')], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('run differently');
+  });
+
+  it('--check-por: the reduced exploration reaches what the full one does', async () => {
+    const r = await cli(['explore', 'scenarios/races/dontneed-vs-touch.json', '--check-por', '--bound', '2'], ROOT);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/reduced \d+ schedule\(s\).*; full \d+ schedule\(s\)/);
+    expect(r.out).toContain('the same 2 final state(s) and 0 violation(s)');
   });
 
   it('bad input is exit 2, naming the option', async () => {

@@ -50,9 +50,12 @@ export type RawListener = (r: Readonly<RawEvent>, engine: Engine) => void;
  * Pseudo event types of the accesses a TouchHook is told about besides events: a
  * lockless read (READ_ONCE, an atomic) of a PTE (a = mm, b = vpn), of a folio field
  * (a = pfn: refcount, pincount, mapping, index, flags), a lock's state (s = name, a
- * lock attempt that found it held), the VMA/anon_vma structure (RCU walks).
+ * lock attempt that found it held), the VMA/anon_vma structure (RCU walks), a swap slot
+ * (a = slot), a shmem object (a = id), everything (All: a reader of the raw state); and an id allocator's use (s = its name: taking
+ * the next id is a read-modify-write of the allocator). Reads through the engine's and
+ * the kernel's accessors report themselves (noteRead), so no reader has to declare one.
  */
-export const ACCESS = { Pte: -1, Folio: -2, Lock: -3, Structure: -4 } as const;
+export const ACCESS = { Pte: -1, Folio: -2, Lock: -3, Structure: -4, Alloc: -5, Swap: -6, Shmem: -7, All: -8 } as const;
 
 /**
  * Told of every event (before it is applied) and every lockless access while set: the
@@ -85,6 +88,23 @@ export const ENGINE_SUBSCRIBER = defineExtensionPoint<(engine: Engine) => (() =>
   'multi',
   'observers that attach to the engine once it exists (invariant checkers, subscribers)',
 );
+
+/** Counters whose every get and set calls `use(name)` (Engine.ids). */
+function allocators<T extends Record<string, number>>(init: T, use: (name: string) => void): T {
+  const vals: Record<string, number> = { ...init };
+  const out = {} as T;
+  for (const name of Object.keys(init)) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get: () => (use(name), vals[name]),
+      set: (v: number) => {
+        use(name);
+        vals[name] = v;
+      },
+    });
+  }
+  return out;
+}
 
 /** A finished KGen<void>: what lock()/unlock() return when there is nothing to wait for. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
@@ -181,8 +201,14 @@ export class Engine {
    */
   structureGen = 0;
 
-  /** id allocators: deterministic, part of the model's configuration not of the state */
-  readonly ids = { vma: 1, anonVma: 1, pfn: 1024, shmem: 1, swap: 1, mm: 1 };
+  /**
+   * id allocators: deterministic, part of the model's configuration not of the state.
+   * Each use is told to the TouchHook (ACCESS.Alloc): two tasks allocating commute only
+   * up to which id each gets.
+   */
+  readonly ids = allocators({ vma: 1, anonVma: 1, pfn: 1024, shmem: 1, swap: 1, mm: 1 }, (name) => {
+    if (this.touchHook !== null) this.touchHook(ACCESS.Alloc, 0, 0, 0, name);
+  });
 
   constructor(opts: EngineOptions = {}) {
     this.options = {
@@ -629,12 +655,25 @@ export class Engine {
 
   /** The folio whose head is pfn, as of now (no immer proxies: for kernel code's reads). */
   folioAtHead(head: number): Folio | undefined {
-    return this.draft ? batchFolio(this.draft, this.batch, head) : folioAtHead(this.committed, head);
+    const f = this.draft ? batchFolio(this.draft, this.batch, head) : folioAtHead(this.committed, head);
+    if (this.touchHook !== null) this.touchHook(ACCESS.Folio, f ? f.pfn : head, 0, 0, '');
+    return f;
   }
 
   /** page_folio(): the folio containing page pfn, as of now (proxy-free). */
   pageFolio(pfn: number): Folio | undefined {
-    return this.draft ? batchPageFolio(this.draft, this.batch, pfn) : pageFolio(this.committed, pfn);
+    const f = this.draft ? batchPageFolio(this.draft, this.batch, pfn) : pageFolio(this.committed, pfn);
+    if (this.touchHook !== null) this.touchHook(ACCESS.Folio, f ? f.pfn : pfn, 0, 0, '');
+    return f;
+  }
+
+  /**
+   * A read of modelled state, told to the explorer's footprint recorder (an ACCESS
+   * kind and its object): the kernel's accessors call it, so readers need not. Free
+   * when no recorder is set.
+   */
+  noteRead(kind: number, a = 0, b = 0): void {
+    if (this.touchHook !== null) this.touchHook(kind, a, b, 0, '');
   }
 
   /** An mm's record as of now (proxy-free; do not keep it across events). */
@@ -667,6 +706,7 @@ export class Engine {
 
   /** Does the current task hold `name`? */
   holds(name: string): boolean {
+    if (this.touchHook !== null) this.touchHook(ACCESS.Lock, 0, 0, 0, name);
     const l = this.lockState(name);
     return !!l && l.holders.includes(this.task);
   }

@@ -19,6 +19,8 @@ const EXPECTED: Record<string, string[]> = {
   'relocate-vs-reclaim': [],
   'relocate-vs-touch': [],
   'relocate-vs-gup-fast': ['rmap'],
+  'dontneed-vs-touch': [],
+  'reclaim-list-vs-relocate': [],
 };
 
 describe('scenarios/races (fixed variant, dfs bound 2)', () => {

@@ -5,6 +5,7 @@
  * faults through its shmem object; THP faults go to huge_memory.ts.
  */
 import {
+  ACCESS,
   E,
   FOLIO_KSM,
   FOLIO_SWAPCACHE,
@@ -90,7 +91,7 @@ export function userAccess(k: Kernel, mm: number, vpn: number, write: boolean): 
  *   }
  *   then the same mark of a written page
  */
-const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4 } as const;
+const Step = { Start: 0, Lock: 1, Fault: 2, Unlock: 3, Done: 4, Walk: 5 } as const;
 
 /**
  * How often one access faults again after a fault that backed off (the kernel retries
@@ -121,19 +122,14 @@ class UserAccess {
     // resumed after it returned, it stays returned (as a generator does)
     if (this.step === Step.Done) return { done: true, value: this.out };
     if (this.step === Step.Start) {
-      const { k, mm, vpn, write } = this;
-      // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
-      // leaves present PTEs that are not user-accessible (protnone)
-      const vma0 = k.vmaAt(mm, vpn);
-      if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return this.done('ok');
-      this.span = k.eng.spanOpen(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', vpn, write ? 1 : 0);
-      this.step = Step.Lock;
-      this.cur = k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+      // the MMU's walk reads the PTE with no lock: a scheduling point among tasks
+      this.step = Step.Walk;
+      this.cur = this.k.eng.lockless(ACCESS.Pte, this.mm, this.vpn);
     }
     return this.run(false, undefined);
   }
   throw(e: unknown): IteratorResult<number, FaultOutcome> {
-    if (this.step === Step.Start || this.step === Step.Done) throw e;
+    if (this.step === Step.Start || this.step === Step.Walk || this.step === Step.Done) throw e;
     return this.run(true, e);
   }
   return(v: FaultOutcome): IteratorResult<number, FaultOutcome> {
@@ -148,7 +144,15 @@ class UserAccess {
         const r = thrown ? this.cur!.throw(e) : this.cur!.next();
         thrown = false;
         if (!r.done) return r as IteratorYieldResult<number>;
-        if (this.step === Step.Lock) {
+        if (this.step === Step.Walk) {
+          // a PTE only lets the access through if the VMA allows it too: mprotect(PROT_NONE)
+          // leaves present PTEs that are not user-accessible (protnone)
+          const vma0 = k.vmaAt(mm, vpn);
+          if (vma0 && !accessError(vma0, write) && accessOk(k, mm, vpn, write)) return this.done('ok');
+          this.span = k.eng.spanOpen(write ? 'handle_mm_fault:write' : 'handle_mm_fault:read', vpn, write ? 1 : 0);
+          this.step = Step.Lock;
+          this.cur = k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+        } else if (this.step === Step.Lock) {
           const vma = vmaLookupIn(k, mm, vpn);
           if (!vma || accessError(vma, write)) {
             this.out = 'SIGSEGV';
@@ -303,7 +307,7 @@ function pteRangeNone(k: Kernel, mm: number, base: number, n: number): boolean {
  */
 function mappingsInMm(k: Kernel, f: Folio, vma: Vma): number {
   let n = 0;
-  const av = k.s.anonVmas.get(f.mapping);
+  const av = k.liveAnonVma(f.mapping);
   const ids = av ? av.vmas.slice() : [];
   if (vma.anonVma === f.mapping && !ids.includes(vma.id)) ids.push(vma.id);
   for (const id of ids) {
@@ -443,7 +447,7 @@ function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean, 
   }
   const pte = orig;
   const slot = pteSwapSlot(pte);
-  let pfn = k.s.swapCache[slot] ?? 0;
+  let pfn = k.swapCacheFolio(slot);
   k.eng.emit(E.PteClear, mm, vpn);
   let exclusive: boolean;
   if (pfn) {
@@ -454,7 +458,7 @@ function* doSwapPageBody(k: Kernel, vmaId: number, vpn: number, write: boolean, 
     if (exclusive) k.eng.emit(E.PageAnonExclusive, pfn, 1);
   } else {
     // not in the swap cache any more: read into a new folio
-    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.s.swap[slot] === 1;
+    exclusive = (pteFlags(pte) & PTE_SWP_EXCLUSIVE) !== 0 || k.swapCount(slot) === 1;
     pfn = folioAlloc(k, 0);
     folioAddNewAnonRmap(k, pfn, vma, vpn, exclusive);
     k.eng.emit(E.PageContent, pfn, 1);
@@ -490,7 +494,7 @@ function faultAround(k: Kernel, vma: Vma, vpn: number): void {
   const off = vpn - vma.start;
   const from = Math.max(pi - (pi % 16), pi - off);
   const to = Math.min(from + 16, 512, pi + (vma.end - vma.start - off));
-  const sh = k.s.shmems[vma.file];
+  const sh = k.shmem(vma.file);
   for (let i = from; i < to; i++) {
     const a = vpn - pi + i;
     if (getPte(k, vma.mm, a) !== 0) continue;
@@ -510,7 +514,7 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
   const vma = k.vma(vmaId);
   const mm = vma.mm;
   const index = linearPageIndex(vma, vpn);
-  const sh = k.s.shmems[vma.file];
+  const sh = k.shmem(vma.file);
   pteAlloc(k, mm, vpn);
   yield* ptlLock(k, mm, vpn);
   // do_read_fault(): fault-around first (it maps only pages below i_size)...
@@ -522,7 +526,7 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
     return 'SIGBUS' as FaultOutcome;
   }
   if (getPte(k, mm, vpn) === 0) {
-    let pfn = k.s.shmems[vma.file].pages[index] ?? 0;
+    let pfn = k.shmem(vma.file)!.pages[index] ?? 0;
     if (!pfn) {
       pfn = folioAlloc(k, 0); // the page cache's reference
       k.eng.emit(E.FolioMapping, pfn, MappingKind.Shmem, vma.file);

@@ -203,8 +203,7 @@ function* splitHugePmdBody(k: Kernel, mm: number, haddr: number, e: HugePmd): KG
 export function* splitHugePmdIfNeeded(k: Kernel, vmaId: number, addr: number): KGen<void> {
   if (addr % 512 === 0) return;
   const vma = k.vma(vmaId);
-  const mm = k.s.mms[vma.mm];
-  if (!mm) return;
+  if (!k.hasMm(vma.mm)) return;
   const e = pmdEntry(k, vma.mm, addr);
   if (e && e.kind === 'huge') yield* splitHugePmd(k, vma, addr);
 }

@@ -3,7 +3,10 @@
  * mTHP orders) and the helpers every mm file shares (lock names, allocators).
  */
 import {
+  ACCESS,
   Engine,
+  lookupPmd,
+  lookupPte,
   shareAnonVma,
   copyVma,
   findVmaRank,
@@ -16,7 +19,9 @@ import {
   mtVmaStartingFrom,
   type EngineOptions,
   type Mm,
+  type PmdEntry,
   type Plugin,
+  type Shmem,
   type State,
   type Vma,
   type AnonVma,
@@ -105,15 +110,80 @@ export class Kernel {
     return this.latest || (releaseHas(this.config.release, change) && !this.config.revert.includes(change));
   }
 
-  /** current state (draft while a syscall runs) */
+  /**
+   * current state (draft while a syscall runs). Model code reads through the accessors
+   * below, which tell the explorer what they read; a read of the raw state counts as
+   * reading everything.
+   */
   get s(): State {
+    this.eng.noteRead(ACCESS.All);
     return this.eng.s;
   }
 
+  /** The mm record (its VMA tree: a structure read; PTE reads go through pgtable.ts's getPte). */
   mm(id: number): Mm {
+    this.eng.noteRead(ACCESS.Structure);
     const m = this.eng.mmNow(id);
     if (!m) throw new Error(`no mm ${id}`);
     return m;
+  }
+
+  /** The PMD entry covering vpn (a PTE table read; pmd_offset on a live mm). */
+  pmdOf(mm: number, vpn: number): PmdEntry | undefined {
+    this.eng.noteRead(ACCESS.Pte, mm, vpn);
+    const m = this.eng.mmNow(mm);
+    if (!m) throw new Error(`no mm ${mm}`);
+    return lookupPmd(m, vpn);
+  }
+
+  /** The PTE at vpn (a PMD leaf read as the PTE it stands for; 0: none). */
+  pteOf(mm: number, vpn: number): number {
+    this.eng.noteRead(ACCESS.Pte, mm, vpn);
+    const m = this.eng.mmNow(mm);
+    if (!m) throw new Error(`no mm ${mm}`);
+    return lookupPte(m, vpn);
+  }
+
+  /** Is mm alive (not exited)? */
+  hasMm(id: number): boolean {
+    this.eng.noteRead(ACCESS.Structure);
+    return this.eng.mmNow(id) !== undefined;
+  }
+
+  /** A VMA as it is now, or undefined when it is gone (a copy, as vma()). */
+  liveVma(id: number): Vma | undefined {
+    this.syncCaches();
+    return this.vmaCache.get(id) ?? (this.eng.s.vmas.get(id) ? this.vma(id) : undefined);
+  }
+
+  /** An anon_vma as it is now, or undefined when it was freed (a copy, as anonVma()). */
+  liveAnonVma(id: number): AnonVma | undefined {
+    this.syncCaches();
+    return this.avCache.get(id) ?? (this.eng.s.anonVmas.get(id) ? this.anonVma(id) : undefined);
+  }
+
+  /** Every anon_vma, as they are now (a structure read). */
+  anonVmasNow(): Iterable<AnonVma> {
+    this.eng.noteRead(ACCESS.Structure);
+    return this.eng.s.anonVmas.values();
+  }
+
+  /** swap_count(): the references to a swap slot. */
+  swapCount(slot: number): number {
+    this.eng.noteRead(ACCESS.Swap, slot);
+    return this.eng.s.swap[slot] ?? 0;
+  }
+
+  /** The swap cache's folio for a slot (0: none). */
+  swapCacheFolio(slot: number): number {
+    this.eng.noteRead(ACCESS.Swap, slot);
+    return this.eng.s.swapCache[slot] ?? 0;
+  }
+
+  /** A shmem object as it is now (undefined: none). */
+  shmem(id: number): Shmem | undefined {
+    this.eng.noteRead(ACCESS.Shmem, id);
+    return this.eng.s.shmems[id];
   }
 
   /**
@@ -144,6 +214,8 @@ export class Kernel {
   private lastLookup = new Map<number, Vma>();
   private cacheGen = -1;
   private syncCaches(): void {
+    // every VMA and anon_vma read passes here, cache hits too: a structure read
+    this.eng.noteRead(ACCESS.Structure);
     if (this.cacheGen === this.eng.structureGen) return;
     this.cacheGen = this.eng.structureGen;
     // Map.clear() allocates a fresh table: skip the empty ones (most, on most events)

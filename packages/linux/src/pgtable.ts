@@ -9,8 +9,6 @@ import {
   FOLIO_SWAPCACHE,
   HUGE_ZERO_PFN,
   PTE_SPECIAL,
-  lookupPmd,
-  lookupPte,
   pmdBase,
   pteFlags,
   ptePfn,
@@ -25,16 +23,17 @@ import { folioOf, folioPut, folioRemoveRmapPmd, folioRemoveRmapPte } from './rma
 import { splitHugePmd } from './huge_memory.js';
 
 export function pmdEntry(k: Kernel, mm: number, vpn: number): PmdEntry | undefined {
-  return lookupPmd(k.mm(mm), vpn);
+  return k.pmdOf(mm, vpn);
 }
 
+/** ptep_get(): the PTE at vpn (0: none, or no PTE table); a read the explorer sees. */
 export function getPte(k: Kernel, mm: number, vpn: number): number {
-  return lookupPte(k.mm(mm), vpn);
+  return k.pteOf(mm, vpn);
 }
 
 /** __pte_alloc(): a PTE table for the PMD covering vpn, if it has none. */
 export function pteAlloc(k: Kernel, mm: number, vpn: number): void {
-  if (!lookupPmd(k.mm(mm), vpn)) k.eng.emit(E.PtAlloc, mm, pmdBase(vpn));
+  if (!k.pmdOf(mm, vpn)) k.eng.emit(E.PtAlloc, mm, pmdBase(vpn));
 }
 
 /* The page-table locks: plain functions handing back the engine's lock iterator
@@ -75,10 +74,10 @@ export function isHugeZeroPmd(e: PmdEntry | undefined): boolean {
  * folio (free_swap_and_cache), which goes if nothing maps it.
  */
 export function swapPut(k: Kernel, slot: number): void {
-  const users = k.s.swap[slot] ?? 0;
+  const users = k.swapCount(slot);
   k.eng.emit(E.SwapCount, slot, -1);
   if (users - 1 > 0) return;
-  const pfn = k.s.swapCache[slot];
+  const pfn = k.swapCacheFolio(slot);
   if (!pfn) return;
   k.eng.emit(E.SwapCache, slot, 0);
   k.eng.emit(E.FolioFlags, pfn, 0, FOLIO_SWAPCACHE);

@@ -14,7 +14,6 @@ import {
   MappingKind,
   PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
-  lookupPte,
   pageAnonExclusive,
   pteFlags,
   ptePfn,
@@ -49,7 +48,7 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
     yield* k.eng.lockless(ACCESS.Folio, pfn);
     const f = folioOf(k, pfn);
     const av = f.mapping;
-    if (!av || f.mappingKind !== MappingKind.Anon || !k.s.anonVmas.get(av)) return 0;
+    if (!av || f.mappingKind !== MappingKind.Anon || !k.liveAnonVma(av)) return 0;
     const root = k.anonVma(av).root;
     yield* k.eng.lock(Kernel.anonVmaLock(root), 1, 'sleep');
     if (folioOf(k, pfn).mapping === av) return av;
@@ -77,6 +76,8 @@ export function* folioReferenced(k: Kernel, mm: number, vpn: number): KGen<Refer
 }
 
 function* folioReferencedBody(k: Kernel, mm: number, vpn: number): KGen<ReferencedResult> {
+  // the caller found the folio through a PTE it read without the PTE lock
+  yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
   const pte = getPte(k, mm, vpn);
   if (pte <= 0 || isZeroPte(pte)) return NOT_REFERENCED;
   const pfn = ptePfn(pte);
@@ -102,12 +103,11 @@ function* referencedWalk(k: Kernel, pfn: number): KGen<ReferencedResult> {
   for (const vmaId of k.anonVma(av).vmas.slice()) {
     // folio_referenced_one(): "if (!pra->mapcount) return false" ends the walk
     if (found === mapcount) break;
-    const v = k.s.vmas.get(vmaId);
+    const v = k.liveVma(vmaId);
     if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
-    const m = k.s.mms[v.mm];
-    const e = m ? lookupPte(m, addr) : 0;
+    const e = k.hasMm(v.mm) ? getPte(k, v.mm, addr) : 0;
     if (e > 0 && ptePfn(e) === pfn) found++;
     yield* ptlUnlock(k, v.mm, addr);
   }
@@ -187,6 +187,8 @@ export function* shrinkFolioList(k: Kernel, mm: number, start: number, pages: nu
 function* shrinkFolioListBody(k: Kernel, mm: number, start: number, pages: number): KGen<number> {
   const list: number[] = [];
   for (let vpn = start; vpn < start + pages; vpn++) {
+    // the list is built from PTEs read without their lock (the model's LRU isolation)
+    yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
     const pte = getPte(k, mm, vpn);
     if (pte <= 0 || isZeroPte(pte)) continue;
     const head = folioOf(k, ptePfn(pte)).pfn;
@@ -216,7 +218,7 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
   const g = folioOf(k, pfn);
   let unmapped = false;
   for (const vmaId of k.anonVma(av).vmas.slice()) {
-    const v = k.s.vmas.get(vmaId);
+    const v = k.liveVma(vmaId);
     if (!v || g.index < v.pgoff || g.index >= v.pgoff + (v.end - v.start)) continue;
     const addr = v.start + (g.index - v.pgoff);
     yield* ptlLock(k, v.mm, addr);
@@ -233,8 +235,7 @@ function* reclaimLockedFolio(k: Kernel, pfn: number): KGen<boolean> {
  * anew), and only a PTE that still maps the folio becomes a swap entry.
  */
 function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean {
-  const m = k.s.mms[mm];
-  const pte = m && pteTableLive(k, mm, vpn) ? lookupPte(m, vpn) : 0;
+  const pte = k.hasMm(mm) && pteTableLive(k, mm, vpn) ? getPte(k, mm, vpn) : 0;
   if (pte <= 0 || ptePfn(pte) !== pfn) return false;
   const f = folioOf(k, pfn);
   // folio_try_share_anon_rmap_pte(): a maybe-pinned exclusive page cannot be unmapped
@@ -259,6 +260,8 @@ function tryToUnmapOne(k: Kernel, mm: number, vpn: number, pfn: number): boolean
  * mmap_lock), the fault is retried under mmap_read_lock as 6.18 does.
  */
 export function* userAccessPerVma(k: Kernel, mm: number, vpn: number, write: boolean): KGen<FaultOutcome> {
+  // the MMU's walk: the PTE read with no lock at all
+  yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
   const pte = getPte(k, mm, vpn);
   if (pte > 0 && (!write || pteFlags(pte) & PTE_WRITE)) {
     const v = k.vmaAt(mm, vpn);
@@ -270,7 +273,7 @@ export function* userAccessPerVma(k: Kernel, mm: number, vpn: number, write: boo
     const name = Kernel.vmaLock(vma.id);
     if (k.eng.trylock(name, 1, 'sleep')) {
       // vma_start_read() succeeded: is it still the VMA covering vpn?
-      const again = k.s.vmas.get(vma.id);
+      const again = k.liveVma(vma.id);
       if (again && again.start <= vpn && vpn < again.end && again.anonVma) {
         const out = yield* k.eng.span(write ? 'lock_vma_under_rcu:write' : 'lock_vma_under_rcu:read', () => handleMmFault(k, vma.id, vpn, write), vpn, write ? 1 : 0);
         yield* k.eng.unlock(name, 1, 'sleep');

@@ -9,7 +9,6 @@ import {
   FOLIO_ANON,
   FolioCounter,
   MappingKind,
-  lookupPte,
   pageAnonExclusive,
   type Folio,
   type KGen,
@@ -369,12 +368,11 @@ function* rmapWalkAnonBody(k: Kernel, pfn: number): KGen<RmapWalkResult> {
     const index = g.index + (pfn - g.pfn);
     const found: [number, number][] = [];
     for (const vmaId of k.anonVma(av).vmas) {
-      const v = k.s.vmas.get(vmaId);
+      const v = k.liveVma(vmaId);
       if (!v || index < v.pgoff || index >= v.pgoff + (v.end - v.start)) continue;
       const vpn = v.start + (index - v.pgoff);
-      const mm = k.s.mms[v.mm];
-      if (!mm) continue;
-      const pte = lookupPte(mm, vpn);
+      if (!k.hasMm(v.mm)) continue;
+      const pte = k.pteOf(v.mm, vpn);
       if (pte > 0 && Math.floor(pte / 256) === pfn) found.push([vmaId, vpn]);
     }
     const mapcount = g.pageMapcount[pfn - g.pfn] + g.entireMapcount;
@@ -393,17 +391,16 @@ export function folioMaybeMappedShared(k: Kernel, f: Folio): boolean {
   if (f.order === 0) return total > 1;
   if (total <= 1) return false;
   if (f.entireMapcount || total > 2 ** f.order) return true;
-  if (f.mappingKind !== MappingKind.Anon || !f.mapping || !k.s.anonVmas.get(f.mapping)) return false;
+  if (f.mappingKind !== MappingKind.Anon || !f.mapping || !k.liveAnonVma(f.mapping)) return false;
   const mms = new Set<number>();
   for (const vmaId of k.anonVma(f.mapping).vmas) {
     const v = k.vma(vmaId);
-    const mm = k.s.mms[v.mm];
-    if (!mm) continue;
+    if (!k.hasMm(v.mm)) continue;
     const first = v.start + (f.index - v.pgoff);
     for (let i = 0; i < 2 ** f.order; i++) {
       const a = first + i;
       if (a < v.start || a >= v.end) continue;
-      const pte = lookupPte(mm, a);
+      const pte = k.pteOf(v.mm, a);
       if (pte > 0 && Math.floor(pte / 256) === f.pfn + i) {
         mms.add(v.mm);
         break;

@@ -72,7 +72,7 @@ export function vmaMaybeHasSharedAnonFolios(k: Kernel, vma: Vma, b: Behaviour = 
   const av = k.anonVma(vma.anonVma);
   if (b.directChildrenOnly) {
     // the bug: only children that map something themselves count; a grandchild behind an exited child is missed
-    return k.s.anonVmas.values().some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
+    return [...k.anonVmasNow()].some((x) => x.parent === av.root && x.id !== av.root && x.numActiveVmas > 0);
   }
   /* If the root has children other than itself, folios may be mapped elsewhere. */
   const root = k.anonVma(av.root);
@@ -244,7 +244,7 @@ function* relocateAnonPtes(w: Walk, start: number, end: number): KGen<boolean> {
 
 /** The swap-cache folio of a swap slot, if any (slots are named after their folio). */
 function swapCacheFolio(k: Kernel, slot: number): boolean {
-  return (k.s.swapCache[slot] ?? 0) > 0;
+  return k.swapCacheFolio(slot) > 0;
 }
 
 /** __relocate_anon_folios(): walk the old range PMD by PMD */
@@ -400,7 +400,7 @@ export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy
     *afterMove(ctx, newVma) {
       if (!relocated.delete(newVma)) return;
       const k = ctx.k;
-      const nv = k.s.vmas.get(newVma);
+      const nv = k.liveVma(newVma);
       if (!nv) return;
       // the relocated VMA can merge now: try (vma_merge_existing_range)
       const { prev } = findVmaPrev(k, nv.mm, nv.start);

@@ -19,9 +19,10 @@
 import { ABORT, PluginError, isInstance, prng, type Engine } from '@mmsim/core';
 import type { Scenario } from '@mmsim/scenario';
 import { ScheduleError, defaultChoice, driverOf, formatSchedule, replayDriver, taskResultViolations, type Deviations, type ScheduleDriver } from './concurrent.js';
-import { footprintHook, independent, type Footprint } from './footprint.js';
+import { Footprint, footprintHook, independent } from './footprint.js';
 import { rootCause } from './findings.js';
 import { ScenarioRun, StepFailedError, type RunOptions } from './run.js';
+import { PointKeys } from './state-key.js';
 
 export const EXPLORE_FORMAT = 'mmsim-explore/1' as const;
 export const STRATEGIES = ['dfs', 'pct', 'random'] as const;
@@ -56,6 +57,8 @@ export interface ExploreOptions {
   checkers?: (eng: Engine) => ScheduleCheckers;
   /** dfs: the partial-order reduction (default true; false explores every bounded schedule) */
   por?: boolean;
+  /** dfs: cut a run that reaches a point already explored with as much budget left (default true) */
+  cache?: boolean;
   /** report only the checkers this accepts (default: all); the others are not looked at */
   report?: (checker: string) => boolean;
   /** called after every schedule: schedules run, and what is known of the total */
@@ -83,21 +86,31 @@ export interface ExploreResult {
   schedules: number;
   /** runs cut short by the partial-order reduction (equivalent to one explored) */
   pruned: number;
+  /** runs cut short at a point (state and every task's state) explored before */
+  cached: number;
   complete: boolean;
   distinctFinalStates: number;
   violations: ExploreViolation[];
-  /** schedules run when the first violation showed (1-based), null if none */
+  /**
+   * schedules run when the first violation showed (1-based), null if none. Merged
+   * shards run side by side: the schedules all of them had run when the first shard
+   * to find one found it (each shard counted up to that shard's count).
+   */
   firstViolationAfter: number | null;
   schedulesPerSec: number;
   elapsedMs: number;
   shard?: { index: number; count: number };
   /** with a shard: the final states' keys, so that `mmsim merge` can count distinct ones */
   finalStates?: string[];
+  /** how to run a schedule again (set by the CLI): the scenario's real path, the `mmsim run` options */
+  reproduce?: { file: string; options: string[] };
 }
 
 /** What one schedule showed. */
 interface Outcome {
   aborted: boolean;
+  /** cut at a visited point: findings so far, no final state */
+  cached: boolean;
   findings: CheckerFinding[];
   finalKey: string;
   deviations: Deviations;
@@ -115,7 +128,7 @@ interface Node {
 }
 
 /** The footprint of a run without the reduction (never filled: nothing reads it then). */
-const NO_FOOTPRINT: Footprint = new Set();
+const NO_FOOTPRINT: Footprint = new Footprint();
 /** An empty sleep set, shared (sleep sets are copied before they are added to) */
 const NO_SLEEP = new Map<number, Footprint>();
 
@@ -162,19 +175,25 @@ export class Explorer {
 
   private readonly checkers: ScheduleCheckers | null;
 
-  /** Run the scenario's rest once under `driver`, every checker attached. */
-  execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void): Outcome {
+  /**
+   * Run the scenario's rest once under `driver`, every checker attached. With `touch`,
+   * the footprints are recorded (`touch` gets the function that hands over the
+   * segment's and starts the next); with `points`, the values that key visited points.
+   */
+  execute(driver: ScheduleDriver, touch?: (fp: () => Footprint) => void, points?: PointKeys): Outcome {
     const run = this.run;
     run.restore(this.mark);
     run.driver = driver;
     const h = this.checkers;
     h?.clear();
-    let cur: Footprint = new Set();
+    let cur: Footprint = new Footprint();
     if (touch) {
-      run.eng.setTouchHook(footprintHook(run.eng, () => cur));
+      const hook = footprintHook(run.eng, () => cur, points);
+      points?.reset(hook);
+      run.eng.setTouchHook(hook);
       touch(() => {
         const done = cur;
-        cur = new Set();
+        cur = new Footprint();
         return done;
       });
     }
@@ -195,6 +214,9 @@ export class Explorer {
     }
     const findings: CheckerFinding[] = [];
     let finalKey = '';
+    const cached = run.aborted && points?.hit === true;
+    // a run cut at a visited point: what the checkers saw on its way there counts
+    if (cached && h) findings.push(...h.violations());
     if (!run.aborted) {
       if (h) findings.push(...h.violations());
       findings.push(...taskResultViolations(run.steps, this.scenario));
@@ -209,7 +231,7 @@ export class Explorer {
       }
       if (failed) findings.push(failed);
     }
-    return { aborted: run.aborted, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
+    return { aborted: run.aborted, cached, findings, finalKey, deviations: driver.deviations.slice(), preemptions: driver.preemptions };
   }
 
   /** Does replaying `dev` show the very violation of root cause `cause` (same checker, object, rule)? */
@@ -255,6 +277,7 @@ export class Explorer {
     const found = new Map<string, ExploreViolation>();
     let schedules = 0;
     let pruned = 0;
+    let cached = 0;
     let firstViolationAfter: number | null = null;
     let shrinkMs = 0;
     const report = o.report ?? (() => true);
@@ -265,8 +288,10 @@ export class Explorer {
       else found.set(key, { schedule: '', checker: f.checker, message: f.message, preemptions: 0, count: 1 });
     }
     const record = (out: Outcome): void => {
-      schedules++;
-      finals.add(out.finalKey);
+      if (!out.cached) {
+        schedules++;
+        finals.add(out.finalKey);
+      }
       // one root cause counts once per schedule, however often its message repeats
       const seen = new Set<string>();
       for (const f of out.findings) {
@@ -276,7 +301,8 @@ export class Explorer {
         seen.add(key);
         const old = found.get(key);
         if (old) old.count++;
-        else firstViolationAfter ??= schedules;
+        // a run cut at a visited point is no schedule, but it is the run that showed it
+        else firstViolationAfter ??= schedules + (out.cached ? 1 : 0);
         // shrink a new root cause, or a repeat whose schedule deviates less than the kept one
         if (old && out.deviations.length >= deviationsOf(old.schedule)) continue;
         const t = performance.now();
@@ -288,7 +314,7 @@ export class Explorer {
     };
     let complete = true;
     if (strategy === 'dfs') {
-      complete = this.dfs(bound, budget, shard, record, () => pruned++, () => schedules);
+      complete = this.dfs(bound, budget, shard, record, (hit) => (hit ? cached++ : pruned++), () => schedules);
     } else {
       const depthEstimate = Math.max(1, this.defaultDecisions());
       for (let r = 0; r < budget; r++) {
@@ -310,6 +336,7 @@ export class Explorer {
       seed,
       schedules,
       pruned,
+      cached,
       complete,
       distinctFinalStates: finals.size,
       violations,
@@ -342,9 +369,13 @@ export class Explorer {
     budget: number,
     shard: { index: number; count: number },
     record: (o: Outcome) => void,
-    onPruned: () => void,
+    onPruned: (cached: boolean) => void,
     done: () => number,
   ): boolean {
+    const por = this.opts.por !== false;
+    const points = this.opts.cache !== false ? new PointKeys(this.run.eng) : null;
+    /** visited points: the preemptions spent and the sleeping tasks (a mask) of each visit */
+    const visited = new Map<string, { cost: number; sleep: number }[]>();
     const queues: Item[][] = Array.from({ length: bound + 1 }, () => []);
     queues[0].push({ prefix: [], cost: 0, sleep: new Map(), owner: -1 });
     let rootAlternatives = 0;
@@ -359,23 +390,33 @@ export class Explorer {
         let cost = item.cost;
         let sleep = item.sleep;
         let last: Node | null = null;
+        /** the item's last prefix decision: the switch that made this branch */
+        let branch: Node | null = null;
+        let step = 0;
         const driver = driverOf((runnable, current, d) => {
           const fp = takeFp();
+          points?.segmentEnd();
           if (last) last.fp = fp;
           if (d < L) {
-            if (d === L - 1) last = { runnable: 0, current, chosen: item.prefix[d], cost, sleep: NO_SLEEP, fp: NO_FOOTPRINT };
+            if (d === L - 1) last = branch = { runnable: 0, current, chosen: item.prefix[d], cost, sleep: NO_SLEEP, fp: NO_FOOTPRINT };
             return item.prefix[d];
           }
-          // the sleep set here: what slept before and commutes with what just ran
+          // the sleep set here: what slept before and commutes with what just ran; a
+          // context switch after the branch wakes every sleeper (bounded sleep sets)
+          if (last && sleep.size && last !== branch && last.chosen !== last.current) sleep = NO_SLEEP;
           if (last && sleep.size) {
             const next = new Map<number, Footprint>();
             for (const [t, f] of sleep) if (t !== last.chosen && independent(f, last.fp)) next.set(t, f);
             sleep = next.size ? next : NO_SLEEP;
           }
+          const mask = maskOf(runnable);
+          if (points && seenBefore(visited, points.key(mask, current, step), cost, sleep)) {
+            points.hit = true;
+            return ABORT;
+          }
           const awake = sleep.size ? runnable.filter((t) => !sleep.has(t)) : runnable;
           if (!awake.length) return ABORT;
           const c = defaultChoice(awake, current);
-          const mask = maskOf(runnable);
           const preempt = current >= 0 && c !== current && (mask & (1 << current)) !== 0;
           if (preempt && cost + 1 > bound) return ABORT;
           const node: Node = { runnable: mask, current, chosen: c, cost, sleep, fp: NO_FOOTPRINT };
@@ -383,31 +424,31 @@ export class Explorer {
           nodes.push(node);
           last = node;
           return c;
-        });
-        // footprints only feed the reduction: without it the hook is not installed at all
-        const out = this.opts.por === false ? this.execute(driver) : this.execute(driver, (take) => (takeFp = take));
+        }, () => step++);
+        // footprints feed the reduction and the point keys: without both no hook is installed
+        const out = por || points ? this.execute(driver, (take) => (takeFp = take), points ?? undefined) : this.execute(driver);
         if (last) {
           const fp = takeFp();
           // the segment that stopped the run (a deadlock, a model error) commutes with
           // nothing: running another task first lets that task finish, a different final
           // state (so its alternatives must not sleep on it)
-          (last as Node).fp = this.run.stopped && this.opts.por !== false ? new Set([...fp, '*']) : fp;
+          if (this.run.stopped && por) fp.w.add('*');
+          (last as Node).fp = fp;
         }
         const mine = item.owner < 0 ? shard.index === 0 : item.owner % shard.count === shard.index;
-        if (out.aborted) onPruned();
-        else if (mine) record(out);
+        if (out.aborted) onPruned(out.cached);
+        if ((!out.aborted || out.cached) && mine) record(out);
         this.opts.onProgress?.(done(), done() + queues.reduce((n, x) => n + x.length, 0));
         // the alternatives at every node this run decided
         nodes.forEach((n, k) => {
           const d = L + k;
           for (let t = 0, m = n.runnable; m !== 0; t++, m >>>= 1) {
-            if ((m & 1) === 0 || t === n.chosen || n.sleep.has(t)) continue;
+            if ((m & 1) === 0 || t === n.chosen) continue;
             const c = n.cost + (n.current >= 0 && t !== n.current && (n.runnable & (1 << n.current)) !== 0 ? 1 : 0);
-            if (c > bound) continue;
+            if (c > bound || n.sleep.has(t)) continue;
             const owner = item.owner < 0 ? rootAlternatives++ : item.owner;
             if (owner % shard.count === shard.index) {
-              const sl = new Map(n.sleep);
-              if (this.opts.por !== false) sl.set(n.chosen, n.fp);
+              const sl = sleepFor(n, t, por);
               const prefix = choicesUpTo(nodes, item.prefix, d);
               prefix.push(t);
               queues[c].push({ prefix, cost: c, sleep: sl, owner });
@@ -423,6 +464,41 @@ export class Explorer {
 /** How many deviations a schedule string has. */
 function deviationsOf(schedule: string): number {
   return schedule === '' ? 0 : schedule.split(',').length;
+}
+
+/**
+ * The sleep set of the alternative t at node n. Sleep sets alone are unsound under a
+ * preemption bound: the explored schedule a pruned one is equivalent to may cost more
+ * preemptions than the bound allows (reclaim-list-vs-relocate lost 3 of 14 final states
+ * at bound 2). Moving a sleeping task's segment back to where it slept costs no more
+ * preemptions when (a) it was the running task's own continuation there (n.chosen is
+ * n.current: the alternative t preempts it, the equivalent preempts t back), and (b)
+ * no other context switch happens while it sleeps (the driver wakes every sleeper at
+ * the next switch). So only the continuation sleeps, and only in a branch that
+ * switches away from it; sleepers inherited from earlier branches survive only where
+ * t continues the running task.
+ */
+function sleepFor(n: Node, t: number, por: boolean): Map<number, Footprint> {
+  const sl = t === n.current ? new Map(n.sleep) : new Map<number, Footprint>();
+  if (por && n.chosen === n.current && t !== n.current) sl.set(n.chosen, n.fp);
+  return sl;
+}
+
+/**
+ * Was this point explored before with no fewer preemptions left and no task asleep
+ * that sleeps not here? Then everything from here was (or is queued to be) explored
+ * from there. Otherwise the visit is remembered. A null key (unkeyable) is never seen.
+ */
+function seenBefore(visited: Map<string, { cost: number; sleep: number }[]>, key: string | null, cost: number, sleep: ReadonlyMap<number, Footprint>): boolean {
+  if (key === null) return false;
+  let mask = 0;
+  for (const t of sleep.keys()) mask |= 1 << t;
+  const old = visited.get(key);
+  if (old) {
+    for (const v of old) if (v.cost <= cost && (v.sleep & ~mask) === 0) return true;
+    old.push({ cost, sleep: mask });
+  } else visited.set(key, [{ cost, sleep: mask }]);
+  return false;
 }
 
 /** The choices of decisions [0, d): the item's prefix, then what the run chose. */
@@ -482,6 +558,9 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
   const seen = new Set(parts.map((p) => p.shard!.index));
   if (parts.some((p) => p.shard!.count !== count)) throw new Error('shards of different --shard counts');
   if (seen.size !== parts.length) throw new Error('the same shard twice');
+  const repro = JSON.stringify(a.reproduce ?? null);
+  const other = parts.find((p) => JSON.stringify(p.reproduce ?? null) !== repro);
+  if (other) throw new Error(`results of explorations run differently: ${repro} and ${JSON.stringify(other.reproduce ?? null)}`);
   const finals = new Set(parts.flatMap((p) => p.finalStates!));
   const vio = new Map<string, ExploreViolation>();
   for (const p of parts) {
@@ -489,14 +568,13 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
       const key = rootCause(v);
       const old = vio.get(key);
       const count = (old?.count ?? 0) + (v.count ?? 1);
-      if (!old || v.preemptions < old.preemptions || (v.preemptions === old.preemptions && v.schedule < old.schedule)) vio.set(key, { ...v, count });
+      if (!old || shorterSchedule(v, old)) vio.set(key, { ...v, count });
       else old.count = count;
     }
   }
   const schedules = parts.reduce((n, p) => n + p.schedules, 0);
   const elapsedMs = Math.max(...parts.map((p) => p.elapsedMs));
-  const firsts = parts.map((p) => p.firstViolationAfter).filter((x): x is number => x !== null);
-  return {
+  const out: ExploreResult = {
     format: EXPLORE_FORMAT,
     scenario: a.scenario,
     strategy: a.strategy,
@@ -504,13 +582,39 @@ export function mergeResults(parts: readonly ExploreResult[]): ExploreResult {
     seed: a.seed,
     schedules,
     pruned: parts.reduce((n, p) => n + p.pruned, 0),
+    cached: parts.reduce((n, p) => n + (p.cached ?? 0), 0),
     complete: seen.size === count && parts.every((p) => p.complete),
     distinctFinalStates: finals.size,
     violations: [...vio.values()].sort((x, y) => x.checker.localeCompare(y.checker) || x.message.localeCompare(y.message)),
-    firstViolationAfter: firsts.length ? Math.min(...firsts) : null,
+    firstViolationAfter: firstViolationOverShards(parts),
     schedulesPerSec: parts.reduce((n, p) => n + p.schedulesPerSec, 0),
     elapsedMs,
     shard: { index: -1, count },
     finalStates: [...finals].sort(),
   };
+  if (a.reproduce) out.reproduce = a.reproduce;
+  return out;
+}
+
+/** Is v's schedule the shorter one: fewer preemptions, then fewer deviations, then the first in order? */
+function shorterSchedule(v: ExploreViolation, old: ExploreViolation): boolean {
+  if (v.preemptions !== old.preemptions) return v.preemptions < old.preemptions;
+  const n = (s: string) => (s === '' ? 0 : s.split(',').length);
+  if (n(v.schedule) !== n(old.schedule)) return n(v.schedule) < n(old.schedule);
+  return v.schedule < old.schedule;
+}
+
+/**
+ * firstViolationAfter of shards run side by side: for the shard that found one first
+ * (its own count f), every shard had run min(its schedules, f); the least such sum.
+ */
+function firstViolationOverShards(parts: readonly ExploreResult[]): number | null {
+  let best: number | null = null;
+  for (const p of parts) {
+    const f = p.firstViolationAfter;
+    if (f === null) continue;
+    const total = parts.reduce((n, q) => n + Math.min(q.schedules, f), 0);
+    if (best === null || total < best) best = total;
+  }
+  return best;
 }

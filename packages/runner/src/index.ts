@@ -42,9 +42,10 @@ export { randomScenario } from './random.js';
 // the interleaving explorer
 export { Explorer, EXPLORE_FORMAT, STRATEGIES, mergeResults } from './explore.js';
 export { EXPLORER_CHECKERS, rootCause } from './findings.js';
+export { checkReduction, samePorResults } from './por-check.js';
+export type { PorCheck } from './por-check.js';
 export type { CheckerFinding, ExploreOptions, ExploreResult, ExploreViolation, ScheduleCheckers, Strategy } from './explore.js';
-export { footprintHook, independent } from './footprint.js';
-export type { Footprint } from './footprint.js';
+export { Footprint, footprintHook, independent } from './footprint.js';
 // scenarios at the limits (max_map_count, long runs, MAX_PROCS forks)
 export { maxMapCountScenario, manyStepsScenario, manyForksScenario } from './scale.js';
 export type { MaxMapLayout } from './scale.js';

@@ -53,6 +53,7 @@ export function benchExplore(reps = 3): ExploreBench {
       strategy: 'dfs',
       bound: 2,
       por: false,
+      cache: false,
       run: { plugins: [[relocateAnon, { variant: 'fixed' }]] },
       checkers: (eng) => {
         const h = attachCheckers(eng);

@@ -13,6 +13,7 @@ import type { Scenario } from '@mmsim/scenario';
 import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
+import { reproductionOf, runCommand, type Reproduction } from '../reproduce.js';
 import { addSimOptions, pluginNames, resolveSim, runOptionsOf, simulatorFailure, withModules, type SimOptions } from '../sim.js';
 import { exploreIdentity } from '../explore-result.js';
 
@@ -28,6 +29,8 @@ interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   out?: string;
   checkers?: string;
   por: boolean;
+  cache: boolean;
+  checkPor?: boolean;
 }
 
 const STRATEGIES = ['dfs', 'pct', 'random'];
@@ -52,6 +55,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
     .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
+    .option('--no-cache', 'dfs: no cache of visited points (a run reaching a state explored before goes on)')
+    .option('--check-por', 'dfs: explore twice, with the reductions (as --no-por/--no-cache leave them) and with none, and compare final states and violations (exit 1 if they differ)')
     .option('--out <dir>', 'write one log per violation (<dir>/violation-<n>.mmlog, one track per task in `mmsim serve`) and explore.json; <dir> is written whole (a new, empty or earlier --out folder, which it replaces); on Ctrl-C, what was found so far')
     .option('--json', 'print the result as one mmsim-explore/1 JSON object');
   addSimOptions(cmd);
@@ -104,13 +109,19 @@ async function exploreInto(
   const plugins = runOptionsOf(sim);
   // the kernel configuration `mmsim run` uses too: a schedule reproduces there
   const config = kernelConfigFor(o);
+  if (o.checkPor) {
+    const only = p.only;
+    return checkPor(ctx, linux, scenario, { bound: p.bound, run: { ...plugins, config }, checkers: (eng) => attachScheduleCheckers(inv, eng), report: only ? (c) => only.has(c) : undefined }, o);
+  }
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
   const signals = watchSignals();
   try {
     const res0 = runExplorer(linux, inv, scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
     // what `mmsim merge` checks the shards of one exploration share
     const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
-    const res: ExploreResult = { ...res0, ...identity };
+    // the real path and every option that shaped the run, for `mmsim merge` to print
+    const reproduce = reproductionOf(ctx.cwd, file, o);
+    const res: ExploreResult = { ...res0, ...identity, reproduce };
     if (out) {
       try {
         res.violations.forEach((v, n) => {
@@ -126,7 +137,7 @@ async function exploreInto(
       out.commit();
     }
     if (o.json) ctx.print(JSON.stringify(res));
-    else for (const line of formatExplore(res, file, o, { base: ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
+    else for (const line of formatExplore(res, { ...reproduce, file }, { base: ARENA_BASE, pages: scenario.arena.pages })) ctx.print(line);
     // the explorer stopped at a signal: what it found is printed and written, then the signal's exit
     const stopped = signals.reason();
     if (stopped) {
@@ -161,6 +172,7 @@ function runExplorer(
       run: { ...plugins, config },
       checkers: (eng) => attachScheduleCheckers(inv, eng),
       por: o.por,
+      cache: o.cache,
       report: only ? (c) => only.has(c) : undefined,
       onProgress: (done, total) => bar.update(done, total),
       // between schedules: the result so far is printed and written
@@ -181,12 +193,41 @@ function runExplorer(
   return res;
 }
 
+/** --check-por: the reduced exploration against the full one, the differences listed. */
+function checkPor(ctx: CliContext, linux: LinuxExplore, scenario: Parameters<LinuxExplore['checkReduction']>[0], opts: Parameters<LinuxExplore['checkReduction']>[1], o: ExploreCliOptions): void {
+  if (o.strategy !== 'dfs') throw new CliError('--check-por compares dfs explorations: drop --strategy', EXIT.BAD_INPUT);
+  const c = linux.checkReduction(scenario, opts, { por: o.por, cache: o.cache });
+  const r = c.reduced;
+  ctx.print(`${scenario.name}: bound ${r.bound}: reduced ${r.schedules} schedule(s)${cutShort(r)}, ${r.elapsedMs} ms; full ${c.all.schedules} schedule(s), ${c.all.elapsedMs} ms`);
+  const diffs: [string, string[]][] = [
+    ['final state(s) the reduction lost', c.missingStates],
+    ['final state(s) only the reduction reached', c.extraStates],
+    ['violation(s) the reduction lost', c.missingViolations],
+    ['violation(s) only the reduction found', c.extraViolations],
+  ];
+  if (linux.samePorResults(c)) {
+    ctx.print(`  the same ${c.all.distinctFinalStates} final state(s) and ${c.all.violations.length} violation(s)`);
+    return;
+  }
+  for (const [what, xs] of diffs) {
+    if (!xs.length) continue;
+    ctx.print(`  ${xs.length} ${what}:`);
+    for (const x of xs) ctx.print(`    ${x.length > 200 ? x.slice(0, 200) + '...' : x}`);
+  }
+  ctx.fail(EXIT.MISMATCH);
+}
+
+/** Runs the reductions cut short: " (+N pruned by partial-order reduction, +M at visited states)", or nothing. */
+function cutShort(r: ExploreResult): string {
+  const parts = [r.pruned ? `+${r.pruned} pruned by partial-order reduction` : '', r.cached ? `+${r.cached} cut at visited states` : ''].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 /** The human summary: what was explored, then each violation with its reproducer. */
-export function formatExplore(r: ExploreResult, file: string, o: SimOptions, arena?: Arena): string[] {
-  const variant = o.relocateVariant ? ` --relocate-variant ${o.relocateVariant}` : '';
+export function formatExplore(r: ExploreResult, how: Reproduction, arena?: Arena): string[] {
   const out = [
     `${r.scenario}: ${r.strategy}${r.strategy === 'dfs' ? ` bound ${r.bound}` : ` seed ${r.seed}`}: ${r.schedules} schedule${r.schedules === 1 ? '' : 's'}` +
-      `${r.pruned ? ` (+${r.pruned} pruned by partial-order reduction)` : ''}, ${r.complete ? 'complete' : 'not exhaustive'}, ` +
+      `${cutShort(r)}, ${r.complete ? 'complete' : 'not exhaustive'}, ` +
       `${r.distinctFinalStates} distinct final state${r.distinctFinalStates === 1 ? '' : 's'}, ${r.schedulesPerSec} schedules/s`,
   ];
   if (!r.violations.length) {
@@ -196,7 +237,7 @@ export function formatExplore(r: ExploreResult, file: string, o: SimOptions, are
   out.push(`  ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'} (first after ${r.firstViolationAfter} schedule${r.firstViolationAfter === 1 ? '' : 's'}):`);
   for (const v of r.violations) {
     out.push(`  [${v.checker}] ${addressesIn(v.message, arena)}${(v.count ?? 1) > 1 ? ` (in ${v.count} schedules)` : ''}`);
-    out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): mmsim run ${file}${variant} --schedule '${v.schedule}' --check`);
+    out.push(`      schedule "${v.schedule}" (${v.preemptions} preemption${v.preemptions === 1 ? '' : 's'}): ${runCommand(how, v.schedule)}`);
   }
   return out;
 }

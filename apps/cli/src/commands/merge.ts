@@ -42,7 +42,8 @@ export function register(program: Command, ctx: CliContext): void {
     const { scenarioHash, options } = parts[0].result;
     if (scenarioHash !== undefined) merged = { ...merged, scenarioHash, options } as ExploreResult;
     if (o.json) ctx.print(JSON.stringify(merged));
-    else for (const line of formatExplore(merged, merged.scenario + '.json', {})) ctx.print(line);
+    // explore recorded the scenario's real path and its options; an older result has neither
+    else for (const line of formatExplore(merged, merged.reproduce ?? { file: merged.scenario + '.json', options: [] })) ctx.print(line);
     if (merged.violations.length) ctx.fail(EXIT.VIOLATIONS);
   });
 }
