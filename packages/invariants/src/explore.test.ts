@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { E, encodeLogFile } from '@mmsim/core';
 import { Explorer, parseSchedule, rootCause, runScenario, taskResultViolations, type ExploreOptions } from '@mmsim/runner';
-import relocateAnon, { type RelocateVariant } from '@mmsim/relocate-anon';
+import relocateAnon from '@mmsim/relocate-anon';
 import { parseScenario, type Scenario } from '@mmsim/scenario';
 import { attachCheckers } from './index.js';
 import { explorer } from './__fixtures__/explorer.js';

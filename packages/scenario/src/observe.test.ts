@@ -173,12 +173,18 @@ describe('VMA flags and kernel metadata', () => {
   });
   it('leaves metadata unchecked where the observation has none (a kernel)', () => {
     const kernel = withMeta();
-    for (const v of kernel.snapshots[1].procs[0].vmas) delete v.pgoff, delete v.anonVma;
+    for (const v of kernel.snapshots[1].procs[0].vmas) {
+      delete v.pgoff;
+      delete v.anonVma;
+    }
     expect(checkExpectations(s, kernel).filter((f) => /pgoff|anonVma/.test(f))).toEqual([]);
   });
   it('diff compares metadata only where both sides report it, and vmFlags always', () => {
     const kernel = withMeta();
-    for (const v of kernel.snapshots[1].procs[0].vmas) delete v.pgoff, delete v.anonVma;
+    for (const v of kernel.snapshots[1].procs[0].vmas) {
+      delete v.pgoff;
+      delete v.anonVma;
+    }
     expect(diffObservations(withMeta(), kernel)).toBeNull();
     const other = withMeta();
     other.snapshots[1].procs[0].vmas[1].pgoff = 4;
