@@ -51,8 +51,15 @@ function* folioLockAnonVmaRead(k: Kernel, pfn: number): KGen<number> {
     if (!av || f.mappingKind !== MappingKind.Anon || !k.liveAnonVma(av)) return 0;
     const root = k.anonVma(av).root;
     yield* k.eng.lock(Kernel.anonVmaLock(root), 1, 'sleep');
-    if (folioOf(k, pfn).mapping === av) return av;
+    // "If the folio is still mapped, then this anon_vma is still its anon_vma, and holding
+    // the mutex ensures that it will not go away" (folio_lock_anon_vma_read): a munmap
+    // that ran while the lock was awaited may have unmapped it and freed the anon_vma
+    // (SLAB_TYPESAFE_BY_RCU keeps the memory): then there is nothing to walk
+    const g = folioOf(k, pfn);
+    const mapped = g.entireMapcount > 0 || g.pageMapcount.some((n) => n > 0);
+    if (mapped && g.mapping === av && k.liveAnonVma(av)) return av;
     yield* k.eng.unlock(Kernel.anonVmaLock(root), 1, 'sleep');
+    if (!mapped) return 0;
   }
 }
 

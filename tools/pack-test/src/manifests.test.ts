@@ -66,7 +66,7 @@ const KNOWN_UNDECLARED: Record<string, string[]> = {
   // src/testing/engine-logs.ts runs the model to make the tests' logs; src/testing is not
   // published ("files"), so these stay dev dependencies. Removed by moving the fixtures
   // out of src/ (e.g. to apps/debugger/testing/).
-  '@mmsim/debugger': ['@mmsim/linux', '@mmsim/relocate-anon'],
+  '@mmsim/debugger': ['@mmsim/relocate-anon', '@mmsim/runner'],
 };
 
 describe.each(publishablePackages().map((p) => [p.name, p] as const))('%s', (name, p) => {

@@ -3,7 +3,7 @@ import { TimeTravel, type State } from '@mmsim/core';
 import { arenaOf, rangeAt, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog } from '../files.js';
-import { loadLinux } from '../integrations.js';
+import { mergePairs } from '@mmsim/linux';
 import { nonNegInt } from '../options.js';
 import { mergeAnswers, relocationOutcomes, relocationWhy, type MergeAnswer, type RelocationOutcome } from '../why.js';
 
@@ -36,14 +36,12 @@ async function why(ctx: CliContext, file: string, o: WhyOptions): Promise<void> 
   const at = nonNegInt('--at', o.at) ?? log.length;
   if (at > log.length) throw new CliError(`--at ${at}: the log has ${log.length} events (positions 0..${log.length})`, EXIT.BAD_INPUT);
   const vma = nonNegInt('--vma', o.vma);
-  const linux = (await loadLinux()) as unknown as { mergePairs?: (s: State, max?: number) => MergeAnswer[] };
-  if (typeof linux.mergePairs !== 'function') throw new CliError('this @mmsim/linux has no mergePairs (too old for mmsim why)', EXIT.BAD_INPUT);
   const state = new TimeTravel(log).stateAt(at);
   if (vma !== undefined && !state.vmas.get(vma)) {
     const ids = Object.values(state.mms).flatMap((mm) => [...mm.vmas.ids()]);
     throw new CliError(`--vma ${vma}: there is no VMA ${vma} after ${at} events (VMAs there: ${ids.length ? ids.join(', ') : 'none'})`, EXIT.BAD_INPUT);
   }
-  const merges = mergeAnswers(state, linux.mergePairs, vma);
+  const merges = mergeAnswers(state, mergePairs, vma);
   const relocations = relocationOutcomes(log, at);
   if (o.json) {
     ctx.print(JSON.stringify({ at, events: log.length, merges, relocations }));
