@@ -539,3 +539,71 @@ describe('modes, replay, plugin', () => {
     expect(calls).toEqual(['detached']);
   });
 });
+
+describe('lifetime', () => {
+  /** mmap + fault: VMA 1 with anon_vma 1 (its own root), one AVC, folio 1024 */
+  function faulted(): World {
+    const w = world({ checkers: ['lifetime'] });
+    mmap(w.eng, 1, A);
+    fault(w.eng, 1, A, 1024);
+    return w;
+  }
+
+  it('an anon_vma freed while a VMA still points to it: at the free itself', () => {
+    const { eng, h } = faulted();
+    let freeSeq = -1;
+    eng.syscall('early-free', function* () {
+      yield* eng.lock('anon_vma:1', 0, 'sleep');
+      eng.emit(E.AvcUnlink, 1, 1);
+      yield* eng.unlock('anon_vma:1', 0, 'sleep');
+      freeSeq = eng.log.length;
+      eng.emit(E.AnonVmaFree, 1);
+      return 0;
+    });
+    const v = of(h.violations(), 'lifetime');
+    expect(v.map((x) => [x.seq, x.message])).toEqual([[freeSeq, 'anon_vma 1 freed while 1 VMA(s) still point to it (vma->anon_vma)']]);
+  });
+
+  it('a root freed before the anon_vmas of its tree', () => {
+    const { eng, h } = faulted();
+    eng.syscall('child-then-free-root', function* () {
+      eng.emit(E.AnonVmaCreate, 2, 1, 1); // a fork child's anon_vma, rooted at 1
+      yield* eng.lock('anon_vma:1', 0, 'sleep');
+      eng.emit(E.AvcUnlink, 1, 1);
+      eng.emit(E.VmaSetAnonVma, 1, 0);
+      eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, -1);
+      yield* eng.unlock('anon_vma:1', 0, 'sleep');
+      eng.emit(E.AnonVmaFree, 1);
+      return 0;
+    });
+    expect(of(h.violations(), 'lifetime').map((x) => x.message)).toEqual(['root anon_vma 1 freed while 1 anon_vma(s) of its tree still have it as root']);
+  });
+
+  it('a counter that drops below zero, at the event that drops it', () => {
+    const { eng, h } = faulted();
+    let at = -1;
+    eng.syscall('double-put', function* () {
+      eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, -1);
+      at = eng.log.length;
+      eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, -1); // once too often
+      return 0;
+    });
+    expect(of(h.violations(), 'lifetime').map((x) => [x.seq, x.message])).toEqual([[at, 'anon_vma 1: num_active_vmas dropped to -1']]);
+  });
+
+  it('the model is clean: mmap, fork, COW, munmap and exit of both', () => {
+    const { eng, h } = faulted();
+    // the engine's own unmap path: unlink, put, free in order
+    eng.syscall('munmap', () =>
+      mmapLocked(eng, function* () {
+        yield* eng.lock('anon_vma:1', 0, 'sleep');
+        eng.emit(E.AvcUnlink, 1, 1);
+        eng.emit(E.VmaSetAnonVma, 1, 0);
+        eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, -1);
+        yield* eng.unlock('anon_vma:1', 0, 'sleep');
+        eng.emit(E.AnonVmaFree, 1);
+      }),
+    );
+    expect(of(h.violations(), 'lifetime')).toEqual([]);
+  });
+});

@@ -29,6 +29,7 @@
  */
 import { E, MappingKind, STRUCTURE_EVENT, pageFolio, type Folio, type LockState, type RawEvent, type State } from '@mmsim/core';
 import { LockClasses, LC } from './lock-classes.js';
+import { LifetimeChecker } from './lifetime.js';
 import { LockingChecker } from './locking.js';
 import { buildShadows, restoreShadows, saveShadows, type SavedShadows } from './rebuild.js';
 import type { Reporter } from './report.js';
@@ -74,6 +75,7 @@ export class InvariantChecker {
   private readonly rmap: RmapChecker;
   private readonly race: RacingWalker;
   private readonly structure: StructureChecker;
+  private readonly lifetime: LifetimeChecker;
 
   /** the state the shadows were last rebuilt from */
   private rebuiltFrom: State | null = null;
@@ -95,7 +97,7 @@ export class InvariantChecker {
     this.reader = reader ?? { pageFolio: (pfn) => pageFolio(this.getState(), pfn), lock: (name) => this.getState().locks[name] };
     this.pageFolio = this.reader.pageFolio;
     const list = opts.checkers ?? ALL_CHECKERS;
-    this.on = { rmap: false, 'rmap-race': false, locking: false, structure: false };
+    this.on = { rmap: false, 'rmap-race': false, locking: false, structure: false, lifetime: false };
     for (const c of list) {
       if (!(c in this.on)) throw new Error(`unknown checker "${c}" (known: ${ALL_CHECKERS.join(', ')})`);
       this.on[c as CheckerName] = true;
@@ -113,6 +115,7 @@ export class InvariantChecker {
     this.work = this.rmap.work;
     this.race = new RacingWalker(rep, this.sh, this.rmap, this.classes, this.reader);
     this.structure = new StructureChecker(rep, this.sh, this.pageFolio);
+    this.lifetime = new LifetimeChecker(rep, this.sh, this.getState);
     // the shadows start from a committed state (a batch keeps some tables to itself)
     commit();
     this.rebuild(getState());
@@ -203,9 +206,11 @@ export class InvariantChecker {
         sh.anonVmaCreate(r.a, r.b || r.a, r.c);
         break;
       case E.AnonVmaFree:
+        if (this.on.lifetime) this.lifetime.freed(r, t);
         sh.anonVmaFree(r.a);
         break;
       case E.AnonVmaCount:
+        if (this.on.lifetime) this.lifetime.counted(r, t);
         sh.dAvs.add(r.a);
         break;
       case E.AvcLink:

@@ -2,9 +2,9 @@
  * Public types of @mmsim/invariants.
  */
 
-export type CheckerName = 'rmap' | 'rmap-race' | 'locking' | 'structure';
+export type CheckerName = 'rmap' | 'rmap-race' | 'locking' | 'structure' | 'lifetime';
 
-export const ALL_CHECKERS: readonly CheckerName[] = ['rmap', 'rmap-race', 'locking', 'structure'];
+export const ALL_CHECKERS: readonly CheckerName[] = ['rmap', 'rmap-race', 'locking', 'structure', 'lifetime'];
 
 export interface Violation {
   /** a built-in checker, or the name of a checker a plugin provides at CHECKER */
