@@ -43,7 +43,7 @@ export function attachScheduleCheckers(inv: InvariantsModule, eng: Engine, extra
 /** The built-in checker names of an @mmsim/invariants (older versions: the four it always had). */
 export function builtInCheckers(inv: InvariantsModule): readonly string[] {
   const all = (inv as unknown as { ALL_CHECKERS?: readonly string[] }).ALL_CHECKERS;
-  return Array.isArray(all) ? all : ['rmap', 'rmap-race', 'locking', 'structure'];
+  return Array.isArray(all) ? all : ['rmap', 'rmap-race', 'locking', 'structure', 'lifetime'];
 }
 
 /**
@@ -60,7 +60,7 @@ export function checkerList(text: string, known: readonly string[]): Set<string>
   return new Set(names);
 }
 
-const CHECKERS_HELP = 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error, or one a --plugin provides); default all';
+const CHECKERS_HELP = 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, lifetime, rmap-walk, deadlock, error, or one a --plugin provides); default all';
 
 /** The `--checkers <list>` option of run and check (explore has its own wording). */
 export function addCheckersOption(cmd: Command): Command {

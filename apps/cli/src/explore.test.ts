@@ -102,9 +102,9 @@ describe('mmsim explore', () => {
       [['explore', GUP, '--bound', '-1'], /--bound/],
       [['explore', join(dir, 'seq.json')], /no concurrent step/],
       // a typo would report only that checker, i.e. nothing: "no violations"
-      [['explore', GUP, '--checkers', 'rmap,rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error\)/],
+      [['explore', GUP, '--checkers', 'rmap,rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, lifetime, rmap-walk, deadlock, error\)/],
       [['explore', GUP, '--checkers', ','], /--checkers: no checker named/],
-      [['run', GUP, '--check', '--checkers', 'rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error\)/],
+      [['run', GUP, '--check', '--checkers', 'rmap-wlak'], /--checkers: unknown checker "rmap-wlak" \(known: rmap, rmap-race, locking, structure, lifetime, rmap-walk, deadlock, error\)/],
       [['run', GUP, '--checkers', 'rmap'], /add --check/],
       [['check', 'nosuch.mmlog', '--checkers', 'rmap-wlak'], /--checkers: unknown checker "rmap-wlak"/],
       [['run', GUP, '--relocate-variant', 'fixed', '--schedule', 'nope'], /decision:task/],

@@ -31,7 +31,7 @@ let events = 0;
 const configs: [string, () => void][] = [
   ['no checkers', () => void (events = runScenario(scen, { engine }).engine.log.length)],
   ['all checkers', () => void runScenario(scen, { engine, onKernel: (k) => void attachCheckers(k.eng) })],
-  ...(['rmap', 'rmap-race', 'locking', 'structure'] as CheckerName[]).map(
+  ...(['rmap', 'rmap-race', 'locking', 'structure', 'lifetime'] as CheckerName[]).map(
     (c) => [`only ${c}`, () => void runScenario(scen, { engine, onKernel: (k) => void attachCheckers(k.eng, { checkers: [c] }) })] as [string, () => void],
   ),
 ];

@@ -97,7 +97,7 @@ describe('CHECKER: third-party invariant checkers', () => {
     const extra = checkersFromPlugins([vmaLimit]);
     expect(checkLog(log, { extra, checkers: ['rmap'] })).toEqual([]);
     expect(checkLog(log, { extra, checkers: ['vma-limit'] })).toHaveLength(3);
-    expect(() => checkLog(log, { extra, checkers: ['nope'] })).toThrow(/unknown checker "nope" \(known: rmap, rmap-race, locking, structure, vma-limit\)/);
+    expect(() => checkLog(log, { extra, checkers: ['nope'] })).toThrow(/unknown checker "nope" \(known: rmap, rmap-race, locking, structure, lifetime, vma-limit\)/);
   });
 
   it('runScenario calls the detach function of an ENGINE_SUBSCRIBER when the run ends', () => {

@@ -53,7 +53,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--budget <n>', 'most schedules to run (pct and random: default 1000; dfs: unlimited)')
     .option('--seed <n>', 'seed of pct and random', '0')
     .option('--shard <I/N>', 'explore only shard I of N (deterministic partition); combine the --json results with `mmsim merge`')
-    .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, rmap-walk, deadlock, error); default all')
+    .option('--checkers <list>', 'report only these checkers (comma-separated: rmap, rmap-race, locking, structure, lifetime, rmap-walk, deadlock, error); default all')
     .option('--no-por', 'dfs: no partial-order reduction (every bounded schedule runs; to check the reduction)')
     .option('--no-cache', 'dfs: no cache of visited points (a run reaching a state explored before goes on)')
     .option('--check-por', 'dfs: explore twice, with the reductions (as --no-por/--no-cache leave them) and with none, and compare final states and violations (exit 1 if they differ)')
