@@ -137,6 +137,7 @@ export function toPerfetto(log: EventLog, meta: Record<string, unknown> = {}, on
     pud_move: null,
     page_content: null,
     swap_cache: null,
+    mm_wp_seq: null,
   };
   const byId = EVENT_SCHEMA.map((e) => HANDLERS[e.name]);
 

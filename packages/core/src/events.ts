@@ -142,6 +142,7 @@ export const EVENT_SCHEMA = [
   /* 48 */ { name: 'pud_move', fields: ['mm', 'from', 'to'], roles: ['mm', 'pud', 'pud'], annotation: true, doc: 'move_huge_pud (annotation; anonymous PUD leaves do not exist)' },
   /* 49 */ { name: 'page_content', fields: ['pfn', 'nonzero'], roles: ['pfn', 'value'], doc: 'the page now holds data (a user write) or zeroes: decides what a folio split maps to the zero page' },
   /* 50 */ { name: 'swap_cache', fields: ['slot', 'pfn'], roles: ['slot', 'pfnRef'], doc: 'the swap cache holds folio pfn for swap slot (pfn 0: removed)' },
+  /* 51 */ { name: 'mm_wp_seq', fields: ['mm', 'delta'], roles: ['mm', 'count'], doc: "raw_write_seqcount_begin (+1) / _end (+1) of mm->write_protect_seq: while it is odd, and if it moved, FOLL_PIN GUP-fast backs off" },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -208,6 +209,7 @@ export enum E {
   PudMove = 48,
   PageContent = 49,
   SwapCache = 50,
+  MmWpSeq = 51,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

@@ -329,7 +329,7 @@ function mmOf(d: D, r: RawEvent, id: number): DMm {
   const m = cached === null ? undefined : (d.mms[id] as Mm | undefined);
   if (!m) fail(r, `no mm ${id}`);
   // the VMA tree is persistent: the record shares it until a VMA event changes it
-  const copy = new MmRecord(m.id, m.parent, m.vmas, m.pgd, m.ptTables) as DMm;
+  const copy = new MmRecord(m.id, m.parent, m.vmas, m.pgd, m.ptTables, m.wpSeq) as DMm;
   d.mms[id] = copy as Draft<Mm>;
   b.mms.set(id, copy);
   return copy;
@@ -684,6 +684,12 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       if (mm.vmas.size) fail(r, `mm ${r.a} exits with ${mm.vmas.size} VMAs`);
       delete d.mms[r.a];
       b.counts.mms--;
+      return;
+    }
+    case E.MmWpSeq: {
+      // raw_write_seqcount_begin/end(&mm->write_protect_seq) (kernel/fork.c dup_mmap)
+      const mm = mmOf(d, r, r.a);
+      mm.wpSeq += r.b;
       return;
     }
     case E.LockAcquire: {

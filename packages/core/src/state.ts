@@ -153,6 +153,7 @@ export class MmRecord implements Mm {
     readonly vmas: MapleTree,
     readonly pgd: Pgd,
     readonly ptTables: number,
+    readonly wpSeq: number = 0,
   ) {}
 }
 
@@ -165,6 +166,8 @@ export interface Mm {
   readonly pgd: Pgd;
   /** number of PTE tables allocated (mm->pgtables_bytes / PAGE_SIZE) */
   readonly ptTables: number;
+  /** mm->write_protect_seq (odd while fork, or a relocation that closes GUP-fast's window, writes) */
+  readonly wpSeq: number;
 }
 
 /** vm_flags bits, the kernel's values (include/linux/mm.h) */

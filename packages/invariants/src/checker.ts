@@ -304,6 +304,9 @@ export class InvariantChecker {
         if (locking) this.locking.requirePmd(r, t, r.a, r.b, 'pmd_flags');
         sh.pmdFlags(r.a, Math.floor(r.b / 512), r.c);
         break;
+      case E.MmWpSeq:
+        if (locking) this.locking.requireMmapWrite(r, t, r.a, 'write_protect_seq');
+        break;
       // no shadow follows these: annotations, the scheduler, errors, and state the checkers
       // read from the committed State when they need it (swap, shmem, page content, PAE)
       case E.TaskSwitch:

@@ -207,6 +207,15 @@ export class LockingChecker {
     }
   }
 
+  /**
+   * mm->write_protect_seq's writers are serialized by mmap_write_lock (dup_mmap holds it
+   * across copy_page_range's raw_write_seqcount_begin/end).
+   */
+  requireMmapWrite(r: Readonly<RawEvent>, t: TaskInfo, mm: number, what: string): void {
+    if (holds(t, LC.Mmap, mm, -1, true)) return;
+    this.rep.violate('locking', r, t, `mmap:${mm}:${what}`, `${what} of mm ${mm} without mmap_lock:${mm} held for write`, { mm: [mm], lock: [`mmap_lock:${mm}`] });
+  }
+
   /** vma->anon_vma is set under the mmap_lock (__anon_vma_prepare: read is enough). */
   requireSetAnonVma(r: Readonly<RawEvent>, t: TaskInfo, vma: number, mm: number): void {
     if (holds(t, LC.Mmap, mm, -1, false)) return;

@@ -10,6 +10,7 @@ import { realpathSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_TYPE_COUNT } from '@mmsim/core';
 import { ROOT } from './packs.js';
 import { readTsconfig } from './tsconfig.js';
 
@@ -70,6 +71,8 @@ function withType(entry: string | null, member: string | null): string {
   return s;
 }
 
+/** the id the appended type gets (the schema grows: never a literal) */
+const NEXT = EVENT_TYPE_COUNT;
 const ENTRY = "{ name: 'folio_lru', fields: ['pfn', 'gen'], roles: ['pfn', 'count'], doc: 'the folio moves to LRU generation gen' }";
 
 describe('adding an event type', () => {
@@ -79,7 +82,7 @@ describe('adding an event type', () => {
   }, 180_000);
 
   it('the entry and its E member: each per-type consumer fails until it handles the type; the role-derived ones need nothing', () => {
-    const errs = errorsWith(withType(ENTRY, 'FolioLru = 51'));
+    const errs = errorsWith(withType(ENTRY, `FolioLru = ${NEXT}`));
     expect(errs[EVENTS]).toEqual([]);
     for (const [what, f] of Object.entries(PER_TYPE)) {
       expect(errs[f].length, `${what} (${f}) compiles without a case for folio_lru`).toBeGreaterThan(0);
@@ -94,15 +97,15 @@ describe('adding an event type', () => {
 
   it('the entry without its E member, or the member without the entry, does not compile', () => {
     const noMember = errorsWith(withType(ENTRY, null))[EVENTS].join('\n');
-    expect(noMember).toContain("entry 51 'folio_lru' has no E member");
-    const noEntry = errorsWith(withType(null, 'FolioLru = 51'))[EVENTS].join('\n');
-    expect(noEntry).toContain("E.FolioLru = 51 is not the index of an entry 'folio_lru'");
+    expect(noMember).toContain(`entry ${NEXT} 'folio_lru' has no E member`);
+    const noEntry = errorsWith(withType(null, `FolioLru = ${NEXT}`))[EVENTS].join('\n');
+    expect(noEntry).toContain(`E.FolioLru = ${NEXT} is not the index of an entry 'folio_lru'`);
   }, 180_000);
 
   it('a field without a role, or with a role nobody knows, does not compile', () => {
-    const missing = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn', 'gen'], roles: ['pfn'], doc: '' }", 'FolioLru = 51'))[EVENTS].join('\n');
+    const missing = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn', 'gen'], roles: ['pfn'], doc: '' }", `FolioLru = ${NEXT}`))[EVENTS].join('\n');
     expect(missing).toContain("'folio_lru': 2 fields but 1 roles");
-    const unknown = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn'], roles: ['lruGen'], doc: '' }", 'FolioLru = 51'))[EVENTS];
+    const unknown = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn'], roles: ['lruGen'], doc: '' }", `FolioLru = ${NEXT}`))[EVENTS];
     expect(unknown.length).toBeGreaterThan(0);
   }, 180_000);
 

@@ -322,6 +322,7 @@ export class LogIndexer {
       case E.PudMove:
       case E.PageContent:
       case E.SwapCache:
+      case E.MmWpSeq:
         break;
       default: {
         const unknown: never = type;
