@@ -142,9 +142,16 @@ export function* gupFast(k: Kernel, mm: number, start: number, pages: number, pi
 }
 
 function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: boolean): KGen<number> {
+  let seq = 0;
+  if (pin) {
+    // raw_seqcount_try_begin(&mm->write_protect_seq): a writer (fork's copy_page_range) is in
+    yield* k.eng.lockless(ACCESS.Structure);
+    seq = k.mm(mm).wpSeq;
+    if (seq & 1) return 0;
+  }
   const irqOff = gupFastIrqOff(mm);
   yield* k.eng.lock(irqOff, 1, 'sleep'); // local_irq_save()
-  let nr = 0;
+  const grabbed: number[] = [];
   for (let vpn = start; vpn < start + pages; vpn++) {
     yield* k.eng.lockless(ACCESS.Pte, mm, vpn);
     const pte = getPte(k, mm, vpn);
@@ -170,10 +177,23 @@ function* gupFastBody(k: Kernel, mm: number, start: number, pages: number, pin: 
       folioPut(k, head);
       break;
     }
-    nr++;
+    grabbed.push(head);
   }
   yield* k.eng.unlock(irqOff, 1, 'sleep'); // local_irq_restore()
-  return nr;
+  if (pin && grabbed.length) {
+    // read_seqcount_retry(): a write-protect section ran meanwhile, so a pin may have
+    // been taken after its checks: gup_fast_unpin_user_pages() and fail
+    yield* k.eng.lockless(ACCESS.Structure);
+    if (k.mm(mm).wpSeq !== seq) {
+      for (const head of grabbed) {
+        yield* k.eng.lockless(ACCESS.Folio, head);
+        k.eng.emit(E.FolioCount, head, FolioCounter.Pincount, -1);
+        folioPut(k, head);
+      }
+      return 0;
+    }
+  }
+  return grabbed.length;
 }
 
 /**

@@ -93,7 +93,8 @@ export function foldValue(eng: Engine, key: string, h: Hash): boolean {
     case 'T': {
       for (const v of s.vmas.values()) h.value({ ...v });
       for (const a of s.anonVmas.values()) h.value({ ...a });
-      h.value(Object.keys(s.mms).map(Number).sort((x, y) => x - y));
+      // the mms and what of an mm record is not a page table (write_protect_seq)
+      for (const id of Object.keys(s.mms).map(Number).sort((x, y) => x - y)) h.num(id).num(s.mms[id].wpSeq);
       return true;
     }
     case 'L': {
