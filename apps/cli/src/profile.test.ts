@@ -69,7 +69,7 @@ describe('the default profile is 6.18.y with the series', () => {
 
   it('bad option values are errors naming the option', async () => {
     const bad: [string[], RegExp][] = [
-      [['--relocate-variant', 'v9'], /--relocate-variant: must be one of "none", "fixed", "patch-v1", .*got string "v9"/],
+      [['--relocate-variant', 'v9'], /--relocate-variant: must be one of "none", "fixed", "wp-seq", "patch-v1", .*got string "v9"/],
       [['--large-folio', 'maybe'], /--large-folio must be "on" or "off"/],
       [['--thp', 'sometimes'], /--thp: must be one of "always", "madvise", "never"/],
       [['--mthp', '4,x'], /--mthp: must be an order in \[1, 8\]/],
@@ -86,7 +86,7 @@ describe('the default profile is 6.18.y with the series', () => {
     files(dir, { 'v2.json': mustMove({ relocateAnon: 'v2' }) });
     const r = await cli(['run', 'v2.json'], dir);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/scenario must-move: relocateAnon "v2": unknown variant "v2"; choose one of fixed, patch-v1, /);
+    expect(r.err).toMatch(/scenario must-move: relocateAnon "v2": unknown variant "v2"; choose one of fixed, wp-seq, patch-v1, /);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 

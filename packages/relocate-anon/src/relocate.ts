@@ -340,6 +340,11 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
     // yet rewritten still point at the old anon_vma, consistently with the old VMA.
     const lockNew = !b.noNewAnonVmaLock;
     if (lockNew) yield* k.eng.lock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
+    // wp-seq: raw_write_seqcount_begin(&mm->write_protect_seq) under mmap_write_lock, as
+    // dup_mmap() around copy_page_range(): a FOLL_PIN GUP-fast that grabs a folio after
+    // our pin check sees the count move and drops its pin (gup_fast: read_seqcount_retry)
+    const wpSeq = b.writeProtectSeq;
+    if (wpSeq) k.eng.emit(E.MmWpSeq, vma.mm, 1);
     const w: Walk = { k, oldVma: v.vma, newVma, oldAddr: v.addr, newAddr: v.newAddr, len: v.oldLen, undo: false, rewritten: [], b, lockedRoot: newRoot, failure: '' };
     const ok = yield* k.eng.span('relocate_anon_folios', () => relocateAnonFolios(w));
     if (!ok) {
@@ -347,6 +352,7 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
       const outcome = mustRelocate(v.flags) ? 'EFAULT' : 'fallback';
       k.eng.emit(E.Note, v.vma, 0, 0, 0, 0, 0, JSON.stringify({ plugin: 'relocate-anon', outcome, reason: w.failure || 'the walk failed' }));
       yield* k.eng.span('relocate_anon_folios:undo', () => undoRelocation(w));
+      if (wpSeq) k.eng.emit(E.MmWpSeq, vma.mm, 1); // raw_write_seqcount_end()
       if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
       yield* removeVma(k, newVma);
       if (mustRelocate(v.flags)) return { err: -EFAULT, newVma: 0, vma: v.vma };
@@ -368,6 +374,8 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
       needRmapLocks: false,
       relocateLocked: true,
     });
+    // the page tables have moved: the old PTEs GUP-fast could still read are gone
+    if (wpSeq) k.eng.emit(E.MmWpSeq, mm, 1); // raw_write_seqcount_end()
     // bug-unbalanced-rmap-lock: the rmap lock taken for the move is never dropped
     if (!sameRoot && !b.unbalancedRmapLock) yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
     if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');

@@ -24,6 +24,6 @@ describe('the variants', () => {
       expect(s.kernel?.relocateAnon).toBe(v);
     }
     const host = { provide: () => {} };
-    expect(() => relocateAnon.setup(host, { variant: 'v2' as never })).toThrow(/unknown variant "v2"; choose one of fixed, patch-v1, /);
+    expect(() => relocateAnon.setup(host, { variant: 'v2' as never })).toThrow(/unknown variant "v2"; choose one of fixed, wp-seq, patch-v1, /);
   });
 });

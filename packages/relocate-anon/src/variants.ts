@@ -31,10 +31,20 @@ export interface Behaviour {
   noNewAnonVmaLock: boolean;
   /** the page-table move takes the rmap lock again and leaves one held */
   unbalancedRmapLock: boolean;
+  /**
+   * the relocation (pin checks, rewrites, the page-table move, an undo) runs inside a
+   * write section of mm->write_protect_seq, as fork's copy_page_range() does, so a
+   * FOLL_PIN GUP-fast that overlaps it backs off (read_seqcount_retry in gup_fast)
+   */
+  writeProtectSeq: boolean;
 }
 
 const VARIANTS = {
   fixed: { doc: 'the series as it converged in review (the default)', departs: {} },
+  'wp-seq': {
+    doc: "the fix for GUP-fast: the relocation inside mm->write_protect_seq (fork's way), so an overlapping FOLL_PIN GUP-fast backs off",
+    departs: { writeProtectSeq: true },
+  },
   'patch-v1': {
     doc: 'the seed patch to the letter: folio_lock() under the PTE lock, pinned folios and swap entries skipped',
     departs: { blockingFolioLock: true, skipPinned: true, skipSwap: true, undoAsForward: true },
@@ -69,6 +79,7 @@ const CONVERGED: Readonly<Behaviour> = Object.freeze({
   undoAsForward: false,
   noNewAnonVmaLock: false,
   unbalancedRmapLock: false,
+  writeProtectSeq: false,
 });
 
 /** What variant `v`'s code does. */
