@@ -23,6 +23,8 @@ interface Entry {
   checker: string;
   firstIn: string;
   also: string[];
+  /** a race: the schedule that shows it (the fixed kernel is run under it too) */
+  schedule?: string;
 }
 const index = JSON.parse(readFileSync(join(ZOO, 'index.json'), 'utf8')) as { format: string; entries: Entry[] };
 const dir = tmp('mmsim-zoo-');
@@ -43,7 +45,8 @@ describe('the bug zoo', () => {
   for (const e of index.entries) {
     it(`${e.scenario}: caught by ${e.checker} in ${e.firstIn}; clean once fixed`, async () => {
       const file = join(ZOO, e.scenario);
-      const bad = await cli(['run', file, '--check', '--kernel-config', 'stock'], dir);
+      const sched = e.schedule === undefined ? [] : ['--schedule', e.schedule];
+      const bad = await cli(['run', file, '--check', '--kernel-config', 'stock', ...sched], dir);
       expect(bad.code, bad.out + bad.err).toBe(3);
       const found = violations(bad.out + bad.err);
       expect(found.length).toBeGreaterThan(0);
@@ -56,7 +59,7 @@ describe('the bug zoo', () => {
       s.kernel = { ...s.kernel, ...e.fixedBy };
       const fixedFile = join(dir, `fixed-${e.scenario}`);
       writeFileSync(fixedFile, JSON.stringify(s));
-      const good = await cli(['run', fixedFile, '--check', '--kernel-config', 'stock', '-q'], dir);
+      const good = await cli(['run', fixedFile, '--check', '--kernel-config', 'stock', '-q', ...sched], dir);
       expect(good.out + good.err).toContain('0 invariant violations');
       expect(good.code).toBe(0);
     });
