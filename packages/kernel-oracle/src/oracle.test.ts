@@ -124,6 +124,11 @@ describe('toScript (no kernel needed)', () => {
     await expect(runOnKernel(s)).rejects.toBeInstanceOf(OracleUnavailableError);
     await expect(runOnKernel(s)).rejects.toThrow(/simulator-only op "swapout" \(step 1\)/);
   });
+
+  it('refuses an injected fault: the real kernel has no fail_prealloc', async () => {
+    const s = scenario(64, [{ op: 'mmap', page: 0, pages: 2, prot: 'rw-' }, { op: 'mprotect', page: 0, pages: 1, prot: 'r--', fail: 'prealloc' }]);
+    await expect(runOnKernel(s)).rejects.toThrow(/an injected fault \("fail": "prealloc"\) \(step 1\)/);
+  });
 });
 
 describe(`kernel oracle on Linux ${kernelVersion()}`, () => {

@@ -4,7 +4,7 @@ import {
   MADVISE_ADVICE,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
-  SIMULATOR_ONLY_OPS,
+  simulatorOnlyStep,
   canonicalizeSnapshot,
   type Observation,
   type RawPage,
@@ -119,12 +119,8 @@ export function toScript(s: Scenario): string {
 }
 
 function checkRunnable(s: Scenario): void {
-  const bad = s.steps.findIndex((x) => (SIMULATOR_ONLY_OPS as readonly string[]).includes(x.op));
-  if (bad >= 0)
-    throw new OracleUnavailableError(
-      'simulator-only',
-      `scenario "${s.name}" uses the simulator-only op "${s.steps[bad].op}" (step ${bad}); it cannot run on a real kernel`,
-    );
+  const bad = simulatorOnlyStep(s);
+  if (bad) throw new OracleUnavailableError('simulator-only', `scenario "${s.name}" uses ${bad.why} (step ${bad.step}); it cannot run on a real kernel`);
   if (process.platform !== 'linux')
     throw new OracleUnavailableError('platform', `the kernel oracle needs Linux (this is ${process.platform})`);
   const uid = process.geteuid?.();

@@ -4,6 +4,7 @@
  */
 import {
   ACCESS,
+  E,
   Engine,
   lookupPmd,
   lookupPte,
@@ -100,6 +101,29 @@ export class Kernel {
       else this.eng.plugins.use(p);
     }
     if (!opts.engine) this.eng.attachSubscribers();
+  }
+
+  /**
+   * Fault injection (tools/testing/vma's fail_prealloc): the next maple-tree
+   * preallocation (vma_iter_prealloc) fails with -ENOMEM. Armed by a scenario step's
+   * `"fail": "prealloc"` for that step only; consumed by the first allocation it hits.
+   */
+  private armed: 'prealloc' | null = null;
+
+  /** Arm (or with null, disarm) the fault the next allocation of its kind hits. */
+  armFault(kind: 'prealloc' | null): void {
+    this.armed = kind;
+  }
+
+  /**
+   * vma_iter_prealloc(): false when an armed fault makes it fail (then disarmed, with a
+   * note in the log saying which call failed).
+   */
+  vmaIterPrealloc(where: string): boolean {
+    if (this.armed !== 'prealloc') return true;
+    this.armed = null;
+    this.eng.emit(E.Note, 0, 0, 0, 0, 0, 0, JSON.stringify({ inject: 'prealloc', failed: `vma_iter_prealloc in ${where}` }));
+    return false;
   }
 
   /** the release is the newest the model follows: every change of release.ts is in (the hot path asks this) */

@@ -117,12 +117,15 @@ export function* removeVma(k: Kernel, id: number, heldRoot = 0): KGen<void> {
  * __split_vma(vma, addr, new_below): the new VMA is the lower part when new_below,
  * the upper part otherwise; it shares the anon_vmas (anon_vma_clone). Returns its id.
  */
+/** __split_vma(): the new VMA's id, or -ENOMEM (its preallocation failed: nothing changed) */
 export function* splitVma(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
   return yield* k.eng.span('__split_vma', () => splitVmaBody(k, id, addr, newBelow), id, addr);
 }
 
 /** body of splitVma, in the span (a top-level generator: an inline generator closure costs ~1 µs to create) */
 function* splitVmaBody(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
+  // vm_area_dup(), then vma_iter_prealloc(): a failure leaves everything as it was
+  if (!k.vmaIterPrealloc('__split_vma')) return -ENOMEM;
   yield* vmaStartWrite(k, id);
   yield* splitHugePmdIfNeeded(k, id, addr);
   const v = k.vma(id);
@@ -161,16 +164,18 @@ function* dupAnonVma(k: Kernel, dst: number, src: number): KGen<number> {
 }
 
 /**
- * commit_merge(): set the target's range, adjust the middle/next piece that is only
+ * commit_merge(): 0, or -ENOMEM when its preallocation fails (nothing changed). Set the target's range, adjust the middle/next piece that is only
  * shrunk, remove the VMAs merged away.
  */
 function* commitMerge(
   k: Kernel,
   vmg: Vmg,
   how: { adjustMiddleStart?: boolean; adjustNextStart?: boolean; removeMiddle?: boolean; removeNext?: boolean },
-): KGen<void> {
+): KGen<number> {
   const target = vmg.target!;
   const main = how.adjustNextStart ? vmg.middle! : target;
+  // vma_iter_prealloc(): past it commit_merge() does not fail; before it nothing changed
+  if (!k.vmaIterPrealloc('commit_merge')) return -ENOMEM;
   yield* splitHugePmdIfNeeded(k, main.id, vmg.start);
   yield* splitHugePmdIfNeeded(k, main.id, vmg.end);
   // vma_prepare(): vp->anon_vma = vma->anon_vma ?: adjust->anon_vma, locked while the VMAs change
@@ -192,6 +197,7 @@ function* commitMerge(
     yield* removeVma(k, rm.id, root);
   }
   if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
+  return 0;
 }
 
 /** can_vma_merge_left() */
@@ -216,14 +222,18 @@ export function* vmaExpand(k: Kernel, vmg: Vmg): KGen<number> {
   const next = vmg.next;
   yield* vmaStartWrite(k, target.id);
   const removeNext = !!next && target.id !== next.id && vmg.end === next.end;
+  let anonDup = 0;
   if (removeNext) {
     yield* vmaStartWrite(k, next!.id);
-    yield* dupAnonVma(k, target.id, next!.id);
+    anonDup = yield* dupAnonVma(k, target.id, next!.id);
   }
   // If we are copying from a VMA (mremap), we must propagate anon_vma state.
-  if (vmg.copiedFrom) yield* dupAnonVma(k, target.id, vmg.copiedFrom.id);
-  yield* commitMerge(k, { ...vmg, target: k.vma(target.id) }, { removeNext });
-  return 0;
+  if (vmg.copiedFrom) anonDup ||= yield* dupAnonVma(k, target.id, vmg.copiedFrom.id);
+  if ((yield* commitMerge(k, { ...vmg, target: k.vma(target.id) }, { removeNext })) === 0) return 0;
+  // nomem: the anon_vma state dup_anon_vma() gave the target is taken back
+  if (anonDup) yield* unlinkAnonVmas(k, anonDup);
+  vmg.state = 'nomem';
+  return -ENOMEM;
 }
 
 /** vma_merge_new_range(): merge a range about to be mapped with prev and/or next. */
@@ -299,37 +309,45 @@ function* vmaMergeExistingRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
     yield* vmaStartWrite(k, prev!.id);
     vmg.target = prev;
   }
+  let anonDup = 0;
+  let err = 0;
   if (mergeBoth) {
     // |<----->|*******|<------->|  prev extends over middle and next; both go
     vmg.start = prev!.start;
     vmg.end = next!.end;
     vmg.pgoff = prev!.pgoff;
-    yield* dupAnonVma(k, prev!.id, next!.anonVma ? next!.id : middle.id);
-    yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id) }, { removeMiddle: true, removeNext: true });
+    anonDup = yield* dupAnonVma(k, prev!.id, next!.anonVma ? next!.id : middle.id);
+    err = yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id) }, { removeMiddle: true, removeNext: true });
   } else if (mergeLeft) {
     // prev extends; middle shrinks (partial) or goes (whole)
     vmg.start = prev!.start;
     vmg.pgoff = prev!.pgoff;
-    yield* dupAnonVma(k, prev!.id, middle.id);
-    yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id), middle: k.vma(middle.id) }, { adjustMiddleStart: !removeMiddle, removeMiddle });
+    anonDup = yield* dupAnonVma(k, prev!.id, middle.id);
+    err = yield* commitMerge(k, { ...vmg, target: k.vma(prev!.id), middle: k.vma(middle.id) }, { adjustMiddleStart: !removeMiddle, removeMiddle });
   } else {
     // next extends down; middle shrinks or goes
     const pglen = vmg.end - vmg.start;
-    yield* dupAnonVma(k, next!.id, middle.id);
+    anonDup = yield* dupAnonVma(k, next!.id, middle.id);
     if (removeMiddle) {
       vmg.end = next!.end;
       vmg.pgoff = next!.pgoff - pglen;
-      yield* commitMerge(k, { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id) }, { removeMiddle: true });
+      err = yield* commitMerge(k, { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id) }, { removeMiddle: true });
     } else {
       vmg.start = middle.start;
       vmg.end = start;
       vmg.pgoff = middle.pgoff;
-      yield* commitMerge(
+      err = yield* commitMerge(
         k,
         { ...vmg, target: k.vma(next!.id), middle: k.vma(middle.id), next: k.vma(next!.id) },
         { adjustNextStart: true },
       );
     }
+  }
+  if (err) {
+    // abort: no VMA changed; the anon_vma state dup_anon_vma() gave is taken back
+    if (anonDup) yield* unlinkAnonVmas(k, anonDup);
+    vmg.state = 'nomem';
+    return null;
   }
   vmg.state = 'success';
   return k.vma(vmg.target!.id);
@@ -345,6 +363,7 @@ export function* vmaModify(k: Kernel, vmg: Vmg): KGen<number> {
   const vmaId = vmg.middle!.id;
   const merged = yield* vmaMergeExistingRange(k, vmg);
   if (merged) return merged.id;
+  if (vmg.state === 'nomem') return -ENOMEM;
   if (k.vma(vmaId).start < vmg.start) {
     const err = yield* splitVmaChecked(k, vmaId, vmg.start, true);
     if (err) return err;
@@ -359,8 +378,8 @@ export function* vmaModify(k: Kernel, vmg: Vmg): KGen<number> {
 /** split_vma(): __split_vma unless the mm is at vm.max_map_count (then -ENOMEM) */
 function* splitVmaChecked(k: Kernel, id: number, addr: number, newBelow: boolean): KGen<number> {
   if (k.mapCount(k.vma(id).mm) >= k.config.maxMapCount) return -ENOMEM;
-  yield* splitVma(k, id, addr, newBelow);
-  return 0;
+  const r = yield* splitVma(k, id, addr, newBelow);
+  return r < 0 ? r : 0;
 }
 
 /** vma_modify_flags(): the VMA to change, or -ENOMEM (see vmaModify) */
@@ -416,7 +435,8 @@ function* copyVmaBody(k: Kernel, vmaId: number, addr: number, len: number, pgoff
     vma = k.vma(vmaId);
     return { newVma: merged.id, vma: vmaId, needRmapLocks: merged.pgoff <= vma.pgoff };
   }
-  // vm_area_dup + anon_vma_clone + vma_link
+  // vm_area_dup + anon_vma_clone + vma_link (whose preallocation may fail: -ENOMEM)
+  if (!k.vmaIterPrealloc('vma_link')) return null;
   const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
   if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
   yield* anonVmaClone(k, nid, vmaId);
@@ -438,13 +458,17 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
   if (!vma || vma.start >= end) return 0;
   if (start > vma.start) {
     if (end < vma.end && k.mapCount(mm) >= k.config.maxMapCount) return -ENOMEM;
-    yield* splitVma(k, vma.id, start, true);
+    const r = yield* splitVma(k, vma.id, start, true);
+    if (r < 0) return r;
   }
-  // gather
+  // gather (vms_gather_munmap_vmas): a failed split at the end leaves the first one done
   const victims: number[] = [];
   for (const id of k.vmaIdsInRange(mm, start, end)) {
     const v = k.vma(id);
-    if (v.end > end) yield* splitVma(k, id, end, false);
+    if (v.end > end) {
+      const r = yield* splitVma(k, id, end, false);
+      if (r < 0) return r;
+    }
     victims.push(id);
   }
   for (const id of victims) yield* vmaStartWrite(k, id);

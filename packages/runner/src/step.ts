@@ -49,8 +49,21 @@ export class Procs {
   }
 }
 
-/** One step as kernel code: returns its result. */
+/**
+ * One step as kernel code: returns its result. A step with `fail` arms that fault for
+ * its own run (tools/testing/vma's fail_prealloc): the first allocation of the kind fails.
+ */
 export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepResult> {
+  if (step.fail === undefined) return yield* runStepBody(k, s, procs, step);
+  k.armFault(step.fail);
+  try {
+    return yield* runStepBody(k, s, procs, step);
+  } finally {
+    k.armFault(null);
+  }
+}
+
+function* runStepBody(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<StepResult> {
   const base = ARENA_BASE;
   const mm = procs.live.get(step.proc);
   if (mm === undefined) throw new Error(`process ${step.proc} does not exist`);

@@ -75,6 +75,8 @@ export function parseConcurrent(
     if (typeof sop !== 'string' || !(TASK_OPS as readonly string[]).includes(sop))
       fail(`unknown op ${show(sop)} (a task step is one of: ${TASK_OPS.join(', ')})`, `${at}.op`);
     if (sub.proc !== undefined) fail('a task step has no "proc": it runs in its task\'s process', `${at}.proc`);
+    // an armed fault is one allocation anywhere in the kernel: in a task it would hit whichever task allocates first
+    if (sub.fail !== undefined) fail('fault injection is not allowed inside a concurrent task (inject into a step before or after it)', `${at}.fail`);
     if ((KERNEL_STEP_OPS as readonly string[]).includes(sop as string)) return kernelStep(sub, at, proc);
     try {
       return syscallStep({ ...sub, proc }, i) as TaskStep;

@@ -60,8 +60,11 @@ export {
   ORACLE_OPS,
   SCENARIO_FORMAT,
   SIMULATOR_ONLY_OPS,
+  FAULTS,
+  FAULT_OPS,
+  type Fault,
 } from './types.js';
-export { ScenarioError, parseScenario, isOracleSafe } from './parse.js';
+export { ScenarioError, parseScenario, isOracleSafe, simulatorOnlyStep } from './parse.js';
 export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
 export type { JsonProblem, JsonScan } from './hostile.js';
 export type { KernelBlock, RelocateAnonSetting, ThpMode } from './kernel.js';

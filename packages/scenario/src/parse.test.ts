@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError, isOracleSafe, parseScenario } from './index.js';
+import { ScenarioError, isOracleSafe, parseScenario, simulatorOnlyStep } from './index.js';
 
 const base = (steps: unknown[], extra: Record<string, unknown> = {}) => ({
   format: 'mmsim-scenario/1',
@@ -53,6 +53,27 @@ describe('parseScenario: defaults', () => {
     expect(isOracleSafe(parseScenario(base([{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }])))).toBe(true);
     for (const st of [{ op: 'pin', page: 0, pages: 1 }, { op: 'unpin', page: 0, pages: 1 }, { op: 'ksm', page: 0, pages: 1 }, { op: 'swapout', page: 0, pages: 1 }, { op: 'thp', page: 0 }])
       expect(isOracleSafe(parseScenario(base([st])))).toBe(false);
+  });
+});
+
+describe('parseScenario: fault injection ("fail")', () => {
+  const mmap = { op: 'mmap', page: 0, pages: 4, prot: 'rw-' };
+  it('a syscall step carries the fault it injects; the step is then simulator-only', () => {
+    const s = parseScenario(base([mmap, { op: 'mprotect', page: 1, pages: 1, prot: 'r--', fail: 'prealloc' }]));
+    expect(s.steps[1]).toMatchObject({ op: 'mprotect', page: 1, pages: 1, prot: 'r--', fail: 'prealloc' });
+    expect(s.steps[0].fail).toBeUndefined();
+    expect(isOracleSafe(s)).toBe(false);
+    expect(simulatorOnlyStep(s)).toEqual({ step: 1, why: 'an injected fault ("fail": "prealloc")' });
+  });
+  it('an unknown fault, a step that does not allocate, a task step: errors naming step and field', () => {
+    const bad = err(base([mmap, { op: 'munmap', page: 0, pages: 1, fail: 'slab' }]));
+    expect([bad.step, bad.field, bad.reason]).toEqual([1, 'fail', 'unknown fault string "slab" (known: prealloc)']);
+    const touch = err(base([mmap, { op: 'touch', page: 0, pages: 1, fail: 'prealloc' }]));
+    expect([touch.step, touch.field]).toEqual([1, 'fail']);
+    expect(touch.reason).toMatch(/a fault can be injected into mmap, munmap, mprotect, madvise, mremap, not touch/);
+    const task = err(base([mmap, { op: 'concurrent', tasks: [{ steps: [{ op: 'munmap', page: 0, pages: 1, fail: 'prealloc' }] }, { steps: [{ op: 'touch', page: 2, pages: 1 }] }] }]));
+    expect(task.field).toBe('tasks[0].steps[0].fail');
+    expect(task.reason).toMatch(/not allowed inside a concurrent task/);
   });
 });
 

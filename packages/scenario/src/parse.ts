@@ -1,5 +1,8 @@
 import { parseConcurrent } from './concurrent.js';
 import {
+  FAULTS,
+  FAULT_OPS,
+  type Fault,
   ADVICES,
   ALL_OPS,
   MAX_ARENA_PAGES,
@@ -29,7 +32,20 @@ export { ScenarioError };
 
 /** True when the scenario uses no simulator-only op (so it can run on a real kernel). */
 export function isOracleSafe(s: Scenario): boolean {
-  return s.steps.every((st) => !(SIMULATOR_ONLY_OPS as readonly string[]).includes(st.op));
+  return simulatorOnlyStep(s) === null;
+}
+
+/**
+ * The first step the real kernel cannot run, and why: a simulator-only op, or an
+ * injected fault (the kernel has no fail_prealloc). null when every step can run.
+ */
+export function simulatorOnlyStep(s: Scenario): { step: number; why: string } | null {
+  for (let i = 0; i < s.steps.length; i++) {
+    const st = s.steps[i];
+    if ((SIMULATOR_ONLY_OPS as readonly string[]).includes(st.op)) return { step: i, why: `the simulator-only op "${st.op}"` };
+    if (st.fail !== undefined) return { step: i, why: `an injected fault ("fail": "${st.fail}")` };
+  }
+  return null;
 }
 
 const PROT_RE = /^[r-][w-][x-]$/;
@@ -221,6 +237,15 @@ class Validator {
   }
 
   private step(rs: unknown, i: number, arena: number, live: Set<number>): Step {
+    if (isObj(rs) && rs.fail !== undefined) {
+      // fault injection: the step as it is, with the fault its run arms
+      const { fail, ...rest } = rs;
+      const st = this.step(rest, i, arena, live);
+      if (!(FAULT_OPS as readonly string[]).includes(st.op)) this.fail(`a fault can be injected into ${FAULT_OPS.join(', ')}, not ${st.op}`, 'fail', i, st.op);
+      if (typeof fail !== 'string' || !(FAULTS as readonly string[]).includes(fail))
+        this.fail(`unknown fault ${describe(fail)} (known: ${FAULTS.join(', ')})`, 'fail', i, st.op);
+      return { ...st, fail: fail as Fault };
+    }
     if (!isObj(rs)) this.fail(`a step must be an object, got ${describe(rs)}`, undefined, i);
     if (rs.op === undefined) this.fail('missing', 'op', i);
     if (typeof rs.op !== 'string' || !(ALL_OPS as readonly string[]).includes(rs.op))

@@ -38,9 +38,20 @@ export type MremapFlag = (typeof MREMAP_FLAGS)[number];
 export type Prot = string;
 export type Access = 'read' | 'write';
 
+/**
+ * Faults a step can inject (`"fail"`), as tools/testing/vma's fail_prealloc: `prealloc`
+ * makes the step's first maple-tree preallocation (vma_iter_prealloc) fail with -ENOMEM.
+ */
+export const FAULTS = ['prealloc'] as const;
+export type Fault = (typeof FAULTS)[number];
+/** The ops a fault can be injected into (syscalls that preallocate). */
+export const FAULT_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mremap'] as const;
+
 interface StepBase {
   /** The process that performs the step (default 0). */
   proc: number;
+  /** a fault injected into this step (absent: none) */
+  fail?: Fault;
 }
 interface RangeStep extends StepBase {
   page: number;

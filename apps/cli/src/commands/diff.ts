@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkExpectations, diffObservations, formatDivergence, isOracleSafe, SIMULATOR_ONLY_OPS, type Observation } from '@mmsim/scenario';
+import { checkExpectations, diffObservations, formatDivergence, simulatorOnlyStep, type Observation } from '@mmsim/scenario';
 import { OracleUnavailableError, describeHostKernelConfig, hostKernelConfig, kernelVersion, machineKernel, notComparableReason, runOnKernel } from '@mmsim/kernel-oracle';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readScenario } from '../files.js';
@@ -52,9 +52,9 @@ export function register(program: Command, ctx: CliContext): void {
     let k = 0;
     for (const { file, scenario } of scenarios) {
       bar.update(k++);
-      if (!isOracleSafe(scenario)) {
-        const ops = [...new Set(scenario.steps.map((s) => s.op).filter((op) => (SIMULATOR_ONLY_OPS as readonly string[]).includes(op)))];
-        ctx.print(`${file}: skipped (simulator-only ops: ${ops.join(', ')})`);
+      const only = simulatorOnlyStep(scenario);
+      if (only) {
+        ctx.print(`${file}: skipped (step ${only.step}: ${only.why}, which only the simulator runs)`);
         skipped++;
         continue;
       }
