@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { Engine } from '@mmsim/core';
+import { ALL_CHECKERS, attachCheckers, checkersFromPlugins } from '@mmsim/invariants';
 import { CliError, EXIT } from './context.js';
-import type { InvariantsModule } from './integrations.js';
+import type { PluginSpec } from './integrations.js';
 
 export interface Finding {
   checker: string;
@@ -23,27 +24,20 @@ export interface AttachedCheckers {
 /** A checker attached to an engine for one run. */
 export type CheckerFactory = (eng: Engine) => AttachedCheckers;
 
-export function attachScheduleCheckers(inv: InvariantsModule, eng: Engine, extra: readonly CheckerFactory[] = []): AttachedCheckers {
-  const builtIn = inv.attachCheckers(eng, { mode: 'report' }) as { violations(): { checker: string; message: string }[]; clear?(): void; detach?(): void };
-  if (typeof builtIn.clear !== 'function') throw new Error('this @mmsim/invariants cannot clear its violations between schedules (too old for mmsim explore)');
+export function attachScheduleCheckers(eng: Engine, extra: readonly CheckerFactory[] = []): AttachedCheckers {
+  const builtIn = attachCheckers(eng, { mode: 'report' });
   const others = extra.map((f) => f(eng));
   return {
     violations: () => [...builtIn.violations().map((v) => ({ checker: v.checker, message: v.message })), ...others.flatMap((o) => o.violations())],
     clear() {
-      builtIn.clear!();
+      builtIn.clear();
       for (const o of others) o.clear();
     },
     detach() {
-      builtIn.detach?.();
+      builtIn.detach();
       for (const o of others) o.detach();
     },
   };
-}
-
-/** The built-in checker names of an @mmsim/invariants (older versions: the four it always had). */
-export function builtInCheckers(inv: InvariantsModule): readonly string[] {
-  const all = (inv as unknown as { ALL_CHECKERS?: readonly string[] }).ALL_CHECKERS;
-  return Array.isArray(all) ? all : ['rmap', 'rmap-race', 'locking', 'structure', 'lifetime'];
 }
 
 /**
@@ -71,8 +65,7 @@ export function addCheckersOption(cmd: Command): Command {
  * The checker names `run --check` and `check` can report: the invariants' built-ins, the
  * concurrent step's own (rmap-walk, deadlock, error) and those the plugins provide.
  */
-export async function knownCheckers(inv: InvariantsModule, plugins: readonly unknown[]): Promise<string[]> {
-  const api = inv as unknown as { checkersFromPlugins?(p: readonly unknown[]): { checker: { name: string } }[] };
-  const extra = plugins.length && api.checkersFromPlugins ? api.checkersFromPlugins(plugins).map((x) => x.checker.name) : [];
-  return [...new Set([...builtInCheckers(inv), 'rmap-walk', 'deadlock', 'error', ...extra])];
+export function knownCheckers(plugins: readonly PluginSpec[]): string[] {
+  const extra = plugins.length ? checkersFromPlugins(plugins).map((x) => x.checker.name) : [];
+  return [...new Set([...ALL_CHECKERS, 'rmap-walk', 'deadlock', 'error', ...extra])];
 }

@@ -4,24 +4,10 @@
  * violations printed grouped by root cause (one line per group, with a count).
  */
 import type { EventLog, LogHeader, Plugin } from '@mmsim/core';
+import { checkLog, checkersFromPlugins, formatViolationGroup, groupViolations, type Violation } from '@mmsim/invariants';
 import { addressesIn, type Arena } from './addr.js';
 import { CliError, EXIT, type CliContext } from './context.js';
-import { loadInvariants, loadPluginModule, type PluginSpec, type Violation } from './integrations.js';
-import { formatViolation } from './sim.js';
-
-interface Group {
-  first: Violation;
-  count: number;
-  lastSeq: number;
-}
-
-interface InvariantsApi {
-  checkLog(log: EventLog, opts?: { mode?: 'report' | 'strict'; extra?: unknown[] }): Violation[];
-  checkersFromPlugins?(plugins: PluginSpec[]): unknown[];
-  /* older versions have neither: one line per violation */
-  groupViolations?(vs: readonly Violation[]): Group[];
-  formatViolationGroup?(g: Group): string;
-}
+import { loadPluginModule, type PluginSpec } from './integrations.js';
 
 /** Load `--plugin` modules for their checkers (any other extension points they provide are unused). */
 export async function loadCheckerPlugins(ctx: CliContext, specs: readonly string[] = []): Promise<PluginSpec[]> {
@@ -61,10 +47,8 @@ export async function loadHeaderPlugins(ctx: CliContext, file: string, header: L
 }
 
 /** Replay a log through the built-in checkers and those the plugins provide. */
-export async function checkLogWith(log: EventLog, plugins: PluginSpec[] = []): Promise<Violation[]> {
-  const inv = (await loadInvariants()) as unknown as InvariantsApi;
-  const extra = plugins.length && inv.checkersFromPlugins ? inv.checkersFromPlugins(plugins) : [];
-  return inv.checkLog(log, { mode: 'report', extra });
+export function checkLogWith(log: EventLog, plugins: PluginSpec[] = []): Violation[] {
+  return checkLog(log, { mode: 'report', extra: plugins.length ? checkersFromPlugins(plugins) : [] });
 }
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -73,21 +57,14 @@ const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
  * `N invariant violations (K distinct):` and one line per group (@mmsim/invariants'
  * groupViolations: a root cause's repeats are one line with a count and the first seq).
  */
-export async function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[], when = '', arena?: Arena): Promise<void> {
+export function warnViolations(ctx: CliContext, what: string, vs: readonly Violation[], when = '', arena?: Arena): void {
   if (!vs.length) return;
-  const inv = (await loadInvariants()) as unknown as InvariantsApi;
-  if (!inv.groupViolations || !inv.formatViolationGroup) {
-    ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}:`);
-    for (const v of vs) ctx.warn(addressesIn(formatViolation(v), arena));
-    return;
-  }
-  const groups = inv.groupViolations(vs);
+  const groups = groupViolations(vs);
   ctx.warn(`${what}: ${plural(vs.length, 'invariant violation')}${when}${groups.length < vs.length ? ` (${groups.length} distinct)` : ''}:`);
-  for (const g of groups) ctx.warn(addressesIn(`  ${inv.formatViolationGroup(g)}`, arena));
+  for (const g of groups) ctx.warn(addressesIn(`  ${formatViolationGroup(g)}`, arena));
 }
 
 /** One violation, as a group of one. */
-export async function formatOne(v: Violation, arena?: Arena): Promise<string> {
-  const inv = (await loadInvariants()) as unknown as InvariantsApi;
-  return addressesIn(inv.formatViolationGroup ? `  ${inv.formatViolationGroup({ first: v, count: 1, lastSeq: v.seq })}` : formatViolation(v), arena);
+export function formatOne(v: Violation, arena?: Arena): string {
+  return addressesIn(`  ${formatViolationGroup({ checker: v.checker, first: v, count: 1, lastSeq: v.seq, pattern: v.message })}`, arena);
 }

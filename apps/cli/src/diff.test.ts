@@ -2,12 +2,11 @@
  * `mmsim diff` and `mmsim oracle` against the running kernel. The kernel cases run
  * on the machine's own kernel: the test machines (and CI) are Linux, root, with gcc.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { OracleUnavailableError, runOnKernel } from '@mmsim/kernel-oracle';
 import { parseScenario } from '@mmsim/scenario';
-import { overrideModule } from './integrations.js';
-import { fakeLinux, scenarioJson } from './testing/fixtures.js';
-import { cli, files, tmp } from './testing/harness.js';
+import { scenarioJson } from './testing/fixtures.js';
+import { cli, files, spawnCli, tmp } from './testing/harness.js';
 
 const dir = tmp();
 const simple = scenarioJson(
@@ -23,7 +22,7 @@ beforeAll(async () => {
   files(dir, {
     'simple.json': simple,
     'simonly.json': scenarioJson([{ op: 'mmap', page: 0, pages: 4, prot: 'rw-' }, { op: 'touch', page: 0, pages: 1 }, { op: 'pin', page: 0, pages: 1 }], { name: 'simonly' }),
-    // a mremap the stand-in model does not implement: its result differs from the kernel's
+    // a mremap the kernel does; refuse.mjs makes the simulator's EINVAL
     'moves.json': scenarioJson(
       [
         { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
@@ -31,6 +30,30 @@ beforeAll(async () => {
       ],
       { name: 'moves' },
     ),
+    // two adjacent mappings the kernel merges (mm/vma.c vma_merge_new_range); nomerge.mjs keeps them apart
+    'adjacent.json': scenarioJson(
+      [
+        { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+        { op: 'mmap', page: 4, pages: 4, prot: 'rw-' },
+        { op: 'touch', page: 0, pages: 2 },
+        { op: 'snapshot', label: 'touched' },
+      ],
+      { name: 'adjacent' },
+    ),
+    // plugins that change what the simulator does, so that it differs from the kernel
+    'refuse.mjs': `import { definePlugin } from '@mmsim/core';
+import { MREMAP_STRATEGY } from '@mmsim/linux';
+export default definePlugin({ name: 'refuse-moves', setup(host) {
+  host.provide(MREMAP_STRATEGY, { name: 'refuse-moves', extraFlags: 0, checkPrepVma: () => -22 });
+} });
+`,
+    'nomerge.mjs': `import { definePlugin } from '@mmsim/core';
+import { MERGE_POLICY } from '@mmsim/linux';
+const no = () => false;
+export default definePlugin({ name: 'no-merge', setup(host) {
+  host.provide(MERGE_POLICY, { name: 'no-merge', isMergeableVma: no, isMergeableAnonVma: no, canVmaMergeBefore: no, canVmaMergeAfter: no, canMergePrevAndNext: no, anonVmaCompatible: no });
+} });
+`,
     'bad.json': scenarioJson([{ op: 'mmap', page: 0, pages: -1, prot: 'rw-' }]),
   });
   try {
@@ -41,7 +64,6 @@ beforeAll(async () => {
     throw e;
   }
 }, 120_000);
-afterEach(() => overrideModule('@mmsim/runner', undefined));
 
 describe('diff', () => {
   it('skips scenarios with simulator-only ops with a note', async () => {
@@ -64,13 +86,12 @@ describe('diff', () => {
     expect(r.code).toBe(0);
   });
 
-  it('prints the first divergence and exits 1 on a mismatch', async () => {
-    overrideModule('@mmsim/runner', fakeLinux);
-    const r = await cli(['diff', 'moves.json'], dir);
+  it('prints the first divergence and exits 1 on a mismatch', () => {
+    const r = spawnCli(['diff', 'moves.json', '--plugin', './refuse.mjs'], dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain('moves.json: DIFFERS');
     expect(r.out).toContain('first divergence at step 1 (mremap):');
-    expect(r.out).toMatch(/simulator: \{"ok":true\}/);
+    expect(r.out).toMatch(/simulator: \{"ok":false,"errno":"EINVAL"\}/);
     expect(r.out).toMatch(/kernel \S+: \{"ok":true,"page":20\}/);
     // a step divergence: both final layouts as bars, and the summary even for one file
     expect(r.out).toMatch(/ {2}simulator, snapshot "final":\n {4}proc 0: /);
@@ -103,23 +124,16 @@ describe('diff', () => {
     expect(o.out).toContain("not comparable: this machine's kernel lacks MREMAP_RELOCATE_ANON; the expectations are not checked");
   });
 
-  it('shows both VMA layouts side by side for a snapshot divergence', async () => {
-    overrideModule('@mmsim/runner', {
-      ...fakeLinux,
-      runScenario: (s: never, o: never) => {
-        const res = fakeLinux.runScenario(s, o);
-        // pretend the simulator did not fault the second page
-        res.observation.snapshots[0].procs[0].pages.pop();
-        return res;
-      },
-    });
-    const r = await cli(['diff', 'simple.json'], dir);
+  it('shows both VMA layouts side by side for a snapshot divergence', () => {
+    const same = spawnCli(['diff', 'adjacent.json'], dir);
+    expect(same.out).toContain('adjacent.json: same');
+    const r = spawnCli(['diff', 'adjacent.json', '--plugin', './nomerge.mjs'], dir);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('first divergence in snapshot "touched" (#0), proc 0, at pages[1]:');
+    expect(r.out).toContain('first divergence in snapshot "touched" (#0), proc 0, at vmas[0].end:');
     expect(r.out).toContain('VMAs of proc 0:');
     expect(r.out).toMatch(/simulator\s+\| kernel/);
+    expect(r.out).toMatch(/\* \[0, 4\) rw-p ac \| \[0, 8\) rw-p ac\n\s+\* \[4, 8\) rw-p ac \|/);
   });
-
 });
 
 describe('oracle', () => {

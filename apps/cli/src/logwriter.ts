@@ -75,10 +75,6 @@ export class LogFileWriter {
     });
   }
 
-  get attached(): boolean {
-    return this.stream !== null;
-  }
-
   /** While nothing failed, every chunk the stream counts reached the file whole. */
   private settle(): void {
     if (!this.error && this.stream) this.whole = this.stream.events;

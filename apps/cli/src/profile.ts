@@ -15,7 +15,7 @@ import { LATEST_RELEASE, RELEASE_CHANGES, releaseDifferences, releaseOfUname } f
 import { RELOCATE_ANON_VARIANTS } from '@mmsim/relocate-anon';
 import { CliError, EXIT } from './context.js';
 import type { LogHeader } from '@mmsim/core';
-import type { EffectiveProfileLike, ProfileLike } from './integrations.js';
+import type { EffectiveProfile, KernelProfile } from '@mmsim/runner';
 
 export interface ProfileCliOptions {
   relocateVariant?: string;
@@ -95,7 +95,7 @@ export function kernelOptionsFrom(o: ProfileCliOptions): KernelBlock {
 }
 
 /** "Linux 6.18.y + MREMAP_RELOCATE_ANON (fixed), large folios, THP madvise"; `release`: the 6.18 release that ran, when one was named */
-export function describeProfile(p: ProfileLike, release = '6.18.y'): string {
+export function describeProfile(p: KernelProfile, release = '6.18.y'): string {
   const linux = `Linux ${release}`;
   const parts = [p.relocateAnon === 'none' ? `${linux} (stock: no MREMAP_RELOCATE_ANON)` : `${linux} + MREMAP_RELOCATE_ANON (${p.relocateAnon})`];
   // the large-folio extension is the series' (it changes only what MREMAP_RELOCATE_ANON does)
@@ -105,8 +105,8 @@ export function describeProfile(p: ProfileLike, release = '6.18.y'): string {
   return parts.join(', ');
 }
 
-const FIELD_OPTION: Record<keyof ProfileLike, string> = { relocateAnon: '--relocate-variant', largeFolio: '--large-folio', thp: '--thp', mthp: '--mthp' };
-const show = (field: keyof ProfileLike, v: unknown) => (field === 'largeFolio' ? (v ? 'on' : 'off') : Array.isArray(v) ? v.join(',') || 'none' : String(v));
+const FIELD_OPTION: Record<keyof KernelProfile, string> = { relocateAnon: '--relocate-variant', largeFolio: '--large-folio', thp: '--thp', mthp: '--mthp' };
+const show = (field: keyof KernelProfile, v: unknown) => (field === 'largeFolio' ? (v ? 'on' : 'off') : Array.isArray(v) ? v.join(',') || 'none' : String(v));
 
 /**
  * Why a run of `release` cannot be compared with this machine's kernel (`uname`), or
@@ -135,9 +135,9 @@ export function runReverts(res: { header: { config?: Record<string, unknown> } }
 }
 
 /** What the run's profile was, when the scenario or an option chose any of it (or named a release). */
-export function profileLines(eff: EffectiveProfileLike | null | undefined, release?: string): string[] {
+export function profileLines(eff: EffectiveProfile | null | undefined, release?: string): string[] {
   if (!eff) return [];
-  const chosen = (Object.keys(eff.from) as (keyof ProfileLike)[]).filter((f) => eff.from[f] !== 'default');
+  const chosen = (Object.keys(eff.from) as (keyof KernelProfile)[]).filter((f) => eff.from[f] !== 'default');
   if (!chosen.length && release === undefined) return [];
   const out = [`kernel: ${describeProfile(eff.profile, release)}`];
   for (const o of eff.overridden)
@@ -159,7 +159,7 @@ export function usesRelocateFlags(s: Scenario): boolean {
  * The hint for an EINVAL that surprises: a RELOCATE flag under relocateAnon "none"
  * (the stock kernel has no such flag). One line per such step, naming what turns it on.
  */
-export function relocateHints(s: Scenario, obs: Observation, eff: EffectiveProfileLike | null | undefined): string[] {
+export function relocateHints(s: Scenario, obs: Observation, eff: EffectiveProfile | null | undefined): string[] {
   if (!eff || eff.profile.relocateAnon !== 'none') return [];
   const from =
     eff.from.relocateAnon === 'option' ? '--relocate-variant none' : eff.from.relocateAnon === 'scenario' ? 'the scenario\'s "kernel": {"relocateAnon": "none"}' : 'the profile';
@@ -178,7 +178,7 @@ export function relocateHints(s: Scenario, obs: Observation, eff: EffectiveProfi
 
 /** What a log header says about its run: the profile and the plugins (older logs: less). */
 export function headerLines(header: LogHeader): string[] {
-  const c = header.config as { profile?: ProfileLike | null; plugins?: { name?: string; version?: string | null; options?: unknown }[] };
+  const c = header.config as { profile?: KernelProfile | null; plugins?: { name?: string; version?: string | null; options?: unknown }[] };
   const out: string[] = [];
   if (c.profile) out.push(`kernel: ${describeProfile(c.profile)}`);
   if (Array.isArray(c.plugins) && c.plugins.length)

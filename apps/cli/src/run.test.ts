@@ -1,16 +1,18 @@
 /**
- * `mmsim run` (and the bad-input paths of scenario-reading commands) on the test
- * stand-in model, so they run whether or not @mmsim/linux is complete.
+ * `mmsim run` (and the bad-input paths of scenario-reading commands) on the model.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeLogFile, E, Engine, PluginError } from '@mmsim/core';
-import { overrideModule } from './integrations.js';
-import { fakeInvariants, fakeLinux, scenarioJson } from './testing/fixtures.js';
-import { cli, files, tmp } from './testing/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeLogFile } from '@mmsim/core';
+import { parseScenario } from '@mmsim/scenario';
+import { EXIT } from './context.js';
+import { simulatorFailure } from './sim.js';
+import { scenarioJson } from './testing/fixtures.js';
+import { cli, files, spawnCli, tmp } from './testing/harness.js';
 
 const dir = tmp();
+const mmsim = (...args: string[]) => spawnCli(args, dir);
 const steps = [
   { op: 'mmap', page: 0, pages: 8, prot: 'rw-' },
   { op: 'touch', page: 0, pages: 3 },
@@ -18,9 +20,19 @@ const steps = [
   { op: 'mmap', page: 30, pages: 2, prot: 'r--' },
 ];
 
+/** A checker plugin (@mmsim/invariants' CHECKER): a VMA inserted without VM_READ is a violation. */
+const READABLE = `import { E, VM_READ, definePlugin, toEvent } from '@mmsim/core';
+import { CHECKER } from '@mmsim/invariants';
+export default definePlugin({ name: 'vma-readable', setup(host) {
+  host.provide(CHECKER, { name: 'vma-readable', create: (ctx) => ({ onEvent(raw) {
+    if (raw.type !== E.VmaInsert) return;
+    const ev = toEvent(raw);
+    if (ev.type === 'vma_insert' && !(ev.flags & VM_READ)) ctx.report('vma ' + ev.vma + ' is not readable', { vma: [ev.vma] });
+  } }) });
+} });
+`;
+
 beforeAll(() => {
-  overrideModule('@mmsim/runner', fakeLinux);
-  overrideModule('@mmsim/large-folio', null);
   files(dir, {
     'ok.json': scenarioJson(steps, { name: 'ok', expect: [{ snapshot: 'final', proc: 0, vmaCount: 2 }] }),
     'fails.json': scenarioJson(steps, { name: 'fails', expect: [{ snapshot: 'touched', proc: 0, vma: { contains: 1, start: 0, end: 4 } }] }),
@@ -33,13 +45,24 @@ beforeAll(() => {
     'named.mjs': "export const plugin = { name: 'named-plugin', setup() {} };\n",
     'notplugin.mjs': 'export default { setup() {} };\n',
     'throws.mjs': "export default { name: 'thrower', setup() { throw new Error('no thanks'); } };\n",
+    'readable.mjs': READABLE,
+    // a strategy whose checkPrepVma (the mremap, after the mmaps) throws
+    'late.mjs': `import { definePlugin } from '@mmsim/core';
+import { MREMAP_STRATEGY } from '@mmsim/linux';
+export default definePlugin({ name: 'p-late', setup(host) {
+  host.provide(MREMAP_STRATEGY, { name: 'p-late', extraFlags: 0, checkPrepVma() { throw new Error('gave up'); } });
+} });
+`,
+    'late.json': scenarioJson(
+      [
+        { op: 'mmap', page: 30, pages: 2, prot: '---' },
+        { op: 'mmap', page: 0, pages: 4, prot: 'rw-' },
+        { op: 'touch', page: 0, pages: 4 },
+        { op: 'mremap', page: 0, pages: 4, flags: ['MAYMOVE', 'FIXED'], to: 20 },
+      ],
+      { name: 'late' },
+    ),
   });
-});
-afterAll(() => {
-  overrideModule('@mmsim/runner', undefined);
-  overrideModule('@mmsim/large-folio', undefined);
-  overrideModule('@mmsim/relocate-anon', undefined);
-  overrideModule('@mmsim/invariants', undefined);
 });
 
 describe('run', () => {
@@ -52,7 +75,7 @@ describe('run', () => {
     expect(r.out).toContain('snapshot "touched":');
     expect(r.out).toContain('VMAs  AAAAAAAA ~ BB');
     expect(r.out).toContain('pages ###.....');
-    expect(r.out).toContain('A [0, 8) rw-p   B [30, 32) r--p');
+    expect(r.out).toMatch(/A {2}pages \[0, 8\) .* rw-p\n\s+B {2}pages \[30, 32\) .* r--p/);
     expect(r.out).toContain('expectations: 1/1 passed');
   });
 
@@ -121,7 +144,11 @@ describe('run', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const { header } = decodeLogFile(new Uint8Array(readFileSync(join(dir, 'p.mmlog'))));
-    expect(header.config.plugins).toEqual(['file-plugin', 'named-plugin']);
+    const named = (header.config.plugins as { name: string; module?: string }[]).filter((p) => p.module?.endsWith('.mjs'));
+    expect(named).toEqual([
+      { name: 'file-plugin', version: null, options: null, module: join(dir, 'plugin.mjs') },
+      { name: 'named-plugin', version: null, options: null, module: join(dir, 'named.mjs') },
+    ]);
   });
 
   it('--plugin errors name the module', async () => {
@@ -136,18 +163,13 @@ describe('run', () => {
     expect(c.err).toContain('--plugin @mmsim/no-such-package: cannot load the module');
   });
 
-  it('--check prints invariant violations to stderr and exits 3', async () => {
-    overrideModule('@mmsim/invariants', fakeInvariants as unknown as Record<string, unknown>);
-    const ok = await cli(['run', 'ok.json', '--check', '-q'], dir);
+  it('--check prints invariant violations to stderr and exits 3', () => {
+    const ok = mmsim('run', 'ok.json', '--check', '--plugin', './readable.mjs', '-q');
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('0 invariant violations');
-    const bad = await cli(['run', 'noperm.json', '--check'], dir);
+    const bad = mmsim('run', 'noperm.json', '--check', '--plugin', './readable.mjs');
     expect(bad.code).toBe(3);
-    expect(bad.err).toMatch(/noperm\.json: 1 invariant violation:\n {2}\[vma-readable\] seq \d+ in step:mmap: vma 1 is not readable/);
-    overrideModule('@mmsim/invariants', null);
-    const missing = await cli(['run', 'ok.json', '--check'], dir);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--check needs the package @mmsim/invariants');
+    expect(bad.err).toMatch(/noperm\.json: 1 invariant violation:\n {2}\[vma-readable\] seq \d+ in step:mmap > do_mmap > __mmap_region: vma 1 is not readable/);
   });
 
   it('draws a progress bar on stderr only, never into --json stdout', async () => {
@@ -162,42 +184,27 @@ describe('run', () => {
 });
 
 describe('run: failures inside the simulator', () => {
-  it('a plugin that throws is named (exit 4); a model crash is exit 70 naming the scenario', async () => {
-    overrideModule('@mmsim/runner', fakeLinux);
+  it('a plugin that throws is named (exit 4)', async () => {
     const r = await cli(['run', 'ok.json', '--plugin', './throws.mjs'], dir);
     expect(r.code).toBe(4);
     expect(r.err).toContain('plugin thrower failed in setup: no thanks');
-    overrideModule('@mmsim/runner', {
-      ...fakeLinux,
-      runScenario: () => {
-        throw new Error('BUG: vma 3 vanished');
-      },
-    });
-    const c = await cli(['run', 'ok.json'], dir);
-    overrideModule('@mmsim/runner', fakeLinux);
-    expect(c.code).toBe(70);
-    expect(c.err).toContain('the simulator failed on scenario ok: BUG: vma 3 vanished');
+  });
+
+  it('anything else the model throws is a model bug: exit 70, the scenario named, with the stack', () => {
+    const scenario = parseScenario(scenarioJson(steps, { name: 'ok' }));
+    const e = simulatorFailure(scenario, new Error('BUG: vma 3 vanished'));
+    expect(e.exitCode).toBe(EXIT.INTERNAL);
+    expect(e.exitCode).toBe(70);
+    expect(e.message).toMatch(/^the simulator failed on scenario ok: BUG: vma 3 vanished\n\s+at /);
   });
 });
 
 describe('run: a plugin failure after --check found violations', () => {
-  it('prints the violations found before the failure, the failure once, and exits 4', async () => {
-    overrideModule('@mmsim/invariants', fakeInvariants as unknown as Record<string, unknown>);
-    overrideModule('@mmsim/runner', {
-      ...fakeLinux,
-      runScenario: (s: Parameters<typeof fakeLinux.runScenario>[0], opts: { onKernel?: (k: { eng: Engine }) => void }) => {
-        const eng = new Engine();
-        opts.onKernel?.({ eng });
-        eng.emit(E.MmCreate, 1, 0);
-        eng.emit(E.VmaInsert, 7, 1, 0x10000000, 0x10000004, 0x10000000, 0); // not readable: flagged
-        throw new PluginError('p-late', 'mremap-strategy.copyVmaAndData', new Error('gave up'));
-      },
-    });
-    const r = await cli(['run', 'ok.json', '--check'], dir);
-    overrideModule('@mmsim/runner', fakeLinux);
+  it('prints the violations found before the failure, the failure once, and exits 4', () => {
+    const r = mmsim('run', 'late.json', '--check', '--plugin', './readable.mjs', '--plugin', './late.mjs');
     expect(r.code).toBe(4);
-    expect(r.err).toContain('ok.json: 1 invariant violation before the failure:');
-    expect(r.err).toContain('[vma-readable] seq 1');
-    expect(r.err.match(/plugin p-late failed in mremap-strategy\.copyVmaAndData: gave up/g)).toHaveLength(1);
+    expect(r.err).toContain('late.json: 1 invariant violation before the failure:');
+    expect(r.err).toMatch(/\[vma-readable\] seq \d+ in step:mmap > do_mmap > __mmap_region: vma 1 is not readable/);
+    expect(r.err.match(/plugin p-late failed in mremap-strategy\.checkPrepVma: gave up/g)).toHaveLength(1);
   });
 });

@@ -2,23 +2,26 @@
  * Running scenarios on the simulator with the plugins the options ask for, and
  * checking a finished log with the invariant checkers.
  */
-import { Engine, E, PluginConflictError, PluginError, definePlugin, describeThrown, isInstance, type EventLog, type LogHeader, type Plugin, type PluginHost, newRawEvent } from '@mmsim/core';
+import { PluginConflictError, PluginError, definePlugin, describeThrown, isInstance, type Engine, type LogHeader, type Plugin, type PluginHost } from '@mmsim/core';
+import { attachCheckers, type CheckerHandle, type Violation } from '@mmsim/invariants';
+import { largeFolioPlugin } from '@mmsim/large-folio';
+import { relocateAnonPlugin } from '@mmsim/relocate-anon';
+import {
+  ProfileError,
+  ScheduleError,
+  logHeaderFor,
+  runScenarioAsync,
+  taskResultViolations,
+  type ProfileImplementations,
+  type RunOptions,
+  type RunResult,
+} from '@mmsim/runner';
 import type { KernelBlock, Scenario } from '@mmsim/scenario';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './context.js';
 import { interruption } from './interrupt.js';
-import {
-  loadImplementations,
-  loadInvariants,
-  loadLinux,
-  loadPluginModule,
-  type Implementations,
-  type LinuxRunOptions,
-  type LinuxRunResult,
-  type PluginSpec,
-  type Violation,
-} from './integrations.js';
+import { loadPluginModule, type PluginSpec } from './integrations.js';
 import { addProfileOptions, kernelOptionsFrom, type ProfileCliOptions } from './profile.js';
 
 export interface SimOptions extends ProfileCliOptions {
@@ -28,7 +31,7 @@ export interface SimOptions extends ProfileCliOptions {
 /** Everything a command needs to run scenarios: the options' kernel block, the implementations, the user's plugins. */
 export interface SimSetup {
   kernelOptions: KernelBlock;
-  implementations: Implementations;
+  implementations: Partial<ProfileImplementations>;
   /** --plugin modules, in order */
   plugins: PluginSpec[];
   /** plugin name -> the module it was loaded from (an absolute path or a package name), for the log header */
@@ -50,10 +53,11 @@ export function addSimOptions(cmd: Command): Command {
 /** Validate the option values and load the implementations and plugins (once per command). */
 export async function resolveSim(ctx: CliContext, o: SimOptions): Promise<SimSetup> {
   const kernelOptions = kernelOptionsFrom(o);
-  const implementations = await loadImplementations();
-  const modules = new Map<string, string>();
-  if (implementations.relocateAnon) modules.set(implementations.relocateAnon.name, '@mmsim/relocate-anon');
-  if (implementations.largeFolio) modules.set(implementations.largeFolio.name, '@mmsim/large-folio');
+  const implementations = { relocateAnon: relocateAnonPlugin, largeFolio: largeFolioPlugin };
+  const modules = new Map<string, string>([
+    [relocateAnonPlugin.name, '@mmsim/relocate-anon'],
+    [largeFolioPlugin.name, '@mmsim/large-folio'],
+  ]);
   const plugins: PluginSpec[] = [];
   for (const m of o.plugin ?? []) {
     const p = setupOnce(await loadPluginModule(m, ctx.cwd));
@@ -88,7 +92,7 @@ export function setupOnce<O>(plugin: Plugin<O>): Plugin<O> {
 }
 
 /** The runScenario options a SimSetup stands for. */
-export function runOptionsOf(sim: SimSetup): Pick<LinuxRunOptions, 'plugins' | 'kernelOptions' | 'implementations'> {
+export function runOptionsOf(sim: SimSetup): Pick<RunOptions, 'plugins' | 'kernelOptions' | 'implementations'> {
   return { plugins: sim.plugins, kernelOptions: sim.kernelOptions, implementations: sim.implementations };
 }
 
@@ -116,14 +120,14 @@ export async function simulate(
   onKernel?: (k: { eng: Engine }) => void,
   config?: Record<string, unknown>,
   sched: ScheduleOptions = {},
-): Promise<LinuxRunResult> {
+): Promise<RunResult> {
   return (await simulateRun(scenario, plugins, { onStep, onKernel, config, ...sched })).res;
 }
 
 export interface SimulateHooks {
   onStep?: (i: number, n: number) => void;
-  /** with the engine before the first step, and the header its log will carry (null: the model cannot say) */
-  onKernel?: (k: { eng: Engine }, header: LogHeader | null) => void;
+  /** with the engine before the first step, and the header its log will carry */
+  onKernel?: (k: { eng: Engine }, header: LogHeader) => void;
   /** asked between steps: an error stops the run (a signal, a full disk) and is thrown as is */
   interrupt?: () => Error | undefined;
   /** attach the invariant checkers (--check) */
@@ -145,12 +149,11 @@ export interface ScheduleOptions {
  * What only racing tasks show, as violations: a deadlock or a model error that stopped
  * a concurrent step, and an rmap walk that missed a mapping (what the explorer checks too).
  */
-export async function concurrencyViolations(scenario: Scenario, res: LinuxRunResult): Promise<Violation[]> {
-  const linux = (await loadLinux()) as unknown as { taskResultViolations?: (steps: unknown, s: Scenario) => { checker: string; message: string }[] };
+export function concurrencyViolations(scenario: Scenario, res: RunResult): Violation[] {
   const out: Violation[] = [];
   const end = res.engine.log.length - 1;
-  if (res.stopped) out.push({ checker: res.stopped.reason, seq: end, spanPath: [], message: res.stopped.message });
-  for (const v of linux.taskResultViolations?.(res.observation.steps, scenario) ?? []) out.push({ checker: v.checker, seq: end, spanPath: [], message: v.message });
+  if (res.stopped) out.push({ checker: res.stopped.reason, seq: end, spanPath: [], message: res.stopped.message, objects: {} });
+  for (const v of taskResultViolations(res.observation.steps, scenario)) out.push({ checker: v.checker, seq: end, spanPath: [], message: v.message, objects: {} });
   return out;
 }
 
@@ -173,31 +176,28 @@ export async function simulateRun(
   scenario: Scenario,
   plugins: SimSetup,
   hooks: SimulateHooks = {},
-): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
-  const linux = await loadLinux();
-  const inv = hooks.check ? await loadInvariants() : null;
-  let handle: { violations(): Violation[] } | null = null;
+): Promise<{ res: RunResult; violations: Violation[] }> {
+  let handle: CheckerHandle | null = null;
   let eng: Engine | null = null;
-  // the seq at which the step now running began (a model that does not say: the log's end):
-  // what a failing step leaves is not checked
+  // the seq at which the step now running began: what a failing step leaves is not checked
   let stepStart = Infinity;
   const onStep = (i: number, n: number) => {
     stepStart = eng?.log.length ?? 0;
     hooks.onStep?.(i, n);
   };
-  const opts: LinuxRunOptions = { ...runOptionsOf(plugins), onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
+  const opts: RunOptions = { ...runOptionsOf(plugins), onStep, interrupt: hooks.interrupt, config: hooks.config, schedule: hooks.schedule, seed: hooks.seed };
   opts.onKernel = (k) => {
     eng = k.eng;
-    if (inv) handle = inv.attachCheckers(k.eng, { mode: 'report' });
-    hooks.onKernel?.(k, linux.logHeaderFor ? withModules(linux.logHeaderFor(scenario, opts), plugins) : null);
+    if (hooks.check) handle = attachCheckers(k.eng, { mode: 'report' });
+    hooks.onKernel?.(k, withModules(logHeaderFor(scenario, opts), plugins));
   };
-  let res: LinuxRunResult;
+  let res: RunResult;
   try {
-    res = linux.runScenarioAsync ? await linux.runScenarioAsync(scenario, opts) : await linux.runScenario(scenario, opts);
+    res = await runScenarioAsync(scenario, opts);
     res = { ...res, header: withModules(res.header, plugins) };
   } catch (e) {
-    if (e instanceof Error && e.name === 'ScheduleError') throw new CliError(`scenario ${scenario.name}: ${scheduleMessage(e.message, hooks.schedule)}`, EXIT.BAD_INPUT);
-    const h = handle as { violations(): Violation[] } | null;
+    if (e instanceof ScheduleError) throw new CliError(`scenario ${scenario.name}: ${scheduleMessage(e.message, hooks.schedule)}`, EXIT.BAD_INPUT);
+    const h = handle as CheckerHandle | null;
     let found: Violation[] = [];
     try {
       // only what the steps before the failing one did: the failing step was rolled back
@@ -209,9 +209,8 @@ export async function simulateRun(
     }
     throw new RunFailedError(simulatorFailure(scenario, e), found);
   }
-  const h = handle as { violations(): Violation[] } | null;
-  const found = h ? h.violations() : inv ? await checkLog(res.engine.log) : [];
-  return { res, violations: inv ? [...found, ...(await concurrencyViolations(scenario, res))] : found };
+  const h = handle as CheckerHandle | null;
+  return { res, violations: h ? [...h.violations(), ...concurrencyViolations(scenario, res)] : [] };
 }
 
 /** A plugin's failure names the plugin and the point (EXIT.PLUGIN); a signal or I/O error stays itself; anything else is a model bug (exit 70). */
@@ -221,7 +220,7 @@ export function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   const own = interruption(e);
   if (own) return own;
   if (!isInstance(e, Error)) return new CliError(`the simulator failed on scenario ${scenario.name}: it threw ${describeThrown(e)}`, EXIT.INTERNAL);
-  if (e.name === 'ProfileError') return new CliError(`scenario ${scenario.name}: ${(e as Error).message}`, EXIT.BAD_INPUT);
+  if (e instanceof ProfileError) return new CliError(`scenario ${scenario.name}: ${e.message}`, EXIT.BAD_INPUT);
   for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
     if (c instanceof PluginError || c instanceof PluginConflictError) {
       const outer = (e as Error).message;
@@ -230,48 +229,6 @@ export function simulatorFailure(scenario: Scenario, e: unknown): CliError {
   }
   const stack = isInstance(e, Error) && typeof e.stack === 'string' ? `\n${e.stack.split('\n').slice(1, 6).join('\n')}` : '';
   return new CliError(`the simulator failed on scenario ${scenario.name}: ${describeThrown(e)}${stack}`, EXIT.INTERNAL);
-}
-
-/**
- * Run a scenario with the invariant checkers attached to the engine as it runs
- * (through RunOptions.onKernel); if the model never called onKernel, the finished log
- * is replayed through the checkers instead.
- */
-export async function simulateChecked(
-  scenario: Scenario,
-  plugins: SimSetup,
-  onStep?: (i: number, n: number) => void,
-  config?: Record<string, unknown>,
-  sched: ScheduleOptions = {},
-): Promise<{ res: LinuxRunResult; violations: Violation[] }> {
-  return simulateRun(scenario, plugins, { onStep, check: true, config, ...sched });
-}
-
-/**
- * Run the invariant checkers over a finished log: a fresh engine re-applies every
- * event with the checkers attached (in report mode), so violations carry the seq of
- * the event where they occur in the original log.
- */
-export async function checkLog(log: EventLog): Promise<Violation[]> {
-  const inv = await loadInvariants();
-  if (typeof inv.checkLog === 'function') return inv.checkLog(log, { mode: 'report' });
-  const eng = new Engine();
-  const checkers = inv.attachCheckers(eng, { mode: 'report' });
-  const cur = log.cursor(0);
-  const r = newRawEvent();
-  while (cur.next(r)) {
-    if (r.type === E.TaskSwitch) eng.setTask(r.a);
-    eng.emitRaw(r);
-    if (r.type === E.SpanClose && !(eng.s.spans[eng.currentTask]?.length)) eng.commit();
-  }
-  eng.close();
-  return checkers.violations();
-}
-
-export function formatViolation(v: Violation): string {
-  const path = Array.isArray(v.spanPath) ? v.spanPath.join(' > ') : String(v.spanPath ?? '');
-  const objs = v.objects === undefined ? '' : ` ${JSON.stringify(v.objects)}`;
-  return `  [${v.checker}] seq ${v.seq}${path ? ` in ${path}` : ''}: ${v.message}${objs}`;
 }
 
 /**

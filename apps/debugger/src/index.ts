@@ -6,5 +6,4 @@ export { serveDebugger, CSP } from './server.js';
 export type { DebuggerServer, ServeOptions } from './server.js';
 export { BUILD_MODE, defaultCacheDir, ensureAppBuilt, installedVersions, sourceHash } from './build.js';
 export type { BuildOptions } from './build.js';
-export { register } from './cli-command.js';
 export type { ViolationSource } from './shared/protocol.js';

@@ -1,10 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register } from './cli-command.js';
 import { CSP, serveDebugger, type DebuggerServer } from './server.js';
 import { relocateGoldenLog } from './testing/engine-logs.js';
 import { BUILD_MODE, defaultCacheDir, installedVersions, sourceHash } from './build.js';
@@ -125,15 +123,5 @@ describe('serveDebugger', () => {
   it('refuses to bind anything but loopback, and a missing log', async () => {
     await expect(serveDebugger({ logPath: join(dir, 'demo.mmlog'), host: '0.0.0.0', distDir: join(dir, 'app') })).rejects.toThrow(/only to 127\.0\.0\.1/);
     await expect(serveDebugger({ logPath: join(dir, 'missing.mmlog'), distDir: join(dir, 'app') })).rejects.toThrow(/no such log file/);
-  });
-
-  it('registers `serve LOG [--port N]` on a commander program', () => {
-    const program = new Command('mmsim');
-    register(program);
-    const cmd = program.commands.find((c) => c.name() === 'serve')!;
-    expect(cmd).toBeDefined();
-    expect(cmd.options.map((o) => o.long)).toContain('--port');
-    expect(cmd.registeredArguments.map((a) => a.name())).toEqual(['log']);
-    expect(readFileSync(join(dir, 'secret.txt'), 'utf8')).toBe('outside the app');
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AvCounter, E, Engine, FOLIO_ANON, FolioCounter, MappingKind, folioAtHead, PTE_WRITE, type KGen } from '@mmsim/core';
+import { AvCounter, E, ENGINE_SUBSCRIBER, Engine, FOLIO_ANON, FolioCounter, MappingKind, folioAtHead, PTE_WRITE, type KGen } from '@mmsim/core';
 import {
-  ENGINE_ATTACH,
   InvariantViolationError,
   attachCheckers,
   checkLog,
@@ -511,7 +510,7 @@ describe('modes, replay, plugin', () => {
     expect(() => checkLog(eng.log, { mode: 'strict' })).toThrow(InvariantViolationError);
   });
 
-  it('the plugin attaches through ENGINE_ATTACH', () => {
+  it('the plugin attaches through ENGINE_SUBSCRIBER', () => {
     const eng = new Engine();
     eng.plugins.use(invariantsPlugin, { checkers: ['locking'] });
     const off = runEngineAttach(eng);
@@ -532,7 +531,7 @@ describe('modes, replay, plugin', () => {
   it('engine.close() calls a subscriber detach function (once)', () => {
     const calls: string[] = [];
     const eng = new Engine();
-    eng.plugins.use({ name: 'sub', setup: (host) => host.provide(ENGINE_ATTACH, () => () => void calls.push('detached')) });
+    eng.plugins.use({ name: 'sub', setup: (host) => host.provide(ENGINE_SUBSCRIBER, () => () => void calls.push('detached')) });
     const off = runEngineAttach(eng);
     eng.close();
     off();

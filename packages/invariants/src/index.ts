@@ -147,9 +147,6 @@ export function checkLog(log: EventLog, opts: RunCheckersOptions & { batchEvents
   return mergeViolations(chk.violations, more?.violations ?? []);
 }
 
-/** The core's subscriber point (kept under this name for plugin authors who used it). */
-export const ENGINE_ATTACH = ENGINE_SUBSCRIBER;
-
 const handles = new WeakMap<Engine, CheckerHandle>();
 
 /** The checkers the plugin attached to an engine, if any. */
@@ -157,12 +154,12 @@ export function checkersOf(engine: Engine): CheckerHandle | undefined {
   return handles.get(engine);
 }
 
-/** The checkers as a core plugin: provides an ENGINE_ATTACH observer. Options: CheckerOptions. */
+/** The checkers as a core plugin: provides an ENGINE_SUBSCRIBER. Options: CheckerOptions. */
 export const invariantsPlugin: Plugin<RunCheckersOptions> = definePlugin<RunCheckersOptions>({
   name: '@mmsim/invariants',
   version: '0.1.0',
   setup(host, options) {
-    host.provide(ENGINE_ATTACH, (engine: Engine) => {
+    host.provide(ENGINE_SUBSCRIBER, (engine: Engine) => {
       const h = attachCheckers(engine, options ?? {});
       handles.set(engine, h);
       // detached (engine.close() or the detach-all): no more events are checked, and
@@ -172,7 +169,7 @@ export const invariantsPlugin: Plugin<RunCheckersOptions> = definePlugin<RunChec
   },
 });
 
-/** Call every ENGINE_ATTACH observer the engine's plugins provide (for hosts that build engines). */
+/** Call every ENGINE_SUBSCRIBER the engine's plugins provide (for hosts that build engines). */
 export function runEngineAttach(engine: Engine): () => void {
   return engine.attachSubscribers();
 }

@@ -72,7 +72,7 @@ export interface ProfileImplementations {
   /** MERGE_POLICY (default: the model's mm/vma.c rules) */
   mergePolicy: PluginSpec;
   /** MREMAP_STRATEGY: the @mmsim/relocate-anon plugin; it takes `{ variant }` */
-  relocateAnon?: Plugin<{ variant: string }>;
+  relocateAnon?: Plugin<{ variant?: string }>;
   /** LARGE_FOLIO: the @mmsim/large-folio plugin */
   largeFolio?: Plugin<unknown>;
 }

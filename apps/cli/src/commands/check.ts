@@ -7,7 +7,7 @@ import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkLogWith, formatOne, loadCheckerPlugins, loadHeaderPlugins, warnViolations } from '../checking.js';
 import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
 import { readLog } from '../files.js';
-import { loadInvariants, type Violation } from '../integrations.js';
+import type { Violation } from '@mmsim/invariants';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -16,15 +16,13 @@ async function checkLogFile(
   file: string,
   o: { salvage?: boolean; plugin?: string[]; checkers?: string },
 ): Promise<{ violations: Violation[]; events: number; log: EventLog; arena: Arena | undefined }> {
-  const inv = await loadInvariants();
-  if (typeof (inv as unknown as { checkLog?: unknown }).checkLog !== 'function') throw new CliError('@mmsim/invariants does not export checkLog', EXIT.BAD_INPUT);
   const given = await loadCheckerPlugins(ctx, o.plugin);
   // a misspelt name is bad input whatever the log holds: checked before the log is read,
   // against the checkers known without it (one of a plugin the log names is checked after)
   let misspelt: unknown = null;
   if (o.checkers !== undefined) {
     try {
-      checkerList(o.checkers, await knownCheckers(inv, given));
+      checkerList(o.checkers, knownCheckers(given));
     } catch (e) {
       misspelt = e;
     }
@@ -38,8 +36,8 @@ async function checkLogFile(
   const { log, header } = read;
   // the checkers the run had (run --plugin X --check) check its log again without --plugin
   const plugins = [...(await loadHeaderPlugins(ctx, file, header, given)), ...given];
-  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(inv, plugins));
-  const all = await checkLogWith(log, plugins);
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, knownCheckers(plugins));
+  const all = checkLogWith(log, plugins);
   return { violations: only ? all.filter((v) => only.has(v.checker)) : all, events: log.length, log, arena: arenaOf(header) };
 }
 
@@ -64,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { violations, events, arena } = await checkLogFile(ctx, file, o);
     if (o.json) for (const v of violations) ctx.print(JSON.stringify(v));
     else {
-      await warnViolations(ctx, file, violations, '', arena);
+      warnViolations(ctx, file, violations, '', arena);
       ctx.print(`${file}: ${events} events checked, ${violations.length} violation${violations.length === 1 ? '' : 's'}`);
     }
     if (violations.length) ctx.fail(EXIT.VIOLATIONS);
@@ -91,7 +89,7 @@ export function register(program: Command, ctx: CliContext): void {
     if (o.json) ctx.print(JSON.stringify({ seq: first.seq, violation: first }));
     else {
       ctx.print(`first failing event: seq ${first.seq}`);
-      ctx.print(await formatOne(first, arena));
+      ctx.print(formatOne(first, arena));
       ctx.print(`events ${Math.max(0, first.seq - n)}..${first.seq}:`);
       // decoded as `mmsim events` prints them: addresses in hex with the arena page
       for (const ev of log.events(Math.max(0, first.seq - n), first.seq + 1)) {

@@ -5,7 +5,7 @@ import { examples, type CliContext } from '../context.js';
 import { DEMO_MAINLINE, DEMO_PAGES, DEMO_RELOCATE } from '../demo.js';
 import { writeLog } from '../files.js';
 import { requireFolder } from '../atomic.js';
-import type { LinuxRunResult } from '../integrations.js';
+import type { RunResult } from '@mmsim/runner';
 import { describeResult, describeStep, formatProc, table } from '../render.js';
 import { resolveSim, simulate, type SimSetup } from '../sim.js';
 
@@ -24,7 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 interface Told {
-  res: LinuxRunResult;
+  res: RunResult;
   /** counts right after each snapshot step, by label */
   counts: Map<string, Counts>;
   final: State;
@@ -128,42 +128,36 @@ async function demo(ctx: CliContext, logPath: string): Promise<void> {
   p('      Every extra VMA, anon_vma and anon_vma_chain is unreclaimable kernel memory, and a');
   p('      later mremap() of the whole range fails: a move may span only one VMA.');
 
-  let reloc: Told | null = null;
   p();
   p('4. The same with MREMAP_RELOCATE_ANON on the move back');
-  if (series.implementations.relocateAnon) {
-    reloc = await tell(DEMO_RELOCATE, series);
-    const r6 = reloc.res.observation.steps.find((x) => x.i === 6);
-    p(`     $ ${describeStep(DEMO_RELOCATE.steps[6])}  ->  ${r6 ? describeResult(r6.result) : '?'}`);
-    const proc = proc0(reloc.res.observation, 'moved back');
-    if (proc) for (const line of formatProc(proc, '     ', width)) p(line);
-    p(`     kernel metadata: ${meta(reloc.counts.get('moved back'))}`);
-    const rw = whyLines(reloc, 'moved back');
-    if (rw.length) {
-      p('     now:');
-      for (const w of rw) p(`       ${w}`);
-    }
-    const n = proc?.vmas.length ?? 0;
-    p();
-    p(
-      n === 1
-        ? '   => the folios were given the index and anon_vma of the place they moved to, so the halves merge: one VMA again.'
-        : `   => ${plural(n, 'VMA')} (the relocation did not merge the halves).`,
-    );
-  } else {
-    p('     (skipped: the plugin package @mmsim/relocate-anon is not available)');
+  const reloc = await tell(DEMO_RELOCATE, series);
+  const r6 = reloc.res.observation.steps.find((x) => x.i === 6);
+  p(`     $ ${describeStep(DEMO_RELOCATE.steps[6])}  ->  ${r6 ? describeResult(r6.result) : '?'}`);
+  const proc = proc0(reloc.res.observation, 'moved back');
+  if (proc) for (const line of formatProc(proc, '     ', width)) p(line);
+  p(`     kernel metadata: ${meta(reloc.counts.get('moved back'))}`);
+  const rw = whyLines(reloc, 'moved back');
+  if (rw.length) {
+    p('     now:');
+    for (const w of rw) p(`       ${w}`);
   }
-
+  const n = proc?.vmas.length ?? 0;
+  p();
+  p(
+    n === 1
+      ? '   => the folios were given the index and anon_vma of the place they moved to, so the halves merge: one VMA again.'
+      : `   => ${plural(n, 'VMA')} (the relocation did not merge the halves).`,
+  );
   p();
   p('Summary (after the move back)');
   const a = main.counts.get('moved back');
-  const b = reloc?.counts.get('moved back');
-  const rows: string[][] = [['', 'mainline 6.18', ...(reloc ? ['RELOCATE_ANON'] : [])]];
+  const b = reloc.counts.get('moved back');
+  const rows: string[][] = [['', 'mainline 6.18', 'RELOCATE_ANON']];
   const row = (label: string, x: number | undefined, y: number | undefined) =>
-    rows.push([label, x === undefined ? '?' : String(x), ...(reloc ? [y === undefined ? '?' : String(y)] : [])]);
+    rows.push([label, x === undefined ? '?' : String(x), y === undefined ? '?' : String(y)]);
   // the mapping is the mm's only VMA range: one row unless other VMAs exist
-  const inMapping = reloc ? proc0(reloc.res.observation, 'moved back')?.vmas.length : undefined;
-  if (a?.vmas === nBack && (!reloc || b?.vmas === inMapping)) row('VMAs', a?.vmas, b?.vmas);
+  const inMapping = proc0(reloc.res.observation, 'moved back')?.vmas.length;
+  if (a?.vmas === nBack && b?.vmas === inMapping) row('VMAs', a?.vmas, b?.vmas);
   else {
     row('VMAs in the mapping', nBack, inMapping);
     row('VMAs in the mm', a?.vmas, b?.vmas);
@@ -177,10 +171,8 @@ async function demo(ctx: CliContext, logPath: string): Promise<void> {
   const log = main.res.engine.log;
   const path = writeLog(ctx, logPath, log, main.res.header);
   p(`Event log of the mainline run: ${path} (${log.length} events)`);
-  if (reloc) {
-    const rpath = writeLog(ctx, logPath.replace(/(\.mmlog)?$/, '-relocate-anon.mmlog'), reloc.res.engine.log, reloc.res.header);
-    p(`                 and with RELOCATE_ANON: ${rpath} (${reloc.res.engine.log.length} events)`);
-  }
+  const rpath = writeLog(ctx, logPath.replace(/(\.mmlog)?$/, '-relocate-anon.mmlog'), reloc.res.engine.log, reloc.res.header);
+  p(`                 and with RELOCATE_ANON: ${rpath} (${reloc.res.engine.log.length} events)`);
   p('Step through it:');
   p(`  npx mmsim events ${logPath} --type vma_insert,vma_adjust,vma_remove,vma_merge,anon_vma_create`);
   p(`  npx mmsim inspect ${logPath} --at <seq>`);

@@ -1,23 +1,21 @@
 import type { Command } from 'commander';
 import { ARENA_BASE } from '@mmsim/linux';
-import type { ExploreResult, Strategy } from '@mmsim/runner';
+import { ALL_CHECKERS } from '@mmsim/invariants';
+import { EXPLORER_CHECKERS, Explorer, ScheduleError, checkReduction, runScenario, samePorResults, type ExploreResult, type Strategy } from '@mmsim/runner';
 import { addressesIn, type Arena } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
-import { attachScheduleCheckers, builtInCheckers, checkerList } from '../checkers.js';
+import { attachScheduleCheckers, checkerList } from '../checkers.js';
 import { addKernelConfigOption, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import { readScenario, writeLog, writeText } from '../files.js';
 import { watchSignals } from '../interrupt.js';
 import { EXPLORE_OUT, OutDir } from '../outdir.js';
 import { WriteError, whyNotWritten } from '../atomic.js';
 import type { Scenario } from '@mmsim/scenario';
-import { loadInvariants, loadLinux } from '../integrations.js';
 import { nonNegInt, parseShard } from '../options.js';
 import { progress } from '../progress.js';
 import { reproductionOf, runCommand, type Reproduction } from '../reproduce.js';
 import { addSimOptions, pluginNames, resolveSim, runOptionsOf, simulatorFailure, withModules, type SimOptions } from '../sim.js';
 import { exploreIdentity } from '../explore-result.js';
-
-type LinuxExplore = typeof import('@mmsim/runner');
 
 interface ExploreCliOptions extends SimOptions, KernelConfigOptions {
   strategy: string;
@@ -80,16 +78,13 @@ async function explore(ctx: CliContext, file: string, o: ExploreCliOptions): Pro
   const budget = nonNegInt('--budget', o.budget);
   if (budget === 0) throw new CliError('--budget must be at least 1', EXIT.BAD_INPUT);
   const shard = parseShard(o.shard);
-  const linux = (await loadLinux()) as unknown as LinuxExplore;
-  const inv = await loadInvariants();
-  if (typeof linux.Explorer !== 'function') throw new CliError('this @mmsim/runner has no explorer (too old)', EXIT.BAD_INPUT);
   // the invariants' checkers and the explorer's own: a misspelt name is bad input, not "no violations"
-  const only = o.checkers === undefined ? null : checkerList(o.checkers, [...builtInCheckers(inv), ...(linux.EXPLORER_CHECKERS ?? [])]);
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, [...ALL_CHECKERS, ...EXPLORER_CHECKERS]);
   const scenario = readScenario(ctx, file);
   // a folder that cannot be replaced is refused before the work
   const out = o.out === undefined ? null : new OutDir(ctx, o.out, EXPLORE_OUT);
   try {
-    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out, { linux, inv });
+    await exploreInto(ctx, file, scenario, o, { bound, seed, budget, shard, only }, out);
   } finally {
     out?.discard();
   }
@@ -102,7 +97,6 @@ async function exploreInto(
   o: ExploreCliOptions,
   p: { bound: number; seed: number; budget?: number; shard?: { index: number; count: number }; only: Set<string> | null },
   out: OutDir | null,
-  { linux, inv }: { linux: LinuxExplore; inv: Awaited<ReturnType<typeof loadInvariants>> },
 ): Promise<void> {
   const { budget } = p;
   const sim = await resolveSim(ctx, o);
@@ -111,12 +105,12 @@ async function exploreInto(
   const config = kernelConfigFor(o);
   if (o.checkPor) {
     const only = p.only;
-    return checkPor(ctx, linux, scenario, { bound: p.bound, run: { ...plugins, config }, checkers: (eng) => attachScheduleCheckers(inv, eng), report: only ? (c) => only.has(c) : undefined }, o);
+    return checkPor(ctx, scenario, { bound: p.bound, run: { ...plugins, config }, checkers: (eng) => attachScheduleCheckers(eng), report: only ? (c) => only.has(c) : undefined }, o);
   }
   const bar = progress(ctx, 'explore', budget ?? 1, 1);
   const signals = watchSignals();
   try {
-    const res0 = runExplorer(linux, inv, scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
+    const res0 = runExplorer(scenario, file, o, { ...p, plugins, config, bar, interrupted: () => signals.reason() !== undefined });
     // what `mmsim merge` checks the shards of one exploration share
     const identity = exploreIdentity(scenario, { kernel: sim.kernelOptions ?? null, plugins: pluginNames(sim.plugins), config, budget: budget ?? null, por: o.por, checkers: o.checkers ?? null });
     // the real path and every option that shaped the run, for `mmsim merge` to print
@@ -125,7 +119,7 @@ async function exploreInto(
     if (out) {
       try {
         res.violations.forEach((v, n) => {
-          const r = linux.runScenario(scenario, { ...plugins, config, schedule: v.schedule });
+          const r = runScenario(scenario, { ...plugins, config, schedule: v.schedule });
           writeLog(ctx, out.file(`violation-${n + 1}.mmlog`), r.engine.log, withModules(r.header, sim), '--out');
         });
         writeText(ctx, out.file('explore.json'), JSON.stringify(res, null, 2) + '\n', '--out');
@@ -153,24 +147,22 @@ async function exploreInto(
 
 /** Explore as the options say (the explorer asks `interrupted` before every schedule). */
 function runExplorer(
-  linux: LinuxExplore,
-  inv: Awaited<ReturnType<typeof loadInvariants>>,
   scenario: Scenario,
   file: string,
   o: ExploreCliOptions,
   p: Parameters<typeof exploreInto>[4] & { plugins: ReturnType<typeof runOptionsOf>; config: ReturnType<typeof kernelConfigFor>; bar: ReturnType<typeof progress>; interrupted: () => boolean },
 ): ExploreResult {
   const { bound, seed, budget, shard, only, plugins, config, bar } = p;
-  let ex: InstanceType<LinuxExplore['Explorer']>;
+  let ex: Explorer;
   try {
-    ex = new linux.Explorer(scenario, {
+    ex = new Explorer(scenario, {
       strategy: o.strategy as Strategy,
       bound,
       budget,
       seed,
       shard,
       run: { ...plugins, config },
-      checkers: (eng) => attachScheduleCheckers(inv, eng),
+      checkers: (eng) => attachScheduleCheckers(eng),
       por: o.por,
       cache: o.cache,
       report: only ? (c) => only.has(c) : undefined,
@@ -179,7 +171,7 @@ function runExplorer(
       interrupt: p.interrupted,
     });
   } catch (e) {
-    if (e instanceof linux.ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
+    if (e instanceof ScheduleError) throw new CliError(`${file}: ${e.message}`, EXIT.BAD_INPUT);
     throw simulatorFailure(scenario, e);
   }
   let res: ExploreResult;
@@ -194,9 +186,9 @@ function runExplorer(
 }
 
 /** --check-por: the reduced exploration against the full one, the differences listed. */
-function checkPor(ctx: CliContext, linux: LinuxExplore, scenario: Parameters<LinuxExplore['checkReduction']>[0], opts: Parameters<LinuxExplore['checkReduction']>[1], o: ExploreCliOptions): void {
+function checkPor(ctx: CliContext, scenario: Scenario, opts: Parameters<typeof checkReduction>[1], o: ExploreCliOptions): void {
   if (o.strategy !== 'dfs') throw new CliError('--check-por compares dfs explorations: drop --strategy', EXIT.BAD_INPUT);
-  const c = linux.checkReduction(scenario, opts, { por: o.por, cache: o.cache });
+  const c = checkReduction(scenario, opts, { por: o.por, cache: o.cache });
   const r = c.reduced;
   ctx.print(`${scenario.name}: bound ${r.bound}: reduced ${r.schedules} schedule(s)${cutShort(r)}, ${r.elapsedMs} ms; full ${c.all.schedules} schedule(s), ${c.all.elapsedMs} ms`);
   const diffs: [string, string[]][] = [
@@ -205,7 +197,7 @@ function checkPor(ctx: CliContext, linux: LinuxExplore, scenario: Parameters<Lin
     ['violation(s) the reduction lost', c.missingViolations],
     ['violation(s) only the reduction found', c.extraViolations],
   ];
-  if (linux.samePorResults(c)) {
+  if (samePorResults(c)) {
     ctx.print(`  the same ${c.all.distinctFinalStates} final state(s) and ${c.all.violations.length} violation(s)`);
     return;
   }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import type { ExploreResult } from '@mmsim/runner';
+import { mergeResults, type ExploreResult } from '@mmsim/runner';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { checkShards, validateExploreResult } from '../explore-result.js';
 import { readRegularFile } from '../files.js';
-import { loadLinux } from '../integrations.js';
 import { formatExplore } from './explore.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -31,10 +30,9 @@ export function register(program: Command, ctx: CliContext): void {
       return { file: f, result: validateExploreResult(v, f) };
     });
     checkShards(parts);
-    const linux = (await loadLinux()) as unknown as typeof import('@mmsim/runner');
     let merged: ExploreResult;
     try {
-      merged = linux.mergeResults(parts.map((p) => p.result));
+      merged = mergeResults(parts.map((p) => p.result));
     } catch (e) {
       throw new CliError(`cannot merge: ${(e as Error).message}`, EXIT.BAD_INPUT);
     }

@@ -4,7 +4,7 @@ import { stableStringify, type Scenario } from '@mmsim/scenario';
 import { arenaOf } from '../addr.js';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { readLog, unverifiedHeader } from '../files.js';
-import { loadLinux } from '../integrations.js';
+import { observationFromLog } from '@mmsim/runner';
 import { formatObservation } from '../render.js';
 import { headerLines } from '../profile.js';
 
@@ -18,11 +18,10 @@ export function register(program: Command, ctx: CliContext): void {
   examples(cmd, ['mmsim replay my.mmlog', 'mmsim replay my.mmlog --json | diff - <(mmsim run my.json --json)', 'mmsim replay cut.mmlog --salvage']);
   cmd.action(async (file: string, o: { json?: boolean; salvage?: boolean }) => {
     const { log, header, version } = readLog(ctx, file, { salvage: o.salvage });
-    const linux = await loadLinux();
     let obs;
     try {
       // `replay --json` equals `run --json`: a relocation's reason is in its step's result
-      obs = withRelocationReasons(linux.observationFromLog(log, header), relocationOutcomes(log));
+      obs = withRelocationReasons(observationFromLog(log, header), relocationOutcomes(log));
     } catch (e) {
       throw new CliError(`${file}: cannot rebuild the observation from the log: ${(e as Error).message}${unverifiedHeader(version)}`, EXIT.BAD_INPUT);
     }

@@ -12,11 +12,11 @@ import { progress } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
-import type { LinuxRunResult, Violation } from '../integrations.js';
+import type { RunResult } from '@mmsim/runner';
+import type { Violation } from '@mmsim/invariants';
 import { nonNegInt } from '../options.js';
 import { warnViolations } from '../checking.js';
 import { addCheckersOption, checkerList, knownCheckers } from '../checkers.js';
-import { loadInvariants } from '../integrations.js';
 import { addSimOptions, resolveSim, RunFailedError, simulateRun, type SimOptions, type SimSetup } from '../sim.js';
 import { profileLines, relocateHints, runRelease } from '../profile.js';
 import { relocationOutcomes, withRelocationReasons } from '../why.js';
@@ -99,7 +99,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     }
   }
   const plugins = await resolveSim(ctx, o);
-  const only = o.checkers === undefined ? null : checkerList(o.checkers, await knownCheckers(await loadInvariants(), plugins.plugins));
+  const only = o.checkers === undefined ? null : checkerList(o.checkers, knownCheckers(plugins.plugins));
   if (only && !o.check) throw new CliError('--checkers selects what --check reports: add --check', EXIT.BAD_INPUT);
   const config = kernelConfigFor(o);
   if (!o.json && !o.quiet) ctx.warn(describeKernelConfig(o));
@@ -151,7 +151,7 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
     if (checked) {
       const vs = only ? checked.violations.filter((v) => only.has(v.checker)) : checked.violations;
       violations += vs.length;
-      await warnViolations(ctx, file, vs, '', arenaOf(res.header));
+      warnViolations(ctx, file, vs, '', arenaOf(res.header));
     }
     if (failures.length || violations > violationsBefore) failed++;
     bar.update(++k);
@@ -177,7 +177,7 @@ async function runOne(
   scenario: Scenario,
   plugins: SimSetup,
   o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown>; schedule?: string; seed?: number },
-): Promise<{ res: LinuxRunResult; violations: Violation[]; logPath: string | null }> {
+): Promise<{ res: RunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
   const signals = watchSignals();
   const stop = () => signals.reason() ?? writer?.failure();
@@ -189,19 +189,17 @@ async function runOne(
       schedule: o.schedule,
       seed: o.seed,
       onKernel: (k, header) => {
-        if (writer && header) writer.attach(k.eng.log, header);
+        writer?.attach(k.eng.log, header);
         // inside a long step too
         interruptEvents(k.eng, stop);
       },
       interrupt: stop,
     });
-    // a model that cannot say its header up front: the whole log is written now
-    if (writer && !writer.attached) writer.attach(res.engine.log, res.header);
     return { res, violations, logPath: writer ? writer.commit() : null };
   } catch (e) {
     const partial = writer?.abort();
     if (e instanceof RunFailedError && e.violations.length) {
-      await warnViolations(ctx, o.file, e.violations, ' before the failure');
+      warnViolations(ctx, o.file, e.violations, ' before the failure');
     }
     if (partial && !partial.events) {
       // nothing reached the log (a subscriber's attach or a checker's create threw): no file to salvage

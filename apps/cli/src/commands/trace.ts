@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { autoRelocatePlugin } from '@mmsim/auto-relocate';
+import { MMSIM_VERSION, logNonce, type Plugin } from '@mmsim/core';
+import { relocateAnonPlugin } from '@mmsim/relocate-anon';
 import { stableStringify } from '@mmsim/scenario';
 import { CliError, EXIT, examples, type CliContext } from '../context.js';
 import { openRegularFile } from '../files.js';
@@ -50,12 +53,11 @@ export function register(program: Command, ctx: CliContext): void {
     // a folder, /dev/zero or a FIFO is refused here: the replay would read it forever
     closeSync(openRegularFile(ctx, file, 'trace').fd);
     const rec = await import('@mmsim/record');
-    const plugins = [];
-    if (o.policy === 'relocate') plugins.push((await import('@mmsim/relocate-anon')).relocateAnonPlugin);
-    if (o.policy === 'auto') plugins.push((await import('@mmsim/auto-relocate')).autoRelocatePlugin);
+    const plugins: Plugin[] = [];
+    if (o.policy === 'relocate') plugins.push(relocateAnonPlugin);
+    if (o.policy === 'auto') plugins.push(autoRelocatePlugin);
     // the replay keeps only the open chunk of its log: --log streams it to the file as chunks seal
     const writer = o.log ? LogFileWriter.open(ctx, o.log) : null;
-    const { MMSIM_VERSION, logNonce } = await import('@mmsim/core');
     const header = { mmsimVersion: MMSIM_VERSION, config: { trace: file, policy: o.policy }, seed: 0 };
     const nonce = writer ? logNonce(header, [fileDigest(path)]) : '';
     const signals = watchSignals();
