@@ -2,7 +2,7 @@
  * Running scenarios on the simulator with the plugins the options ask for, and
  * checking a finished log with the invariant checkers.
  */
-import { Engine, E, PluginConflictError, PluginError, definePlugin, describeThrown, isInstance, type EventLog, type LogHeader, type Plugin, type PluginHost, newRawEvent } from '@mmsim/core';
+import { Engine, LogReplayer, PluginConflictError, PluginError, definePlugin, describeThrown, isInstance, type EventLog, type LogHeader, type Plugin, type PluginHost } from '@mmsim/core';
 import type { KernelBlock, Scenario } from '@mmsim/scenario';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -257,13 +257,7 @@ export async function checkLog(log: EventLog): Promise<Violation[]> {
   if (typeof inv.checkLog === 'function') return inv.checkLog(log, { mode: 'report' });
   const eng = new Engine();
   const checkers = inv.attachCheckers(eng, { mode: 'report' });
-  const cur = log.cursor(0);
-  const r = newRawEvent();
-  while (cur.next(r)) {
-    if (r.type === E.TaskSwitch) eng.setTask(r.a);
-    eng.emitRaw(r);
-    if (r.type === E.SpanClose && !(eng.s.spans[eng.currentTask]?.length)) eng.commit();
-  }
+  LogReplayer.reemit(log, eng);
   eng.close();
   return checkers.violations();
 }
