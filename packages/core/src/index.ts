@@ -72,6 +72,8 @@ export { ACCESS } from './engine.js';
 export { ABORT, BLOCKED, POINT, DeadlockError, finished, interleave, prng, runTask, schedule } from './sched.js';
 export type { Chooser, KGen, SchedTask } from './sched.js';
 
+export { LogReplayer } from './replayer.js';
+export type { LogReplayerOptions } from './replayer.js';
 export { Keyframes, TimeTravel, buildSpanIndex, replay, replayRange } from './timetravel.js';
 export type { SpanIndex, StepUnit } from './timetravel.js';
 export { diffStates } from './diff.js';

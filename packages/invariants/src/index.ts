@@ -2,23 +2,7 @@
  * @mmsim/invariants: incremental invariant checkers over mmsim's event stream.
  * Explicit named exports only.
  */
-import { createDraft, finishDraft, type Draft } from 'immer';
-import {
-  applyToDraft,
-  ENGINE_SUBSCRIBER,
-  definePlugin,
-  emptyState,
-  batchLock,
-  batchPageFolio,
-  finishBatch,
-  newBatch,
-  pageFolio,
-  newRawEvent,
-  type Engine,
-  type EventLog,
-  type Plugin,
-  type State,
-} from '@mmsim/core';
+import { ENGINE_SUBSCRIBER, LogReplayer, definePlugin, type Engine, type EventLog, type Plugin } from '@mmsim/core';
 import { InvariantChecker } from './checker.js';
 import { ExtraCheckers, checkersProvided, mergeViolations, toExtraCheckers, type CheckerDefinition, type ExtraChecker } from './extension.js';
 import { ALL_CHECKERS, type CheckerName, type CheckerOptions, type Violation } from './types.js';
@@ -108,43 +92,77 @@ export function attachCheckers(engine: Engine, opts: RunCheckersOptions = {}): C
   };
 }
 
-/** Replay a log through the checkers (for `mmsim check LOG`). Strict mode throws at the first violation. */
-export function checkLog(log: EventLog, opts: RunCheckersOptions & { batchEvents?: number } = {}): Violation[] {
-  const sel = selectCheckers(opts, []);
-  let state: State = emptyState();
-  let draft: Draft<State> | null = null;
-  let batch = newBatch();
-  let n = 0;
-  const batchEvents = opts.batchEvents ?? 65536;
-  const commit = (): void => {
-    if (draft) {
-      finishBatch(draft, batch);
-      state = finishDraft(draft) as State;
-    }
-    draft = null;
-  };
-  const chk = new InvariantChecker(() => (draft ?? state) as State, { ...opts, checkers: sel.builtin }, commit, {
-    pageFolio: (pfn) => (draft ? batchPageFolio(draft, batch, pfn) : pageFolio(state, pfn)),
-    lock: (name) => (draft ? batchLock(draft, batch, name) : state.locks[name]),
-  });
-  const more = sel.extra.length ? new ExtraCheckers(sel.extra, () => (draft ?? state) as State, opts.mode === 'strict', opts.maxViolations) : null;
-  const cur = log.cursor(0);
-  const r = newRawEvent();
-  while (cur.next(r)) {
-    if (!draft) {
-      draft = createDraft(state);
-      batch = newBatch();
-      n = 0;
-    }
-    applyToDraft(draft, r, batch);
-    chk.onEvent(r);
-    more?.onEvent(r);
-    if (++n >= batchEvents) commit();
+/** Options of checkLog and LogChecker. */
+export interface CheckLogOptions extends RunCheckersOptions {
+  /** events a replay batch holds (default 65536) */
+  batchEvents?: number;
+}
+
+/**
+ * The checkers over a log, resumable: step() checks some events at a time (the
+ * debugger's worker answers views between slices), checkLog all of them at once.
+ */
+export class LogChecker {
+  private readonly rp: LogReplayer;
+  private readonly chk: InvariantChecker;
+  private readonly more: ExtraCheckers | null;
+  /** events checked so far */
+  done = 0;
+  finished = false;
+
+  constructor(
+    readonly log: EventLog,
+    opts: CheckLogOptions = {},
+  ) {
+    const sel = selectCheckers(opts, []);
+    const rp = (this.rp = new LogReplayer(log, { batchEvents: opts.batchEvents }));
+    this.chk = new InvariantChecker(() => rp.state, { ...opts, checkers: sel.builtin }, () => rp.commit(), {
+      pageFolio: (pfn) => rp.pageFolio(pfn),
+      lock: (name) => rp.lock(name),
+    });
+    this.more = sel.extra.length ? new ExtraCheckers(sel.extra, () => rp.state, opts.mode === 'strict', opts.maxViolations) : null;
   }
-  commit();
-  chk.flush(log.length - 1, true);
-  more?.end(log.length - 1, true);
-  return mergeViolations(chk.violations, more?.violations ?? []);
+
+  /**
+   * Check up to `events` more events, stopping early once `budgetMs` has passed; true
+   * once the whole log is checked. Strict mode throws at the first violation.
+   */
+  step(events = Infinity, budgetMs = Infinity): boolean {
+    if (this.finished) return true;
+    const { rp, chk, more } = this;
+    const t0 = budgetMs === Infinity ? 0 : performance.now();
+    for (let i = 0; i < events; i++) {
+      if ((i & 255) === 255 && budgetMs !== Infinity && performance.now() - t0 > budgetMs) return false;
+      if (!rp.next()) {
+        rp.commit();
+        chk.flush(this.log.length - 1, true);
+        more?.end(this.log.length - 1, true);
+        this.finished = true;
+        return true;
+      }
+      chk.onEvent(rp.event);
+      more?.onEvent(rp.event);
+      this.done++;
+    }
+    return false;
+  }
+
+  /** violations so far: built-in and extra, in the order of their events */
+  violations(): Violation[] {
+    return mergeViolations(this.chk.violations, this.more?.violations ?? []);
+  }
+
+  /** violations found, including any past maxViolations */
+  count(): number {
+    return this.chk.found + (this.more?.found ?? 0);
+  }
+}
+
+/** Replay a log through the checkers (for `mmsim check LOG`). Strict mode throws at the first violation. */
+export function checkLog(log: EventLog, opts: CheckLogOptions = {}): Violation[] {
+  const c = new LogChecker(log, opts);
+  c.step();
+  return c.violations();
 }
 
 const handles = new WeakMap<Engine, CheckerHandle>();

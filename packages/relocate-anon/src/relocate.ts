@@ -320,7 +320,7 @@ function* undoRelocation(w: Walk): KGen<void> {
 }
 
 /** The strategy's copy_vma_and_data(): relocate, or null for the ordinary move. */
-function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<number, number>): KGen<CopyResult | null> {
+function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, relocated: Relocated): KGen<CopyResult | null> {
   const k = ctx.k;
   const v = ctx.vrm;
   const vma = k.vma(v.vma);
@@ -379,16 +379,26 @@ function* relocateCopyVmaAndData(ctx: MoveContext, b: Behaviour, state: Map<numb
     // bug-unbalanced-rmap-lock: the rmap lock taken for the move is never dropped
     if (!sameRoot && !b.unbalancedRmapLock) yield* k.eng.unlock(Kernel.anonVmaLock(oldRoot), 0, 'sleep');
     if (lockNew) yield* k.eng.unlock(Kernel.anonVmaLock(newRoot), 0, 'sleep');
-    state.set(newVma, 1);
+    relocated.set(v, newVma);
     if (moved < v.oldLen) return { err: -12, newVma, vma: v.vma };
     return { err: 0, newVma, vma: v.vma };
   }, v.addr, v.newAddr) as KGen<CopyResult | null>;
 }
 
+/**
+ * The VMA a move's relocation made, by the move (its struct vma_remap_struct): move_vma()
+ * hands the same one to copy_vma_and_data() and to afterMove(), which merges that VMA.
+ * What the relocation leaves for afterMove lives as long as that move and no longer: a
+ * rolled-back syscall or an engine restored to a mark (the explorer's next schedule) makes
+ * new moves, which find nothing, even when a VMA id comes round again. Between syscalls no
+ * move is under way, so no state (a time-travel seek, a keyframe) has anything to hold.
+ */
+type Relocated = WeakMap<MoveContext['vrm'], number>;
+
 /** The relocate-anon mremap strategy with the chosen variant. */
 export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy {
   const b = behaviourOf(opts.variant ?? 'fixed');
-  const relocated = new Map<number, number>();
+  const relocated: Relocated = new WeakMap();
   return {
     name: `relocate-anon:${opts.variant ?? 'fixed'}`,
     extraFlags: MREMAP_RELOCATE_ANON | MREMAP_MUST_RELOCATE_ANON,
@@ -406,7 +416,8 @@ export function relocateAnonStrategy(opts: RelocateOptions = {}): MremapStrategy
       return relocateCopyVmaAndData(ctx, b, relocated);
     },
     *afterMove(ctx, newVma) {
-      if (!relocated.delete(newVma)) return;
+      if (relocated.get(ctx.vrm) !== newVma) return;
+      relocated.delete(ctx.vrm);
       const k = ctx.k;
       const nv = k.liveVma(newVma);
       if (!nv) return;

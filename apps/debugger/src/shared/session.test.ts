@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { E, LogFileError, decodeLogFile, lookupPte, newRawEvent, ptePfn, type AnonVma, type Vma } from '@mmsim/core';
-import { checkLog } from '@mmsim/invariants';
+import { E, LogFileError, decodeLogFile, definePlugin, lookupPte, newRawEvent, ptePfn, type AnonVma, type Vma } from '@mmsim/core';
+import { CHECKER, checkLog, checkersFromPlugins } from '@mmsim/invariants';
 import { corruptLog, forkCowLog, raceCounterexampleLog, relocateGoldenLog, relocatePatchV1Log, relocationLog } from '../testing/engine-logs.js';
 import { CheckJob } from './checks.js';
 import { DebugSession, lockLaneKey, mergePairs } from './session.js';
@@ -212,6 +212,40 @@ describe('the checkers in the worker', () => {
     const g = new CheckJob(DebugSession.fromBytes(golden.bytes).tt.log);
     while (!g.step(1000));
     expect(g.count()).toBe(0);
+  });
+});
+
+describe('plugin checkers in the worker', () => {
+  /** a plugin's checker (CHECKER): every VMA inserted, as `mmsim check --plugin` would run it */
+  const vmaInserts = definePlugin({
+    name: 'vma-inserts',
+    setup(host) {
+      host.provide(CHECKER, {
+        name: 'vma-insert',
+        create: (ctx) => ({
+          onEvent(r) {
+            if (r.type === E.VmaInsert) ctx.report(`VMA ${r.a} inserted`, { vma: [r.a] });
+          },
+        }),
+      });
+    },
+  });
+
+  it('run beside the built-ins, in slices, and find what checkLog finds with them', () => {
+    const bad = relocatePatchV1Log();
+    const log = DebugSession.fromBytes(bad.bytes).tt.log;
+    const job = new CheckJob(log, { extra: checkersFromPlugins([vmaInserts]) });
+    while (!job.step(50));
+    const want = checkLog(decodeLogFile(bad.bytes).log, { mode: 'report', extra: checkersFromPlugins([vmaInserts]) });
+    const found = job.findings();
+    expect(found.map((f) => [f.seq, f.checker, f.message])).toEqual(want.map((v) => [v.seq, v.checker, v.message]));
+    expect(job.count()).toBe(want.length);
+    // both kinds, in the order of their events
+    const inserts = found.filter((f) => f.checker === 'vma-insert');
+    expect(inserts.length).toBeGreaterThan(0);
+    expect(found.length).toBeGreaterThan(inserts.length);
+    expect(found.map((f) => f.seq)).toEqual(found.map((f) => f.seq).sort((a, b) => a - b));
+    expect(inserts[0].vmas.length).toBe(1);
   });
 });
 
