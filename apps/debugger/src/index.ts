@@ -7,4 +7,5 @@ export type { DebuggerServer, ServeOptions } from './server.js';
 export { BUILD_MODE, defaultCacheDir, ensureAppBuilt, installedVersions, sourceHash } from './build.js';
 export type { BuildOptions } from './build.js';
 export { register } from './cli-command.js';
-export type { ViolationSource } from './shared/protocol.js';
+export type { LiveStatus, ViolationSource } from './shared/protocol.js';
+export type { LiveSource } from './live.js';
