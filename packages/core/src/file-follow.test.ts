@@ -103,8 +103,7 @@ describe('Engine streams at the grain of a follower', () => {
     const sealed: SealedChunk[] = [];
     const returns: number[] = [];
     let completed = false;
-    let eng!: Engine;
-    eng = run(3000, () => undefined, (e, i) => {
+    const eng = run(3000, () => undefined, (e, i) => {
       if (i !== 0) return;
       e.chunks$.subscribe({ next: (c) => sealed.push(c), complete: () => (completed = true) });
       e.syscalls$.subscribe((s) => returns.push(s.seq));
