@@ -83,6 +83,22 @@ function otherWriter(target: string, own: string): { name: string; pid: number }
   return null;
 }
 
+/** The partial file process `pid` writes for `target` now (what `mmsim serve --live` follows), or null. */
+export function partialOf(target: string, pid = process.pid): string | null {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(target));
+  } catch {
+    return null;
+  }
+  const base = basename(target);
+  for (const name of names) {
+    const m = PARTIAL.exec(name);
+    if (m && m[1] === base && Number(m[2]) === pid) return resolve(dirname(target), name);
+  }
+  return null;
+}
+
 /** An exclusively created temporary file beside its target, renamed onto it by commit(). */
 export class PartialFile {
   readonly fd: number;

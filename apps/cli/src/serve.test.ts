@@ -5,7 +5,7 @@
  * (MMSIM_DEBUGGER_DIST), so no vite build runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,69 @@ describe('mmsim serve --port 0', () => {
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(143);
   }, 90_000);
+});
+
+/** The statuses of /api/live until the one that says the run is done. */
+async function liveUntilDone(url: string): Promise<{ events: number; done: boolean; complete: boolean; exitCode?: number; label?: string }[]> {
+  const res = await fetch(`${url}api/live`);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const seen: { events: number; done: boolean; complete: boolean; exitCode?: number; label?: string }[] = [];
+  const reader = res.body!.getReader();
+  let buf = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += Buffer.from(value).toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      seen.push(JSON.parse(buf.slice(0, i).replace(/^data: /, '')) as (typeof seen)[number]);
+      buf = buf.slice(i + 2);
+    }
+    if (seen.length && seen[seen.length - 1].done) break;
+  }
+  await reader.cancel();
+  return seen;
+}
+
+describe('mmsim serve --live SCENARIO', () => {
+  const long = scenarioJson(
+    Array.from({ length: 40 }, (_, i) => [
+      { op: 'mmap', page: 0, pages: 256, prot: 'rw-' },
+      { op: 'touch', page: 0, pages: 256 },
+      { op: 'mprotect', page: 10 + i, pages: 2, prot: 'r--' },
+      { op: 'munmap', page: 0, pages: 256 },
+    ]).flat(),
+    { name: 'long', arena: { pages: 1024 } },
+  );
+  files(dir, { 'long.json': long });
+
+  it('runs the scenario in a worker thread and serves its log as it grows; at the end the log `mmsim run --log` writes, byte for byte', async () => {
+    const { child, url, err } = await startServe(['--live', 'long.json', '--log', 'live.mmlog', '--port', '0', '--', '--quiet']);
+    const meta = (await (await fetch(`${url}api/meta`)).json()) as { name: string; live: boolean };
+    expect(meta).toMatchObject({ name: 'live.mmlog', live: true });
+    const seen = await liveUntilDone(url);
+    const last = seen[seen.length - 1];
+    expect(last).toMatchObject({ done: true, complete: true, exitCode: 0, label: 'mmsim run long.json --log ' + join(dir, 'live.mmlog') + ' --quiet' });
+    // every status on the way had as many whole chunks or more (how many statuses came is
+    // the machine's speed; the debugger's live tests grow a log chunk by chunk themselves)
+    const counts = seen.map((s) => s.events);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    const served = Buffer.from(await (await fetch(`${url}log.mmlog`)).arrayBuffer());
+    expect(spawnSync(process.execPath, [BIN, 'run', 'long.json', '--log', 'plain.mmlog', '--quiet'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+    expect(served.equals(readFileSync(join(dir, 'plain.mmlog')))).toBe(true);
+    expect(served.equals(readFileSync(join(dir, 'live.mmlog')))).toBe(true);
+    expect(err()).toContain('the run ended (exit 0)');
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(143);
+  }, 120_000);
+
+  it('--log and run options without --live are refused', () => {
+    const env = { ...process.env, MMSIM_DEBUGGER_DIST: dist };
+    const a = spawnSync(process.execPath, [BIN, 'serve', 's.mmlog', '--log', 'x.mmlog'], { cwd: dir, encoding: 'utf8', env });
+    expect(a.status).toBe(2);
+    expect(a.stderr).toContain('--log names where a --live run writes its log');
+    const b = spawnSync(process.execPath, [BIN, 'serve', '--live', 'nope.json'], { cwd: dir, encoding: 'utf8', env });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain('nope.json: no such scenario or trace');
+  }, 60_000);
 });

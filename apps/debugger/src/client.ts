@@ -4,7 +4,7 @@
  */
 import { BehaviorSubject, EMPTY, Observable, Subject, asyncScheduler, from, throttleTime } from 'rxjs';
 import { catchError, switchMap } from 'rxjs/operators';
-import type { ChecksStatus, LogSummary, Request, RequestEnvelope, ResponseEnvelope, ResultMap } from './shared/protocol.js';
+import type { ChecksStatus, LiveStatus, LogSummary, Request, RequestEnvelope, ResponseEnvelope, ResultMap } from './shared/protocol.js';
 
 /** What the client needs of a Worker (a real one, or an in-process pair in tests). */
 export interface PortLike {
@@ -105,4 +105,26 @@ export class DebuggerClient {
     for (const p of this.pending.values()) p.reject(new Error('debugger worker closed'));
     this.pending.clear();
   }
+}
+
+/**
+ * A live log's status (`mmsim serve --live`): the server-sent events of `url`, one per
+ * change of what arrived. Once the run is done the EventSource is closed (it would
+ * reconnect forever) and nothing more comes; the stream does not complete, so that a
+ * throttle downstream still runs its trailing load. Errors when the server goes away.
+ */
+export function liveStatus$(url: string, open: (url: string) => EventSource = (u) => new EventSource(u)): Observable<LiveStatus> {
+  return new Observable<LiveStatus>((sub) => {
+    const es = open(url);
+    es.onmessage = (ev: MessageEvent<string>) => {
+      const st = JSON.parse(ev.data) as LiveStatus;
+      sub.next(st);
+      if (st.done) es.close();
+    };
+    es.onerror = () => {
+      // CLOSED: the server is gone; CONNECTING: a blip, EventSource retries by itself
+      if (es.readyState === EventSource.CLOSED) sub.error(new Error('the live log\'s server went away'));
+    };
+    return () => es.close();
+  });
 }

@@ -6,4 +6,5 @@ export { serveDebugger, CSP } from './server.js';
 export type { DebuggerServer, ServeOptions } from './server.js';
 export { BUILD_MODE, defaultCacheDir, ensureAppBuilt, installedVersions, sourceHash } from './build.js';
 export type { BuildOptions } from './build.js';
-export type { ViolationSource } from './shared/protocol.js';
+export type { LiveStatus, ViolationSource } from './shared/protocol.js';
+export type { LiveSource } from './live.js';

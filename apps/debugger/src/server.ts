@@ -8,11 +8,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { ensureAppBuilt, prebuiltApp, type BuildOptions } from './build.js';
-import type { ViolationSource } from './shared/protocol.js';
+import type { LiveStatus, ViolationSource } from './shared/protocol.js';
+import { LiveLog, type LiveSource } from './live.js';
 
 export interface ServeOptions {
-  /** the log file to debug */
+  /** the log file to debug (ignored with `live`) */
   logPath: string;
+  /**
+   * A log a run is writing now (`mmsim serve --live`): the page follows it, told of every
+   * chunk that arrives by the server-sent events of /api/live; /log.mmlog is what arrived.
+   */
+  live?: LiveSource;
+  /** ms between two looks at a live log's file (default 150) */
+  livePollMs?: number;
   /** 0 (default): any free port */
   port?: number;
   /** only loopback is allowed; default and recommended: '127.0.0.1' */
@@ -73,7 +81,8 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`mmsim serve binds only to 127.0.0.1 (asked for ${String(host)})`);
   const logPath = resolve(opts.logPath);
-  if (!existsSync(logPath) || !statSync(logPath).isFile()) throw new Error(`no such log file: ${opts.logPath}`);
+  const live = opts.live ? new LiveLog(opts.live) : null;
+  if (!live && (!existsSync(logPath) || !statSync(logPath).isFile())) throw new Error(`no such log file: ${opts.logPath}`);
   const comparePath = opts.comparePath ? resolve(opts.comparePath) : null;
   if (comparePath && (!existsSync(comparePath) || !statSync(comparePath).isFile())) throw new Error(`no such log file to compare with: ${opts.comparePath}`);
   const distArg = resolve(opts.distDir ?? process.env.MMSIM_DEBUGGER_DIST ?? prebuiltApp() ?? (await ensureAppBuilt(opts.build)));
@@ -107,6 +116,14 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
       return send(res, 400, 'text/plain; charset=utf-8', 'bad request: malformed %-escape in the path', req.method === 'HEAD');
     }
     if (path.includes('\0')) return send(res, 400, 'text/plain; charset=utf-8', 'bad request: NUL in the path', req.method === 'HEAD');
+    if (live && path === '/log.mmlog') {
+      live.poll();
+      const img = live.image();
+      if (!img) return send(res, 503, 'text/plain; charset=utf-8', 'the run has not written its log header yet', req.method === 'HEAD');
+      res.writeHead(200, { ...common(), 'content-type': 'application/octet-stream', 'content-length': img.length, 'cache-control': 'no-store' });
+      return void res.end(req.method === 'HEAD' ? undefined : img);
+    }
+    if (live && path === '/api/live') return liveStream(req, res);
     if (path === '/log.mmlog' || (path === '/compare.mmlog' && comparePath)) {
       const file = path === '/log.mmlog' ? logPath : comparePath!;
       const st = statSync(file);
@@ -138,6 +155,10 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
       return;
     }
     if (path === '/api/meta') {
+      if (live) {
+        const st = live.poll();
+        return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.bytes, live: true, salvage: false, compare: comparePath ? basename(comparePath) : null }), req.method === 'HEAD');
+      }
       const st = statSync(logPath);
       return send(res, 200, TYPES['.json'], JSON.stringify({ name: basename(logPath), size: st.size, mtime: st.mtimeMs, salvage: !!opts.salvage, compare: comparePath ? basename(comparePath) : null }), req.method === 'HEAD');
     }
@@ -155,6 +176,29 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     createReadStream(file).pipe(res);
   }
 
+  /** the pages following the live log: each is sent the status whenever it changes */
+  const watchers = new Set<ServerResponse>();
+  const sendStatus = (res: ServerResponse, st: LiveStatus) => res.write(`data: ${JSON.stringify(st)}\n\n`);
+  function liveStream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { ...common(), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+    if (req.method === 'HEAD') return void res.end();
+    watchers.add(res);
+    res.on('close', () => watchers.delete(res));
+    sendStatus(res, live!.poll());
+  }
+  let timer: ReturnType<typeof setInterval> | null = null;
+  if (live) {
+    let last = '';
+    timer = setInterval(() => {
+      const st = live.poll();
+      const key = JSON.stringify(st);
+      if (key === last) return;
+      last = key;
+      for (const w of watchers) sendStatus(w, st);
+    }, opts.livePollMs ?? 150);
+    timer.unref();
+  }
+
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port ?? 0, host, () => {
@@ -168,6 +212,8 @@ export async function serveDebugger(opts: ServeOptions): Promise<DebuggerServer>
     port,
     close: () =>
       new Promise<void>((ok) => {
+        if (timer) clearInterval(timer);
+        for (const w of watchers) w.end();
         server.close(() => ok());
         server.closeAllConnections();
       }),

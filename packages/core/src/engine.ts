@@ -5,10 +5,10 @@
  * produce: a batch ends at a syscall boundary or after `batchEvents` events.
  */
 import { createDraft, finishDraft, type Draft } from 'immer';
-import { Subject, Observable, type Observer, type Subscription } from 'rxjs';
+import { Subject, Observable, filter, type Observer, type Subscription } from 'rxjs';
 import { STRUCTURE_EVENT } from './touches.js';
 import { E, newRawEvent, toEvent, type EmitArgs, type LockKind, type MmEvent, type RawEvent } from './events.js';
-import { EventLog, type LogMark } from './log.js';
+import { EventLog, type LogMark, type SealedChunk } from './log.js';
 import { applyToDraft, batchFolio, batchLock, batchLocks, batchMm, batchPageFolio, batchSpans, finishBatch, newBatch, type Batch } from './reducer.js';
 import { emptyState, folioAtHead, pageFolio, type Folio, type LockState, type Mm, type SpanFrame, type State } from './state.js';
 import { BLOCKED, DeadlockError, POINT, runTask, interleave, schedule, type Chooser, type KGen } from './sched.js';
@@ -744,6 +744,32 @@ export class Engine {
     return this.guardedObservable(this.spans.asObservable(), 'span callback (engine.spans$)');
   }
 
+  /**
+   * Every syscall as it returns (a top-level span's close: its name, task, result and the
+   * seq of its exit event): the grain of a progress bar or a live view, a few per
+   * thousand events.
+   */
+  get syscalls$(): Observable<SpanNotice> {
+    return this.spans$.pipe(filter((n) => n.phase === 'close' && n.depth === 0));
+  }
+
+  /**
+   * Every chunk of the log as it seals (CHUNK_EVENTS events; a flush seals a short one):
+   * what a streaming writer writes, as a stream. Completes with close().
+   */
+  get chunks$(): Observable<SealedChunk> {
+    const sealed = new Observable<SealedChunk>((sub) => {
+      const off = this.log.onSeal((c) => sub.next(c));
+      const done = this.closed$.subscribe(() => sub.complete());
+      return () => {
+        off();
+        done.unsubscribe();
+      };
+    });
+    return this.guardedObservable(sealed, 'chunk callback (engine.chunks$)');
+  }
+  private readonly closed$ = new Subject<void>();
+
   /** The state after every syscall (top-level span close). */
   get state$(): Observable<State> {
     return this.guardedObservable(this.states.asObservable(), 'state callback (engine.state$)');
@@ -757,5 +783,7 @@ export class Engine {
     this.events.complete();
     this.spans.complete();
     this.states.complete();
+    this.closed$.next();
+    this.closed$.complete();
   }
 }

@@ -63,6 +63,8 @@ export type { LogHeader, LogSink, LogStreamWriter } from './file.js';
 export { LogStreamReader, V1_WARNING, decodeLogFile } from './file-read.js';
 export type { LogDamage, ReadLogOptions, StreamReadOptions, ReadLogResult } from './file-read.js';
 export { sealLogFile, splitLogFile } from './file-edit.js';
+export { FollowError, LogFollower } from './file-follow.js';
+export type { FollowedLog } from './file-follow.js';
 export type { LogFileChunk, LogFileParts } from './file-edit.js';
 
 export { Engine, ENGINE_SUBSCRIBER } from './engine.js';

@@ -8,7 +8,8 @@ import { LogFileWriter, warnPartial } from '../logwriter.js';
 import { requireFolder } from '../atomic.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { progress } from '../progress.js';
+import { Subject, combineLatest, map, startWith } from 'rxjs';
+import { followProgress, progress, type ProgressValue } from '../progress.js';
 import { formatObservation } from '../render.js';
 import { addKernelConfigOption, describeKernelConfig, kernelConfigFor, type KernelConfigOptions } from '../host.js';
 import type { Scenario } from '@mmsim/scenario';
@@ -111,14 +112,15 @@ async function run(ctx: CliContext, files: string[], o: RunOptions): Promise<voi
   let failed = 0;
   let k = 0;
   for (const { file, scenario } of scenarios) {
-    const single = scenarios.length === 1 ? progress(ctx, scenario.name, scenario.steps.length, 200) : null;
-    const onStep = single ? (i: number, n: number) => single.update(i, n) : undefined;
+    // one long scenario: a bar of its steps and the events its log holds so far
+    const single = scenarios.length === 1 ? new Subject<ProgressValue>() : null;
+    if (single) followProgress(ctx, scenario.name, single, 200);
     const target = o.log === undefined ? null : logDir ? logPathIn(logDir, file) : o.log;
     let run: Awaited<ReturnType<typeof runOne>>;
     try {
-      run = await runOne(ctx, scenario, plugins, { onStep, check: !!o.check, log: target, file, config, ...sched });
+      run = await runOne(ctx, scenario, plugins, { progress: single ?? undefined, check: !!o.check, log: target, file, config, ...sched });
     } finally {
-      single?.done();
+      single?.complete();
     }
     const res = run.res;
     // what is printed: the observation with each relocation's reason in its step's result
@@ -176,20 +178,31 @@ async function runOne(
   ctx: CliContext,
   scenario: Scenario,
   plugins: SimSetup,
-  o: { onStep?: (i: number, n: number) => void; check: boolean; log: string | null; file: string; config?: Record<string, unknown>; schedule?: string; seed?: number },
+  o: { progress?: Subject<ProgressValue>; check: boolean; log: string | null; file: string; config?: Record<string, unknown>; schedule?: string; seed?: number },
 ): Promise<{ res: RunResult; violations: Violation[]; logPath: string | null }> {
   const writer = o.log === null ? null : LogFileWriter.open(ctx, o.log);
   const signals = watchSignals();
   const stop = () => signals.reason() ?? writer?.failure();
+  const steps$ = new Subject<[number, number]>();
   try {
     const { res, violations } = await simulateRun(scenario, plugins, {
-      onStep: o.onStep,
+      onStep: o.progress ? (i, n) => steps$.next([i, n]) : undefined,
       check: o.check,
       config: o.config,
       schedule: o.schedule,
       seed: o.seed,
       onKernel: (k, header) => {
         writer?.attach(k.eng.log, header);
+        // the steps, and the events of each chunk as it seals (not each event: millions)
+        if (o.progress) {
+          const events$ = k.eng.chunks$.pipe(
+            map((c) => c.first + c.count),
+            startWith(0),
+          );
+          combineLatest([steps$, events$])
+            .pipe(map(([[i, n], ev]): ProgressValue => ({ done: i, total: n, note: `${ev.toLocaleString('en-US')} events` })))
+            .subscribe({ next: (v) => o.progress!.next(v) });
+        }
         // inside a long step too
         interruptEvents(k.eng, stop);
       },
@@ -208,6 +221,7 @@ async function runOne(
     } else if (partial) warnPartial(ctx, o.file, partial, o.log!);
     throw e instanceof RunFailedError ? e.error : e;
   } finally {
+    steps$.complete();
     signals.dispose();
   }
 }

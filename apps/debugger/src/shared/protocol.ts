@@ -23,6 +23,30 @@ export interface ViolationSource {
   readonly reasons?: Record<number, string>;
 }
 
+/**
+ * A live page's log (`mmsim serve --live`), as the server's /api/live stream tells it
+ * each time it changes: what of the run's log has arrived whole so far.
+ */
+export interface LiveStatus {
+  /** events in the whole, verified chunks so far: what /log.mmlog serves */
+  readonly events: number;
+  readonly chunks: number;
+  /** bytes of the header and those chunks */
+  readonly bytes: number;
+  /** the run has ended (finished or failed) */
+  readonly done: boolean;
+  /** the run's own trailer arrived: the log is the finished file */
+  readonly complete: boolean;
+  /** times the follower started over (the file was cut back by a rollback, or replaced) */
+  readonly restarts: number;
+  /** what runs (e.g. "run s.json") */
+  readonly label?: string;
+  /** the run's exit code, once done */
+  readonly exitCode?: number;
+  /** why the last read was refused (the follower starts over) */
+  readonly error?: string;
+}
+
 export interface CountsSeries {
   /** position of each sample, ascending */
   readonly pos: Float64Array;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Subject } from 'rxjs';
-import { DebuggerClient, WorkerRequestError } from '../client.js';
-import type { ChecksStatus, DiffSummary, HistoryResult, HistoryTarget, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
+import { Subject, distinctUntilChanged, filter, from, tap, throttle } from 'rxjs';
+import { DebuggerClient, WorkerRequestError, liveStatus$ } from '../client.js';
+import type { ChecksStatus, DiffSummary, HistoryResult, HistoryTarget, LiveStatus, LogSummary, Request, StepUnit, ViewData } from '../shared/protocol.js';
 import { AddressSpace } from './AddressSpace.js';
 import { ComparePanel } from './ComparePanel.js';
 import { CountsChart } from './CountsChart.js';
@@ -67,6 +67,8 @@ export interface ServerMeta {
   name?: unknown;
   salvage?: unknown;
   compare?: unknown;
+  /** a run writes the log now (`mmsim serve --live`): follow /api/live */
+  live?: unknown;
 }
 
 /** GET api/meta (rejects when there is none: a page not served by `mmsim serve`). */
@@ -104,6 +106,11 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
   const diffReq$ = useMemo(() => new Subject<DiffReq>(), []);
   const posRef = useRef(0);
   const N = summary?.events ?? 0;
+  /** the events of the summary shown (a live refresh keeps the cursor where it was unless it was at the end) */
+  const shownN = useRef(0);
+  shownN.current = N;
+  /** the run a live page follows (null: a log that is not growing) */
+  const [live, setLive] = useState<LiveStatus | null>(null);
   /** the checkers' worker is running them: a seek asks it to pause (two cores, one for the page) */
   const checking = useRef(false);
   checking.current = load.phase === 'ready' && !checks?.finished;
@@ -188,16 +195,19 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
   }, [pos, pinned, laneWindow, load.phase, viewReq$, diffReq$, yieldChecks]);
 
   const startLoad = useCallback(
-    async (req: Extract<Request, { kind: 'load' | 'loadBytes' }>, name: string, transfer?: Transferable[], copy?: ArrayBuffer) => {
+    async (req: Extract<Request, { kind: 'load' | 'loadBytes' }>, name: string, transfer?: Transferable[], copy?: ArrayBuffer, refresh = false) => {
       const gen = ++loadGen.current;
-      setLoad({ phase: 'loading', name });
-      setSummary(null);
-      setView(null);
-      setPinned(null);
+      // a live refresh (more of the run's log arrived) keeps the page as it is until the longer log is in
+      if (!refresh) {
+        setLoad({ phase: 'loading', name });
+        setSummary(null);
+        setView(null);
+        setPinned(null);
+        setHistory(null);
+        setSelectedVma(null);
+      }
       setChecks(null);
       setKeyframes(null);
-      setHistory(null);
-      setSelectedVma(null);
       try {
         // the checkers' worker indexes the log first and sends the index straight to the
         // session's worker (a channel between the two), which replays the keyframes meanwhile
@@ -214,12 +224,14 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
           throw e;
         })) as LogSummary;
         if (gen !== loadGen.current) return markShown(false);
+        // a live page follows the run while the cursor is at the end; one seeked back stays there
+        const at = refresh && posRef.current < shownN.current ? Math.min(posRef.current, sum.events) : sum.events;
         setSummary(sum);
         markShown(true);
         setLoad({ phase: 'ready', name });
-        posRef.current = sum.events;
-        setPosState(sum.events);
-        openedAt.current = sum.events;
+        posRef.current = at;
+        setPosState(at);
+        openedAt.current = refresh ? null : sum.events;
         setChecks((c) => c ?? { done: 0, total: sum.events, finished: false, count: 0 });
         // the server's violations join the marks once they are here (the page does not wait)
         if (req.kind === 'load') {
@@ -238,23 +250,47 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
   // the server's log, at start
   useEffect(() => {
     let cancelled = false;
+    let liveSub: { unsubscribe(): void } | null = null;
     (async () => {
       let name = 'log.mmlog';
       let salvage = false;
+      let isLive = false;
       try {
         const meta = await (props.meta ?? fetchMeta());
         name = String(meta.name ?? name);
         salvage = meta.salvage === true;
+        isLive = meta.live === true;
         if (typeof meta.compare === 'string' && !cancelled) setCompare(meta.compare);
       } catch {
         if (!cancelled) setLoad({ phase: 'idle', name: '' });
         return;
       }
       if (cancelled) return;
-      await startLoad({ kind: 'load', url: new URL('log.mmlog', location.href).href, name, salvage }, name);
+      const req = { kind: 'load', url: new URL('log.mmlog', location.href).href, name, salvage } as const;
+      if (!isLive) return void (await startLoad(req, name));
+      // live: (re)load whenever more whole chunks arrived; one load at a time, the latest
+      // status after it (throttle's trailing edge), so the last chunk is never missed
+      setLoad({ phase: 'loading', name });
+      let loaded = false;
+      liveSub = liveStatus$(new URL('api/live', location.href).href)
+        .pipe(
+          tap((st) => setLive(st)),
+          distinctUntilChanged((a, b) => a.events === b.events && a.done === b.done && a.restarts === b.restarts),
+          filter((st) => st.events > 0),
+          throttle(
+            () => {
+              const first = !loaded;
+              loaded = true;
+              return from(startLoad(req, name, undefined, undefined, !first));
+            },
+            { leading: true, trailing: true },
+          ),
+        )
+        .subscribe({ error: (e: unknown) => setLive((l) => (l ? { ...l, error: (e as Error).message } : l)) });
     })();
     return () => {
       cancelled = true;
+      liveSub?.unsubscribe();
     };
   }, [startLoad, props.meta]);
 
@@ -374,7 +410,30 @@ export function App(props: { meta?: Promise<ServerMeta> } = {}) {
         </label>
       </header>
 
-      {load.phase === 'loading' && (
+      {live && (
+        <div className={`banner live${live.done ? '' : ' running'}`} role="status" data-testid="live" data-live-events={live.events} data-live-done={String(live.done)}>
+          <strong>{live.done ? 'run ended' : '● live'}</strong>
+          {live.label ? ` · ${live.label}` : ''} ·{' '}
+          {live.done
+            ? live.complete
+              ? `finished: ${live.events.toLocaleString('en-US')} events`
+              : `stopped without its trailer${live.exitCode !== undefined ? ` (exit ${live.exitCode})` : ''}: the ${live.events.toLocaleString('en-US')} events of its whole chunks`
+            : live.events === 0
+              ? 'waiting for the run\'s first chunk'
+              : `${live.events.toLocaleString('en-US')} events arrived in ${live.chunks} chunks; the page follows while the cursor is at the end`}
+          {summary && summary.events < live.events ? ` (showing ${summary.events.toLocaleString('en-US')}, loading the rest)` : ''}
+          {summary && !live.done && pos < N && (
+            <>
+              {' '}
+              <button type="button" data-testid="live-follow" onClick={() => setPos(N)}>
+                follow ▶
+              </button>
+            </>
+          )}
+          {live.error && <span className="bad"> · {live.error}</span>}
+        </div>
+      )}
+      {load.phase === 'loading' && !(live && live.events === 0) && (
         <div className="banner" data-testid="loading">
           Loading {load.name}… {progress}
         </div>
