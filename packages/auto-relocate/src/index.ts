@@ -8,7 +8,7 @@
  *   runScenario(s, { plugins: [autoRelocatePlugin] });
  */
 import { definePlugin, pageAnonExclusive, ptePfn, VM_HUGETLB, VM_SPECIAL, type Plugin } from '@mmsim/core';
-import { MREMAP_STRATEGY, folioMaybeMappedShared, folioOf, folioTestKsm, getPte, isZeroPte, pmdEntry, type Kernel, type MremapStrategy } from '@mmsim/linux';
+import { MREMAP_STRATEGY, folioMaybeMappedShared, folioOf, folioTestKsm, getPte, isZeroPte, pmdEntry, type Kernel, type MoveContext, type MremapStrategy } from '@mmsim/linux';
 import { MREMAP_RELOCATE_ANON, relocateAnonStrategy, vmaMaybeHasSharedAnonFolios } from '@mmsim/relocate-anon';
 
 /** Why a move is (not) relocated; 'exclusive' relocates. */
@@ -88,16 +88,23 @@ export function moveVerdict(k: Kernel, mm: number, vpn: number, pages: number): 
 /** The strategy: relocate-anon's copy_vma_and_data() when the verdict is 'exclusive', else the ordinary move. */
 export function autoRelocateStrategy(): MremapStrategy {
   const inner = relocateAnonStrategy({ variant: 'fixed' });
+  // the move as relocate-anon sees it (the flag added), by the move: its afterMove must be
+  // handed the same one (relocate-anon keys what it leaves for afterMove by the move)
+  const asRelocate = new WeakMap<MoveContext['vrm'], MoveContext['vrm']>();
   return {
     name: 'auto-relocate',
     extraFlags: 0,
     *copyVmaAndData(ctx) {
       const v = ctx.vrm;
       if (moveVerdict(ctx.k, ctx.k.vma(v.vma).mm, v.addr, v.oldLen) !== 'exclusive') return null;
-      return yield* inner.copyVmaAndData!({ ...ctx, vrm: { ...v, flags: v.flags | MREMAP_RELOCATE_ANON } });
+      const vrm = { ...v, flags: v.flags | MREMAP_RELOCATE_ANON };
+      asRelocate.set(v, vrm);
+      return yield* inner.copyVmaAndData!({ ...ctx, vrm });
     },
     *afterMove(ctx, newVma) {
-      yield* inner.afterMove!(ctx, newVma);
+      const vrm = asRelocate.get(ctx.vrm);
+      asRelocate.delete(ctx.vrm);
+      yield* inner.afterMove!(vrm ? { ...ctx, vrm } : ctx, newVma);
     },
   };
 }
