@@ -19,6 +19,7 @@ const EXPECTED: Record<string, string[]> = {
   'relocate-vs-reclaim': [],
   'relocate-vs-touch': [],
   'relocate-vs-gup-fast': ['rmap'],
+  'relocate-undo-vs-gup-fast': ['rmap'],
   'dontneed-vs-touch': [],
   'reclaim-list-vs-relocate': [],
 };
