@@ -4,6 +4,7 @@
 // so it stays fast), unused variables, `any` as a warning, and no eval of any kind.
 import js from '@eslint/js';
 import globals from 'globals';
+import nx from '@nx/eslint-plugin';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
@@ -50,6 +51,33 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // kernel code paths are generators (KGen) so the scheduler can interleave them; many never yield
       'require-yield': 'off',
+    },
+  },
+  {
+    // The floors of the house (tools/graph/src/floors.ts): a project imports only the
+    // floors below its own, and its own where that floor allows it. Nx reads each
+    // project's floor from its `scope:<floor>` tag; tools/graph's test checks that this
+    // table says what floors.ts says, and that a crossing import is reported.
+    files: ['{packages,apps,tools}/*/src/**/*.{ts,tsx,mts,js,mjs}'],
+    // tests may import any package their project declares, and reach into another
+    // project by path (tools/graph's TEST_FILE and TEST_DIRS say the same)
+    ignores: ['**/*.{test,spec}.{ts,tsx}', '**/*.test-d.ts', '**/src/**/{testing,bench,consumer,__snapshots__}/**'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          depConstraints: [
+            // a floor whose packages may not import each other also bans its own tag
+            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'], notDependOnLibsWithTags: ['scope:core'] },
+            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:core', 'scope:model'], notDependOnLibsWithTags: ['scope:model'] },
+            { sourceTag: 'scope:runner', onlyDependOnLibsWithTags: ['scope:core', 'scope:model', 'scope:runner'], notDependOnLibsWithTags: ['scope:runner'] },
+            { sourceTag: 'scope:plugin', onlyDependOnLibsWithTags: ['scope:core', 'scope:model', 'scope:runner', 'scope:plugin'] },
+            { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:core', 'scope:model', 'scope:runner', 'scope:plugin', 'scope:app'] },
+            { sourceTag: 'scope:workspace', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
     },
   },
   {
