@@ -21,7 +21,12 @@ beforeAll(async () => {
   process.env.NX_DAEMON = 'false';
   const { createProjectGraphAsync } = await import('@nx/devkit');
   await createProjectGraphAsync({ exitOnError: false });
-  eslint = new ESLint({ cwd: ROOT, ruleFilter: ({ ruleId }) => ruleId === RULE });
+  // that rule alone, and without the type information the switch rule asks for
+  eslint = new ESLint({
+    cwd: ROOT,
+    ruleFilter: ({ ruleId }) => ruleId === RULE,
+    overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
+  });
 });
 
 /** The boundary rule's messages for a source text as if it were the file `at` (from the root). */
