@@ -119,6 +119,7 @@ export function describeValue(v: unknown): string {
     case 'function':
     case 'symbol':
     case 'undefined':
+    default: // (tsc does not see the typeof cases as exhaustive over unknown)
       return typeof v;
   }
 }
