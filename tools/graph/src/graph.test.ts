@@ -72,6 +72,19 @@ describe('the workspace', () => {
     });
     expect(problems).toEqual([]);
   });
+
+  it('gives every publishable package a CHANGELOG whose newest entry is its version (npx changeset version)', () => {
+    const problems = workspace
+      .filter((p) => !p.private)
+      .flatMap((p) => {
+        const file = join(ROOT, p.rel, 'CHANGELOG.md');
+        if (!existsSync(file)) return [`${p.rel}: no CHANGELOG.md`];
+        const { version } = JSON.parse(readFileSync(join(ROOT, p.rel, 'package.json'), 'utf8')) as { version: string };
+        const newest = /^## (\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+        return newest === version ? [] : [`${p.rel}/CHANGELOG.md: newest entry ${newest}, package.json ${version}`];
+      });
+    expect(problems).toEqual([]);
+  });
 });
 
 describe('importsOf', () => {
