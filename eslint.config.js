@@ -19,6 +19,8 @@ export default tseslint.config(
       '**/coverage/**',
       '.nx/**',
       'docs/api/**',
+      // the debugger's bundle, built by its prepack (gitignored)
+      'apps/debugger/app/**',
       'tools/nx-plugin/src/generators/*/files/**',
       // gitignored scratch space (.gitignore: /tmp/, /tmp-*.ts)
       'tmp/**',
