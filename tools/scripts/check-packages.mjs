@@ -88,7 +88,9 @@ for (const p of listPackages()) {
     r.notes.push(pack.text.slice(-3000));
     continue;
   }
-  const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
+  // the JSON array is npm's last output, on a line of its own: a prepack's output before it
+  // (the debugger's vite build) may hold '[' in its colour codes
+  const info = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[$/m)))[0];
   r.tgz = join(out, info.filename);
   const tests = info.files.filter((f) => /\.test\.|\.spec\./.test(f.path)).map((f) => f.path);
   if (tests.length) r.notes.push(`warning: tarball contains test files: ${tests.join(', ')}`);

@@ -213,7 +213,16 @@ export function touchPages(t: Touch, r: Readonly<RawEvent>): number {
     case 'table':
       // pt_move: move_normal_pmd (level 1) moves one PTE table, move_normal_pud (2) a PMD table
       return slotValue(r, t.aux) === 2 ? PTRS * PTRS : PTRS;
-    default:
+    case 'pte':
+    case 'at':
+    case 'range':
+    case 'mm':
+    case 'vma':
+    case 'anonVma':
+    case 'folio':
+    case 'shmem':
+    case 'lock':
+    case 'slot':
       return 1;
   }
 }
@@ -232,7 +241,13 @@ export function touchCoversVpn(t: Touch, r: Readonly<RawEvent>, vpn: number): bo
     }
     case 'range':
       return slotValue(r, t.slot) <= vpn && vpn < slotValue(r, t.aux);
-    default:
+    case 'mm':
+    case 'vma':
+    case 'anonVma':
+    case 'folio':
+    case 'shmem':
+    case 'lock':
+    case 'slot':
       return false;
   }
 }

@@ -110,7 +110,13 @@ export function toScript(s: Scenario): string {
       case 'snapshot':
         lines.push(`snapshot ${i}`);
         break;
-      default:
+      case 'concurrent':
+      case 'ksm':
+      case 'pin':
+      case 'unpin':
+      case 'swapout':
+      case 'thp':
+      default: // an op of no scenario type (a hand-made step)
         throw new OracleUnavailableError('simulator-only', `step ${i}: op "${st.op}" cannot run on a real kernel`);
     }
   });

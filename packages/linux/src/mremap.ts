@@ -481,7 +481,8 @@ function* mremapAt(k: Kernel, v: Vrm): KGen<number> {
       v.newAddr = a;
       return yield* moveVma(k, v);
     }
-    default:
+    case 'invalid':
+      // "Should not be possible." (WARN_ON_ONCE in mremap_at())
       return -EINVAL;
   }
 }

@@ -169,7 +169,15 @@ function* runTaskStep(k: Kernel, s: Scenario, procs: Procs, st: TaskStep): KGen<
       }
       return { ok: true };
     }
-    default:
+    case 'mmap':
+    case 'munmap':
+    case 'mprotect':
+    case 'madvise':
+    case 'mremap':
+    case 'pin':
+    case 'unpin':
+    case 'ksm':
+    case 'swapout':
       return yield* runStep(k, s, procs, st);
   }
 }

@@ -115,7 +115,11 @@ export function describeValue(v: unknown): string {
       const shown = keys.slice(0, 3).map((k) => quote(k)).join(', ');
       return keys.length === 0 ? 'an empty object' : `an object with ${keys.length === 1 ? 'key' : 'keys'} ${shown}${keys.length > 3 ? `, … (${keys.length} keys)` : ''}`;
     }
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+    default: // (tsc does not see the typeof cases as exhaustive over unknown)
       return typeof v;
   }
 }

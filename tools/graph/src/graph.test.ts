@@ -4,6 +4,8 @@
  * Nx tags saying the same as the floor table. The rules are also run on small made-up
  * workspaces, so that each is shown to catch what it is for.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FLOORS, MODULE_CYCLES_ALLOWED } from './floors.js';
@@ -53,6 +55,35 @@ describe('the workspace', () => {
 
   it("tags every project in Nx with its floor and its type", () => {
     expect(tagProblems(workspace, FLOORS)).toEqual([]);
+  });
+
+  it('gives every publishable package a README: what it is, install, a use, its entry points', () => {
+    const publishable = workspace.filter((p) => !p.private);
+    expect(publishable.length).toBeGreaterThanOrEqual(10);
+    const problems = publishable.flatMap((p) => {
+      const file = join(ROOT, p.rel, 'README.md');
+      if (!existsSync(file)) return [`${p.rel}: no README.md`];
+      const text = readFileSync(file, 'utf8');
+      return [
+        text.startsWith(`# ${p.name}\n`) ? '' : `${p.rel}/README.md: does not open with "# ${p.name}"`,
+        new RegExp(`^npm install [^\\n]*${p.name}(\\s|$)`, 'm').test(text) ? '' : `${p.rel}/README.md: no install line`,
+        text.includes(`from '${p.name}'`) || /```\w*\n(?:[^`]*\n)?mmsim \w/.test(text) ? '' : `${p.rel}/README.md: no use of ${p.name}`,
+      ].filter(Boolean);
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('gives every publishable package a CHANGELOG whose newest entry is its version (npx changeset version)', () => {
+    const problems = workspace
+      .filter((p) => !p.private)
+      .flatMap((p) => {
+        const file = join(ROOT, p.rel, 'CHANGELOG.md');
+        if (!existsSync(file)) return [`${p.rel}: no CHANGELOG.md`];
+        const { version } = JSON.parse(readFileSync(join(ROOT, p.rel, 'package.json'), 'utf8')) as { version: string };
+        const newest = /^## (\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+        return newest === version ? [] : [`${p.rel}/CHANGELOG.md: newest entry ${newest}, package.json ${version}`];
+      });
+    expect(problems).toEqual([]);
   });
 });
 

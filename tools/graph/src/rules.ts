@@ -144,3 +144,25 @@ export function tagProblems(projects: readonly WorkspaceProject[], floors: reado
 export function moduleCycles(edges: ReadonlyMap<string, readonly string[]>): string[] {
   return cyclesOf(edges).map((c) => c.join(' -> '));
 }
+
+/** One `@nx/enforce-module-boundaries` depConstraint (eslint.config.js). */
+export interface DepConstraint {
+  sourceTag: string;
+  onlyDependOnLibsWithTags: string[];
+  notDependOnLibsWithTags?: string[];
+}
+
+/**
+ * The floor table as Nx depConstraints over the `scope:` tags: each floor may depend on
+ * itself and the floors below it, and not on itself where it is not `sideways` (Nx
+ * never applies a constraint to imports inside one project, and an empty list of tags
+ * would allow everything); the top floor (the workspace's own checks) on anything.
+ */
+export function depConstraintsOf(floors: readonly Floor[]): DepConstraint[] {
+  return floors.map((f, n) => {
+    const own = `scope:${f.name}`;
+    if (n === floors.length - 1) return { sourceTag: own, onlyDependOnLibsWithTags: ['*'] };
+    const allowed = floors.slice(0, n + 1).map((g) => `scope:${g.name}`);
+    return f.sideways ? { sourceTag: own, onlyDependOnLibsWithTags: allowed } : { sourceTag: own, onlyDependOnLibsWithTags: allowed, notDependOnLibsWithTags: [own] };
+  });
+}
