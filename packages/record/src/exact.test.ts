@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { autoRelocatePlugin } from '@mmsim/auto-relocate';
 import { relocateAnonPlugin } from '@mmsim/relocate-anon';
-import { E, HUGE_ZERO_PFN } from '@mmsim/core';
+import { E, HUGE_ZERO_PFN, ptePfn } from '@mmsim/core';
+import { getPte } from '@mmsim/linux';
 import { describe, expect, it } from 'vitest';
 import { buildC, readTrace, record, replayTrace, type Policy, type TraceRecord } from './index.js';
 
@@ -94,5 +95,57 @@ describe('a moving mremap of a huge-zero-page PMD (hugezero.c)', () => {
       expect(zeroPmds, policy).toBeGreaterThan(0);
       expect(report.processes[0].moves, policy).toBe(2);
     }
+  });
+});
+
+describe('a memfd mapped twice and shared with a fork child (memfd.c)', () => {
+  it('replays its shmem faults and agrees: one page per offset in every mapping, no anon_vma', async () => {
+    const trace = await recorded('memfd');
+    const rs = await records(trace);
+    expect(rs.filter((r) => r[0] === 'memfd').length).toBe(1);
+    let comparedPages = 0;
+    const shared: { vmas: number; anonVmas: number; pfns: Map<number, Set<number>> }[] = [];
+    const { report } = await replayTrace(trace, {
+      onSnapshot: (k, mm, snap) => {
+        const pfns = new Map<number, Set<number>>();
+        let vmas = 0;
+        let anonVmas = 0;
+        for (const id of k.mm(mm).vmas) {
+          const v = k.vma(id);
+          const e = snap.maps.find((m) => m[0] === v.start);
+          if (!e || !e[5].startsWith('/memfd:')) continue;
+          vmas++;
+          if (v.anonVma) anonVmas++;
+          for (let vpn = v.start; vpn < v.end; vpn++) {
+            const pte = getPte(k, mm, vpn);
+            if (pte <= 0) continue;
+            const off = v.pgoff + (vpn - v.start);
+            if (!pfns.has(off)) pfns.set(off, new Set());
+            pfns.get(off)!.add(ptePfn(pte));
+          }
+        }
+        for (const [first, n] of snap.present) for (const e of snap.maps) if (e[5].startsWith('/memfd:')) comparedPages += Math.max(0, Math.min(first + n, e[1]) - Math.max(first, e[0]));
+        shared.push({ vmas, anonVmas, pfns });
+      },
+    });
+    expect(report.firstDifference).toBeNull();
+    expect(report.agree).toBe(true);
+    // the comparison saw the memfd's pages (the tracer records them), not only the VMAs
+    expect(comparedPages).toBeGreaterThan(100);
+    expect(shared.length).toBe(2);
+    for (const s of shared) {
+      expect(s.vmas).toBe(3);
+      expect(s.anonVmas).toBe(0);
+      // an offset mapped by two VMAs maps one frame
+      expect([...s.pfns.values()].every((set) => set.size === 1)).toBe(true);
+      expect([...s.pfns.keys()].length).toBeGreaterThan(0);
+    }
+    // parent and child map the same frame at an offset both touched
+    const [a, b] = shared;
+    const both = [...a.pfns.keys()].filter((o) => b.pfns.has(o));
+    expect(both.length).toBeGreaterThan(0);
+    expect(both.every((o) => [...a.pfns.get(o)!][0] === [...b.pfns.get(o)!][0])).toBe(true);
+    // no memfd fault is left unmodelled: only the program's own file mappings are
+    expect(Object.keys(report.unmodelled)).toEqual(['fault on a file or special mapping (page cache not modelled)']);
   });
 });

@@ -71,6 +71,8 @@ export type TraceRecord =
   | ['mprotect', tid: number, addr: U64, len: U64, prot: U64, ret: number]
   | ['madvise', tid: number, addr: U64, len: U64, advice: number, ret: number]
   | ['brk', tid: number, brk: U64, ret: number]
+  /** memfd_create() gave the open file `file` (a trace file identity): a shmem object */
+  | ['memfd', tid: number, file: number]
   | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
@@ -90,6 +92,7 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   mprotect: ['tid', 'addr', 'len', 'prot', 'ret'],
   madvise: ['tid', 'addr', 'len', 'advice', 'ret'],
   brk: ['tid', 'brk', 'ret'],
+  memfd: ['tid', 'file'],
   fork: ['parent', 'child', 'kind', 'sharedVm'],
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],

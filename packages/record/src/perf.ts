@@ -194,7 +194,12 @@ export class PerfConverter {
       }
       default:
         // open, openat, openat2, creat, memfd_create: a new open file description
-        if (ret >= 0) fds.set(ret, this.nextFile++);
+        if (ret >= 0) {
+          const id = this.nextFile++;
+          fds.set(ret, id);
+          // a memfd is shmem: the replay models its pages (shmem_fault)
+          if (call === 'memfd_create') this.out(['memfd', tid, id]);
+        }
     }
   }
 

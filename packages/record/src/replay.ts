@@ -12,6 +12,7 @@ import {
   VM_IO,
   VM_NOHUGEPAGE,
   VM_PFNMAP,
+  VM_SHARED,
   type KGen,
   type Plugin,
 } from '@mmsim/core';
@@ -100,6 +101,11 @@ function protOf(perms: string): number {
   return (perms[0] === 'r' ? 1 : 0) | (perms[1] === 'w' ? 2 : 0) | (perms[2] === 'x' ? 4 : 0);
 }
 
+/** A shared mapping of a memfd (shmem): its present pages are recorded and compared too. */
+export function isMemfdEntry(e: MapsEntry): boolean {
+  return e[2][3] === 's' && e[5].startsWith('/memfd:');
+}
+
 /** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
 export function isAnonEntry(e: MapsEntry): boolean {
   return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
@@ -112,6 +118,8 @@ export class Replayer {
   private mms = new Map<number, MmInfo>();
   /** trace file identity -> shmem object standing for it */
   private files = new Map<string, number>();
+  /** the shmem objects that are memfds (a `memfd` record): their shared mappings' faults are modelled */
+  private memfds = new Set<number>();
   readonly differences: Difference[] = [];
   /** records the simulator does not model, by reason */
   readonly unmodelled = new Map<string, number>();
@@ -277,11 +285,22 @@ export class Replayer {
       }
     }
     if (vma.file) {
+      if (this.memfds.has(vma.file) && vma.flags & VM_SHARED) return yield* this.shmemFault(p, vpn, flags);
       this.countUnmodelled('fault on a file or special mapping (page cache not modelled)');
       return 0;
     }
     const before = vma.anonVma;
     this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0));
+    return 0;
+  }
+
+  /**
+   * A fault on a shared memfd mapping: shmem_fault() in the model, the memfd's page at
+   * that offset (one folio shared by every mapping of the object, no anon_vma).
+   */
+  private *shmemFault(p: Proc, vpn: number, flags: number): KGen<number> {
+    const out = yield* userAccess(this.k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
+    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
     return 0;
   }
 
@@ -463,6 +482,9 @@ export class Replayer {
       case 'exit':
         yield* this.leave(r[1]);
         return 0;
+      case 'memfd':
+        this.memfds.add(this.fileId(`f${r[2]}`));
+        return 0;
       case 'end':
         // apply() does not run it
         return 0;
@@ -583,7 +605,7 @@ export class Replayer {
       // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
       const present = toRuns(snap.present);
       for (const e of rec) {
-        if (!isAnonEntry(e)) continue;
+        if (!isAnonEntry(e) && !isMemfdEntry(e)) continue;
         const v = firstDifference(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1]);
         if (v < 0) continue;
         const recP = inRuns(present, v);
