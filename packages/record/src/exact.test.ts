@@ -149,3 +149,32 @@ describe('a memfd mapped twice and shared with a fork child (memfd.c)', () => {
     expect(Object.keys(report.unmodelled)).toEqual(['fault on a file or special mapping (page cache not modelled)']);
   });
 });
+
+describe('a SysV segment attached twice and shared with a fork child (shm.c)', () => {
+  it('replays shmget/shmat/shmdt and the segment faults (no fault-around), and agrees', async () => {
+    const trace = await recorded('shm');
+    const rs = await records(trace);
+    expect(rs.map((r) => r[0]).filter((k) => k.startsWith('shm'))).toEqual(['shmget', 'shmat', 'shmat', 'shmdt']);
+    let segmentPages = 0;
+    let segmentVmas = 0;
+    for (const policy of ['stock', 'relocate', 'auto'] as const) {
+      const { report } = await replayTrace(trace, {
+        policy,
+        plugins: plugins(policy),
+        onSnapshot: (_k, _mm, snap) => {
+          if (policy !== 'stock') return;
+          for (const e of snap.maps) {
+            if (!e[5].startsWith('/SYSV')) continue;
+            segmentVmas++;
+            for (const [first, n] of snap.present) segmentPages += Math.max(0, Math.min(first + n, e[1]) - Math.max(first, e[0]));
+          }
+        },
+      });
+      expect(report.firstDifference, policy).toBeNull();
+      expect(Object.keys(report.unmodelled), policy).toEqual(['fault on a file or special mapping (page cache not modelled)']);
+    }
+    // the child's two attachments and the parent's read-only one, their pages compared
+    expect(segmentVmas).toBe(3);
+    expect(segmentPages).toBeGreaterThan(30);
+  });
+});

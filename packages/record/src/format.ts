@@ -73,6 +73,10 @@ export type TraceRecord =
   | ['brk', tid: number, brk: U64, ret: number]
   /** memfd_create() gave the open file `file` (a trace file identity): a shmem object */
   | ['memfd', tid: number, file: number]
+  /** SysV shared memory: shmget() (ret the shmid), shmat() (ret the address), shmdt() */
+  | ['shmget', tid: number, key: number, size: U64, shmflg: number, ret: number]
+  | ['shmat', tid: number, shmid: number, addr: U64, shmflg: number, ret: number]
+  | ['shmdt', tid: number, addr: U64, ret: number]
   | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
@@ -93,6 +97,9 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   madvise: ['tid', 'addr', 'len', 'advice', 'ret'],
   brk: ['tid', 'brk', 'ret'],
   memfd: ['tid', 'file'],
+  shmget: ['tid', 'key', 'size', 'shmflg', 'ret'],
+  shmat: ['tid', 'shmid', 'addr', 'shmflg', 'ret'],
+  shmdt: ['tid', 'addr', 'ret'],
   fork: ['parent', 'child', 'kind', 'sharedVm'],
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],
@@ -112,6 +119,9 @@ export const U64_FIELDS: Readonly<Partial<Record<TraceRecord[0], ReadonlySet<str
   mprotect: new Set(['addr', 'len', 'prot']),
   madvise: new Set(['addr', 'len']),
   brk: new Set(['brk']),
+  shmget: new Set(['size']),
+  shmat: new Set(['addr']),
+  shmdt: new Set(['addr']),
 }));
 
 const TWO53 = 2n ** 53n;

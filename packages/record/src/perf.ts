@@ -14,10 +14,12 @@ export const MM_SYSCALLS = ['mmap', 'munmap', 'mremap', 'mprotect', 'pkey_mprote
 /** fd-table syscalls, followed for file identities */
 export const FD_SYSCALLS = ['open', 'openat', 'openat2', 'creat', 'memfd_create', 'close', 'dup', 'dup2', 'dup3', 'fcntl'] as const;
 export const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
+/** SysV shared memory: segments (shmget) and their mappings (shmat, shmdt) */
+export const SHM_SYSCALLS = ['shmget', 'shmat', 'shmdt'] as const;
 
 export function perfEvents(): string[] {
   const ev: string[] = [];
-  for (const s of [...MM_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
+  for (const s of [...MM_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
   ev.push('exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'sched:sched_process_fork', 'sched:sched_process_exec', 'sched:sched_process_exit');
   return ev;
 }
@@ -178,6 +180,18 @@ export class PerfConverter {
       case 'brk':
         this.stats.syscalls++;
         this.out(['brk', tid, h(0), ret]);
+        return;
+      case 'shmget':
+        this.stats.syscalls++;
+        this.out(['shmget', tid, int32(a[0]), h(1), int32(a[2]), ret]);
+        return;
+      case 'shmat':
+        this.stats.syscalls++;
+        this.out(['shmat', tid, int32(a[0]), h(1), int32(a[2]), ret]);
+        return;
+      case 'shmdt':
+        this.stats.syscalls++;
+        this.out(['shmdt', tid, h(0), ret]);
         return;
       case 'close':
         if (ret === 0) fds.delete(int32(a[0]));

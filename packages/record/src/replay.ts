@@ -40,7 +40,7 @@ import { vmaPerms } from '@mmsim/runner';
 import { MREMAP_FLAG_BITS } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
-import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, u64Number, type MapsEntry, type U64, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
 import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
 import { scanTrace } from './scan.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
@@ -55,6 +55,9 @@ const MAP_GROWSDOWN = 0x100;
 const MAP_NORESERVE = 0x4000;
 const MAP_STACK = 0x20000;
 const MAP_FIXED_NOREPLACE = 0x100000;
+const SHM_RDONLY = 0o10000;
+const SHM_REMAP = 0o40000;
+const SHM_EXEC = 0o100000;
 const ADVICE_BY_NUMBER = new Map(Object.entries(MADVISE_ADVICE).map(([name, n]) => [n, name]));
 
 export type Policy = 'stock' | 'relocate' | 'auto';
@@ -101,9 +104,9 @@ function protOf(perms: string): number {
   return (perms[0] === 'r' ? 1 : 0) | (perms[1] === 'w' ? 2 : 0) | (perms[2] === 'x' ? 4 : 0);
 }
 
-/** A shared mapping of a memfd (shmem): its present pages are recorded and compared too. */
+/** A shared mapping of a memfd or a SysV segment (shmem): its present pages are recorded and compared too. */
 export function isMemfdEntry(e: MapsEntry): boolean {
-  return e[2][3] === 's' && e[5].startsWith('/memfd:');
+  return e[2][3] === 's' && (e[5].startsWith('/memfd:') || e[5].startsWith('/SYSV'));
 }
 
 /** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
@@ -120,6 +123,9 @@ export class Replayer {
   private files = new Map<string, number>();
   /** the shmem objects that are memfds (a `memfd` record): their shared mappings' faults are modelled */
   private memfds = new Set<number>();
+  /** SysV segments: shmid -> its shmem object and size in pages; object -> pages */
+  private shmSegs = new Map<number, { obj: number; pages: number }>();
+  private shmPages = new Map<number, number>();
   readonly differences: Difference[] = [];
   /** records the simulator does not model, by reason */
   readonly unmodelled = new Map<string, number>();
@@ -485,10 +491,68 @@ export class Replayer {
       case 'memfd':
         this.memfds.add(this.fileId(`f${r[2]}`));
         return 0;
+      case 'shmget':
+        this.shmget(r[5], r[3]);
+        return 0;
+      case 'shmat':
+        return yield* this.shmat(r[1], r[2], r[4], r[5]);
+      case 'shmdt':
+        return yield* this.shmdt(r[1], r[2], r[3]);
       case 'end':
         // apply() does not run it
         return 0;
     }
+  }
+
+  /** newseg() (ipc/shm.c): a segment is a shmem file of its size; shmget() of an existing key returns its shmid */
+  private shmget(shmid: number, size: U64): void {
+    if (shmid < 0 || this.shmSegs.has(shmid)) return;
+    const obj = this.fileId(`shm${shmid}`);
+    const pages = Math.ceil(u64Number(size) / PAGE);
+    this.memfds.add(obj);
+    // shm_vm_ops has no ->map_pages: no fault-around
+    this.k.noFaultAround.add(obj);
+    this.shmSegs.set(shmid, { obj, pages });
+    this.shmPages.set(obj, pages);
+  }
+
+  /** do_shmat(): a MAP_SHARED mapping of the segment's file at the address the kernel returned */
+  private *shmat(tid: number, shmid: number, shmflg: number, ret: number): KGen<number> {
+    const p = this.procs.get(tid);
+    if (!p || ret < 0) return 0;
+    const seg = this.shmSegs.get(shmid);
+    if (!seg || !Number.isFinite(seg.pages)) {
+      this.countUnmodelled('shmat() of a SysV segment made outside the recording');
+      return 0;
+    }
+    const vpn = ret / PAGE;
+    const got = yield* doMmap(this.k, p.mm, vpn, seg.pages, {
+      prot: shmflg & SHM_RDONLY ? 1 : 3 | (shmflg & SHM_EXEC ? 4 : 0),
+      shared: true,
+      fixed: (shmflg & SHM_REMAP) !== 0,
+      noreserve: false,
+      file: seg.obj,
+      pgoff: 0,
+    });
+    if (got !== vpn) this.differ(p.mm, `shmat at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+    this.track(p.mm);
+    return 0;
+  }
+
+  /** do_shmdt(): the segment's mapping that starts at addr (pgoff 0), its whole size */
+  private *shmdt(tid: number, addr: U64, ret: number): KGen<number> {
+    const p = this.procs.get(tid);
+    if (!p || ret < 0 || typeof addr !== 'number') return 0;
+    const vma = this.k.vmaAt(p.mm, addr / PAGE);
+    const pages = vma && vma.start === addr / PAGE && vma.pgoff === 0 ? this.shmPages.get(vma.file) : undefined;
+    if (pages === undefined) {
+      this.countUnmodelled('shmdt() of a mapping the replay did not attach');
+      return 0;
+    }
+    const got = yield* doMunmap(this.k, p.mm, addr / PAGE, pages);
+    if (got < 0) this.differ(p.mm, `shmdt(0x${addr.toString(16)}) failed in the simulator (${got})`);
+    this.track(p.mm);
+    return 0;
   }
 
   private newMm(mm: number, pid: number, brk: number, command: string): void {
