@@ -8,7 +8,7 @@
  *   runScenario(s, { plugins: [autoRelocatePlugin] });
  */
 import { definePlugin, pageAnonExclusive, ptePfn, VM_HUGETLB, VM_SPECIAL, type Plugin } from '@mmsim/core';
-import { MREMAP_STRATEGY, folioMaybeMappedShared, folioOf, folioTestKsm, getPte, isZeroPte, pmdEntry, type Kernel, type MoveContext, type MremapStrategy } from '@mmsim/linux';
+import { MREMAP_STRATEGY, folioMaybeMappedShared, folioOf, folioTestKsm, getPte, isHugeZeroPmd, isZeroPte, pmdEntry, type Kernel, type MoveContext, type MremapStrategy } from '@mmsim/linux';
 import { MREMAP_RELOCATE_ANON, relocateAnonStrategy, vmaMaybeHasSharedAnonFolios } from '@mmsim/relocate-anon';
 
 /** Why a move is (not) relocated; 'exclusive' relocates. */
@@ -54,6 +54,12 @@ export function moveVerdict(k: Kernel, mm: number, vpn: number, pages: number): 
     const e = pmdEntry(k, mm, v);
     const base = v - (v % 512);
     if (!e) {
+      v = base + 512;
+      continue;
+    }
+    // the huge zero page has no folio: move_huge_pmd() moves it as is (is_huge_zero_pmd),
+    // nothing to relocate, like a zero PTE below
+    if (isHugeZeroPmd(e)) {
       v = base + 512;
       continue;
     }

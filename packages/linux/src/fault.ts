@@ -518,7 +518,7 @@ function* shmemFaultBody(k: Kernel, vmaId: number, vpn: number, write: boolean):
   pteAlloc(k, mm, vpn);
   yield* ptlLock(k, mm, vpn);
   // do_read_fault(): fault-around first (it maps only pages below i_size)...
-  if (!write && sh) faultAround(k, vma, vpn);
+  if (!write && sh && !k.noFaultAround.has(vma.file)) faultAround(k, vma, vpn);
   // ...then the page itself: beyond i_size shmem_get_folio_gfp() fails, VM_FAULT_SIGBUS
   // (mremap grows the VMA, not the file)
   if (!sh || index >= sh.size) {

@@ -27,6 +27,8 @@ export {
   MREMAP_DONTUNMAP,
 } from './mremap.js';
 export type { Vrm, Pmc, CopyResult } from './mremap.js';
+export { mremapArgs, munmapArgs, mprotectArgs, madviseArgs, mmapArgs, TASK_SIZE_BYTES } from './uapi.js';
+export type { MremapPages } from './uapi.js';
 export { userAccess, handleMmFault, markKsm } from './fault.js';
 export type { FaultOutcome } from './fault.js';
 export { dupMmap, exitMmap } from './fork.js';

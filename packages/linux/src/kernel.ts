@@ -87,6 +87,12 @@ export interface KernelOptions extends EngineOptions {
 export class Kernel {
   readonly eng: Engine;
   readonly config: KernelConfig;
+  /**
+   * shmem objects mapped through vm_ops without ->map_pages: a SysV segment's
+   * shm_vm_ops (ipc/shm.c) has none, so should_fault_around() is false and a read
+   * fault maps only its own page. Set by whoever creates the object (shmget).
+   */
+  readonly noFaultAround = new Set<number>();
 
   constructor(opts: KernelOptions = {}) {
     this.config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };

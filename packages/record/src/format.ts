@@ -56,14 +56,27 @@ export const FAULT_KERNEL = 2;
 /** an instruction fetch */
 export const FAULT_EXEC = 4;
 
+/**
+ * A syscall's unsigned long argument, exact: a number when it is a safe integer, a
+ * bigint when it is not (>= 2^53: mremap(..., MREMAP_FIXED, ~0UL)). In the file the
+ * bigint is a decimal string ("18446744073709551615"); see U64_FIELDS.
+ */
+export type U64 = number | bigint;
+
 export type TraceRecord =
   | ['f', tid: number, vpn: number, flags: number]
-  | ['mmap', tid: number, addr: number, len: number, prot: number, flags: number, fd: number, off: number, ret: number, file: number]
-  | ['munmap', tid: number, addr: number, len: number, ret: number]
-  | ['mremap', tid: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number, ret: number]
-  | ['mprotect', tid: number, addr: number, len: number, prot: number, ret: number]
-  | ['madvise', tid: number, addr: number, len: number, advice: number, ret: number]
-  | ['brk', tid: number, brk: number, ret: number]
+  | ['mmap', tid: number, addr: U64, len: U64, prot: U64, flags: U64, fd: number, off: U64, ret: number, file: number]
+  | ['munmap', tid: number, addr: U64, len: U64, ret: number]
+  | ['mremap', tid: number, addr: U64, oldLen: U64, newLen: U64, flags: U64, newAddr: U64, ret: number]
+  | ['mprotect', tid: number, addr: U64, len: U64, prot: U64, ret: number]
+  | ['madvise', tid: number, addr: U64, len: U64, advice: number, ret: number]
+  | ['brk', tid: number, brk: U64, ret: number]
+  /** memfd_create() gave the open file `file` (a trace file identity): a shmem object */
+  | ['memfd', tid: number, file: number]
+  /** SysV shared memory: shmget() (ret the shmid), shmat() (ret the address), shmdt() */
+  | ['shmget', tid: number, key: number, size: U64, shmflg: number, ret: number]
+  | ['shmat', tid: number, shmid: number, addr: U64, shmflg: number, ret: number]
+  | ['shmdt', tid: number, addr: U64, ret: number]
   | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
@@ -83,12 +96,53 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   mprotect: ['tid', 'addr', 'len', 'prot', 'ret'],
   madvise: ['tid', 'addr', 'len', 'advice', 'ret'],
   brk: ['tid', 'brk', 'ret'],
+  memfd: ['tid', 'file'],
+  shmget: ['tid', 'key', 'size', 'shmflg', 'ret'],
+  shmat: ['tid', 'shmid', 'addr', 'shmflg', 'ret'],
+  shmdt: ['tid', 'addr', 'ret'],
   fork: ['parent', 'child', 'kind', 'sharedVm'],
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],
   exit: ['tid'],
   end: ['records'],
 }));
+
+/**
+ * The fields that are a syscall's unsigned long argument, per record kind: each may be
+ * written as a decimal string when its value is 2^53 or more (below 2^64); readers give
+ * it as a bigint. Every other integer is a JSON number, as before.
+ */
+export const U64_FIELDS: Readonly<Partial<Record<TraceRecord[0], ReadonlySet<string>>>> = Object.freeze(Object.assign(Object.create(null) as Partial<Record<TraceRecord[0], ReadonlySet<string>>>, {
+  mmap: new Set(['addr', 'len', 'prot', 'flags', 'off']),
+  munmap: new Set(['addr', 'len']),
+  mremap: new Set(['addr', 'oldLen', 'newLen', 'flags', 'newAddr']),
+  mprotect: new Set(['addr', 'len', 'prot']),
+  madvise: new Set(['addr', 'len']),
+  brk: new Set(['brk']),
+  shmget: new Set(['size']),
+  shmat: new Set(['addr']),
+  shmdt: new Set(['addr']),
+}));
+
+const TWO53 = 2n ** 53n;
+const TWO64 = 2n ** 64n;
+
+/** a U64 field written as a string: decimal digits of a value in [2^53, 2^64), else null */
+function bigField(x: unknown): bigint | null {
+  if (typeof x !== 'string' || !/^[1-9][0-9]{15,19}$/.test(x)) return null;
+  const v = BigInt(x);
+  return v >= TWO53 && v < TWO64 ? v : null;
+}
+
+/** A U64 as a number where it is exact, else Infinity (for bounds: "more than any limit") */
+export function u64Number(x: U64): number {
+  return typeof x === 'number' ? x : Infinity;
+}
+
+/** The low 32 bits of a U64 (flag tests) */
+export function low32(x: U64): number {
+  return typeof x === 'number' ? x >>> 0 : Number(BigInt.asUintN(32, x));
+}
 
 /** A trace that does not follow mmsim-trace/1: `line` is 1-based (the header is line 1). */
 export class TraceFormatError extends Error {
@@ -193,10 +247,15 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
   const fields = RECORD_FIELDS[kind];
   if (!fields) throw new TraceFormatError(file, line, '', `unknown record kind ${JSON.stringify(v[0])} (the kinds are ${Object.keys(RECORD_FIELDS).join(', ')})`);
   if (v.length !== fields.length + 1) throw new TraceFormatError(file, line, '', `a ${kind} record has ${fields.length} fields (${fields.join(', ')}), got ${v.length - 1}`);
+  const big = U64_FIELDS[kind];
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i];
     const x = v[i + 1];
-    if (name === 'snapshot') checkSnapshot(x, file, line);
+    if (typeof x === 'string' && big?.has(name)) {
+      const b = bigField(x);
+      if (b === null) throw new TraceFormatError(file, line, `${kind}.${name}`, `must be an integer (a decimal string only from 2^53 to 2^64-1), got ${JSON.stringify(x)}`);
+      v[i + 1] = b;
+    } else if (name === 'snapshot') checkSnapshot(x, file, line);
     else if (name === 'kind') {
       if (x !== 'fork' && x !== 'vfork' && x !== 'clone') throw new TraceFormatError(file, line, `${kind}.kind`, 'must be "fork", "vfork" or "clone"');
     } else if (!isInt(x)) throw new TraceFormatError(file, line, `${kind}.${name}`, `must be an integer, got ${JSON.stringify(x)}`);
@@ -209,15 +268,16 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
   const r = v as TraceRecord;
   if (populatePages(r) > MAX_POPULATE_PAGES) {
     const len = r[0] === 'mmap' || r[0] === 'madvise' ? r[3] : 0;
-    throw new TraceFormatError(file, line, `${kind}.len`, `populates ${Math.ceil(len / 4096)} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
+    const n = typeof len === 'bigint' ? (len + 4095n) / 4096n : Math.ceil(len / 4096);
+    throw new TraceFormatError(file, line, `${kind}.len`, `populates ${n} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
   }
   return r;
 }
 
 /** Pages a successful record asks to make present without faults (MAP_POPULATE, MADV_POPULATE_*); 0 for others. */
 function populatePages(r: TraceRecord): number {
-  if (r[0] === 'mmap' && r[8] >= 0 && r[5] & (MAP_POPULATE | MAP_LOCKED)) return Math.ceil(r[3] / 4096);
-  if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(r[3] / 4096);
+  if (r[0] === 'mmap' && r[8] >= 0 && low32(r[5]) & (MAP_POPULATE | MAP_LOCKED)) return Math.ceil(u64Number(r[3]) / 4096);
+  if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(u64Number(r[3]) / 4096);
   return 0;
 }
 
@@ -319,5 +379,6 @@ export function* readTraceSync(path: string): Generator<{ header: TraceHeader } 
 
 /** The text of a record line (what the recorder writes). */
 export function recordLine(r: TraceRecord): string {
+  for (let i = 1; i < r.length; i++) if (typeof r[i] === 'bigint') return JSON.stringify(r, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
   return JSON.stringify(r);
 }

@@ -4,6 +4,8 @@
  */
 export { TRACE_FORMAT, FAULT_WRITE, FAULT_KERNEL, FAULT_EXEC, RECORD_FIELDS, TraceFormatError, parseHeader, parseRecordLine, checkRecord, readTrace, readTraceSync, recordLine } from './format.js';
 export type { TraceHeader, TraceRecord, Snapshot, MapsEntry } from './format.js';
+export { U64_FIELDS, low32 } from './format.js';
+export type { U64 } from './format.js';
 export { record, buildC, RecordIncompleteError, RecordUnavailableError, TRACER_SOURCE } from './record.js';
 export type { RecordOptions, RecordResult } from './record.js';
 export { PerfConverter, perfEvents } from './perf.js';

@@ -6,7 +6,7 @@
  * struct file, not the inode: two opens of one file never merge), and drops the faults
  * the kernel takes while execve() builds the new mm (the exec snapshot has their result).
  */
-import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord } from './format.js';
+import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord, type U64 } from './format.js';
 import type { TracerLog } from './tracerlog.js';
 
 /** The tracepoints: syscall pairs, faults, process lifetime. */
@@ -14,10 +14,12 @@ export const MM_SYSCALLS = ['mmap', 'munmap', 'mremap', 'mprotect', 'pkey_mprote
 /** fd-table syscalls, followed for file identities */
 export const FD_SYSCALLS = ['open', 'openat', 'openat2', 'creat', 'memfd_create', 'close', 'dup', 'dup2', 'dup3', 'fcntl'] as const;
 export const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
+/** SysV shared memory: segments (shmget) and their mappings (shmat, shmdt) */
+export const SHM_SYSCALLS = ['shmget', 'shmat', 'shmdt'] as const;
 
 export function perfEvents(): string[] {
   const ev: string[] = [];
-  for (const s of [...MM_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
+  for (const s of [...MM_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
   ev.push('exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'sched:sched_process_fork', 'sched:sched_process_exec', 'sched:sched_process_exit');
   return ev;
 }
@@ -30,6 +32,11 @@ function signed(hex: string): number {
   let v = BigInt(hex);
   if (v >= TWO64 / 2n) v -= TWO64;
   return Number(v);
+}
+/** an unsigned long argument, exact: a number when safe, else a bigint (mremap's new_addr ~0UL) */
+function u64(hex: string): U64 {
+  const v = BigInt(hex);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 /** an int argument printed as 0x%08lx of a sign-extended or 32-bit value (fd -1: 0xffffffff) */
 function int32(hex: string): number {
@@ -139,13 +146,13 @@ export class PerfConverter {
 
   private syscall(tid: number, call: string, a: string[], ret: number): void {
     const fds = this.table(tid);
-    const h = (i: number) => Number(BigInt(a[i]));
+    const h = (i: number) => u64(a[i]);
     switch (call) {
       case 'mmap': {
         const fd = int32(a[4]);
         let file = 0;
         const flags = h(3);
-        if (!(flags & 0x20) /* MAP_ANONYMOUS */ && fd >= 0) {
+        if (!(BigInt(a[3]) & 0x20n) /* MAP_ANONYMOUS */ && fd >= 0) {
           file = fds.get(fd) ?? 0;
           if (!file) fds.set(fd, (file = this.nextFile++)); // opened before tracking or by an untraced call
         }
@@ -174,6 +181,18 @@ export class PerfConverter {
         this.stats.syscalls++;
         this.out(['brk', tid, h(0), ret]);
         return;
+      case 'shmget':
+        this.stats.syscalls++;
+        this.out(['shmget', tid, int32(a[0]), h(1), int32(a[2]), ret]);
+        return;
+      case 'shmat':
+        this.stats.syscalls++;
+        this.out(['shmat', tid, int32(a[0]), h(1), int32(a[2]), ret]);
+        return;
+      case 'shmdt':
+        this.stats.syscalls++;
+        this.out(['shmdt', tid, h(0), ret]);
+        return;
       case 'close':
         if (ret === 0) fds.delete(int32(a[0]));
         return;
@@ -183,13 +202,18 @@ export class PerfConverter {
         if (ret >= 0) this.dupFd(fds, int32(a[0]), ret);
         return;
       case 'fcntl': {
-        const cmd = h(1);
+        const cmd = int32(a[1]);
         if ((cmd === 0 || cmd === 1030) && ret >= 0) this.dupFd(fds, int32(a[0]), ret); // F_DUPFD, F_DUPFD_CLOEXEC
         return;
       }
       default:
         // open, openat, openat2, creat, memfd_create: a new open file description
-        if (ret >= 0) fds.set(ret, this.nextFile++);
+        if (ret >= 0) {
+          const id = this.nextFile++;
+          fds.set(ret, id);
+          // a memfd is shmem: the replay models its pages (shmem_fault)
+          if (call === 'memfd_create') this.out(['memfd', tid, id]);
+        }
     }
   }
 

@@ -12,6 +12,7 @@ import {
   VM_IO,
   VM_NOHUGEPAGE,
   VM_PFNMAP,
+  VM_SHARED,
   type KGen,
   type Plugin,
 } from '@mmsim/core';
@@ -26,14 +27,20 @@ import {
   doMunmap,
   dupMmap,
   exitMmap,
+  errnoName,
   expandDownwards,
+  madviseArgs,
+  mmapArgs,
+  mprotectArgs,
+  mremapArgs,
+  munmapArgs,
   userAccess,
 } from '@mmsim/linux';
 import { vmaPerms } from '@mmsim/runner';
 import { MREMAP_FLAG_BITS } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
-import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, u64Number, type MapsEntry, type U64, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
 import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
 import { scanTrace } from './scan.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
@@ -48,6 +55,9 @@ const MAP_GROWSDOWN = 0x100;
 const MAP_NORESERVE = 0x4000;
 const MAP_STACK = 0x20000;
 const MAP_FIXED_NOREPLACE = 0x100000;
+const SHM_RDONLY = 0o10000;
+const SHM_REMAP = 0o40000;
+const SHM_EXEC = 0o100000;
 const ADVICE_BY_NUMBER = new Map(Object.entries(MADVISE_ADVICE).map(([name, n]) => [n, name]));
 
 export type Policy = 'stock' | 'relocate' | 'auto';
@@ -94,6 +104,11 @@ function protOf(perms: string): number {
   return (perms[0] === 'r' ? 1 : 0) | (perms[1] === 'w' ? 2 : 0) | (perms[2] === 'x' ? 4 : 0);
 }
 
+/** A shared mapping of a memfd or a SysV segment (shmem): its present pages are recorded and compared too. */
+export function isMemfdEntry(e: MapsEntry): boolean {
+  return e[2][3] === 's' && (e[5].startsWith('/memfd:') || e[5].startsWith('/SYSV'));
+}
+
 /** A maps entry that is neither a file nor a special mapping: [heap], [stack], [anon:...], unnamed. */
 export function isAnonEntry(e: MapsEntry): boolean {
   return e[4] === '' && (e[5] === '' || e[5] === '[heap]' || e[5] === '[stack]' || e[5].startsWith('[anon:') || e[5].startsWith('[stack:'));
@@ -106,6 +121,11 @@ export class Replayer {
   private mms = new Map<number, MmInfo>();
   /** trace file identity -> shmem object standing for it */
   private files = new Map<string, number>();
+  /** the shmem objects that are memfds (a `memfd` record): their shared mappings' faults are modelled */
+  private memfds = new Set<number>();
+  /** SysV segments: shmid -> its shmem object and size in pages; object -> pages */
+  private shmSegs = new Map<number, { obj: number; pages: number }>();
+  private shmPages = new Map<number, number>();
   readonly differences: Difference[] = [];
   /** records the simulator does not model, by reason */
   readonly unmodelled = new Map<string, number>();
@@ -151,6 +171,18 @@ export class Replayer {
   /** a record the replay does not model, counted by reason (the report's `unmodelled`) */
   private countUnmodelled(reason: string): void {
     this.unmodelled.set(reason, (this.unmodelled.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * The byte-level checks of a call (@mmsim/linux uapi.ts: the kernel's on the raw
+   * 64-bit arguments) against what the kernel returned. True when the record is done:
+   * the kernel failed it (the checks' errno must be the kernel's; a failure the checks
+   * pass is deeper, in state the call never changed), or the checks refuse a call the
+   * kernel ran (a difference). False: the call succeeded, run it with `got`'s pages.
+   */
+  private byteChecked(mm: number, call: string, ret: number, got: number | object): boolean {
+    if (typeof got === 'number' && got !== ret) this.differ(mm, `${call}: the kernel returned ${ret < 0 ? errnoName(ret) : `0x${ret.toString(16)}`}, the simulator ${errnoName(got)}`);
+    return ret < 0 || typeof got === 'number';
   }
 
   private fileId(key: string): number {
@@ -259,11 +291,22 @@ export class Replayer {
       }
     }
     if (vma.file) {
+      if (this.memfds.has(vma.file) && vma.flags & VM_SHARED) return yield* this.shmemFault(p, vpn, flags);
       this.countUnmodelled('fault on a file or special mapping (page cache not modelled)');
       return 0;
     }
     const before = vma.anonVma;
     this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0));
+    return 0;
+  }
+
+  /**
+   * A fault on a shared memfd mapping: shmem_fault() in the model, the memfd's page at
+   * that offset (one folio shared by every mapping of the object, no anon_vma).
+   */
+  private *shmemFault(p: Proc, vpn: number, flags: number): KGen<number> {
+    const out = yield* userAccess(this.k, p.mm, vpn, (flags & FAULT_WRITE) !== 0);
+    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
     return 0;
   }
 
@@ -274,37 +317,47 @@ export class Replayer {
       case 'f':
         return yield* this.faultBody(r[1], r[2], r[3]);
       case 'mmap': {
-        const [, tid, , len, prot, flags, , off, ret, file] = r;
+        const [, tid, addr, len, prot, flags64, , off, ret, file] = r;
         const p = this.procs.get(tid);
-        if (!p || ret < 0) return 0;
+        if (!p) return 0;
+        const flags = low32(flags64);
+        const anon = (flags & MAP_ANONYMOUS) !== 0 || file === 0;
+        const args = mmapArgs(BigInt(addr), BigInt(len), BigInt(flags64), BigInt(off));
+        if (ret < 0) {
+          // a file mapping's fd checks come before most byte checks: only anonymous failures compare
+          if (anon) this.byteChecked(p.mm, 'mmap', ret, args);
+          return 0;
+        }
+        if (this.byteChecked(p.mm, `mmap at 0x${ret.toString(16)}`, ret, args) || typeof args === 'number') return 0;
         if (flags & 0x40000 /* MAP_HUGETLB */) {
           this.countUnmodelled('MAP_HUGETLB');
           return 0;
         }
         const vpn = ret / PAGE;
-        const pages = Math.ceil(len / PAGE);
+        const pages = args.pages;
         // MAP_SHARED (1) or MAP_SHARED_VALIDATE (3); MAP_PRIVATE is 2
         const shared = (flags & 0x03) === MAP_SHARED || (flags & 0x03) === 0x03;
-        const anon = (flags & MAP_ANONYMOUS) !== 0 || file === 0;
         const got = yield* doMmap(k, p.mm, vpn, pages, {
-          prot: prot & 7,
+          prot: low32(prot) & 7,
           shared,
           fixed: (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === MAP_FIXED,
           noreserve: (flags & MAP_NORESERVE) !== 0,
           file: anon ? 0 : this.fileId(`f${file}`),
-          pgoff: anon ? undefined : Math.floor(off / PAGE),
+          pgoff: anon ? undefined : args.pgoff,
           vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0),
         });
         if (got !== vpn) this.differ(p.mm, `mmap at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
-        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (prot & 2) !== 0 && !shared);
+        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (low32(prot) & 2) !== 0 && !shared);
         this.track(p.mm);
         return 0;
       }
       case 'munmap': {
         const [, tid, addr, len, ret] = r;
         const p = this.procs.get(tid);
-        if (!p || ret < 0) return 0;
-        const got = yield* doMunmap(k, p.mm, addr / PAGE, Math.ceil(len / PAGE));
+        if (!p) return 0;
+        const args = munmapArgs(BigInt(addr), BigInt(len));
+        if (this.byteChecked(p.mm, `munmap(0x${addr.toString(16)})`, ret, args) || typeof args === 'number') return 0;
+        const got = yield* doMunmap(k, p.mm, args.vpn, args.pages);
         if (got < 0) this.differ(p.mm, `munmap(0x${addr.toString(16)}) failed in the simulator (${got})`);
         this.track(p.mm);
         return 0;
@@ -312,8 +365,10 @@ export class Replayer {
       case 'mprotect': {
         const [, tid, addr, len, prot, ret] = r;
         const p = this.procs.get(tid);
-        if (!p || ret < 0) return 0;
-        const got = yield* doMprotect(k, p.mm, addr / PAGE, Math.ceil(len / PAGE), prot & 7);
+        if (!p) return 0;
+        const args = mprotectArgs(BigInt(addr), BigInt(len), BigInt(prot));
+        if (this.byteChecked(p.mm, `mprotect(0x${addr.toString(16)})`, ret, args) || typeof args === 'number') return 0;
+        const got = yield* doMprotect(k, p.mm, args.vpn, args.pages, args.prot);
         if (got < 0) this.differ(p.mm, `mprotect(0x${addr.toString(16)}) failed in the simulator (${got})`);
         this.track(p.mm);
         return 0;
@@ -321,44 +376,52 @@ export class Replayer {
       case 'madvise': {
         const [, tid, addr, len, advice, ret] = r;
         const p = this.procs.get(tid);
-        if (!p || ret < 0) return 0;
-        const pages = Math.ceil(len / PAGE);
-        if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+        if (!p) return 0;
+        const populate = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
+        const name = ADVICE_BY_NUMBER.get(advice);
+        // madvise_behavior_valid() comes first: only advice the model knows compares
+        const args = madviseArgs(BigInt(addr), BigInt(len));
+        if ((ret < 0 && !populate && !name) || this.byteChecked(p.mm, `madvise(0x${addr.toString(16)})`, ret, args) || typeof args === 'number') return 0;
+        const pages = args.pages;
+        if (populate) {
           // populate without faults: perf sees no page_fault_* for these, the model faults them in
-          yield* this.populate(p.mm, addr / PAGE, pages, advice === MADV_POPULATE_WRITE);
+          yield* this.populate(p.mm, args.vpn, pages, advice === MADV_POPULATE_WRITE);
           return 0;
         }
-        const name = ADVICE_BY_NUMBER.get(advice);
         if (!name) {
           this.countUnmodelled(`madvise advice ${advice} (no effect on the modelled state)`);
           return 0;
         }
-        const got = yield* doMadvise(k, p.mm, addr / PAGE, pages, name);
+        const got = yield* doMadvise(k, p.mm, args.vpn, pages, name);
         if (got < 0) this.differ(p.mm, `madvise(0x${addr.toString(16)}, ${name}) failed in the simulator (${got})`);
         this.track(p.mm);
         return 0;
       }
       case 'mremap': {
-        const [, tid, addr, oldLen, newLen, flags, newAddr, ret] = r;
+        const [, tid, addr, oldLen, newLen, flags64, newAddr, ret] = r;
         const p = this.procs.get(tid);
-        if (!p || ret < 0) return 0;
+        if (!p) return 0;
+        const args = mremapArgs(BigInt(addr), BigInt(oldLen), BigInt(newLen), BigInt(flags64), BigInt(newAddr));
+        if (this.byteChecked(p.mm, `mremap(0x${addr.toString(16)})`, ret, args) || typeof args === 'number') return 0;
+        const flags = args.flags;
         const moves = ret !== addr || (flags & MREMAP_FLAG_BITS.FIXED) !== 0;
         let f = flags;
-        let to = newAddr;
+        // the new_addr argument as passed (the do_mremap span shows it; ignored unless FIXED/DONTUNMAP)
+        let to = typeof newAddr === 'number' ? newAddr : Number(newAddr >> 12n) * PAGE;
         // a non-FIXED move takes the recorded address: MREMAP_FIXED there (nothing is mapped there)
         if (ret !== addr && !(flags & MREMAP_FLAG_BITS.FIXED)) {
           f |= MREMAP_FLAG_BITS.FIXED | MREMAP_FLAG_BITS.MAYMOVE;
           to = ret;
         }
         const info = this.mms.get(p.mm)!;
-        const verdict = moves ? moveVerdict(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE)) : 'exclusive';
+        const verdict = moves ? moveVerdict(k, p.mm, args.addr, args.oldLen) : 'exclusive';
         const relocatedBefore = info.report.relocated;
         if (moves) {
           info.report.moves++;
           if (this.policy === 'relocate') f |= MREMAP_FLAG_BITS.RELOCATE_ANON;
           this.moving = info.report;
         }
-        const got = yield* doMremap(k, p.mm, addr / PAGE, Math.ceil(oldLen / PAGE), Math.ceil(newLen / PAGE), f, to / PAGE);
+        const got = yield* doMremap(k, p.mm, args.addr, args.oldLen, args.newLen, f, to / PAGE);
         this.moving = null;
         this.inRelocation = false;
         if (moves && this.policy !== 'stock' && info.report.relocated === relocatedBefore && !info.report.fallbacks['walk-failed']) {
@@ -425,10 +488,71 @@ export class Replayer {
       case 'exit':
         yield* this.leave(r[1]);
         return 0;
+      case 'memfd':
+        this.memfds.add(this.fileId(`f${r[2]}`));
+        return 0;
+      case 'shmget':
+        this.shmget(r[5], r[3]);
+        return 0;
+      case 'shmat':
+        return yield* this.shmat(r[1], r[2], r[4], r[5]);
+      case 'shmdt':
+        return yield* this.shmdt(r[1], r[2], r[3]);
       case 'end':
         // apply() does not run it
         return 0;
     }
+  }
+
+  /** newseg() (ipc/shm.c): a segment is a shmem file of its size; shmget() of an existing key returns its shmid */
+  private shmget(shmid: number, size: U64): void {
+    if (shmid < 0 || this.shmSegs.has(shmid)) return;
+    const obj = this.fileId(`shm${shmid}`);
+    const pages = Math.ceil(u64Number(size) / PAGE);
+    this.memfds.add(obj);
+    // shm_vm_ops has no ->map_pages: no fault-around
+    this.k.noFaultAround.add(obj);
+    this.shmSegs.set(shmid, { obj, pages });
+    this.shmPages.set(obj, pages);
+  }
+
+  /** do_shmat(): a MAP_SHARED mapping of the segment's file at the address the kernel returned */
+  private *shmat(tid: number, shmid: number, shmflg: number, ret: number): KGen<number> {
+    const p = this.procs.get(tid);
+    if (!p || ret < 0) return 0;
+    const seg = this.shmSegs.get(shmid);
+    if (!seg || !Number.isFinite(seg.pages)) {
+      this.countUnmodelled('shmat() of a SysV segment made outside the recording');
+      return 0;
+    }
+    const vpn = ret / PAGE;
+    const got = yield* doMmap(this.k, p.mm, vpn, seg.pages, {
+      prot: shmflg & SHM_RDONLY ? 1 : 3 | (shmflg & SHM_EXEC ? 4 : 0),
+      shared: true,
+      fixed: (shmflg & SHM_REMAP) !== 0,
+      noreserve: false,
+      file: seg.obj,
+      pgoff: 0,
+    });
+    if (got !== vpn) this.differ(p.mm, `shmat at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
+    this.track(p.mm);
+    return 0;
+  }
+
+  /** do_shmdt(): the segment's mapping that starts at addr (pgoff 0), its whole size */
+  private *shmdt(tid: number, addr: U64, ret: number): KGen<number> {
+    const p = this.procs.get(tid);
+    if (!p || ret < 0 || typeof addr !== 'number') return 0;
+    const vma = this.k.vmaAt(p.mm, addr / PAGE);
+    const pages = vma && vma.start === addr / PAGE && vma.pgoff === 0 ? this.shmPages.get(vma.file) : undefined;
+    if (pages === undefined) {
+      this.countUnmodelled('shmdt() of a mapping the replay did not attach');
+      return 0;
+    }
+    const got = yield* doMunmap(this.k, p.mm, addr / PAGE, pages);
+    if (got < 0) this.differ(p.mm, `shmdt(0x${addr.toString(16)}) failed in the simulator (${got})`);
+    this.track(p.mm);
+    return 0;
   }
 
   private newMm(mm: number, pid: number, brk: number, command: string): void {
@@ -545,7 +669,7 @@ export class Replayer {
       // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
       const present = toRuns(snap.present);
       for (const e of rec) {
-        if (!isAnonEntry(e)) continue;
+        if (!isAnonEntry(e) && !isMemfdEntry(e)) continue;
         const v = firstDifference(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1]);
         if (v < 0) continue;
         const recP = inRuns(present, v);

@@ -17,7 +17,9 @@
  *                                          leader (do_exit before exit_mm: the mm is whole)
  *   M <a line of /proc/PID/maps>           the snapshot's VMAs, in order
  *   P <first vpn hex> <pages>              a run of present pages (pagemap bit 63) of an
- *                                          anonymous VMA (no inode, not [vdso]/[vvar])
+ *                                          anonymous VMA (no inode, not [vdso]/[vvar]) or
+ *                                          of a shared memfd mapping ("/memfd:NAME", shmem)
+ *                                          or SysV segment ("/SYSV<key>")
  *   .                                      end of the snapshot
  *   R <status>                             CMD's wait status, last
  * Exits with CMD's exit code (128 + signal when it was killed).
@@ -118,7 +120,8 @@ static void snapshot(const char *what, pid_t pid) {
     int name = 0;
     if (sscanf(line, "%lx-%lx %7s %llx %15s %lu %n", &start, &end, perms, &off, dev, &inode, &name) < 6) continue;
     const char *nm = name ? line + name : "";
-    if (inode != 0 || !strncmp(nm, "[vdso]", 6) || !strncmp(nm, "[vvar", 5) || !strncmp(nm, "[vsyscall]", 10)) continue;
+    int memfd = perms[3] == 's' && (!strncmp(nm, "/memfd:", 7) || !strncmp(nm, "/SYSV", 5));
+    if ((inode != 0 && !memfd) || !strncmp(nm, "[vdso]", 6) || !strncmp(nm, "[vvar", 5) || !strncmp(nm, "[vsyscall]", 10)) continue;
     if (pm >= 0) present_runs(pm, start, end);
   }
   if (maps) fclose(maps);
