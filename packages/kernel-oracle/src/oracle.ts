@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { release } from 'node:os';
 import {
   MADVISE_ADVICE,
+  MLOCKALL_FLAG_BITS,
+  MLOCK_ONFAULT,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
   SIMULATOR_ONLY_OPS,
@@ -100,6 +102,24 @@ export function toScript(s: Scenario): string {
       }
       case 'touch':
         lines.push(`touch ${i} ${st.proc} ${st.page} ${st.pages} ${st.access === 'write' ? 1 : 0}`);
+        break;
+      case 'mlock':
+        lines.push(`mlock ${i} ${st.proc} ${st.page} ${st.pages} ${st.onfault ? MLOCK_ONFAULT : 0}`);
+        break;
+      case 'munlock':
+        lines.push(`munlock ${i} ${st.proc} ${st.page} ${st.pages}`);
+        break;
+      case 'mlockall':
+        lines.push(`mlockall ${i} ${st.proc} ${st.flags.reduce((acc, f) => acc | MLOCKALL_FLAG_BITS[f], 0)}`);
+        break;
+      case 'munlockall':
+        lines.push(`munlockall ${i} ${st.proc}`);
+        break;
+      case 'mseal':
+        lines.push(`mseal ${i} ${st.proc} ${st.page} ${st.pages}`);
+        break;
+      case 'anon_name':
+        lines.push(`anon_name ${i} ${st.proc} ${st.page} ${st.pages} ${st.name}`);
         break;
       case 'fork':
         lines.push(`fork ${i} ${st.proc} ${slotOf[i + 1].get(++forks)}`);

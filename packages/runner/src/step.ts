@@ -3,7 +3,7 @@
  * has (Procs). Its own module so that the concurrent step's tasks (concurrent.ts) and the
  * sequential runner (run.ts) both build on it without importing each other.
  */
-import { E, FolioCounter, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
+import { E, FolioCounter, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
 import {
   ARENA_BASE,
   Kernel,
@@ -11,9 +11,14 @@ import {
   PROT_READ,
   PROT_WRITE,
   doMadvise,
+  doMlock,
+  doMlockall,
   doMmap,
   doMprotect,
   doMremap,
+  doMseal,
+  doMunlock,
+  doMunlockall,
   doMunmap,
   dupMmap,
   errnoName,
@@ -25,6 +30,7 @@ import {
   markKsm,
   userAccess,
   pinUserPages,
+  prctlSetVmaAnonName,
   shrinkFolioList,
   vmaLookupIn,
 } from '@mmsim/linux';
@@ -78,6 +84,21 @@ export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen
       const to = step.to === undefined ? 0 : base + step.to;
       return asResult(yield* doMremap(k, mm, base + step.page, step.pages, step.newPages, flags, to), true);
     }
+    case 'mlock':
+      return asResult(yield* doMlock(k, mm, base + step.page, step.pages, step.onfault ? MLOCK_ONFAULT : 0), false);
+    case 'munlock':
+      return asResult(yield* doMunlock(k, mm, base + step.page, step.pages), false);
+    case 'mlockall': {
+      let flags = 0;
+      for (const f of step.flags) flags |= MLOCKALL_FLAG_BITS[f];
+      return asResult(yield* doMlockall(k, mm, flags), false);
+    }
+    case 'munlockall':
+      return asResult(yield* doMunlockall(k, mm), false);
+    case 'mseal':
+      return asResult(yield* doMseal(k, mm, base + step.page, step.pages), false);
+    case 'anon_name':
+      return asResult(yield* prctlSetVmaAnonName(k, mm, base + step.page, step.pages, step.name), false);
     case 'touch': {
       const write = step.access === 'write';
       for (let i = 0; i < step.pages; i++) {

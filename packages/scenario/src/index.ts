@@ -38,6 +38,13 @@ export type {
   ThpStep,
   TouchStep,
   UnpinStep,
+  MlockStep,
+  MunlockStep,
+  MlockallStep,
+  MunlockallStep,
+  MsealStep,
+  AnonNameStep,
+  MlockallFlag,
   VmaCountExpectation,
   VmaExpectation,
   VmaFlagName,
@@ -53,6 +60,7 @@ export {
   MAX_ARENA_PAGES,
   MAX_PROCS,
   MAX_PROC_ID,
+  MLOCKALL_FLAGS,
   MREMAP_FLAGS,
   OBSERVATION_FORMAT,
   OBSERVED_VMA_FLAGS,
@@ -72,4 +80,4 @@ export { checkExpectations } from './expect.js';
 export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';
 export { diffObservations, formatDivergence, formatVmaTable } from './diff.js';
 export { stableStringify } from './stringify.js';
-export { MADVISE_ADVICE, MREMAP_FLAG_BITS } from './uapi.js';
+export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MREMAP_FLAG_BITS } from './uapi.js';

@@ -5,6 +5,7 @@ import {
   MAX_ARENA_PAGES,
   MAX_PROCS,
   MAX_PROC_ID,
+  MLOCKALL_FLAGS,
   MREMAP_FLAGS,
   OBSERVED_VMA_FLAGS,
   SCENARIO_FORMAT,
@@ -12,6 +13,7 @@ import {
   VMA_METADATA,
   type Advice,
   type Expectation,
+  type MlockallFlag,
   type MremapFlag,
   type Scenario,
   type Step,
@@ -47,6 +49,12 @@ const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
   madvise: { page: true, pages: true, advice: true },
   mremap: { page: true, pages: true, newPages: false, flags: false, to: false },
   touch: { page: true, pages: true, access: false },
+  mlock: { page: true, pages: true, onfault: false },
+  munlock: { page: true, pages: true },
+  mlockall: { flags: true },
+  munlockall: {},
+  mseal: { page: true, pages: true },
+  anon_name: { page: true, pages: true, name: true },
   fork: {},
   exit: {},
   snapshot: { label: true },
@@ -272,6 +280,8 @@ class Validator {
           noreserve: this.bool(rs, 'noreserve', i, op),
         };
       case 'munmap':
+      case 'munlock':
+      case 'mseal':
       case 'pin':
       case 'unpin':
       case 'ksm':
@@ -320,6 +330,29 @@ class Validator {
         }
         return st;
       }
+      case 'mlock':
+        return { op, proc, page, pages, onfault: this.bool(rs, 'onfault', i, op) };
+      case 'mlockall': {
+        // [] and ["ONFAULT"] are in range: the kernel's EINVAL is the result
+        if (!Array.isArray(rs.flags)) this.fail(`must be an array of flag names (${MLOCKALL_FLAGS.join(', ')}), got ${describe(rs.flags)}`, 'flags', i, op);
+        const flags: MlockallFlag[] = [];
+        for (const f of rs.flags as unknown[]) {
+          if (typeof f !== 'string' || !(MLOCKALL_FLAGS as readonly string[]).includes(f))
+            this.fail(`unknown flag ${describe(f)} (known: ${MLOCKALL_FLAGS.join(', ')})`, 'flags', i, op);
+          if (flags.includes(f as MlockallFlag)) this.fail(`duplicate flag "${f}"`, 'flags', i, op);
+          flags.push(f as MlockallFlag);
+        }
+        return { op, proc, flags };
+      }
+      case 'anon_name': {
+        const n = rs.name;
+        // ANON_VMA_NAME_MAX_LEN is 80 with the NUL; the format keeps to a subset of what the
+        // kernel accepts (printable, no [ ] \\ $ `) that needs no quoting in the oracle's script
+        if (typeof n !== 'string' || !/^[A-Za-z0-9._:+=-]{1,79}$/.test(n))
+          this.fail(`must be 1 to 79 characters of A-Z a-z 0-9 . _ : + = -, got ${describe(n)}`, 'name', i, op);
+        return { op, proc, page, pages, name: n as string };
+      }
+      case 'munlockall':
       case 'fork':
       case 'exit':
         return { op, proc };
