@@ -64,6 +64,8 @@ export function describeStep(st: Step): string {
       return `munlockall${proc}`;
     case 'anon_name':
       return `anon_name ${range(st.page, st.pages)} "${st.name}"${proc}`;
+    case 'mbind':
+      return `mbind ${range(st.page, st.pages)} ${st.mode}${st.nodes.length ? ` nodes ${st.nodes.join(',')}` : ''}${proc}`;
     case 'mprotect':
       return `mprotect ${range(st.page, st.pages)} ${st.prot}${proc}`;
     case 'madvise':

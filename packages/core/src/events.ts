@@ -142,6 +142,7 @@ export const EVENT_SCHEMA = [
   /* 48 */ { name: 'pud_move', fields: ['mm', 'from', 'to'], roles: ['mm', 'pud', 'pud'], annotation: true, doc: 'move_huge_pud (annotation; anonymous PUD leaves do not exist)' },
   /* 49 */ { name: 'page_content', fields: ['pfn', 'nonzero'], roles: ['pfn', 'value'], doc: 'the page now holds data (a user write) or zeroes: decides what a folio split maps to the zero page' },
   /* 50 */ { name: 'swap_cache', fields: ['slot', 'pfn'], roles: ['slot', 'pfnRef'], doc: 'the swap cache holds folio pfn for swap slot (pfn 0: removed)' },
+  /* 51 */ { name: 'vma_policy', fields: ['vma', 'policy'], roles: ['vma', 'value'], doc: 'vma->vm_policy (mbind; 0: none, the task policy applies): a merge attribute, compared as mpol_equal' },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -208,6 +209,7 @@ export enum E {
   PudMove = 48,
   PageContent = 49,
   SwapCache = 50,
+  VmaPolicy = 51,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

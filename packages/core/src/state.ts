@@ -226,6 +226,12 @@ export interface Vma {
   readonly chain: readonly number[];
   /** shmem object backing a shared anonymous mapping (0: none) */
   readonly file: number;
+  /**
+   * vma->vm_policy (mbind), as a key that is equal exactly when mpol_equal() says so
+   * (@mmsim/linux mempolicy.ts); absent or 0: none. Set by vma_policy events only, so a
+   * VMA that never had one carries no field.
+   */
+  readonly policy?: number;
 }
 
 export interface AnonVma {
@@ -427,7 +433,7 @@ export function pageFolio(s: State, pfn: number): Folio | undefined {
  * the next event. For readers that cache VMAs between changes (kernel code, checkers).
  */
 export function copyVma(v: Vma): Vma {
-  return {
+  const c: { -readonly [K in keyof Vma]: Vma[K] } = {
     id: v.id,
     mm: v.mm,
     start: v.start,
@@ -438,6 +444,8 @@ export function copyVma(v: Vma): Vma {
     chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
     file: v.file,
   };
+  if (v.policy) c.policy = v.policy;
+  return c;
 }
 
 /** A plain copy of an anon_vma (as copyVma). */

@@ -44,3 +44,14 @@ export const MLOCKALL_FLAG_BITS = Object.freeze({
   FUTURE: 2,
   ONFAULT: 4,
 });
+
+/** mbind() / set_mempolicy() modes (include/uapi/linux/mempolicy.h). */
+export const MPOL_MODES = Object.freeze({
+  DEFAULT: 0,
+  PREFERRED: 1,
+  BIND: 2,
+  INTERLEAVE: 3,
+  LOCAL: 4,
+  PREFERRED_MANY: 5,
+  WEIGHTED_INTERLEAVE: 6,
+});

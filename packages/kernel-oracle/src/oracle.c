@@ -17,6 +17,7 @@
  *   munlockall I PROC
  *   mseal I PROC PAGE PAGES
  *   anon_name I PROC PAGE PAGES NAME                     (prctl PR_SET_VMA_ANON_NAME; NAME one word)
+ *   mbind I PROC PAGE PAGES MODE LO HI                   (nodemask bits 0-31 LO, 32-63 HI; maxnode 64)
  *   fork I PROC CHILD
  *   exit I PROC
  *   snapshot I                                           (every live process, ascending)
@@ -99,7 +100,7 @@ static const int KNOWN_ADVICE[] = { 0, 1, 2, 4, 8, 10, 11, 12, 13, 14, 15, 16, 1
 
 enum {
 	C_MMAP = 1, C_MUNMAP, C_MPROTECT, C_MADVISE, C_MREMAP, C_TOUCH, C_FORK, C_EXIT, C_SNAP, C_QUIT,
-	C_MLOCK, C_MUNLOCK, C_MLOCKALL, C_MUNLOCKALL, C_MSEAL, C_ANON_NAME
+	C_MLOCK, C_MUNLOCK, C_MLOCKALL, C_MUNLOCKALL, C_MSEAL, C_ANON_NAME, C_MBIND
 };
 
 struct cmd {
@@ -572,6 +573,11 @@ static void proc_loop(void)
 		case C_MSEAL:
 			res_sys(c.idx, syscall(SYS_mseal, addr, len, 0UL));
 			break;
+		case C_MBIND: {
+			unsigned long mask = (unsigned long)c.a[3] | ((unsigned long)c.a[4] << 32);
+			res_sys(c.idx, syscall(SYS_mbind, addr, len, (unsigned long)c.a[2], &mask, 64UL, 0UL));
+			break;
+		}
 		case C_ANON_NAME:
 			res_sys(c.idx, prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, c.name));
 			break;
@@ -721,6 +727,8 @@ static void parse_script(size_t len)
 				c->op = C_MSEAL, na = 2;
 			else if (!strcmp(word, "anon_name"))
 				c->op = C_ANON_NAME, na = 2;
+			else if (!strcmp(word, "mbind"))
+				c->op = C_MBIND, na = 5;
 			else if (!strcmp(word, "fork"))
 				c->op = C_FORK, na = 1;
 			else if (!strcmp(word, "exit"))

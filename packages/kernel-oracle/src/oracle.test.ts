@@ -129,8 +129,9 @@ describe('toScript (no kernel needed)', () => {
       { op: 'mseal', page: 5, pages: 1 },
       { op: 'anon_name', page: 6, pages: 2, name: 'jit' },
       { op: 'madvise', page: 0, pages: 1, advice: 'DONTDUMP' },
+      { op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [0, 33] },
     ]);
-    expect(toScript(s).split('\n').slice(2, 10)).toEqual([
+    expect(toScript(s).split('\n').slice(2, 11)).toEqual([
       'mlock 0 0 1 2 0',
       'mlock 1 0 3 2 1',
       'munlock 2 0 1 4',
@@ -139,6 +140,7 @@ describe('toScript (no kernel needed)', () => {
       'mseal 5 0 5 1',
       'anon_name 6 0 6 2 jit',
       'madvise 7 0 0 1 16',
+      'mbind 8 0 0 1 2 1 2',
     ]);
   });
 

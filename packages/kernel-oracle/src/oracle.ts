@@ -4,6 +4,7 @@ import {
   MADVISE_ADVICE,
   MLOCKALL_FLAG_BITS,
   MLOCK_ONFAULT,
+  MPOL_MODES,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
   SIMULATOR_ONLY_OPS,
@@ -121,6 +122,13 @@ export function toScript(s: Scenario): string {
       case 'anon_name':
         lines.push(`anon_name ${i} ${st.proc} ${st.page} ${st.pages} ${st.name}`);
         break;
+      case 'mbind': {
+        // the nodemask as two 32-bit halves (the script's numbers are C longs, the mask 64 bits)
+        const lo = st.nodes.filter((n) => n < 32).reduce((m, n) => m + 2 ** n, 0);
+        const hi = st.nodes.filter((n) => n >= 32).reduce((m, n) => m + 2 ** (n - 32), 0);
+        lines.push(`mbind ${i} ${st.proc} ${st.page} ${st.pages} ${MPOL_MODES[st.mode]} ${lo} ${hi}`);
+        break;
+      }
       case 'fork':
         lines.push(`fork ${i} ${st.proc} ${slotOf[i + 1].get(++forks)}`);
         break;

@@ -106,3 +106,4 @@ export type { HistoricFixId, ReleaseChange, ReleaseChangeId } from './release.js
 export { doMlock, doMunlock, doMlockall, doMunlockall } from './mlock.js';
 export { doMseal, vmaIsSealed, canMadviseModify } from './mseal.js';
 export { mmPopulate } from './gup.js';
+export { doMbind, mpolKey, MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE } from './mempolicy.js';

@@ -51,6 +51,7 @@ function vmgFor(prev: Vma, middle: Vma): VmaMergeStruct {
     flags: middle.flags,
     file: middle.file,
     anonVma: middle.anonVma,
+    policy: middle.policy ?? 0,
     copiedFrom: null,
     justExpand: false,
   };

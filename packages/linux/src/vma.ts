@@ -49,6 +49,7 @@ export function vmgVmaState(prev: Vma | null, vma: Vma, start: number, end: numb
     flags: vma.flags,
     file: vma.file,
     anonVma: vma.anonVma,
+    policy: vma.policy ?? 0,
     copiedFrom: null,
     justExpand: false,
     state: 'start',
@@ -140,6 +141,8 @@ function* splitVmaBody(k: Kernel, id: number, addr: number, newBelow: boolean): 
     k.eng.emit(E.VmaInsert, nid, v.mm, addr, v.end, v.pgoff + (addr - v.start), v.flags);
   }
   if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
+  // vma_dup_policy()
+  if (v.policy) k.eng.emit(E.VmaPolicy, nid, v.policy);
   if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
   yield* anonVmaClone(k, nid, id, root);
   if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
@@ -464,6 +467,8 @@ function* copyVmaBody(k: Kernel, vmaId: number, addr: number, len: number, pgoff
   }
   // vm_area_dup + anon_vma_clone + vma_link
   const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
+  // vma_dup_policy()
+  if (vma.policy) k.eng.emit(E.VmaPolicy, nid, vma.policy);
   if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
   yield* anonVmaClone(k, nid, vmaId);
   return { newVma: nid, vma: vmaId, needRmapLocks: false };

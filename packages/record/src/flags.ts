@@ -6,7 +6,7 @@
  * kernel, so a replay that skipped them would disagree mid-run.
  */
 import type { KGen } from '@mmsim/core';
-import { doMlock, doMlockall, doMseal, doMunlock, doMunlockall, type Kernel } from '@mmsim/linux';
+import { MPOL_DEFAULT, MPOL_LOCAL, doMbind, doMlock, doMlockall, doMseal, doMunlock, doMunlockall, type Kernel } from '@mmsim/linux';
 import type { TraceRecord } from './format.js';
 
 /** prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...) (include/uapi/linux/prctl.h) */
@@ -49,9 +49,9 @@ export type FlagReplay = { got: number; what: string } | { unmodelled: string };
 
 /**
  * A successful record as the syscall on mm (a failed one changed nothing). The mlock
- * family and mseal run the model's code (mlock's populate makes no page_fault
- * tracepoints: GUP faults the pages in, and so does the model); a named anon VMA and a
- * mempolicy are merge attributes the model's VMAs do not have.
+ * family, mseal and mbind run the model's code (mlock's populate makes no page_fault
+ * tracepoints: GUP faults the pages in, and so does the model); a named anon VMA is a
+ * merge attribute the model's VMAs do not have.
  */
 export function* replayVmaFlagRecord(k: Kernel, mm: number, r: VmaFlagRecord): KGen<FlagReplay> {
   switch (r[0]) {
@@ -67,8 +67,13 @@ export function* replayVmaFlagRecord(k: Kernel, mm: number, r: VmaFlagRecord): K
       return { got: yield* doMseal(k, mm, r[2] / PAGE, Math.ceil(r[3] / PAGE), r[4]), what: `mseal(0x${r[2].toString(16)})` };
     case 'anon_name':
       return { unmodelled: 'prctl(PR_SET_VMA_ANON_NAME) succeeded: anon_vma_name is not modelled (VMA boundaries may differ)' };
-    case 'mbind':
-      return { unmodelled: 'mbind: mempolicy is not modelled (VMA boundaries may differ)' };
+    case 'mbind': {
+      // perf sees the nodemask's pointer, not its bits: a call the kernel took names a memory
+      // node, and the model (like the machines) has node 0 only
+      const mode = r[4] & 0xff;
+      const nodes = mode === MPOL_DEFAULT || mode === MPOL_LOCAL ? 0 : 1;
+      return { got: yield* doMbind(k, mm, r[2] / PAGE, Math.ceil(r[3] / PAGE), r[4], nodes, 0), what: `mbind(0x${r[2].toString(16)})` };
+    }
   }
 }
 

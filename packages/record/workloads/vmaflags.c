@@ -2,7 +2,8 @@
  * undone so that the parts merge again: mlock / mlock2(MLOCK_ONFAULT) / munlock,
  * madvise DONTDUMP and RANDOM, prctl(PR_SET_VMA_ANON_NAME) (EINVAL without
  * CONFIG_ANON_VMA_NAME), mseal and a munmap it refuses, mlockall(MCL_CURRENT | MCL_FUTURE)
- * (everything faulted in, a later mmap too, without a page fault) and munlockall. */
+ * (everything faulted in, a later mmap too, without a page fault) and munlockall, mbind
+ * (MPOL_PREFERRED on node 0, then MPOL_DEFAULT). */
 #define _GNU_SOURCE
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -38,6 +39,9 @@ int main(void) {
   if (munlock(p + 8 * PG, 8 * PG)) return 8;                        /* [0, 20) merges again */
   if (madvise(p + 28 * PG, 4 * PG, MADV_DODUMP)) return 9;
   if (madvise(p + 32 * PG, 4 * PG, MADV_NORMAL)) return 10;
+  unsigned long node0 = 1;
+  if (syscall(SYS_mbind, p + 52 * PG, 4 * PG, 1 /* MPOL_PREFERRED */, &node0, 64UL, 0UL)) return 16;
+  if (syscall(SYS_mbind, p + 56 * PG, 2 * PG, 1 /* MPOL_PREFERRED */, &node0, 64UL, 0UL)) return 17; /* merges */
 
   char *q = mmap(0, 32 * PG, RW, ANON, -1, 0);
   if (q == MAP_FAILED) return 11;
@@ -48,5 +52,6 @@ int main(void) {
   char *s = mmap(0, 64 * PG, RW, ANON, -1, 0);
   if (s == MAP_FAILED) return 15;
   touch(s, 64);
+  if (syscall(SYS_mbind, p + 52 * PG, 2 * PG, 0 /* MPOL_DEFAULT */, 0, 0UL, 0UL)) return 18;
   return 0;
 }

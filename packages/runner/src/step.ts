@@ -3,7 +3,7 @@
  * has (Procs). Its own module so that the concurrent step's tasks (concurrent.ts) and the
  * sequential runner (run.ts) both build on it without importing each other.
  */
-import { E, FolioCounter, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
+import { E, FolioCounter, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
 import {
   ARENA_BASE,
   Kernel,
@@ -11,6 +11,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   doMadvise,
+  doMbind,
   doMlock,
   doMlockall,
   doMmap,
@@ -97,6 +98,10 @@ export function* runStep(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen
       return asResult(yield* doMunlockall(k, mm), false);
     case 'mseal':
       return asResult(yield* doMseal(k, mm, base + step.page, step.pages), false);
+    case 'mbind': {
+      const nodes = step.nodes.reduce((m, n) => m + 2 ** n, 0);
+      return asResult(yield* doMbind(k, mm, base + step.page, step.pages, MPOL_MODES[step.mode], nodes, 0), false);
+    }
     case 'anon_name':
       return asResult(yield* prctlSetVmaAnonName(k, mm, base + step.page, step.pages, step.name), false);
     case 'touch': {

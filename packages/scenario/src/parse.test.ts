@@ -32,8 +32,10 @@ describe('parseScenario: the VMA-flag steps', () => {
         { op: 'mseal', page: 0, pages: 1 },
         { op: 'anon_name', page: 0, pages: 1, name: 'heap.1' },
         { op: 'madvise', page: 0, pages: 1, advice: 'KEEPONFORK' },
+        { op: 'mbind', page: 0, pages: 1, mode: 'LOCAL' },
       ]),
     );
+    expect(s.steps[9]).toEqual({ op: 'mbind', proc: 0, page: 0, pages: 1, mode: 'LOCAL', nodes: [] });
     expect(s.steps.slice(0, 8)).toEqual([
       { op: 'mlock', proc: 0, page: 0, pages: 2, onfault: false },
       { op: 'mlock', proc: 0, page: 2, pages: 2, onfault: true },
@@ -127,6 +129,9 @@ describe('parseScenario: errors name step and field', () => {
     ['mseal page+pages', [{ op: 'mseal', page: 60, pages: 5 }], 0, 'pages', /exceeds arena.pages 64/],
     ['anon_name without name', [{ op: 'anon_name', page: 0, pages: 1 }], 0, 'name', /missing/],
     ['anon_name with a space', [{ op: 'anon_name', page: 0, pages: 1, name: 'a b' }], 0, 'name', /1 to 79 characters/],
+    ['mbind unknown mode', [{ op: 'mbind', page: 0, pages: 1, mode: 'SPREAD' }], 0, 'mode', /unknown mode string "SPREAD"/],
+    ['mbind node out of range', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [63] }], 0, 'nodes', /\[0, 62\]/],
+    ['mbind dup node', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [0, 0] }], 0, 'nodes', /duplicate node 0/],
     ['anon_name too long', [{ op: 'anon_name', page: 0, pages: 1, name: 'x'.repeat(80) }], 0, 'name', /1 to 79 characters/],
   ];
   for (const [name, steps, step, field, re] of cases) {

@@ -5,7 +5,9 @@ import {
   MAX_ARENA_PAGES,
   MAX_PROCS,
   MAX_PROC_ID,
+  MAX_NUMA_NODE,
   MLOCKALL_FLAGS,
+  MPOL_MODE_NAMES,
   MREMAP_FLAGS,
   OBSERVED_VMA_FLAGS,
   SCENARIO_FORMAT,
@@ -14,6 +16,7 @@ import {
   type Advice,
   type Expectation,
   type MlockallFlag,
+  type MpolMode,
   type MremapFlag,
   type Scenario,
   type Step,
@@ -55,6 +58,7 @@ const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
   munlockall: {},
   mseal: { page: true, pages: true },
   anon_name: { page: true, pages: true, name: true },
+  mbind: { page: true, pages: true, mode: true, nodes: false },
   fork: {},
   exit: {},
   snapshot: { label: true },
@@ -351,6 +355,22 @@ class Validator {
         if (typeof n !== 'string' || !/^[A-Za-z0-9._:+=-]{1,79}$/.test(n))
           this.fail(`must be 1 to 79 characters of A-Z a-z 0-9 . _ : + = -, got ${describe(n)}`, 'name', i, op);
         return { op, proc, page, pages, name: n as string };
+      }
+      case 'mbind': {
+        const m = rs.mode;
+        if (typeof m !== 'string' || !(MPOL_MODE_NAMES as readonly string[]).includes(m))
+          this.fail(`unknown mode ${describe(m)} (known: ${MPOL_MODE_NAMES.join(', ')})`, 'mode', i, op);
+        const nodes: number[] = [];
+        if (rs.nodes !== undefined) {
+          if (!Array.isArray(rs.nodes)) this.fail(`must be an array of node ids, got ${describe(rs.nodes)}`, 'nodes', i, op);
+          for (const n of rs.nodes as unknown[]) {
+            if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_NUMA_NODE)
+              this.fail(`node ids are integers in [0, ${MAX_NUMA_NODE}], got ${describe(n)}`, 'nodes', i, op);
+            if (nodes.includes(n as number)) this.fail(`duplicate node ${n}`, 'nodes', i, op);
+            nodes.push(n as number);
+          }
+        }
+        return { op, proc, page, pages, mode: m as MpolMode, nodes };
       }
       case 'munlockall':
       case 'fork':

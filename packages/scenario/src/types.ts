@@ -37,6 +37,12 @@ export const ADVICES = [
 ] as const;
 export type Advice = (typeof ADVICES)[number];
 
+/** mbind() modes by their MPOL_* names. */
+export const MPOL_MODE_NAMES = ['DEFAULT', 'PREFERRED', 'BIND', 'INTERLEAVE', 'LOCAL', 'PREFERRED_MANY', 'WEIGHTED_INTERLEAVE'] as const;
+export type MpolMode = (typeof MPOL_MODE_NAMES)[number];
+/** Highest node id a `mbind` step may name (the oracle passes maxnode 64: get_nodes() reads 63 bits). */
+export const MAX_NUMA_NODE = 62;
+
 /** mlockall() flags by their MCL_* names. */
 export const MLOCKALL_FLAGS = ['CURRENT', 'FUTURE', 'ONFAULT'] as const;
 export type MlockallFlag = (typeof MLOCKALL_FLAGS)[number];
@@ -108,6 +114,12 @@ export interface MsealStep extends RangeStep {
 export interface AnonNameStep extends RangeStep {
   op: 'anon_name';
   name: string;
+}
+/** mbind(start, len, mode, nodemask of `nodes`, maxnode 64, 0); nodes default []. */
+export interface MbindStep extends RangeStep {
+  op: 'mbind';
+  mode: MpolMode;
+  nodes: number[];
 }
 export interface TouchStep extends RangeStep {
   op: 'touch';
@@ -200,6 +212,7 @@ export type Step =
   | MunlockallStep
   | MsealStep
   | AnonNameStep
+  | MbindStep
   | ForkStep
   | ExitStep
   | SnapshotStep
@@ -224,6 +237,7 @@ export const ORACLE_OPS = [
   'munlockall',
   'mseal',
   'anon_name',
+  'mbind',
   'fork',
   'exit',
   'snapshot',

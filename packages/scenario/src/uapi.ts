@@ -1,5 +1,5 @@
-import { MADVISE_ADVICE as ADVICE_NUMBERS, MLOCKALL_FLAG_BITS as MCL_BITS, MLOCK_ONFAULT as MLOCK_ONFAULT_BIT, MREMAP_FLAG_BITS as FLAG_BITS } from '@mmsim/core';
-import type { Advice, MlockallFlag, MremapFlag } from './types.js';
+import { MADVISE_ADVICE as ADVICE_NUMBERS, MLOCKALL_FLAG_BITS as MCL_BITS, MLOCK_ONFAULT as MLOCK_ONFAULT_BIT, MPOL_MODES as MODES, MREMAP_FLAG_BITS as FLAG_BITS } from '@mmsim/core';
+import type { Advice, MlockallFlag, MpolMode, MremapFlag } from './types.js';
 
 /** madvise() advice values by the format's names (the numbers are core's uapi table; every Advice must have one). */
 export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = ADVICE_NUMBERS;
@@ -12,3 +12,6 @@ export const MLOCKALL_FLAG_BITS: Readonly<Record<MlockallFlag, number>> = MCL_BI
 
 /** mlock2()'s MLOCK_ONFAULT (a `mlock` step with `onfault`). */
 export const MLOCK_ONFAULT = MLOCK_ONFAULT_BIT;
+
+/** mbind() modes by the format's MPOL_* names (core's uapi table). */
+export const MPOL_MODES: Readonly<Record<MpolMode, number>> = MODES;

@@ -79,7 +79,7 @@ describe('adding an event type', () => {
   }, 180_000);
 
   it('the entry and its E member: each per-type consumer fails until it handles the type; the role-derived ones need nothing', () => {
-    const errs = errorsWith(withType(ENTRY, 'FolioLru = 51'));
+    const errs = errorsWith(withType(ENTRY, 'FolioLru = 52'));
     expect(errs[EVENTS]).toEqual([]);
     for (const [what, f] of Object.entries(PER_TYPE)) {
       expect(errs[f].length, `${what} (${f}) compiles without a case for folio_lru`).toBeGreaterThan(0);
@@ -94,15 +94,15 @@ describe('adding an event type', () => {
 
   it('the entry without its E member, or the member without the entry, does not compile', () => {
     const noMember = errorsWith(withType(ENTRY, null))[EVENTS].join('\n');
-    expect(noMember).toContain("entry 51 'folio_lru' has no E member");
-    const noEntry = errorsWith(withType(null, 'FolioLru = 51'))[EVENTS].join('\n');
-    expect(noEntry).toContain("E.FolioLru = 51 is not the index of an entry 'folio_lru'");
+    expect(noMember).toContain("entry 52 'folio_lru' has no E member");
+    const noEntry = errorsWith(withType(null, 'FolioLru = 52'))[EVENTS].join('\n');
+    expect(noEntry).toContain("E.FolioLru = 52 is not the index of an entry 'folio_lru'");
   }, 180_000);
 
   it('a field without a role, or with a role nobody knows, does not compile', () => {
-    const missing = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn', 'gen'], roles: ['pfn'], doc: '' }", 'FolioLru = 51'))[EVENTS].join('\n');
+    const missing = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn', 'gen'], roles: ['pfn'], doc: '' }", 'FolioLru = 52'))[EVENTS].join('\n');
     expect(missing).toContain("'folio_lru': 2 fields but 1 roles");
-    const unknown = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn'], roles: ['lruGen'], doc: '' }", 'FolioLru = 51'))[EVENTS];
+    const unknown = errorsWith(withType("{ name: 'folio_lru', fields: ['pfn'], roles: ['lruGen'], doc: '' }", 'FolioLru = 52'))[EVENTS];
     expect(unknown.length).toBeGreaterThan(0);
   }, 180_000);
 
