@@ -103,6 +103,7 @@ export function toPerfetto(log: EventLog, meta: Record<string, unknown> = {}, on
     vma_flags: null,
     vma_set_anon_vma: null,
     vma_set_file: null,
+    vma_policy: null,
     vma_split: null,
     vma_merge: null,
     anon_vma_create: null,

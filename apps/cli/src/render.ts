@@ -49,11 +49,23 @@ export function describeStep(st: Step): string {
       return `mmap ${range(st.page, st.pages)} ${st.prot} ${fl}${proc}`;
     }
     case 'munmap':
+    case 'munlock':
+    case 'mseal':
     case 'pin':
     case 'unpin':
     case 'ksm':
     case 'swapout':
       return `${st.op} ${range(st.page, st.pages)}${proc}`;
+    case 'mlock':
+      return `mlock${st.onfault ? '2 ONFAULT' : ''} ${range(st.page, st.pages)}${proc}`;
+    case 'mlockall':
+      return `mlockall ${st.flags.join('|')}${proc}`;
+    case 'munlockall':
+      return `munlockall${proc}`;
+    case 'anon_name':
+      return `anon_name ${range(st.page, st.pages)} "${st.name}"${proc}`;
+    case 'mbind':
+      return `mbind ${range(st.page, st.pages)} ${st.mode}${st.nodes.length ? ` nodes ${st.nodes.join(',')}` : ''}${proc}`;
     case 'mprotect':
       return `mprotect ${range(st.page, st.pages)} ${st.prot}${proc}`;
     case 'madvise':

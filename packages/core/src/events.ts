@@ -143,6 +143,7 @@ export const EVENT_SCHEMA = [
   /* 49 */ { name: 'page_content', fields: ['pfn', 'nonzero'], roles: ['pfn', 'value'], doc: 'the page now holds data (a user write) or zeroes: decides what a folio split maps to the zero page' },
   /* 50 */ { name: 'swap_cache', fields: ['slot', 'pfn'], roles: ['slot', 'pfnRef'], doc: 'the swap cache holds folio pfn for swap slot (pfn 0: removed)' },
   /* 51 */ { name: 'mm_wp_seq', fields: ['mm', 'delta'], roles: ['mm', 'count'], doc: "raw_write_seqcount_begin (+1) / _end (+1) of mm->write_protect_seq: while it is odd, and if it moved, FOLL_PIN GUP-fast backs off" },
+  /* 52 */ { name: 'vma_policy', fields: ['vma', 'policy'], roles: ['vma', 'value'], doc: 'vma->vm_policy (mbind; 0: none, the task policy applies): a merge attribute, compared as mpol_equal' },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -210,6 +211,7 @@ export enum E {
   PageContent = 49,
   SwapCache = 50,
   MmWpSeq = 51,
+  VmaPolicy = 52,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

@@ -395,6 +395,8 @@ function vmaOf(d: D, r: RawEvent, id: number): WVma {
     chain: v.chain.slice(),
     file: v.file,
   };
+  // vm_policy only where a VMA has one: the common VMA keeps its shape
+  if (v.policy) c.policy = v.policy;
   b.owned.add(c);
   t.vmas = t.vmas.set(id, c, b.owned);
   return c;
@@ -778,6 +780,13 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
     case E.VmaSetFile:
       vmaOf(d, r, r.a).file = r.b;
       return;
+    case E.VmaPolicy: {
+      // vma_replace_policy() / vma_dup_policy() (mm/mempolicy.c)
+      const v = vmaOf(d, r, r.a);
+      if (r.b) v.policy = r.b;
+      else delete v.policy;
+      return;
+    }
     case E.SwapCache:
       if (r.b === 0) delete d.swapCache[r.a];
       else d.swapCache[r.a] = r.b;

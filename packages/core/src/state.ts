@@ -182,10 +182,25 @@ export const VM_MAYSHARE = 0x80;
 export const VM_GROWSDOWN = 0x100;
 export const VM_UFFD_MISSING = 0x200;
 export const VM_PFNMAP = 0x400;
+/**
+ * VM_SEALED (mseal()). The kernel's bit is 42 (VM_SEALED_BIT), past the 32 bits the
+ * model's vm_flags arithmetic uses (JavaScript's bitwise operators), so the model keeps it
+ * at 0x800, a bit 6.18 leaves unused (once VM_DENYWRITE). Only its meaning matters: it
+ * takes part in merges as any flag does (is_mergeable_vma), smaps shows it as `sl`.
+ */
+export const VM_SEALED = 0x800;
 export const VM_LOCKED = 0x2000;
 export const VM_IO = 0x4000;
+/** MADV_SEQUENTIAL */
+export const VM_SEQ_READ = 0x8000;
+/** MADV_RANDOM */
+export const VM_RAND_READ = 0x10000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
+/** mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT): lock pages as they are faulted in */
+export const VM_LOCKONFAULT = 0x80000;
+/** VM_LOCKED | VM_LOCKONFAULT (mm.h VM_LOCKED_MASK) */
+export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 export const VM_HUGETLB = 0x400000;
@@ -214,6 +229,12 @@ export interface Vma {
   readonly chain: readonly number[];
   /** shmem object backing a shared anonymous mapping (0: none) */
   readonly file: number;
+  /**
+   * vma->vm_policy (mbind), as a key that is equal exactly when mpol_equal() says so
+   * (@mmsim/linux mempolicy.ts); absent or 0: none. Set by vma_policy events only, so a
+   * VMA that never had one carries no field.
+   */
+  readonly policy?: number;
 }
 
 export interface AnonVma {
@@ -415,7 +436,7 @@ export function pageFolio(s: State, pfn: number): Folio | undefined {
  * the next event. For readers that cache VMAs between changes (kernel code, checkers).
  */
 export function copyVma(v: Vma): Vma {
-  return {
+  const c: { -readonly [K in keyof Vma]: Vma[K] } = {
     id: v.id,
     mm: v.mm,
     start: v.start,
@@ -426,6 +447,8 @@ export function copyVma(v: Vma): Vma {
     chain: v.chain.length === 1 ? [v.chain[0]] : v.chain.slice(),
     file: v.file,
   };
+  if (v.policy) c.policy = v.policy;
+  return c;
 }
 
 /** A plain copy of an anon_vma (as copyVma). */

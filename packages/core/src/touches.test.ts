@@ -12,7 +12,7 @@ describe('what each event type touches, from the roles', () => {
   it('STRUCTURE_EVENT is the VMA, anon_vma, chain and mm changes, annotations excluded', () => {
     const got = EVENT_SCHEMA.filter((_, i) => STRUCTURE_EVENT[i]).map((e) => e.name);
     // the hand-written list this table replaces
-    const before = [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit, E.MmWpSeq];
+    const before = [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit, E.MmWpSeq, E.VmaPolicy];
     expect(got.sort()).toEqual(before.map((e) => EVENT_SCHEMA[e].name).sort());
     expect(STRUCTURE_EVENT.length).toBeGreaterThanOrEqual(64);
   });
@@ -26,7 +26,7 @@ describe('what each event type touches, from the roles', () => {
 
   it('VMAs: named by their changes, the chain and the split/merge annotations', () => {
     expect(names(TOUCH_NAMES, 'vma')).toEqual([
-      'vma_insert', 'vma_remove', 'vma_adjust', 'vma_flags', 'vma_set_anon_vma', 'vma_set_file', 'vma_split', 'vma_merge', 'avc_link', 'avc_unlink',
+      'vma_insert', 'vma_remove', 'vma_adjust', 'vma_flags', 'vma_set_anon_vma', 'vma_set_file', 'vma_split', 'vma_merge', 'avc_link', 'avc_unlink', 'vma_policy',
     ]);
     expect(names(TOUCH_WRITES, 'vma')).not.toContain('vma_split');
   });

@@ -195,6 +195,13 @@ export class InvariantChecker {
           if (v) this.locking.requireVmaWrite(r, t, v.mm, r.a, 'vma_flags', true);
         }
         break;
+      case E.VmaPolicy:
+        // vma_replace_policy(): under mmap_write_lock and the VMA's write lock, as vm_flags
+        if (locking) {
+          const v = sh.vmas.get(r.a);
+          if (v) this.locking.requireVmaWrite(r, t, v.mm, r.a, 'vma_policy', true);
+        }
+        break;
       case E.VmaSetAnonVma: {
         const v = sh.vmas.get(r.a);
         if (!v) break;

@@ -11,6 +11,13 @@
  *   madvise I PROC PAGE PAGES ADVICE                     (raw MADV_* number, one of KNOWN_ADVICE)
  *   mremap I PROC PAGE PAGES NEWPAGES FLAGS TO           (raw MREMAP_* bits, TO -1 = none)
  *   touch I PROC PAGE PAGES WRITE                        (WRITE 1 = write, 0 = read)
+ *   mlock I PROC PAGE PAGES FLAGS                        (mlock2(); FLAGS 1 = MLOCK_ONFAULT)
+ *   munlock I PROC PAGE PAGES
+ *   mlockall I PROC FLAGS                                (raw MCL_* bits)
+ *   munlockall I PROC
+ *   mseal I PROC PAGE PAGES
+ *   anon_name I PROC PAGE PAGES NAME                     (prctl PR_SET_VMA_ANON_NAME; NAME one word)
+ *   mbind I PROC PAGE PAGES MODE LO HI                   (nodemask bits 0-31 LO, 32-63 HI; maxnode 64)
  *   fork I PROC CHILD
  *   exit I PROC
  *   snapshot I                                           (every live process, ascending)
@@ -70,16 +77,31 @@
 
 /*
  * The madvise() advice values a scenario may use (include/uapi/asm-generic/mman-common.h):
- * DONTNEED 4, FREE 8, DONTFORK 10, DOFORK 11, MERGEABLE 12, UNMERGEABLE 13, HUGEPAGE 14,
- * NOHUGEPAGE 15, WIPEONFORK 18, COLD 20, PAGEOUT 21, COLLAPSE 25. Anything else is a
- * driver bug, refused before a process starts.
+ * NORMAL 0, RANDOM 1, SEQUENTIAL 2, DONTNEED 4, FREE 8, DONTFORK 10, DOFORK 11, MERGEABLE
+ * 12, UNMERGEABLE 13, HUGEPAGE 14, NOHUGEPAGE 15, DONTDUMP 16, DODUMP 17, WIPEONFORK 18,
+ * KEEPONFORK 19, COLD 20, PAGEOUT 21, COLLAPSE 25. Anything else is a driver bug, refused
+ * before a process starts.
  */
-static const int KNOWN_ADVICE[] = { 4, 8, 10, 11, 12, 13, 14, 15, 18, 20, 21, 25 };
+static const int KNOWN_ADVICE[] = { 0, 1, 2, 4, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 25 };
+#ifndef SYS_mlock2
+#define SYS_mlock2 325
+#endif
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+#define NAME_MAX_LEN 80
 #define MAX_ARENA_PAGES 262144UL
 #define MAX_CMDS 200000
 #define IN_MAX (16UL << 20)
 
-enum { C_MMAP = 1, C_MUNMAP, C_MPROTECT, C_MADVISE, C_MREMAP, C_TOUCH, C_FORK, C_EXIT, C_SNAP, C_QUIT };
+enum {
+	C_MMAP = 1, C_MUNMAP, C_MPROTECT, C_MADVISE, C_MREMAP, C_TOUCH, C_FORK, C_EXIT, C_SNAP, C_QUIT,
+	C_MLOCK, C_MUNLOCK, C_MLOCKALL, C_MUNLOCKALL, C_MSEAL, C_ANON_NAME, C_MBIND
+};
 
 struct cmd {
 	int op;
@@ -87,6 +109,7 @@ struct cmd {
 	int proc;
 	int pad;
 	long a[6];
+	char name[NAME_MAX_LEN]; /* anon_name's NAME, NUL-terminated */
 };
 
 struct reply {
@@ -217,6 +240,15 @@ static void res_err(int idx, int e)
 	out_str("\n");
 }
 
+/* a syscall that returns 0 or -1 with errno */
+static void res_sys(int idx, long r)
+{
+	if (r)
+		res_err(idx, errno);
+	else
+		res_ok(idx);
+}
+
 static void res_addr(int idx, unsigned long addr)
 {
 	unsigned long base = (unsigned long)arena;
@@ -306,7 +338,7 @@ static long rel_page(unsigned long addr)
  * The VmFlags names an observation reports (OBSERVED_VMA_FLAGS in @mmsim/scenario's
  * types.ts), in the order show_smap_vma_flags() prints them.
  */
-static const char *const observed_flags[] = { "dc", "ac", "nr", "wf", "hg", "nh", "mg" };
+static const char *const observed_flags[] = { "lo", "sr", "rr", "dc", "lf", "ac", "nr", "wf", "dd", "hg", "nh", "mg", "sl" };
 
 /* One line of /proc/self/smaps: a VMA header (V) or its VmFlags line (F). */
 static void smaps_line(const char *p, const char *eol, unsigned long base, unsigned long top, int *in_arena)
@@ -526,6 +558,29 @@ static void proc_loop(void)
 		case C_TOUCH:
 			do_touch(&c);
 			break;
+		case C_MLOCK:
+			res_sys(c.idx, syscall(SYS_mlock2, addr, len, (int)c.a[2]));
+			break;
+		case C_MUNLOCK:
+			res_sys(c.idx, munlock(addr, len));
+			break;
+		case C_MLOCKALL:
+			res_sys(c.idx, mlockall((int)c.a[0]));
+			break;
+		case C_MUNLOCKALL:
+			res_sys(c.idx, munlockall());
+			break;
+		case C_MSEAL:
+			res_sys(c.idx, syscall(SYS_mseal, addr, len, 0UL));
+			break;
+		case C_MBIND: {
+			unsigned long mask = (unsigned long)c.a[3] | ((unsigned long)c.a[4] << 32);
+			res_sys(c.idx, syscall(SYS_mbind, addr, len, (unsigned long)c.a[2], &mask, 64UL, 0UL));
+			break;
+		}
+		case C_ANON_NAME:
+			res_sys(c.idx, prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, c.name));
+			break;
 		case C_FORK: {
 			pid_t pid;
 			flush_out();
@@ -660,6 +715,20 @@ static void parse_script(size_t len)
 				c->op = C_MREMAP, na = 5;
 			else if (!strcmp(word, "touch"))
 				c->op = C_TOUCH, na = 3;
+			else if (!strcmp(word, "mlock"))
+				c->op = C_MLOCK, na = 3;
+			else if (!strcmp(word, "munlock"))
+				c->op = C_MUNLOCK, na = 2;
+			else if (!strcmp(word, "mlockall"))
+				c->op = C_MLOCKALL, na = 1;
+			else if (!strcmp(word, "munlockall"))
+				c->op = C_MUNLOCKALL, na = 0;
+			else if (!strcmp(word, "mseal"))
+				c->op = C_MSEAL, na = 2;
+			else if (!strcmp(word, "anon_name"))
+				c->op = C_ANON_NAME, na = 2;
+			else if (!strcmp(word, "mbind"))
+				c->op = C_MBIND, na = 5;
 			else if (!strcmp(word, "fork"))
 				c->op = C_FORK, na = 1;
 			else if (!strcmp(word, "exit"))
@@ -673,6 +742,18 @@ static void parse_script(size_t len)
 				c->proc = (int)next_long(&p);
 			for (k = 0; k < na; k++)
 				c->a[k] = next_long(&p);
+			if (c->op == C_ANON_NAME) {
+				size_t nl = 0;
+				while (*p == ' ')
+					p++;
+				while (p[nl] && p[nl] != ' ' && nl < NAME_MAX_LEN - 1)
+					nl++;
+				if (nl == 0 || (p[nl] && p[nl] != ' '))
+					die("bad anon_name name in script", 0);
+				memcpy(c->name, p, nl);
+				c->name[nl] = 0;
+				p += nl;
+			}
 			if (c->op == C_MADVISE) {
 				size_t j, n = sizeof(KNOWN_ADVICE) / sizeof(KNOWN_ADVICE[0]);
 				for (j = 0; j < n && KNOWN_ADVICE[j] != c->a[2]; j++)

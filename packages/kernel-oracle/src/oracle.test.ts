@@ -119,6 +119,31 @@ describe('toScript (no kernel needed)', () => {
     ]);
   });
 
+  it('translates the VMA-flag steps: mlock2 flags, MCL_* bits, the anon name as a word', () => {
+    const s = scenario(64, [
+      { op: 'mlock', page: 1, pages: 2 },
+      { op: 'mlock', page: 3, pages: 2, onfault: true },
+      { op: 'munlock', page: 1, pages: 4 },
+      { op: 'mlockall', flags: ['CURRENT', 'FUTURE', 'ONFAULT'] },
+      { op: 'munlockall' },
+      { op: 'mseal', page: 5, pages: 1 },
+      { op: 'anon_name', page: 6, pages: 2, name: 'jit' },
+      { op: 'madvise', page: 0, pages: 1, advice: 'DONTDUMP' },
+      { op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [0, 33] },
+    ]);
+    expect(toScript(s).split('\n').slice(2, 11)).toEqual([
+      'mlock 0 0 1 2 0',
+      'mlock 1 0 3 2 1',
+      'munlock 2 0 1 4',
+      'mlockall 3 0 7',
+      'munlockall 4 0',
+      'mseal 5 0 5 1',
+      'anon_name 6 0 6 2 jit',
+      'madvise 7 0 0 1 16',
+      'mbind 8 0 0 1 2 1 2',
+    ]);
+  });
+
   it('refuses simulator-only ops', async () => {
     const s = scenario(64, [{ op: 'mmap', page: 0, pages: 1, prot: 'rw-' }, { op: 'swapout', page: 0, pages: 1 }]);
     await expect(runOnKernel(s)).rejects.toBeInstanceOf(OracleUnavailableError);

@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { release } from 'node:os';
 import {
   MADVISE_ADVICE,
+  MLOCKALL_FLAG_BITS,
+  MLOCK_ONFAULT,
+  MPOL_MODES,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
   simulatorOnlyStep,
@@ -101,6 +104,31 @@ export function toScript(s: Scenario): string {
       case 'touch':
         lines.push(`touch ${i} ${st.proc} ${st.page} ${st.pages} ${st.access === 'write' ? 1 : 0}`);
         break;
+      case 'mlock':
+        lines.push(`mlock ${i} ${st.proc} ${st.page} ${st.pages} ${st.onfault ? MLOCK_ONFAULT : 0}`);
+        break;
+      case 'munlock':
+        lines.push(`munlock ${i} ${st.proc} ${st.page} ${st.pages}`);
+        break;
+      case 'mlockall':
+        lines.push(`mlockall ${i} ${st.proc} ${st.flags.reduce((acc, f) => acc | MLOCKALL_FLAG_BITS[f], 0)}`);
+        break;
+      case 'munlockall':
+        lines.push(`munlockall ${i} ${st.proc}`);
+        break;
+      case 'mseal':
+        lines.push(`mseal ${i} ${st.proc} ${st.page} ${st.pages}`);
+        break;
+      case 'anon_name':
+        lines.push(`anon_name ${i} ${st.proc} ${st.page} ${st.pages} ${st.name}`);
+        break;
+      case 'mbind': {
+        // the nodemask as two 32-bit halves (the script's numbers are C longs, the mask 64 bits)
+        const lo = st.nodes.filter((n) => n < 32).reduce((m, n) => m + 2 ** n, 0);
+        const hi = st.nodes.filter((n) => n >= 32).reduce((m, n) => m + 2 ** (n - 32), 0);
+        lines.push(`mbind ${i} ${st.proc} ${st.page} ${st.pages} ${MPOL_MODES[st.mode]} ${lo} ${hi}`);
+        break;
+      }
       case 'fork':
         lines.push(`fork ${i} ${st.proc} ${slotOf[i + 1].get(++forks)}`);
         break;

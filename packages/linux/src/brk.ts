@@ -2,11 +2,12 @@
  * brk() and stack growth (mm/mmap.c, mm/vma.c): the two ways an anonymous VMA appears
  * or grows without mmap(), needed to replay real programs' traces.
  */
-import { E, VM_ACCOUNT, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, type KGen, type Vma } from '@mmsim/core';
+import { E, VM_ACCOUNT, VM_GROWSDOWN, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, type KGen, type Vma } from '@mmsim/core';
 import { ENOMEM } from './errno.js';
 import { Kernel } from './kernel.js';
 import { doVmiMunmap, findVmaPrev, mmapWriteLock, mmapWriteUnlock, vmaInsert, vmaMergeNewRange, vmaStartWrite, vmgState } from './vma.js';
 import { anonVmaPrepare } from './rmap.js';
+import { mmPopulate } from './gup.js';
 
 /** VM_DATA_DEFAULT_FLAGS (x86_64 VM_DATA_FLAGS_TSK_EXEC without READ_IMPLIES_EXEC) */
 export const VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
@@ -23,7 +24,7 @@ export function* doBrkFlags(k: Kernel, mm: number, addr: number, pages: number):
 function* doBrkFlagsBody(k: Kernel, mm: number, addr: number, pages: number): KGen<number> {
   if (pages <= 0) return 0;
   if (k.mm(mm).vmas.size > k.config.maxMapCount) return -ENOMEM;
-  const flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT;
+  const flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | k.defFlags(mm);
   yield* mmapWriteLock(k, mm);
   const { prev, vma } = findVmaPrev(k, mm, addr);
   if (vma && vma.start < addr + pages) {
@@ -39,6 +40,8 @@ function* doBrkFlagsBody(k: Kernel, mm: number, addr: number, pages: number): KG
   }
   if (!done) yield* vmaInsert(k, mm, addr, addr + pages, addr, flags, 0);
   yield* mmapWriteUnlock(k, mm);
+  // brk(): mm->def_flags & VM_LOCKED (mlockall(MCL_FUTURE)) populates the new part
+  if (flags & VM_LOCKED) yield* mmPopulate(k, mm, addr, pages, true);
   return addr;
 }
 

@@ -8,7 +8,7 @@ import {
   PTE_WRITE,
   PTE_YOUNG,
   VM_DONTCOPY,
-  VM_LOCKED,
+  VM_LOCKED_MASK,
   VM_MAYWRITE,
   VM_SHARED,
   VM_WIPEONFORK,
@@ -116,7 +116,9 @@ function* dupMmapBody(k: Kernel, oldMm: number, newMm: number): KGen<void> {
     yield* vmaStartWrite(k, id);
     const mpnt = k.vma(id);
     if (mpnt.flags & VM_DONTCOPY) continue;
-    const tmp = yield* vmaInsert(k, newMm, mpnt.start, mpnt.end, mpnt.pgoff, mpnt.flags & ~VM_LOCKED, mpnt.file);
+    const tmp = yield* vmaInsert(k, newMm, mpnt.start, mpnt.end, mpnt.pgoff, mpnt.flags & ~VM_LOCKED_MASK, mpnt.file);
+    // vma_dup_policy()
+    if (mpnt.policy) k.eng.emit(E.VmaPolicy, tmp, mpnt.policy);
     if (!(mpnt.flags & VM_WIPEONFORK)) {
       if (mpnt.anonVma) k.eng.emit(E.VmaSetAnonVma, tmp, mpnt.anonVma);
       yield* anonVmaFork(k, tmp, id);

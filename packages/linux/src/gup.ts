@@ -7,7 +7,8 @@
  * under the same mmap_lock), then the lookup again. So mremap's mmap_write_lock()
  * excludes the whole pin, unlike GUP-fast's.
  */
-import { E, FolioCounter, PTE_WRITE, VM_WRITE, pteFlags, ptePfn, type KGen } from '@mmsim/core';
+import { E, FolioCounter, PTE_WRITE, VM_EXEC, VM_IO, VM_LOCKONFAULT, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, pteFlags, ptePfn, type KGen } from '@mmsim/core';
+import { EFAULT } from './errno.js';
 import { Kernel } from './kernel.js';
 import { handleMmFault } from './fault.js';
 import { vmaLookupIn } from './lookup.js';
@@ -59,4 +60,62 @@ function* followPagePte(k: Kernel, mm: number, vpn: number): KGen<boolean> {
   if (e.kind === 'huge') yield* k.eng.unlock(lock, 0, 'spin');
   else yield* ptlUnlock(k, mm, vpn);
   return ok;
+}
+
+/**
+ * Is the page at vpn there for __get_user_pages() without a fault (follow_page_mask(),
+ * no pages asked for: nothing grabbed)? A present PTE or huge PMD, writable when `write`
+ * (can_follow_write_pte); the zero page counts for a read.
+ */
+function pagePresent(k: Kernel, mm: number, vpn: number, write: boolean): boolean {
+  const e = pmdEntry(k, mm, vpn);
+  if (!e) return false;
+  if (e.kind === 'huge') return !write || (e.flags & PTE_WRITE) !== 0;
+  const pte = getPte(k, mm, vpn);
+  if (pte <= 0) return false;
+  return !write || (!isZeroPte(pte) && (pteFlags(pte) & PTE_WRITE) !== 0);
+}
+
+/**
+ * populate_vma_page_range(): fault [start, end) of one VMA in, as __get_user_pages()
+ * does with no pages asked for. VM_LOCKONFAULT: nothing to do; PROT_NONE: -EFAULT; a
+ * private writable VMA gets write faults (breaking COW), any other read faults (FOLL_FORCE).
+ */
+function* populateVmaPageRange(k: Kernel, vmaId: number, start: number, end: number): KGen<number> {
+  const vma = k.vma(vmaId);
+  if (vma.flags & VM_LOCKONFAULT) return 0;
+  if (!(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return -EFAULT;
+  const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+  for (let vpn = start; vpn < end; vpn++) {
+    for (let faults = 0; faults <= MAX_FAULTS; faults++) {
+      if (pagePresent(k, vma.mm, vpn, write)) break;
+      // faultin_page()
+      if (faults === MAX_FAULTS || (yield* handleMmFault(k, vmaId, vpn, write)) !== 'ok') break;
+    }
+  }
+  return 0;
+}
+
+/**
+ * __mm_populate(start, len, ignore_errors) (mm/gup.c), as mlock(), mlockall(MCL_CURRENT)
+ * and a locked mmap()/mremap() call it after dropping the mmap write lock: under
+ * mmap_read_lock(), each VMA of the range but VM_IO/VM_PFNMAP ones is populated. Returns
+ * 0 or the first error (none when ignoreErrors).
+ */
+export function* mmPopulate(k: Kernel, mm: number, start: number, pages: number, ignoreErrors: boolean): KGen<number> {
+  const end = start + pages;
+  let ret = 0;
+  yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+  const ids = k.vmaIdsInRange(mm, start, end);
+  for (const id of ids) {
+    const vma = k.vma(id);
+    if (vma.flags & (VM_IO | VM_PFNMAP)) continue;
+    const r = yield* populateVmaPageRange(k, id, Math.max(start, vma.start), Math.min(end, vma.end));
+    if (r < 0 && !ignoreErrors) {
+      ret = r;
+      break;
+    }
+  }
+  yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+  return ret;
 }

@@ -96,9 +96,16 @@ export { vmaLookupIn } from './lookup.js';
 // the kernel paths that race with a concurrent step's tasks (mm/rmap.c, mm/gup.c, mm/vmscan.c)
 export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
 export { pinUserPages } from './gup.js';
+export { prctlSetVmaAnonName } from './madvise.js';
 export type { ReferencedResult } from './racers.js';
 
 // the VMA test bench (VmaBench, parseLayout) is the `@mmsim/linux/testing` export;
 // the scenario runner, the explorer and the profiles are @mmsim/runner
 export { HISTORIC_FIXES, LATEST_RELEASE, RELEASE_CHANGES, isHistoricFix, releaseDifferences, releaseHas, releaseOfUname, releaseSublevel } from './release.js';
 export type { HistoricFixId, ReleaseChange, ReleaseChangeId } from './release.js';
+
+// mm/mlock.c, mm/mseal.c, __mm_populate
+export { doMlock, doMunlock, doMlockall, doMunlockall } from './mlock.js';
+export { doMseal, vmaIsSealed, canMadviseModify } from './mseal.js';
+export { mmPopulate } from './gup.js';
+export { doMbind, mpolKey, MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE } from './mempolicy.js';

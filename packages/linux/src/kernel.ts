@@ -271,6 +271,22 @@ export class Kernel {
   private readonly byId = (id: number): Vma => this.vma(id);
 
   /** map_count: the mm's VMAs (O(1)) */
+  /**
+   * mm->def_flags' VM_LOCKED_MASK bits (mlockall(MCL_FUTURE)): ORed into each new
+   * mmap()/brk() VMA. Kernel-side, not state (mlock.ts says why); a fork starts at 0
+   * (mm_init() keeps only VM_NOHUGEPAGE, which the model does not set).
+   */
+  private readonly mmDefFlags = new Map<number, number>();
+
+  defFlags(mm: number): number {
+    return this.mmDefFlags.get(mm) ?? 0;
+  }
+
+  setDefFlags(mm: number, flags: number): void {
+    if (flags) this.mmDefFlags.set(mm, flags);
+    else this.mmDefFlags.delete(mm);
+  }
+
   mapCount(mm: number): number {
     return this.mm(mm).vmas.size;
   }

@@ -147,3 +147,17 @@ export function ksmMadvise(flags: number, advice: 'MERGEABLE' | 'UNMERGEABLE'): 
   }
   return flags & ~VM_MERGEABLE;
 }
+
+/**
+ * prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, start, len, name) (kernel/sys.c prctl_set_vma,
+ * mm/madvise.c madvise_set_anon_name). The model follows the project's machines, whose
+ * 6.18 kernels are built without CONFIG_ANON_VMA_NAME: prctl_set_vma() is then the stub
+ * that returns -EINVAL and no VMA changes (measured: prctl fails with EINVAL, no split).
+ * With the option the name would be a merge attribute (anon_vma_name in is_mergeable_vma),
+ * which the model's VMAs do not have.
+ */
+export function* prctlSetVmaAnonName(k: Kernel, _mm: number, start: number, pages: number, _name: string): KGen<number> {
+  return yield* k.eng.span('prctl_set_vma', function* () {
+    return -EINVAL;
+  }, start, pages);
+}

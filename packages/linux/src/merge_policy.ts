@@ -18,11 +18,13 @@ export function vmaIsForkChild(vma: Vma | null): boolean {
 export const linuxMergePolicy: MergePolicy = {
   name: 'linux-6.18',
 
-  // is_mergeable_vma(): mempolicy, anon names and uffd contexts are not modelled (always equal)
+  // is_mergeable_vma(): anon names and uffd contexts are not modelled (always equal)
   isMergeableVma(vmg, mergeNext) {
     const vma = (mergeNext ? vmg.next : vmg.prev)!;
     if ((vma.flags ^ vmg.flags) & ~VM_SOFTDIRTY) return false;
     if (vma.file !== vmg.file) return false;
+    // mpol_equal(vmg->policy, vma_policy(vma))
+    if ((vma.policy ?? 0) !== (vmg.policy ?? 0)) return false;
     return true;
   },
 
@@ -71,6 +73,7 @@ export const linuxMergePolicy: MergePolicy = {
     return (
       a.end === b.start &&
       a.file === b.file &&
+      (a.policy ?? 0) === (b.policy ?? 0) &&
       ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
       b.pgoff === a.pgoff + (b.start - a.start)
     );

@@ -22,7 +22,8 @@ export interface MergeWhy {
 
 const FLAG_NAMES: [number, string][] = [
   [0x1, 'VM_READ'], [0x2, 'VM_WRITE'], [0x4, 'VM_EXEC'], [0x8, 'VM_SHARED'], [0x10, 'VM_MAYREAD'], [0x20, 'VM_MAYWRITE'],
-  [0x40, 'VM_MAYEXEC'], [0x80, 'VM_MAYSHARE'], [0x100, 'VM_GROWSDOWN'], [0x2000, 'VM_LOCKED'], [0x20000, 'VM_DONTCOPY'],
+  [0x40, 'VM_MAYEXEC'], [0x80, 'VM_MAYSHARE'], [0x100, 'VM_GROWSDOWN'], [0x800, 'VM_SEALED'], [0x2000, 'VM_LOCKED'],
+  [0x8000, 'VM_SEQ_READ'], [0x10000, 'VM_RAND_READ'], [0x20000, 'VM_DONTCOPY'], [0x80000, 'VM_LOCKONFAULT'],
   [0x40000, 'VM_DONTEXPAND'], [0x100000, 'VM_ACCOUNT'], [0x200000, 'VM_NORESERVE'], [0x2000000, 'VM_WIPEONFORK'], [0x4000000, 'VM_DONTDUMP'],
 ];
 
@@ -50,6 +51,7 @@ function vmgFor(prev: Vma, middle: Vma): VmaMergeStruct {
     flags: middle.flags,
     file: middle.file,
     anonVma: middle.anonVma,
+    policy: middle.policy ?? 0,
     copiedFrom: null,
     justExpand: false,
   };

@@ -9,8 +9,11 @@ import {
   VM_DONTCOPY,
   VM_EXEC,
   VM_HUGEPAGE,
+  VM_DONTDUMP,
   VM_HUGETLB,
+  VM_IO,
   VM_LOCKED,
+  VM_LOCKONFAULT,
   VM_MAYEXEC,
   VM_MAYREAD,
   VM_MAYSHARE,
@@ -18,18 +21,24 @@ import {
   VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_PFNMAP,
+  VM_RAND_READ,
   VM_READ,
+  VM_SEALED,
+  VM_SEQ_READ,
   VM_SHARED,
   VM_SPECIAL,
   VM_WIPEONFORK,
   VM_WRITE,
+  finished,
   pageAnonExclusive,
   pteFlags,
   ptePfn,
   type KGen,
 } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/core';
-import { EEXIST, EINVAL, ENOMEM, EACCES, EAGAIN } from './errno.js';
+import { EEXIST, EINVAL, ENOMEM, EACCES, EAGAIN, EPERM } from './errno.js';
+import { canMadviseModify } from './mseal.js';
+import { mmPopulate } from './gup.js';
 import { Kernel, TASK_SIZE } from './kernel.js';
 import {
   accountedPages,
@@ -40,10 +49,10 @@ import {
   vmaInsert,
   vmaIsAnonymous,
   vmaMergeNewRange,
-  vmaModifyFlags,
+  applyToVmaRange,
+  vmaModifyFlagsReset,
   vmaNextFrom,
   vmgState,
-  vmaStartWrite,
 } from './vma.js';
 import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitHugePmd } from './huge_memory.js';
@@ -93,6 +102,11 @@ function* doMmapBody(k: Kernel, mm: number, vpn: number, pages: number, a: MmapA
   yield* mmapWriteLock(k, mm);
   const r = yield* mmapRegion(k, mm, vpn, pages, a);
   yield* mmapWriteUnlock(k, mm);
+  // vm_mmap_pgoff(): a VM_LOCKED mapping (MAP_LOCKED, mlockall(MCL_FUTURE)) is populated, errors ignored
+  if (r >= 0 && (k.defFlags(mm) | (a.vmFlags ?? 0)) & VM_LOCKED) {
+    const v = k.vmaAt(mm, r);
+    if (v && v.flags & VM_LOCKED && !(v.flags & VM_LOCKONFAULT)) yield* mmPopulate(k, mm, r, pages, true);
+  }
   return r;
 }
 
@@ -105,7 +119,9 @@ function* mmapRegion(k: Kernel, mm: number, vpn: number, pages: number, a: MmapA
   }
   let flags = calcVmProtBits(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   let pgoff: number;
-  flags |= a.vmFlags ?? 0;
+  flags |= (a.vmFlags ?? 0) | k.defFlags(mm);
+  // __mmap_complete(): a special mapping is never locked
+  if (flags & VM_SPECIAL) flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
   if (a.file) {
     pgoff = a.pgoff ?? 0;
     if (a.shared) flags |= VM_SHARED | VM_MAYSHARE;
@@ -219,6 +235,7 @@ function* changeProtection(k: Kernel, vmaId: number, start: number, end: number)
 function* mprotectFixup(k: Kernel, vmaId: number, prevId: number, start: number, end: number, newflagsIn: number): KGen<{ err: number; vma: number }> {
   const vma = k.vma(vmaId);
   const oldflags = vma.flags;
+  if (oldflags & VM_SEALED) return { err: -EPERM, vma: vmaId };
   let newflags = newflagsIn;
   if (newflags === oldflags) return { err: 0, vma: vmaId };
   if (newflags & VM_WRITE) {
@@ -227,11 +244,8 @@ function* mprotectFixup(k: Kernel, vmaId: number, prevId: number, start: number,
     // only an unfaulted anonymous VMA drops its accounting when it loses write
     newflags &= ~VM_ACCOUNT;
   }
-  const prev = prevId ? k.vma(prevId) : null;
-  const id = yield* vmaModifyFlags(k, prev, k.vma(vmaId), start, end, newflags);
+  const id = yield* vmaModifyFlagsReset(k, prevId, vmaId, start, end, newflags);
   if (id < 0) return { err: id, vma: vmaId };
-  yield* vmaStartWrite(k, id);
-  if (k.vma(id).flags !== newflags) k.eng.emit(E.VmaFlags, id, newflags);
   yield* changeProtection(k, id, start, end);
   return { err: 0, vma: id };
 }
@@ -251,31 +265,13 @@ function* doMprotectBody(k: Kernel, mm: number, start: number, pages: number, pr
   return r;
 }
 
-function* mprotectLocked(k: Kernel, mm: number, start: number, end: number, prot: number): KGen<number> {
-  const { vma: first, prev: before } = findVmaPrev(k, mm, start);
-  if (!first || first.start >= end) return -ENOMEM;
-  if (first.start > start) return -ENOMEM;
-  let prevId = start > first.start ? first.id : before ? before.id : 0;
-  let nstart = start;
-  let tmp = first.start;
-  let cur: ReturnType<typeof vmaNextFrom> = first;
-  while (cur && cur.start < end) {
-    // a hole: the VMAs before it were changed already
-    if (cur.start !== tmp) return -ENOMEM;
+function mprotectLocked(k: Kernel, mm: number, start: number, end: number, prot: number): KGen<number> {
+  return applyToVmaRange(k, mm, start, end, (cur, prevId, nstart, tmp) => {
     const newflags = calcVmProtBits(prot) | (cur.flags & ~(VM_READ | VM_WRITE | VM_EXEC));
     // the VM_MAY* bits must allow the new access
-    if ((newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) return -EACCES;
-    tmp = Math.min(cur.end, end);
-    const r = yield* mprotectFixup(k, cur.id, prevId, nstart, tmp, newflags);
-    if (r.err) return r.err;
-    const res = k.vma(r.vma);
-    prevId = res.id;
-    tmp = res.end; // vma_iter_end(): a merge may reach past the range
-    nstart = tmp;
-    cur = vmaNextFrom(k, mm, res.end);
-  }
-  if (tmp < end) return -ENOMEM;
-  return 0;
+    if ((newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) return finished({ err: -EACCES, vma: cur.id });
+    return mprotectFixup(k, cur.id, prevId, nstart, tmp, newflags);
+  });
 }
 
 /* ------------------------------------ madvise ------------------------------------- */
@@ -309,6 +305,7 @@ function* reclaimPtes(k: Kernel, mm: number, start: number, end: number): KGen<v
 function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: number, end: number, advice: string): KGen<{ err: number; vma: number }> {
   const vma = k.vma(vmaId);
   let newFlags = vma.flags;
+  if (!canMadviseModify(vma, advice)) return { err: -EPERM, vma: vmaId };
   switch (advice) {
     case 'DONTNEED':
     case 'FREE': {
@@ -334,12 +331,32 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
       newFlags |= VM_DONTCOPY;
       break;
     case 'DOFORK':
-      if (newFlags & VM_SPECIAL) return { err: -EINVAL, vma: vmaId };
+      if (newFlags & VM_IO) return { err: -EINVAL, vma: vmaId };
       newFlags &= ~VM_DONTCOPY;
       break;
     case 'WIPEONFORK':
       if (vma.file || newFlags & VM_SHARED) return { err: -EINVAL, vma: vmaId };
       newFlags |= VM_WIPEONFORK;
+      break;
+    case 'KEEPONFORK':
+      // VM_DROPPABLE (MAP_DROPPABLE) is not modelled
+      newFlags &= ~VM_WIPEONFORK;
+      break;
+    case 'NORMAL':
+      newFlags &= ~(VM_RAND_READ | VM_SEQ_READ);
+      break;
+    case 'SEQUENTIAL':
+      newFlags = (newFlags & ~VM_RAND_READ) | VM_SEQ_READ;
+      break;
+    case 'RANDOM':
+      newFlags = (newFlags & ~VM_SEQ_READ) | VM_RAND_READ;
+      break;
+    case 'DONTDUMP':
+      newFlags |= VM_DONTDUMP;
+      break;
+    case 'DODUMP':
+      if (newFlags & VM_SPECIAL) return { err: -EINVAL, vma: vmaId };
+      newFlags &= ~VM_DONTDUMP;
       break;
     case 'HUGEPAGE':
       newFlags = (newFlags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
@@ -352,12 +369,8 @@ function* madviseVmaBehavior(k: Kernel, vmaId: number, prevId: number, start: nu
   }
   // madvise_update_vma(): nothing changes, nothing splits
   if (newFlags === vma.flags) return { err: 0, vma: vmaId };
-  const prev = prevId ? k.vma(prevId) : null;
-  const id = yield* vmaModifyFlags(k, prev, vma, start, end, newFlags);
-  if (id < 0) return { err: id, vma: vmaId };
-  yield* vmaStartWrite(k, id);
-  if (k.vma(id).flags !== newFlags) k.eng.emit(E.VmaFlags, id, newFlags);
-  return { err: 0, vma: id };
+  const id = yield* vmaModifyFlagsReset(k, prevId, vmaId, start, end, newFlags);
+  return id < 0 ? { err: id, vma: vmaId } : { err: 0, vma: id };
 }
 
 

@@ -4,15 +4,16 @@
  * PMD and PUD level with need_rmap_locks as copy_vma decides, DONTUNMAP, and the 6.17+
  * multi-VMA move. Move strategies (MREMAP_RELOCATE_ANON) plug in at MREMAP_STRATEGY.
  */
-import { ACCESS, E, HPAGE_PUD_NR, PluginConflictError, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
+import { ACCESS, E, HPAGE_PUD_NR, PluginConflictError, VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SEALED, VM_SHARED, pgdIndex, pmdBase, pudIndex, type KGen } from '@mmsim/core';
 import { MREMAP_FLAG_BITS } from '@mmsim/core';
-import { EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { EFAULT, EINVAL, ENOMEM, EPERM } from './errno.js';
 import { Kernel, MMAP_BASE, TASK_SIZE } from './kernel.js';
 import { MREMAP_STRATEGY, type MoveContext, type MremapStrategy } from './points.js';
 import { unlinkAnonVmas } from './rmap.js';
 import { pmdEntry, pteAlloc, ptlLock, ptlUnlock } from './pgtable.js';
 import { moveHugePmd, splitHugePmd } from './huge_memory.js';
 import { vmaLookupIn } from './lookup.js';
+import { mmPopulate } from './gup.js';
 import {
   copyVma,
   doVmiMunmap,
@@ -41,6 +42,8 @@ export interface Vrm {
   vma: number;
   delta: number;
   remapType: 'invalid' | 'no_resize' | 'shrink' | 'expand';
+  /** mlock()'d and expanded: populate the new part after the lock is dropped (vrm->populate_expand) */
+  populateExpand?: boolean;
 }
 
 function strategies(k: Kernel): { impl: MremapStrategy; plugin: string }[] {
@@ -94,6 +97,8 @@ function checkMremapParams(k: Kernel, v: Vrm): number {
 function checkPrepVma(k: Kernel, v: Vrm): number {
   const vma = vmaLookupIn(k, v.mm, v.addr);
   if (!vma) return -EFAULT;
+  // If mseal()'d, mremap() is prohibited.
+  if (vma.flags & VM_SEALED) return -EPERM;
   v.vma = vma.id;
   v.delta = Math.abs(v.oldLen - v.newLen);
   v.remapType = v.delta === 0 ? 'no_resize' : v.oldLen > v.newLen ? 'shrink' : 'expand';
@@ -106,6 +111,8 @@ function checkPrepVma(k: Kernel, v: Vrm): number {
   if (v.remapType === 'shrink') oldLen = v.newLen;
   if (oldLen > vma.end - v.addr) return -EFAULT;
   if (v.newLen === oldLen) return 0;
+  // We are expanding and the VMA is mlock()'d so we need to populate.
+  if (vma.flags & VM_LOCKED) v.populateExpand = true;
   if (vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EFAULT;
   return 0;
 }
@@ -539,6 +546,7 @@ function* doMremapBody(k: Kernel, mm: number, addr: number, oldLen: number, newL
     if (!res) res = impliesNewAddr(v) ? yield* mremapTo(k, v) : yield* mremapAt(k, v);
   }
   yield* mmapWriteUnlock(k, mm);
+  if (res >= 0 && v.populateExpand) yield* mmPopulate(k, mm, res + v.oldLen, v.delta, true);
   return res;
 }
 

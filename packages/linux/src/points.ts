@@ -23,6 +23,8 @@ export interface VmaMergeStruct {
   file: number;
   /** anon_vma of the range (vmg->anon_vma) */
   anonVma: number;
+  /** vmg->policy: the range's mempolicy key (mempolicy.ts; absent or 0: none) */
+  policy?: number;
   copiedFrom: Vma | null;
   /** vma_merge_extend / brk: never merge right */
   justExpand: boolean;

@@ -3,9 +3,9 @@
  * range), expand, modify, copy_vma for mremap, and munmap (do_vmi_munmap). The merge
  * *rules* come from the merge policy plugin; the *mechanics* are here.
  */
-import { E, VM_ACCOUNT, VM_SPECIAL, type KGen, type Vma } from '@mmsim/core';
+import { E, VM_ACCOUNT, VM_SEALED, VM_SPECIAL, type KGen, type Vma } from '@mmsim/core';
 import type { VmaMergeStruct } from './points.js';
-import { ENOMEM } from './errno.js';
+import { ENOMEM, EPERM } from './errno.js';
 import { Kernel } from './kernel.js';
 import { anonVmaClone, unlinkAnonVmas } from './rmap.js';
 import { freePgtables, gapBounds, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
@@ -49,6 +49,7 @@ export function vmgVmaState(prev: Vma | null, vma: Vma, start: number, end: numb
     flags: vma.flags,
     file: vma.file,
     anonVma: vma.anonVma,
+    policy: vma.policy ?? 0,
     copiedFrom: null,
     justExpand: false,
     state: 'start',
@@ -143,6 +144,8 @@ function* splitVmaBody(k: Kernel, id: number, addr: number, newBelow: boolean): 
     k.eng.emit(E.VmaInsert, nid, v.mm, addr, v.end, v.pgoff + (addr - v.start), v.flags);
   }
   if (v.file) k.eng.emit(E.VmaSetFile, nid, v.file);
+  // vma_dup_policy()
+  if (v.policy) k.eng.emit(E.VmaPolicy, nid, v.policy);
   if (v.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, v.anonVma);
   yield* anonVmaClone(k, nid, id, root);
   if (root) yield* k.eng.unlock(Kernel.anonVmaLock(root), 0, 'sleep');
@@ -390,6 +393,52 @@ export function* vmaModifyFlags(k: Kernel, prev: Vma | null, vma: Vma, start: nu
 }
 
 /**
+ * vma_modify_flags() then vm_flags_reset() under vma_start_write(): [start, end) of vma
+ * gets `flags`, merged into a neighbour or split off. The VMA now covering the range, or
+ * -errno. What mprotect_fixup, mlock_fixup, madvise_update_vma and mseal_apply share.
+ */
+export function* vmaModifyFlagsReset(k: Kernel, prevId: number, vmaId: number, start: number, end: number, flags: number): KGen<number> {
+  const prev = prevId ? k.vma(prevId) : null;
+  const id = yield* vmaModifyFlags(k, prev, k.vma(vmaId), start, end, flags);
+  if (id < 0) return id;
+  yield* vmaStartWrite(k, id);
+  if (k.vma(id).flags !== flags) k.eng.emit(E.VmaFlags, id, flags);
+  return id;
+}
+
+/** A fixup of [start, end) of one VMA: an error, or the VMA now covering the range (the next step's prev). */
+export type RangeFixup = (vma: Vma, prevId: number, start: number, end: number) => KGen<{ err: number; vma: number }>;
+
+/**
+ * The walk of do_mprotect_pkey() and apply_vma_lock_flags(): `fixup` on each VMA of
+ * [start, end) in turn, from the one containing start (none: -ENOMEM), with the previous
+ * result as prev and the iterator continuing at vma_iter_end() (a merge may reach past
+ * the range); a hole is -ENOMEM, after the VMAs before it were changed.
+ */
+export function* applyToVmaRange(k: Kernel, mm: number, start: number, end: number, fixup: RangeFixup): KGen<number> {
+  const { vma: first, prev: before } = findVmaPrev(k, mm, start);
+  if (!first || first.start >= end) return -ENOMEM;
+  if (first.start > start) return -ENOMEM;
+  let prevId = start > first.start ? first.id : before ? before.id : 0;
+  let nstart = start;
+  let tmp = first.start;
+  let cur: Vma | null = first;
+  while (cur && cur.start < end) {
+    if (cur.start !== tmp) return -ENOMEM;
+    tmp = Math.min(cur.end, end);
+    const r = yield* fixup(cur, prevId, nstart, tmp);
+    if (r.err) return r.err;
+    const res = k.vma(r.vma);
+    prevId = res.id;
+    tmp = res.end;
+    nstart = tmp;
+    cur = vmaNextFrom(k, mm, res.end);
+  }
+  if (tmp < end) return -ENOMEM;
+  return 0;
+}
+
+/**
  * copy_vma(): the destination VMA of an mremap move: merged into a neighbour at the
  * destination when possible (vma_merge_copied_range), else a copy sharing the anon_vmas.
  * An unfaulted anonymous VMA is re-based to the new address to merge more easily.
@@ -438,6 +487,8 @@ function* copyVmaBody(k: Kernel, vmaId: number, addr: number, len: number, pgoff
   // vm_area_dup + anon_vma_clone + vma_link (whose preallocation may fail: -ENOMEM)
   if (!k.vmaIterPrealloc('vma_link')) return null;
   const nid = yield* vmaInsert(k, vma.mm, addr, addr + len, pgoff, vma.flags, vma.file);
+  // vma_dup_policy()
+  if (vma.policy) k.eng.emit(E.VmaPolicy, nid, vma.policy);
   if (vma.anonVma) k.eng.emit(E.VmaSetAnonVma, nid, vma.anonVma);
   yield* anonVmaClone(k, nid, vmaId);
   return { newVma: nid, vma: vmaId, needRmapLocks: false };
@@ -458,6 +509,8 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
   if (!vma || vma.start >= end) return 0;
   if (start > vma.start) {
     if (end < vma.end && k.mapCount(mm) >= k.config.maxMapCount) return -ENOMEM;
+    // vms_gather_munmap_vmas(): "Don't bother splitting the VMA if we can't unmap it anyway"
+    if (vma.flags & VM_SEALED) return -EPERM;
     const r = yield* splitVma(k, vma.id, start, true);
     if (r < 0) return r;
   }
@@ -465,6 +518,8 @@ function* doVmiMunmapBody(k: Kernel, mm: number, start: number, end: number): KG
   const victims: number[] = [];
   for (const id of k.vmaIdsInRange(mm, start, end)) {
     const v = k.vma(id);
+    // a sealed VMA in the range: -EPERM, the split above stays (vms_abort_munmap_vmas)
+    if (v.flags & VM_SEALED) return -EPERM;
     if (v.end > end) {
       const r = yield* splitVma(k, id, end, false);
       if (r < 0) return r;

@@ -77,6 +77,13 @@ export type TraceRecord =
   | ['shmget', tid: number, key: number, size: U64, shmflg: number, ret: number]
   | ['shmat', tid: number, shmid: number, addr: U64, shmflg: number, ret: number]
   | ['shmdt', tid: number, addr: U64, ret: number]
+  | ['mlock', tid: number, addr: number, len: number, flags: number, ret: number]
+  | ['munlock', tid: number, addr: number, len: number, ret: number]
+  | ['mlockall', tid: number, flags: number, ret: number]
+  | ['munlockall', tid: number, ret: number]
+  | ['mseal', tid: number, addr: number, len: number, flags: number, ret: number]
+  | ['anon_name', tid: number, addr: number, len: number, ret: number]
+  | ['mbind', tid: number, addr: number, len: number, mode: number, ret: number]
   | ['fork', parent: number, child: number, kind: 'fork' | 'vfork' | 'clone', sharedVm: 0 | 1]
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
@@ -100,6 +107,13 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   shmget: ['tid', 'key', 'size', 'shmflg', 'ret'],
   shmat: ['tid', 'shmid', 'addr', 'shmflg', 'ret'],
   shmdt: ['tid', 'addr', 'ret'],
+  mlock: ['tid', 'addr', 'len', 'flags', 'ret'],
+  munlock: ['tid', 'addr', 'len', 'ret'],
+  mlockall: ['tid', 'flags', 'ret'],
+  munlockall: ['tid', 'ret'],
+  mseal: ['tid', 'addr', 'len', 'flags', 'ret'],
+  anon_name: ['tid', 'addr', 'len', 'ret'],
+  mbind: ['tid', 'addr', 'len', 'mode', 'ret'],
   fork: ['parent', 'child', 'kind', 'sharedVm'],
   exec: ['tid', 'snapshot'],
   snap: ['tid', 'snapshot'],
@@ -165,7 +179,7 @@ const MAX_VPN = MAX_ADDR / 4096;
 /**
  * The most pages one record may make present in the replay (docs/trace-format.md,
  * "Limits"): a snapshot's present runs together, a MAP_POPULATE / MAP_LOCKED mmap, an
- * MADV_POPULATE_READ / _WRITE range. 2^24 pages are 64 GiB of 4 KiB pages; each becomes
+ * MADV_POPULATE_READ / _WRITE range, an mlock() range. 2^24 pages are 64 GiB of 4 KiB pages; each becomes
  * a folio of the simulator, so more would not fit in its memory (and a hostile 2^40
  * pages would loop for hours): such a record is refused, with its line.
  */
@@ -267,7 +281,7 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
   }
   const r = v as TraceRecord;
   if (populatePages(r) > MAX_POPULATE_PAGES) {
-    const len = r[0] === 'mmap' || r[0] === 'madvise' ? r[3] : 0;
+    const len = r[0] === 'mmap' || r[0] === 'madvise' || r[0] === 'mlock' ? r[3] : 0;
     const n = typeof len === 'bigint' ? (len + 4095n) / 4096n : Math.ceil(len / 4096);
     throw new TraceFormatError(file, line, `${kind}.len`, `populates ${n} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
   }
@@ -278,6 +292,8 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
 function populatePages(r: TraceRecord): number {
   if (r[0] === 'mmap' && r[8] >= 0 && low32(r[5]) & (MAP_POPULATE | MAP_LOCKED)) return Math.ceil(u64Number(r[3]) / 4096);
   if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(u64Number(r[3]) / 4096);
+  // mlock() without MLOCK_ONFAULT faults its range in (__mm_populate)
+  if (r[0] === 'mlock' && r[5] >= 0 && !(r[4] & 1)) return Math.ceil(u64Number(r[3]) / 4096);
   return 0;
 }
 

@@ -8,6 +8,7 @@
  */
 import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord, type U64 } from './format.js';
 import type { TracerLog } from './tracerlog.js';
+import { vmaFlagRecord } from './flags.js';
 
 /** The tracepoints: syscall pairs, faults, process lifetime. */
 export const MM_SYSCALLS = ['mmap', 'munmap', 'mremap', 'mprotect', 'pkey_mprotect', 'madvise', 'brk'] as const;
@@ -17,9 +18,12 @@ export const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
 /** SysV shared memory: segments (shmget) and their mappings (shmat, shmdt) */
 export const SHM_SYSCALLS = ['shmget', 'shmat', 'shmdt'] as const;
 
+/** syscalls that change VMA flags or merge attributes (split and merge VMAs): flags.ts turns them into records */
+export const VMA_FLAG_SYSCALLS = ['mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'mseal', 'mbind', 'prctl'] as const;
+
 export function perfEvents(): string[] {
   const ev: string[] = [];
-  for (const s of [...MM_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
+  for (const s of [...MM_SYSCALLS, ...VMA_FLAG_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
   ev.push('exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'sched:sched_process_fork', 'sched:sched_process_exec', 'sched:sched_process_exit');
   return ev;
 }
@@ -196,6 +200,21 @@ export class PerfConverter {
       case 'close':
         if (ret === 0) fds.delete(int32(a[0]));
         return;
+      case 'mlock':
+      case 'mlock2':
+      case 'munlock':
+      case 'mlockall':
+      case 'munlockall':
+      case 'mseal':
+      case 'mbind':
+      case 'prctl': {
+        const r = vmaFlagRecord(tid, call, a, ret);
+        if (r) {
+          this.stats.syscalls++;
+          this.out(r);
+        }
+        return;
+      }
       case 'dup':
       case 'dup2':
       case 'dup3':

@@ -10,6 +10,7 @@ import {
   VM_DONTEXPAND,
   VM_GROWSDOWN,
   VM_IO,
+  VM_LOCKED,
   VM_NOHUGEPAGE,
   VM_PFNMAP,
   VM_SHARED,
@@ -43,6 +44,7 @@ import { moveVerdict } from '@mmsim/auto-relocate';
 import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, u64Number, type MapsEntry, type U64, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
 import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
 import { scanTrace } from './scan.js';
+import { replayVmaFlagRecord, type VmaFlagRecord } from './flags.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
 
 const PAGE = 4096;
@@ -344,10 +346,11 @@ export class Replayer {
           noreserve: (flags & MAP_NORESERVE) !== 0,
           file: anon ? 0 : this.fileId(`f${file}`),
           pgoff: anon ? undefined : args.pgoff,
-          vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0),
+          // MAP_LOCKED: calc_vm_flag_bits() gives VM_LOCKED, and doMmap populates it as vm_mmap_pgoff does
+          vmFlags: (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0) | (flags & MAP_LOCKED ? VM_LOCKED : 0),
         });
         if (got !== vpn) this.differ(p.mm, `mmap at 0x${ret.toString(16)}: the simulator gave ${got < 0 ? `error ${got}` : `0x${(got * PAGE).toString(16)}`}`);
-        else if (flags & (MAP_POPULATE | MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (low32(prot) & 2) !== 0 && !shared);
+        else if (flags & MAP_POPULATE && !(flags & MAP_LOCKED)) yield* this.populate(p.mm, vpn, pages, (low32(prot) & 2) !== 0 && !shared);
         this.track(p.mm);
         return 0;
       }
@@ -498,6 +501,14 @@ export class Replayer {
         return yield* this.shmat(r[1], r[2], r[4], r[5]);
       case 'shmdt':
         return yield* this.shmdt(r[1], r[2], r[3]);
+      case 'mlock':
+      case 'munlock':
+      case 'mlockall':
+      case 'munlockall':
+      case 'mseal':
+      case 'anon_name':
+      case 'mbind':
+        return yield* this.vmaFlagBody(r);
       case 'end':
         // apply() does not run it
         return 0;
@@ -551,6 +562,17 @@ export class Replayer {
     }
     const got = yield* doMunmap(this.k, p.mm, addr / PAGE, pages);
     if (got < 0) this.differ(p.mm, `shmdt(0x${addr.toString(16)}) failed in the simulator (${got})`);
+    this.track(p.mm);
+    return 0;
+  }
+
+  /** A record of flags.ts: the syscall on the task's mm when it succeeded in the recording */
+  private *vmaFlagBody(r: VmaFlagRecord): KGen<number> {
+    const p = this.procs.get(r[1]);
+    if (!p || (r.at(-1) as number) < 0) return 0;
+    const out = yield* replayVmaFlagRecord(this.k, p.mm, r);
+    if ('unmodelled' in out) this.countUnmodelled(out.unmodelled);
+    else if (out.got < 0) this.differ(p.mm, `${out.what} failed in the simulator (${out.got})`);
     this.track(p.mm);
     return 0;
   }

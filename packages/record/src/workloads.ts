@@ -22,6 +22,7 @@ export const WORKLOADS: readonly Workload[] = [
   { name: 'realloc', what: 'C: 16 buffers grown with realloc (glibc mremap path)', source: 'realloc.c', kind: 'c' },
   { name: 'compact', what: 'C: a compacting heap moving faulted objects with mremap (ZGC-like)', source: 'compact.c', kind: 'c' },
   { name: 'forkserver', what: 'C: a fork server (COW workers)', source: 'forkserver.c', kind: 'c' },
+  { name: 'vmaflags', what: 'C: mlock, mlock2, munlock, mlockall, madvise DONTDUMP/RANDOM, anon name, mseal, mbind', source: 'vmaflags.c', kind: 'c' },
   { name: 'bytearray', what: 'Python: growing bytearrays', source: 'bytearray.py', kind: 'python' },
   { name: 'buffers', what: 'Node: growing and dropping Buffers', source: 'buffers.js', kind: 'node' },
 ];

@@ -7,13 +7,19 @@ import {
   HUGE_ZERO_PFN,
   VM_ACCOUNT,
   VM_DONTCOPY,
+  VM_DONTDUMP,
   VM_EXEC,
   VM_HUGEPAGE,
+  VM_LOCKED,
+  VM_LOCKONFAULT,
   VM_MAYSHARE,
   VM_MERGEABLE,
   VM_NOHUGEPAGE,
   VM_NORESERVE,
+  VM_RAND_READ,
   VM_READ,
+  VM_SEALED,
+  VM_SEQ_READ,
   VM_WIPEONFORK,
   VM_WRITE,
   forEachPte,
@@ -34,13 +40,19 @@ export function vmaPerms(flags: number): string {
 
 /** The VM_* bit behind each name smaps' VmFlags line prints (fs/proc/task_mmu.c show_smap_vma_flags). */
 const VM_FLAG_BITS: Readonly<Record<VmaFlagName, number>> = {
+  lo: VM_LOCKED,
+  sr: VM_SEQ_READ,
+  rr: VM_RAND_READ,
   dc: VM_DONTCOPY,
+  lf: VM_LOCKONFAULT,
   ac: VM_ACCOUNT,
   nr: VM_NORESERVE,
   wf: VM_WIPEONFORK,
+  dd: VM_DONTDUMP,
   hg: VM_HUGEPAGE,
   nh: VM_NOHUGEPAGE,
   mg: VM_MERGEABLE,
+  sl: VM_SEALED,
 };
 
 /** The observed VM_* flags, as smaps' VmFlags line names them. */

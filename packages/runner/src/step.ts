@@ -3,7 +3,7 @@
  * has (Procs). Its own module so that the concurrent step's tasks (concurrent.ts) and the
  * sequential runner (run.ts) both build on it without importing each other.
  */
-import { E, FolioCounter, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
+import { E, FolioCounter, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS, ptePfn, type KGen } from '@mmsim/core';
 import {
   ARENA_BASE,
   Kernel,
@@ -11,9 +11,15 @@ import {
   PROT_READ,
   PROT_WRITE,
   doMadvise,
+  doMbind,
+  doMlock,
+  doMlockall,
   doMmap,
   doMprotect,
   doMremap,
+  doMseal,
+  doMunlock,
+  doMunlockall,
   doMunmap,
   dupMmap,
   errnoName,
@@ -25,6 +31,7 @@ import {
   markKsm,
   userAccess,
   pinUserPages,
+  prctlSetVmaAnonName,
   shrinkFolioList,
   vmaLookupIn,
 } from '@mmsim/linux';
@@ -91,6 +98,25 @@ function* runStepBody(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<St
       const to = step.to === undefined ? 0 : base + step.to;
       return asResult(yield* doMremap(k, mm, base + step.page, step.pages, step.newPages, flags, to), true);
     }
+    case 'mlock':
+      return asResult(yield* doMlock(k, mm, base + step.page, step.pages, step.onfault ? MLOCK_ONFAULT : 0), false);
+    case 'munlock':
+      return asResult(yield* doMunlock(k, mm, base + step.page, step.pages), false);
+    case 'mlockall': {
+      let flags = 0;
+      for (const f of step.flags) flags |= MLOCKALL_FLAG_BITS[f];
+      return asResult(yield* doMlockall(k, mm, flags), false);
+    }
+    case 'munlockall':
+      return asResult(yield* doMunlockall(k, mm), false);
+    case 'mseal':
+      return asResult(yield* doMseal(k, mm, base + step.page, step.pages), false);
+    case 'mbind': {
+      const nodes = step.nodes.reduce((m, n) => m + 2 ** n, 0);
+      return asResult(yield* doMbind(k, mm, base + step.page, step.pages, MPOL_MODES[step.mode], nodes, 0), false);
+    }
+    case 'anon_name':
+      return asResult(yield* prctlSetVmaAnonName(k, mm, base + step.page, step.pages, step.name), false);
     case 'touch': {
       const write = step.access === 'write';
       for (let i = 0; i < step.pages; i++) {

@@ -38,6 +38,15 @@ export type {
   ThpStep,
   TouchStep,
   UnpinStep,
+  MlockStep,
+  MunlockStep,
+  MlockallStep,
+  MunlockallStep,
+  MsealStep,
+  AnonNameStep,
+  MbindStep,
+  MpolMode,
+  MlockallFlag,
   VmaCountExpectation,
   VmaExpectation,
   VmaFlagName,
@@ -53,6 +62,9 @@ export {
   MAX_ARENA_PAGES,
   MAX_PROCS,
   MAX_PROC_ID,
+  MAX_NUMA_NODE,
+  MLOCKALL_FLAGS,
+  MPOL_MODE_NAMES,
   MREMAP_FLAGS,
   OBSERVATION_FORMAT,
   OBSERVED_VMA_FLAGS,
@@ -75,4 +87,4 @@ export { checkExpectations } from './expect.js';
 export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';
 export { diffObservations, formatDivergence, formatVmaTable } from './diff.js';
 export { stableStringify } from './stringify.js';
-export { MADVISE_ADVICE, MREMAP_FLAG_BITS } from './uapi.js';
+export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS } from './uapi.js';

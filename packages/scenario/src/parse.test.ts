@@ -19,6 +19,37 @@ function err(input: unknown, file?: string): ScenarioError {
   throw new Error('expected a ScenarioError');
 }
 
+describe('parseScenario: the VMA-flag steps', () => {
+  it('fills their defaults; mlockall keeps the kernel\'s EINVAL cases', () => {
+    const s = parseScenario(
+      base([
+        { op: 'mlock', page: 0, pages: 2 },
+        { op: 'mlock', page: 2, pages: 2, onfault: true },
+        { op: 'munlock', page: 0, pages: 4 },
+        { op: 'mlockall', flags: ['CURRENT', 'ONFAULT'] },
+        { op: 'mlockall', flags: [] },
+        { op: 'munlockall' },
+        { op: 'mseal', page: 0, pages: 1 },
+        { op: 'anon_name', page: 0, pages: 1, name: 'heap.1' },
+        { op: 'madvise', page: 0, pages: 1, advice: 'KEEPONFORK' },
+        { op: 'mbind', page: 0, pages: 1, mode: 'LOCAL' },
+      ]),
+    );
+    expect(s.steps[9]).toEqual({ op: 'mbind', proc: 0, page: 0, pages: 1, mode: 'LOCAL', nodes: [] });
+    expect(s.steps.slice(0, 8)).toEqual([
+      { op: 'mlock', proc: 0, page: 0, pages: 2, onfault: false },
+      { op: 'mlock', proc: 0, page: 2, pages: 2, onfault: true },
+      { op: 'munlock', proc: 0, page: 0, pages: 4 },
+      { op: 'mlockall', proc: 0, flags: ['CURRENT', 'ONFAULT'] },
+      { op: 'mlockall', proc: 0, flags: [] },
+      { op: 'munlockall', proc: 0 },
+      { op: 'mseal', proc: 0, page: 0, pages: 1 },
+      { op: 'anon_name', proc: 0, page: 0, pages: 1, name: 'heap.1' },
+    ]);
+    expect(isOracleSafe(s)).toBe(true);
+  });
+});
+
 describe('parseScenario: defaults', () => {
   it('fills every default', () => {
     const s = parseScenario(
@@ -111,6 +142,18 @@ describe('parseScenario: errors name step and field', () => {
     ['empty label', [{ op: 'snapshot', label: '' }], 0, 'label', /non-empty/],
     ['thp extra pages', [{ op: 'thp', page: 0, pages: 512 }], 0, 'pages', /unknown field/],
     ['fork with page', [{ op: 'fork', page: 0 }], 0, 'page', /unknown field/],
+    ['mlock onfault type', [{ op: 'mlock', page: 0, pages: 1, onfault: 'yes' }], 0, 'onfault', /true or false/],
+    ['mlockall not an array', [{ op: 'mlockall', flags: 'CURRENT' }], 0, 'flags', /array of flag names/],
+    ['mlockall unknown flag', [{ op: 'mlockall', flags: ['CURRENT', 'PAST'] }], 0, 'flags', /unknown flag string "PAST" \(known: CURRENT, FUTURE, ONFAULT\)/],
+    ['mlockall dup flag', [{ op: 'mlockall', flags: ['FUTURE', 'FUTURE'] }], 0, 'flags', /duplicate/],
+    ['munlockall with page', [{ op: 'munlockall', page: 0 }], 0, 'page', /unknown field/],
+    ['mseal page+pages', [{ op: 'mseal', page: 60, pages: 5 }], 0, 'pages', /exceeds arena.pages 64/],
+    ['anon_name without name', [{ op: 'anon_name', page: 0, pages: 1 }], 0, 'name', /missing/],
+    ['anon_name with a space', [{ op: 'anon_name', page: 0, pages: 1, name: 'a b' }], 0, 'name', /1 to 79 characters/],
+    ['mbind unknown mode', [{ op: 'mbind', page: 0, pages: 1, mode: 'SPREAD' }], 0, 'mode', /unknown mode string "SPREAD"/],
+    ['mbind node out of range', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [63] }], 0, 'nodes', /\[0, 62\]/],
+    ['mbind dup node', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [0, 0] }], 0, 'nodes', /duplicate node 0/],
+    ['anon_name too long', [{ op: 'anon_name', page: 0, pages: 1, name: 'x'.repeat(80) }], 0, 'name', /1 to 79 characters/],
   ];
   for (const [name, steps, step, field, re] of cases) {
     it(name, () => {
@@ -239,7 +282,7 @@ describe('parseScenario: VMA flags, kernel metadata and counted ranges', () => {
     [{ observe: ['pgoff', 'pgoff'] }, 'observe[1]', /twice/],
     [{ observe: ['vm_pgoff'] }, 'observe[0]', /one of "pgoff", "anonVma"/],
     [{ observe: 'pgoff' }, 'observe', /must be an array/],
-    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, vmFlags: ['sd'] } }] }, 'expect[0].vma.vmFlags', /"dc", "ac"/],
+    [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, vmFlags: ['sd'] } }] }, 'expect[0].vma.vmFlags', /"lo", "sr", "rr", "dc", "lf", "ac"/],
     [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, vmFlags: ['ac', 'ac'] } }] }, 'expect[0].vma.vmFlags', /twice/],
     [{ expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, perms: 'rw-' } }] }, 'expect[0].vma.perms', /"rw-p"/],
     [{ observe: ['anonVma'], expect: [{ snapshot: 'final', vma: { contains: 1, start: 0, end: 4, anonVma: 'f1' } }] }, 'expect[0].vma.anonVma', /"av1"/],

@@ -8,6 +8,9 @@ import {
   MAX_ARENA_PAGES,
   MAX_PROCS,
   MAX_PROC_ID,
+  MAX_NUMA_NODE,
+  MLOCKALL_FLAGS,
+  MPOL_MODE_NAMES,
   MREMAP_FLAGS,
   OBSERVED_VMA_FLAGS,
   SCENARIO_FORMAT,
@@ -15,6 +18,8 @@ import {
   VMA_METADATA,
   type Advice,
   type Expectation,
+  type MlockallFlag,
+  type MpolMode,
   type MremapFlag,
   type Scenario,
   type Step,
@@ -63,6 +68,13 @@ const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
   madvise: { page: true, pages: true, advice: true },
   mremap: { page: true, pages: true, newPages: false, flags: false, to: false },
   touch: { page: true, pages: true, access: false },
+  mlock: { page: true, pages: true, onfault: false },
+  munlock: { page: true, pages: true },
+  mlockall: { flags: true },
+  munlockall: {},
+  mseal: { page: true, pages: true },
+  anon_name: { page: true, pages: true, name: true },
+  mbind: { page: true, pages: true, mode: true, nodes: false },
   fork: {},
   exit: {},
   snapshot: { label: true },
@@ -297,6 +309,8 @@ class Validator {
           noreserve: this.bool(rs, 'noreserve', i, op),
         };
       case 'munmap':
+      case 'munlock':
+      case 'mseal':
       case 'pin':
       case 'unpin':
       case 'ksm':
@@ -345,6 +359,45 @@ class Validator {
         }
         return st;
       }
+      case 'mlock':
+        return { op, proc, page, pages, onfault: this.bool(rs, 'onfault', i, op) };
+      case 'mlockall': {
+        // [] and ["ONFAULT"] are in range: the kernel's EINVAL is the result
+        if (!Array.isArray(rs.flags)) this.fail(`must be an array of flag names (${MLOCKALL_FLAGS.join(', ')}), got ${describe(rs.flags)}`, 'flags', i, op);
+        const flags: MlockallFlag[] = [];
+        for (const f of rs.flags as unknown[]) {
+          if (typeof f !== 'string' || !(MLOCKALL_FLAGS as readonly string[]).includes(f))
+            this.fail(`unknown flag ${describe(f)} (known: ${MLOCKALL_FLAGS.join(', ')})`, 'flags', i, op);
+          if (flags.includes(f as MlockallFlag)) this.fail(`duplicate flag "${f}"`, 'flags', i, op);
+          flags.push(f as MlockallFlag);
+        }
+        return { op, proc, flags };
+      }
+      case 'anon_name': {
+        const n = rs.name;
+        // ANON_VMA_NAME_MAX_LEN is 80 with the NUL; the format keeps to a subset of what the
+        // kernel accepts (printable, no [ ] \\ $ `) that needs no quoting in the oracle's script
+        if (typeof n !== 'string' || !/^[A-Za-z0-9._:+=-]{1,79}$/.test(n))
+          this.fail(`must be 1 to 79 characters of A-Z a-z 0-9 . _ : + = -, got ${describe(n)}`, 'name', i, op);
+        return { op, proc, page, pages, name: n as string };
+      }
+      case 'mbind': {
+        const m = rs.mode;
+        if (typeof m !== 'string' || !(MPOL_MODE_NAMES as readonly string[]).includes(m))
+          this.fail(`unknown mode ${describe(m)} (known: ${MPOL_MODE_NAMES.join(', ')})`, 'mode', i, op);
+        const nodes: number[] = [];
+        if (rs.nodes !== undefined) {
+          if (!Array.isArray(rs.nodes)) this.fail(`must be an array of node ids, got ${describe(rs.nodes)}`, 'nodes', i, op);
+          for (const n of rs.nodes as unknown[]) {
+            if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_NUMA_NODE)
+              this.fail(`node ids are integers in [0, ${MAX_NUMA_NODE}], got ${describe(n)}`, 'nodes', i, op);
+            if (nodes.includes(n as number)) this.fail(`duplicate node ${n}`, 'nodes', i, op);
+            nodes.push(n as number);
+          }
+        }
+        return { op, proc, page, pages, mode: m as MpolMode, nodes };
+      }
+      case 'munlockall':
       case 'fork':
       case 'exit':
         return { op, proc };

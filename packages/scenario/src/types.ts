@@ -28,8 +28,24 @@ export const ADVICES = [
   'PAGEOUT',
   'MERGEABLE',
   'UNMERGEABLE',
+  'NORMAL',
+  'RANDOM',
+  'SEQUENTIAL',
+  'DONTDUMP',
+  'DODUMP',
+  'KEEPONFORK',
 ] as const;
 export type Advice = (typeof ADVICES)[number];
+
+/** mbind() modes by their MPOL_* names. */
+export const MPOL_MODE_NAMES = ['DEFAULT', 'PREFERRED', 'BIND', 'INTERLEAVE', 'LOCAL', 'PREFERRED_MANY', 'WEIGHTED_INTERLEAVE'] as const;
+export type MpolMode = (typeof MPOL_MODE_NAMES)[number];
+/** Highest node id a `mbind` step may name (the oracle passes maxnode 64: get_nodes() reads 63 bits). */
+export const MAX_NUMA_NODE = 62;
+
+/** mlockall() flags by their MCL_* names. */
+export const MLOCKALL_FLAGS = ['CURRENT', 'FUTURE', 'ONFAULT'] as const;
+export type MlockallFlag = (typeof MLOCKALL_FLAGS)[number];
 
 export const MREMAP_FLAGS = ['MAYMOVE', 'FIXED', 'DONTUNMAP', 'RELOCATE_ANON', 'MUST_RELOCATE_ANON'] as const;
 export type MremapFlag = (typeof MREMAP_FLAGS)[number];
@@ -84,6 +100,37 @@ export interface MremapStep extends RangeStep {
   flags: MremapFlag[];
   /** Target page; present exactly when `flags` has `FIXED`. */
   to?: number;
+}
+/** mlock(), or mlock2(MLOCK_ONFAULT) when `onfault` (default false). */
+export interface MlockStep extends RangeStep {
+  op: 'mlock';
+  onfault: boolean;
+}
+export interface MunlockStep extends RangeStep {
+  op: 'munlock';
+}
+/** mlockall(flags); no flag, or ONFAULT alone, is the kernel's EINVAL. */
+export interface MlockallStep extends StepBase {
+  op: 'mlockall';
+  flags: MlockallFlag[];
+}
+export interface MunlockallStep extends StepBase {
+  op: 'munlockall';
+}
+/** mseal(start, len, 0). */
+export interface MsealStep extends RangeStep {
+  op: 'mseal';
+}
+/** prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, start, len, name): EINVAL on kernels without CONFIG_ANON_VMA_NAME. */
+export interface AnonNameStep extends RangeStep {
+  op: 'anon_name';
+  name: string;
+}
+/** mbind(start, len, mode, nodemask of `nodes`, maxnode 64, 0); nodes default []. */
+export interface MbindStep extends RangeStep {
+  op: 'mbind';
+  mode: MpolMode;
+  nodes: number[];
 }
 export interface TouchStep extends RangeStep {
   op: 'touch';
@@ -170,6 +217,13 @@ export type Step =
   | MadviseStep
   | MremapStep
   | TouchStep
+  | MlockStep
+  | MunlockStep
+  | MlockallStep
+  | MunlockallStep
+  | MsealStep
+  | AnonNameStep
+  | MbindStep
   | ForkStep
   | ExitStep
   | SnapshotStep
@@ -181,7 +235,24 @@ export type Step =
 
 export type StepOp = Step['op'];
 
-export const ORACLE_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'touch', 'fork', 'exit', 'snapshot'] as const;
+export const ORACLE_OPS = [
+  'mmap',
+  'munmap',
+  'mprotect',
+  'madvise',
+  'mremap',
+  'touch',
+  'mlock',
+  'munlock',
+  'mlockall',
+  'munlockall',
+  'mseal',
+  'anon_name',
+  'mbind',
+  'fork',
+  'exit',
+  'snapshot',
+] as const;
 export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp', 'concurrent'] as const;
 export type SimulatorOnlyOp = (typeof SIMULATOR_ONLY_OPS)[number];
 export const ALL_OPS: readonly StepOp[] = [...ORACLE_OPS, ...SIMULATOR_ONLY_OPS];
@@ -189,11 +260,12 @@ export const ALL_OPS: readonly StepOp[] = [...ORACLE_OPS, ...SIMULATOR_ONLY_OPS]
 /**
  * The VM_* flags an observation reports, by their names in /proc/PID/smaps' `VmFlags`
  * line (fs/proc/task_mmu.c show_smap_vma_flags), in the order it prints them: the ones a
- * scenario's steps can change. `dc` VM_DONTCOPY (MADV_DONTFORK), `ac` VM_ACCOUNT, `nr`
- * VM_NORESERVE, `wf` VM_WIPEONFORK, `hg` VM_HUGEPAGE, `nh` VM_NOHUGEPAGE, `mg`
- * VM_MERGEABLE.
+ * scenario's steps can change. `lo` VM_LOCKED, `sr` VM_SEQ_READ (MADV_SEQUENTIAL), `rr`
+ * VM_RAND_READ (MADV_RANDOM), `dc` VM_DONTCOPY (MADV_DONTFORK), `lf` VM_LOCKONFAULT,
+ * `ac` VM_ACCOUNT, `nr` VM_NORESERVE, `wf` VM_WIPEONFORK, `dd` VM_DONTDUMP, `hg`
+ * VM_HUGEPAGE, `nh` VM_NOHUGEPAGE, `mg` VM_MERGEABLE, `sl` VM_SEALED (mseal).
  */
-export const OBSERVED_VMA_FLAGS = ['dc', 'ac', 'nr', 'wf', 'hg', 'nh', 'mg'] as const;
+export const OBSERVED_VMA_FLAGS = ['lo', 'sr', 'rr', 'dc', 'lf', 'ac', 'nr', 'wf', 'dd', 'hg', 'nh', 'mg', 'sl'] as const;
 export type VmaFlagName = (typeof OBSERVED_VMA_FLAGS)[number];
 
 /**

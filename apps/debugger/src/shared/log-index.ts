@@ -296,6 +296,7 @@ export class LogIndexer {
       case E.VmaFlags:
       case E.VmaSetAnonVma:
       case E.VmaSetFile:
+      case E.VmaPolicy:
       case E.AnonVmaCount:
       case E.FolioIndex:
       case E.FolioMapping:
