@@ -93,7 +93,7 @@ export { vmaLookupIn } from './lookup.js';
 
 // the kernel paths that race with a concurrent step's tasks (mm/rmap.c, mm/gup.c, mm/vmscan.c)
 export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
-export { pinUserPages } from './gup.js';
+export { getUserPages, pinUserPages } from './gup.js';
 export type { ReferencedResult } from './racers.js';
 
 // the VMA test bench (VmaBench, parseLayout) is the `@mmsim/linux/testing` export;
