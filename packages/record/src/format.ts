@@ -47,6 +47,8 @@ export interface Snapshot {
   maps: MapsEntry[];
   /** runs of present pages of the anonymous VMAs: [firstVpn, pages] */
   present: [number, number][];
+  /** "execve": taken at the execve() that drops the mm (absent: at its last task's exit) */
+  at?: 'execve';
 }
 
 /** fault flags (bits of the record's 4th element) */
@@ -68,7 +70,9 @@ export type TraceRecord =
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
   | ['exit', tid: number]
-  | ['end', records: number];
+  | ['end', records: number]
+  | ['gup', tid: number, addr: number, len: number, write: 0 | 1]
+  | ['sig', tid: number, signo: number, code: number];
 
 /**
  * field names per record kind, after the kind (what errors and the docs call them). A
@@ -88,6 +92,10 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   snap: ['tid', 'snapshot'],
   exit: ['tid'],
   end: ['records'],
+  // GUP faulting pages in without a fault exception (recorded from the syscall: gup.ts)
+  gup: ['tid', 'addr', 'len', 'write'],
+  // a SIGSEGV/SIGBUS delivered to the task (signal:signal_deliver)
+  sig: ['tid', 'signo', 'code'],
 }));
 
 /** A trace that does not follow mmsim-trace/1: `line` is 1-based (the header is line 1). */
@@ -164,6 +172,7 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
   if (!isInt(o.pid) || o.pid <= 0) throw bad('pid', 'must be a positive integer');
   if (!isInt(o.startBrk) || o.startBrk < 0 || o.startBrk >= MAX_ADDR) throw bad('startBrk', 'must be a user address');
   if (!Array.isArray(o.maps)) throw bad('maps', 'must be an array');
+  if (o.at !== undefined && o.at !== 'execve') throw bad('at', 'must be "execve" when present');
   let last = 0;
   o.maps.forEach((m: unknown, i) => {
     if (!Array.isArray(m) || m.length !== 6) throw bad(`maps[${i}]`, 'must be [start, end, perms, pgoff, file, name]');
@@ -204,11 +213,11 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
     else if ((name === 'vpn' && (x < 0 || x >= MAX_VPN)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
     else if ((name === 'len' || name === 'oldLen' || name === 'newLen') && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
     else if (name === 'records' && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
-    else if (name === 'sharedVm' && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
+    else if ((name === 'sharedVm' || name === 'write') && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
   }
   const r = v as TraceRecord;
   if (populatePages(r) > MAX_POPULATE_PAGES) {
-    const len = r[0] === 'mmap' || r[0] === 'madvise' ? r[3] : 0;
+    const len = r[0] === 'mmap' || r[0] === 'madvise' || r[0] === 'gup' ? r[3] : 0;
     throw new TraceFormatError(file, line, `${kind}.len`, `populates ${Math.ceil(len / 4096)} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
   }
   return r;
@@ -218,6 +227,7 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
 function populatePages(r: TraceRecord): number {
   if (r[0] === 'mmap' && r[8] >= 0 && r[5] & (MAP_POPULATE | MAP_LOCKED)) return Math.ceil(r[3] / 4096);
   if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(r[3] / 4096);
+  if (r[0] === 'gup') return Math.ceil(r[3] / 4096) + 1;
   return 0;
 }
 

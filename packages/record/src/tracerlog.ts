@@ -10,12 +10,27 @@ export interface CloneInfo {
   sharedVm: 0 | 1;
 }
 
+/** the iovecs of one process_vm_readv/writev or vmsplice call, as the helper read them at its seccomp stop */
+export interface GupCall {
+  /** the task whose pages GUP faults in: process_vm_*'s pid argument, vmsplice's caller */
+  target: number;
+  /** FOLL_WRITE: process_vm_writev writes the remote pages */
+  write: 0 | 1;
+  /** [base, len] byte ranges, in the call's order */
+  iovs: [number, number][];
+}
+
 export interface TracerLog {
   /** pid of the traced command (its first exec) */
   root: number;
   clones: Map<number, CloneInfo[]>;
   execs: Map<number, Snapshot[]>;
-  exits: Map<number, Snapshot[]>;
+  /** each exit of a tid in order: the snapshot when it was the mm's last task, else null */
+  exits: Map<number, (Snapshot | null)[]>;
+  /** the mm at execve() entry, when exec drops it (the caller was its last task) */
+  execves: Map<number, (Snapshot | null)[]>;
+  /** process_vm_readv/writev and vmsplice calls by tid, in order */
+  gups: Map<number, GupCall[]>;
   /** waitpid() status of the root, when it was reaped */
   status?: number;
 }
@@ -37,7 +52,7 @@ function push<T>(m: Map<number, T[]>, k: number, v: T): void {
 }
 
 export function parseTracerLog(text: string): TracerLog {
-  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), exits: new Map() };
+  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), exits: new Map(), execves: new Map(), gups: new Map() };
   let cur: Snapshot | null = null;
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -55,7 +70,17 @@ export function parseTracerLog(text: string): TracerLog {
       if (what === 'exec') {
         if (!log.root) log.root = cur.pid;
         push(log.execs, cur.pid, cur);
-      } else push(log.exits, cur.pid, cur);
+      } else if (what === 'execve') push(log.execves, cur.pid, Object.assign(cur, { at: 'execve' as const }));
+      else push(log.exits, cur.pid, cur);
+    } else if (tag === 'E') push(log.exits, Number(line.slice(2)), null);
+    else if (tag === 'N') push(log.execves, Number(line.slice(2)), null);
+    else if (tag === 'G') {
+      const [, tid, target, write, ...iovs] = line.split(' ');
+      push(log.gups, Number(tid), {
+        target: Number(target),
+        write: write === '1' ? 1 : 0,
+        iovs: iovs.map((v) => v.split(':').map((x) => parseInt(x, 16)) as [number, number]),
+      });
     } else if (tag === 'C') {
       const [, parent, child, kind, shared] = line.split(' ');
       push(log.clones, Number(child), { parent: Number(parent), kind: kind as CloneInfo['kind'], sharedVm: shared === '1' ? 1 : 0 });
