@@ -102,6 +102,14 @@ describe('coverage: every mm compared, signals and GUP fills replayed (real prog
     const child = fork.r[2] as number;
     const atExecve = rs.find(({ r }) => r[0] === 'snap' && r[1] === child)!;
     expect((atExecve.r as ['snap', number, { at?: string }])[2].at).toBe('execve');
+    // the fork copy shares frames with its parent (COW) and the zero page: pagemap says so, and the model agrees
+    const shared = ((atExecve.r[2] as { shared?: [number, number][] }).shared ?? []).reduce((n, [, p]) => n + p, 0);
+    expect(shared).toBeGreaterThan(10);
+    const unshared = edited(t, 'forkexec-unshared.trace', (r, i) => (i + 2 === atExecve.line ? (['snap', r[1], { ...(r[2] as object), shared: [] }] as unknown as TraceRecord) : r));
+    expect(rep.sharingDifferences).toEqual([]);
+    const wrong = await replay(unshared);
+    expect(wrong.sharingDifferences.length).toBeGreaterThan(0);
+    expect(wrong.sharingDifferences.every((d) => new RegExp(`^line ${atExecve.line}: process ${child}: pages? .*: recorded exclusive, simulated shared \\(pagemap PM_MMAP_EXCLUSIVE\\)$`).test(d))).toBe(true);
     const cut = edited(t, 'forkexec-cut.trace', (r, i) => (i + 2 > fork.line && i + 2 < atExecve.line && r[0] === 'f' && r[1] === child && r[3] === 1 ? null : r));
     const bad = await replay(cut);
     expect(bad.agree).toBe(false);
@@ -153,6 +161,8 @@ describe('coverage: every mm compared, signals and GUP fills replayed (real prog
       const rep = await replay(t, policy);
       expect(rep.differences).toEqual([]);
       expect(rep.agree).toBe(true);
+      // relocation rewrites folio metadata only: every frame as shared as pagemap says
+      expect(rep.sharingDifferences).toEqual([]);
     }
     const seg = traces.get('segv')!;
     // the polling page's last mprotect to PROT_READ replayed as PROT_WRITE|PROT_READ: what the program sees differs

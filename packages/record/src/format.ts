@@ -47,6 +47,11 @@ export interface Snapshot {
   maps: MapsEntry[];
   /** runs of present pages of the anonymous VMAs: [firstVpn, pages] */
   present: [number, number][];
+  /**
+   * runs of the present pages that are not exclusively mapped (pagemap bit 56 clear: the
+   * zero page, a frame another mapping shares, e.g. after fork); absent in older traces
+   */
+  shared?: [number, number][];
   /** "execve": taken at the execve() that drops the mm (absent: at its last task's exit) */
   at?: 'execve';
 }
@@ -183,14 +188,18 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
     if (typeof f !== 'string' || typeof name !== 'string') throw bad(`maps[${i}]`, 'file and name must be strings');
     last = b;
   });
-  if (!Array.isArray(o.present)) throw bad('present', 'must be an array');
-  let pages = 0;
-  o.present.forEach((r: unknown, i) => {
-    if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`present[${i}]`, 'must be [firstVpn, pages]');
-    if (r[0] < 0 || r[0] + r[1] > MAX_VPN) throw bad(`present[${i}]`, `pages [${r[0]}, ${r[0] + r[1]}) are not all below 2^35, the user address space`);
-    pages += r[1];
-  });
-  if (pages > MAX_POPULATE_PAGES) throw bad('present', `${pages} present pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per snapshot`);
+  const runs = (field: 'present' | 'shared', v: unknown) => {
+    if (!Array.isArray(v)) throw bad(field, 'must be an array');
+    let pages = 0;
+    v.forEach((r: unknown, i) => {
+      if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`${field}[${i}]`, 'must be [firstVpn, pages]');
+      if (r[0] < 0 || r[0] + r[1] > MAX_VPN) throw bad(`${field}[${i}]`, `pages [${r[0]}, ${r[0] + r[1]}) are not all below 2^35, the user address space`);
+      pages += r[1];
+    });
+    if (pages > MAX_POPULATE_PAGES) throw bad(field, `${pages} ${field} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per snapshot`);
+  };
+  runs('present', o.present);
+  if (o.shared !== undefined) runs('shared', o.shared);
   return o as unknown as Snapshot;
 }
 

@@ -27,16 +27,20 @@ import {
   dupMmap,
   exitMmap,
   expandDownwards,
+  getPte,
   getUserPages,
+  isHugeZeroPmd,
+  isZeroPte,
+  pmdEntry,
   userAccess,
   type FaultOutcome,
 } from '@mmsim/linux';
 import { vmaPerms } from '@mmsim/runner';
-import { MREMAP_FLAG_BITS } from '@mmsim/core';
+import { MREMAP_FLAG_BITS, pagePreciseMapcount, ptePfn } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
 import { FAULT_KERNEL, FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, type MapsEntry, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
-import { differingRuns, pteRuns, toRuns } from './present.js';
+import { differingRuns, inRuns, pteRuns, toRuns, type Runs } from './present.js';
 import { scanTrace } from './scan.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
 
@@ -112,6 +116,13 @@ export class Replayer {
   /** records the simulator does not model, by reason */
   readonly unmodelled = new Map<string, number>();
   readonly reports: ProcessReport[] = [];
+  /**
+   * present pages whose frame is shared (the zero page, another mm's COW frame) in one of
+   * the simulation and the recording and not in the other. Advisory: other processes
+   * run while the helper reads a snapshot (a parent's COW break may land in the read),
+   * so this does not make the replay disagree.
+   */
+  readonly sharingDifferences: string[] = [];
   /** under relocate/auto: VMA boundaries that differ where what the program sees is the same */
   readonly policyEffects: string[] = [];
   /** execve()s per pid so far: the exec generation of the next mm it builds */
@@ -616,11 +627,19 @@ export class Replayer {
     }
     // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
     const present = toRuns(snap.present);
+    const shared = snap.shared && toRuns(snap.shared);
+    const pages = (lo: number, hi: number) => (hi - lo === 1 ? `page ${hex(lo)}` : `pages ${hex(lo)}-${hex(hi)} (${hi - lo})`);
     for (const e of rec) {
       if (!isAnonEntry(e)) continue;
-      for (const [lo, hi, recP] of differingRuns(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1], 1000 - diffs.length)) {
-        const what = hi - lo === 1 ? `page ${hex(lo)}` : `pages ${hex(lo)}-${hex(hi)} (${hi - lo})`;
-        diffs.push(`${what} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`);
+      const where = `in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}`;
+      const simPresent = pteRuns(k.mm(mm), e[0], e[1]);
+      for (const [lo, hi, recP] of differingRuns(simPresent, present, e[0], e[1], 1000 - diffs.length))
+        diffs.push(`${pages(lo, hi)} ${where}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`);
+      if (!shared) continue;
+      // pages present in both: is the frame shared (the zero page, another mapping's) in both?
+      for (const [lo, hi, recS] of differingRuns(sharedRuns(k, mm, simPresent, present), shared, e[0], e[1], 1000 - this.sharingDifferences.length)) {
+        if (!inRunsAll(present, lo, hi) || !inRunsAll(simPresent, lo, hi)) continue;
+        this.sharingDifferences.push(`line ${this.line}: process ${snap.pid}: ${pages(lo, hi)} ${where}: recorded ${recS ? 'shared' : 'exclusive'}, simulated ${recS ? 'exclusive' : 'shared'} (pagemap PM_MMAP_EXCLUSIVE)`);
       }
     }
     if (info) {
@@ -635,6 +654,44 @@ export class Replayer {
     const at = snap.at === 'execve' ? 'at execve' : 'at exit';
     for (const d of diffs) this.differ(mm, `process ${snap.pid} ${at}: ${d}`);
   }
+}
+
+/**
+ * The simulated pages of `simPresent` also recorded present whose frame pagemap would
+ * not call exclusively mapped (pte_to_pagemap_entry: PM_MMAP_EXCLUSIVE when
+ * folio_precise_page_mapcount() is 1; the zero page and the huge zero page have none).
+ */
+function sharedRuns(k: Kernel, mm: number, simPresent: Runs, recPresent: Runs): Runs {
+  const out: Runs = [];
+  for (const [lo, hi] of simPresent) {
+    for (let v = lo; v < hi; v++) {
+      if (!inRuns(recPresent, v) || !frameShared(k, mm, v)) continue;
+      const last = out[out.length - 1];
+      if (last && last[1] === v) last[1] = v + 1;
+      else out.push([v, v + 1]);
+    }
+  }
+  return out;
+}
+
+function frameShared(k: Kernel, mm: number, vpn: number): boolean {
+  const e = pmdEntry(k, mm, vpn);
+  let pfn: number;
+  if (e && e.kind === 'huge') {
+    if (isHugeZeroPmd(e)) return true;
+    pfn = e.pfn + (vpn % 512);
+  } else {
+    const pte = getPte(k, mm, vpn);
+    if (isZeroPte(pte)) return true;
+    pfn = ptePfn(pte);
+  }
+  const f = k.eng.pageFolio(pfn);
+  return !f || pagePreciseMapcount(f, pfn) !== 1;
+}
+
+/** is every page of [lo, hi) in the runs? */
+function inRunsAll(r: Runs, lo: number, hi: number): boolean {
+  return differingRuns([[lo, hi]], r, lo, hi, 1).length === 0;
 }
 
 /** [start, end, perms] of each VMA, in address order */
@@ -720,6 +777,7 @@ export async function replayTrace(
     firstDifference: all[0] ?? null,
     differences: all,
     policyEffects: r.policyEffects,
+    sharingDifferences: r.sharingDifferences,
     events,
     replayEventsPerSec: Math.round(events / secs),
     records,

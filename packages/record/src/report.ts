@@ -58,6 +58,13 @@ export interface TraceReport {
    * (the policy merged what the kernel split); not a disagreement
    */
   policyEffects: string[];
+  /**
+   * present pages whose frame's sharing (pagemap PM_MMAP_EXCLUSIVE; the zero page and
+   * COW-shared frames are not exclusive) differs between the simulation and a snapshot
+   * that records it (up to 1,000). Advisory, not a disagreement: the helper reads a
+   * snapshot while the mm's other sharers run
+   */
+  sharingDifferences: string[];
   /** simulator events the replay produced */
   events: number;
   replayEventsPerSec: number;

@@ -28,6 +28,8 @@
  *   M <a line of /proc/PID/maps>           the snapshot's VMAs, in order
  *   P <first vpn hex> <pages>              a run of present pages (pagemap bit 63) of an
  *                                          anonymous VMA (no inode, not [vdso]/[vvar])
+ *   S <first vpn hex> <pages>              a run of those not exclusively mapped (bit 56
+ *                                          clear: the zero page, a COW-shared frame)
  *   .                                      end of the snapshot
  *   R <status>                             CMD's wait status, last
  * Exits with CMD's exit code (128 + signal when it was killed).
@@ -79,10 +81,33 @@ static void brk_of(pid_t pid, unsigned long *start_brk) {
   sscanf(p, "%lu", start_brk);
 }
 
+/* a run of pages written as "<tag> <first vpn hex> <pages>" once it ends */
+struct run {
+  char tag;
+  unsigned long start, len;
+};
+
+static void run_add(struct run *r, unsigned long vpn) {
+  if (r->len && r->start + r->len == vpn) {
+    r->len++;
+    return;
+  }
+  if (r->len) fprintf(out, "%c %lx %lu\n", r->tag, r->start, r->len);
+  r->start = vpn;
+  r->len = 1;
+}
+
+static void run_end(struct run *r) {
+  if (r->len) fprintf(out, "%c %lx %lu\n", r->tag, r->start, r->len);
+  r->len = 0;
+}
+
+/* present pages (bit 63) as P runs; those of them not PM_MMAP_EXCLUSIVE (bit 56: the
+   zero page, a frame another mapping shares) as S runs */
 static void present_runs(int pm, unsigned long start, unsigned long end) {
   static uint64_t ents[4096];
   unsigned long vpn = start >> 12, last = end >> 12;
-  unsigned long run_start = 0, run_len = 0;
+  struct run present = {'P', 0, 0}, shared = {'S', 0, 0};
   while (vpn < last) {
     unsigned long n = last - vpn;
     if (n > 4096) n = 4096;
@@ -90,18 +115,14 @@ static void present_runs(int pm, unsigned long start, unsigned long end) {
     if (r <= 0) break;
     n = (unsigned long)r / 8;
     for (unsigned long i = 0; i < n; i++) {
-      if (ents[i] >> 63) {
-        if (run_len && run_start + run_len == vpn + i) run_len++;
-        else {
-          if (run_len) fprintf(out, "P %lx %lu\n", run_start, run_len);
-          run_start = vpn + i;
-          run_len = 1;
-        }
-      }
+      if (!(ents[i] >> 63)) continue;
+      run_add(&present, vpn + i);
+      if (!((ents[i] >> 56) & 1)) run_add(&shared, vpn + i);
     }
     vpn += n;
   }
-  if (run_len) fprintf(out, "P %lx %lu\n", run_start, run_len);
+  run_end(&present);
+  run_end(&shared);
 }
 
 /*

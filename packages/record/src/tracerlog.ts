@@ -63,10 +63,13 @@ export function parseTracerLog(text: string): TracerLog {
     } else if (tag === 'P' && cur) {
       const [, vpn, n] = line.split(' ');
       cur.present.push([parseInt(vpn, 16), Number(n)]);
+    } else if (tag === 'S' && cur) {
+      const [, vpn, n] = line.split(' ');
+      cur.shared!.push([parseInt(vpn, 16), Number(n)]);
     } else if (tag === '.') cur = null;
     else if (tag === 'X') {
       const [, what, pid, sb] = line.split(' ');
-      cur = { pid: Number(pid), startBrk: parseInt(sb, 16), maps: [], present: [] };
+      cur = { pid: Number(pid), startBrk: parseInt(sb, 16), maps: [], present: [], shared: [] };
       if (what === 'exec') {
         if (!log.root) log.root = cur.pid;
         push(log.execs, cur.pid, cur);

@@ -91,6 +91,9 @@ export function register(program: Command, ctx: CliContext): void {
       if (o.all) for (const d of report.differences.slice(1)) ctx.print(`DISAGREE: ${d}`);
       else if (report.differences.length > 1) ctx.print(`  (${report.differences.length - 1} more: --all lists them)`);
       for (const e of report.policyEffects) ctx.print(`policy effect: ${e}`);
+      if (o.all) for (const d of report.sharingDifferences) ctx.print(`sharing (advisory): ${d}`);
+      else if (report.sharingDifferences.length)
+        ctx.print(`sharing (advisory): ${report.sharingDifferences.length} runs of pages whose frame is shared in one of the replay and pagemap only (--all lists them)`);
       ctx.print('pid      gen  vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks  command');
       for (const p of report.processes) {
         const fb = Object.entries(p.fallbacks).map(([k, v]) => `${k}:${v}`).join(' ') || '-';
