@@ -54,6 +54,20 @@ describe('mmsim record / mmsim trace', () => {
     expect(r.out).toMatch(/DISAGREE: line \d+: process \d+ at (exit|execve): (VMA \d+: recorded|page 0x)/);
   });
 
+  it('record --snapshot-every compares mid-run too; a bad period is refused (exit 2)', async () => {
+    const t = join(dir, 'every.trace');
+    const rec = await cli(['record', '-o', t, '--quiet', '--snapshot-every', '0.1', '--', '/bin/sh', '-c', 'sleep 0.5']);
+    expect(rec.code).toBe(0);
+    const mid = readFileSync(t, 'utf8').split('\n').filter((l) => l.startsWith('["snap",') && l.includes('"at":"periodic"'));
+    expect(mid.length).toBeGreaterThanOrEqual(2);
+    const r = JSON.parse((await cli(['trace', t, '--json'])).out);
+    expect(r.agree).toBe(true);
+    expect(Math.max(...r.processes.map((p: { snapshots: number }) => p.snapshots))).toBeGreaterThanOrEqual(3);
+    const bad = await cli(['record', '-o', t, '--snapshot-every', 'soon', '--', '/bin/true']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--snapshot-every: "soon" is not a number of seconds');
+  });
+
   it('--all lists every difference, the report has them all, the default says how many more', async () => {
     // every fault record dropped (the end record recounted): pages of every process are missing
     const lines = readFileSync(trace, 'utf8').trimEnd().split('\n').filter((l) => !l.startsWith('["f",'));

@@ -50,7 +50,7 @@ describe('coverage: every mm compared, signals and GUP fills replayed (real prog
   beforeAll(async () => {
     for (const w of COVERAGE_WORKLOADS) {
       const out = join(dir, `${w.name}.trace`);
-      const r = await record(buildWorkload(w)!, out, { stdio: 'ignore' });
+      const r = await record(buildWorkload(w)!, out, { stdio: 'ignore', ...(w.name === 'periodic' ? { snapshotEvery: 0.25 } : {}) });
       expect(r.exitCode, w.name).toBe(0);
       traces.set(w.name, out);
     }
@@ -153,6 +153,24 @@ describe('coverage: every mm compared, signals and GUP fills replayed (real prog
     const bad = await replay(edited(t, 'odirect-nogup.trace', (r) => (r[0] === 'gup' ? null : r)));
     expect(bad.agree).toBe(false);
     expect(bad.firstDifference).toMatch(/pages 0x[0-9a-f]+-0x[0-9a-f]+ \(64\) in .*: recorded present, simulated not present/);
+  });
+
+  it('periodic: --snapshot-every compares the mm mid-run, with mappings the exit no longer has', async () => {
+    const t = traces.get('periodic')!;
+    const rs = records(t);
+    const mid = rs.filter(({ r }) => r[0] === 'snap' && (r[2] as { at?: string }).at === 'periodic');
+    expect(mid.length).toBeGreaterThanOrEqual(3);
+    const rep = await replay(t);
+    expect(rep.differences).toEqual([]);
+    expect(rep.processes[0].snapshots).toBe(mid.length + 1);
+    // an mmap before the first mid-run snapshot and unmapped after it: dropped, only that snapshot can tell
+    const first = mid[0].line;
+    const unmapped = new Set(rs.filter(({ r, line }) => r[0] === 'munmap' && line > first).map(({ r }) => r[2]));
+    const mmap = rs.filter(({ r, line }) => r[0] === 'mmap' && line < first && unmapped.has(r[8] as number)).at(-1)!;
+    const cut = edited(t, 'periodic-cut.trace', (r, i) => (i + 2 === mmap.line ? null : r));
+    const bad = await replay(cut);
+    expect(bad.agree).toBe(false);
+    expect(bad.differences.every((d) => d.includes('mid-run (periodic snapshot)'))).toBe(true);
   });
 
   it('relocate and auto: boundaries are the policy\'s effect (agree), a wrong permission is still a difference', async () => {

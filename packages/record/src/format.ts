@@ -52,8 +52,11 @@ export interface Snapshot {
    * zero page, a frame another mapping shares, e.g. after fork); absent in older traces
    */
   shared?: [number, number][];
-  /** "execve": taken at the execve() that drops the mm (absent: at its last task's exit) */
-  at?: 'execve';
+  /**
+   * "execve": taken at the execve() that drops the mm; "periodic": mid-run (`record
+   * --snapshot-every`), every task stopped; absent: at its last task's exit
+   */
+  at?: 'execve' | 'periodic';
 }
 
 /** fault flags (bits of the record's 4th element) */
@@ -177,7 +180,7 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
   if (!isInt(o.pid) || o.pid <= 0) throw bad('pid', 'must be a positive integer');
   if (!isInt(o.startBrk) || o.startBrk < 0 || o.startBrk >= MAX_ADDR) throw bad('startBrk', 'must be a user address');
   if (!Array.isArray(o.maps)) throw bad('maps', 'must be an array');
-  if (o.at !== undefined && o.at !== 'execve') throw bad('at', 'must be "execve" when present');
+  if (o.at !== undefined && o.at !== 'execve' && o.at !== 'periodic') throw bad('at', 'must be "execve" or "periodic" when present');
   let last = 0;
   o.maps.forEach((m: unknown, i) => {
     if (!Array.isArray(m) || m.length !== 6) throw bad(`maps[${i}]`, 'must be [start, end, perms, pgoff, file, name]');

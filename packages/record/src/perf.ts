@@ -73,9 +73,8 @@ export class PerfConverter {
   private nextFile = 1;
   private execSeen = new Map<number, number>();
   private cloneSeen = new Map<number, number>();
-  private exitSeen = new Map<number, number>();
-  private execveSeen = new Map<number, number>();
   private gupSeen = new Map<number, number>();
+  private round = 0;
   private gupPending = new Map<number, GupCall>();
   /** open file descriptions with O_DIRECT */
   private direct = new Set<number>();
@@ -115,6 +114,7 @@ export class PerfConverter {
     const name = m[4];
     const rest = m[5];
     if (sys === 'sched') return this.sched(tid, name, rest);
+    if (tid === this.tlog.tracer && name === 'sys_enter_madvise') return this.marked();
     if (!this.tracked.has(tid)) return;
     if (sys === 'signal') return this.signal(tid, rest);
     if (sys === 'exceptions') {
@@ -132,12 +132,8 @@ export class PerfConverter {
     if (sys !== 'syscalls') return;
     if (name.startsWith('sys_enter_')) {
       const call = name.slice(10);
-      if (call === 'execve' || call === 'execveat') {
-        this.inExec.add(tid);
-        // the mm exec drops, as the helper saw it at the call's seccomp stop
-        const snap = this.nth(this.tlog.execves, this.execveSeen, tid);
-        if (snap) this.out(['snap', tid, snap]);
-      } else if (call === 'process_vm_readv' || call === 'process_vm_writev' || call === 'vmsplice') {
+      if (call === 'execve' || call === 'execveat') this.inExec.add(tid);
+      else if (call === 'process_vm_readv' || call === 'process_vm_writev' || call === 'vmsplice') {
         const g = this.nth(this.tlog.gups, this.gupSeen, tid);
         if (g) this.gupPending.set(tid, g);
       }
@@ -257,6 +253,11 @@ export class PerfConverter {
     }
   }
 
+  /** the helper's marker call: the snapshots it read after it go here (tracer.c marker()) */
+  private marked(): void {
+    for (const snap of this.tlog.marked[this.round++] ?? []) if (this.tracked.has(snap.pid)) this.out(['snap', snap.pid, snap]);
+  }
+
   /** signal:signal_deliver of a SIGSEGV or SIGBUS: the kernel's answer to a fault (replay checks the model's) */
   private signal(tid: number, rest: string): void {
     const m = /sig=(\d+) errno=-?\d+ code=(-?\d+)/.exec(rest);
@@ -298,8 +299,6 @@ export class PerfConverter {
       this.out(['exec', pid, snap]);
     } else if (name === 'sched_process_exit') {
       if (!this.tracked.has(tid)) return;
-      const snap = this.nth(this.tlog.exits, this.exitSeen, tid);
-      if (snap) this.out(['snap', tid, snap]);
       this.out(['exit', tid]);
       this.tracked.delete(tid);
       this.fds.delete(tid);

@@ -651,7 +651,7 @@ export class Replayer {
       r.anonVmas = c.anonVmas;
       r.avcs = c.avcs;
     }
-    const at = snap.at === 'execve' ? 'at execve' : 'at exit';
+    const at = snap.at === 'execve' ? 'at execve' : snap.at === 'periodic' ? 'mid-run (periodic snapshot)' : 'at exit';
     for (const d of diffs) this.differ(mm, `process ${snap.pid} ${at}: ${d}`);
   }
 }

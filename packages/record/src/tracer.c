@@ -18,9 +18,6 @@
  *                                          a leader that pthread_exit()s early is not the
  *                                          last), or the seccomp stop at execve() entry of
  *                                          the last task using an mm (the mm exec drops)
- *   E <tid>                                a task's exit that left its mm to others (no
- *                                          snapshot: keeps the exits of one tid in order)
- *   N <tid>                                the same for an execve() of an mm others share
  *   G <tid> <target> <write> <base>:<len>...  the remote (process_vm_*) or own (vmsplice)
  *                                          iovecs of a call that fills or reads pages
  *                                          through GUP, read at its seccomp stop (perf
@@ -31,6 +28,14 @@
  *   S <first vpn hex> <pages>              a run of those not exclusively mapped (bit 56
  *                                          clear: the zero page, a COW-shared frame)
  *   .                                      end of the snapshot
+ *   T <pid>                                the helper's own pid, first
+ *   Y                                      the helper's marker call madvise(0, 0, 0): the
+ *                                          snapshots after it (exit, execve, periodic) are
+ *                                          placed at it in perf's stream. A periodic round
+ *                                          (MMSIM_SNAPSHOT_EVERY=SECONDS) stops every
+ *                                          task (SIGSTOP, held at its signal-delivery
+ *                                          stop), marks, snapshots each mm whose tasks all
+ *                                          stopped, and lets them run on
  *   R <status>                             CMD's wait status, last
  * Exits with CMD's exit code (128 + signal when it was killed).
  */
@@ -51,8 +56,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +140,7 @@ static void present_runs(int pm, unsigned long start, unsigned long end) {
  */
 static int *group_of;     /* by tid: group + 1 (0: unknown) */
 static int *group_users;  /* by group */
+static char *group_done;  /* by group: its exit snapshot is taken */
 static char *held;        /* by tid: a new task stopped before its parent's clone event */
 static size_t ntids, ngroups, groups_used;
 
@@ -151,9 +160,11 @@ static int new_group(void) {
   if (groups_used == ngroups) {
     ngroups = ngroups ? ngroups * 2 : 1024;
     group_users = realloc(group_users, ngroups * sizeof *group_users);
-    if (!group_users) abort();
+    group_done = realloc(group_done, ngroups);
+    if (!group_users || !group_done) abort();
   }
   group_users[groups_used] = 0;
+  group_done[groups_used] = 0;
   return (int)groups_used++;
 }
 
@@ -170,6 +181,33 @@ static void join_group(pid_t tid, int g) {
   grow_tids(tid);
   group_of[tid] = g + 1;
   group_users[g]++;
+}
+
+static int tgid_of(pid_t tid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  int tgid = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Tgid: %d", &tgid) == 1) break;
+  fclose(f);
+  return tgid;
+}
+
+/*
+ * At tid's exit stop, after it left its group: will the group's other users die with
+ * it? exit_group() (or a fatal signal) SIGKILLs the other threads, and a task killed
+ * so takes no exit stop (ptrace_stop() returns at once with a fatal signal pending):
+ * the last of them would leave the mm without a snapshot. True when every other user
+ * is a thread of tid's process.
+ */
+static int group_dies_with(pid_t tid, int g, int group_exit) {
+  if (!group_exit || g < 0) return 0;
+  int tgid = tgid_of(tid);
+  for (size_t t = 0; t < ntids; t++)
+    if (group_of[t] == g + 1 && tgid_of((pid_t)t) != tgid) return 0;
+  return 1;
 }
 
 static int group_users_of(pid_t tid) {
@@ -241,6 +279,78 @@ static void snapshot(const char *what, pid_t pid) {
   fprintf(out, ".\n");
 }
 
+/*
+ * The marker call: madvise(0, 0, 0) by the helper itself, which perf records in time
+ * order with the tracees' events. A snapshot is read after it, so the converter places
+ * it there: every event before the marker happened before the read (the snapshot's own
+ * tasks are stopped; other processes run on, and their events after the marker are
+ * after it in the trace too).
+ */
+static void marker(void) {
+  fprintf(out, "Y\n");
+  fflush(out);
+  madvise(NULL, 0, 0);
+}
+
+static void marked_snapshot(const char *what, pid_t pid) {
+  marker();
+  snapshot(what, pid);
+}
+
+/* periodic snapshots: SIGALRM sets due; a round stops every task, snapshots each mm once */
+static volatile sig_atomic_t due;
+static void on_alarm(int sig) {
+  (void)sig;
+  due = 1;
+}
+static char *frozen; /* by tid: 1 SIGSTOP sent, 2 stopped and held */
+static char *in_vfork; /* by tid: a vfork parent until PTRACE_EVENT_VFORK_DONE (a killable wait: SIGSTOP waits too) */
+static int freezing; /* tasks sent SIGSTOP that have not stopped yet */
+
+static void grow_frozen(void) {
+  static size_t n;
+  if (n == ntids) return;
+  frozen = realloc(frozen, ntids);
+  in_vfork = realloc(in_vfork, ntids);
+  if (!frozen || !in_vfork) abort();
+  memset(frozen + n, 0, ntids - n);
+  memset(in_vfork + n, 0, ntids - n);
+  n = ntids;
+}
+
+static void freeze_all(void) {
+  grow_frozen();
+  for (size_t t = 0; t < ntids; t++)
+    if (group_of[t] && !held[t] && !in_vfork[t] && syscall(SYS_tkill, (pid_t)t, SIGSTOP) == 0) {
+      frozen[t] = 1;
+      freezing++;
+    }
+}
+
+/* the round's tasks stopped: the marker call, one snapshot of each mm all of whose tasks
+   are stopped (1: done, 2: one runs), then all run on */
+static void thaw_all(void) {
+  grow_frozen();
+  marker();
+  char *done = calloc(groups_used ? groups_used : 1, 1);
+  if (!done) abort();
+  for (size_t t = 0; t < ntids; t++)
+    if (group_of[t] && frozen[t] != 2) done[group_of[t] - 1] = 2;
+  for (size_t t = 0; t < ntids; t++) {
+    if (frozen[t] != 2 || !group_of[t]) continue;
+    int g = group_of[t] - 1;
+    if (!done[g]) {
+      done[g] = 1;
+      snapshot("periodic", (pid_t)t);
+    }
+  }
+  free(done);
+  for (size_t t = 0; t < ntids; t++) {
+    if (frozen[t] == 2) ptrace(PTRACE_CONT, (pid_t)t, 0, 0);
+    frozen[t] = 0;
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: mmsim-tracer OUT CMD [ARGS...]\n");
@@ -269,18 +379,53 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mmsim-tracer: the child did not stop\n");
     return 2;
   }
-  long opts = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+  long opts = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE |
               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
   ptrace(PTRACE_SETOPTIONS, root, 0, (void *)opts);
   ptrace(PTRACE_CONT, root, 0, 0);
   join_group(root, new_group());
+  fprintf(out, "T %d\n", getpid());
+  const char *every = getenv("MMSIM_SNAPSHOT_EVERY");
+  double secs = every ? atof(every) : 0;
+  if (secs > 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid returns EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{(long)secs, (long)((secs - (long)secs) * 1e6)}, {(long)secs, (long)((secs - (long)secs) * 1e6)}};
+    setitimer(ITIMER_REAL, &it, NULL);
+  }
   int execed = 0; /* the root's first exec: before it, the tracer's own child runs */
   int code = 0;
   for (;;) {
+    if (due) {
+      due = 0;
+      grow_frozen();
+      if (freezing) {
+        /* a task did not stop within a period (a killable wait): the round goes on without it */
+        freezing = 0;
+        thaw_all();
+      } else {
+        freeze_all();
+        if (!freezing) thaw_all();
+      }
+    }
     pid_t pid = waitpid(-1, &st, __WALL);
     if (pid < 0) {
       if (errno == EINTR) continue;
       break; /* ECHILD: every tracee is gone */
+    }
+    grow_tids(pid);
+    grow_frozen();
+    if (frozen[pid] == 1 && (WIFEXITED(st) || WIFSIGNALED(st) || (WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP && !((st >> 16) & 0xff)))) {
+      /* our SIGSTOP's signal-delivery stop (held, the signal dropped), or it is gone */
+      frozen[pid] = WIFSTOPPED(st) ? 2 : 0;
+      if (--freezing == 0) thaw_all();
+      if (WIFSTOPPED(st)) continue;
+    } else if (freezing && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP && !((st >> 16) & 0xff) && group_of[pid] && !frozen[pid]) {
+      /* a new task's first stop during a round: held with the others */
+      frozen[pid] = 2;
+      continue;
     }
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       if (pid == root) {
@@ -297,6 +442,10 @@ int main(int argc, char **argv) {
       unsigned long msg = 0;
       ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
       switch (event) {
+        case PTRACE_EVENT_VFORK_DONE:
+          grow_frozen();
+          in_vfork[pid] = 0;
+          break;
         case PTRACE_EVENT_FORK:
         case PTRACE_EVENT_VFORK:
         case PTRACE_EVENT_CLONE: {
@@ -306,10 +455,14 @@ int main(int argc, char **argv) {
                   same == 0 ? 1 : 0);
           grow_tids(pid);
           grow_tids(child);
+          grow_frozen();
+          if (event == PTRACE_EVENT_VFORK) in_vfork[pid] = 1;
           join_group(child, same == 0 && group_of[pid] ? group_of[pid] - 1 : new_group());
           if (held[child]) {
             held[child] = 0;
-            ptrace(PTRACE_CONT, child, 0, 0);
+            grow_frozen();
+            if (freezing) frozen[child] = 2; /* runs on with the others */
+            else ptrace(PTRACE_CONT, child, 0, 0);
           }
           break;
         }
@@ -322,8 +475,17 @@ int main(int argc, char **argv) {
           snapshot("exec", pid);
           break;
         case PTRACE_EVENT_EXIT:
-          if (leave_group(pid) == 0) snapshot("exit", pid);
-          else fprintf(out, "E %d\n", pid);
+        {
+          grow_tids(pid);
+          int g = group_of[pid] - 1;
+          struct user_regs_struct regs;
+          int group_exit = (msg & 0x7f) != 0 || (ptrace(PTRACE_GETREGS, pid, 0, &regs) == 0 && regs.orig_rax == SYS_exit_group);
+          int left = leave_group(pid);
+          if (g >= 0 && !group_done[g] && (left == 0 || group_dies_with(pid, g, group_exit))) {
+            group_done[g] = 1;
+            marked_snapshot("exit", pid);
+          }
+        }
           break;
         case PTRACE_EVENT_SECCOMP: {
           struct __ptrace_syscall_info si; /* glibc's spelling of linux/ptrace.h's */
@@ -331,8 +493,7 @@ int main(int argc, char **argv) {
           long nr = (long)si.seccomp.nr;
           unsigned long *a = (unsigned long *)si.seccomp.args;
           if (nr == SYS_execve || nr == SYS_execveat) {
-            if (execed && group_users_of(pid) == 1) snapshot("execve", pid);
-            else if (execed) fprintf(out, "N %d\n", pid);
+            if (execed && group_users_of(pid) == 1) marked_snapshot("execve", pid);
           } else if (nr == SYS_process_vm_readv || nr == SYS_process_vm_writev)
             log_iovecs(pid, (pid_t)a[0], nr == SYS_process_vm_writev, a[3], a[4]);
           else if (nr == SYS_vmsplice)

@@ -25,10 +25,13 @@ export interface TracerLog {
   root: number;
   clones: Map<number, CloneInfo[]>;
   execs: Map<number, Snapshot[]>;
-  /** each exit of a tid in order: the snapshot when it was the mm's last task, else null */
-  exits: Map<number, (Snapshot | null)[]>;
-  /** the mm at execve() entry, when exec drops it (the caller was its last task) */
-  execves: Map<number, (Snapshot | null)[]>;
+  /**
+   * the snapshots taken after each of the helper's marker calls, in order: the exit of
+   * an mm's last task, the execve() that drops an mm (`at: 'execve'`), a periodic round
+   */
+  marked: Snapshot[][];
+  /** the helper's own pid: its marker calls madvise(0, 0, 0) place the snapshots */
+  tracer?: number;
   /** process_vm_readv/writev and vmsplice calls by tid, in order */
   gups: Map<number, GupCall[]>;
   /** waitpid() status of the root, when it was reaped */
@@ -52,7 +55,7 @@ function push<T>(m: Map<number, T[]>, k: number, v: T): void {
 }
 
 export function parseTracerLog(text: string): TracerLog {
-  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), exits: new Map(), execves: new Map(), gups: new Map() };
+  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), marked: [], gups: new Map() };
   let cur: Snapshot | null = null;
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -73,10 +76,12 @@ export function parseTracerLog(text: string): TracerLog {
       if (what === 'exec') {
         if (!log.root) log.root = cur.pid;
         push(log.execs, cur.pid, cur);
-      } else if (what === 'execve') push(log.execves, cur.pid, Object.assign(cur, { at: 'execve' as const }));
-      else push(log.exits, cur.pid, cur);
-    } else if (tag === 'E') push(log.exits, Number(line.slice(2)), null);
-    else if (tag === 'N') push(log.execves, Number(line.slice(2)), null);
+      } else {
+        if (what === 'execve' || what === 'periodic') cur.at = what;
+        log.marked[log.marked.length - 1]?.push(cur);
+      }
+    } else if (tag === 'T') log.tracer = Number(line.slice(2));
+    else if (tag === 'Y') log.marked.push([]);
     else if (tag === 'G') {
       const [, tid, target, write, ...iovs] = line.split(' ');
       push(log.gups, Number(tid), {

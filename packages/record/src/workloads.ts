@@ -35,6 +35,7 @@ export const COVERAGE_WORKLOADS: readonly Workload[] = [
   { name: 'forkexec', what: 'C: a fork child fills memory, then execs (two mms of one pid)', source: 'forkexec.c', kind: 'c' },
   { name: 'segv', what: 'C: SIGSEGV handled: a safepoint polling page and a null check', source: 'segv.c', kind: 'c' },
   { name: 'gupfill', what: 'C: process_vm_writev/readv and vmsplice on fresh buffers (GUP, no faults)', source: 'gupfill.c', kind: 'c' },
+  { name: 'periodic', what: 'C: two threads map, fill and unmap for 1.5 s (record --snapshot-every)', source: 'periodic.c', kind: 'c' },
   { name: 'odirect', what: 'C: an O_DIRECT read and pread into a fresh buffer (GUP, no faults)', source: 'odirect.c', kind: 'c' },
 ];
 
