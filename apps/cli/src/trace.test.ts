@@ -51,7 +51,37 @@ describe('mmsim record / mmsim trace', () => {
     writeFileSync(cut, lines.join('\n'));
     const r = await cli(['trace', cut]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/DISAGREE: line \d+: process \d+ at exit: (VMA \d+: recorded|page 0x)/);
+    expect(r.out).toMatch(/DISAGREE: line \d+: process \d+ at (exit|execve): (VMA \d+: recorded|page 0x)/);
+  });
+
+  it('record --snapshot-every compares mid-run too; a bad period is refused (exit 2)', async () => {
+    const t = join(dir, 'every.trace');
+    const rec = await cli(['record', '-o', t, '--quiet', '--snapshot-every', '0.1', '--', '/bin/sh', '-c', 'sleep 0.5']);
+    expect(rec.code).toBe(0);
+    const mid = readFileSync(t, 'utf8').split('\n').filter((l) => l.startsWith('["snap",') && l.includes('"at":"periodic"'));
+    expect(mid.length).toBeGreaterThanOrEqual(2);
+    const r = JSON.parse((await cli(['trace', t, '--json'])).out);
+    expect(r.agree).toBe(true);
+    expect(Math.max(...r.processes.map((p: { snapshots: number }) => p.snapshots))).toBeGreaterThanOrEqual(3);
+    const bad = await cli(['record', '-o', t, '--snapshot-every', 'soon', '--', '/bin/true']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--snapshot-every: "soon" is not a number of seconds');
+  });
+
+  it('--all lists every difference, the report has them all, the default says how many more', async () => {
+    // every fault record dropped (the end record recounted): pages of every process are missing
+    const lines = readFileSync(trace, 'utf8').trimEnd().split('\n').filter((l) => !l.startsWith('["f",'));
+    lines[lines.length - 1] = `["end",${lines.length - 2}]`;
+    const nof = join(dir, 'nofaults.trace');
+    writeFileSync(nof, lines.join('\n') + '\n');
+    const json = JSON.parse((await cli(['trace', nof, '--json'])).out);
+    expect(json.differences.length).toBeGreaterThan(1);
+    expect(json.firstDifference).toBe(json.differences[0]);
+    const all = await cli(['trace', nof, '--all']);
+    expect(all.code).toBe(1);
+    expect(all.out.split('\n').filter((l) => l.startsWith('DISAGREE: ')).map((l) => l.slice(10))).toEqual(json.differences);
+    const one = await cli(['trace', nof]);
+    expect(one.out).toContain(`(${json.differences.length - 1} more: --all lists them)`);
   });
 
   it('refuses a trace cut at a line boundary (no end record) with exit 2, never "agree"', async () => {

@@ -39,19 +39,45 @@ export function* pinUserPages(k: Kernel, mm: number, start: number, pages: numbe
 }
 
 /**
- * follow_page_pte() with FOLL_PIN | FOLL_WRITE: under the PTE lock, a present writable
- * PTE's folio is pinned (true); none, or read-only (can_follow_write_pte), is false.
- * A PMD-mapped THP is looked at under its PMD lock (follow_huge_pmd).
+ * __get_user_pages() of a syscall that fills or reads user pages without touching them
+ * from the CPU (process_vm_writev/_readv, an O_DIRECT read, vmsplice): under
+ * mmap_read_lock, per page check_vma_flags() (no VMA, VM_IO/VM_PFNMAP or a VMA without
+ * the access's permission ends the walk: -EFAULT), follow_page_pte() and, when there is
+ * no PTE fit for the access, faultin_page() (handle_mm_fault). The pages' pins are
+ * dropped when the call is done, so none is left here. A file VMA's page cache is
+ * outside the model: its pages are skipped. Returns the pages walked.
  */
-function* followPagePte(k: Kernel, mm: number, vpn: number): KGen<boolean> {
+export function* getUserPages(k: Kernel, mm: number, start: number, pages: number, write: boolean): KGen<number> {
+  yield* k.eng.lock(Kernel.mmapLock(mm), 1, 'sleep');
+  let vpn = start;
+  for (; vpn < start + pages; vpn++) {
+    const vma = vmaLookupIn(k, mm, vpn);
+    if (!vma || vma.flags & (VM_IO | VM_PFNMAP) || !(vma.flags & (write ? VM_WRITE : VM_READ))) break;
+    if (vma.file) continue;
+    for (let faults = 0; faults <= MAX_FAULTS; faults++) {
+      if (yield* followPagePte(k, mm, vpn, write, false)) break;
+      if (faults === MAX_FAULTS || (yield* handleMmFault(k, vma.id, vpn, write)) !== 'ok') break;
+    }
+  }
+  yield* k.eng.unlock(Kernel.mmapLock(mm), 1, 'sleep');
+  return vpn - start;
+}
+
+/**
+ * follow_page_pte(): under the PTE lock, is there a PTE fit for the access: present,
+ * and writable for FOLL_WRITE (can_follow_write_pte; the zero page is not)? With
+ * FOLL_PIN its folio is pinned. A PMD-mapped THP is looked at under its PMD lock
+ * (follow_huge_pmd).
+ */
+function* followPagePte(k: Kernel, mm: number, vpn: number, write = true, pin = true): KGen<boolean> {
   const e = pmdEntry(k, mm, vpn);
   if (!e) return false; // no_page_table()
   const lock = e.kind === 'huge' ? Kernel.pmdLock(mm, vpn) : Kernel.ptl(mm, vpn);
   if (e.kind === 'huge') yield* k.eng.lock(lock, 0, 'spin');
   else yield* ptlLock(k, mm, vpn);
   const pte = getPte(k, mm, vpn);
-  const ok = pte > 0 && !isZeroPte(pte) && (pteFlags(pte) & PTE_WRITE) !== 0;
-  if (ok) {
+  const ok = pte > 0 && (!write || (!isZeroPte(pte) && (pteFlags(pte) & PTE_WRITE) !== 0));
+  if (ok && pin) {
     // try_grab_folio(FOLL_PIN): the PTE lock keeps the folio, a plain get is enough
     const f = folioOf(k, ptePfn(pte));
     k.eng.emit(E.FolioCount, f.pfn, FolioCounter.Pincount, 1);

@@ -95,7 +95,7 @@ export { vmaLookupIn } from './lookup.js';
 
 // the kernel paths that race with a concurrent step's tasks (mm/rmap.c, mm/gup.c, mm/vmscan.c)
 export { folioReferenced, gupFast, shrinkFolioList, userAccessPerVma } from './racers.js';
-export { pinUserPages } from './gup.js';
+export { getUserPages, pinUserPages } from './gup.js';
 export { prctlSetVmaAnonName } from './madvise.js';
 export type { ReferencedResult } from './racers.js';
 

@@ -47,6 +47,16 @@ export interface Snapshot {
   maps: MapsEntry[];
   /** runs of present pages of the anonymous VMAs: [firstVpn, pages] */
   present: [number, number][];
+  /**
+   * runs of the present pages that are not exclusively mapped (pagemap bit 56 clear: the
+   * zero page, a frame another mapping shares, e.g. after fork); absent in older traces
+   */
+  shared?: [number, number][];
+  /**
+   * "execve": taken at the execve() that drops the mm; "periodic": mid-run (`record
+   * --snapshot-every`), every task stopped; absent: at its last task's exit
+   */
+  at?: 'execve' | 'periodic';
 }
 
 /** fault flags (bits of the record's 4th element) */
@@ -88,7 +98,9 @@ export type TraceRecord =
   | ['exec', tid: number, snapshot: Snapshot]
   | ['snap', tid: number, snapshot: Snapshot]
   | ['exit', tid: number]
-  | ['end', records: number];
+  | ['end', records: number]
+  | ['gup', tid: number, addr: number, len: number, write: 0 | 1]
+  | ['sig', tid: number, signo: number, code: number];
 
 /**
  * field names per record kind, after the kind (what errors and the docs call them). A
@@ -119,6 +131,10 @@ export const RECORD_FIELDS: Readonly<Record<TraceRecord[0], readonly string[]>> 
   snap: ['tid', 'snapshot'],
   exit: ['tid'],
   end: ['records'],
+  // GUP faulting pages in without a fault exception (recorded from the syscall: gup.ts)
+  gup: ['tid', 'addr', 'len', 'write'],
+  // a SIGSEGV/SIGBUS delivered to the task (signal:signal_deliver)
+  sig: ['tid', 'signo', 'code'],
 }));
 
 /**
@@ -232,6 +248,7 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
   if (!isInt(o.pid) || o.pid <= 0) throw bad('pid', 'must be a positive integer');
   if (!isInt(o.startBrk) || o.startBrk < 0 || o.startBrk >= MAX_ADDR) throw bad('startBrk', 'must be a user address');
   if (!Array.isArray(o.maps)) throw bad('maps', 'must be an array');
+  if (o.at !== undefined && o.at !== 'execve' && o.at !== 'periodic') throw bad('at', 'must be "execve" or "periodic" when present');
   let last = 0;
   o.maps.forEach((m: unknown, i) => {
     if (!Array.isArray(m) || m.length !== 6) throw bad(`maps[${i}]`, 'must be [start, end, perms, pgoff, file, name]');
@@ -242,14 +259,18 @@ function checkSnapshot(s: unknown, file: string, line: number): Snapshot {
     if (typeof f !== 'string' || typeof name !== 'string') throw bad(`maps[${i}]`, 'file and name must be strings');
     last = b;
   });
-  if (!Array.isArray(o.present)) throw bad('present', 'must be an array');
-  let pages = 0;
-  o.present.forEach((r: unknown, i) => {
-    if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`present[${i}]`, 'must be [firstVpn, pages]');
-    if (r[0] < 0 || r[0] + r[1] > MAX_VPN) throw bad(`present[${i}]`, `pages [${r[0]}, ${r[0] + r[1]}) are not all below 2^35, the user address space`);
-    pages += r[1];
-  });
-  if (pages > MAX_POPULATE_PAGES) throw bad('present', `${pages} present pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per snapshot`);
+  const runs = (field: 'present' | 'shared', v: unknown) => {
+    if (!Array.isArray(v)) throw bad(field, 'must be an array');
+    let pages = 0;
+    v.forEach((r: unknown, i) => {
+      if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] <= 0) throw bad(`${field}[${i}]`, 'must be [firstVpn, pages]');
+      if (r[0] < 0 || r[0] + r[1] > MAX_VPN) throw bad(`${field}[${i}]`, `pages [${r[0]}, ${r[0] + r[1]}) are not all below 2^35, the user address space`);
+      pages += r[1];
+    });
+    if (pages > MAX_POPULATE_PAGES) throw bad(field, `${pages} ${field} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per snapshot`);
+  };
+  runs('present', o.present);
+  if (o.shared !== undefined) runs('shared', o.shared);
   return o as unknown as Snapshot;
 }
 
@@ -277,11 +298,11 @@ export function checkRecord(v: unknown, file: string, line: number): TraceRecord
     else if ((name === 'vpn' && (x < 0 || x >= MAX_VPN)) || ((name === 'addr' || name === 'newAddr') && (x < 0 || x >= 2 ** 64))) throw new TraceFormatError(file, line, `${kind}.${name}`, 'out of range');
     else if ((name === 'len' || name === 'oldLen' || name === 'newLen') && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
     else if (name === 'records' && x < 0) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must not be negative');
-    else if (name === 'sharedVm' && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
+    else if ((name === 'sharedVm' || name === 'write') && x !== 0 && x !== 1) throw new TraceFormatError(file, line, `${kind}.${name}`, 'must be 0 or 1');
   }
   const r = v as TraceRecord;
   if (populatePages(r) > MAX_POPULATE_PAGES) {
-    const len = r[0] === 'mmap' || r[0] === 'madvise' || r[0] === 'mlock' ? r[3] : 0;
+    const len = r[0] === 'mmap' || r[0] === 'madvise' || r[0] === 'mlock' || r[0] === 'gup' ? r[3] : 0;
     const n = typeof len === 'bigint' ? (len + 4095n) / 4096n : Math.ceil(len / 4096);
     throw new TraceFormatError(file, line, `${kind}.len`, `populates ${n} pages, more than the replay's limit of 2^24 (${MAX_POPULATE_PAGES}) per record`);
   }
@@ -294,6 +315,7 @@ function populatePages(r: TraceRecord): number {
   if (r[0] === 'madvise' && r[5] >= 0 && (r[4] === MADV_POPULATE_READ || r[4] === MADV_POPULATE_WRITE)) return Math.ceil(u64Number(r[3]) / 4096);
   // mlock() without MLOCK_ONFAULT faults its range in (__mm_populate)
   if (r[0] === 'mlock' && r[5] >= 0 && !(r[4] & 1)) return Math.ceil(u64Number(r[3]) / 4096);
+  if (r[0] === 'gup') return Math.ceil(u64Number(r[3]) / 4096) + 1;
   return 0;
 }
 

@@ -18,7 +18,7 @@ export type { TraceSink } from './scan.js';
 export type { Policy, Difference, ReplayOptions } from './replay.js';
 export { TRACE_REPORT_FORMAT, countAnon } from './report.js';
 export type { ProcessReport, TraceReport } from './report.js';
-export { WORKLOADS, buildWorkload } from './workloads.js';
+export { COVERAGE_WORKLOADS, WORKLOADS, buildWorkload } from './workloads.js';
 export type { Workload } from './workloads.js';
 export { writeSyntheticTrace } from './synthetic.js';
 export type { SyntheticTraceOptions, SyntheticTraceResult } from './synthetic.js';

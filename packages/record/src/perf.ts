@@ -6,9 +6,11 @@
  * struct file, not the inode: two opens of one file never merge), and drops the faults
  * the kernel takes while execve() builds the new mm (the exec snapshot has their result).
  */
-import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord, type U64 } from './format.js';
-import type { TracerLog } from './tracerlog.js';
+import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, low32, type TraceRecord, type U64 } from './format.js';
+import type { GupCall, TracerLog } from './tracerlog.js';
 import { vmaFlagRecord } from './flags.js';
+
+const O_DIRECT = 0x4000;
 
 /** The tracepoints: syscall pairs, faults, process lifetime. */
 export const MM_SYSCALLS = ['mmap', 'munmap', 'mremap', 'mprotect', 'pkey_mprotect', 'madvise', 'brk'] as const;
@@ -21,10 +23,13 @@ export const SHM_SYSCALLS = ['shmget', 'shmat', 'shmdt'] as const;
 /** syscalls that change VMA flags or merge attributes (split and merge VMAs): flags.ts turns them into records */
 export const VMA_FLAG_SYSCALLS = ['mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'mseal', 'mbind', 'prctl'] as const;
 
+/** calls that fill or read pages through GUP without a fault exception (gupCall) */
+export const GUP_SYSCALLS = ['read', 'pread64', 'process_vm_readv', 'process_vm_writev', 'vmsplice'] as const;
+
 export function perfEvents(): string[] {
   const ev: string[] = [];
-  for (const s of [...MM_SYSCALLS, ...VMA_FLAG_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
-  ev.push('exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'sched:sched_process_fork', 'sched:sched_process_exec', 'sched:sched_process_exit');
+  for (const s of [...MM_SYSCALLS, ...VMA_FLAG_SYSCALLS, ...FD_SYSCALLS, ...EXEC_SYSCALLS, ...SHM_SYSCALLS, ...GUP_SYSCALLS]) ev.push(`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`);
+  ev.push('exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'sched:sched_process_fork', 'sched:sched_process_exec', 'sched:sched_process_exit', 'signal:signal_deliver');
   return ev;
 }
 
@@ -80,7 +85,11 @@ export class PerfConverter {
   private nextFile = 1;
   private execSeen = new Map<number, number>();
   private cloneSeen = new Map<number, number>();
-  private exitSeen = new Map<number, number>();
+  private gupSeen = new Map<number, number>();
+  private round = 0;
+  private gupPending = new Map<number, GupCall>();
+  /** open file descriptions with O_DIRECT */
+  private direct = new Set<number>();
 
   constructor(
     private readonly tlog: TracerLog,
@@ -117,7 +126,9 @@ export class PerfConverter {
     const name = m[4];
     const rest = m[5];
     if (sys === 'sched') return this.sched(tid, name, rest);
+    if (tid === this.tlog.tracer && name === 'sys_enter_madvise') return this.marked();
     if (!this.tracked.has(tid)) return;
+    if (sys === 'signal') return this.signal(tid, rest);
     if (sys === 'exceptions') {
       if (this.inExec.has(tid)) return;
       const am = /address=0x([0-9a-f]+) ip=\S+ error_code=0x([0-9a-f]+)/.exec(rest);
@@ -134,6 +145,10 @@ export class PerfConverter {
     if (name.startsWith('sys_enter_')) {
       const call = name.slice(10);
       if (call === 'execve' || call === 'execveat') this.inExec.add(tid);
+      else if (call === 'process_vm_readv' || call === 'process_vm_writev' || call === 'vmsplice') {
+        const g = this.nth(this.tlog.gups, this.gupSeen, tid);
+        if (g) this.gupPending.set(tid, g);
+      }
       this.pending.set(tid, [call, ...sysArgs(rest)]);
       return;
     }
@@ -197,6 +212,12 @@ export class PerfConverter {
         this.stats.syscalls++;
         this.out(['shmdt', tid, h(0), ret]);
         return;
+      case 'read':
+      case 'pread64':
+      case 'process_vm_readv':
+      case 'process_vm_writev':
+      case 'vmsplice':
+        return this.gupCall(tid, call, fds, a, ret);
       case 'close':
         if (ret === 0) fds.delete(int32(a[0]));
         return;
@@ -223,6 +244,7 @@ export class PerfConverter {
       case 'fcntl': {
         const cmd = int32(a[1]);
         if ((cmd === 0 || cmd === 1030) && ret >= 0) this.dupFd(fds, int32(a[0]), ret); // F_DUPFD, F_DUPFD_CLOEXEC
+        if (cmd === 4 && ret >= 0) this.setDirect(fds.get(int32(a[0])), h(2)); // F_SETFL
         return;
       }
       default:
@@ -230,10 +252,60 @@ export class PerfConverter {
         if (ret >= 0) {
           const id = this.nextFile++;
           fds.set(ret, id);
+          this.setDirect(id, call === 'open' ? h(1) : call === 'openat' ? h(2) : 0);
           // a memfd is shmem: the replay models its pages (shmem_fault)
           if (call === 'memfd_create') this.out(['memfd', tid, id]);
         }
     }
+  }
+
+  /** an open file description's O_DIRECT, from open/openat's flags or F_SETFL (openat2's are behind a pointer) */
+  private setDirect(file: number | undefined, flags: U64): void {
+    if (file === undefined) return;
+    if (low32(flags) & O_DIRECT) this.direct.add(file);
+    else this.direct.delete(file);
+  }
+
+  /**
+   * Calls that make pages present through GUP, which takes no fault exception
+   * (mm/gup.c __get_user_pages -> faultin_page): a read of an O_DIRECT file DMAs into the
+   * buffer's pages (pinned with FOLL_WRITE), process_vm_writev / _readv pin the target's
+   * pages of its remote iovecs (the helper read them), vmsplice pins the caller's. Only
+   * the bytes the call reports done are counted.
+   */
+  private gupCall(tid: number, call: string, fds: FdTable, a: string[], ret: number): void {
+    if (ret <= 0) {
+      this.gupPending.delete(tid);
+      return;
+    }
+    if (call === 'read' || call === 'pread64') {
+      const file = fds.get(int32(a[0]));
+      if (file !== undefined && this.direct.has(file)) this.out(['gup', tid, Number(BigInt(a[1])), ret, 1]);
+      return;
+    }
+    const g = this.gupPending.get(tid);
+    this.gupPending.delete(tid);
+    if (!g || !this.tracked.has(g.target)) return;
+    let left = ret;
+    for (const [base, len] of g.iovs) {
+      if (left <= 0) break;
+      const n = Math.min(len, left);
+      left -= n;
+      if (n > 0) this.out(['gup', g.target, base, n, g.write]);
+    }
+  }
+
+  /** the helper's marker call: the snapshots it read after it go here (tracer.c marker()) */
+  private marked(): void {
+    for (const snap of this.tlog.marked[this.round++] ?? []) if (this.tracked.has(snap.pid)) this.out(['snap', snap.pid, snap]);
+  }
+
+  /** signal:signal_deliver of a SIGSEGV or SIGBUS: the kernel's answer to a fault (replay checks the model's) */
+  private signal(tid: number, rest: string): void {
+    const m = /sig=(\d+) errno=-?\d+ code=(-?\d+)/.exec(rest);
+    if (!m) return;
+    const sig = Number(m[1]);
+    if (sig === 11 || sig === 7) this.out(['sig', tid, sig, Number(m[2])]);
   }
 
   private dupFd(fds: FdTable, from: number, to: number): void {
@@ -269,8 +341,6 @@ export class PerfConverter {
       this.out(['exec', pid, snap]);
     } else if (name === 'sched_process_exit') {
       if (!this.tracked.has(tid)) return;
-      const snap = this.nth(this.tlog.exits, this.exitSeen, tid);
-      if (snap) this.out(['snap', tid, snap]);
       this.out(['exit', tid]);
       this.tracked.delete(tid);
       this.fds.delete(tid);

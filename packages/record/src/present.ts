@@ -54,21 +54,35 @@ export function toRuns(present: readonly (readonly [number, number])[]): Runs {
   return out;
 }
 
-/** The first page of [lo, hi) in exactly one of `a` and `b`, or -1: a walk over run edges. */
-export function firstDifference(a: Runs, b: Runs, lo: number, hi: number): number {
+/**
+ * Every run of [lo, hi) in exactly one of `a` and `b`, as [first, end, inB]: the same
+ * walk over run edges as firstDifference, not stopping at the first (`--all`). At most
+ * `limit` runs.
+ */
+export function differingRuns(a: Runs, b: Runs, lo: number, hi: number, limit = 1000): [number, number, boolean][] {
+  const out: [number, number, boolean][] = [];
   let i = 0;
   let j = 0;
   let v = lo;
-  while (v < hi) {
+  while (v < hi && out.length < limit) {
     while (i < a.length && a[i][1] <= v) i++;
     while (j < b.length && b[j][1] <= v) j++;
     const inA = i < a.length && a[i][0] <= v;
     const inB = j < b.length && b[j][0] <= v;
-    if (inA !== inB) return v;
-    // both agree up to the nearest edge of either
-    v = Math.min(hi, inA ? a[i][1] : i < a.length ? a[i][0] : hi, inB ? b[j][1] : j < b.length ? b[j][0] : hi);
+    const next = Math.min(hi, inA ? a[i][1] : i < a.length ? a[i][0] : hi, inB ? b[j][1] : j < b.length ? b[j][0] : hi);
+    if (inA !== inB) {
+      const last = out[out.length - 1];
+      if (last && last[1] === v && last[2] === inB) last[1] = next;
+      else out.push([v, next, inB]);
+    }
+    v = next;
   }
-  return -1;
+  return out;
+}
+
+/** The first page of [lo, hi) in exactly one of `a` and `b`, or -1: a walk over run edges. */
+export function firstDifference(a: Runs, b: Runs, lo: number, hi: number): number {
+  return differingRuns(a, b, lo, hi, 1)[0]?.[0] ?? -1;
 }
 
 /** Is page v in the sorted runs? (binary search) */

@@ -72,6 +72,11 @@ function thpMode(): TraceHeader['thp'] {
 export interface RecordOptions {
   /** perf's per-CPU buffer in pages (power of two; default 8192 = 32 MiB) */
   mmapPages?: number;
+  /**
+   * also compare every mm every this many seconds (`mmsim record --snapshot-every`): the
+   * helper stops every task, snapshots each mm, and lets them run on
+   */
+  snapshotEvery?: number;
   /** the command's stdout/stderr (default: inherited) */
   stdio?: 'inherit' | 'ignore';
   onProgress?: (stats: ConvertStats) => void;
@@ -141,7 +146,8 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
     const tlogPath = join(dir, 'tracer.log');
     const args = ['record', '-q', '-m', String(opts.mmapPages ?? 8192), '-e', perfEvents().join(','), '-o', data, '--', tracer, tlogPath, ...cmd];
     const code = await new Promise<number>((resolve, reject) => {
-      const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'] });
+      const env = opts.snapshotEvery ? { ...process.env, MMSIM_SNAPSHOT_EVERY: String(opts.snapshotEvery) } : process.env;
+      const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'], env });
       // again every 100 ms until perf ends: the command may not have started yet
       let again: NodeJS.Timeout | undefined;
       const stop = () => {

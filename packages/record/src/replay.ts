@@ -35,14 +35,20 @@ import {
   mprotectArgs,
   mremapArgs,
   munmapArgs,
+  getPte,
+  getUserPages,
+  isHugeZeroPmd,
+  isZeroPte,
+  pmdEntry,
   userAccess,
+  type FaultOutcome,
 } from '@mmsim/linux';
 import { vmaPerms } from '@mmsim/runner';
-import { MREMAP_FLAG_BITS } from '@mmsim/core';
+import { MREMAP_FLAG_BITS, pagePreciseMapcount, ptePfn } from '@mmsim/core';
 import { MADVISE_ADVICE } from '@mmsim/scenario';
 import { moveVerdict } from '@mmsim/auto-relocate';
-import { FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, u64Number, type MapsEntry, type U64, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
-import { firstDifference, inRuns, pteRuns, toRuns } from './present.js';
+import { FAULT_KERNEL, FAULT_WRITE, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MAP_LOCKED, MAP_POPULATE, low32, u64Number, type MapsEntry, type U64, type Snapshot, type TraceHeader, type TraceRecord } from './format.js';
+import { differingRuns, inRuns, pteRuns, toRuns, type Runs } from './present.js';
 import { scanTrace } from './scan.js';
 import { replayVmaFlagRecord, type VmaFlagRecord } from './flags.js';
 import { TRACE_REPORT_FORMAT, countAnon, type ProcessReport, type TraceReport } from './report.js';
@@ -132,6 +138,19 @@ export class Replayer {
   /** records the simulator does not model, by reason */
   readonly unmodelled = new Map<string, number>();
   readonly reports: ProcessReport[] = [];
+  /**
+   * present pages whose frame is shared (the zero page, another mm's COW frame) in one of
+   * the simulation and the recording and not in the other. Advisory: other processes
+   * run while the helper reads a snapshot (a parent's COW break may land in the read),
+   * so this does not make the replay disagree.
+   */
+  readonly sharingDifferences: string[] = [];
+  /** under relocate/auto: VMA boundaries that differ where what the program sees is the same */
+  readonly policyEffects: string[] = [];
+  /** execve()s per pid so far: the exec generation of the next mm it builds */
+  private generations = new Map<number, number>();
+  /** a user fault the model answered with a signal, per tid, until the recorded signal (or none) says whether the kernel did too */
+  private pendingSignal = new Map<number, { out: 'SIGSEGV' | 'SIGBUS'; vpn: number; why: string }>();
   line = 0;
   faults = 0;
 
@@ -258,15 +277,48 @@ export class Replayer {
       }
       this.faults++;
       const before = vma.anonVma;
-      this.faultDone(p, before, yield* userAccess(k, p.mm, this.fVpn[i], (this.fFlags[i] & FAULT_WRITE) !== 0));
+      this.faultDone(p, before, yield* userAccess(k, p.mm, this.fVpn[i], (this.fFlags[i] & FAULT_WRITE) !== 0), tid, this.fVpn[i], this.fFlags[i]);
     }
     return 0;
   }
 
   /** after a fault's access: what the simulator gave, and the mm's counts once it has an anon_vma */
-  private faultDone(p: Proc, before: number, out: string): void {
-    if (out !== 'ok') this.countUnmodelled(`fault gave ${out} in the simulator`);
+  private faultDone(p: Proc, before: number, out: FaultOutcome, tid: number, vpn: number, flags: number): void {
+    if (out !== 'ok') this.faultSignal(tid, vpn, flags, out, `fault gave ${out} in the simulator`);
     if (!before) this.track(p.mm);
+  }
+
+  /**
+   * The model answers a fault with a signal. A user-mode fault's signal is a result when
+   * the recording has the kernel deliver the same one to the task (the `sig` record that
+   * follows); a kernel-mode one is -EFAULT to the syscall, which a trace cannot see.
+   */
+  private faultSignal(tid: number, vpn: number, flags: number, out: 'SIGSEGV' | 'SIGBUS', why: string): void {
+    if (flags & FAULT_KERNEL) return this.countUnmodelled(why);
+    this.settleSignal(tid);
+    this.pendingSignal.set(tid, { out, vpn, why });
+  }
+
+  /** the model's signal for tid that no recorded signal matched: counted as before, not modelled */
+  private settleSignal(tid: number): void {
+    const p = this.pendingSignal.get(tid);
+    if (!p) return;
+    this.pendingSignal.delete(tid);
+    this.countUnmodelled(p.why);
+  }
+
+  /** a recorded SIGSEGV/SIGBUS: the model must have faulted there too */
+  private signal(tid: number, signo: number, code: number): void {
+    const name = signo === 11 ? 'SIGSEGV' : signo === 7 ? 'SIGBUS' : `signal ${signo}`;
+    const p = this.pendingSignal.get(tid);
+    this.pendingSignal.delete(tid);
+    const info = this.mmOf(tid);
+    if (p && p.out === name) {
+      if (info) info.report.signals++;
+      return;
+    }
+    this.differ(info?.pid ?? tid, `${name} (si_code ${code}) delivered to task ${tid}: the simulator ${p ? `gave ${p.out} at 0x${(p.vpn * PAGE).toString(16)}` : 'did not fault'}`);
+    if (p) this.countUnmodelled(p.why);
   }
 
   private applyOne(r: TraceRecord, line: number): void {
@@ -288,7 +340,8 @@ export class Replayer {
     if (!vma) {
       vma = (yield* expandDownwards(k, p.mm, vpn)) ?? undefined;
       if (!vma) {
-        this.countUnmodelled('fault outside every VMA');
+        // a null check, a wild pointer: the kernel's answer is SIGSEGV (bad_area)
+        this.faultSignal(tid, vpn, flags, 'SIGSEGV', 'fault outside every VMA');
         return 0;
       }
     }
@@ -298,7 +351,7 @@ export class Replayer {
       return 0;
     }
     const before = vma.anonVma;
-    this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0));
+    this.faultDone(p, before, yield* userAccess(k, p.mm, vpn, (flags & FAULT_WRITE) !== 0), tid, vpn, flags);
     return 0;
   }
 
@@ -464,7 +517,7 @@ export class Replayer {
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, p.mm);
         yield* dupMmap(k, p.mm, mm);
-        this.newMm(mm, child, info.brk, info.report.command);
+        this.newMm(mm, child, info.brk, info.report.command, 0);
         this.procs.set(child, { mm });
         this.track(mm);
         return 0;
@@ -474,7 +527,9 @@ export class Replayer {
         yield* this.leave(tid);
         const mm = k.eng.ids.mm++;
         k.eng.emit(E.MmCreate, mm, 0);
-        this.newMm(mm, tid, snap.startBrk, snap.maps.find((e) => e[4] !== '' && e[5] !== '')?.[5] ?? this.header.command[0] ?? '?');
+        const generation = (this.generations.get(tid) ?? 0) + 1;
+        this.generations.set(tid, generation);
+        this.newMm(mm, tid, snap.startBrk, snap.maps.find((e) => e[4] !== '' && e[5] !== '')?.[5] ?? this.header.command[0] ?? '?', generation);
         this.procs.set(tid, { mm });
         yield* this.buildFromSnapshot(mm, snap, tid);
         this.track(mm);
@@ -489,6 +544,7 @@ export class Replayer {
         return 0;
       }
       case 'exit':
+        this.settleSignal(r[1]);
         yield* this.leave(r[1]);
         return 0;
       case 'memfd':
@@ -509,6 +565,19 @@ export class Replayer {
       case 'anon_name':
       case 'mbind':
         return yield* this.vmaFlagBody(r);
+      case 'gup': {
+        // pages a syscall filled or read through GUP (no fault exception to record)
+        const [, tid, addr, len, write] = r;
+        const p = this.procs.get(tid);
+        if (!p || len <= 0) return 0;
+        const first = Math.floor(addr / PAGE);
+        yield* getUserPages(k, p.mm, first, Math.ceil((addr + len) / PAGE) - first, write === 1);
+        this.track(p.mm);
+        return 0;
+      }
+      case 'sig':
+        this.signal(r[1], r[2], r[3]);
+        return 0;
       case 'end':
         // apply() does not run it
         return 0;
@@ -577,10 +646,14 @@ export class Replayer {
     return 0;
   }
 
-  private newMm(mm: number, pid: number, brk: number, command: string): void {
+  private newMm(mm: number, pid: number, brk: number, command: string, generation: number): void {
     const report: ProcessReport = {
       pid,
       command,
+      generation,
+      name: `${pid} ${command.split('/').pop()} #${generation}`,
+      snapshots: 0,
+      signals: 0,
       vmas: 0,
       anonVmas: 0,
       avcs: 0,
@@ -600,6 +673,7 @@ export class Replayer {
   /** End of the trace: processes still alive (no exit recorded) keep their counts as they are. */
   finish(): void {
     this.flushFaults();
+    for (const tid of [...this.pendingSignal.keys()]) this.settleSignal(tid);
     for (const mm of this.mms.keys()) this.track(mm, true);
     this.k.eng.setTask(0);
     this.k.eng.close();
@@ -626,7 +700,8 @@ export class Replayer {
     r.peakVmas = Math.max(r.peakVmas, c.vmas);
     r.peakAnonVmas = Math.max(r.peakAnonVmas, c.anonVmas);
     r.peakAvcs = Math.max(r.peakAvcs, c.avcs);
-    if (final) {
+    // the end counts are those of the last comparison, when there was one
+    if (final && !r.snapshots) {
       r.vmas = c.vmas;
       r.anonVmas = c.anonVmas;
       r.avcs = c.avcs;
@@ -671,39 +746,146 @@ export class Replayer {
     }
   }
 
-  /** Compare the simulated mm with a recorded snapshot: VMA ranges and perms, then present anon pages. */
+  /**
+   * Compare the simulated mm with a recorded snapshot: VMA ranges and perms, then the
+   * present pages of every recorded anonymous VMA; every difference is listed. Under
+   * relocate or auto the VMA boundaries are the policy's to change: there the layout is
+   * compared address by address (mapped or not, perms) and boundary differences alone
+   * are the policy's effect (policyEffects), not a disagreement.
+   */
   compare(mm: number, snap: Snapshot): void {
     const info = this.mms.get(mm);
     const k = this.k;
     const vmas = k.mm(mm).vmas.ids().map((id) => k.vma(id));
     const rec = snap.maps;
     const hex = (vpn: number) => '0x' + (vpn * PAGE).toString(16);
-    let first: string | null = null;
-    const n = Math.max(vmas.length, rec.length);
-    for (let i = 0; i < n && !first; i++) {
-      const s = vmas[i];
-      const r = rec[i];
-      const sim = s ? `${hex(s.start)}-${hex(s.end)} ${vmaPerms(s.flags)}` : '(none)';
-      const real = r ? `${hex(r[0])}-${hex(r[1])} ${r[2]}${r[5] ? ' ' + r[5] : ''}` : '(none)';
-      if (!s || !r || s.start !== r[0] || s.end !== r[1] || vmaPerms(s.flags) !== r[2]) first = `VMA ${i}: recorded ${real}, simulated ${sim}`;
+    const diffs: string[] = [];
+    const sim: Layout = vmas.map((v) => [v.start, v.end, vmaPerms(v.flags)]);
+    const real: Layout = rec.map((e) => [e[0], e[1], e[2]]);
+    const sameBoundaries = sim.length === real.length && sim.every((v, i) => v[0] === real[i][0] && v[1] === real[i][1] && v[2] === real[i][2]);
+    if (!sameBoundaries && this.policy === 'stock') {
+      for (const d of layoutDifferences(sim, real, rec)) diffs.push(d);
+    } else if (!sameBoundaries) {
+      const seen = addressDifferences(sim, real);
+      for (const [lo, hi, r, s2] of seen) diffs.push(`${hex(lo)}-${hex(hi)}: recorded ${r ?? 'not mapped'}, simulated ${s2 ?? 'not mapped'}`);
+      if (!seen.length)
+        this.policyEffects.push(`process ${snap.pid}: ${vmas.length} VMAs where the recording has ${rec.length}, every address mapped with the recorded perms (the ${this.policy} policy's boundaries)`);
     }
-    if (!first) {
-      // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
-      const present = toRuns(snap.present);
-      for (const e of rec) {
-        if (!isAnonEntry(e) && !isMemfdEntry(e)) continue;
-        const v = firstDifference(pteRuns(k.mm(mm), e[0], e[1]), present, e[0], e[1]);
-        if (v < 0) continue;
-        const recP = inRuns(present, v);
-        first = `page ${hex(v)} in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`;
-        break;
+    // as runs: a VMA may span 2^35 pages, a snapshot may list 2^24 present ones
+    const present = toRuns(snap.present);
+    const shared = snap.shared && toRuns(snap.shared);
+    const pages = (lo: number, hi: number) => (hi - lo === 1 ? `page ${hex(lo)}` : `pages ${hex(lo)}-${hex(hi)} (${hi - lo})`);
+    for (const e of rec) {
+      if (!isAnonEntry(e) && !isMemfdEntry(e)) continue;
+      const where = `in ${hex(e[0])}-${hex(e[1])}${e[5] ? ' ' + e[5] : ''}`;
+      const simPresent = pteRuns(k.mm(mm), e[0], e[1]);
+      for (const [lo, hi, recP] of differingRuns(simPresent, present, e[0], e[1], 1000 - diffs.length))
+        diffs.push(`${pages(lo, hi)} ${where}: recorded ${recP ? 'present' : 'not present'}, simulated ${recP ? 'not present' : 'present'}`);
+      if (!shared) continue;
+      // pages present in both: is the frame shared (the zero page, another mapping's) in both?
+      for (const [lo, hi, recS] of differingRuns(sharedRuns(k, mm, simPresent, present), shared, e[0], e[1], 1000 - this.sharingDifferences.length)) {
+        if (!inRunsAll(present, lo, hi) || !inRunsAll(simPresent, lo, hi)) continue;
+        this.sharingDifferences.push(`line ${this.line}: process ${snap.pid}: ${pages(lo, hi)} ${where}: recorded ${recS ? 'shared' : 'exclusive'}, simulated ${recS ? 'exclusive' : 'shared'} (pagemap PM_MMAP_EXCLUSIVE)`);
       }
     }
-    if (info) info.report.agree = !first;
-    if (first) this.differ(mm, `process ${snap.pid} at exit: ${first}`);
+    if (info) {
+      const r = info.report;
+      r.agree = r.agree !== false && !diffs.length;
+      r.snapshots++;
+      const c = countAnon(k, mm);
+      r.vmas = c.vmas;
+      r.anonVmas = c.anonVmas;
+      r.avcs = c.avcs;
+    }
+    const at = snap.at === 'execve' ? 'at execve' : snap.at === 'periodic' ? 'mid-run (periodic snapshot)' : 'at exit';
+    for (const d of diffs) this.differ(mm, `process ${snap.pid} ${at}: ${d}`);
   }
 }
 
+/**
+ * The simulated pages of `simPresent` also recorded present whose frame pagemap would
+ * not call exclusively mapped (pte_to_pagemap_entry: PM_MMAP_EXCLUSIVE when
+ * folio_precise_page_mapcount() is 1; the zero page and the huge zero page have none).
+ */
+function sharedRuns(k: Kernel, mm: number, simPresent: Runs, recPresent: Runs): Runs {
+  const out: Runs = [];
+  for (const [lo, hi] of simPresent) {
+    for (let v = lo; v < hi; v++) {
+      if (!inRuns(recPresent, v) || !frameShared(k, mm, v)) continue;
+      const last = out[out.length - 1];
+      if (last && last[1] === v) last[1] = v + 1;
+      else out.push([v, v + 1]);
+    }
+  }
+  return out;
+}
+
+function frameShared(k: Kernel, mm: number, vpn: number): boolean {
+  const e = pmdEntry(k, mm, vpn);
+  let pfn: number;
+  if (e && e.kind === 'huge') {
+    if (isHugeZeroPmd(e)) return true;
+    pfn = e.pfn + (vpn % 512);
+  } else {
+    const pte = getPte(k, mm, vpn);
+    if (isZeroPte(pte)) return true;
+    pfn = ptePfn(pte);
+  }
+  const f = k.eng.pageFolio(pfn);
+  return !f || pagePreciseMapcount(f, pfn) !== 1;
+}
+
+/** is every page of [lo, hi) in the runs? */
+function inRunsAll(r: Runs, lo: number, hi: number): boolean {
+  return differingRuns([[lo, hi]], r, lo, hi, 1).length === 0;
+}
+
+/** [start, end, perms] of each VMA, in address order */
+type Layout = [start: number, end: number, perms: string][];
+
+/** stock: each VMA the simulation and the recording do not both have, in address order */
+function layoutDifferences(sim: Layout, real: Layout, rec: MapsEntry[]): string[] {
+  const hex = (vpn: number) => '0x' + (vpn * PAGE).toString(16);
+  const text = (v: Layout[number] | undefined, name = '') => (v ? `${hex(v[0])}-${hex(v[1])} ${v[2]}${name ? ' ' + name : ''}` : '(none)');
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sim.length || j < real.length) {
+    const s = sim[i];
+    const r = real[j];
+    if (s && r && s[0] === r[0] && s[1] === r[1] && s[2] === r[2]) {
+      i++;
+      j++;
+    } else if (s && r && s[0] === r[0]) out.push(`VMA ${j}: recorded ${text(r, rec[j][5])}, simulated ${text(s)}`), i++, j++;
+    else if (r && (!s || r[0] < s[0])) out.push(`VMA ${j}: recorded ${text(r, rec[j][5])}, simulated ${text(s)}`), j++;
+    else out.push(`VMA ${j}: recorded ${text(r, r ? rec[j][5] : '')}, simulated ${text(s)}`), i++;
+  }
+  return out;
+}
+
+/**
+ * What a program sees at every address, VMA boundaries aside: the runs of pages where
+ * the simulation and the recording differ in being mapped or in their perms, as
+ * [first, end, recorded perms, simulated perms] (undefined: not mapped).
+ */
+function addressDifferences(sim: Layout, real: Layout): [number, number, string | undefined, string | undefined][] {
+  const edges = [...new Set([...sim, ...real].flatMap((v) => [v[0], v[1]]))].sort((x, y) => x - y);
+  const out: [number, number, string | undefined, string | undefined][] = [];
+  let i = 0;
+  let j = 0;
+  for (let e = 0; e + 1 < edges.length; e++) {
+    const lo = edges[e];
+    while (i < sim.length && sim[i][1] <= lo) i++;
+    while (j < real.length && real[j][1] <= lo) j++;
+    const s = i < sim.length && sim[i][0] <= lo ? sim[i][2] : undefined;
+    const r = j < real.length && real[j][0] <= lo ? real[j][2] : undefined;
+    if (s === r) continue;
+    const last = out[out.length - 1];
+    if (last && last[1] === lo && last[2] === r && last[3] === s) last[1] = edges[e + 1];
+    else out.push([lo, edges[e + 1], r, s]);
+  }
+  return out;
+}
 
 /** Replay a whole trace file: the report (the caller prints it). */
 export async function replayTrace(
@@ -732,13 +914,16 @@ export async function replayTrace(
   r.finish();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const events = r.k.eng.log.length;
-  const first = r.differences[0];
+  const all = r.differences.map((d) => `line ${d.line}: ${d.what}`);
   const report: TraceReport = {
     format: TRACE_REPORT_FORMAT,
     trace: path,
     policy: r.policy,
     agree: r.differences.length === 0,
-    firstDifference: first ? `line ${first.line}: ${first.what}` : null,
+    firstDifference: all[0] ?? null,
+    differences: all,
+    policyEffects: r.policyEffects,
+    sharingDifferences: r.sharingDifferences,
     events,
     replayEventsPerSec: Math.round(events / secs),
     records,

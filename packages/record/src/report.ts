@@ -14,7 +14,18 @@ export interface ProcessReport {
    * rows of one pid: this tells them apart.
    */
   command: string;
-  /** at the end (when the mm was torn down) */
+  /**
+   * exec generation: 0 for the mm a fork made (a pre-exec fork copy), n for the one the
+   * pid's n-th execve() in the trace built; with pid and command it names the mm
+   */
+  generation: number;
+  /** "pid command #generation": what tells two rows of one pid apart */
+  name: string;
+  /** recorded snapshots this mm was compared with (at its last task's exit, at the execve() that dropped it) */
+  snapshots: number;
+  /** SIGSEGV/SIGBUS the kernel delivered on a fault where the model faults too */
+  signals: number;
+  /** at the last compared snapshot (or, with none, when the mm was torn down) */
   vmas: number;
   anonVmas: number;
   avcs: number;
@@ -39,6 +50,21 @@ export interface TraceReport {
   policy: string;
   agree: boolean;
   firstDifference: string | null;
+  /** every difference (up to 1,000), in trace order: `mmsim trace --all` */
+  differences: string[];
+  /**
+   * under relocate or auto: where the simulated VMA boundaries differ from the
+   * recording while every address has the same mapping, permissions and present pages
+   * (the policy merged what the kernel split); not a disagreement
+   */
+  policyEffects: string[];
+  /**
+   * present pages whose frame's sharing (pagemap PM_MMAP_EXCLUSIVE; the zero page and
+   * COW-shared frames are not exclusive) differs between the simulation and a snapshot
+   * that records it (up to 1,000). Advisory, not a disagreement: the helper reads a
+   * snapshot while the mm's other sharers run
+   */
+  sharingDifferences: string[];
   /** simulator events the replay produced */
   events: number;
   replayEventsPerSec: number;

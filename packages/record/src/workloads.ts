@@ -27,6 +27,19 @@ export const WORKLOADS: readonly Workload[] = [
   { name: 'buffers', what: 'Node: growing and dropping Buffers', source: 'buffers.js', kind: 'node' },
 ];
 
+/**
+ * Small C reproductions of what a trace used to miss (issue 33's coverage holes), each
+ * recorded and replayed by coverage.test.ts: every one agrees.
+ */
+export const COVERAGE_WORKLOADS: readonly Workload[] = [
+  { name: 'threadexit', what: 'C: the leader pthread_exit()s first; its threads do the work', source: 'threadexit.c', kind: 'c' },
+  { name: 'forkexec', what: 'C: a fork child fills memory, then execs (two mms of one pid)', source: 'forkexec.c', kind: 'c' },
+  { name: 'segv', what: 'C: SIGSEGV handled: a safepoint polling page and a null check', source: 'segv.c', kind: 'c' },
+  { name: 'gupfill', what: 'C: process_vm_writev/readv and vmsplice on fresh buffers (GUP, no faults)', source: 'gupfill.c', kind: 'c' },
+  { name: 'periodic', what: 'C: two threads map, fill and unmap for 1.5 s (record --snapshot-every)', source: 'periodic.c', kind: 'c' },
+  { name: 'odirect', what: 'C: an O_DIRECT read and pread into a fresh buffer (GUP, no faults)', source: 'odirect.c', kind: 'c' },
+];
+
 /** The command line that runs a workload (a C one is compiled first), or null when its interpreter is missing. */
 export function buildWorkload(w: Workload): string[] | null {
   const src = join(DIR, w.source);

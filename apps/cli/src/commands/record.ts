@@ -9,13 +9,14 @@ export function register(program: Command, ctx: CliContext): void {
     .command('record')
     .description(
       'Run a command and record its whole process tree as an mmsim-trace/1: every mmap/munmap/mremap/mprotect/madvise/brk with its result, ' +
-        'fork/clone/exec/exit, every page fault on a user address (user or kernel mode), and each process\'s /proc/PID/maps and present anonymous pages at exec and at exit. ' +
-        'Needs root, perf (Debian: linux-perf) and gcc. Not seen: pages filled without a fault (MAP_POPULATE, MADV_POPULATE_*, mlock: the replay models the first two), SysV shm, io_uring-registered buffers.',
+        'fork/clone/exec/exit, every page fault on a user address (user or kernel mode), and each mm\'s /proc/PID/maps and present anonymous pages at exec, at its last task\'s exit, at the execve() that drops it (and every --snapshot-every seconds). ' +
+        'Needs root, perf (Debian: linux-perf) and gcc. Not seen: pages filled without a fault other than MAP_POPULATE, MADV_POPULATE_*, O_DIRECT read/pread64, process_vm_*, vmsplice (which the replay models), SysV shm, io_uring-registered buffers.',
     )
     .argument('<cmd...>', 'the command and its arguments (after --)')
     .option('-o, --output <file>', 'the trace file', 'mmsim.trace')
     .option('--buffer <pages>', "perf's per-CPU ring buffer in pages (a power of two)", '8192')
     .option('--quiet', "discard the command's stdout and stderr")
+    .option('--snapshot-every <seconds>', 'also snapshot every mm every SECONDS (each task stopped for the read), so `mmsim trace` compares mid-run too')
     .addHelpText(
       'after',
       `
@@ -32,11 +33,13 @@ Exit codes:
     'mmsim record -o py.trace -- python3 -c "b = bytearray(); [b.extend(bytes(65536)) for _ in range(64)]"',
     'mmsim record -o gcc.trace -- gcc -c hello.c && mmsim trace gcc.trace',
   ]);
-  cmd.action(async (argv: string[], o: { output: string; buffer: string; quiet?: boolean }) => {
+  cmd.action(async (argv: string[], o: { output: string; buffer: string; quiet?: boolean; snapshotEvery?: string }) => {
     const { record, RecordIncompleteError, RecordUnavailableError } = await import('@mmsim/record');
     const out = resolve(ctx.cwd, o.output);
     const pages = intOption('--buffer', o.buffer, { min: 1, max: 2 ** 30 });
     if ((pages & (pages - 1)) !== 0) throw new CliError(`--buffer: ${o.buffer} is not a power of two`);
+    const every = o.snapshotEvery === undefined ? undefined : Number(o.snapshotEvery);
+    if (every !== undefined && !(every >= 0.01 && every <= 86400)) throw new CliError(`--snapshot-every: "${o.snapshotEvery}" is not a number of seconds from 0.01 to 86400`);
     // a signal ends the recorded command (Ctrl-C reaches it anyway, `kill` only mmsim) and
     // what was recorded until then is written; then the signal's exit code
     const signals = watchSignals();
@@ -45,6 +48,7 @@ Exit codes:
     try {
       const r = await record(argv, out, {
         mmapPages: pages,
+        ...(every !== undefined ? { snapshotEvery: every } : {}),
         stdio: o.quiet ? 'ignore' : 'inherit',
         onProgress: ctx.progress ? (s) => ctx.warn(`  ${s.lines} perf lines, ${s.records} records`) : undefined,
         signal: abort.signal,

@@ -37,17 +37,20 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('trace')
     .description(
-      'Replay an mmsim-trace/1 (from `mmsim record`) on the simulator at the recorded addresses and compare each process\'s layout at exit ' +
-        '(every VMA\'s range and perms, present pages of anonymous VMAs) with the recording. Exit 0 agree, 1 disagree (the first difference is printed), 2 bad input.\n' +
+      'Replay an mmsim-trace/1 (from `mmsim record`) on the simulator at the recorded addresses and compare each mm, at its last task\'s exit and at the execve() that drops it, ' +
+        '(every VMA\'s range and perms, present pages of anonymous VMAs) with the recording; a recorded SIGSEGV/SIGBUS must be a fault of the model too. ' +
+        'Under relocate and auto, VMA boundaries are the policy\'s: what the program sees (mapped, perms, present pages at every address) is compared, boundary differences are listed as the policy\'s effect. ' +
+        'Exit 0 agree, 1 disagree (the first difference is printed; --all: every one), 2 bad input.\n' +
         'Policies: stock replays as recorded; relocate adds MREMAP_RELOCATE_ANON to every mremap that moves; auto is @mmsim/auto-relocate ' +
         '(relocate whenever every folio is exclusive). Per process: VMAs, anon_vmas, AVCs at peak and at the end, moves, relocations, fallbacks by reason, folios rewritten.',
     )
     .argument('<file>', 'a trace written by `mmsim record`')
     .option('--policy <p>', `mremap policy: ${POLICIES.join(', ')}`, 'stock')
     .option('--json', 'print the mmsim-trace-report/1')
+    .option('--all', 'print every difference (up to 1,000), not only the first')
     .option('--log <path>', 'write the replay\'s event log, streamed as it grows (the replay itself keeps only its last chunk: a trace of any length replays in bounded memory); for inspect, check, serve');
   examples(cmd, ['mmsim trace ls.trace', 'mmsim trace heap.trace --policy auto --json', 'mmsim trace heap.trace --policy relocate --log heap.mmlog && mmsim stats heap.mmlog']);
-  cmd.action(async (file: string, o: { policy: string; json?: boolean; log?: string }) => {
+  cmd.action(async (file: string, o: { policy: string; json?: boolean; all?: boolean; log?: string }) => {
     if (!(POLICIES as readonly string[]).includes(o.policy)) throw new CliError(`--policy: "${o.policy}" is not one of ${POLICIES.join(', ')}`);
     const path = resolve(ctx.cwd, file);
     // a folder, /dev/zero or a FIFO is refused here: the replay would read it forever
@@ -87,13 +90,21 @@ export function register(program: Command, ctx: CliContext): void {
     else {
       ctx.print(`${file}: ${report.records} records (${report.faults} faults), ${report.events} simulator events, ${report.faultsPerSec} faults/s; policy ${report.policy}`);
       ctx.print(report.agree ? 'agree: every process\'s layout at exit matches the recording' : `DISAGREE: ${report.firstDifference}`);
-      ctx.print('pid      vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks  command');
+      if (o.all) for (const d of report.differences.slice(1)) ctx.print(`DISAGREE: ${d}`);
+      else if (report.differences.length > 1) ctx.print(`  (${report.differences.length - 1} more: --all lists them)`);
+      for (const e of report.policyEffects) ctx.print(`policy effect: ${e}`);
+      if (o.all) for (const d of report.sharingDifferences) ctx.print(`sharing (advisory): ${d}`);
+      else if (report.sharingDifferences.length)
+        ctx.print(`sharing (advisory): ${report.sharingDifferences.length} runs of pages whose frame is shared in one of the replay and pagemap only (--all lists them)`);
+      ctx.print('pid      gen  vmas  anon_vmas  avcs   peak vmas/anon_vmas/avcs  moves  relocated  folios  fallbacks  command');
       for (const p of report.processes) {
         const fb = Object.entries(p.fallbacks).map(([k, v]) => `${k}:${v}`).join(' ') || '-';
         ctx.print(
-          `${String(p.pid).padEnd(8)} ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb.padEnd(9)}  ${p.command ?? '?'}`,
+          `${String(p.pid).padEnd(8)} ${String(p.generation ?? '').padStart(3)}  ${String(p.vmas).padStart(4)}  ${String(p.anonVmas).padStart(9)}  ${String(p.avcs).padStart(4)}   ${`${p.peakVmas}/${p.peakAnonVmas}/${p.peakAvcs}`.padStart(24)}  ${String(p.moves).padStart(5)}  ${String(p.relocated).padStart(9)}  ${String(p.foliosRewritten).padStart(6)}  ${fb.padEnd(9)}  ${p.command ?? '?'}`,
         );
       }
+      const signals = report.processes.reduce((n, p) => n + (p.signals ?? 0), 0);
+      if (signals) ctx.print(`signals: ${signals} SIGSEGV/SIGBUS the kernel delivered where the model faults too`);
       for (const [why, n] of Object.entries(report.unmodelled)) ctx.print(`not modelled: ${why}: ${n}`);
     }
     if (!report.agree) ctx.fail(EXIT.MISMATCH);
