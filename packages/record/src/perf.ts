@@ -7,6 +7,7 @@
  * the kernel takes while execve() builds the new mm (the exec snapshot has their result).
  */
 import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord } from './format.js';
+import { rawSyscall } from './rawsys.js';
 import type { TracerLog } from './tracerlog.js';
 
 /** The tracepoints: syscall pairs, faults, process lifetime. */
@@ -102,9 +103,14 @@ export class PerfConverter {
       return;
     }
     const tid = Number(m[2]);
-    const sys = m[3];
-    const name = m[4];
-    const rest = m[5];
+    let sys = m[3];
+    let name = m[4];
+    let rest = m[5];
+    if (sys === 'raw_syscalls') {
+      const named = rawSyscall(name, rest);
+      if (!named) return;
+      [sys, name, rest] = ['syscalls', ...named];
+    }
     if (sys === 'sched') return this.sched(tid, name, rest);
     if (!this.tracked.has(tid)) return;
     if (sys === 'exceptions') {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { hostKernelConfig } from '@mmsim/kernel-oracle';
 import { TRACE_FORMAT, recordLine, type TraceHeader } from './format.js';
 import { PerfConverter, perfEvents, type ConvertStats } from './perf.js';
+import { perfEventArgs } from './rawsys.js';
 import { parseTracerLog } from './tracerlog.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -139,7 +140,10 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
   try {
     const data = join(dir, 'perf.data');
     const tlogPath = join(dir, 'tracer.log');
-    const args = ['record', '-q', '-m', String(opts.mmapPages ?? 8192), '-e', perfEvents().join(','), '-o', data, '--', tracer, tlogPath, ...cmd];
+    // --no-bpf-event: perf's side-band thread for BPF events polls with a 1 s timeout and
+    // perf waits for it at exit, up to 1 s per recording for nothing; -B: no build-ids
+    // (tracepoint samples are not symbolized), which cost a second read of /proc/kallsyms
+    const args = ['record', '-q', '--no-bpf-event', '-B', '-m', String(opts.mmapPages ?? 8192), ...perfEventArgs(perfEvents()), '-o', data, '--', tracer, tlogPath, ...cmd];
     const code = await new Promise<number>((resolve, reject) => {
       const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'] });
       // again every 100 ms until perf ends: the command may not have started yet
