@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { constants, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { hostKernelConfig } from '@mmsim/kernel-oracle';
 import { TRACE_FORMAT, recordLine, type TraceHeader } from './format.js';
 import { PerfConverter, perfEvents, type ConvertStats } from './perf.js';
 import { perfEventArgs } from './rawsys.js';
-import { parseTracerLog } from './tracerlog.js';
+import { parseTracerLog, type TracerLog } from './tracerlog.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const TRACER_SOURCE = join(HERE, 'tracer.c');
@@ -24,6 +24,13 @@ const CFLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra'];
 /** The recording ran but its trace would be incomplete (perf lost events, perf script failed): nothing is written. */
 export class RecordIncompleteError extends Error {
   override name = 'RecordIncompleteError';
+  constructor(
+    message: string,
+    /** perf's LOST records (0: something else, perf script failed) */
+    readonly lost = 0,
+  ) {
+    super(message);
+  }
 }
 
 /** Why recording cannot run here (no perf, not root, no compiler...). */
@@ -145,7 +152,11 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
     // (tracepoint samples are not symbolized), which cost a second read of /proc/kallsyms
     const args = ['record', '-q', '--no-bpf-event', '-B', '-m', String(opts.mmapPages ?? 8192), ...perfEventArgs(perfEvents()), '-o', data, '--', tracer, tlogPath, ...cmd];
     const code = await new Promise<number>((resolve, reject) => {
-      const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'] });
+      // with a signal to stop it, the recording gets a process group of its own: a
+      // terminal's Ctrl-C then reaches only the caller, which ends the recorded command
+      // (interruptRecorded); perf and the tracer, which would die of it too and lose the
+      // trace, run on until the command has exited
+      const p = spawn('perf', args, { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'], detached: !!opts.signal });
       // again every 100 ms until perf ends: the command may not have started yet
       let again: NodeJS.Timeout | undefined;
       const stop = () => {
@@ -160,7 +171,7 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
         opts.signal?.removeEventListener('abort', stop);
       });
       p.on('error', reject);
-      p.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? 9 : 0)));
+      p.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0)));
     });
     const tlog = parseTracerLog(existsSync(tlogPath) ? readFileSync(tlogPath, 'utf8') : '');
     if (!tlog.root) throw new RecordUnavailableError(`the command did not start (perf exit ${code})`);
@@ -173,40 +184,57 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
       config: { ...hostKernelConfig() },
     };
     const tmp = `${out}.tmp-${process.pid}`;
-    const w = createWriteStream(tmp);
-    let buf: string[] = [JSON.stringify(header)];
-    const flush = () => {
-      if (buf.length) w.write(buf.join('\n') + '\n');
-      buf = [];
-    };
-    let records = 0;
-    const conv = new PerfConverter(tlog, (r) => {
-      buf.push(recordLine(r));
-      records++;
-      if (buf.length >= 4096) flush();
-    });
-    const ps = spawn('perf', ['script', '-i', data, '--show-lost-events', '-F', 'pid,tid,event,trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    ps.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const rl = createInterface({ input: ps.stdout, crlfDelay: Infinity });
-    let n = 0;
-    for await (const line of rl) {
-      conv.line(line);
-      if (++n % 100_000 === 0) opts.onProgress?.(conv.stats);
+    try {
+      const stats = await convertPerf(data, tlog, header, tmp, opts);
+      renameSync(tmp, out);
+      const st = tlog.status ?? 0;
+      const exitCode = (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
+      return { stats, exitCode, header };
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
     }
-    const rc = await new Promise<number>((resolve) => (ps.exitCode !== null ? resolve(ps.exitCode) : ps.on('exit', (c) => resolve(c ?? 1))));
-    // the last line says the trace is complete: a reader refuses one cut before it
-    buf.push(recordLine(['end', records]));
-    flush();
-    await new Promise<void>((resolve, reject) => w.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (rc !== 0) throw new RecordIncompleteError(`perf script failed (exit ${rc}): ${err.trim()}`);
-    if (conv.stats.lost > 0 || /lost \d+ (chunks|events)/i.test(err))
-      throw new RecordIncompleteError(`perf lost events (${conv.stats.lost} LOST records): the trace would be incomplete; raise the buffer (-m) or record a shorter run`);
-    renameSync(tmp, out);
-    const st = tlog.status ?? 0;
-    const exitCode = (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
-    return { stats: conv.stats, exitCode, header };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** perf script of `data` through PerfConverter into `tmp`, the end record last. Throws RecordIncompleteError when perf lost events. */
+async function convertPerf(data: string, tlog: TracerLog, header: TraceHeader, tmp: string, opts: RecordOptions): Promise<ConvertStats> {
+  const w = createWriteStream(tmp);
+  let buf: string[] = [JSON.stringify(header)];
+  const flush = () => {
+    if (buf.length) w.write(buf.join('\n') + '\n');
+    buf = [];
+  };
+  let records = 0;
+  const conv = new PerfConverter(tlog, (r) => {
+    buf.push(recordLine(r));
+    records++;
+    if (buf.length >= 4096) flush();
+  });
+  const ps = spawn('perf', ['script', '-i', data, '--show-lost-events', '-F', 'pid,tid,event,trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  ps.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const rl = createInterface({ input: ps.stdout, crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) {
+    conv.line(line);
+    if (++n % 100_000 === 0) opts.onProgress?.(conv.stats);
+  }
+  const rc = await new Promise<number>((resolve) => (ps.exitCode !== null ? resolve(ps.exitCode) : ps.on('exit', (c) => resolve(c ?? 1))));
+  // the last line says the trace is complete: a reader refuses one cut before it
+  buf.push(recordLine(['end', records]));
+  flush();
+  await new Promise<void>((resolve, reject) => w.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  if (rc !== 0) throw new RecordIncompleteError(`perf script failed (exit ${rc}): ${err.trim()}`);
+  if (conv.stats.lost > 0 || /lost \d+ (chunks|events)/i.test(err)) {
+    const pages = opts.mmapPages ?? 8192;
+    throw new RecordIncompleteError(
+      `perf lost events (${conv.stats.lost} LOST records with a buffer of ${pages} pages per CPU): the trace would be incomplete; ` +
+        `raise the buffer (mmsim record --buffer ${pages * 4}) or record a shorter run`,
+      Math.max(1, conv.stats.lost),
+    );
+  }
+  return conv.stats;
 }
