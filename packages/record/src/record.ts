@@ -1,5 +1,5 @@
 /**
- * `mmsim record`: run a command under perf (syscalls:*, exceptions:page_fault_*,
+ * `mmsim record`: run a command under perf (raw_syscalls:*, exceptions:page_fault_*,
  * sched:sched_process_*) with the ptrace helper tracer.c in between, then turn perf's
  * samples and the helper's snapshots into one mmsim-trace/1 file.
  */
