@@ -5,6 +5,7 @@
 export { TRACE_FORMAT, FAULT_WRITE, FAULT_KERNEL, FAULT_EXEC, RECORD_FIELDS, TraceFormatError, parseHeader, parseRecordLine, checkRecord, readTrace, readTraceSync, recordLine } from './format.js';
 export type { TraceHeader, TraceRecord, Snapshot, MapsEntry } from './format.js';
 export { record, buildC, RecordIncompleteError, RecordUnavailableError, TRACER_SOURCE } from './record.js';
+export { recordPid } from './attach.js';
 export type { RecordOptions, RecordResult } from './record.js';
 export { PerfConverter, perfEvents } from './perf.js';
 export type { ConvertStats } from './perf.js';

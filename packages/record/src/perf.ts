@@ -6,7 +6,7 @@
  * struct file, not the inode: two opens of one file never merge), and drops the faults
  * the kernel takes while execve() builds the new mm (the exec snapshot has their result).
  */
-import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type TraceRecord } from './format.js';
+import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, type Snapshot, type TraceRecord } from './format.js';
 import { rawSyscall } from './rawsys.js';
 import type { TracerLog } from './tracerlog.js';
 
@@ -72,10 +72,35 @@ export class PerfConverter {
   private cloneSeen = new Map<number, number>();
   private exitSeen = new Map<number, number>();
 
+  /** tasks known to be threads of a traced process though the tracer did not see them start (record --pid) */
+  private threadsOf = new Map<number, number>();
+
   constructor(
     private readonly tlog: TracerLog,
     private readonly emit: (r: TraceRecord) => void,
   ) {}
+
+  /**
+   * `mmsim record --pid`: a running process joins the trace as if it had just exec'd into
+   * `snap` (its layout at attach), its other threads as clones sharing its mm. `later`:
+   * threads it had at detach, whose start perf saw but no tracer did.
+   */
+  attach(pid: number, threads: readonly number[], snap: Snapshot, later: readonly number[] = []): void {
+    this.tracked.add(pid);
+    this.out(['exec', pid, snap]);
+    for (const t of threads) {
+      if (t === pid) continue;
+      this.tracked.add(t);
+      this.fds.set(t, this.table(pid));
+      this.out(['fork', pid, t, 'clone', 1]);
+    }
+    for (const t of later) this.threadsOf.set(t, pid);
+  }
+
+  /** `mmsim record --pid` detached: the process's layout then, compared by the replay (it did not exit) */
+  detach(pid: number, snap: Snapshot): void {
+    if (this.tracked.has(pid)) this.out(['snap', pid, snap]);
+  }
 
   private out(r: TraceRecord): void {
     this.stats.records++;
@@ -212,7 +237,9 @@ export class PerfConverter {
       const parent = Number(m[1]);
       const child = Number(m[2]);
       if (!this.tracked.has(parent)) return;
-      const c = this.nth(this.tlog.clones, this.cloneSeen, child) ?? { parent, kind: 'fork' as const, sharedVm: 0 as const };
+      const c =
+        this.nth(this.tlog.clones, this.cloneSeen, child) ??
+        (this.threadsOf.has(child) ? { parent, kind: 'clone' as const, sharedVm: 1 as const } : { parent, kind: 'fork' as const, sharedVm: 0 as const });
       this.tracked.add(child);
       // threads share the fd table (CLONE_FILES goes with CLONE_VM|CLONE_THREAD); forks copy it
       const pt = this.table(parent);

@@ -67,7 +67,7 @@ function ensureTracefs(): void {
     throw new RecordUnavailableError(`no syscall tracepoints: /sys/kernel/tracing is not mounted and mounting it failed (${r.stderr.trim() || 'not root?'})`);
 }
 
-function thpMode(): TraceHeader['thp'] {
+export function thpMode(): TraceHeader['thp'] {
   try {
     const m = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
     if (m && (m[1] === 'always' || m[1] === 'madvise' || m[1] === 'never')) return m[1];
@@ -135,22 +135,32 @@ export interface RecordResult {
   header: TraceHeader;
 }
 
-/** Record `cmd` into `out` (mmsim-trace/1). Needs root, perf and gcc. */
-export async function record(cmd: string[], out: string, opts: RecordOptions = {}): Promise<RecordResult> {
+/** What recording needs (Linux, root, perf, tracefs, the helper built): the helper's path, else RecordUnavailableError. */
+export function preflight(): string {
   if (process.platform !== 'linux') throw new RecordUnavailableError('recording needs Linux');
   if (process.getuid?.() !== 0) throw new RecordUnavailableError('recording needs root (perf tracepoints, ptrace of the whole tree, /proc/PID/pagemap)');
   const probe = spawnSync('perf', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) throw new RecordUnavailableError('perf is not installed (Debian: apt-get install linux-perf)');
   ensureTracefs();
-  const tracer = buildC(TRACER_SOURCE, 'mmsim-tracer');
+  return buildC(TRACER_SOURCE, 'mmsim-tracer');
+}
+
+/** perf record's options besides the command: quiet, the buffer, the events */
+export function perfRecordArgs(mmapPages = 8192): string[] {
+  // --no-bpf-event: perf's side-band thread for BPF events polls with a 1 s timeout and
+  // perf waits for it at exit, up to 1 s per recording for nothing; -B: no build-ids
+  // (tracepoint samples are not symbolized), which cost a second read of /proc/kallsyms
+  return ['record', '-q', '--no-bpf-event', '-B', '-m', String(mmapPages), ...perfEventArgs(perfEvents())];
+}
+
+/** Record `cmd` into `out` (mmsim-trace/1). Needs root, perf and gcc. */
+export async function record(cmd: string[], out: string, opts: RecordOptions = {}): Promise<RecordResult> {
+  const tracer = preflight();
   const dir = mkdtempSync(join(tmpdir(), 'mmsim-record-'));
   try {
     const data = join(dir, 'perf.data');
     const tlogPath = join(dir, 'tracer.log');
-    // --no-bpf-event: perf's side-band thread for BPF events polls with a 1 s timeout and
-    // perf waits for it at exit, up to 1 s per recording for nothing; -B: no build-ids
-    // (tracepoint samples are not symbolized), which cost a second read of /proc/kallsyms
-    const args = ['record', '-q', '--no-bpf-event', '-B', '-m', String(opts.mmapPages ?? 8192), ...perfEventArgs(perfEvents()), '-o', data, '--', tracer, tlogPath, ...cmd];
+    const args = [...perfRecordArgs(opts.mmapPages), '-o', data, '--', tracer, tlogPath, ...cmd];
     const code = await new Promise<number>((resolve, reject) => {
       // with a signal to stop it, the recording gets a process group of its own: a
       // terminal's Ctrl-C then reaches only the caller, which ends the recorded command
@@ -199,8 +209,18 @@ export async function record(cmd: string[], out: string, opts: RecordOptions = {
   }
 }
 
-/** perf script of `data` through PerfConverter into `tmp`, the end record last. Throws RecordIncompleteError when perf lost events. */
-async function convertPerf(data: string, tlog: TracerLog, header: TraceHeader, tmp: string, opts: RecordOptions): Promise<ConvertStats> {
+/**
+ * perf script of `data` through PerfConverter into `tmp`, the end record last (`around`:
+ * before the first line and after the last). Throws RecordIncompleteError when perf lost events.
+ */
+export async function convertPerf(
+  data: string,
+  tlog: TracerLog,
+  header: TraceHeader,
+  tmp: string,
+  opts: RecordOptions,
+  around: { before?(c: PerfConverter): void; after?(c: PerfConverter): void } = {},
+): Promise<ConvertStats> {
   const w = createWriteStream(tmp);
   let buf: string[] = [JSON.stringify(header)];
   const flush = () => {
@@ -213,6 +233,7 @@ async function convertPerf(data: string, tlog: TracerLog, header: TraceHeader, t
     records++;
     if (buf.length >= 4096) flush();
   });
+  around.before?.(conv);
   const ps = spawn('perf', ['script', '-i', data, '--show-lost-events', '-F', 'pid,tid,event,trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   ps.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -223,6 +244,7 @@ async function convertPerf(data: string, tlog: TracerLog, header: TraceHeader, t
     if (++n % 100_000 === 0) opts.onProgress?.(conv.stats);
   }
   const rc = await new Promise<number>((resolve) => (ps.exitCode !== null ? resolve(ps.exitCode) : ps.on('exit', (c) => resolve(c ?? 1))));
+  around.after?.(conv);
   // the last line says the trace is complete: a reader refuses one cut before it
   buf.push(recordLine(['end', records]));
   flush();
