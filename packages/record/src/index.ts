@@ -7,6 +7,7 @@ export type { TraceHeader, TraceRecord, Snapshot, MapsEntry } from './format.js'
 export { U64_FIELDS, low32 } from './format.js';
 export type { U64 } from './format.js';
 export { record, buildC, RecordIncompleteError, RecordUnavailableError, TRACER_SOURCE } from './record.js';
+export { recordPid } from './attach.js';
 export type { RecordOptions, RecordResult } from './record.js';
 export { PerfConverter, perfEvents } from './perf.js';
 export type { ConvertStats } from './perf.js';

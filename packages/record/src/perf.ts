@@ -6,7 +6,8 @@
  * struct file, not the inode: two opens of one file never merge), and drops the faults
  * the kernel takes while execve() builds the new mm (the exec snapshot has their result).
  */
-import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, low32, type TraceRecord, type U64 } from './format.js';
+import { FAULT_EXEC, FAULT_KERNEL, FAULT_WRITE, low32, type Snapshot, type TraceRecord, type U64 } from './format.js';
+import { rawSyscall } from './rawsys.js';
 import type { GupCall, TracerLog } from './tracerlog.js';
 import { vmaFlagRecord } from './flags.js';
 
@@ -91,10 +92,35 @@ export class PerfConverter {
   /** open file descriptions with O_DIRECT */
   private direct = new Set<number>();
 
+  /** tasks known to be threads of a traced process though the tracer did not see them start (record --pid) */
+  private threadsOf = new Map<number, number>();
+
   constructor(
     private readonly tlog: TracerLog,
     private readonly emit: (r: TraceRecord) => void,
   ) {}
+
+  /**
+   * `mmsim record --pid`: a running process joins the trace as if it had just exec'd into
+   * `snap` (its layout at attach), its other threads as clones sharing its mm. `later`:
+   * threads it had at detach, whose start perf saw but no tracer did.
+   */
+  attach(pid: number, threads: readonly number[], snap: Snapshot, later: readonly number[] = []): void {
+    this.tracked.add(pid);
+    this.out(['exec', pid, snap]);
+    for (const t of threads) {
+      if (t === pid) continue;
+      this.tracked.add(t);
+      this.fds.set(t, this.table(pid));
+      this.out(['fork', pid, t, 'clone', 1]);
+    }
+    for (const t of later) this.threadsOf.set(t, pid);
+  }
+
+  /** `mmsim record --pid` detached: the process's layout then, compared by the replay (it did not exit) */
+  detach(pid: number, snap: Snapshot): void {
+    if (this.tracked.has(pid)) this.out(['snap', pid, snap]);
+  }
 
   private out(r: TraceRecord): void {
     this.stats.records++;
@@ -122,9 +148,14 @@ export class PerfConverter {
       return;
     }
     const tid = Number(m[2]);
-    const sys = m[3];
-    const name = m[4];
-    const rest = m[5];
+    let sys = m[3];
+    let name = m[4];
+    let rest = m[5];
+    if (sys === 'raw_syscalls') {
+      const named = rawSyscall(name, rest);
+      if (!named) return;
+      [sys, name, rest] = ['syscalls', ...named];
+    }
     if (sys === 'sched') return this.sched(tid, name, rest);
     if (tid === this.tlog.tracer && name === 'sys_enter_madvise') return this.marked();
     if (!this.tracked.has(tid)) return;
@@ -321,7 +352,9 @@ export class PerfConverter {
       const parent = Number(m[1]);
       const child = Number(m[2]);
       if (!this.tracked.has(parent)) return;
-      const c = this.nth(this.tlog.clones, this.cloneSeen, child) ?? { parent, kind: 'fork' as const, sharedVm: 0 as const };
+      const c =
+        this.nth(this.tlog.clones, this.cloneSeen, child) ??
+        (this.threadsOf.has(child) ? { parent, kind: 'clone' as const, sharedVm: 1 as const } : { parent, kind: 'fork' as const, sharedVm: 0 as const });
       this.tracked.add(child);
       // threads share the fd table (CLONE_FILES goes with CLONE_VM|CLONE_THREAD); forks copy it
       const pt = this.table(parent);

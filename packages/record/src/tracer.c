@@ -4,6 +4,7 @@
  * execve() and has when it exits, and whether a clone shares its parent's mm).
  *
  *   mmsim-tracer OUT CMD [ARGS...]
+ *   mmsim-tracer --snapshot OUT exec|exit PID    (one snapshot, appended: record --pid)
  *
  * Runs CMD traced with PTRACE_O_TRACE{FORK,VFORK,CLONE,EXEC,EXIT} (never syscall stops,
  * so the tracee runs at full speed between these events) and writes to OUT, one record
@@ -355,6 +356,17 @@ static void thaw_all(void) {
 }
 
 int main(int argc, char **argv) {
+  /* `mmsim-tracer --snapshot OUT exec|exit PID`: one snapshot of a (stopped) running
+   * process appended to OUT, for `mmsim record --pid` (its attach and its detach) */
+  if (argc == 5 && !strcmp(argv[1], "--snapshot")) {
+    out = fopen(argv[2], "a");
+    if (!out) {
+      perror(argv[2]);
+      return 2;
+    }
+    snapshot(argv[3], (pid_t)atoi(argv[4]));
+    return fclose(out) ? 2 : 0;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: mmsim-tracer OUT CMD [ARGS...]\n");
     return 2;

@@ -30,6 +30,8 @@ export interface TracerLog {
    * an mm's last task, the execve() that drops an mm (`at: 'execve'`), a periodic round
    */
   marked: Snapshot[][];
+  /** every snapshot other than an exec's, by pid (record --pid's detach snapshot has no marker) */
+  exits: Map<number, Snapshot[]>;
   /** the helper's own pid: its marker calls madvise(0, 0, 0) place the snapshots */
   tracer?: number;
   /** process_vm_readv/writev and vmsplice calls by tid, in order */
@@ -55,7 +57,7 @@ function push<T>(m: Map<number, T[]>, k: number, v: T): void {
 }
 
 export function parseTracerLog(text: string): TracerLog {
-  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), marked: [], gups: new Map() };
+  const log: TracerLog = { root: 0, clones: new Map(), execs: new Map(), marked: [], exits: new Map(), gups: new Map() };
   let cur: Snapshot | null = null;
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -79,6 +81,7 @@ export function parseTracerLog(text: string): TracerLog {
       } else {
         if (what === 'execve' || what === 'periodic') cur.at = what;
         log.marked[log.marked.length - 1]?.push(cur);
+        push(log.exits, cur.pid, cur);
       }
     } else if (tag === 'T') log.tracer = Number(line.slice(2));
     else if (tag === 'Y') log.marked.push([]);

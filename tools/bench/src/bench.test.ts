@@ -90,6 +90,12 @@ describe('mmsim bench', () => {
     expect(res.traceReplayFaultsPerSec).toBeGreaterThanOrEqual(res.clock === 'cpu' ? res.trace.firstFaultsPerSec : 0);
     expect(res.trace.events).toBeGreaterThan(res.trace.faults * 10);
     expect(res.traceReplayPeakRssMiB).toBeGreaterThanOrEqual(res.trace.rssEndMiB);
+    // the same replay of a real recording (root and perf here): a python program of 20k page writes
+    if ('skipped' in res.realTrace) throw new Error(`realTrace skipped: ${res.realTrace.skipped}`);
+    expect(res.realTrace.agree).toBe(true);
+    expect(res.realTrace.faults).toBeGreaterThanOrEqual(20_000);
+    expect(res.realTrace.command[1]).toBe('-c');
+    expect(res.realTraceReplayFaultsPerSec).toBe(res.clock === 'cpu' ? res.realTrace.faultsPerSec : res.realTrace.faultsPerSecWall);
     expect(res.notes.join('\n')).toMatch(/after two 1 MiB warm-up sessions/);
     for (const s of res.sweep) {
       expect(Number.isFinite(s.faultInRatio) && s.faultInRatio > 0).toBe(true);

@@ -7,6 +7,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureHelper, runKernel, type KernelMeasurement, type Timing } from './helper.js';
 import { runExploreChild, runSimChild, runSplitChild, runTraceChild } from './child.js';
+import { benchRealTraceReplay, type RealTraceResult } from './realtrace.js';
 import { benchTraceReplay, type TraceReplayResult } from './trace.js';
 import type { SplitResult } from './splits.js';
 import { PAGES_PER_MIB, type LogResult, type SimResult } from './sim.js';
@@ -94,6 +95,9 @@ export interface BenchResult {
   /** peak RSS of the process replaying it (ru_maxrss) */
   traceReplayPeakRssMiB: number;
   trace: TraceReplayResult;
+  /** the same replay of a real recording (realtrace.ts): faults per CPU second, null where it cannot record (realTrace.skipped says why) */
+  realTraceReplayFaultsPerSec: number | null;
+  realTrace: RealTraceResult;
   targets: Record<string, Target>;
   sim: {
     checkers: string;
@@ -132,6 +136,7 @@ export const TARGETS: Record<string, Target> = {
   splitGrowth: { op: '<=', value: 2 },
   traceReplayFaultsPerSec: { op: '>=', value: 200_000 },
   traceReplayPeakRssMiB: { op: 'report' },
+  realTraceReplayFaultsPerSec: { op: 'report' },
 };
 
 export const HEADLINE_KEYS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
@@ -234,6 +239,15 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
   );
   if (!trace.agree) throw new Error('the synthetic trace did not replay in agreement (a bug in the generator or in the replay)');
   hooks.done?.(`${fmtCount(trace.faults)} faults, ${fmtCount(trace.events)} events in ${fmtMs(trace.cpuMs)} CPU: ${fmtCount(trace.faultsPerSec)} faults/s (first replay ${fmtCount(trace.firstFaultsPerSec)}/s), peak RSS ${trace.peakRssMiB} MiB`);
+  hooks.phase?.(`mmsim trace: record a python program of ${fmtCount(traceFaults)} page writes and replay it (best of ${traceReps}, own process)`);
+  const realTrace = await benchRealTraceReplay(
+    traceFaults,
+    (job) => runTraceChild(job, { maxOldSpaceMiB: 4096, onProgress: (_p, done, total) => hooks.progress?.(done, total) }),
+    opts.tmpDir,
+    traceReps,
+  );
+  if ('agree' in realTrace && !realTrace.agree) throw new Error('the recorded python program did not replay in agreement');
+  hooks.done?.('skipped' in realTrace ? `skipped: ${realTrace.skipped}` : `${fmtCount(realTrace.faults)} faults, ${fmtCount(realTrace.events)} events in ${fmtMs(realTrace.cpuMs)} CPU: ${fmtCount(realTrace.faultsPerSec)} faults/s`);
   hooks.phase?.('explore the seed\'s race (dfs, bound 2, every checker; best of 3, own process)');
   const ex = await runExploreChild({ kind: 'explore', reps: 3 }, { maxOldSpaceMiB: 1024 });
   hooks.done?.(`${ex.schedules} schedules in ${ex.cpuMs} ms CPU: ${ex.schedulesPerSec}/s`);
@@ -260,6 +274,8 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
     traceReplayFaultsPerSec: clock === 'cpu' ? trace.faultsPerSec : trace.faultsPerSecWall,
     traceReplayPeakRssMiB: trace.peakRssMiB,
     trace,
+    realTraceReplayFaultsPerSec: 'skipped' in realTrace ? null : clock === 'cpu' ? realTrace.faultsPerSec : realTrace.faultsPerSecWall,
+    realTrace,
     targets: {},
     sim: {
       checkers: hs.checkers,
@@ -295,6 +311,9 @@ export async function runBench(opts: BenchOptions = {}, hooks: BenchHooks = {}):
       `memBytesPerEvent: (RSS after recording, after a GC) - (RSS before the warm-up and the first event), ÷ events; peakRssMiB: RSS sampled every 65536 events while recording`,
       `exploreSchedulesPerSec: mmsim explore (dfs, bound 2, no partial-order reduction: the whole bounded space, ${fmtCount(ex.schedules)} schedules, every checker) on the seed's race (MREMAP_RELOCATE_ANON of 8 pages, variant fixed, against one rmap walk), schedules ÷ process CPU time; best of ${ex.reps} explorations after a warm-up one, in a fresh process`,
       `traceReplayFaultsPerSec: replayTrace (what \`mmsim trace FILE\` runs; stock policy, no --log) of a synthetic mmsim-trace/1 (${fmtCount(trace.records)} records, ${fmtCount(trace.faults)} faults, ${trace.processes} processes) in a fresh process, faults ÷ ${clock === 'cpu' ? 'CPU' : 'wall-clock'} seconds, the best of ${trace.reps} replays after a 50k-fault warm-up (the first: ${fmtCount(trace.firstFaultsPerSec)}/s); traceReplayPeakRssMiB: that process's ru_maxrss (RSS at a quarter of the trace ${trace.rssQuarterMiB} MiB, at the end ${trace.rssEndMiB} MiB)`,
+      'skipped' in realTrace
+        ? `realTraceReplayFaultsPerSec: not measured: ${realTrace.skipped}`
+        : `realTraceReplayFaultsPerSec: the same replay of a real recording, \`mmsim record\` of a python program writing a byte a page into 64 MiB bytearrays (${fmtCount(realTrace.records)} records, ${fmtCount(realTrace.faults)} faults, recorded in ${fmtMs(realTrace.recordMs)}): best of ${realTrace.reps} (the first: ${fmtCount(realTrace.firstFaultsPerSec)}/s)`,
       `splitGrowth: µs per one-page mprotect that splits a VMA in three, at ${splitVmas.map(fmtCount).join(' and ')} VMAs in the mm (best of ${3} windows of ${Math.min(1024, splitVmas[0])} splits, checkers ${splits.checkers}) — largest ÷ smallest`,
     ],
   };
@@ -324,8 +343,9 @@ function fmtTiming(t: Timing, clock: Clock): string {
   return `${fmtMs(pick(t, clock))} ${clock}`;
 }
 
-function fmtValue(key: string, v: number): string {
-  if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec' || key === 'traceReplayFaultsPerSec') return `${fmtCount(v)}/s`;
+function fmtValue(key: string, v: number | null): string {
+  if (v === null) return 'not measured (see notes)';
+  if (key === 'replayEventsPerSec' || key === 'exploreSchedulesPerSec' || key === 'traceReplayFaultsPerSec' || key === 'realTraceReplayFaultsPerSec') return `${fmtCount(v)}/s`;
   if (key.endsWith('Ms')) return `${v} ms`;
   if (key.endsWith('MiB')) return `${v} MiB`;
   if (key.endsWith('Ratio') || key.endsWith('Slowdown') || key.endsWith('Growth')) return `${v}×`;
@@ -345,7 +365,7 @@ export function formatReport(r: BenchResult): string[] {
   const rows = [['key', 'value', 'target', '']];
   for (const key of HEADLINE_KEYS) {
     const t = r.targets[key];
-    const v = (r as unknown as Record<string, number>)[key];
+    const v = (r as unknown as Record<string, number | null>)[key];
     rows.push([key, fmtValue(key, v), t.op === 'report' ? 'report' : `${t.op === '<=' ? '≤' : '≥'} ${key === 'replayEventsPerSec' || key === 'traceReplayFaultsPerSec' ? fmtCount(t.value!) : t.value}`, t.pass === undefined ? '' : t.pass ? 'ok' : 'MISS']);
   }
   out.push(...pad(rows).map((l) => '  ' + l));
