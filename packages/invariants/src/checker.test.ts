@@ -344,6 +344,31 @@ describe('locking', () => {
       'vma_adjust of vma 1 without its VMA write lock vma_lock:1',
     ]);
   });
+
+  it('vma->anon_vma set under mmap_lock for write needs the VMA write lock too (d8ab9f7b644a); a fault sets it under the read lock', () => {
+    const { eng, h } = world({ checkers: ['locking'] });
+    mmap(eng, 1, A);
+    mmap(eng, 2, B);
+    eng.syscall('fault', () =>
+      mmapLocked(
+        eng,
+        function* () {
+          eng.emit(E.VmaSetAnonVma, 1, 1);
+        },
+        1,
+      ),
+    );
+    eng.syscall('merge', () =>
+      mmapLocked(eng, function* () {
+        eng.emit(E.VmaSetAnonVma, 2, 1); // dup_anon_vma() before vma_start_write()
+        yield* eng.lock('vma_lock:2', 0, 'sleep');
+        eng.emit(E.VmaSetAnonVma, 2, 0);
+        eng.emit(E.VmaSetAnonVma, 2, 1);
+        yield* eng.unlock('vma_lock:2', 0, 'sleep');
+      }),
+    );
+    expect(of(h.violations(), 'locking').map((v) => v.message)).toEqual(['vma_set_anon_vma of vma 2 under mmap_lock:1 for write without its VMA write lock vma_lock:2']);
+  });
 });
 
 describe('rmap', () => {
@@ -592,6 +617,45 @@ describe('lifetime', () => {
       return 0;
     });
     expect(of(h.violations(), 'lifetime').map((x) => [x.seq, x.message])).toEqual([[at, 'anon_vma 1: num_active_vmas dropped to -1']]);
+  });
+
+  /** a second mm (a fork child) with VMA 2 over A, under its mmap_lock; `body` sets its anon_vma */
+  function child(eng: Engine, body: () => void): number {
+    let at = -1;
+    eng.syscall('fork', function* () {
+      eng.emit(E.MmCreate, MM + 1, 0);
+      yield* eng.lock(`mmap_lock:${MM + 1}`, 0, 'sleep');
+      eng.emit(E.VmaInsert, 2, MM + 1, A, A + LEN, A, 0x73);
+      yield* eng.lock('anon_vma:1', 0, 'sleep');
+      eng.emit(E.AvcLink, 2, 1);
+      body();
+      at = eng.log.length;
+      eng.emit(E.AnonVmaCount, 1, AvCounter.NumActiveVmas, 1);
+      yield* eng.unlock('anon_vma:1', 0, 'sleep');
+      yield* eng.unlock(`mmap_lock:${MM + 1}`, 0, 'sleep');
+      return 0;
+    });
+    return at;
+  }
+
+  it("an anon_vma reused by another mm's VMA while a VMA still uses it (CVE-2022-42703): at the count", () => {
+    const { eng, h } = faulted();
+    const at = child(eng, () => eng.emit(E.VmaSetAnonVma, 2, 1)); // anon_vma_clone()'s reuse
+    expect(of(h.violations(), 'lifetime').map((x) => [x.seq, x.message])).toEqual([
+      [at, "anon_vma 1 is vma->anon_vma of VMAs in 2 mms (1, 2): reused while still tied to another process's VMA"],
+    ]);
+  });
+
+  it("dup_mmap()'s copied pointer, dropped before anon_vma_clone(), and a reuse once no VMA uses it are clean", () => {
+    const { eng, h } = faulted();
+    eng.syscall('munmap', () => mmapLocked(eng, () => unlinkVma1(eng)));
+    // vm_area_dup() copies the parent's anon_vma; anon_vma_fork() drops it, then reuses
+    child(eng, () => {
+      eng.emit(E.VmaSetAnonVma, 2, 1);
+      eng.emit(E.VmaSetAnonVma, 2, 0);
+      eng.emit(E.VmaSetAnonVma, 2, 1);
+    });
+    expect(of(h.violations(), 'lifetime')).toEqual([]);
   });
 
   it('an orderly teardown (unlink, put, free) is clean; the model over the corpus is checked in corpus.test.ts', () => {

@@ -6,7 +6,12 @@
  *     it as root (anon_vma_fork() takes get_anon_vma(root) for each child: a root
  *     outlives its tree);
  *   - its counters never go below zero: refcount (put_anon_vma), num_children and
- *     num_active_vmas (unlink_anon_vmas, the accounting CVE-2022-42703 got wrong).
+ *     num_active_vmas (unlink_anon_vmas);
+ *   - the VMAs whose vma->anon_vma it is belong to one mm, counted when one more starts
+ *     using it (num_active_vmas + 1): anon_vma_clone()'s fork reuse takes only an anon_vma
+ *     no VMA uses (num_active_vmas == 0), and splits, copy_vma() and dup_anon_vma() stay in
+ *     the mm. CVE-2022-42703's old rule (degree < 2: children and VMAs in one count)
+ *     reused one still tied to a VMA of another process (2555283eb40d).
  * A mapped folio whose anon_vma is freed is the rmap checker's (at the syscall's end).
  */
 import { AvCounter, type RawEvent, type State } from '@mmsim/core';
@@ -44,5 +49,13 @@ export class LifetimeChecker {
     const value = r.b === AvCounter.Refcount ? av.refcount : r.b === AvCounter.NumChildren ? av.numChildren : av.numActiveVmas;
     if (value < 0)
       this.rep.violate('lifetime', r, t, `count:${r.a}:${r.b}`, `anon_vma ${r.a}: ${COUNTER_NAMES[r.b] ?? `counter ${r.b}`} dropped to ${value}`, { anonVma: [r.a] });
+    if (r.b === AvCounter.NumActiveVmas && r.c > 0) {
+      const mms = this.sh.activeMms.get(r.a);
+      if (mms && mms.size > 1)
+        this.rep.violate('lifetime', r, t, `active:${r.a}`, `anon_vma ${r.a} is vma->anon_vma of VMAs in ${mms.size} mms (${[...mms.keys()].join(', ')}): reused while still tied to another process's VMA`, {
+          anonVma: [r.a],
+          mm: [...mms.keys()],
+        });
+    }
   }
 }

@@ -218,8 +218,20 @@ export class LockingChecker {
 
   /** vma->anon_vma is set under the mmap_lock (__anon_vma_prepare: read is enough). */
   requireSetAnonVma(r: Readonly<RawEvent>, t: TaskInfo, vma: number, mm: number): void {
-    if (holds(t, LC.Mmap, mm, -1, false)) return;
-    this.rep.violate('locking', r, t, `vma_set_anon_vma:${vma}`, `vma_set_anon_vma of vma ${vma} without mmap_lock:${mm}`, { vma: [vma], mm: [mm] });
+    if (!holds(t, LC.Mmap, mm, -1, false)) {
+      this.rep.violate('locking', r, t, `vma_set_anon_vma:${vma}`, `vma_set_anon_vma of vma ${vma} without mmap_lock:${mm}`, { vma: [vma], mm: [mm] });
+      return;
+    }
+    // Under mmap_lock for write a page fault under the per-VMA lock still runs on the VMA
+    // unless it is write-locked (vma_assert_write_locked() in dup_anon_vma(), d8ab9f7b644a);
+    // a fault (mmap_lock or the VMA lock for read) sets it under page_table_lock instead.
+    if (holds(t, LC.Mmap, mm, -1, true) && !holds(t, LC.Vma, vma, -1, true)) {
+      this.rep.violate('locking', r, t, `vma_set_anon_vma:${vma}:vma`, `vma_set_anon_vma of vma ${vma} under mmap_lock:${mm} for write without its VMA write lock vma_lock:${vma}`, {
+        vma: [vma],
+        mm: [mm],
+        lock: [`vma_lock:${vma}`],
+      });
+    }
   }
 
   /** An anon_vma chain link/unlink under the root anon_vma lock for write (anon_vma_lock_write). */

@@ -23,6 +23,7 @@ export interface SavedShadows {
   nonEmptyChildren: [number, number][];
   rootChildren: [number, number][];
   activeVmas: [number, number][];
+  activeMms: [number, [number, number][]][];
   tasks: TaskInfo[];
   openTasks: number;
   spinTotal: number;
@@ -42,6 +43,7 @@ export function saveShadows(sh: Shadows): SavedShadows {
     nonEmptyChildren: pairs(sh.nonEmptyChildren),
     rootChildren: pairs(sh.rootChildren),
     activeVmas: pairs(sh.activeVmas),
+    activeMms: [...sh.activeMms].map(([av, m]) => [av, pairs(m)]),
     tasks: [...sh.tasks.values()].map((t) => ({ id: t.id, spans: t.spans.slice(), held: t.held.map((h) => ({ ...h })), spin: t.spin })),
     openTasks: sh.openTasks,
     spinTotal: sh.spinTotal,
@@ -77,6 +79,8 @@ export function restoreShadows(sh: Shadows, sv: SavedShadows): void {
   fill(sh.nonEmptyChildren, sv.nonEmptyChildren);
   fill(sh.rootChildren, sv.rootChildren);
   fill(sh.activeVmas, sv.activeVmas);
+  sh.activeMms.clear();
+  for (const [av, m] of sv.activeMms) sh.activeMms.set(av, new Map(m));
   sh.tasks.clear();
   for (const t of sv.tasks) sh.tasks.set(t.id, { id: t.id, spans: t.spans.slice(), held: t.held.map((h) => ({ ...h })), spin: t.spin });
   sh.openTasks = sv.openTasks;
@@ -97,6 +101,7 @@ export function buildShadows(sh: Shadows, s: State, classes: LockClasses): void 
   sh.nonEmptyChildren.clear();
   sh.rootChildren.clear();
   sh.activeVmas.clear();
+  sh.activeMms.clear();
   for (const k of Object.keys(s.mms)) {
     const m = s.mms[+k];
     const mm = new MmShadow();
@@ -128,7 +133,7 @@ export function buildShadows(sh: Shadows, s: State, classes: LockClasses): void 
   });
   s.vmas.forEach((v) => {
     sh.vmas.set(v.id, { mm: v.mm, start: v.start, end: v.end, pgoff: v.pgoff, anonVma: v.anonVma });
-    if (v.anonVma) bump(sh.activeVmas, v.anonVma, 1);
+    if (v.anonVma) sh.activeVma(v.anonVma, v.mm, 1);
   });
   s.anonVmas.forEach((a) => {
     sh.avs.set(a.id, { root: a.root, parent: a.parent });

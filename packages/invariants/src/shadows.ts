@@ -138,6 +138,8 @@ export class Shadows {
   readonly rootChildren = new Map<number, number>();
   /** anon_vma id -> VMAs whose vma->anon_vma is it */
   readonly activeVmas = new Map<number, number>();
+  /** anon_vma id -> mm -> VMAs of that mm whose vma->anon_vma is it */
+  readonly activeMms = new Map<number, Map<number, number>>();
 
   /* dirty sets for the syscall-end checks (rmap + structure) */
   readonly dPtes = new PairList();
@@ -481,9 +483,18 @@ export class Shadows {
     this.addRange(mm, start, end);
   }
 
+  /** v (of mm) becomes (d = 1) or stops being (d = -1) a VMA whose anon_vma is av */
+  activeVma(av: number, mm: number, d: number): void {
+    bump(this.activeVmas, av, d);
+    let m = this.activeMms.get(av);
+    if (!m) this.activeMms.set(av, (m = new Map()));
+    bump(m, mm, d);
+    if (m.size === 0) this.activeMms.delete(av);
+  }
+
   vmaRemove(id: number, v: ShadowVma): void {
     if (v.anonVma) {
-      bump(this.activeVmas, v.anonVma, -1);
+      this.activeVma(v.anonVma, v.mm, -1);
       this.dAvs.add(v.anonVma);
     }
     this.vmas.delete(id);
@@ -507,12 +518,12 @@ export class Shadows {
   /** vma->anon_vma = av (0: none) */
   vmaSetAnonVma(v: ShadowVma, av: number): void {
     if (v.anonVma) {
-      bump(this.activeVmas, v.anonVma, -1);
+      this.activeVma(v.anonVma, v.mm, -1);
       this.dAvs.add(v.anonVma);
     }
     v.anonVma = av;
     if (av) {
-      bump(this.activeVmas, av, 1);
+      this.activeVma(av, v.mm, 1);
       this.dAvs.add(av);
     }
   }

@@ -20,6 +20,6 @@ describe('kernel releases', () => {
   });
   it('refuses a release or a revert the model does not know', () => {
     expect(() => new Kernel({ config: { release: '6.19.1' } })).toThrow(/unknown kernel release "6.19.1"/);
-    expect(() => new Kernel({ config: { revert: ['no-such-fix'] } })).toThrow(/unknown fix to revert "no-such-fix" \(known: vma-merge-next-pgoff\)/);
+    expect(() => new Kernel({ config: { revert: ['no-such-fix'] } })).toThrow(/unknown fix to revert "no-such-fix" \(known: vma-merge-next-pgoff, anon-vma-degree, dup-anon-vma-lock\)/);
   });
 });

@@ -52,6 +52,27 @@ export const HISTORIC_FIXES = [
       'a new range merged into the VMA after it (vma_merge() case 3, now vma_merge_new_range() with target = next) ' +
       'moves its vm_start down without moving vm_pgoff with it: the folios it maps no longer sit at linear_page_index()',
   },
+  {
+    id: 'anon-vma-degree',
+    since: '6.1 (and 6.0.3)',
+    commits: ['2555283eb40d (CVE-2022-42703; fixes 7a3ef208e662, v3.19)'],
+    title: 'mm/rmap: Fix anon_vma->degree ambiguity leading to double-reuse',
+    what:
+      'anon_vma_clone() reused an anon_vma of the source chain other than src->anon_vma whose degree ' +
+      '(child anon_vmas + VMAs using it, one count) was below 2: a leaf still used by one VMA of another ' +
+      'process qualifies, where the fix asks num_children < 2 && num_active_vmas == 0. ' +
+      'The model keeps the two counters; their sum is the old degree at every event',
+  },
+  {
+    id: 'dup-anon-vma-lock',
+    since: '6.5 (and 6.4.8)',
+    commits: ['d8ab9f7b644a (6.4.8: 912a99ac5e18; fixes 5e31275cc997, v6.4)'],
+    title: 'mm: lock VMA in dup_anon_vma() before setting ->anon_vma',
+    what:
+      'vma_merge() called dup_anon_vma() on the VMA it expands before vma_prepare() write-locked it: ' +
+      'dst->anon_vma is set while a page fault under the per-VMA lock can run on dst (and, if anon_vma_clone() ' +
+      'fails, is reset with the fault\'s folios pointing to the anon_vma)',
+  },
 ] as const satisfies readonly ReleaseChange[];
 
 export type ReleaseChangeId = (typeof RELEASE_CHANGES)[number]['id'] | (typeof HISTORIC_FIXES)[number]['id'];

@@ -137,7 +137,9 @@ export function* anonVmaClone(k: Kernel, dst: number, src: number, heldRoot = 0)
      * Root anon_vma is never reused: it has self-parent reference and at least one child.
      */
     const a = k.anonVma(av);
-    if (!k.vma(dst).anonVma && s.anonVma && a.numChildren < 2 && a.numActiveVmas === 0) {
+    // release.ts 'anon-vma-degree' reverted: anon_vma != src->anon_vma && anon_vma->degree < 2
+    const reusable = k.has('anon-vma-degree') ? a.numChildren < 2 && a.numActiveVmas === 0 : av !== s.anonVma && a.numChildren + a.numActiveVmas < 2;
+    if (!k.vma(dst).anonVma && s.anonVma && reusable) {
       k.eng.emit(E.VmaSetAnonVma, dst, av);
     }
   }

@@ -158,7 +158,8 @@ function* dupAnonVma(k: Kernel, dst: number, src: number): KGen<number> {
   const s = k.vma(src);
   const d = k.vma(dst);
   if (s.anonVma && !d.anonVma) {
-    yield* vmaStartWrite(k, dst);
+    // release.ts 'dup-anon-vma-lock' reverted: dst->anon_vma is set before dst is write-locked
+    if (k.has('dup-anon-vma-lock')) yield* vmaStartWrite(k, dst);
     k.eng.emit(E.VmaSetAnonVma, dst, s.anonVma);
     yield* anonVmaClone(k, dst, src);
     return dst;
@@ -177,6 +178,8 @@ function* commitMerge(
 ): KGen<number> {
   const target = vmg.target!;
   const main = how.adjustNextStart ? vmg.middle! : target;
+  // release.ts 'dup-anon-vma-lock' reverted: vma_prepare() write-locks the VMAs (6.4)
+  if (!k.has('dup-anon-vma-lock')) for (const v of [target, vmg.middle, vmg.next]) if (v) yield* vmaStartWrite(k, v.id);
   // vma_iter_prealloc(): past it commit_merge() does not fail; before it nothing changed
   if (!k.vmaIterPrealloc('commit_merge')) return -ENOMEM;
   yield* splitHugePmdIfNeeded(k, main.id, vmg.start);
@@ -303,13 +306,16 @@ function* vmaMergeExistingRangeBody(k: Kernel, vmg: Vmg): KGen<Vma | null> {
   const next = vmg.next;
   const mergeBoth = mergeLeft && mergeRight;
   const removeMiddle = leftSide && rightSide;
-  yield* vmaStartWrite(k, middle.id);
+  // release.ts 'dup-anon-vma-lock' reverted: vma_merge() of 6.4 write-locked the VMAs in
+  // vma_prepare(), after dup_anon_vma()
+  const lockFirst = k.has('dup-anon-vma-lock');
+  if (lockFirst) yield* vmaStartWrite(k, middle.id);
   if (mergeRight) {
-    yield* vmaStartWrite(k, next!.id);
+    if (lockFirst) yield* vmaStartWrite(k, next!.id);
     vmg.target = next;
   }
   if (mergeLeft) {
-    yield* vmaStartWrite(k, prev!.id);
+    if (lockFirst) yield* vmaStartWrite(k, prev!.id);
     vmg.target = prev;
   }
   let anonDup = 0;
