@@ -90,4 +90,4 @@ export {
 export type { ExtensionPoint, Plugin, PluginHost, ProvideOptions } from './plugins.js';
 
 export const MMSIM_VERSION = '0.1.0';
-export { MADVISE_ADVICE, MREMAP_FLAG_BITS } from './uapi.js';
+export { MADVISE_ADVICE, MREMAP_FLAG_BITS, PRCTL_OPTION } from './uapi.js';

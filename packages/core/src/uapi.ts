@@ -28,3 +28,9 @@ export const MREMAP_FLAG_BITS = Object.freeze({
   RELOCATE_ANON: 8,
   MUST_RELOCATE_ANON: 16,
 });
+
+/** prctl() options (include/uapi/linux/prctl.h). */
+export const PRCTL_OPTION = Object.freeze({
+  PR_SET_MEMORY_MERGE: 67,
+  PR_GET_MEMORY_MERGE: 68,
+});

@@ -4,6 +4,7 @@ import {
   MADVISE_ADVICE,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
+  PRCTL_OPTION,
   simulatorOnlyStep,
   canonicalizeSnapshot,
   type Observation,
@@ -109,6 +110,9 @@ export function toScript(s: Scenario): string {
         break;
       case 'snapshot':
         lines.push(`snapshot ${i}`);
+        break;
+      case 'prctl':
+        lines.push(`prctl ${i} ${st.proc} ${PRCTL_OPTION[st.option]} ${st.value}`);
         break;
       default:
         throw new OracleUnavailableError('simulator-only', `step ${i}: op "${st.op}" cannot run on a real kernel`);

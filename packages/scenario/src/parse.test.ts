@@ -111,6 +111,11 @@ describe('parseScenario: errors name step and field', () => {
     ['empty label', [{ op: 'snapshot', label: '' }], 0, 'label', /non-empty/],
     ['thp extra pages', [{ op: 'thp', page: 0, pages: 512 }], 0, 'pages', /unknown field/],
     ['fork with page', [{ op: 'fork', page: 0 }], 0, 'page', /unknown field/],
+    ['prctl unknown option', [{ op: 'prctl', option: 'PR_SET_THP_DISABLE', value: 1 }], 0, 'option', /unknown option .*PR_SET_THP_DISABLE.*known: PR_SET_MEMORY_MERGE/],
+    ['prctl without value', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE' }], 0, 'value', /missing/],
+    ['prctl value 2', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE', value: 2 }], 0, 'value', /\[0, 1\]/],
+    ['prctl with page', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE', value: 1, page: 0 }], 0, 'page', /unknown field/],
+    ['prctl of a dead proc', [{ op: 'prctl', proc: 1, option: 'PR_SET_MEMORY_MERGE', value: 1 }], 0, 'proc', /process 1 does not exist/],
   ];
   for (const [name, steps, step, field, re] of cases) {
     it(name, () => {
