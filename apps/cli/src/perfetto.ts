@@ -139,6 +139,7 @@ export function toPerfetto(log: EventLog, meta: Record<string, unknown> = {}, on
     page_content: null,
     swap_cache: null,
     mm_wp_seq: null,
+    mm_merge_any: null,
   };
   const byId = EVENT_SCHEMA.map((e) => HANDLERS[e.name]);
 

@@ -86,6 +86,8 @@ export function describeStep(st: Step): string {
       return `thp at page ${st.page}${proc}`;
     case 'concurrent':
       return `concurrent: ${st.tasks.map((t, i) => `[${i}] ${t.steps.map(describeTaskStep).join('; ')}`).join(' || ')}`;
+    case 'prctl':
+      return `prctl ${st.option} ${st.value}${proc}`;
   }
 }
 

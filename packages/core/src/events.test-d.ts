@@ -37,7 +37,7 @@ void enumAgrees;
 /** The schema with one more entry, as a contributor would append it. */
 type Grown = readonly [...Schema, { readonly name: 'folio_lru'; readonly fields: readonly ['pfn']; readonly roles: readonly ['pfn']; readonly doc: 'x' }];
 // the entry without its E member does not compile, and says which entry
-const grown: EnumSchemaMismatch<Grown, typeof E> = "entry 53 'folio_lru' has no E member";
+const grown: EnumSchemaMismatch<Grown, typeof E> = "entry 54 'folio_lru' has no E member";
 void grown;
 // @ts-expect-error E without a member for the new entry disagrees with the grown schema
 const grownAgrees: Agrees<EnumSchemaMismatch<Grown, typeof E>> = true;

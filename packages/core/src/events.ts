@@ -144,6 +144,7 @@ export const EVENT_SCHEMA = [
   /* 50 */ { name: 'swap_cache', fields: ['slot', 'pfn'], roles: ['slot', 'pfnRef'], doc: 'the swap cache holds folio pfn for swap slot (pfn 0: removed)' },
   /* 51 */ { name: 'mm_wp_seq', fields: ['mm', 'delta'], roles: ['mm', 'count'], doc: "raw_write_seqcount_begin (+1) / _end (+1) of mm->write_protect_seq: while it is odd, and if it moved, FOLL_PIN GUP-fast backs off" },
   /* 52 */ { name: 'vma_policy', fields: ['vma', 'policy'], roles: ['vma', 'value'], doc: 'vma->vm_policy (mbind; 0: none, the task policy applies): a merge attribute, compared as mpol_equal' },
+  /* 53 */ { name: 'mm_merge_any', fields: ['mm', 'on'], roles: ['mm', 'value'], doc: 'MMF_VM_MERGE_ANY of the mm set (1) or cleared (0): prctl(PR_SET_MEMORY_MERGE), or inherited at fork (mm_init, MMF_INIT_MASK); new compatible VMAs start VM_MERGEABLE while it is set' },
 ] as const satisfies readonly SchemaEntry[];
 
 export type EventTypeName = (typeof EVENT_SCHEMA)[number]['name'];
@@ -212,6 +213,7 @@ export enum E {
   SwapCache = 50,
   MmWpSeq = 51,
   VmaPolicy = 52,
+  MmMergeAny = 53,
 }
 
 export const EVENT_TYPE_COUNT = EVENT_SCHEMA.length;

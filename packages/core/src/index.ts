@@ -94,4 +94,4 @@ export {
 export type { ExtensionPoint, Plugin, PluginHost, ProvideOptions } from './plugins.js';
 
 export const MMSIM_VERSION = '0.1.0';
-export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS } from './uapi.js';
+export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS, PRCTL_OPTION } from './uapi.js';

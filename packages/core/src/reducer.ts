@@ -329,7 +329,7 @@ function mmOf(d: D, r: RawEvent, id: number): DMm {
   const m = cached === null ? undefined : (d.mms[id] as Mm | undefined);
   if (!m) fail(r, `no mm ${id}`);
   // the VMA tree is persistent: the record shares it until a VMA event changes it
-  const copy = new MmRecord(m.id, m.parent, m.vmas, m.pgd, m.ptTables, m.wpSeq) as DMm;
+  const copy = new MmRecord(m.id, m.parent, m.vmas, m.pgd, m.ptTables, m.wpSeq, m.mergeAny) as DMm;
   d.mms[id] = copy as Draft<Mm>;
   b.mms.set(id, copy);
   return copy;
@@ -692,6 +692,12 @@ export function applyToDraft(d: D, r: RawEvent, b: Batch): void {
       // raw_write_seqcount_begin/end(&mm->write_protect_seq) (kernel/fork.c dup_mmap)
       const mm = mmOf(d, r, r.a);
       mm.wpSeq += r.b;
+      return;
+    }
+    case E.MmMergeAny: {
+      // mm_flags_set/clear(MMF_VM_MERGE_ANY, mm) (mm/ksm.c ksm_enable_merge_any, ksm_disable_merge_any)
+      const mm = mmOf(d, r, r.a);
+      mm.mergeAny = r.b;
       return;
     }
     case E.LockAcquire: {

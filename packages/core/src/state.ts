@@ -154,6 +154,7 @@ export class MmRecord implements Mm {
     readonly pgd: Pgd,
     readonly ptTables: number,
     readonly wpSeq: number = 0,
+    readonly mergeAny: number = 0,
   ) {}
 }
 
@@ -168,6 +169,8 @@ export interface Mm {
   readonly ptTables: number;
   /** mm->write_protect_seq (odd while fork, or a relocation that closes GUP-fast's window, writes) */
   readonly wpSeq: number;
+  /** MMF_VM_MERGE_ANY in mm->flags (1: set by prctl(PR_SET_MEMORY_MERGE, 1) or inherited at fork) */
+  readonly mergeAny: number;
 }
 
 /** vm_flags bits, the kernel's values (include/linux/mm.h) */

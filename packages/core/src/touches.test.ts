@@ -12,7 +12,7 @@ describe('what each event type touches, from the roles', () => {
   it('STRUCTURE_EVENT is the VMA, anon_vma, chain and mm changes, annotations excluded', () => {
     const got = EVENT_SCHEMA.filter((_, i) => STRUCTURE_EVENT[i]).map((e) => e.name);
     // the hand-written list this table replaces
-    const before = [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit, E.MmWpSeq, E.VmaPolicy];
+    const before = [E.VmaInsert, E.VmaRemove, E.VmaAdjust, E.VmaFlags, E.VmaSetAnonVma, E.VmaSetFile, E.AnonVmaCreate, E.AnonVmaFree, E.AnonVmaCount, E.AvcLink, E.AvcUnlink, E.MmCreate, E.MmExit, E.MmWpSeq, E.VmaPolicy, E.MmMergeAny];
     expect(got.sort()).toEqual(before.map((e) => EVENT_SCHEMA[e].name).sort());
     expect(STRUCTURE_EVENT.length).toBeGreaterThanOrEqual(64);
   });
@@ -36,7 +36,8 @@ describe('what each event type touches, from the roles', () => {
     expect(names(TOUCH_WRITES, 'pmd')).toEqual(['pt_alloc', 'pt_free', 'pmd_set', 'pmd_clear', 'pmd_move', 'pmd_split', 'pmd_flags']);
     expect(names(TOUCH_WRITES, 'table')).toEqual(['pt_move']);
     expect(names(TOUCH_NAMES, 'pud')).toEqual(['pud_move']);
-    expect(names(TOUCH_NAMES, 'mm')).toEqual(['mm_create', 'mm_exit', 'vma_insert', 'mm_wp_seq']);
+    // and the mm fields changed by their own events: write_protect_seq, MMF_VM_MERGE_ANY
+    expect(names(TOUCH_NAMES, 'mm')).toEqual(['mm_create', 'mm_exit', 'vma_insert', 'mm_wp_seq', 'mm_merge_any']);
     const pteSet = EVENT_TOUCHES[E.PteSet];
     expect(pteSet.find((t) => t.kind === 'pte')).toEqual({ kind: 'pte', slot: 1, mm: 0, aux: -1, writes: true });
   });

@@ -55,3 +55,9 @@ export const MPOL_MODES = Object.freeze({
   PREFERRED_MANY: 5,
   WEIGHTED_INTERLEAVE: 6,
 });
+
+/** prctl() options (include/uapi/linux/prctl.h). */
+export const PRCTL_OPTION = Object.freeze({
+  PR_SET_MEMORY_MERGE: 67,
+  PR_GET_MEMORY_MERGE: 68,
+});

@@ -314,6 +314,10 @@ export class InvariantChecker {
       case E.MmWpSeq:
         if (locking) this.locking.requireMmapWrite(r, t, r.a, 'write_protect_seq');
         break;
+      case E.MmMergeAny:
+        // prctl(PR_SET_MEMORY_MERGE) holds mmap_write_lock; dup_mmap holds the child's
+        if (locking) this.locking.requireMmapWrite(r, t, r.a, 'MMF_VM_MERGE_ANY');
+        break;
       // no shadow follows these: annotations, the scheduler, errors, and state the checkers
       // read from the committed State when they need it (swap, shmem, page content, PAE)
       case E.TaskSwitch:

@@ -21,6 +21,7 @@
  *   fork I PROC CHILD
  *   exit I PROC
  *   snapshot I                                           (every live process, ascending)
+ *   prctl I PROC OPTION VALUE                            (raw PR_* number, one of KNOWN_PRCTL)
  *   end
  *
  * Output (stdout), one record a line:
@@ -94,13 +95,15 @@ static const int KNOWN_ADVICE[] = { 0, 1, 2, 4, 8, 10, 11, 12, 13, 14, 15, 16, 1
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 #define NAME_MAX_LEN 80
+/* The prctl() options a scenario may use (include/uapi/linux/prctl.h): PR_SET_MEMORY_MERGE 67. */
+static const int KNOWN_PRCTL[] = { 67 };
 #define MAX_ARENA_PAGES 262144UL
 #define MAX_CMDS 200000
 #define IN_MAX (16UL << 20)
 
 enum {
 	C_MMAP = 1, C_MUNMAP, C_MPROTECT, C_MADVISE, C_MREMAP, C_TOUCH, C_FORK, C_EXIT, C_SNAP, C_QUIT,
-	C_MLOCK, C_MUNLOCK, C_MLOCKALL, C_MUNLOCKALL, C_MSEAL, C_ANON_NAME, C_MBIND
+	C_MLOCK, C_MUNLOCK, C_MLOCKALL, C_MUNLOCKALL, C_MSEAL, C_ANON_NAME, C_MBIND, C_PRCTL
 };
 
 struct cmd {
@@ -601,6 +604,12 @@ static void proc_loop(void)
 		case C_SNAP:
 			do_snapshot();
 			break;
+		case C_PRCTL:
+			if (prctl((int)c.a[0], (unsigned long)c.a[1], 0UL, 0UL, 0UL) == -1)
+				res_err(c.idx, errno);
+			else
+				res_ok(c.idx);
+			break;
 		case C_EXIT:
 		case C_QUIT:
 			flush_out();
@@ -735,6 +744,8 @@ static void parse_script(size_t len)
 				c->op = C_EXIT, na = 0;
 			else if (!strcmp(word, "snapshot"))
 				c->op = C_SNAP, na = -1;
+			else if (!strcmp(word, "prctl"))
+				c->op = C_PRCTL, na = 2;
 			else
 				die("unknown command in script", 0);
 			c->idx = (int)next_long(&p);
@@ -760,6 +771,13 @@ static void parse_script(size_t len)
 					;
 				if (j == n)
 					die("unknown madvise advice in script", 0);
+			}
+			if (c->op == C_PRCTL) {
+				size_t j, n = sizeof(KNOWN_PRCTL) / sizeof(KNOWN_PRCTL[0]);
+				for (j = 0; j < n && KNOWN_PRCTL[j] != c->a[0]; j++)
+					;
+				if (j == n)
+					die("unknown prctl option in script", 0);
 			}
 		}
 		p = eol + 1;

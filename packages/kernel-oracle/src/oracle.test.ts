@@ -100,6 +100,7 @@ describe('toScript (no kernel needed)', () => {
       { op: 'snapshot', label: 'x' },
       { op: 'exit', proc: 1 },
       { op: 'munmap', page: 0, pages: 64 },
+      { op: 'prctl', option: 'PR_SET_MEMORY_MERGE', value: 1 },
     ]);
     expect(toScript(s).split('\n')).toEqual([
       'arena 64',
@@ -113,7 +114,8 @@ describe('toScript (no kernel needed)', () => {
       'snapshot 6',
       'exit 7 1',
       'munmap 8 0 0 64',
-      'snapshot 9',
+      'prctl 9 0 67 1',
+      'snapshot 10',
       'end',
       '',
     ]);

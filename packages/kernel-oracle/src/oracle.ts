@@ -7,6 +7,7 @@ import {
   MPOL_MODES,
   MREMAP_FLAG_BITS,
   OBSERVATION_FORMAT,
+  PRCTL_OPTION,
   simulatorOnlyStep,
   canonicalizeSnapshot,
   type Observation,
@@ -137,6 +138,9 @@ export function toScript(s: Scenario): string {
         break;
       case 'snapshot':
         lines.push(`snapshot ${i}`);
+        break;
+      case 'prctl':
+        lines.push(`prctl ${i} ${st.proc} ${PRCTL_OPTION[st.option]} ${st.value}`);
         break;
       case 'concurrent':
       case 'ksm':

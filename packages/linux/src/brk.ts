@@ -8,6 +8,7 @@ import { Kernel } from './kernel.js';
 import { doVmiMunmap, findVmaPrev, mmapWriteLock, mmapWriteUnlock, vmaInsert, vmaMergeNewRange, vmaStartWrite, vmgState } from './vma.js';
 import { anonVmaPrepare } from './rmap.js';
 import { mmPopulate } from './gup.js';
+import { ksmVmaFlags } from './ksm.js';
 
 /** VM_DATA_DEFAULT_FLAGS (x86_64 VM_DATA_FLAGS_TSK_EXEC without READ_IMPLIES_EXEC) */
 export const VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
@@ -24,7 +25,7 @@ export function* doBrkFlags(k: Kernel, mm: number, addr: number, pages: number):
 function* doBrkFlagsBody(k: Kernel, mm: number, addr: number, pages: number): KGen<number> {
   if (pages <= 0) return 0;
   if (k.mm(mm).vmas.size > k.config.maxMapCount) return -ENOMEM;
-  const flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | k.defFlags(mm);
+  const flags = ksmVmaFlags(k, mm, VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | k.defFlags(mm));
   yield* mmapWriteLock(k, mm);
   const { prev, vma } = findVmaPrev(k, mm, addr);
   if (vma && vma.start < addr + pages) {

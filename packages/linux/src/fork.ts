@@ -112,6 +112,9 @@ export function* dupMmap(k: Kernel, oldMm: number, newMm: number): KGen<void> {
 function* dupMmapBody(k: Kernel, oldMm: number, newMm: number): KGen<void> {
   yield* mmapWriteLock(k, oldMm);
   yield* mmapWriteLock(k, newMm);
+  // mm_init() gave the child mm->flags & MMF_INIT_MASK, MMF_VM_MERGE_ANY among them
+  // (dup_mm, before dup_mmap); vm_area_dup() keeps each VMA's VM_MERGEABLE
+  if (k.mm(oldMm).mergeAny) k.eng.emit(E.MmMergeAny, newMm, 1);
   for (const id of k.vmaIds(oldMm)) {
     yield* vmaStartWrite(k, id);
     const mpnt = k.vma(id);

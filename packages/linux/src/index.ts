@@ -32,6 +32,7 @@ export type { MremapPages } from './uapi.js';
 export { userAccess, handleMmFault, markKsm } from './fault.js';
 export type { FaultOutcome } from './fault.js';
 export { dupMmap, exitMmap } from './fork.js';
+export { ksmCompatible, ksmVmaFlags, prctlSetMemoryMerge } from './ksm.js';
 export { doBrkFlags, brkShrink, expandDownwards, STACK_GUARD_GAP, VM_DATA_DEFAULT_FLAGS } from './brk.js';
 
 // mm/vma.c

@@ -6,13 +6,9 @@
 import {
   E,
   HUGE_ZERO_PFN,
-  VM_DONTEXPAND,
   VM_HUGETLB,
-  VM_IO,
   VM_LOCKED,
-  VM_MAYSHARE,
   VM_MERGEABLE,
-  VM_MIXEDMAP,
   VM_PFNMAP,
   VM_SHARED,
   ptePfn,
@@ -23,6 +19,7 @@ import { Kernel } from './kernel.js';
 import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, swapPut, zapPageRange } from './pgtable.js';
 import { splitFolio } from './huge_memory.js';
 import { folioMaybeDmaPinned, folioMaybeMappedShared } from './rmap.js';
+import { ksmCompatible } from './ksm.js';
 
 /**
  * Split every large folio that [start, end) of the VMA maps only in part, as
@@ -142,7 +139,7 @@ function* reclaimShmemPtes(k: Kernel, vmaId: number, start: number, end: number)
 export function ksmMadvise(flags: number, advice: 'MERGEABLE' | 'UNMERGEABLE'): number {
   if (advice === 'MERGEABLE') {
     if (flags & VM_MERGEABLE) return flags;
-    if (flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP)) return flags;
+    if (!ksmCompatible(flags)) return flags;
     return flags | VM_MERGEABLE;
   }
   return flags & ~VM_MERGEABLE;

@@ -57,6 +57,7 @@ import {
 import { getPte, isZeroPte, pmdEntry, ptlLock, ptlUnlock, tlbRemoveTableSync, zapPageRange } from './pgtable.js';
 import { madviseCollapse, splitHugePmd } from './huge_memory.js';
 import { ksmMadvise, madviseColdOrPageout, madviseFree } from './madvise.js';
+import { ksmVmaFlags } from './ksm.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -147,6 +148,7 @@ function* mmapRegionBody(k: Kernel, mm: number, vpn: number, pages: number, a: M
     if (r < 0) return r;
   }
   if (accountableMapping(flags)) flags |= VM_ACCOUNT;
+  flags = ksmVmaFlags(k, mm, flags); // update_ksm_flags(): early, before the merge (can_set_ksm_flags_early)
   const { prev } = findVmaPrev(k, mm, vpn);
   const next = vmaNextFrom(k, mm, end);
   let id = 0;

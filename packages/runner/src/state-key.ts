@@ -93,8 +93,12 @@ export function foldValue(eng: Engine, key: string, h: Hash): boolean {
     case 'T': {
       for (const v of s.vmas.values()) h.value({ ...v });
       for (const a of s.anonVmas.values()) h.value({ ...a });
-      // the mms and what of an mm record is not a page table (write_protect_seq)
-      for (const id of Object.keys(s.mms).map(Number).sort((x, y) => x - y)) h.num(id).num(s.mms[id].wpSeq);
+      // the mms and what of an mm record is not a page table (write_protect_seq, MMF_VM_MERGE_ANY)
+      for (const id of Object.keys(s.mms).map(Number).sort((x, y) => x - y)) {
+        h.num(id).num(s.mms[id].wpSeq);
+        // -1 is no id and no seq: keys of runs that never set MMF_VM_MERGE_ANY stay as they were
+        if (s.mms[id].mergeAny) h.num(-1);
+      }
       return true;
     }
     case 'L': {

@@ -32,6 +32,7 @@ import {
   userAccess,
   pinUserPages,
   prctlSetVmaAnonName,
+  prctlSetMemoryMerge,
   shrinkFolioList,
   vmaLookupIn,
 } from '@mmsim/linux';
@@ -161,6 +162,9 @@ function* runStepBody(k: Kernel, s: Scenario, procs: Procs, step: Step): KGen<St
     case 'snapshot':
     case 'concurrent':
       return { ok: true }; // handled by ScenarioRun
+    case 'prctl':
+      // PR_SET_MEMORY_MERGE, the one option the format has (kernel/sys.c prctl)
+      return asResult(yield* prctlSetMemoryMerge(k, mm, step.value), false);
   }
 }
 

@@ -75,6 +75,9 @@ export {
   FAULTS,
   FAULT_OPS,
   type Fault,
+  PRCTL_OPTIONS,
+  type PrctlOption,
+  type PrctlStep,
 } from './types.js';
 export { ScenarioError, parseScenario, isOracleSafe, simulatorOnlyStep } from './parse.js';
 export { MAX_JSON_DEPTH, MAX_SCENARIO_BYTES, describeValue, scanJson } from './hostile.js';
@@ -87,4 +90,4 @@ export { checkExpectations } from './expect.js';
 export type { Divergence, SnapshotDivergence, StepDivergence } from './diff.js';
 export { diffObservations, formatDivergence, formatVmaTable } from './diff.js';
 export { stableStringify } from './stringify.js';
-export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS } from './uapi.js';
+export { MADVISE_ADVICE, MLOCKALL_FLAG_BITS, MLOCK_ONFAULT, MPOL_MODES, MREMAP_FLAG_BITS, PRCTL_OPTION } from './uapi.js';

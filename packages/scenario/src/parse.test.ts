@@ -154,6 +154,11 @@ describe('parseScenario: errors name step and field', () => {
     ['mbind node out of range', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [63] }], 0, 'nodes', /\[0, 62\]/],
     ['mbind dup node', [{ op: 'mbind', page: 0, pages: 1, mode: 'BIND', nodes: [0, 0] }], 0, 'nodes', /duplicate node 0/],
     ['anon_name too long', [{ op: 'anon_name', page: 0, pages: 1, name: 'x'.repeat(80) }], 0, 'name', /1 to 79 characters/],
+    ['prctl unknown option', [{ op: 'prctl', option: 'PR_SET_THP_DISABLE', value: 1 }], 0, 'option', /unknown option .*PR_SET_THP_DISABLE.*known: PR_SET_MEMORY_MERGE/],
+    ['prctl without value', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE' }], 0, 'value', /missing/],
+    ['prctl value 2', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE', value: 2 }], 0, 'value', /\[0, 1\]/],
+    ['prctl with page', [{ op: 'prctl', option: 'PR_SET_MEMORY_MERGE', value: 1, page: 0 }], 0, 'page', /unknown field/],
+    ['prctl of a dead proc', [{ op: 'prctl', proc: 1, option: 'PR_SET_MEMORY_MERGE', value: 1 }], 0, 'proc', /process 1 does not exist/],
   ];
   for (const [name, steps, step, field, re] of cases) {
     it(name, () => {

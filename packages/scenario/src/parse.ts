@@ -13,6 +13,8 @@ import {
   MPOL_MODE_NAMES,
   MREMAP_FLAGS,
   OBSERVED_VMA_FLAGS,
+  PRCTL_OPTIONS,
+  type PrctlOption,
   SCENARIO_FORMAT,
   SIMULATOR_ONLY_OPS,
   VMA_METADATA,
@@ -84,6 +86,7 @@ const OP_FIELDS: Record<StepOp, Record<string, boolean>> = {
   ksm: { page: true, pages: true },
   swapout: { page: true, pages: true },
   thp: { page: true },
+  prctl: { option: true, value: true },
 };
 
 function jsonPosition(text: string, msg: string): { line: number; column: number } | undefined {
@@ -409,6 +412,13 @@ class Validator {
       }
       case 'thp':
         return { op, proc, page };
+      case 'prctl': {
+        const o = rs.option;
+        if (typeof o !== 'string' || !(PRCTL_OPTIONS as readonly string[]).includes(o))
+          this.fail(`unknown option ${describe(o)} (known: ${PRCTL_OPTIONS.join(', ')})`, 'option', i, op);
+        // PR_SET_MEMORY_MERGE: 1 enables, 0 disables (the kernel takes any nonzero as 1)
+        return { op, proc, option: o as PrctlOption, value: this.int(rs, 'value', 0, 1, i, op, true) };
+      }
     }
   }
 

@@ -142,6 +142,19 @@ export interface ForkStep extends StepBase {
 export interface ExitStep extends StepBase {
   op: 'exit';
 }
+/**
+ * prctl(option, value) of the process: `PR_SET_MEMORY_MERGE` 1 sets MMF_VM_MERGE_ANY on
+ * its mm (every compatible VMA, existing or new, becomes VM_MERGEABLE; a fork inherits
+ * it), 0 clears it and VM_MERGEABLE from every VMA.
+ */
+export interface PrctlStep extends StepBase {
+  op: 'prctl';
+  option: PrctlOption;
+  value: number;
+}
+/** The prctl() options a `prctl` step may use. */
+export const PRCTL_OPTIONS = ['PR_SET_MEMORY_MERGE'] as const;
+export type PrctlOption = (typeof PRCTL_OPTIONS)[number];
 export interface SnapshotStep extends StepBase {
   op: 'snapshot';
   label: string;
@@ -231,7 +244,8 @@ export type Step =
   | UnpinStep
   | KsmStep
   | SwapoutStep
-  | ThpStep;
+  | ThpStep
+  | PrctlStep;
 
 export type StepOp = Step['op'];
 
@@ -252,6 +266,7 @@ export const ORACLE_OPS = [
   'fork',
   'exit',
   'snapshot',
+  'prctl',
 ] as const;
 export const SIMULATOR_ONLY_OPS = ['pin', 'unpin', 'ksm', 'swapout', 'thp', 'concurrent'] as const;
 export type SimulatorOnlyOp = (typeof SIMULATOR_ONLY_OPS)[number];

@@ -1,5 +1,5 @@
-import { MADVISE_ADVICE as ADVICE_NUMBERS, MLOCKALL_FLAG_BITS as MCL_BITS, MLOCK_ONFAULT as MLOCK_ONFAULT_BIT, MPOL_MODES as MODES, MREMAP_FLAG_BITS as FLAG_BITS } from '@mmsim/core';
-import type { Advice, MlockallFlag, MpolMode, MremapFlag } from './types.js';
+import { MADVISE_ADVICE as ADVICE_NUMBERS, MLOCKALL_FLAG_BITS as MCL_BITS, MLOCK_ONFAULT as MLOCK_ONFAULT_BIT, MPOL_MODES as MODES, MREMAP_FLAG_BITS as FLAG_BITS, PRCTL_OPTION as OPTION_NUMBERS } from '@mmsim/core';
+import type { Advice, MlockallFlag, MpolMode, MremapFlag, PrctlOption } from './types.js';
 
 /** madvise() advice values by the format's names (the numbers are core's uapi table; every Advice must have one). */
 export const MADVISE_ADVICE: Readonly<Record<Advice, number>> = ADVICE_NUMBERS;
@@ -15,3 +15,5 @@ export const MLOCK_ONFAULT = MLOCK_ONFAULT_BIT;
 
 /** mbind() modes by the format's MPOL_* names (core's uapi table). */
 export const MPOL_MODES: Readonly<Record<MpolMode, number>> = MODES;
+/** prctl() option numbers by the format's names (core's uapi table; every PrctlOption must have one). */
+export const PRCTL_OPTION: Readonly<Record<PrctlOption, number>> = OPTION_NUMBERS;

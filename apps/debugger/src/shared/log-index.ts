@@ -324,6 +324,7 @@ export class LogIndexer {
       case E.PageContent:
       case E.SwapCache:
       case E.MmWpSeq:
+      case E.MmMergeAny:
         break;
       default: {
         const unknown: never = type;
