@@ -121,7 +121,7 @@ describe('mmsim trace of a hostile trace: exit 2 naming file:line, no crash, no 
   it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])('a record of kind %s is an unknown kind (was "fields.join is not a function" or ignored)', async (kind) => {
     const r = await cli(['trace', trace(`${kind}.trace`, [exec, [kind, 1], ['exit', 1]])], dir);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`mmsim: invalid trace: ${join(dir, `${kind}.trace`)}:3: unknown record kind "${kind}" (the kinds are f, mmap, munmap, mremap, mprotect, madvise, brk, fork, exec, snap, exit, end, gup, sig)\n`);
+    expect(r.err).toBe(`mmsim: invalid trace: ${join(dir, `${kind}.trace`)}:3: unknown record kind "${kind}" (the kinds are f, mmap, munmap, mremap, mprotect, madvise, brk, memfd, shmget, shmat, shmdt, mlock, munlock, mlockall, munlockall, mseal, anon_name, mbind, fork, exec, snap, exit, end, gup, sig)\n`);
   });
 
   it('an exit snapshot with a present run of 2^34 pages is refused (was a Set maximum size crash)', async () => {

@@ -44,7 +44,11 @@ const WIPE = 16;
 const NORESERVE = 32;
 
 const PROTS = ['rw-', 'r--', '---', 'rwx'] as const;
-const ADVICES = ['DONTNEED', 'FREE', 'HUGEPAGE', 'NOHUGEPAGE', 'COLLAPSE', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'COLD', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE'] as const;
+const ADVICES = [
+  'DONTNEED', 'FREE', 'HUGEPAGE', 'NOHUGEPAGE', 'COLLAPSE', 'DONTFORK', 'DOFORK', 'WIPEONFORK', 'COLD', 'PAGEOUT', 'MERGEABLE', 'UNMERGEABLE',
+  // the vm_flags advice (VM_RAND_READ, VM_SEQ_READ, VM_DONTDUMP, ...): they split and merge VMAs
+  'NORMAL', 'RANDOM', 'SEQUENTIAL', 'DONTDUMP', 'DODUMP', 'KEEPONFORK',
+] as const;
 
 function protBits(p: string): number {
   return (p[0] === 'r' ? R : 0) | (p[1] === 'w' ? W : 0) | (p[2] === 'x' ? X : 0);
@@ -253,6 +257,9 @@ class Gen {
           break;
         case 'WIPEONFORK':
           if (!(pm.flags[p] & SHARED)) pm.flags[p] |= WIPE;
+          break;
+        case 'KEEPONFORK':
+          pm.flags[p] &= ~WIPE;
           break;
       }
     }
