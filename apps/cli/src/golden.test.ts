@@ -1,6 +1,6 @@
 /**
  * End to end on the real kernel model (@mmsim/linux) with the golden scenarios of
- * scenarios/golden/merge. Skipped while the model does not export runScenario.
+ * scenarios/golden/merge (and scenarios/golden/vma). Skipped while the model does not export runScenario.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,10 +11,13 @@ import { cli, tmp } from './testing/harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const GOLDEN = join(ROOT, 'scenarios/golden/merge');
-const goldens = readdirSync(GOLDEN)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => join(GOLDEN, f));
+/** the scenario files of a folder of goldens, sorted */
+const jsonFiles = (d: string): string[] =>
+  readdirSync(d)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(d, f));
+const goldens = jsonFiles(GOLDEN);
 const dir = tmp();
 
 describe('goldens on @mmsim/linux', () => {
@@ -24,21 +27,23 @@ describe('goldens on @mmsim/linux', () => {
     expect(r.code).toBe(0);
   });
 
+  it('run passes every expectation of the vma.c goldens, under the checkers', async () => {
+    const vma = jsonFiles(join(ROOT, 'scenarios/golden/vma'));
+    expect(vma.length).toBeGreaterThanOrEqual(10);
+    const r = await cli(['run', ...vma, '-q', '--check'], dir);
+    expect(r.out).toContain(`${vma.length} scenarios: ${vma.length} passed, 0 with failed expectations, 0 invariant violations`);
+    expect(r.code).toBe(0);
+  });
+
   it('the relocate-anon goldens pass with no flag (the default profile has the series)', async () => {
-    const dirR = join(ROOT, 'scenarios/golden/relocate-anon');
-    const rel = readdirSync(dirR)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => join(dirR, f));
+    const rel = jsonFiles(join(ROOT, 'scenarios/golden/relocate-anon'));
     const r = await cli(['run', ...rel, '-q'], dir);
     expect(r.out).toContain(`${rel.length} scenarios: ${rel.length} passed`);
     expect(r.code).toBe(0);
   });
 
   it('the large-folio goldens pass with no flag, under the checkers: their kernel blocks decide', async () => {
-    const dirL = join(ROOT, 'scenarios/golden/large-folio');
-    const lf = readdirSync(dirL)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => join(dirL, f));
+    const lf = jsonFiles(join(ROOT, 'scenarios/golden/large-folio'));
     expect(lf.length).toBeGreaterThanOrEqual(3);
     const r = await cli(['run', ...lf, '-q', '--check'], dir);
     expect(r.out).toContain(`${lf.length} scenarios: ${lf.length} passed, 0 with failed expectations, 0 invariant violations`);

@@ -13,7 +13,7 @@ import largeFolio from '@mmsim/large-folio';
 import { attachCheckers, type Violation } from './index.js';
 
 const root = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
-const corpus: Scenario[] = ['golden/merge', 'golden/relocate-anon', 'regress'].flatMap((d) =>
+const corpus: Scenario[] = ['golden/merge', 'golden/vma', 'golden/relocate-anon', 'regress'].flatMap((d) =>
   readdirSync(root + d)
     .filter((f) => f.endsWith('.json'))
     .map((f) => parseScenario(readFileSync(`${root}${d}/${f}`, 'utf8'), `${d}/${f}`)),

@@ -1,5 +1,5 @@
 /**
- * The golden merge scenarios on the baseline model with every checker attached: no
+ * The golden merge and vma scenarios on the baseline model with every checker attached: no
  * violations, except known model issues listed below (each a precise model bug to fix
  * in @mmsim/linux; remove the entry once fixed).
  */
@@ -10,17 +10,22 @@ import { runScenario } from '@mmsim/runner';
 import { parseScenario } from '@mmsim/scenario';
 import { attachCheckers, checkLog, type Violation } from './index.js';
 
-const DIR = fileURLToPath(new URL('../../../scenarios/golden/merge/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../../../scenarios/golden/', import.meta.url));
 
 const KNOWN_MODEL_ISSUES: { why: string; match: (v: Violation) => boolean }[] = [];
 
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+// the ports of merge.c (golden/merge) and of tools/testing/vma/vma.c (golden/vma)
+const files = ['merge', 'vma'].flatMap((d) =>
+  readdirSync(GOLDEN + d)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => `${d}/${f}`),
+);
 
 describe('golden merge scenarios under every checker', () => {
   it('has goldens', () => expect(files.length).toBeGreaterThan(0));
   for (const f of files) {
     it(f, () => {
-      const s = parseScenario(readFileSync(DIR + f, 'utf8'));
+      const s = parseScenario(readFileSync(GOLDEN + f, 'utf8'));
       let h: ReturnType<typeof attachCheckers> | undefined;
       const res = runScenario(s, { onKernel: (k) => void (h = attachCheckers(k.eng)) });
       const all = h!.violations();

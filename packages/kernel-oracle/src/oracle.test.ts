@@ -159,17 +159,20 @@ describe('toScript (no kernel needed)', () => {
 });
 
 describe(`kernel oracle on Linux ${kernelVersion()}`, () => {
-  describe('merge goldens: every expectation holds on the real kernel', () => {
-    const merge = goldens('merge');
-    it('has the merge corpus', () => expect(merge.length).toBeGreaterThan(0));
-    for (const [f, s] of merge) {
-      it(f, async () => {
-        const o = await runOnKernel(s);
-        expect(checkExpectations(s, o)).toEqual([]);
-        expect(o.snapshots.at(-1)!.label).toBe('final');
-      });
-    }
-  });
+  // the ports of tools/testing/selftests/mm/merge.c and of tools/testing/vma/vma.c
+  for (const sub of ['merge', 'vma']) {
+    describe(`${sub} goldens: every expectation holds on the real kernel`, () => {
+      const corpus = goldens(sub);
+      it(`has the ${sub} corpus`, () => expect(corpus.length).toBeGreaterThan(0));
+      for (const [f, s] of corpus) {
+        it(f, async () => {
+          const o = await runOnKernel(s);
+          expect(checkExpectations(s, o)).toEqual([]);
+          expect(o.snapshots.at(-1)!.label).toBe('final');
+        });
+      }
+    });
+  }
 
   describe('relocate-anon goldens: released kernels answer EINVAL to the relocate flags', () => {
     const reloc = goldens('relocate-anon');

@@ -7,12 +7,15 @@ import { randomScenario } from './random.js';
 import { observationFromLog, runScenario } from './run.js';
 import { ARENA_BASE, Kernel, doMmap, doMremap, getPte, userAccess } from '@mmsim/linux';
 
-const goldenDir = fileURLToPath(new URL('../../../scenarios/golden/merge/', import.meta.url));
-const goldens = readdirSync(goldenDir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => parseScenario(readFileSync(goldenDir + f, 'utf8'), f));
+const goldenRoot = fileURLToPath(new URL('../../../scenarios/golden/', import.meta.url));
+// merge.c's ports first (goldens[0] is one of them), then tools/testing/vma/vma.c's
+const goldens = ['merge', 'vma'].flatMap((d) =>
+  readdirSync(goldenRoot + d)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => parseScenario(readFileSync(`${goldenRoot}${d}/${f}`, 'utf8'), `${d}/${f}`)),
+);
 
-describe('the merge goldens (each checked on a real 6.18 kernel)', () => {
+describe('the merge and vma goldens (each checked on a real 6.18 kernel)', () => {
   for (const s of goldens) {
     it(s.name, () => {
       const r = runScenario(s);

@@ -49,7 +49,7 @@ describe('differential fuzzing against the running kernel', () => {
   );
 });
 
-const cases = [...scenarioFiles('scenarios/regress'), ...scenarioFiles('scenarios/hand'), ...scenarioFiles('scenarios/golden/merge')];
+const cases = [...scenarioFiles('scenarios/regress'), ...scenarioFiles('scenarios/hand'), ...scenarioFiles('scenarios/golden/merge'), ...scenarioFiles('scenarios/golden/vma')];
 
 describe('regressions and merge goldens', () => {
   // simulate(): a simulator step slower than 3 s fails the test as well. Expectations
