@@ -19,14 +19,16 @@ describe('raw_syscalls in place of the per-syscall tracepoints', () => {
   it('turns raw samples into the per-syscall form and drops syscalls not followed', () => {
     expect(rawSyscall('sys_enter', 'NR 9 (0, 2000, 3, 22, ffffffff, 0)')).toEqual(['sys_enter_mmap', '0x0, 0x2000, 0x3, 0x22, 0xffffffff, 0x0']);
     expect(rawSyscall('sys_exit', 'NR 11 = -22')).toEqual(['sys_exit_munmap', '-22']);
-    expect(rawSyscall('sys_enter', 'NR 0 (3, 7ffd, 10, 0, 0, 0)')).toEqual(['sys_enter_read', '0x3, 0x7ffd, 0x10, 0x0, 0x0, 0x0']); // read: a GUP fill on O_DIRECT
-    expect(rawSyscall('sys_enter', 'NR 1 (3, 7ffd, 10, 0, 0, 0)')).toBeNull(); // write
+    expect(rawSyscall('sys_enter', 'NR 0 (3, 7ffd, 10, 0, 0, 0)')).toEqual(['sys_enter_read', '0x3, 0x7ffd, 0x10, 0x0, 0x0, 0x0']); // GUP fill
+    expect(rawSyscall('sys_enter', 'NR 1 (1, 7ffd, 10, 0, 0, 0)')).toBeNull(); // write: not followed
     expect(perfEventArgs(perfEvents(), false)).toEqual(['-e', perfEvents().join(',')]);
     const raw = perfEventArgs(perfEvents(), true);
     expect(raw.join(' ')).not.toMatch(/(^|[ ,])syscalls:sys_/);
-    // one clause per followed syscall, every one of perfEvents()'s syscalls
-    const followed = new Set(perfEvents().filter((e) => e.startsWith('syscalls:sys_enter_')));
-    expect(raw[raw.indexOf('--filter') + 1].split(' || ')).toHaveLength(followed.size);
+    // one syscall number per followed syscall: every per-syscall tracepoint has its raw_syscalls id
+    const followed = perfEvents().filter((e) => e.startsWith('syscalls:sys_enter_')).map((e) => e.slice('syscalls:sys_enter_'.length));
+    const ids = raw[raw.indexOf('--filter') + 1].split(' || ').map((c) => Number(/^id == (\d+)$/.exec(c)![1]));
+    expect(new Set(ids).size).toBe(followed.length);
+    for (const call of followed) expect(ids.map((nr) => rawSyscall('sys_exit', `NR ${nr} = 0`)![0])).toContain(`sys_exit_${call}`);
   });
 
   it('converts a real program to the same records either way', () => {

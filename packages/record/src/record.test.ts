@@ -91,6 +91,18 @@ describe('mmsim record + mmsim trace on real programs', () => {
     }
   });
 
+  it('stress-ng --mremap (the series\' validation load) records its mlock and agrees', async () => {
+    const out = join(dir, 'stress-mremap.trace');
+    const r = await record(['stress-ng', '--mremap', '1', '--mremap-ops', '20', '--quiet'], out, { stdio: 'ignore' });
+    expect(r.exitCode).toBe(0);
+    // its mlock splits stress-ng's text VMA: replayed without it, the layouts at exit differ
+    expect(readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('["mlock",')).length).toBeGreaterThan(0);
+    const rep = await replay(out, 'stock');
+    expect(rep.firstDifference).toBeNull();
+    expect(rep.processes.length).toBeGreaterThanOrEqual(3); // the parent, the stressor's supervisor and its worker
+    expect(rep.processes.reduce((n, p) => n + p.moves, 0)).toBeGreaterThan(100);
+  });
+
   it('a damaged trace is refused naming the line and the field', async () => {
     const good = join(dir, 'realloc.trace');
     const lines = readFileSync(good, 'utf8').split('\n');
