@@ -10,7 +10,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description(
       'Run a command and record its whole process tree as an mmsim-trace/1: every mmap/munmap/mremap/mprotect/madvise/brk with its result, ' +
         'fork/clone/exec/exit, every page fault on a user address (user or kernel mode), and each mm\'s /proc/PID/maps and present anonymous pages at exec, at its last task\'s exit, at the execve() that drops it (and every --snapshot-every seconds). ' +
-        'Needs root, perf (Debian: linux-perf) and gcc. Not seen: pages filled without a fault other than MAP_POPULATE, MADV_POPULATE_*, O_DIRECT read/pread64, process_vm_*, vmsplice (which the replay models), SysV shm, io_uring-registered buffers.',
+        'Needs root, perf (Debian: linux-perf) and gcc. Not seen: pages filled without a fault other than MAP_POPULATE, MADV_POPULATE_*, O_DIRECT read/pread64, process_vm_*, vmsplice (which the replay models), O_DIRECT readv/preadv/io_submit, io_uring-registered buffers; private file copy-on-write pages (the page cache is not modelled).',
     )
     .argument('[cmd...]', 'the command and its arguments (after --)')
     .option('--pid <pid>', 'attach to this running process instead (a server): record until Ctrl-C or SIGTERM, then detach; the trace starts from its layout at attach and ends with its layout at detach')
